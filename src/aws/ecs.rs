@@ -1,0 +1,434 @@
+//! ECS (and, for diagnostics, the target health of the service's target groups).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+use aws_sdk_ecs::types::{DesiredStatus, Tag, TaskDefinition, TaskDefinitionField};
+
+use super::{classify, system_time};
+use crate::domain::diagnostics::{Diagnostics, StoppedTask, TargetProblem};
+use crate::domain::service::{CircuitBreaker, Deployment, ServiceEvent, ServiceState};
+use crate::error::{AwsError, AwsErrorKind};
+use crate::ports::{Ecs, TaskDefinitionInfo};
+
+/// ECS allows 10 services per `DescribeServices` call.
+pub const DESCRIBE_BATCH: usize = 10;
+
+pub struct EcsAdapter {
+    ecs: aws_sdk_ecs::Client,
+    elb: aws_sdk_elasticloadbalancingv2::Client,
+    /// Task definitions as described, so a revision copies every field we do not change.
+    described: Mutex<HashMap<String, TaskDefinition>>,
+}
+
+impl EcsAdapter {
+    pub fn new(config: &aws_config::SdkConfig) -> Self {
+        EcsAdapter {
+            ecs: aws_sdk_ecs::Client::new(config),
+            elb: aws_sdk_elasticloadbalancingv2::Client::new(config),
+            described: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn cached(&self, arn: &str) -> Option<TaskDefinition> {
+        self.described.lock().ok()?.get(arn).cloned()
+    }
+}
+
+fn service_state(s: &aws_sdk_ecs::types::Service) -> ServiceState {
+    let breaker = s
+        .deployment_configuration()
+        .and_then(|c| c.deployment_circuit_breaker())
+        .map(|b| CircuitBreaker {
+            enable: b.enable(),
+            rollback: b.rollback(),
+        });
+    ServiceState {
+        name: s.service_name().unwrap_or_default().to_string(),
+        arn: s.service_arn().unwrap_or_default().to_string(),
+        status: s.status().unwrap_or("UNKNOWN").to_string(),
+        task_definition: s.task_definition().unwrap_or_default().to_string(),
+        desired: s.desired_count(),
+        running: s.running_count(),
+        pending: s.pending_count(),
+        deployments: s
+            .deployments()
+            .iter()
+            .map(|d| Deployment {
+                id: d.id().unwrap_or_default().to_string(),
+                status: d.status().unwrap_or_default().to_string(),
+                task_definition: d.task_definition().unwrap_or_default().to_string(),
+                desired: d.desired_count(),
+                running: d.running_count(),
+                pending: d.pending_count(),
+                failed_tasks: d.failed_tasks(),
+                rollout_state: d.rollout_state().map(|r| r.as_str().to_string()),
+                rollout_state_reason: d.rollout_state_reason().map(str::to_string),
+                created_at: system_time(d.created_at()),
+            })
+            .collect(),
+        events: s
+            .events()
+            .iter()
+            .map(|e| ServiceEvent {
+                id: e.id().unwrap_or_default().to_string(),
+                created_at: system_time(e.created_at()),
+                message: e.message().unwrap_or_default().to_string(),
+            })
+            .collect(),
+        circuit_breaker: breaker,
+        target_groups: s
+            .load_balancers()
+            .iter()
+            .filter_map(|l| l.target_group_arn().map(str::to_string))
+            .collect(),
+        deployment_controller: s
+            .deployment_controller()
+            .map(|c| c.r#type().as_str().to_string())
+            .unwrap_or_else(|| "ECS".to_string()),
+    }
+}
+
+fn missing(name: &str) -> ServiceState {
+    ServiceState {
+        name: name.to_string(),
+        arn: String::new(),
+        status: "MISSING".into(),
+        task_definition: String::new(),
+        desired: 0,
+        running: 0,
+        pending: 0,
+        deployments: vec![],
+        events: vec![],
+        circuit_breaker: None,
+        target_groups: vec![],
+        deployment_controller: "ECS".into(),
+    }
+}
+
+#[async_trait]
+impl Ecs for EcsAdapter {
+    async fn describe_services(
+        &self,
+        cluster: &str,
+        services: &[String],
+    ) -> Result<Vec<ServiceState>, AwsError> {
+        let mut out = Vec::with_capacity(services.len());
+        for batch in services.chunks(DESCRIBE_BATCH) {
+            let resp = self
+                .ecs
+                .describe_services()
+                .cluster(cluster)
+                .set_services(Some(batch.to_vec()))
+                .send()
+                .await
+                .map_err(|e| classify("ecs:DescribeServices", &format!("cluster {cluster}"), e))?;
+            for name in batch {
+                let found = resp.services().iter().find(|s| {
+                    s.service_name() == Some(name.as_str())
+                        || s.service_arn()
+                            .is_some_and(|a| a.ends_with(&format!("/{name}")))
+                });
+                out.push(found.map(service_state).unwrap_or_else(|| missing(name)));
+            }
+        }
+        Ok(out)
+    }
+
+    async fn describe_task_definition(&self, arn: &str) -> Result<TaskDefinitionInfo, AwsError> {
+        let resp = self
+            .ecs
+            .describe_task_definition()
+            .task_definition(arn)
+            .include(TaskDefinitionField::Tags)
+            .send()
+            .await
+            .map_err(|e| {
+                classify(
+                    "ecs:DescribeTaskDefinition",
+                    &format!("task definition {arn}"),
+                    e,
+                )
+            })?;
+        let td = resp.task_definition().cloned().ok_or_else(|| AwsError {
+            operation: "ecs:DescribeTaskDefinition",
+            resource: format!("task definition {arn}"),
+            message: "no task definition in the response".into(),
+            kind: AwsErrorKind::NotFound,
+        })?;
+        let info = TaskDefinitionInfo {
+            arn: td.task_definition_arn().unwrap_or(arn).to_string(),
+            family: td.family().unwrap_or_default().to_string(),
+            revision: td.revision(),
+            containers: td
+                .container_definitions()
+                .iter()
+                .map(|c| {
+                    (
+                        c.name().unwrap_or_default().to_string(),
+                        c.image().unwrap_or_default().to_string(),
+                    )
+                })
+                .collect(),
+            tags: resp
+                .tags()
+                .iter()
+                .filter_map(|t| {
+                    Some((
+                        t.key()?.to_string(),
+                        t.value().unwrap_or_default().to_string(),
+                    ))
+                })
+                .collect(),
+        };
+        if let Ok(mut cache) = self.described.lock() {
+            cache.insert(arn.to_string(), td.clone());
+            cache.insert(info.arn.clone(), td);
+        }
+        Ok(info)
+    }
+
+    async fn register_revision(
+        &self,
+        base: &str,
+        images: &[(String, String)],
+        tags: &[(String, String)],
+    ) -> Result<String, AwsError> {
+        let td = match self.cached(base) {
+            Some(td) => td,
+            None => {
+                self.describe_task_definition(base).await?;
+                self.cached(base).ok_or_else(|| AwsError {
+                    operation: "ecs:DescribeTaskDefinition",
+                    resource: format!("task definition {base}"),
+                    message: "could not keep the described task definition".into(),
+                    kind: AwsErrorKind::Other,
+                })?
+            }
+        };
+        // Copy every registrable field; only images and tags change.
+        let containers = td
+            .container_definitions()
+            .iter()
+            .map(|c| {
+                let mut c = c.clone();
+                if let Some((_, image)) = images.iter().find(|(n, _)| Some(n.as_str()) == c.name())
+                {
+                    c.image = Some(image.clone());
+                }
+                c
+            })
+            .collect::<Vec<_>>();
+        let resp = self
+            .ecs
+            .register_task_definition()
+            .family(td.family().unwrap_or_default())
+            .set_task_role_arn(td.task_role_arn().map(str::to_string))
+            .set_execution_role_arn(td.execution_role_arn().map(str::to_string))
+            .set_network_mode(td.network_mode().cloned())
+            .set_container_definitions(Some(containers))
+            .set_volumes(Some(td.volumes().to_vec()))
+            .set_placement_constraints(Some(td.placement_constraints().to_vec()))
+            .set_requires_compatibilities(Some(td.requires_compatibilities().to_vec()))
+            .set_cpu(td.cpu().map(str::to_string))
+            .set_memory(td.memory().map(str::to_string))
+            .set_pid_mode(td.pid_mode().cloned())
+            .set_ipc_mode(td.ipc_mode().cloned())
+            .set_proxy_configuration(td.proxy_configuration().cloned())
+            .set_ephemeral_storage(td.ephemeral_storage().cloned())
+            .set_runtime_platform(td.runtime_platform().cloned())
+            .set_tags(
+                Some(
+                    tags.iter()
+                        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                        .collect(),
+                )
+                .filter(|v: &Vec<Tag>| !v.is_empty()),
+            )
+            .send()
+            .await
+            .map_err(|e| {
+                classify(
+                    "ecs:RegisterTaskDefinition",
+                    &format!("family {}", td.family().unwrap_or_default()),
+                    e,
+                )
+            })?;
+        resp.task_definition()
+            .and_then(|t| t.task_definition_arn())
+            .map(str::to_string)
+            .ok_or_else(|| AwsError {
+                operation: "ecs:RegisterTaskDefinition",
+                resource: format!("family {}", td.family().unwrap_or_default()),
+                message: "the response carried no task definition ARN".into(),
+                kind: AwsErrorKind::Other,
+            })
+    }
+
+    async fn update_service(
+        &self,
+        cluster: &str,
+        service: &str,
+        task_definition: &str,
+    ) -> Result<String, AwsError> {
+        let resource = format!("service {service} in cluster {cluster}");
+        let resp = self
+            .ecs
+            .update_service()
+            .cluster(cluster)
+            .service(service)
+            .task_definition(task_definition)
+            .send()
+            .await
+            .map_err(|e| classify("ecs:UpdateService", &resource, e))?;
+        let svc = resp.service().map(service_state);
+        svc.as_ref()
+            .and_then(|s| {
+                s.deployments
+                    .iter()
+                    .find(|d| d.status == "PRIMARY" && d.task_definition == task_definition)
+                    .map(|d| d.id.clone())
+            })
+            .ok_or(AwsError {
+                operation: "ecs:UpdateService",
+                resource,
+                message: format!("ECS started no deployment of {task_definition}"),
+                kind: AwsErrorKind::Other,
+            })
+    }
+
+    async fn diagnostics(
+        &self,
+        cluster: &str,
+        service: &ServiceState,
+        task_definition: &str,
+        since: SystemTime,
+    ) -> Diagnostics {
+        let mut d = Diagnostics::default();
+        let mut events: Vec<_> = service
+            .events
+            .iter()
+            .filter(|e| e.created_at.is_none_or(|t| t >= since))
+            .map(|e| e.message.clone())
+            .collect();
+        events.reverse();
+        events.truncate(50);
+        d.events = events;
+
+        match self
+            .ecs
+            .list_tasks()
+            .cluster(cluster)
+            .service_name(&service.name)
+            .desired_status(DesiredStatus::Stopped)
+            .send()
+            .await
+        {
+            Err(e) => d
+                .gaps
+                .push(classify("ecs:ListTasks", &service.name, e).to_string()),
+            Ok(list) if !list.task_arns().is_empty() => {
+                let arns: Vec<String> = list.task_arns().iter().take(100).cloned().collect();
+                match self
+                    .ecs
+                    .describe_tasks()
+                    .cluster(cluster)
+                    .set_tasks(Some(arns))
+                    .send()
+                    .await
+                {
+                    Err(e) => d
+                        .gaps
+                        .push(classify("ecs:DescribeTasks", &service.name, e).to_string()),
+                    Ok(tasks) => {
+                        for t in tasks.tasks() {
+                            if t.task_definition_arn() != Some(task_definition) {
+                                continue;
+                            }
+                            let stopped_at = system_time(t.stopped_at());
+                            if stopped_at.is_some_and(|s| s < since) {
+                                continue;
+                            }
+                            d.stopped_tasks.push(StoppedTask {
+                                task_id: t
+                                    .task_arn()
+                                    .and_then(|a| a.rsplit('/').next())
+                                    .unwrap_or_default()
+                                    .to_string(),
+                                task_definition: task_definition.to_string(),
+                                stopped_reason: t
+                                    .stopped_reason()
+                                    .unwrap_or("no reason given")
+                                    .to_string(),
+                                stopped_at,
+                                containers: t
+                                    .containers()
+                                    .iter()
+                                    .map(|c| {
+                                        (
+                                            c.name().unwrap_or_default().to_string(),
+                                            c.exit_code(),
+                                            c.reason().map(str::to_string),
+                                        )
+                                    })
+                                    .collect(),
+                            });
+                        }
+                        d.stopped_tasks.truncate(10);
+                    }
+                }
+            }
+            Ok(_) => {}
+        }
+
+        for tg in &service.target_groups {
+            match self
+                .elb
+                .describe_target_health()
+                .target_group_arn(tg)
+                .send()
+                .await
+            {
+                Err(e) => d
+                    .gaps
+                    .push(classify("elasticloadbalancing:DescribeTargetHealth", tg, e).to_string()),
+                Ok(h) => {
+                    for desc in h.target_health_descriptions() {
+                        let Some(health) = desc.target_health() else {
+                            continue;
+                        };
+                        let state = health
+                            .state()
+                            .map(|s| s.as_str().to_string())
+                            .unwrap_or_default();
+                        if state == "healthy" {
+                            continue;
+                        }
+                        d.unhealthy_targets.push(TargetProblem {
+                            target_group: tg.rsplit(':').next().unwrap_or(tg).to_string(),
+                            target: desc
+                                .target()
+                                .map(|t| {
+                                    format!(
+                                        "{}:{}",
+                                        t.id().unwrap_or_default(),
+                                        t.port().unwrap_or_default()
+                                    )
+                                })
+                                .unwrap_or_default(),
+                            state,
+                            reason: health
+                                .reason()
+                                .map(|r| r.as_str().to_string())
+                                .unwrap_or_default(),
+                            description: health.description().unwrap_or_default().to_string(),
+                        });
+                    }
+                }
+            }
+        }
+        d
+    }
+}

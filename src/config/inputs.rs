@@ -1,0 +1,48 @@
+//! The action's inputs as the runner passes them: `INPUT_<NAME>` with the name upper-cased and
+//! hyphens kept. envy lower-cases the rest of the name, so fields are kebab-case. Every field is
+//! a string here: an omitted input arrives as `""`, and typed parsing happens in `validate` so
+//! that each error can name its input.
+
+use serde::Deserialize;
+
+use super::validate::InputError;
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "kebab-case")]
+pub struct RawInputs {
+    pub cluster: Option<String>,
+    pub services: Option<String>,
+    pub image: Option<String>,
+    pub containers: Option<String>,
+    pub aws_region: Option<String>,
+    pub wait_timeout: Option<String>,
+    pub poll_interval: Option<String>,
+    pub rollback_on_failure: Option<String>,
+    pub stage: Option<String>,
+    pub version: Option<String>,
+    pub github_token: Option<String>,
+}
+
+impl RawInputs {
+    pub fn from_env() -> Result<RawInputs, InputError> {
+        Self::from_iter(std::env::vars())
+    }
+
+    /// Parses from any (name, value) list; tests use this instead of the process environment.
+    pub fn from_iter<I: IntoIterator<Item = (String, String)>>(
+        vars: I,
+    ) -> Result<RawInputs, InputError> {
+        envy::prefixed("INPUT_").from_iter(vars).map_err(|e| {
+            InputError::new(
+                "(inputs)",
+                format!("could not read the action inputs: {e}"),
+                "check the `with:` block of the step",
+            )
+        })
+    }
+}
+
+/// `""` (and whitespace) means "not given".
+pub fn given(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}

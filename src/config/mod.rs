@@ -1,0 +1,26 @@
+//! Everything the run is told: action inputs, the runner's `GITHUB_*` context and the event
+//! payload. This is the only module that reads the process environment.
+
+pub mod github_context;
+pub mod inputs;
+pub mod parse;
+pub mod validate;
+
+pub use github_context::GithubContext;
+pub use inputs::RawInputs;
+pub use validate::{validate, DeployConfig, InputError};
+
+/// Reads the `INPUT_*` variables and the GitHub context from the process environment.
+pub fn from_env() -> Result<(RawInputs, GithubContext), InputError> {
+    let inputs = RawInputs::from_env()?;
+    let context = GithubContext::from_env();
+    Ok((inputs, context))
+}
+
+/// The AWS region from the environment, the fallback for the `aws-region` input.
+pub fn region_from_env() -> Option<String> {
+    ["AWS_REGION", "AWS_DEFAULT_REGION"]
+        .iter()
+        .filter_map(|k| std::env::var(k).ok())
+        .find(|v| !v.trim().is_empty())
+}

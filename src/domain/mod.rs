@@ -1,0 +1,10 @@
+//! The pure core: no I/O, no clocks, no SDK types. Everything here is a value computed
+//! from other values, so it is unit-tested with tables.
+
+pub mod diagnostics;
+pub mod image;
+pub mod outcome;
+pub mod poll;
+pub mod rollout;
+pub mod service;
+pub mod task_definition;

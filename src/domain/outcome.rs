@@ -1,0 +1,100 @@
+//! How a run ended, for the outputs, the exit code and every report.
+
+use super::diagnostics::Diagnostics;
+use super::rollout::Failure;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutcomeKind {
+    Success,
+    /// The deployment failed; `rolled_back` says whether every service is back where it was.
+    Failure,
+    Cancelled,
+}
+
+impl OutcomeKind {
+    /// The value of the `outcome` output.
+    pub fn as_output(&self) -> &'static str {
+        match self {
+            OutcomeKind::Success => "success",
+            OutcomeKind::Failure => "failure",
+            OutcomeKind::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// What happened to one service.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceResult {
+    pub service: String,
+    pub previous_task_definition: String,
+    pub new_task_definition: Option<String>,
+    pub status: ServiceStatus,
+    pub diagnostics: Diagnostics,
+    pub duration_ms: u128,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ServiceStatus {
+    Deployed,
+    Failed {
+        failure: Failure,
+        rollback: RollbackResult,
+    },
+    /// Rolled back because another service of the same run failed (all or nothing).
+    RolledBackWithOthers(RollbackResult),
+    Cancelled(RollbackResult),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum RollbackResult {
+    /// ECS's circuit breaker already put the previous task definition back.
+    ByEcs,
+    /// We put the previous task definition back and the service became stable on it.
+    Done,
+    /// We asked for the previous task definition; not yet confirmed stable (e.g. on cancel).
+    Requested,
+    NotAttempted(String),
+    Failed(String),
+}
+
+impl RollbackResult {
+    pub fn describe(&self) -> String {
+        match self {
+            RollbackResult::ByEcs => "rolled back by the ECS circuit breaker".into(),
+            RollbackResult::Done => "rolled back to the previous task definition".into(),
+            RollbackResult::Requested => {
+                "rollback to the previous task definition requested".into()
+            }
+            RollbackResult::NotAttempted(why) => format!("not rolled back: {why}"),
+            RollbackResult::Failed(why) => format!("ROLLBACK FAILED: {why}"),
+        }
+    }
+}
+
+impl ServiceStatus {
+    pub fn label(&self) -> &'static str {
+        match self {
+            ServiceStatus::Deployed => "deployed",
+            ServiceStatus::Failed { .. } => "failed",
+            ServiceStatus::RolledBackWithOthers(_) => "rolled back (another service failed)",
+            ServiceStatus::Cancelled(_) => "cancelled",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    pub kind: OutcomeKind,
+    pub services: Vec<ServiceResult>,
+    /// Why the run did not succeed, in one line (the `rolled-back-reason` output).
+    pub reason: Option<String>,
+}
+
+impl Outcome {
+    pub fn exit_code(&self) -> i32 {
+        match self.kind {
+            OutcomeKind::Success => 0,
+            _ => 1,
+        }
+    }
+}

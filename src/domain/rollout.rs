@@ -1,0 +1,322 @@
+//! Judging a rolling deployment from one observation of the service.
+//!
+//! The official action's waiter says "stable" when counts match, which is also true after
+//! ECS's circuit breaker rolled back to the *old* task definition: a false success. We
+//! instead follow *our* deployment by id and only call it done when that deployment is the
+//! PRIMARY, COMPLETED, at full count, and alone.
+
+use super::service::ServiceState;
+
+/// The deployment we started, remembered from the `UpdateService` response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tracked {
+    pub deployment_id: String,
+    pub task_definition: String,
+    pub previous_task_definition: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Assessment {
+    Stable,
+    InProgress {
+        running: i32,
+        desired: i32,
+        failed_tasks: i32,
+    },
+    Failed(Failure),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// Our deployment's rollout went FAILED (the circuit breaker tripped without rollback).
+    RolloutFailed {
+        reason: String,
+    },
+    /// ECS's circuit breaker replaced our deployment with one on the previous task definition.
+    CircuitBreakerRollback {
+        reason: String,
+    },
+    /// Someone else deployed to this service while we waited.
+    Foreign {
+        task_definition: String,
+    },
+    /// The service was deleted or drained while we waited.
+    ServiceGone {
+        status: String,
+    },
+    Timeout,
+}
+
+impl Failure {
+    /// One line a human reads first.
+    pub fn summary(&self) -> String {
+        match self {
+            Failure::RolloutFailed { reason } => format!("rollout failed: {reason}"),
+            Failure::CircuitBreakerRollback { reason } => {
+                format!("ECS circuit breaker rolled the service back to its previous task definition: {reason}")
+            }
+            Failure::Foreign { task_definition } => format!(
+                "another deployment (task definition {task_definition}) replaced ours; someone else is deploying this service"
+            ),
+            Failure::ServiceGone { status } => format!("the service is {status}"),
+            Failure::Timeout => "the deployment did not become stable before wait-timeout".to_string(),
+        }
+    }
+
+    /// Whether ECS itself already put the service back; then we must not roll back on top.
+    pub fn ecs_already_rolled_back(&self) -> bool {
+        matches!(self, Failure::CircuitBreakerRollback { .. })
+    }
+
+    /// A foreign deployment is someone else's to finish: we never overwrite it.
+    pub fn is_foreign(&self) -> bool {
+        matches!(self, Failure::Foreign { .. })
+    }
+}
+
+pub fn assess(service: &ServiceState, tracked: &Tracked) -> Assessment {
+    if service.status != "ACTIVE" {
+        return Assessment::Failed(Failure::ServiceGone {
+            status: service.status.clone(),
+        });
+    }
+    let Some(ours) = service.deployment(&tracked.deployment_id) else {
+        // Our deployment vanished: it was replaced. Whose replacement was it?
+        return Assessment::Failed(replaced(service, tracked));
+    };
+    if ours.rollout_state.as_deref() == Some("FAILED") {
+        let reason = ours
+            .rollout_state_reason
+            .clone()
+            .unwrap_or_else(|| "no reason given".into());
+        // With rollback on, ECS starts a new PRIMARY on the old task definition.
+        return Assessment::Failed(match service.primary() {
+            Some(p) if p.id != ours.id && p.task_definition == tracked.previous_task_definition => {
+                Failure::CircuitBreakerRollback { reason }
+            }
+            _ => Failure::RolloutFailed { reason },
+        });
+    }
+    if ours.status != "PRIMARY" {
+        return Assessment::Failed(replaced(service, tracked));
+    }
+    let completed = match ours.rollout_state.as_deref() {
+        Some(state) => state == "COMPLETED",
+        // Services without rollout tracking: counts and a single deployment are all we have.
+        None => true,
+    };
+    if completed
+        && service.deployments.len() == 1
+        && ours.running == ours.desired
+        && service.running == service.desired
+    {
+        return Assessment::Stable;
+    }
+    Assessment::InProgress {
+        running: ours.running,
+        desired: ours.desired,
+        failed_tasks: ours.failed_tasks,
+    }
+}
+
+fn replaced(service: &ServiceState, tracked: &Tracked) -> Failure {
+    let primary_td = service
+        .primary()
+        .map(|p| p.task_definition.clone())
+        .unwrap_or_default();
+    let rolled_back = primary_td == tracked.previous_task_definition
+        && service
+            .events
+            .iter()
+            .any(|e| e.message.contains("rolling back to deployment"));
+    if rolled_back {
+        let reason = service
+            .events
+            .iter()
+            .find(|e| e.message.contains("deployment failed"))
+            .map(|e| e.message.clone())
+            .unwrap_or_else(|| "tasks failed to start".into());
+        Failure::CircuitBreakerRollback { reason }
+    } else {
+        Failure::Foreign {
+            task_definition: primary_td,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::service::*;
+
+    fn dep(id: &str, status: &str, td: &str, running: i32, rollout: &str) -> Deployment {
+        Deployment {
+            id: id.into(),
+            status: status.into(),
+            task_definition: td.into(),
+            desired: 2,
+            running,
+            pending: 0,
+            failed_tasks: 0,
+            rollout_state: (!rollout.is_empty()).then(|| rollout.to_string()),
+            rollout_state_reason: Some("why".into()),
+            created_at: None,
+        }
+    }
+
+    fn svc(deployments: Vec<Deployment>, running: i32, events: &[&str]) -> ServiceState {
+        ServiceState {
+            name: "api".into(),
+            arn: "arn:svc/api".into(),
+            status: "ACTIVE".into(),
+            task_definition: deployments[0].task_definition.clone(),
+            desired: 2,
+            running,
+            pending: 0,
+            deployments,
+            events: events
+                .iter()
+                .enumerate()
+                .map(|(i, m)| ServiceEvent {
+                    id: i.to_string(),
+                    created_at: None,
+                    message: m.to_string(),
+                })
+                .collect(),
+            circuit_breaker: Some(CircuitBreaker {
+                enable: true,
+                rollback: true,
+            }),
+            target_groups: vec![],
+            deployment_controller: "ECS".into(),
+        }
+    }
+
+    fn tracked() -> Tracked {
+        Tracked {
+            deployment_id: "new".into(),
+            task_definition: "td:2".into(),
+            previous_task_definition: "td:1".into(),
+        }
+    }
+
+    #[test]
+    fn table() {
+        use Assessment::*;
+        let cases: Vec<(&str, ServiceState, Assessment)> = vec![
+            (
+                "ours completed and alone",
+                svc(vec![dep("new", "PRIMARY", "td:2", 2, "COMPLETED")], 2, &[]),
+                Stable,
+            ),
+            (
+                "old still draining",
+                svc(
+                    vec![
+                        dep("new", "PRIMARY", "td:2", 2, "COMPLETED"),
+                        dep("old", "ACTIVE", "td:1", 1, "COMPLETED"),
+                    ],
+                    3,
+                    &[],
+                ),
+                InProgress {
+                    running: 2,
+                    desired: 2,
+                    failed_tasks: 0,
+                },
+            ),
+            (
+                "counts match but rollout in progress",
+                svc(
+                    vec![dep("new", "PRIMARY", "td:2", 2, "IN_PROGRESS")],
+                    2,
+                    &[],
+                ),
+                InProgress {
+                    running: 2,
+                    desired: 2,
+                    failed_tasks: 0,
+                },
+            ),
+            (
+                "no rollout tracking, counts match",
+                svc(vec![dep("new", "PRIMARY", "td:2", 2, "")], 2, &[]),
+                Stable,
+            ),
+            (
+                "failed without rollback",
+                svc(
+                    vec![
+                        dep("new", "PRIMARY", "td:2", 0, "FAILED"),
+                        dep("old", "ACTIVE", "td:1", 2, "COMPLETED"),
+                    ],
+                    2,
+                    &[],
+                ),
+                Failed(Failure::RolloutFailed {
+                    reason: "why".into(),
+                }),
+            ),
+            (
+                "failed and ECS rolled back",
+                svc(
+                    vec![
+                        dep("rb", "PRIMARY", "td:1", 1, "IN_PROGRESS"),
+                        dep("new", "ACTIVE", "td:2", 0, "FAILED"),
+                    ],
+                    1,
+                    &["rolling back to deployment rb"],
+                ),
+                Failed(Failure::CircuitBreakerRollback {
+                    reason: "why".into(),
+                }),
+            ),
+            (
+                "rollback finished, ours gone: still the rollback, never success",
+                svc(
+                    vec![dep("rb", "PRIMARY", "td:1", 2, "COMPLETED")],
+                    2,
+                    &[
+                        "(service api) has reached a steady state.",
+                        "(service api) rolling back to deployment rb.",
+                        "(service api) (deployment new) deployment failed: tasks failed to start.",
+                    ],
+                ),
+                Failed(Failure::CircuitBreakerRollback {
+                    reason:
+                        "(service api) (deployment new) deployment failed: tasks failed to start."
+                            .into(),
+                }),
+            ),
+            (
+                "someone else deployed",
+                svc(
+                    vec![
+                        dep("x", "PRIMARY", "td:9", 0, "IN_PROGRESS"),
+                        dep("new", "ACTIVE", "td:2", 2, "IN_PROGRESS"),
+                    ],
+                    2,
+                    &[],
+                ),
+                Failed(Failure::Foreign {
+                    task_definition: "td:9".into(),
+                }),
+            ),
+        ];
+        for (name, service, want) in cases {
+            assert_eq!(assess(&service, &tracked()), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_deleted_service_is_a_failure() {
+        let mut s = svc(vec![dep("new", "PRIMARY", "td:2", 2, "COMPLETED")], 2, &[]);
+        s.status = "DRAINING".into();
+        assert_eq!(
+            assess(&s, &tracked()),
+            Assessment::Failed(Failure::ServiceGone {
+                status: "DRAINING".into()
+            })
+        );
+    }
+}

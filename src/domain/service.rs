@@ -1,0 +1,59 @@
+//! What we observe of an ECS service, in our own words (the ECS adapter maps SDK types to these).
+
+use std::time::SystemTime;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceState {
+    pub name: String,
+    pub arn: String,
+    pub status: String,
+    pub task_definition: String,
+    pub desired: i32,
+    pub running: i32,
+    pub pending: i32,
+    pub deployments: Vec<Deployment>,
+    /// Newest first, as ECS returns them.
+    pub events: Vec<ServiceEvent>,
+    pub circuit_breaker: Option<CircuitBreaker>,
+    pub target_groups: Vec<String>,
+    /// `ECS`, `CODE_DEPLOY` or `EXTERNAL`; only `ECS` services can be rolled by us.
+    pub deployment_controller: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CircuitBreaker {
+    pub enable: bool,
+    pub rollback: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Deployment {
+    pub id: String,
+    /// `PRIMARY`, `ACTIVE` or `INACTIVE`.
+    pub status: String,
+    pub task_definition: String,
+    pub desired: i32,
+    pub running: i32,
+    pub pending: i32,
+    pub failed_tasks: i32,
+    /// `IN_PROGRESS`, `COMPLETED` or `FAILED`; absent on services without rollout tracking.
+    pub rollout_state: Option<String>,
+    pub rollout_state_reason: Option<String>,
+    pub created_at: Option<SystemTime>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceEvent {
+    pub id: String,
+    pub created_at: Option<SystemTime>,
+    pub message: String,
+}
+
+impl ServiceState {
+    pub fn primary(&self) -> Option<&Deployment> {
+        self.deployments.iter().find(|d| d.status == "PRIMARY")
+    }
+    pub fn deployment(&self, id: &str) -> Option<&Deployment> {
+        self.deployments.iter().find(|d| d.id == id)
+    }
+}

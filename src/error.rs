@@ -1,0 +1,52 @@
+//! Errors that name the resource, the operation and the fix.
+
+/// A failed AWS call, already classified so the message can say what to do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{operation} on {resource} failed: {message}. {}", self.kind.fix(operation))]
+pub struct AwsError {
+    pub operation: &'static str,
+    pub resource: String,
+    pub message: String,
+    pub kind: AwsErrorKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AwsErrorKind {
+    NotFound,
+    AccessDenied,
+    /// Throttling or a 5xx that survived the SDK's retries.
+    Transient,
+    Invalid,
+    Other,
+}
+
+impl AwsErrorKind {
+    pub fn fix(&self, operation: &str) -> String {
+        match self {
+            AwsErrorKind::NotFound => "Check the name and the region (aws-region input or AWS_REGION).".into(),
+            AwsErrorKind::AccessDenied => format!(
+                "Grant `{operation}` to the role the workflow assumes (see iam-policy.json in this repository)."
+            ),
+            AwsErrorKind::Transient => "AWS throttled or failed after retries; re-run the job.".into(),
+            AwsErrorKind::Invalid => "AWS rejected the request as invalid; check the inputs it came from.".into(),
+            AwsErrorKind::Other => "See the AWS message above.".into(),
+        }
+    }
+}
+
+/// Everything that stops a run before or outside a deployment.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    Aws(#[from] AwsError),
+    #[error("{0}")]
+    Render(#[from] crate::domain::task_definition::RenderError),
+    #[error("service `{service}` in cluster `{cluster}` {problem}")]
+    Preflight {
+        cluster: String,
+        service: String,
+        problem: String,
+    },
+    #[error("image `{image}`: {problem}")]
+    Image { image: String, problem: String },
+}

@@ -1,0 +1,404 @@
+//! The rolling deploy of one or many services, all or nothing.
+//!
+//! 1. Read everything and decide (no mutation): images pinned, services healthy and idle,
+//!    containers present.
+//! 2. Register one new revision per base task definition, point each service at it.
+//! 3. Wait for all of them together.
+//! 4. If any failed, timed out, or we were cancelled: put every service of the run back on
+//!    its previous task definition (unless ECS already did, or someone else now owns it).
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use super::images::{self, ResolvedImages};
+use super::wait::{short_td, wait_for, WaitResult};
+use super::{log, Cancel, Ports};
+use crate::config::DeployConfig;
+use crate::domain::diagnostics::Diagnostics;
+use crate::domain::outcome::{Outcome, OutcomeKind, RollbackResult, ServiceResult, ServiceStatus};
+use crate::domain::rollout::{Failure, Tracked};
+use crate::domain::service::ServiceState;
+use crate::domain::task_definition::{assign_images, merge_tags};
+use crate::error::Error;
+
+/// Tag keys of the records we leave on each task definition.
+pub mod record {
+    pub const STAGE: &str = "ecs-deploy:stage";
+    pub const VERSION: &str = "ecs-deploy:version";
+    pub const DIGEST: &str = "ecs-deploy:digest";
+    pub const GIT_SHA: &str = "ecs-deploy:git-sha";
+    pub const RUN_URL: &str = "ecs-deploy:run-url";
+}
+
+/// What the preflight decided for one service.
+#[derive(Debug, Clone)]
+struct Planned {
+    service: String,
+    previous_task_definition: String,
+    images: Vec<(String, String)>,
+    tags: Vec<(String, String)>,
+}
+
+/// The outcome plus what the reports show about the run.
+#[derive(Debug, Clone)]
+pub struct RollingReport {
+    pub outcome: Outcome,
+    pub image: String,
+    pub digest: Option<String>,
+}
+
+pub async fn deploy(
+    cfg: &DeployConfig,
+    ports: &Ports<'_>,
+    cancel: &mut Cancel,
+) -> Result<RollingReport, Error> {
+    let started = ports.clock.now();
+    let t0 = Instant::now();
+
+    log::group("Preflight: resolve the image and check the services");
+    let pre = preflight(cfg, ports).await;
+    log::endgroup();
+    let (resolved, planned) = pre?;
+
+    log::group("Register task definitions and update services");
+    let mut new_td: BTreeMap<String, String> = BTreeMap::new(); // base → new, registered once
+    let mut tracked: BTreeMap<String, Tracked> = BTreeMap::new();
+    let mut mutation_error: Option<Error> = None;
+    for p in &planned {
+        let result = async {
+            let td = match new_td.get(&p.previous_task_definition) {
+                Some(td) => td.clone(),
+                None => {
+                    let td = ports
+                        .ecs
+                        .register_revision(&p.previous_task_definition, &p.images, &p.tags)
+                        .await?;
+                    log::info(&format!(
+                        "registered {} (from {})",
+                        short_td(&td),
+                        short_td(&p.previous_task_definition)
+                    ));
+                    new_td.insert(p.previous_task_definition.clone(), td.clone());
+                    td
+                }
+            };
+            let deployment_id = ports
+                .ecs
+                .update_service(&cfg.cluster, &p.service, &td)
+                .await?;
+            log::info(&format!(
+                "{}: deployment {deployment_id} started on {}",
+                p.service,
+                short_td(&td)
+            ));
+            Ok::<_, Error>(Tracked {
+                deployment_id,
+                task_definition: td,
+                previous_task_definition: p.previous_task_definition.clone(),
+            })
+        }
+        .await;
+        match result {
+            Ok(t) => {
+                tracked.insert(p.service.clone(), t);
+            }
+            Err(e) => {
+                mutation_error = Some(e);
+                break;
+            }
+        }
+    }
+    log::endgroup();
+
+    let mut wait = WaitResult::default();
+    if mutation_error.is_none() {
+        log::group(&format!(
+            "Wait for {} service(s) to become stable",
+            tracked.len()
+        ));
+        wait = wait_for(
+            ports,
+            &cfg.cluster,
+            &tracked,
+            cfg.wait_timeout,
+            cfg.poll_interval,
+            cancel,
+        )
+        .await;
+        log::endgroup();
+    }
+
+    if mutation_error.is_none() && wait.all_stable() {
+        let services = planned
+            .iter()
+            .map(|p| ServiceResult {
+                service: p.service.clone(),
+                previous_task_definition: p.previous_task_definition.clone(),
+                new_task_definition: tracked.get(&p.service).map(|t| t.task_definition.clone()),
+                status: ServiceStatus::Deployed,
+                diagnostics: Diagnostics::default(),
+                duration_ms: t0.elapsed().as_millis(),
+            })
+            .collect();
+        return Ok(RollingReport {
+            outcome: Outcome {
+                kind: OutcomeKind::Success,
+                services,
+                reason: None,
+            },
+            image: resolved.image,
+            digest: resolved.digest.map(|d| d.to_string()),
+        });
+    }
+
+    // Something went wrong: put everything back, then explain.
+    let cancelled = wait.cancelled;
+    let reason = match (&mutation_error, cancelled) {
+        (Some(e), _) => e.to_string(),
+        (None, true) => "cancelled by the runner (SIGINT/SIGTERM/SIGHUP)".to_string(),
+        (None, false) => wait
+            .verdicts
+            .iter()
+            .filter_map(|(s, v)| v.as_ref().err().map(|f| format!("{s}: {}", f.summary())))
+            .collect::<Vec<_>>()
+            .join("; "),
+    };
+    log::group("Roll back");
+    let rollbacks = roll_back(cfg, ports, &tracked, &wait, cancelled).await;
+    log::endgroup();
+
+    let mut services = Vec::new();
+    for p in &planned {
+        let t = tracked.get(&p.service);
+        let verdict = wait.verdicts.get(&p.service);
+        let rollback = rollbacks
+            .get(&p.service)
+            .cloned()
+            .unwrap_or_else(|| RollbackResult::NotAttempted("the service was not changed".into()));
+        let status = match (verdict, cancelled) {
+            (_, true) => ServiceStatus::Cancelled(rollback),
+            (Some(Err(f)), _) => ServiceStatus::Failed {
+                failure: f.clone(),
+                rollback,
+            },
+            (None, _) if mutation_error.is_some() && t.is_none() => ServiceStatus::Failed {
+                failure: Failure::RolloutFailed {
+                    reason: mutation_error
+                        .as_ref()
+                        .map(|e| e.to_string())
+                        .unwrap_or_default(),
+                },
+                rollback,
+            },
+            _ => ServiceStatus::RolledBackWithOthers(rollback),
+        };
+        let diagnostics = match (&status, t, wait.last_seen.get(&p.service)) {
+            (ServiceStatus::Failed { .. }, Some(t), Some(state)) => {
+                ports
+                    .ecs
+                    .diagnostics(&cfg.cluster, state, &t.task_definition, started)
+                    .await
+            }
+            _ => Diagnostics::default(),
+        };
+        services.push(ServiceResult {
+            service: p.service.clone(),
+            previous_task_definition: p.previous_task_definition.clone(),
+            new_task_definition: t.map(|t| t.task_definition.clone()),
+            status,
+            diagnostics,
+            duration_ms: t0.elapsed().as_millis(),
+        });
+    }
+    Ok(RollingReport {
+        outcome: Outcome {
+            kind: if cancelled {
+                OutcomeKind::Cancelled
+            } else {
+                OutcomeKind::Failure
+            },
+            services,
+            reason: Some(reason),
+        },
+        image: resolved.image,
+        digest: resolved.digest.map(|d| d.to_string()),
+    })
+}
+
+async fn preflight(
+    cfg: &DeployConfig,
+    ports: &Ports<'_>,
+) -> Result<(ResolvedImages, Vec<Planned>), Error> {
+    let resolved = images::resolve(ports, &cfg.images).await?;
+    let states = ports
+        .ecs
+        .describe_services(&cfg.cluster, &cfg.services)
+        .await?;
+    for s in &states {
+        check_service(&cfg.cluster, s)?;
+    }
+    let mut planned = Vec::new();
+    let mut infos = BTreeMap::new();
+    for s in &states {
+        if !infos.contains_key(&s.task_definition) {
+            infos.insert(
+                s.task_definition.clone(),
+                ports
+                    .ecs
+                    .describe_task_definition(&s.task_definition)
+                    .await?,
+            );
+        }
+        let info = &infos[&s.task_definition];
+        let images = assign_images(&info.arn, &info.containers, &resolved.assignment)?;
+        let tags = merge_tags(&info.tags, &record_tags(cfg, &resolved));
+        for (container, image) in &images {
+            log::info(&format!("{}: container {container} → {image}", s.name));
+        }
+        planned.push(Planned {
+            service: s.name.clone(),
+            previous_task_definition: s.task_definition.clone(),
+            images,
+            tags,
+        });
+    }
+    Ok((resolved, planned))
+}
+
+fn check_service(cluster: &str, s: &ServiceState) -> Result<(), Error> {
+    let problem = if s.status == "MISSING" {
+        Some("does not exist; check `services`, `cluster` and the region".to_string())
+    } else if s.status != "ACTIVE" {
+        Some(format!(
+            "is {}; only ACTIVE services can be deployed",
+            s.status
+        ))
+    } else if s.deployment_controller != "ECS" {
+        Some(format!(
+            "uses the {} deployment controller; this action drives rolling (ECS) deployments, so deploy it with its own controller",
+            s.deployment_controller
+        ))
+    } else if s.deployments.len() > 1 {
+        let ids: Vec<&str> = s.deployments.iter().map(|d| d.id.as_str()).collect();
+        Some(format!(
+            "already has a deployment in progress ({}); wait for it to finish, then re-run",
+            ids.join(", ")
+        ))
+    } else {
+        None
+    };
+    match problem {
+        Some(problem) => Err(Error::Preflight {
+            cluster: cluster.to_string(),
+            service: s.name.clone(),
+            problem,
+        }),
+        None => Ok(()),
+    }
+}
+
+fn record_tags(cfg: &DeployConfig, resolved: &ResolvedImages) -> Vec<(String, String)> {
+    let mut tags = Vec::new();
+    if let Some(stage) = &cfg.stage {
+        tags.push((record::STAGE.to_string(), stage.clone()));
+    }
+    if let Some(v) = &cfg.version {
+        tags.push((record::VERSION.to_string(), format!("v{v}")));
+    }
+    if let Some(d) = &resolved.digest {
+        tags.push((record::DIGEST.to_string(), d.to_string()));
+    }
+    if let Some(sha) = &cfg.context.sha {
+        tags.push((record::GIT_SHA.to_string(), sha.clone()));
+    }
+    if let Some(url) = cfg.context.run_url() {
+        tags.push((record::RUN_URL.to_string(), url));
+    }
+    tags
+}
+
+/// Puts every touched service back on its previous task definition. On cancellation it only
+/// asks (the runner gives us seconds); otherwise it waits for the services to be stable again.
+async fn roll_back(
+    cfg: &DeployConfig,
+    ports: &Ports<'_>,
+    tracked: &BTreeMap<String, Tracked>,
+    wait: &WaitResult,
+    cancelled: bool,
+) -> BTreeMap<String, RollbackResult> {
+    let mut results = BTreeMap::new();
+    let mut rollback_tracked = BTreeMap::new();
+    for (service, t) in tracked {
+        let failure = wait.verdicts.get(service).and_then(|v| v.as_ref().err());
+        if failure.is_some_and(Failure::ecs_already_rolled_back) {
+            results.insert(service.clone(), RollbackResult::ByEcs);
+            continue;
+        }
+        if failure.is_some_and(Failure::is_foreign) {
+            results.insert(
+                service.clone(),
+                RollbackResult::NotAttempted(
+                    "another deployment replaced ours; it is left alone".into(),
+                ),
+            );
+            continue;
+        }
+        if !cfg.rollback_on_failure && !cancelled {
+            results.insert(
+                service.clone(),
+                RollbackResult::NotAttempted("rollback-on-failure is false".into()),
+            );
+            continue;
+        }
+        match ports
+            .ecs
+            .update_service(&cfg.cluster, service, &t.previous_task_definition)
+            .await
+        {
+            Ok(deployment_id) => {
+                log::info(&format!(
+                    "{service}: rolling back to {} (deployment {deployment_id})",
+                    short_td(&t.previous_task_definition)
+                ));
+                results.insert(service.clone(), RollbackResult::Requested);
+                rollback_tracked.insert(
+                    service.clone(),
+                    Tracked {
+                        deployment_id,
+                        task_definition: t.previous_task_definition.clone(),
+                        previous_task_definition: t.task_definition.clone(),
+                    },
+                );
+            }
+            Err(e) => {
+                log::error(&format!("Rollback of {service} failed"), &e.to_string());
+                results.insert(service.clone(), RollbackResult::Failed(e.to_string()));
+            }
+        }
+    }
+    if cancelled || rollback_tracked.is_empty() {
+        return results;
+    }
+    // A fresh receiver that never fires: the rollback itself must not be cancelled by a
+    // repeated signal, it is what makes the state known.
+    let (_keep, mut never) = tokio::sync::watch::channel(false);
+    let settle = wait_for(
+        ports,
+        &cfg.cluster,
+        &rollback_tracked,
+        cfg.wait_timeout.max(Duration::from_secs(60)),
+        cfg.poll_interval,
+        &mut never,
+    )
+    .await;
+    for (service, verdict) in settle.verdicts {
+        results.insert(
+            service,
+            match verdict {
+                Ok(()) => RollbackResult::Done,
+                Err(f) => RollbackResult::Failed(f.summary()),
+            },
+        );
+    }
+    results
+}

@@ -1,0 +1,125 @@
+//! Waiting for several services at once: one batched `DescribeServices` per poll for all of
+//! them, adaptive delays, a deadline, and cancellation.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime};
+
+use super::{log, Cancel, Ports};
+use crate::domain::poll::PollSchedule;
+use crate::domain::rollout::{assess, Assessment, Failure, Tracked};
+use crate::domain::service::ServiceState;
+
+#[derive(Debug, Default)]
+pub struct WaitResult {
+    /// Every service's verdict: `Ok` when stable, otherwise why not.
+    pub verdicts: BTreeMap<String, Result<(), Failure>>,
+    /// The last observation of each service (for diagnostics).
+    pub last_seen: BTreeMap<String, ServiceState>,
+    pub cancelled: bool,
+}
+
+impl WaitResult {
+    pub fn all_stable(&self) -> bool {
+        !self.cancelled && self.verdicts.values().all(Result::is_ok)
+    }
+}
+
+pub async fn wait_for(
+    ports: &Ports<'_>,
+    cluster: &str,
+    tracked: &BTreeMap<String, Tracked>,
+    timeout: Duration,
+    poll_cap: Duration,
+    cancel: &mut Cancel,
+) -> WaitResult {
+    let deadline = ports.clock.now() + timeout;
+    let mut schedule = PollSchedule::standard(poll_cap);
+    let mut result = WaitResult::default();
+    let mut last_progress: BTreeMap<String, String> = BTreeMap::new();
+    loop {
+        if *cancel.borrow() {
+            result.cancelled = true;
+            return result;
+        }
+        let pending: Vec<String> = tracked
+            .keys()
+            .filter(|k| !result.verdicts.contains_key(*k))
+            .cloned()
+            .collect();
+        if pending.is_empty() {
+            return result;
+        }
+        match ports.ecs.describe_services(cluster, &pending).await {
+            Ok(states) => {
+                for state in states {
+                    let Some(t) = tracked.get(&state.name) else {
+                        continue;
+                    };
+                    match assess(&state, t) {
+                        Assessment::Stable => {
+                            log::info(&format!(
+                                "{}: stable on {}",
+                                state.name,
+                                short_td(&t.task_definition)
+                            ));
+                            result.verdicts.insert(state.name.clone(), Ok(()));
+                        }
+                        Assessment::Failed(f) => {
+                            log::info(&format!("{}: {}", state.name, f.summary()));
+                            result.verdicts.insert(state.name.clone(), Err(f));
+                        }
+                        Assessment::InProgress {
+                            running,
+                            desired,
+                            failed_tasks,
+                        } => {
+                            let line = format!(
+                                "{}: {running}/{desired} tasks running on the new revision, {failed_tasks} failed, {} deployment(s)",
+                                state.name,
+                                state.deployments.len()
+                            );
+                            if last_progress.get(&state.name) != Some(&line) {
+                                log::info(&line);
+                                last_progress.insert(state.name.clone(), line);
+                            }
+                        }
+                    }
+                    result.last_seen.insert(state.name.clone(), state);
+                }
+            }
+            // Retries already happened inside the SDK; keep waiting until the deadline, the
+            // state in AWS is unchanged by a failed read.
+            Err(e) => log::warning("DescribeServices failed", &e.to_string()),
+        }
+        if ports.clock.now() >= deadline {
+            for name in tracked.keys() {
+                result
+                    .verdicts
+                    .entry(name.clone())
+                    .or_insert(Err(Failure::Timeout));
+            }
+            return result;
+        }
+        let delay = schedule
+            .next_delay()
+            .min(remaining(ports.clock.now(), deadline));
+        tokio::select! {
+            _ = ports.clock.sleep(delay) => {}
+            changed = cancel.changed() => {
+                // A dropped sender means nobody can cancel any more: just wait.
+                if changed.is_err() {
+                    ports.clock.sleep(delay).await;
+                }
+            }
+        }
+    }
+}
+
+fn remaining(now: SystemTime, deadline: SystemTime) -> Duration {
+    deadline.duration_since(now).unwrap_or(Duration::ZERO)
+}
+
+/// `family:revision` from a task-definition ARN.
+pub fn short_td(arn: &str) -> &str {
+    arn.rsplit('/').next().unwrap_or(arn)
+}

@@ -1,0 +1,13 @@
+//! ecs-deploy-action: take a container image from a merge to production on AWS ECS, safely.
+//!
+//! `config` reads and validates; `domain` decides (pure); `executor` acts through `ports`,
+//! which `aws` implements; `github` and `report` tell people what happened.
+
+pub mod aws;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod executor;
+pub mod github;
+pub mod ports;
+pub mod report;

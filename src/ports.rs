@@ -1,0 +1,86 @@
+//! The few things the executor needs from the outside world. The AWS adapters implement them
+//! for real; tests implement them with in-memory state.
+
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+
+use crate::domain::diagnostics::Diagnostics;
+use crate::domain::image::{Digest, EcrLocation};
+use crate::domain::service::ServiceState;
+use crate::error::AwsError;
+
+/// The parts of a task definition the domain reasons about.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskDefinitionInfo {
+    pub arn: String,
+    pub family: String,
+    pub revision: i32,
+    /// (container name, image) in definition order.
+    pub containers: Vec<(String, String)>,
+    pub tags: Vec<(String, String)>,
+}
+
+#[async_trait]
+pub trait Ecs: Send + Sync {
+    /// Any number of services; the adapter batches 10 per `DescribeServices` call.
+    /// Services that do not exist come back with status `MISSING`.
+    async fn describe_services(
+        &self,
+        cluster: &str,
+        services: &[String],
+    ) -> Result<Vec<ServiceState>, AwsError>;
+    async fn describe_task_definition(&self, arn: &str) -> Result<TaskDefinitionInfo, AwsError>;
+    /// Registers a copy of `base` with the given container images and tags; returns the new ARN.
+    async fn register_revision(
+        &self,
+        base: &str,
+        images: &[(String, String)],
+        tags: &[(String, String)],
+    ) -> Result<String, AwsError>;
+    /// Points the service at `task_definition`; returns the id of the deployment ECS started.
+    async fn update_service(
+        &self,
+        cluster: &str,
+        service: &str,
+        task_definition: &str,
+    ) -> Result<String, AwsError>;
+    /// Events since `since`, stopped tasks of `task_definition`, unhealthy targets. Never fails:
+    /// what could not be read is listed in `gaps`.
+    async fn diagnostics(
+        &self,
+        cluster: &str,
+        service: &ServiceState,
+        task_definition: &str,
+        since: SystemTime,
+    ) -> Diagnostics;
+}
+
+#[async_trait]
+pub trait Registry: Send + Sync {
+    /// The digest that `tag` currently points to in the ECR repository.
+    async fn resolve_tag(&self, location: &EcrLocation, tag: &str) -> Result<Digest, AwsError>;
+    /// Confirms that the repository holds `digest`.
+    async fn confirm_digest(&self, location: &EcrLocation, digest: &Digest)
+        -> Result<(), AwsError>;
+}
+
+/// Time, injected so scenario tests can run on a paused clock.
+#[async_trait]
+pub trait Clock: Send + Sync {
+    fn now(&self) -> SystemTime;
+    async fn sleep(&self, d: Duration);
+}
+
+/// The real clock.
+pub struct SystemClock;
+
+#[async_trait]
+impl Clock for SystemClock {
+    fn now(&self) -> SystemTime {
+        SystemTime::now()
+    }
+    async fn sleep(&self, d: Duration) {
+        tokio::time::sleep(d).await
+    }
+}

@@ -1,0 +1,115 @@
+//! The Markdown a person reads after the run (the job summary), built from the outcome alone.
+//! Every piece of text that came from outside (AWS messages, names) is escaped.
+
+use crate::domain::outcome::{Outcome, OutcomeKind, RollbackResult, ServiceStatus};
+use crate::executor::rolling::RollingReport;
+use crate::executor::wait::short_td;
+use crate::github::markdown::{cell, code_block, escape};
+
+pub struct SummaryContext<'a> {
+    pub cluster: &'a str,
+    pub stage: Option<&'a str>,
+    pub version: Option<String>,
+    pub run_url: Option<String>,
+}
+
+pub fn job_summary(report: &RollingReport, ctx: &SummaryContext<'_>) -> String {
+    let o = &report.outcome;
+    let icon = match o.kind {
+        OutcomeKind::Success => "✅",
+        OutcomeKind::Failure => "❌",
+        OutcomeKind::Cancelled => "⏹️",
+    };
+    let mut md = String::new();
+    let stage = ctx
+        .stage
+        .map(|s| format!(" to {}", escape(s)))
+        .unwrap_or_default();
+    md.push_str(&format!(
+        "## {icon} ecs-deploy{stage}: {}\n\n",
+        o.kind.as_output()
+    ));
+    if let Some(reason) = &o.reason {
+        md.push_str(&format!("> {}\n\n", cell(reason, 2000)));
+    }
+    md.push_str("| | |\n|---|---|\n");
+    md.push_str(&format!(
+        "| Cluster | `{}` |\n",
+        cell(ctx.cluster, 255).replace('`', "")
+    ));
+    md.push_str(&format!(
+        "| Image | `{}` |\n",
+        cell(&report.image, 400).replace('`', "")
+    ));
+    if let Some(d) = &report.digest {
+        md.push_str(&format!("| Digest | `{}` |\n", cell(d, 80)));
+    }
+    if let Some(v) = &ctx.version {
+        md.push_str(&format!("| Version | {} |\n", escape(v)));
+    }
+    if let Some(url) = &ctx.run_url {
+        md.push_str(&format!("| Run | [logs]({}) |\n", url.replace(')', "%29")));
+    }
+    md.push_str(
+        "\n| Service | Result | Task definition | Previous | Rollback |\n|---|---|---|---|---|\n",
+    );
+    for s in &o.services {
+        let rollback = match &s.status {
+            ServiceStatus::Deployed => "—".to_string(),
+            ServiceStatus::Failed { rollback, .. }
+            | ServiceStatus::RolledBackWithOthers(rollback)
+            | ServiceStatus::Cancelled(rollback) => {
+                let text = rollback.describe();
+                if matches!(rollback, RollbackResult::Failed(_)) {
+                    format!("**{}**", cell(&text, 300))
+                } else {
+                    cell(&text, 300)
+                }
+            }
+        };
+        md.push_str(&format!(
+            "| {} | {} | {} | {} | {} |\n",
+            cell(&s.service, 100),
+            s.status.label(),
+            s.new_task_definition
+                .as_deref()
+                .map(|t| cell(short_td(t), 120))
+                .unwrap_or_else(|| "—".into()),
+            cell(short_td(&s.previous_task_definition), 120),
+            rollback
+        ));
+    }
+    for s in &o.services {
+        if let ServiceStatus::Failed { failure, .. } = &s.status {
+            md.push_str(&format!(
+                "\n### Why `{}` failed\n\n{}\n\n",
+                cell(&s.service, 100).replace('`', ""),
+                cell(&failure.summary(), 2000)
+            ));
+            if !s.diagnostics.is_empty() || !s.diagnostics.gaps.is_empty() {
+                md.push_str("<details open><summary>Diagnostics</summary>\n\n");
+                md.push_str(&code_block(&s.diagnostics.lines().join("\n")));
+                md.push_str("\n\n</details>\n");
+            }
+        }
+    }
+    md
+}
+
+/// Exit-worthy one-liners for `::error`, one per failed service.
+pub fn error_lines(o: &Outcome) -> Vec<(String, String)> {
+    o.services
+        .iter()
+        .filter_map(|s| match &s.status {
+            ServiceStatus::Failed { failure, rollback } => {
+                let mut msg = format!("{} ({})", failure.summary(), rollback.describe());
+                for line in s.diagnostics.lines().into_iter().take(8) {
+                    msg.push('\n');
+                    msg.push_str(&line);
+                }
+                Some((format!("Deploy of {} failed", s.service), msg))
+            }
+            _ => None,
+        })
+        .collect()
+}
