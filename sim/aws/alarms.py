@@ -1,0 +1,138 @@
+"""CloudWatch metric alarms, evaluated every tick against the data in moto's backend.
+
+For an alarm with Period P (SIMULATED seconds, so P / time_scale real seconds)
+and EvaluationPeriods N, the last N periods ending now each give one value
+(Statistic or ExtendedStatistic over the datapoints in that period, exact
+dimension match). DatapointsToAlarm M (default N) breaching values -> ALARM,
+otherwise OK; missing values follow TreatMissingData (missing, notBreaching,
+breaching, ignore). Alarms start INSUFFICIENT_DATA, as in AWS; SetAlarmState
+holds for one period, then the data decides again. Alarms on metric math
+(Metrics=[...]) are not evaluated.
+"""
+import json
+import operator
+from datetime import timedelta
+
+from moto.cloudwatch import models as cw_models
+from moto.cloudwatch.models import CloudWatchBackend, Statistics
+from moto.core.utils import utcnow
+
+from . import metrics
+from .core import sim
+
+COMPARE = {
+    "GreaterThanOrEqualToThreshold": (operator.ge, "greater than or equal to"),
+    "GreaterThanThreshold": (operator.gt, "greater than"),
+    "LessThanThreshold": (operator.lt, "less than"),
+    "LessThanOrEqualToThreshold": (operator.le, "less than or equal to"),
+}
+
+
+def _recent(cw, cutoff):
+    """Datapoints newer than cutoff: walk back until an older simulator datapoint (they are in time order)."""
+    for md in reversed(cw.metric_data):
+        if md.timestamp >= cutoff:
+            yield md
+        elif isinstance(md, metrics.SimDatum):
+            return
+
+
+def _period_values(alarm, data, now):
+    stat = alarm.extended_statistic or alarm.statistic
+    period = timedelta(seconds=alarm.period / sim.time_scale)
+    n = alarm.evaluation_periods
+    values = []
+    for i in range(n):
+        start = now - period * (n - i)
+        points = [md for md in data if start <= md.timestamp < start + period]
+        s = Statistics([stat], start)
+        s.metric_data = points
+        values.append((start, s.get_statistics_for_type(stat) if points else None))
+    return values
+
+
+def _evaluate(alarm, data, now) -> tuple[str, str, str] | None:
+    compare, words = COMPARE.get(alarm.comparison_operator, (None, None))
+    if compare is None:
+        return None  # anomaly-detection operators are not simulated
+    values = _period_values(alarm, data, now)
+    present = [(t, v) for t, v in values if v is not None]
+    missing = len(values) - len(present)
+    need = alarm.datapoints_to_alarm or alarm.evaluation_periods
+    treat = alarm.treat_missing_data or "missing"
+    breaching = sum(compare(float(v), alarm.threshold) for _, v in present) + (missing if treat == "breaching" else 0)
+    data_json = json.dumps({
+        "version": "1.0", "queryDate": now.isoformat(), "statistic": alarm.extended_statistic or alarm.statistic,
+        "period": alarm.period, "threshold": alarm.threshold,
+        "recentDatapoints": [v for _, v in present], "evaluatedDatapoints": [{"timestamp": t.isoformat(), "value": v} for t, v in present],
+    })
+    if not present and treat in ("missing", "ignore"):
+        if treat == "ignore":
+            return None
+        return ("INSUFFICIENT_DATA", f"Insufficient Data: {missing} datapoint{'s were' if missing > 1 else ' was'} unknown.", data_json)
+    state = "ALARM" if breaching >= need else "OK"
+    shown = ", ".join(f"{v} ({t.strftime('%d/%m/%y %H:%M:%S')})" for t, v in present)
+    count = f"{breaching} out of the last {len(values)} datapoints" if len(values) > 1 else f"{breaching} datapoint"
+    verb = ("were" if breaching > 1 else "was") + ("" if state == "ALARM" else " not")
+    if state == "OK":
+        count = f"{len(present)} out of the last {len(values)} datapoints" if len(values) > 1 else f"{len(present)} datapoint"
+    reason = f"Threshold Crossed: {count} [{shown}] {verb} {words} the threshold ({alarm.threshold})"
+    if missing and treat in ("breaching", "notBreaching"):
+        reason += f" and {missing} missing datapoint{'s were' if missing > 1 else ' was'} treated as [{'Breaching' if treat == 'breaching' else 'NonBreaching'}]"
+    transition = "OK -> ALARM" if state == "ALARM" else "ALARM -> OK"
+    reason += f" (minimum {need} datapoint{'s' if need > 1 else ''} for {transition} transition)."
+    return state, reason, data_json
+
+
+def tick(_dt: float) -> None:
+    now = utcnow()
+    for account in list(cw_models.cloudwatch_backends.values()):
+        for cw in list(account.values()):
+            alarms = [a for a in cw.alarms.values() if a.metric_name and not a.metric_data_queries]
+            if not alarms:
+                continue
+            longest = max(a.period * a.evaluation_periods for a in alarms) / sim.time_scale
+            recent = list(_recent(cw, now - timedelta(seconds=longest + 1)))
+            for alarm in alarms:
+                if getattr(alarm, "sim_hold_until", 0.0) > sim.now:
+                    continue
+                want = sorted((d.name, d.value) for d in alarm.dimensions)
+                data = [md for md in recent if md.name == alarm.metric_name and md.namespace == alarm.namespace
+                        and sorted((d.name, d.value) for d in md.dimensions) == want
+                        and (not alarm.unit or md.unit == alarm.unit)]
+                result = _evaluate(alarm, data, now)
+                if result and result[0] != alarm.state_value:
+                    previous = alarm.state_value
+                    alarm.update_state(result[1], result[2], result[0])
+                    sim.record("alarm_state", alarm=alarm.name, state=result[0], previous=previous, reason=result[1])
+
+
+# --- moto patches ---------------------------------------------------------------------------
+_orig_put_metric_alarm = CloudWatchBackend.put_metric_alarm
+_orig_set_alarm_state = CloudWatchBackend.set_alarm_state
+
+
+def _put_metric_alarm(self, name, *args, **kwargs):
+    """New alarms start INSUFFICIENT_DATA (moto: OK); updating an alarm keeps its state (AWS)."""
+    old = self.alarms.get(name)
+    alarm = _orig_put_metric_alarm(self, name, *args, **kwargs)
+    if old is None:
+        alarm.state_value = "INSUFFICIENT_DATA"
+    else:
+        alarm.state_value, alarm.state_reason = old.state_value, old.state_reason
+        alarm.state_reason_data, alarm.state_updated_timestamp = old.state_reason_data, old.state_updated_timestamp
+    return alarm
+
+
+def _set_alarm_state(self, alarm_name, reason, reason_data, state_value):
+    previous = self.alarms[alarm_name].state_value if alarm_name in self.alarms else None
+    _orig_set_alarm_state(self, alarm_name, reason, reason_data, state_value)
+    alarm = self.alarms[alarm_name]
+    alarm.sim_hold_until = sim.now + (alarm.period or 60)
+    if previous != state_value:
+        sim.record("alarm_state", alarm=alarm_name, state=state_value, previous=previous, reason=reason, set_by="SetAlarmState")
+
+
+def install() -> None:
+    CloudWatchBackend.put_metric_alarm = _put_metric_alarm
+    CloudWatchBackend.set_alarm_state = _set_alarm_state

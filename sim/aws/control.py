@@ -1,0 +1,99 @@
+"""JSON control API under /_sim (see README.md for the full list)."""
+import json
+from urllib.parse import parse_qs
+
+from moto.moto_api._internal.models import moto_api_backend
+
+from .core import sim
+from .faults import Fault
+from .scenarios import Scenario
+
+
+def reset_all() -> None:
+    """moto's own reset plus all simulator state."""
+    with sim.lock:
+        moto_api_backend.reset()
+        sim.reset()
+
+
+def _calls(query):
+    key = query.get("access_key", [None])[0]
+    return [c for c in sim.calls if key is None or c["access_key"] == key]
+
+
+def _put_config(body):
+    if "time_scale" in body:
+        if float(body["time_scale"]) <= 0:
+            raise ValueError("time_scale must be > 0")
+        sim.time_scale = float(body["time_scale"])
+    if "requests_per_minute" in body:
+        sim.requests_per_minute = float(body["requests_per_minute"])
+    if "requests_per_minute_by_lb" in body:
+        sim.requests_per_minute_by_lb = {k: float(v) for k, v in body["requests_per_minute_by_lb"].items()}
+    return _config()
+
+
+def _config():
+    return {"time_scale": sim.time_scale, "requests_per_minute": sim.requests_per_minute,
+            "requests_per_minute_by_lb": sim.requests_per_minute_by_lb, "sim_time": sim.now}
+
+
+def _put_scenarios(body):
+    for key, fields in body.items():
+        Scenario.from_dict({**sim.scenarios.get(key, {}), **fields})  # validate
+        sim.scenarios[key] = {**sim.scenarios.get(key, {}), **fields}
+    return sim.scenarios
+
+
+def _put_faults(body):
+    sim.faults = [Fault(**f) for f in body]
+    return [vars(f) for f in sim.faults]
+
+
+def _events(query):
+    since = float(query.get("since", ["0"])[0])
+    return [e for e in sim.events if e["at"] > since]
+
+
+def _clear(attr, value):
+    def clear():
+        setattr(sim, attr, value)
+        return {}
+    return clear
+
+
+ROUTES = {
+    ("GET", "/_sim/health"): lambda q, b: {"ok": True, "sim_time": sim.now},
+    ("POST", "/_sim/reset"): lambda q, b: reset_all() or {},
+    ("GET", "/_sim/config"): lambda q, b: _config(),
+    ("PUT", "/_sim/config"): lambda q, b: _put_config(b),
+    ("GET", "/_sim/scenarios"): lambda q, b: sim.scenarios,
+    ("PUT", "/_sim/scenarios"): lambda q, b: _put_scenarios(b),
+    ("DELETE", "/_sim/scenarios"): lambda q, b: _clear("scenarios", {})(),
+    ("GET", "/_sim/faults"): lambda q, b: [vars(f) for f in sim.faults],
+    ("PUT", "/_sim/faults"): lambda q, b: _put_faults(b),
+    ("DELETE", "/_sim/faults"): lambda q, b: _clear("faults", [])(),
+    ("GET", "/_sim/calls"): lambda q, b: _calls(q),
+    ("DELETE", "/_sim/calls"): lambda q, b: _clear("calls", [])(),
+    ("GET", "/_sim/events"): lambda q, b: _events(q),
+}
+
+
+def handle(environ, start_response):
+    method, path = environ["REQUEST_METHOD"], environ["PATH_INFO"].rstrip("/")
+    route = ROUTES.get((method, path))
+    status = "200 OK"
+    if route is None:
+        status, result = "404 Not Found", {"error": f"no route {method} {path}"}
+    else:
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            raw = environ["wsgi.input"].read(length) if length else b""
+            body = json.loads(raw) if raw.strip() else {}
+            with sim.lock:
+                result = route(parse_qs(environ.get("QUERY_STRING", "")), body)
+        except (ValueError, TypeError, KeyError, AttributeError) as e:
+            status, result = "400 Bad Request", {"error": str(e)}
+    data = json.dumps(result).encode()
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+    return [data]

@@ -1,0 +1,367 @@
+"""ECS rolling deployments, tasks and the deployment circuit breaker, on simulated time.
+
+moto keeps one PRIMARY deployment that never progresses and starts no tasks.
+Here CreateService / UpdateService (new task definition or forceNewDeployment)
+create a real PRIMARY deployment; every tick each service's PRIMARY is kept at
+desiredCount by starting tasks (PROVISIONING -> PENDING -> RUNNING after the
+image's start_seconds), crashing ones are stopped and replaced, and once the
+PRIMARY is steady (all running, targets healthy) the older deployments drain
+and the rollout COMPLETES. The circuit breaker fails (and optionally rolls
+back) a deployment after max(3, min(200, ceil(desiredCount / 2))) failed tasks.
+
+Sim state: `service.sim` (ServiceSim) and SimTask objects stored in moto's own
+`backend.tasks[cluster][arn]`, so moto's ListTasks/DescribeTasks/StopTask see them.
+"""
+import math
+import random
+import uuid
+from dataclasses import dataclass
+
+from moto.core.utils import utcnow
+from moto.ecs import models as ecs_models
+from moto.ecs.models import EC2ContainerServiceBackend
+from moto.ecs.responses import EC2ContainerServiceResponse
+
+from . import elb_health
+from .core import sim
+from .scenarios import DEFAULT
+
+STOPPED_TASK_RETENTION = 3600.0  # sim seconds; AWS keeps stopped tasks describable ~1 h
+MAX_SERVICE_EVENTS = 100
+DEFAULT_DEPLOYMENT_CONFIGURATION = {
+    "deploymentCircuitBreaker": {"enable": False, "rollback": False},
+    "maximumPercent": 200,
+    "minimumHealthyPercent": 100,
+}
+
+
+@dataclass
+class ServiceSim:
+    last_completed: dict | None = None  # {"id", "taskDefinition"} of the last COMPLETED deployment
+
+
+class SimContainer:
+    """Duck-types moto's Container for the response serializer."""
+
+    def __init__(self, task: "SimTask", cdef: dict):
+        self.container_arn = f"arn:aws:ecs:{task.region_name}:{task.account_id}:container/{task.cluster_name}/{task.id}/{uuid.uuid4()}"
+        self.task_arn = task.task_arn
+        self.name, self.image = cdef.get("name"), cdef.get("image")
+        self.last_status = "PENDING"
+        self.exit_code = None
+        self.reason = None
+        self.health_status = "UNKNOWN"
+        self.cpu = str(cdef.get("cpu", 0))
+        self.network_interfaces = [{"attachmentId": task.eni_id, "privateIpv4Address": task.ip}]
+
+
+class SimTask:
+    """A service task. Duck-types moto's ecs Task (serializer, list/describe/stop_task)."""
+
+    def __init__(self, service, deployment: dict, td):
+        self.id = uuid.uuid4().hex
+        self.region_name, self.account_id = service.region_name, service._account_id
+        self.cluster_name, self.cluster_arn = service.cluster_name, service.cluster_arn
+        self.task_definition_arn = td.arn
+        self.started_by = deployment["id"]
+        self.group = f"service:{service.name}"
+        self.launch_type = service.launch_type
+        self.platform_version = service.platform_version
+        self.desired_status, self.last_status = "RUNNING", "PROVISIONING"
+        self.created_at, self.started_at, self.stopping_at, self.stopped_at = utcnow(), None, None, None
+        self.stopped_reason = self.stop_code = None
+        self.container_instance_arn = self.resource_requirements = None
+        self.cpu, self.memory = getattr(td, "cpu", None), getattr(td, "memory", None)
+        self.tags, self.overrides = [], {"containerOverrides": []}
+        self.health_status = "UNKNOWN"
+        self.version = 1
+        self.ip, self.eni_id = sim.next_ip(), f"eni-attach-{uuid.uuid4()}"
+        subnets = (service.network_configuration or {}).get("awsvpcConfiguration", {}).get("subnets") or [""]
+        self.attachments = [{
+            "id": self.eni_id, "type": "ElasticNetworkInterface", "status": "ATTACHED",
+            "details": [{"name": "subnetId", "value": subnets[0]}, {"name": "privateIPv4Address", "value": self.ip}],
+        }]
+        self.containers = [SimContainer(self, c) for c in td.container_definitions]
+        # The first container whose image has a scenario decides the task's behaviour.
+        images = [c.image for c in self.containers]
+        self.image = next((i for i in images if sim.scenario_for(i) is not DEFAULT), images[0] if images else None)
+        self.scenario = sim.scenario_for(self.image)
+        # Simulated-time bookkeeping.
+        self.sim_created = sim.now
+        self.sim_running_at = sim.now + self.scenario.start_seconds
+        self.sim_stopped_at: float | None = None
+        self.targets: list[tuple] = []  # FakeTargetGroups this task's IP is registered in
+
+    @property
+    def task_arn(self) -> str:
+        return f"arn:aws:ecs:{self.region_name}:{self.account_id}:task/{self.cluster_name}/{self.id}"
+
+    def advance(self) -> None:  # moto's describe_tasks calls this on ManagedState tasks
+        pass
+
+    @property
+    def live(self) -> bool:
+        return self.desired_status == "RUNNING"
+
+
+def _deployment_id() -> str:
+    return f"ecs-svc/{random.randint(10**18, 10**19 - 1)}"
+
+
+def _event(service, message: str) -> None:
+    service.events.insert(0, {"id": str(uuid.uuid4()), "createdAt": utcnow(), "message": f"(service {service.name}) {message}"})
+    del service.events[MAX_SERVICE_EVENTS:]
+
+
+def _new_deployment(service, task_definition_arn: str) -> dict:
+    for d in service.deployments:
+        if d["status"] == "PRIMARY":
+            d["status"], d["updatedAt"] = "ACTIVE", utcnow()
+    dep_id, now = _deployment_id(), utcnow()
+    dep = {
+        "id": dep_id, "status": "PRIMARY", "taskDefinition": task_definition_arn,
+        "desiredCount": service.desired_count, "pendingCount": 0, "runningCount": 0, "failedTasks": 0,
+        "createdAt": now, "updatedAt": now, "launchType": service.launch_type,
+        "platformVersion": service.platform_version, "networkConfiguration": service.network_configuration,
+        "rolloutState": "IN_PROGRESS", "rolloutStateReason": f"ECS deployment {dep_id} in progress.",
+    }
+    service.deployments.insert(0, dep)
+    sim.record("deployment_started", service=service.arn, deployment=dep_id, task_definition=task_definition_arn)
+    return dep
+
+
+def _tasks(backend, service) -> list[SimTask]:
+    return [t for t in backend.tasks.get(service.cluster_name, {}).values()
+            if isinstance(t, SimTask) and t.group == f"service:{service.name}"]
+
+
+def _update_counts(backend, service) -> None:
+    tasks = _tasks(backend, service)
+    for d in service.deployments:
+        mine = [t for t in tasks if t.started_by == d["id"] and t.live]
+        d["runningCount"] = sum(t.last_status == "RUNNING" for t in mine)
+        d["pendingCount"] = sum(t.last_status in ("PROVISIONING", "PENDING") for t in mine)
+    service.running_count = sum(d["runningCount"] for d in service.deployments)
+    service.pending_count = sum(d["pendingCount"] for d in service.deployments)
+
+
+# --- task life-cycle ----------------------------------------------------------------------
+def _start_tasks(backend, service, dep: dict, n: int) -> None:
+    td = backend.describe_task_definition(dep["taskDefinition"])
+    started = []
+    for _ in range(n):
+        task = SimTask(service, dep, td)
+        backend.tasks.setdefault(service.cluster_name, {})[task.task_arn] = task
+        started.append(task)
+    _event(service, f"has started {n} tasks: " + " ".join(f"(task {t.id})" for t in started) + ".")
+
+
+def _stop(service, task: SimTask, reason: str, *, failed=False, exit_code=0, graceful=True, stop_code="ServiceSchedulerInitiated") -> None:
+    """ECS stops a task: its targets drain; a graceful stop waits for them (DEACTIVATING)."""
+    task.desired_status, task.stopped_reason, task.stop_code = "STOPPED", reason, stop_code
+    task.stopping_at = utcnow()
+    for c in task.containers:
+        c.exit_code = exit_code
+    for tg in task.targets:
+        elb_health.begin_draining(tg, task.ip)
+    if failed:
+        for d in service.deployments:
+            if d["id"] == task.started_by:
+                d["failedTasks"] += 1
+    if graceful and task.targets and task.last_status == "RUNNING":
+        task.last_status = "DEACTIVATING"
+    else:
+        _finish_stop(task)
+
+
+def _finish_stop(task: SimTask) -> None:
+    task.last_status, task.stopped_at, task.sim_stopped_at = "STOPPED", utcnow(), sim.now
+    for c in task.containers:
+        c.last_status = "STOPPED"
+
+
+def _advance_task(service, task: SimTask) -> None:
+    now, sc = sim.now, task.scenario
+    if not task.live:
+        if task.sim_stopped_at is None and task.stop_code is None:  # StopTask API (moto set the fields)
+            task.stop_code, task.stopping_at = "UserInitiated", utcnow()
+            for tg in task.targets:
+                elb_health.begin_draining(tg, task.ip)
+            if task.targets:
+                task.last_status = "DEACTIVATING"
+        if task.sim_stopped_at is None and all(elb_health.state_of(tg, task.ip) is None for tg in task.targets):
+            _finish_stop(task)
+        return
+    if task.last_status == "PROVISIONING" and now >= task.sim_created + 0.3 * sc.start_seconds:
+        task.last_status = "PENDING"
+    if task.last_status == "PENDING" and now >= task.sim_running_at:
+        task.last_status, task.started_at = "RUNNING", utcnow()
+        for c in task.containers:
+            c.last_status = "RUNNING"
+        for lb in service.load_balancers or []:
+            tg = elb_health.find_target_group(task.account_id, task.region_name, lb.get("targetGroupArn"))
+            if tg is not None:
+                elb_health.register(tg, task.ip, int(lb.get("containerPort") or 80), sc, task.image, task.sim_running_at)
+                task.targets.append(tg)
+    if task.last_status != "RUNNING":
+        return
+    if sc.crash and now >= task.sim_running_at + sc.crash_after_seconds:
+        _stop(service, task, "Essential container in task exited", failed=True, exit_code=sc.exit_code,
+              graceful=False, stop_code="EssentialContainerExited")
+        return
+    for tg in task.targets:
+        if elb_health.state_of(tg, task.ip) == "unhealthy":
+            port = tg.targets.get(task.ip, {}).get("Port")
+            _event(service, f"(task {task.id}) (port {port}) is unhealthy in (target-group {tg.arn}) due to (reason Health checks failed).")
+            _stop(service, task, f"Task failed ELB health checks in (target-group {tg.arn})", failed=True)
+            return
+
+
+def _targets_healthy(task: SimTask) -> bool:
+    return all(elb_health.state_of(tg, task.ip) == "healthy" for tg in task.targets)
+
+
+# --- deployments --------------------------------------------------------------------------
+def _circuit_breaker(service, primary: dict) -> None:
+    cb = (getattr(service, "deployment_configuration", None) or {}).get("deploymentCircuitBreaker") or {}
+    threshold = max(3, min(200, math.ceil(0.5 * primary["desiredCount"])))
+    if not cb.get("enable") or primary["rolloutState"] != "IN_PROGRESS" or primary["failedTasks"] < threshold:
+        return
+    dep_id = primary["id"]
+    primary.update(rolloutState="FAILED", updatedAt=utcnow(),
+                   rolloutStateReason="ECS deployment circuit breaker: tasks failed to start.")
+    _event(service, f"(deployment {dep_id}) deployment failed: tasks failed to start.")
+    sim.record("deployment_failed", service=service.arn, deployment=dep_id)
+    last = service.sim.last_completed
+    if cb.get("rollback") and last:
+        _event(service, f"rolling back to deployment {last['id']}.")
+        service.task_definition = last["taskDefinition"]
+        new = _new_deployment(service, last["taskDefinition"])
+        sim.record("rollback_started", service=service.arn, failed_deployment=dep_id,
+                   to_deployment=last["id"], deployment=new["id"], task_definition=last["taskDefinition"])
+
+
+def _tick_service(backend, service) -> None:
+    tasks = _tasks(backend, service)
+    for task in tasks:
+        _advance_task(service, task)
+    primary = service.deployments[0]
+    if service.status != "ACTIVE":  # deleted: stop everything
+        for t in tasks:
+            if t.live:
+                _stop(service, t, f"Scaling activity initiated by (deployment {t.started_by})")
+        _update_counts(backend, service)
+        return
+    live = [t for t in tasks if t.started_by == primary["id"] and t.live]
+    primary["desiredCount"] = service.desired_count
+    if len(live) < service.desired_count:
+        _start_tasks(backend, service, primary, service.desired_count - len(live))
+    elif len(live) > service.desired_count:  # scale in: stop the youngest first
+        extra = sorted(live, key=lambda t: t.sim_created)[service.desired_count:]
+        for t in extra:
+            _stop(service, t, f"Scaling activity initiated by (deployment {primary['id']})")
+        _event(service, f"has stopped {len(extra)} running tasks: " + " ".join(f"(task {t.id})" for t in extra) + ".")
+    _circuit_breaker(service, primary)
+    primary = service.deployments[0]  # a rollback inserts a new PRIMARY
+    _update_counts(backend, service)
+
+    running = [t for t in _tasks(backend, service) if t.started_by == primary["id"] and t.live and t.last_status == "RUNNING"]
+    steady = primary["rolloutState"] == "IN_PROGRESS" and len(running) == service.desired_count and all(map(_targets_healthy, running))
+    if not steady:
+        return
+    old = service.deployments[1:]
+    old_tasks = [t for t in _tasks(backend, service) if t.started_by != primary["id"] and t.sim_stopped_at is None]
+    to_stop = [t for t in old_tasks if t.live]
+    for t in to_stop:
+        _stop(service, t, f"Scaling activity initiated by (deployment {primary['id']})")
+    if to_stop:
+        _event(service, f"has stopped {len(to_stop)} running tasks: " + " ".join(f"(task {t.id})" for t in to_stop) + ".")
+    for d in old:
+        d["desiredCount"] = 0
+    if any(t.sim_stopped_at is None for t in old_tasks):
+        return  # still draining
+    del service.deployments[1:]
+    primary.update(rolloutState="COMPLETED", updatedAt=utcnow(),
+                   rolloutStateReason=f"ECS deployment {primary['id']} completed.")
+    service.sim.last_completed = {"id": primary["id"], "taskDefinition": primary["taskDefinition"]}
+    _event(service, f"(deployment {primary['id']}) deployment completed.")
+    _event(service, "has reached a steady state.")
+    sim.record("deployment_completed", service=service.arn, deployment=primary["id"], task_definition=primary["taskDefinition"])
+    _update_counts(backend, service)
+
+
+def all_backends():
+    for account in list(ecs_models.ecs_backends.values()):
+        yield from list(account.values())
+
+
+def tick(_dt: float) -> None:
+    for backend in all_backends():
+        for service in list(backend.services.values()):
+            if getattr(service, "sim", None) is not None and service.deployments:
+                _tick_service(backend, service)
+        for cluster_tasks in backend.tasks.values():  # forget long-stopped tasks, as AWS does
+            for arn, t in list(cluster_tasks.items()):
+                if isinstance(t, SimTask) and t.sim_stopped_at is not None and sim.now - t.sim_stopped_at > STOPPED_TASK_RETENTION:
+                    del cluster_tasks[arn]
+
+
+# --- moto patches ---------------------------------------------------------------------------
+_orig_create_service = EC2ContainerServiceBackend.create_service
+_orig_update_service = EC2ContainerServiceBackend.update_service
+_orig_list_tasks = EC2ContainerServiceBackend.list_tasks
+_orig_create_service_response = EC2ContainerServiceResponse.create_service
+
+
+def _create_service(self, *args, **kwargs):
+    """Replace moto's never-progressing deployment with a real PRIMARY one."""
+    service = _orig_create_service(self, *args, **kwargs)
+    if service.deployment_controller.get("type") == "ECS" and service.task_definition:
+        service.sim = ServiceSim()
+        service.deployment_configuration = dict(DEFAULT_DEPLOYMENT_CONFIGURATION)
+        service.deployments = []
+        _new_deployment(service, service.task_definition)
+        _update_counts(self, service)
+    return service
+
+
+def _create_service_response(self):
+    """moto drops deploymentConfiguration on CreateService: keep it (circuit breaker included)."""
+    result = _orig_create_service_response(self)
+    config = self._get_param("deploymentConfiguration")
+    if config:
+        service = self.ecs_backend._get_service(self._get_param("cluster", "default"), self._get_param("serviceName"))
+        service.deployment_configuration = {**DEFAULT_DEPLOYMENT_CONFIGURATION, **config}
+    return result
+
+
+def _update_service(self, props: dict):
+    """A new task definition or forceNewDeployment starts a deployment; desiredCount alone scales."""
+    force = props.pop("force_new_deployment", False)  # moto would rename the current deployment
+    service = self._get_service(props.get("cluster", "default"), props["service"].split("/")[-1])
+    before = service.task_definition
+    service = _orig_update_service(self, props)
+    if getattr(service, "sim", None) is None:
+        return service
+    service.task_definition = self.describe_task_definition(service.task_definition).arn  # moto keeps the raw string
+    if service.task_definition != before or force:
+        _new_deployment(service, service.task_definition)
+    service.deployments[0]["desiredCount"] = service.desired_count
+    _update_counts(self, service)  # moto claims running == desired at once
+    return service
+
+
+def _list_tasks(self, cluster_str=None, container_instance=None, family=None, started_by=None,
+                service_name=None, desiredStatus=None):
+    """moto ignores serviceName, and AWS lists only desiredStatus RUNNING by default."""
+    tasks = _orig_list_tasks(self, cluster_str, container_instance, family, started_by, None, desiredStatus or "RUNNING")
+    if service_name:
+        tasks = [t for t in tasks if getattr(t, "group", None) == f"service:{service_name.split('/')[-1]}"]
+    return tasks
+
+
+def install() -> None:
+    EC2ContainerServiceBackend.create_service = _create_service
+    EC2ContainerServiceBackend.update_service = _update_service
+    EC2ContainerServiceBackend.list_tasks = _list_tasks
+    EC2ContainerServiceResponse.create_service = _create_service_response

@@ -1,0 +1,102 @@
+"""Target health life-cycle for ELBv2 target groups.
+
+moto reports every registered target `healthy` at once. Here each target goes
+`initial` (Elb.RegistrationInProgress) -> `healthy`, or -> `unhealthy`
+(Target.FailedHealthChecks) for an unhealthy scenario, after the scenario's
+health_seconds; a deregistered target is `draining` for the target group's
+deregistration_delay.timeout_seconds, then disappears. Targets registered via
+the RegisterTargets API get the default (healthy) scenario.
+
+State lives on moto's FakeTargetGroup as `tg.sim_health[target_id]`.
+"""
+from dataclasses import dataclass
+
+from moto.elbv2 import models as elbv2_models
+from moto.elbv2.models import FakeHealthStatus, FakeTargetGroup
+
+from .core import sim
+from .scenarios import DEFAULT, Scenario
+
+REASONS = {
+    "initial": ("Elb.RegistrationInProgress", "Target registration is in progress"),
+    "unhealthy": ("Target.FailedHealthChecks", "Health checks failed"),
+    "draining": ("Target.DeregistrationInProgress", "Target deregistration is in progress"),
+    "healthy": (None, None),
+}
+
+
+@dataclass
+class TargetHealth:
+    state: str
+    since: float  # sim time of the last state change
+    scenario: Scenario = DEFAULT
+    image: str | None = None
+    drain_until: float = 0.0
+
+
+def health(tg: FakeTargetGroup) -> dict[str, TargetHealth]:
+    return tg.__dict__.setdefault("sim_health", {})
+
+
+def all_backends():
+    for account in list(elbv2_models.elbv2_backends.values()):
+        yield from list(account.values())
+
+
+def find_target_group(account_id: str, region: str, arn: str) -> FakeTargetGroup | None:
+    return elbv2_models.elbv2_backends[account_id][region].target_groups.get(arn)
+
+
+def register(tg: FakeTargetGroup, target_id: str, port: int, scenario: Scenario, image: str, at: float) -> None:
+    """Register a task's IP, as ECS does when the task reaches RUNNING."""
+    tg.targets[target_id] = {"Id": target_id, "Port": port}
+    tg.deregistered_targets.pop(target_id, None)
+    health(tg)[target_id] = TargetHealth("initial", at, scenario, image)
+
+
+def begin_draining(tg: FakeTargetGroup, target_id: str) -> None:
+    th = health(tg).get(target_id)
+    if th and th.state != "draining":
+        delay = float(tg.attributes.get("deregistration_delay.timeout_seconds", 300))
+        th.state, th.since, th.drain_until = "draining", sim.now, sim.now + delay
+
+
+def state_of(tg: FakeTargetGroup, target_id: str) -> str | None:
+    th = health(tg).get(target_id)
+    return th.state if th else None
+
+
+def tick(_dt: float) -> None:
+    for backend in all_backends():
+        for tg in list(backend.target_groups.values()):
+            hs = health(tg)
+            for target_id in tg.targets:  # registered through the API: default scenario
+                hs.setdefault(target_id, TargetHealth("initial", sim.now))
+            for target_id, th in list(hs.items()):
+                if target_id not in tg.targets:  # DeregisterTargets through the API
+                    del hs[target_id]
+                elif th.state == "initial" and sim.now >= th.since + th.scenario.health_seconds:
+                    th.state = "unhealthy" if th.scenario.unhealthy else "healthy"
+                    th.since = sim.now
+                    sim.record(f"target_{th.state}", target_group=tg.arn, target=target_id, image=th.image)
+                elif th.state == "draining" and sim.now >= th.drain_until:
+                    del tg.targets[target_id]
+                    del hs[target_id]
+                    sim.record("target_deregistered", target_group=tg.arn, target=target_id)
+
+
+# --- moto patch: DescribeTargetHealth reports the simulated state -----------------------
+_orig_health_for = FakeTargetGroup.health_for
+
+
+def _health_for(self, target, ec2_backend):
+    th = health(self).get(target["Id"])
+    if th is None or target["Id"] not in self.targets:
+        return _orig_health_for(self, target, ec2_backend)
+    t = self.targets[target["Id"]]
+    reason, description = REASONS[th.state]
+    return FakeHealthStatus(t["Id"], t["Port"], self.health_check_port, th.state, reason, description)
+
+
+def install() -> None:
+    FakeTargetGroup.health_for = _health_for

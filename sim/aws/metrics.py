@@ -1,0 +1,253 @@
+"""ALB traffic and its CloudWatch metrics (namespace AWS/ApplicationELB).
+
+Each tick every application load balancer receives requests_per_minute * dt
+simulated requests. They are split across listeners with a forward default
+action, by the current (weighted ForwardConfig) weights read from moto, then
+evenly over the healthy targets of each target group (fail-open to unhealthy
+targets; none at all -> HTTPCode_ELB_5XX_Count). Each target answers with the
+error rate and latency of its image's scenario.
+
+Requests are accumulated and written straight into moto's CloudWatch backend
+with WALL-CLOCK timestamps, one datapoint per metric every 10 simulated seconds
+(at most every real second), per (TargetGroup, LoadBalancer) and per
+LoadBalancer: RequestCount, HTTPCode_Target_5XX_Count (only when > 0, as AWS),
+TargetResponseTime (seconds). Datapoints carry latency samples so percentile
+statistics (p99, p50, ...) work in GetMetricData, GetMetricStatistics
+(ExtendedStatistics) and alarms.
+"""
+import functools
+import math
+import re
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import timedelta
+from statistics import NormalDist
+
+from moto.cloudwatch import models as cw_models
+from moto.cloudwatch.models import Dimension, MetricAggregatedDatum, MetricDatum, Statistics
+from moto.cloudwatch.responses import CloudWatchResponse
+from moto.core.utils import utcnow
+from moto.elbv2.models import ELBv2Backend
+
+from . import elb_health
+from .core import sim
+
+NAMESPACE = "AWS/ApplicationELB"
+FLUSH_SIM_SECONDS = 10.0
+FLUSH_WALL_SECONDS = 1.0
+RETENTION_WALL_SECONDS = 900.0  # older simulator datapoints are pruned
+N_QUANTILES = 50  # latency samples per scenario: quantiles 0.01, 0.03, ..., 0.99
+PERCENTILE = re.compile(r"p(\d+(?:\.\d+)?)")
+
+
+class SimDatum(MetricAggregatedDatum):
+    """An aggregated datapoint plus weighted latency samples for percentiles."""
+
+    def __init__(self, name, dims, n, total, lo, hi, unit, samples=()):
+        super().__init__(NAMESPACE, name, lo, hi, n, total, dims, utcnow(), unit)
+        self.samples = list(samples)
+
+
+@functools.lru_cache(maxsize=256)
+def latency_quantiles(mean_ms: float, p99_ms: float) -> tuple:
+    """Quantile points (seconds) of a log-normal with the given mean and p99."""
+    z, d = NormalDist().inv_cdf(0.99), math.log(max(p99_ms, 1e-3) / max(mean_ms, 1e-3))
+    s = z - math.sqrt(z * z - 2 * d) if 0 < d < z * z / 2 else (z if d > 0 else 0.01)
+    mu = math.log(max(mean_ms, 1e-3)) - s * s / 2
+    q = lambda p: math.exp(mu + s * NormalDist().inv_cdf(p)) / 1000.0  # noqa: E731
+    points = tuple(q((i + 0.5) / N_QUANTILES) for i in range(N_QUANTILES))
+    return points, q(0.0001), q(0.9999)
+
+
+def weighted_percentile(points, pct: float):
+    points = sorted(points)
+    total, acc = sum(w for _, w in points), 0.0
+    for value, weight in points:
+        acc += weight
+        if acc >= pct / 100.0 * total - 1e-9:
+            return value
+    return points[-1][0] if points else None
+
+
+@dataclass
+class Acc:
+    requests: float = 0.0
+    errors: float = 0.0
+    latency: dict = field(default_factory=lambda: defaultdict(float))  # (mean_ms, p99_ms) -> requests
+
+
+class Traffic:
+    """Per load balancer, kept on moto's FakeLoadBalancer as `lb.sim_traffic`."""
+
+    def __init__(self):
+        self.carry = defaultdict(float)  # fractional requests/errors carried between flushes
+        self.new_bucket()
+
+    def new_bucket(self) -> None:
+        self.started_wall, self.started_sim = time.time(), sim.now
+        self.lb, self.elb_5xx, self.tgs = Acc(), 0.0, defaultdict(Acc)
+
+    def whole(self, key, value: float) -> int:
+        total = self.carry[key] + value
+        n = int(math.floor(total + 1e-9))
+        self.carry[key] = total - n
+        return n
+
+
+def listener_weights(lb) -> dict[str, dict[str, float]]:
+    """{listener arn: {target group arn: weight}} for listeners whose default action forwards."""
+    result = {}
+    for listener in lb.listeners.values():
+        for action in listener.default_actions:
+            if action.type != "forward":
+                continue
+            groups = (action.data.get("ForwardConfig") or {}).get("TargetGroups")
+            if groups:
+                result[listener.arn] = {g["TargetGroupArn"]: float(g.get("Weight", 1)) for g in groups}
+            elif action.data.get("TargetGroupArn"):
+                result[listener.arn] = {action.data["TargetGroupArn"]: 1.0}
+            break
+    return result
+
+
+def _route(backend, lb, traffic: Traffic, requests: float) -> None:
+    traffic.lb.requests += requests
+    listeners = list(listener_weights(lb).values())
+    for weights in listeners:
+        total = sum(weights.values())
+        for tg_arn, weight in weights.items():
+            tg = backend.target_groups.get(tg_arn)
+            n = requests / len(listeners) * (weight / total if total else 0)
+            if tg is None or n <= 0:
+                continue
+            hs = elb_health.health(tg).values()
+            targets = [h for h in hs if h.state == "healthy"] or [h for h in hs if h.state == "unhealthy"]
+            if not targets:
+                traffic.elb_5xx += n
+                continue
+            tg_acc = traffic.tgs[tg_arn]
+            tg_acc.requests += n
+            for th in targets:
+                part = n / len(targets)
+                for acc in (tg_acc, traffic.lb):
+                    acc.errors += part * th.scenario.error_rate
+                    acc.latency[(th.scenario.mean_ms, th.scenario.p99_ms)] += part
+
+
+def _datums(traffic: Traffic, key: str, acc: Acc, dims: list) -> list:
+    out = []
+    n = traffic.whole((key, "req"), acc.requests)
+    if n:
+        out.append(SimDatum("RequestCount", dims, n, n, 1, 1, "Count"))
+    errors = traffic.whole((key, "5xx"), acc.errors)
+    if errors:
+        out.append(SimDatum("HTTPCode_Target_5XX_Count", dims, errors, errors, 1, 1, "Count"))
+    served = sum(acc.latency.values())
+    if n and served:
+        samples, mean, lo, hi = [], 0.0, math.inf, 0.0
+        for (mean_ms, p99_ms), weight in acc.latency.items():
+            points, q_lo, q_hi = latency_quantiles(mean_ms, p99_ms)
+            samples += [(p, weight / len(points)) for p in points]
+            mean += weight / served * mean_ms / 1000.0
+            lo, hi = min(lo, q_lo), max(hi, q_hi)
+        out.append(SimDatum("TargetResponseTime", dims, n, n * mean, lo, hi, "Seconds", samples))
+    return out
+
+
+def _flush(cw, lb, traffic: Traffic) -> None:
+    lb_dim = {"Name": "LoadBalancer", "Value": lb.arn.split(":loadbalancer/", 1)[1]}
+    datums = _datums(traffic, "", traffic.lb, [lb_dim])
+    elb_5xx = traffic.whole(("", "elb5xx"), traffic.elb_5xx)
+    if elb_5xx:
+        datums.append(SimDatum("HTTPCode_ELB_5XX_Count", [lb_dim], elb_5xx, elb_5xx, 1, 1, "Count"))
+    for tg_arn, acc in traffic.tgs.items():
+        tg_dim = {"Name": "TargetGroup", "Value": tg_arn.split(":", 5)[5]}  # targetgroup/NAME/ID
+        datums += _datums(traffic, tg_arn, acc, [tg_dim, lb_dim])
+    cw.metric_data.extend(datums)
+    traffic.new_bucket()
+
+
+_last_prune = [0.0]
+
+
+def _prune(cw) -> None:
+    cutoff = utcnow() - timedelta(seconds=RETENTION_WALL_SECONDS)
+    cw.metric_data = [m for m in cw.metric_data if not (isinstance(m, SimDatum) and m.timestamp < cutoff)]
+
+
+def tick(dt: float) -> None:
+    prune = time.time() - _last_prune[0] > 30
+    for backend in elb_health.all_backends():
+        cw = cw_models.cloudwatch_backends[backend.account_id][backend.region_name]
+        for lb in list(backend.load_balancers.values()):
+            if lb.type != "application":
+                continue
+            traffic = lb.__dict__.setdefault("sim_traffic", Traffic())
+            requests = sim.rpm_for(lb.name, lb.arn) / 60.0 * dt
+            if requests > 0:
+                _route(backend, lb, traffic, requests)
+            if time.time() - traffic.started_wall >= FLUSH_WALL_SECONDS or sim.now - traffic.started_sim >= FLUSH_SIM_SECONDS:
+                _flush(cw, lb, traffic)
+        if prune:
+            _prune(cw)
+    if prune:
+        _last_prune[0] = time.time()
+
+
+# --- moto patches ---------------------------------------------------------------------------
+_orig_stat = Statistics.get_statistics_for_type
+_orig_get_metric_statistics = CloudWatchResponse.get_metric_statistics
+_orig_modify_listener = ELBv2Backend.modify_listener
+
+
+def _get_statistics_for_type(self, stat):
+    """moto only knows Sum/Average/Minimum/Maximum/SampleCount: add percentiles (pNN, pNN.N)."""
+    m = PERCENTILE.fullmatch(stat or "")
+    if not m:
+        return _orig_stat(self, stat)
+    points = []
+    for md in self.metric_data:
+        if isinstance(md, SimDatum):
+            points += md.samples
+        elif isinstance(md, MetricDatum):
+            points.append((md.value, 1.0))
+        elif isinstance(md, MetricAggregatedDatum):  # no distribution known: use its maximum
+            points.append((md.max, md.sample_count))
+    return weighted_percentile(points, float(m.group(1))) if points else None
+
+
+def _get_metric_statistics(self):
+    """GetMetricStatistics: exact dimension match (moto matches subsets) and ExtendedStatistics."""
+    result = _orig_get_metric_statistics(self)
+    want = sorted((d["Name"], d["Value"]) for d in self._get_param("Dimensions", []))
+    extended = self._get_param("ExtendedStatistics") or []
+    datapoints = []
+    for s in result.result["Datapoints"]:
+        s.metric_data = [md for md in s.metric_data if sorted((d.name, d.value) for d in md.dimensions) == want]
+        if s.metric_data:
+            s.extended_statistics = {p: _get_statistics_for_type(s, p) for p in extended}
+            datapoints.append(s)
+    result.result["Datapoints"] = datapoints
+    return result
+
+
+def _modify_listener(self, arn, *args, **kwargs):
+    """Log weight changes with their exact wall-clock time (benchmarks measure against it)."""
+    listener = self.describe_listeners(load_balancer_arn=None, listener_arns=[arn])[0]
+    lb = self.load_balancers[listener.load_balancer_arn]
+    before = listener_weights(lb).get(arn)
+    result = _orig_modify_listener(self, arn, *args, **kwargs)
+    after = listener_weights(lb).get(arn)
+    if after != before:
+        sim.record("weights_changed", load_balancer=lb.arn, listener=arn, weights=after)
+    return result
+
+
+def install() -> None:
+    Statistics.get_statistics_for_type = _get_statistics_for_type
+    CloudWatchResponse.get_metric_statistics = _get_metric_statistics
+    ELBv2Backend.modify_listener = _modify_listener
+    # moto's Dimension.__lt__ is broken, so GetMetricData's sorted(dims) == sorted(dims)
+    # depended on the order the caller listed dimensions in. Sort by (name, value).
+    Dimension.__lt__ = lambda self, other: (self.name or "", self.value or "") < (other.name or "", other.value or "")

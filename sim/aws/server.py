@@ -1,0 +1,133 @@
+"""The WSGI layer in front of moto, and the process entry point.
+
+SimApp handles /_sim/* itself; every other request is identified (service,
+operation, access key from SigV4), may get a fault, is passed to moto under
+the simulator lock, and is logged for GET /_sim/calls.
+"""
+import argparse
+import io
+import re
+import signal
+import socket
+import sys
+import threading
+import time
+from urllib.parse import parse_qs
+
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import make_server
+
+from . import alarms, control, ecs_rollouts, elb_health, faults, metrics
+from .core import run_ticker, sim
+
+CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/[^/]+/[^/]+/([^/]+)/")
+CBOR_PATH = re.compile(r"^/service/[^/]+/operation/([^/]+)$")  # smithy-rpc-v2-cbor (moto answers 404)
+QUERY_COMPATIBLE = {"monitoring"}  # awsJson services that keep query-protocol error codes
+READ_ONLY = ("Describe", "List", "Get", "BatchGet")
+
+
+def identify(environ) -> dict:
+    """service, operation and access key of an AWS call (the body is read and put back)."""
+    match = CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", ""))
+    access_key, service = match.groups() if match else (None, None)
+    target = environ.get("HTTP_X_AMZ_TARGET")
+    if target:
+        return {"service": service, "operation": target.rsplit(".", 1)[-1], "access_key": access_key, "json": True}
+    operation = parse_qs(environ.get("QUERY_STRING", "")).get("Action", [None])[0]
+    if operation is None and environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        environ["wsgi.input"] = io.BytesIO(body)
+        operation = parse_qs(body.decode("utf-8", "replace")).get("Action", [None])[0]
+    cbor = CBOR_PATH.match(environ.get("PATH_INFO", ""))
+    if operation is None and cbor:
+        operation = cbor.group(1)
+    return {"service": service, "operation": operation, "access_key": access_key, "json": False}
+
+
+class SimApp:
+    def __init__(self):
+        self.moto = DomainDispatcherApplication(create_backend_app)
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path.startswith("/_sim/"):
+            return control.handle(environ, start_response)
+        if path == "/moto-api/reset" and environ["REQUEST_METHOD"] == "POST":
+            control.reset_all()  # moto's reset also clears simulator state
+            start_response("200 OK", [("Content-Type", "application/json")])
+            return [b'{"status": "ok"}']
+        info = identify(environ)
+        call = {"service": info["service"], "operation": info["operation"],
+                "mutating": bool(info["operation"]) and not info["operation"].startswith(READ_ONLY),
+                "access_key": info["access_key"], "at": time.time(), "status": None}
+        if info["operation"] is None:  # not an AWS API call (moto-api, dashboard, ...): pass through
+            with sim.lock:
+                return list(self.moto(environ, start_response))
+        fault = faults.pick(info["service"], info["operation"])
+        if fault and fault.kind == "latency":
+            time.sleep(fault.latency_ms / 1000.0)
+        elif fault and fault.kind == "drop":
+            call["status"] = 0
+            sim.log_call(call)
+            sock = environ.get("werkzeug.socket")
+            if sock is not None:
+                sock.shutdown(socket.SHUT_RDWR)
+            raise ConnectionAbortedError("simulated drop")  # werkzeug treats it as a dropped connection
+        elif fault:
+            status, headers, body = faults.error_response(fault.kind, info["json"], info["service"] in QUERY_COMPATIBLE)
+            call["status"] = int(status.split()[0])
+            sim.log_call(call)
+            start_response(status, headers + [("Content-Length", str(len(body)))])
+            return [body]
+
+        def capture(status, headers, exc_info=None):
+            call["status"] = int(status.split()[0])
+            return start_response(status, headers, exc_info)
+
+        with sim.lock:
+            body = list(self.moto(environ, capture))
+        sim.log_call(call)
+        return body
+
+
+class QuietHandler(MotoRequestHandler):
+    def log_request(self, *args, **kwargs):  # one line per request would drown the test output
+        pass
+
+
+def install_patches() -> None:
+    for module in (ecs_rollouts, elb_health, metrics, alarms):
+        module.install()
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m sim.aws", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 = pick a free port")
+    parser.add_argument("--time-scale", type=float, default=60.0, help="simulated seconds per real second")
+    parser.add_argument("--no-stdin-watch", action="store_true",
+                        help="do not exit when stdin reaches EOF (for running in the background by hand)")
+    args = parser.parse_args(argv)
+
+    sim.start_time_scale = args.time_scale
+    sim.reset()
+    install_patches()
+    server = make_server(args.host, args.port, SimApp(), threaded=True, request_handler=QuietHandler)
+    stop = threading.Event()
+    threading.Thread(target=server.serve_forever, daemon=True, name="http").start()
+    steps = (ecs_rollouts.tick, elb_health.tick, metrics.tick, alarms.tick)
+    threading.Thread(target=run_ticker, args=(stop, steps), daemon=True, name="ticker").start()
+    if not args.no_stdin_watch:
+        def watch_stdin():
+            while sys.stdin.buffer.read1(65536) if hasattr(sys.stdin.buffer, "read1") else sys.stdin.buffer.read(1):
+                pass
+            stop.set()
+        threading.Thread(target=watch_stdin, daemon=True, name="stdin").start()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+
+    print(f"READY http://{args.host}:{server.server_port}", flush=True)
+    while not stop.wait(0.2):
+        pass
+    server.shutdown()
+    sys.exit(0)
