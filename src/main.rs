@@ -23,10 +23,7 @@ fn main() -> ExitCode {
         Err(e) => {
             println!(
                 "{}",
-                commands::error(
-                    "Cannot start",
-                    &format!("could not start the async runtime: {e}")
-                )
+                commands::error("Cannot start", &format!("could not start the async runtime: {e}"))
             );
             return ExitCode::from(1);
         }
@@ -61,15 +58,8 @@ async fn run() -> u8 {
                     commands::error(&format!("Invalid input: {}", e.input), &e.to_string())
                 );
             }
-            let reason = errors
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("; ");
-            let _ = rt.set_outputs(&[
-                ("outcome", "invalid-input".to_string()),
-                ("rolled-back-reason", reason),
-            ]);
+            let reason = errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+            let _ = rt.set_outputs(&[("outcome", "invalid-input".to_string()), ("rolled-back-reason", reason)]);
             return 2;
         }
     };
@@ -115,12 +105,7 @@ async fn run() -> u8 {
 
     let outcome = &report.outcome;
     let arns = |f: fn(&ecs_deploy_action::domain::outcome::ServiceResult) -> Option<String>| {
-        outcome
-            .services
-            .iter()
-            .filter_map(f)
-            .collect::<Vec<_>>()
-            .join("\n")
+        outcome.services.iter().filter_map(f).collect::<Vec<_>>().join("\n")
     };
     let outputs = [
         ("outcome", outcome.kind.as_output().to_string()),
@@ -129,29 +114,17 @@ async fn run() -> u8 {
         ("stage", cfg.stage.clone().unwrap_or_default()),
         (
             "version",
-            cfg.version
-                .as_ref()
-                .map(|v| format!("v{v}"))
-                .unwrap_or_default(),
+            cfg.version.as_ref().map(|v| format!("v{v}")).unwrap_or_default(),
         ),
-        (
-            "task-definition-arns",
-            arns(|s| s.new_task_definition.clone()),
-        ),
+        ("task-definition-arns", arns(|s| s.new_task_definition.clone())),
         (
             "previous-task-definition-arns",
             arns(|s| Some(s.previous_task_definition.clone())),
         ),
-        (
-            "rolled-back-reason",
-            outcome.reason.clone().unwrap_or_default(),
-        ),
+        ("rolled-back-reason", outcome.reason.clone().unwrap_or_default()),
     ];
     if let Err(e) = rt.set_outputs(&outputs) {
-        log::warning(
-            "Outputs not written",
-            &format!("could not write GITHUB_OUTPUT: {e}"),
-        );
+        log::warning("Outputs not written", &format!("could not write GITHUB_OUTPUT: {e}"));
     }
     let summary = report::job_summary(
         &report,
@@ -191,17 +164,10 @@ async fn run() -> u8 {
 async fn wait_for_signal() {
     use tokio::signal::unix::{signal, SignalKind};
     let mut streams = Vec::new();
-    for kind in [
-        SignalKind::interrupt(),
-        SignalKind::terminate(),
-        SignalKind::hangup(),
-    ] {
+    for kind in [SignalKind::interrupt(), SignalKind::terminate(), SignalKind::hangup()] {
         match signal(kind) {
             Ok(s) => streams.push(s),
-            Err(e) => log::warning(
-                "Signal handler",
-                &format!("could not install a handler: {e}"),
-            ),
+            Err(e) => log::warning("Signal handler", &format!("could not install a handler: {e}")),
         }
     }
     if streams.is_empty() {

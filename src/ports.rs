@@ -25,11 +25,7 @@ pub struct TaskDefinitionInfo {
 pub trait Ecs: Send + Sync {
     /// Any number of services; the adapter batches 10 per `DescribeServices` call.
     /// Services that do not exist come back with status `MISSING`.
-    async fn describe_services(
-        &self,
-        cluster: &str,
-        services: &[String],
-    ) -> Result<Vec<ServiceState>, AwsError>;
+    async fn describe_services(&self, cluster: &str, services: &[String]) -> Result<Vec<ServiceState>, AwsError>;
     async fn describe_task_definition(&self, arn: &str) -> Result<TaskDefinitionInfo, AwsError>;
     /// Registers a copy of `base` with the given container images and tags; returns the new ARN.
     async fn register_revision(
@@ -39,12 +35,7 @@ pub trait Ecs: Send + Sync {
         tags: &[(String, String)],
     ) -> Result<String, AwsError>;
     /// Points the service at `task_definition`; returns the id of the deployment ECS started.
-    async fn update_service(
-        &self,
-        cluster: &str,
-        service: &str,
-        task_definition: &str,
-    ) -> Result<String, AwsError>;
+    async fn update_service(&self, cluster: &str, service: &str, task_definition: &str) -> Result<String, AwsError>;
     /// Events since `since`, stopped tasks of `task_definition`, unhealthy targets. Never fails:
     /// what could not be read is listed in `gaps`.
     async fn diagnostics(
@@ -61,8 +52,7 @@ pub trait Registry: Send + Sync {
     /// The digest that `tag` currently points to in the ECR repository.
     async fn resolve_tag(&self, location: &EcrLocation, tag: &str) -> Result<Digest, AwsError>;
     /// Confirms that the repository holds `digest`.
-    async fn confirm_digest(&self, location: &EcrLocation, digest: &Digest)
-        -> Result<(), AwsError>;
+    async fn confirm_digest(&self, location: &EcrLocation, digest: &Digest) -> Result<(), AwsError>;
 }
 
 /// Time, injected so scenario tests can run on a paused clock.

@@ -21,14 +21,8 @@ pub fn job_summary(report: &RollingReport, ctx: &SummaryContext<'_>) -> String {
         OutcomeKind::Cancelled => "⏹️",
     };
     let mut md = String::new();
-    let stage = ctx
-        .stage
-        .map(|s| format!(" to {}", escape(s)))
-        .unwrap_or_default();
-    md.push_str(&format!(
-        "## {icon} ecs-deploy{stage}: {}\n\n",
-        o.kind.as_output()
-    ));
+    let stage = ctx.stage.map(|s| format!(" to {}", escape(s))).unwrap_or_default();
+    md.push_str(&format!("## {icon} ecs-deploy{stage}: {}\n\n", o.kind.as_output()));
     if let Some(reason) = &o.reason {
         md.push_str(&format!("> {}\n\n", cell(reason, 2000)));
     }
@@ -50,9 +44,7 @@ pub fn job_summary(report: &RollingReport, ctx: &SummaryContext<'_>) -> String {
     if let Some(url) = &ctx.run_url {
         md.push_str(&format!("| Run | [logs]({}) |\n", url.replace(')', "%29")));
     }
-    md.push_str(
-        "\n| Service | Result | Task definition | Previous | Rollback |\n|---|---|---|---|---|\n",
-    );
+    md.push_str("\n| Service | Result | Task definition | Previous | Rollback |\n|---|---|---|---|---|\n");
     for s in &o.services {
         let rollback = match &s.status {
             ServiceStatus::Deployed => "—".to_string(),

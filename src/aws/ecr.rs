@@ -19,12 +19,7 @@ impl EcrRegistry {
         }
     }
 
-    async fn describe(
-        &self,
-        location: &EcrLocation,
-        id: ImageIdentifier,
-        what: &str,
-    ) -> Result<Digest, AwsError> {
+    async fn describe(&self, location: &EcrLocation, id: ImageIdentifier, what: &str) -> Result<Digest, AwsError> {
         let resource = format!("ECR repository {} ({what})", location.repository);
         let out = self
             .client
@@ -59,16 +54,10 @@ impl Registry for EcrRegistry {
         .await
     }
 
-    async fn confirm_digest(
-        &self,
-        location: &EcrLocation,
-        digest: &Digest,
-    ) -> Result<(), AwsError> {
+    async fn confirm_digest(&self, location: &EcrLocation, digest: &Digest) -> Result<(), AwsError> {
         self.describe(
             location,
-            ImageIdentifier::builder()
-                .image_digest(digest.as_str())
-                .build(),
+            ImageIdentifier::builder().image_digest(digest.as_str()).build(),
             digest.as_str(),
         )
         .await

@@ -110,11 +110,7 @@ fn missing(name: &str) -> ServiceState {
 
 #[async_trait]
 impl Ecs for EcsAdapter {
-    async fn describe_services(
-        &self,
-        cluster: &str,
-        services: &[String],
-    ) -> Result<Vec<ServiceState>, AwsError> {
+    async fn describe_services(&self, cluster: &str, services: &[String]) -> Result<Vec<ServiceState>, AwsError> {
         let mut out = Vec::with_capacity(services.len());
         for batch in services.chunks(DESCRIBE_BATCH) {
             let resp = self
@@ -128,8 +124,7 @@ impl Ecs for EcsAdapter {
             for name in batch {
                 let found = resp.services().iter().find(|s| {
                     s.service_name() == Some(name.as_str())
-                        || s.service_arn()
-                            .is_some_and(|a| a.ends_with(&format!("/{name}")))
+                        || s.service_arn().is_some_and(|a| a.ends_with(&format!("/{name}")))
                 });
                 out.push(found.map(service_state).unwrap_or_else(|| missing(name)));
             }
@@ -145,13 +140,7 @@ impl Ecs for EcsAdapter {
             .include(TaskDefinitionField::Tags)
             .send()
             .await
-            .map_err(|e| {
-                classify(
-                    "ecs:DescribeTaskDefinition",
-                    &format!("task definition {arn}"),
-                    e,
-                )
-            })?;
+            .map_err(|e| classify("ecs:DescribeTaskDefinition", &format!("task definition {arn}"), e))?;
         let td = resp.task_definition().cloned().ok_or_else(|| AwsError {
             operation: "ecs:DescribeTaskDefinition",
             resource: format!("task definition {arn}"),
@@ -175,12 +164,7 @@ impl Ecs for EcsAdapter {
             tags: resp
                 .tags()
                 .iter()
-                .filter_map(|t| {
-                    Some((
-                        t.key()?.to_string(),
-                        t.value().unwrap_or_default().to_string(),
-                    ))
-                })
+                .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string())))
                 .collect(),
         };
         if let Ok(mut cache) = self.described.lock() {
@@ -214,8 +198,7 @@ impl Ecs for EcsAdapter {
             .iter()
             .map(|c| {
                 let mut c = c.clone();
-                if let Some((_, image)) = images.iter().find(|(n, _)| Some(n.as_str()) == c.name())
-                {
+                if let Some((_, image)) = images.iter().find(|(n, _)| Some(n.as_str()) == c.name()) {
                     c.image = Some(image.clone());
                 }
                 c
@@ -267,12 +250,7 @@ impl Ecs for EcsAdapter {
             })
     }
 
-    async fn update_service(
-        &self,
-        cluster: &str,
-        service: &str,
-        task_definition: &str,
-    ) -> Result<String, AwsError> {
+    async fn update_service(&self, cluster: &str, service: &str, task_definition: &str) -> Result<String, AwsError> {
         let resource = format!("service {service} in cluster {cluster}");
         let resp = self
             .ecs
@@ -326,9 +304,7 @@ impl Ecs for EcsAdapter {
             .send()
             .await
         {
-            Err(e) => d
-                .gaps
-                .push(classify("ecs:ListTasks", &service.name, e).to_string()),
+            Err(e) => d.gaps.push(classify("ecs:ListTasks", &service.name, e).to_string()),
             Ok(list) if !list.task_arns().is_empty() => {
                 let arns: Vec<String> = list.task_arns().iter().take(100).cloned().collect();
                 match self
@@ -339,9 +315,7 @@ impl Ecs for EcsAdapter {
                     .send()
                     .await
                 {
-                    Err(e) => d
-                        .gaps
-                        .push(classify("ecs:DescribeTasks", &service.name, e).to_string()),
+                    Err(e) => d.gaps.push(classify("ecs:DescribeTasks", &service.name, e).to_string()),
                     Ok(tasks) => {
                         for t in tasks.tasks() {
                             if t.task_definition_arn() != Some(task_definition) {
@@ -358,10 +332,7 @@ impl Ecs for EcsAdapter {
                                     .unwrap_or_default()
                                     .to_string(),
                                 task_definition: task_definition.to_string(),
-                                stopped_reason: t
-                                    .stopped_reason()
-                                    .unwrap_or("no reason given")
-                                    .to_string(),
+                                stopped_reason: t.stopped_reason().unwrap_or("no reason given").to_string(),
                                 stopped_at,
                                 containers: t
                                     .containers()
@@ -384,13 +355,7 @@ impl Ecs for EcsAdapter {
         }
 
         for tg in &service.target_groups {
-            match self
-                .elb
-                .describe_target_health()
-                .target_group_arn(tg)
-                .send()
-                .await
-            {
+            match self.elb.describe_target_health().target_group_arn(tg).send().await {
                 Err(e) => d
                     .gaps
                     .push(classify("elasticloadbalancing:DescribeTargetHealth", tg, e).to_string()),
@@ -399,10 +364,7 @@ impl Ecs for EcsAdapter {
                         let Some(health) = desc.target_health() else {
                             continue;
                         };
-                        let state = health
-                            .state()
-                            .map(|s| s.as_str().to_string())
-                            .unwrap_or_default();
+                        let state = health.state().map(|s| s.as_str().to_string()).unwrap_or_default();
                         if state == "healthy" {
                             continue;
                         }
@@ -410,19 +372,10 @@ impl Ecs for EcsAdapter {
                             target_group: tg.rsplit(':').next().unwrap_or(tg).to_string(),
                             target: desc
                                 .target()
-                                .map(|t| {
-                                    format!(
-                                        "{}:{}",
-                                        t.id().unwrap_or_default(),
-                                        t.port().unwrap_or_default()
-                                    )
-                                })
+                                .map(|t| format!("{}:{}", t.id().unwrap_or_default(), t.port().unwrap_or_default()))
                                 .unwrap_or_default(),
                             state,
-                            reason: health
-                                .reason()
-                                .map(|r| r.as_str().to_string())
-                                .unwrap_or_default(),
+                            reason: health.reason().map(|r| r.as_str().to_string()).unwrap_or_default(),
                             description: health.description().unwrap_or_default().to_string(),
                         });
                     }

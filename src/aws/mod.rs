@@ -36,11 +36,7 @@ pub async fn sdk_config(region: &str) -> SdkConfig {
 }
 
 /// Turns any SDK error into ours, keeping AWS's code and message and naming the resource.
-pub(crate) fn classify<E, R>(
-    operation: &'static str,
-    resource: &str,
-    err: SdkError<E, R>,
-) -> AwsError
+pub(crate) fn classify<E, R>(operation: &'static str, resource: &str, err: SdkError<E, R>) -> AwsError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
@@ -52,10 +48,9 @@ where
         _ => DisplayErrorContext(&err).to_string(),
     };
     let kind = match (&err, code.as_deref()) {
-        (
-            SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_),
-            _,
-        ) => AwsErrorKind::Transient,
+        (SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_), _) => {
+            AwsErrorKind::Transient
+        }
         (_, Some(c)) => kind_of_code(c),
         _ => AwsErrorKind::Other,
     };

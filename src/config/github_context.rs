@@ -28,9 +28,7 @@ impl GithubContext {
 
     pub fn from_iter<I: IntoIterator<Item = (String, String)>>(vars: I) -> GithubContext {
         // Every field is optional, so this only fails on non-UTF-8 data; then we run without context.
-        envy::prefixed("GITHUB_")
-            .from_iter(vars)
-            .unwrap_or_default()
+        envy::prefixed("GITHUB_").from_iter(vars).unwrap_or_default()
     }
 
     /// `https://github.com/o/r/actions/runs/123` (with the attempt, when known).

@@ -29,9 +29,7 @@ impl RawInputs {
     }
 
     /// Parses from any (name, value) list; tests use this instead of the process environment.
-    pub fn from_iter<I: IntoIterator<Item = (String, String)>>(
-        vars: I,
-    ) -> Result<RawInputs, InputError> {
+    pub fn from_iter<I: IntoIterator<Item = (String, String)>>(vars: I) -> Result<RawInputs, InputError> {
         envy::prefixed("INPUT_").from_iter(vars).map_err(|e| {
             InputError::new(
                 "(inputs)",

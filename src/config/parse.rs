@@ -17,8 +17,7 @@ pub fn duration(s: &str) -> Result<Duration, String> {
     if let Ok(secs) = s.parse::<u64>() {
         return Ok(Duration::from_secs(secs));
     }
-    humantime::parse_duration(s)
-        .map_err(|_| format!("`{s}` is not a duration; write e.g. 30s, 5m or 1h"))
+    humantime::parse_duration(s).map_err(|_| format!("`{s}` is not a duration; write e.g. 30s, 5m or 1h"))
 }
 
 /// Items separated by commas and/or newlines, trimmed, empties dropped.

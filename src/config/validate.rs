@@ -30,11 +30,7 @@ impl InputError {
 
 impl fmt::Display for InputError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "input `{}`: {}. Fix: {}",
-            self.input, self.problem, self.fix
-        )
+        write!(f, "input `{}`: {}. Fix: {}", self.input, self.problem, self.fix)
     }
 }
 
@@ -71,10 +67,7 @@ pub struct DeployConfig {
 const MAX_WAIT: Duration = Duration::from_secs(6 * 3600);
 
 fn is_ecs_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 255
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    !s.is_empty() && s.len() <= 255 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 fn is_region(s: &str) -> bool {
@@ -164,7 +157,11 @@ pub fn validate(
         Some(i) => match ImageRef::parse(i) {
             Ok(r) => Some(r),
             Err(e) => {
-                errors.push(InputError::new("image", format!("{e}").replace(i.trim(), &printable(i.trim())), "give a full reference: registry/repository:tag or registry/repository@sha256:<digest>"));
+                errors.push(InputError::new(
+                    "image",
+                    format!("{e}").replace(i.trim(), &printable(i.trim())),
+                    "give a full reference: registry/repository:tag or registry/repository@sha256:<digest>",
+                ));
                 None
             }
         },
@@ -178,9 +175,7 @@ pub fn validate(
             }
             None
         }
-        (Some(spec), image) => {
-            parse_containers(spec, image, given(&raw.image).is_some(), &mut errors)
-        }
+        (Some(spec), image) => parse_containers(spec, image, given(&raw.image).is_some(), &mut errors),
     };
 
     let region = match given(&raw.aws_region).map(str::to_string).or(region_env) {
@@ -231,11 +226,7 @@ pub fn validate(
 
     let stage = given(&raw.stage).map(str::to_string);
     if let Some(s) = &stage {
-        if s.len() > 32
-            || !s
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        {
+        if s.len() > 32 || !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
             errors.push(InputError::new(
                 "stage",
                 format!("`{}` is not a stage name", printable(s)),
@@ -244,17 +235,15 @@ pub fn validate(
         }
     }
 
-    let version = given(&raw.version).and_then(|v| {
-        match semver::Version::parse(v.strip_prefix('v').unwrap_or(v)) {
-            Ok(ver) => Some(ver),
-            Err(e) => {
-                errors.push(InputError::new(
-                    "version",
-                    format!("`{}` is not a semantic version ({e})", printable(v)),
-                    "write e.g. v1.2.3 or 1.2.3-rc.1",
-                ));
-                None
-            }
+    let version = given(&raw.version).and_then(|v| match semver::Version::parse(v.strip_prefix('v').unwrap_or(v)) {
+        Ok(ver) => Some(ver),
+        Err(e) => {
+            errors.push(InputError::new(
+                "version",
+                format!("`{}` is not a semantic version ({e})", printable(v)),
+                "write e.g. v1.2.3 or 1.2.3-rc.1",
+            ));
+            None
         }
     });
 
@@ -312,11 +301,7 @@ fn duration_input(
         }
         Ok(d) => d,
         Err(e) => {
-            errors.push(InputError::new(
-                input,
-                printable(&e),
-                "write e.g. 30s, 5m or 1h",
-            ));
+            errors.push(InputError::new(input, printable(&e), "write e.g. 30s, 5m or 1h"));
             default
         }
     }
@@ -366,14 +351,6 @@ fn parse_containers(
             }
         };
     }
-    if image_given {
-        errors.push(InputError::new(
-            "image",
-            "is given together with name=image pairs in `containers`",
-            "remove `image:` or write `containers` as plain names",
-        ));
-        return None;
-    }
     let mut map = BTreeMap::new();
     for item in &items {
         let (name, img) = item.split_once('=').unwrap_or((item, ""));
@@ -381,10 +358,7 @@ fn parse_containers(
         if !is_ecs_name(name) {
             errors.push(InputError::new(
                 "containers",
-                format!(
-                    "`{}` has no valid container name before `=`",
-                    printable(item)
-                ),
+                format!("`{}` has no valid container name before `=`", printable(item)),
                 "write name=image, e.g. app=123456789012.dkr.ecr.us-east-1.amazonaws.com/app:v1",
             ));
             continue;
@@ -405,6 +379,14 @@ fn parse_containers(
                 "write name=registry/repository:tag",
             )),
         }
+    }
+    if image_given {
+        errors.push(InputError::new(
+            "image",
+            "is given together with name=image pairs in `containers`",
+            "remove `image:` or write `containers` as plain names",
+        ));
+        return None;
     }
     Some(ContainerImages::Map(map))
 }
@@ -508,11 +490,9 @@ mod tests {
             ("github-token", "a b", "github-token"),
         ];
         for (input, value, named) in cases {
-            let mut pairs: Vec<(&str, &str)> =
-                base.iter().filter(|(k, _)| k != input).cloned().collect();
+            let mut pairs: Vec<(&str, &str)> = base.iter().filter(|(k, _)| k != input).cloned().collect();
             pairs.push((input, value));
-            let errs = validate(&raw(&pairs), GithubContext::default(), None)
-                .expect_err(&format!("{input}={value:?}"));
+            let errs = validate(&raw(&pairs), GithubContext::default(), None).expect_err(&format!("{input}={value:?}"));
             assert!(
                 errs.iter().any(|e| e.input == *named && !e.fix.is_empty()),
                 "{input}={value:?}: {errs:?}"

@@ -9,8 +9,7 @@ pub struct Digest(String);
 impl Digest {
     pub fn parse(s: &str) -> Option<Digest> {
         let hex = s.strip_prefix("sha256:")?;
-        (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
-            .then(|| Digest(s.to_ascii_lowercase()))
+        (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit())).then(|| Digest(s.to_ascii_lowercase()))
     }
     pub fn as_str(&self) -> &str {
         &self.0
@@ -52,9 +51,7 @@ pub enum ImageRefError {
     BadCharacters(String),
     #[error("`{0}` has a malformed digest; a digest is sha256: followed by 64 hex characters")]
     BadDigest(String),
-    #[error(
-        "`{0}` has an invalid tag; a tag is 1-128 of [A-Za-z0-9_.-] and does not start with . or -"
-    )]
+    #[error("`{0}` has an invalid tag; a tag is 1-128 of [A-Za-z0-9_.-] and does not start with . or -")]
     BadTag(String),
     #[error("`{0}` names no tag and no digest; add :<tag> or @sha256:<digest> (\"latest\" is never implied)")]
     Unqualified(String),
@@ -89,9 +86,7 @@ impl ImageRef {
             let ok = !tag.is_empty()
                 && tag.len() <= 128
                 && !tag.starts_with(['.', '-'])
-                && tag
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
+                && tag.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
             if !ok {
                 return Err(ImageRefError::BadTag(s.to_string()));
             }
@@ -154,20 +149,12 @@ mod tests {
 
     #[test]
     fn parses_the_usual_shapes() {
-        let r = ImageRef::parse("123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/app:v1.2.3")
-            .unwrap();
-        assert_eq!(
-            r.name,
-            "123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/app"
-        );
+        let r = ImageRef::parse("123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/app:v1.2.3").unwrap();
+        assert_eq!(r.name, "123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/app");
         assert_eq!(r.tag.as_deref(), Some("v1.2.3"));
         let ecr = r.ecr().unwrap();
         assert_eq!(
-            (
-                ecr.registry_id.as_str(),
-                ecr.region.as_str(),
-                ecr.repository.as_str()
-            ),
+            (ecr.registry_id.as_str(), ecr.region.as_str(), ecr.repository.as_str()),
             ("123456789012", "eu-west-1", "team/app")
         );
 

@@ -62,9 +62,7 @@ impl RollbackResult {
         match self {
             RollbackResult::ByEcs => "rolled back by the ECS circuit breaker".into(),
             RollbackResult::Done => "rolled back to the previous task definition".into(),
-            RollbackResult::Requested => {
-                "rollback to the previous task definition requested".into()
-            }
+            RollbackResult::Requested => "rollback to the previous task definition requested".into(),
             RollbackResult::NotAttempted(why) => format!("not rolled back: {why}"),
             RollbackResult::Failed(why) => format!("ROLLBACK FAILED: {why}"),
         }

@@ -105,10 +105,7 @@ pub fn assess(service: &ServiceState, tracked: &Tracked) -> Assessment {
         // Services without rollout tracking: counts and a single deployment are all we have.
         None => true,
     };
-    if completed
-        && service.deployments.len() == 1
-        && ours.running == ours.desired
-        && service.running == service.desired
+    if completed && service.deployments.len() == 1 && ours.running == ours.desired && service.running == service.desired
     {
         return Assessment::Stable;
     }
@@ -120,10 +117,7 @@ pub fn assess(service: &ServiceState, tracked: &Tracked) -> Assessment {
 }
 
 fn replaced(service: &ServiceState, tracked: &Tracked) -> Failure {
-    let primary_td = service
-        .primary()
-        .map(|p| p.task_definition.clone())
-        .unwrap_or_default();
+    let primary_td = service.primary().map(|p| p.task_definition.clone()).unwrap_or_default();
     let rolled_back = primary_td == tracked.previous_task_definition
         && service
             .events
@@ -227,11 +221,7 @@ mod tests {
             ),
             (
                 "counts match but rollout in progress",
-                svc(
-                    vec![dep("new", "PRIMARY", "td:2", 2, "IN_PROGRESS")],
-                    2,
-                    &[],
-                ),
+                svc(vec![dep("new", "PRIMARY", "td:2", 2, "IN_PROGRESS")], 2, &[]),
                 InProgress {
                     running: 2,
                     desired: 2,
@@ -253,9 +243,7 @@ mod tests {
                     2,
                     &[],
                 ),
-                Failed(Failure::RolloutFailed {
-                    reason: "why".into(),
-                }),
+                Failed(Failure::RolloutFailed { reason: "why".into() }),
             ),
             (
                 "failed and ECS rolled back",
@@ -267,9 +255,7 @@ mod tests {
                     1,
                     &["rolling back to deployment rb"],
                 ),
-                Failed(Failure::CircuitBreakerRollback {
-                    reason: "why".into(),
-                }),
+                Failed(Failure::CircuitBreakerRollback { reason: "why".into() }),
             ),
             (
                 "rollback finished, ours gone: still the rollback, never success",
@@ -283,9 +269,7 @@ mod tests {
                     ],
                 ),
                 Failed(Failure::CircuitBreakerRollback {
-                    reason:
-                        "(service api) (deployment new) deployment failed: tasks failed to start."
-                            .into(),
+                    reason: "(service api) (deployment new) deployment failed: tasks failed to start.".into(),
                 }),
             ),
             (

@@ -10,10 +10,7 @@ pub enum ImageAssignment {
     /// such as log routers or agents keep theirs); if none matches, every container.
     SameRepository(String),
     /// Exactly these containers get the image.
-    Named {
-        containers: Vec<String>,
-        image: String,
-    },
+    Named { containers: Vec<String>, image: String },
     /// `container=image` pairs from the `containers` input.
     Map(BTreeMap<String, String>),
 }
@@ -28,6 +25,12 @@ pub enum RenderError {
     },
     #[error("task definition {task_definition} has no containers")]
     NoContainers { task_definition: String },
+    #[error("task definition {task_definition} has none of the containers named in `containers` ({wanted}); it has: {available}")]
+    NoneMatch {
+        task_definition: String,
+        wanted: String,
+        available: String,
+    },
 }
 
 /// The repository part of an image reference (no tag, no digest), to compare containers by.
@@ -79,10 +82,7 @@ pub fn assign_images(
                 .map(|(n, _)| (n.clone(), image.clone()))
                 .collect();
             Ok(if matching.is_empty() {
-                containers
-                    .iter()
-                    .map(|(n, _)| (n.clone(), image.clone()))
-                    .collect()
+                containers.iter().map(|(n, _)| (n.clone(), image.clone())).collect()
             } else {
                 matching
             })
@@ -100,23 +100,27 @@ pub fn assign_images(
                 .map(|(n, _)| (n.clone(), image.clone()))
                 .collect())
         }
+        // With several services, each task definition takes the pairs that name its containers
+        // (the executor checks that every pair was used by some service).
         ImageAssignment::Map(map) => {
-            for w in map.keys() {
-                check(w)?;
-            }
-            Ok(containers
+            let assigned: Vec<_> = containers
                 .iter()
                 .filter_map(|(n, _)| map.get(n).map(|img| (n.clone(), img.clone())))
-                .collect())
+                .collect();
+            if assigned.is_empty() {
+                return Err(RenderError::NoneMatch {
+                    task_definition: task_definition.to_string(),
+                    wanted: map.keys().cloned().collect::<Vec<_>>().join(", "),
+                    available: names(),
+                });
+            }
+            Ok(assigned)
         }
     }
 }
 
 /// Record tags on a task definition. Existing tags are kept; ours replace their own keys.
-pub fn merge_tags(
-    existing: &[(String, String)],
-    ours: &[(String, String)],
-) -> Vec<(String, String)> {
+pub fn merge_tags(existing: &[(String, String)], ours: &[(String, String)]) -> Vec<(String, String)> {
     let mut merged: Vec<(String, String)> = existing
         .iter()
         .filter(|(k, _)| !ours.iter().any(|(ok, _)| ok == k))
@@ -147,10 +151,7 @@ mod tests {
     fn containers() -> Vec<(String, String)> {
         vec![
             ("app".into(), "1234.dkr.ecr.r.amazonaws.com/app:v1".into()),
-            (
-                "worker".into(),
-                "1234.dkr.ecr.r.amazonaws.com/app@sha256:aa".into(),
-            ),
+            ("worker".into(), "1234.dkr.ecr.r.amazonaws.com/app@sha256:aa".into()),
             (
                 "log-router".into(),
                 "public.ecr.aws/aws-observability/aws-for-fluent-bit:stable".into(),
@@ -194,10 +195,7 @@ mod tests {
             },
         )
         .unwrap_err();
-        assert!(
-            err.to_string().contains("no container named `web`"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("no container named `web`"), "{err}");
         assert!(err.to_string().contains("app, worker, log-router"), "{err}");
         let map = BTreeMap::from([("log-router".to_string(), "fb:2".to_string())]);
         assert_eq!(

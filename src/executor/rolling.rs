@@ -18,7 +18,7 @@ use crate::domain::diagnostics::Diagnostics;
 use crate::domain::outcome::{Outcome, OutcomeKind, RollbackResult, ServiceResult, ServiceStatus};
 use crate::domain::rollout::{Failure, Tracked};
 use crate::domain::service::ServiceState;
-use crate::domain::task_definition::{assign_images, merge_tags};
+use crate::domain::task_definition::{assign_images, merge_tags, ImageAssignment};
 use crate::error::Error;
 
 /// Tag keys of the records we leave on each task definition.
@@ -47,11 +47,7 @@ pub struct RollingReport {
     pub digest: Option<String>,
 }
 
-pub async fn deploy(
-    cfg: &DeployConfig,
-    ports: &Ports<'_>,
-    cancel: &mut Cancel,
-) -> Result<RollingReport, Error> {
+pub async fn deploy(cfg: &DeployConfig, ports: &Ports<'_>, cancel: &mut Cancel) -> Result<RollingReport, Error> {
     let started = ports.clock.now();
     let t0 = Instant::now();
 
@@ -82,10 +78,7 @@ pub async fn deploy(
                     td
                 }
             };
-            let deployment_id = ports
-                .ecs
-                .update_service(&cfg.cluster, &p.service, &td)
-                .await?;
+            let deployment_id = ports.ecs.update_service(&cfg.cluster, &p.service, &td).await?;
             log::info(&format!(
                 "{}: deployment {deployment_id} started on {}",
                 p.service,
@@ -112,10 +105,7 @@ pub async fn deploy(
 
     let mut wait = WaitResult::default();
     if mutation_error.is_none() {
-        log::group(&format!(
-            "Wait for {} service(s) to become stable",
-            tracked.len()
-        ));
+        log::group(&format!("Wait for {} service(s) to become stable", tracked.len()));
         wait = wait_for(
             ports,
             &cfg.cluster,
@@ -183,10 +173,7 @@ pub async fn deploy(
             },
             (None, _) if mutation_error.is_some() && t.is_none() => ServiceStatus::Failed {
                 failure: Failure::RolloutFailed {
-                    reason: mutation_error
-                        .as_ref()
-                        .map(|e| e.to_string())
-                        .unwrap_or_default(),
+                    reason: mutation_error.as_ref().map(|e| e.to_string()).unwrap_or_default(),
                 },
                 rollback,
             },
@@ -225,15 +212,9 @@ pub async fn deploy(
     })
 }
 
-async fn preflight(
-    cfg: &DeployConfig,
-    ports: &Ports<'_>,
-) -> Result<(ResolvedImages, Vec<Planned>), Error> {
+async fn preflight(cfg: &DeployConfig, ports: &Ports<'_>) -> Result<(ResolvedImages, Vec<Planned>), Error> {
     let resolved = images::resolve(ports, &cfg.images).await?;
-    let states = ports
-        .ecs
-        .describe_services(&cfg.cluster, &cfg.services)
-        .await?;
+    let states = ports.ecs.describe_services(&cfg.cluster, &cfg.services).await?;
     for s in &states {
         check_service(&cfg.cluster, s)?;
     }
@@ -243,10 +224,7 @@ async fn preflight(
         if !infos.contains_key(&s.task_definition) {
             infos.insert(
                 s.task_definition.clone(),
-                ports
-                    .ecs
-                    .describe_task_definition(&s.task_definition)
-                    .await?,
+                ports.ecs.describe_task_definition(&s.task_definition).await?,
             );
         }
         let info = &infos[&s.task_definition];
@@ -262,6 +240,20 @@ async fn preflight(
             tags,
         });
     }
+    // Every name=image pair must have found its container in some service.
+    if let ImageAssignment::Map(map) = &resolved.assignment {
+        for container in map.keys() {
+            if !planned.iter().any(|p| p.images.iter().any(|(n, _)| n == container)) {
+                return Err(Error::Preflight {
+                    cluster: cfg.cluster.clone(),
+                    service: cfg.services.join(", "),
+                    problem: format!(
+                        "has no container named `{container}` in any task definition; fix the `containers` input"
+                    ),
+                });
+            }
+        }
+    }
     Ok((resolved, planned))
 }
 
@@ -269,10 +261,7 @@ fn check_service(cluster: &str, s: &ServiceState) -> Result<(), Error> {
     let problem = if s.status == "MISSING" {
         Some("does not exist; check `services`, `cluster` and the region".to_string())
     } else if s.status != "ACTIVE" {
-        Some(format!(
-            "is {}; only ACTIVE services can be deployed",
-            s.status
-        ))
+        Some(format!("is {}; only ACTIVE services can be deployed", s.status))
     } else if s.deployment_controller != "ECS" {
         Some(format!(
             "uses the {} deployment controller; this action drives rolling (ECS) deployments, so deploy it with its own controller",
@@ -337,9 +326,7 @@ async fn roll_back(
         if failure.is_some_and(Failure::is_foreign) {
             results.insert(
                 service.clone(),
-                RollbackResult::NotAttempted(
-                    "another deployment replaced ours; it is left alone".into(),
-                ),
+                RollbackResult::NotAttempted("another deployment replaced ours; it is left alone".into()),
             );
             continue;
         }

@@ -57,11 +57,7 @@ pub async fn wait_for(
                     };
                     match assess(&state, t) {
                         Assessment::Stable => {
-                            log::info(&format!(
-                                "{}: stable on {}",
-                                state.name,
-                                short_td(&t.task_definition)
-                            ));
+                            log::info(&format!("{}: stable on {}", state.name, short_td(&t.task_definition)));
                             result.verdicts.insert(state.name.clone(), Ok(()));
                         }
                         Assessment::Failed(f) => {
@@ -93,16 +89,11 @@ pub async fn wait_for(
         }
         if ports.clock.now() >= deadline {
             for name in tracked.keys() {
-                result
-                    .verdicts
-                    .entry(name.clone())
-                    .or_insert(Err(Failure::Timeout));
+                result.verdicts.entry(name.clone()).or_insert(Err(Failure::Timeout));
             }
             return result;
         }
-        let delay = schedule
-            .next_delay()
-            .min(remaining(ports.clock.now(), deadline));
+        let delay = schedule.next_delay().min(remaining(ports.clock.now(), deadline));
         tokio::select! {
             _ = ports.clock.sleep(delay) => {}
             changed = cancel.changed() => {

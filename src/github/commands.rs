@@ -3,9 +3,7 @@
 
 /// Escapes a command's message part.
 pub fn escape_data(s: &str) -> String {
-    s.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
+    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
 }
 
 /// Escapes a property value (`title=…`), where `:` and `,` are separators too.
@@ -14,27 +12,15 @@ pub fn escape_property(s: &str) -> String {
 }
 
 pub fn error(title: &str, message: &str) -> String {
-    format!(
-        "::error title={}::{}",
-        escape_property(title),
-        escape_data(message)
-    )
+    format!("::error title={}::{}", escape_property(title), escape_data(message))
 }
 
 pub fn warning(title: &str, message: &str) -> String {
-    format!(
-        "::warning title={}::{}",
-        escape_property(title),
-        escape_data(message)
-    )
+    format!("::warning title={}::{}", escape_property(title), escape_data(message))
 }
 
 pub fn notice(title: &str, message: &str) -> String {
-    format!(
-        "::notice title={}::{}",
-        escape_property(title),
-        escape_data(message)
-    )
+    format!("::notice title={}::{}", escape_property(title), escape_data(message))
 }
 
 /// Tells the runner to mask `secret` in every later log line. Multi-line secrets are masked
@@ -92,9 +78,6 @@ mod tests {
 
     #[test]
     fn log_lines_cannot_start_commands() {
-        assert_eq!(
-            log_line("ok\n::stop-commands::x"),
-            "ok\n ::stop-commands::x"
-        );
+        assert_eq!(log_line("ok\n::stop-commands::x"), "ok\n ::stop-commands::x");
     }
 }

@@ -5,8 +5,8 @@ pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
-            '\\' | '`' | '*' | '_' | '{' | '}' | '[' | ']' | '(' | ')' | '#' | '+' | '-' | '.'
-            | '!' | '|' | '~' | '>' => {
+            '\\' | '`' | '*' | '_' | '{' | '}' | '[' | ']' | '(' | ')' | '#' | '+' | '-' | '.' | '!' | '|' | '~'
+            | '>' => {
                 out.push('\\');
                 out.push(c);
             }
@@ -43,8 +43,7 @@ mod tests {
 
     #[test]
     fn hostile_text_is_inert() {
-        let e =
-            escape("<img src=x onerror=alert(1)> [link](http://evil) @org/team | cell\n# title");
+        let e = escape("<img src=x onerror=alert(1)> [link](http://evil) @org/team | cell\n# title");
         assert!(!e.contains("<img"));
         assert!(e.contains("\\[link\\]"));
         assert!(e.contains("@\u{200B}org"));
@@ -54,8 +53,6 @@ mod tests {
 
     #[test]
     fn fences_cannot_close_early() {
-        assert!(!code_block("a\n```\n# x")
-            .trim_end_matches("```")
-            .contains("\n```\n"));
+        assert!(!code_block("a\n```\n# x").trim_end_matches("```").contains("\n```\n"));
     }
 }

@@ -43,26 +43,17 @@ impl Runtime {
         let Some(path) = &self.summary_file else {
             return Ok(());
         };
-        let existing = std::fs::metadata(path)
-            .map(|m| m.len() as usize)
-            .unwrap_or(0);
+        let existing = std::fs::metadata(path).map(|m| m.len() as usize).unwrap_or(0);
         let room = SUMMARY_LIMIT.saturating_sub(existing);
         append(
             path,
-            &truncate(
-                markdown,
-                room,
-                "\n\n_(summary truncated: GitHub's 1 MiB limit)_\n",
-            ),
+            &truncate(markdown, room, "\n\n_(summary truncated: GitHub's 1 MiB limit)_\n"),
         )
     }
 }
 
 fn append(path: &PathBuf, text: &str) -> std::io::Result<()> {
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)?;
+    let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
     f.write_all(text.as_bytes())
 }
 
@@ -77,9 +68,7 @@ pub fn output_entry(name: &str, value: &str) -> String {
         if !value.contains(&delimiter) {
             return format!("{name}<<{delimiter}\n{value}\n{delimiter}\n");
         }
-        n = n
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
+        n = n.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
     }
 }
 
@@ -116,9 +105,7 @@ mod tests {
         rt.append_summary(&"x".repeat(2 * 1024 * 1024)).unwrap();
         let len = std::fs::metadata(&path).unwrap().len() as usize;
         assert!(len <= SUMMARY_LIMIT, "{len}");
-        assert!(std::fs::read_to_string(&path)
-            .unwrap()
-            .ends_with("limit)_\n"));
+        assert!(std::fs::read_to_string(&path).unwrap().ends_with("limit)_\n"));
     }
 
     #[test]

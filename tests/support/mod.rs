@@ -1,0 +1,388 @@
+//! Test harness: one AWS simulator per test binary, AWS fixtures made through the real Rust
+//! SDK, and a way to run the real binary the way the runner does (INPUT_* env, GITHUB_* files).
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+use aws_sdk_ecs::types as ecs;
+
+pub const REGION: &str = "us-east-1";
+pub const ACCOUNT: &str = "123456789012";
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The simulator process. It exits when its stdin closes, i.e. when this test process ends,
+/// however it ends, so no test leaves a server behind.
+pub struct Sim {
+    pub endpoint: String,
+    _child: Mutex<Child>,
+    _stdin: Mutex<ChildStdin>,
+}
+
+static SIM: OnceLock<Sim> = OnceLock::new();
+
+impl Sim {
+    pub fn shared() -> &'static Sim {
+        SIM.get_or_init(|| {
+            let root = repo_root();
+            let python = root.join(".venv/bin/python");
+            assert!(
+                python.exists(),
+                "run `make setup` (or `make test`) first: {} is missing",
+                python.display()
+            );
+            let mut child = Command::new(python)
+                .args(["-m", "sim.aws", "--port", "0", "--time-scale", "60"])
+                .current_dir(&root)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .expect("start the AWS simulator");
+            let stdin = child.stdin.take().expect("simulator stdin");
+            let mut stdout = BufReader::new(child.stdout.take().expect("simulator stdout"));
+            let mut line = String::new();
+            loop {
+                line.clear();
+                let n = stdout.read_line(&mut line).expect("read simulator stdout");
+                assert!(n > 0, "the simulator exited before it was ready");
+                if let Some(url) = line.trim().strip_prefix("READY ") {
+                    let endpoint = url.to_string();
+                    // Keep draining its stdout so it never blocks on a full pipe.
+                    std::thread::spawn(move || for _ in stdout.lines() {});
+                    return Sim {
+                        endpoint,
+                        _child: Mutex::new(child),
+                        _stdin: Mutex::new(stdin),
+                    };
+                }
+            }
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.endpoint, path)
+    }
+
+    pub fn put(&self, path: &str, body: serde_json::Value) {
+        ureq::put(&self.url(path))
+            .send_json(body)
+            .unwrap_or_else(|e| panic!("PUT {path}: {e}"));
+    }
+
+    pub fn get(&self, path: &str) -> serde_json::Value {
+        ureq::get(&self.url(path))
+            .call()
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+            .body_mut()
+            .read_json()
+            .expect("json")
+    }
+
+    /// Sets the behaviour of every task whose image ends with `image_key`.
+    pub fn scenario(&self, image_key: &str, scenario: serde_json::Value) {
+        self.put("/_sim/scenarios", serde_json::json!({ image_key: scenario }));
+    }
+
+    /// The AWS calls made with `access_key` (every test uses its own key).
+    pub fn calls(&self, access_key: &str) -> Vec<serde_json::Value> {
+        self.get(&format!("/_sim/calls?access_key={access_key}"))
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+/// AWS credentials and clients for one test, with its own access key so its calls can be counted.
+pub struct Aws {
+    pub access_key: String,
+    pub config: aws_config::SdkConfig,
+    pub ecs: aws_sdk_ecs::Client,
+    pub ecr: aws_sdk_ecr::Client,
+    pub elb: aws_sdk_elasticloadbalancingv2::Client,
+}
+
+impl Aws {
+    pub async fn new(test: &str) -> Aws {
+        let sim = Sim::shared();
+        let access_key = access_key(test);
+        let creds = aws_sdk_ecs::config::Credentials::new(&access_key, "test-secret", None, None, "tests");
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new(REGION))
+            .endpoint_url(&sim.endpoint)
+            .credentials_provider(creds)
+            .load()
+            .await;
+        Aws {
+            ecs: aws_sdk_ecs::Client::new(&config),
+            ecr: aws_sdk_ecr::Client::new(&config),
+            elb: aws_sdk_elasticloadbalancingv2::Client::new(&config),
+            access_key,
+            config,
+        }
+    }
+
+    /// Pushes an image manifest to ECR under `tag` and returns its digest (as ECR computes it).
+    pub async fn push_image(&self, repo: &str, tag: &str) -> String {
+        let _ = self.ecr.create_repository().repository_name(repo).send().await;
+        let layer = sha256_hex(&format!("{repo}:{tag}:layer"));
+        let config = sha256_hex(&format!("{repo}:{tag}:config"));
+        let manifest = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+            "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 1469, "digest": format!("sha256:{config}")},
+            "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": 3208942, "digest": format!("sha256:{layer}")}]
+        });
+        let out = self
+            .ecr
+            .put_image()
+            .repository_name(repo)
+            .image_tag(tag)
+            .image_manifest(manifest.to_string())
+            .send()
+            .await
+            .expect("PutImage");
+        out.image()
+            .and_then(|i| i.image_id())
+            .and_then(|i| i.image_digest())
+            .expect("digest")
+            .to_string()
+    }
+
+    pub fn image_uri(repo: &str, tag: &str) -> String {
+        format!("{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{repo}:{tag}")
+    }
+
+    pub async fn create_cluster(&self, name: &str) {
+        self.ecs
+            .create_cluster()
+            .cluster_name(name)
+            .send()
+            .await
+            .expect("CreateCluster");
+    }
+
+    /// Registers a task definition with the given (container, image) pairs and returns its ARN.
+    pub async fn register(&self, family: &str, containers: &[(&str, &str)]) -> String {
+        let defs = containers
+            .iter()
+            .map(|(name, image)| {
+                ecs::ContainerDefinition::builder()
+                    .name(*name)
+                    .image(*image)
+                    .essential(true)
+                    .memory(256)
+                    .port_mappings(ecs::PortMapping::builder().container_port(8080).build())
+                    .environment(ecs::KeyValuePair::builder().name("KEEP").value("me").build())
+                    .build()
+            })
+            .collect::<Vec<_>>();
+        let out = self
+            .ecs
+            .register_task_definition()
+            .family(family)
+            .set_container_definitions(Some(defs))
+            .network_mode(ecs::NetworkMode::Awsvpc)
+            .requires_compatibilities(ecs::Compatibility::Fargate)
+            .cpu("256")
+            .memory("512")
+            .tags(ecs::Tag::builder().key("team").value("payments").build())
+            .send()
+            .await
+            .expect("RegisterTaskDefinition");
+        out.task_definition()
+            .and_then(|t| t.task_definition_arn())
+            .expect("arn")
+            .to_string()
+    }
+
+    /// Creates a service with the circuit breaker (with rollback) on, and waits until it is stable.
+    pub async fn create_service(&self, cluster: &str, name: &str, task_definition: &str, desired: i32) {
+        self.ecs
+            .create_service()
+            .cluster(cluster)
+            .service_name(name)
+            .task_definition(task_definition)
+            .desired_count(desired)
+            .launch_type(ecs::LaunchType::Fargate)
+            .deployment_configuration(
+                ecs::DeploymentConfiguration::builder()
+                    .deployment_circuit_breaker(
+                        ecs::DeploymentCircuitBreaker::builder()
+                            .enable(true)
+                            .rollback(true)
+                            .build(),
+                    )
+                    .maximum_percent(200)
+                    .minimum_healthy_percent(100)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("CreateService");
+        self.wait_stable(cluster, name).await;
+    }
+
+    pub async fn service(&self, cluster: &str, name: &str) -> ecs::Service {
+        let out = self
+            .ecs
+            .describe_services()
+            .cluster(cluster)
+            .services(name)
+            .send()
+            .await
+            .expect("DescribeServices");
+        out.services().first().cloned().expect("service")
+    }
+
+    pub async fn wait_stable(&self, cluster: &str, name: &str) {
+        for _ in 0..200 {
+            let s = self.service(cluster, name).await;
+            let d = s.deployments();
+            if d.len() == 1
+                && d[0].rollout_state().map(|r| r.as_str()) == Some("COMPLETED")
+                && s.running_count() == s.desired_count()
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("service {name} never became stable in the simulator");
+    }
+
+    pub async fn task_definition(&self, arn: &str) -> (ecs::TaskDefinition, Vec<(String, String)>) {
+        let out = self
+            .ecs
+            .describe_task_definition()
+            .task_definition(arn)
+            .include(ecs::TaskDefinitionField::Tags)
+            .send()
+            .await
+            .expect("DescribeTaskDefinition");
+        let tags = out
+            .tags()
+            .iter()
+            .map(|t| {
+                (
+                    t.key().unwrap_or_default().to_string(),
+                    t.value().unwrap_or_default().to_string(),
+                )
+            })
+            .collect();
+        (out.task_definition().cloned().expect("td"), tags)
+    }
+}
+
+pub fn access_key(test: &str) -> String {
+    let clean: String = test
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect::<String>()
+        .to_uppercase();
+    format!("AKIA{}", &clean[..clean.len().min(16)])
+}
+
+fn sha256_hex(s: &str) -> String {
+    // A stable, unique 64-hex string per input; real hashing is not needed for fixtures.
+    let mut out = String::new();
+    let mut h: u64 = 0xcbf29ce484222325;
+    for round in 0..4u64 {
+        for b in s.bytes().chain(round.to_le_bytes()) {
+            h ^= b as u64;
+            h = h.wrapping_mul(0x100000001b3);
+        }
+        out.push_str(&format!("{h:016x}"));
+    }
+    out
+}
+
+/// What one run of the binary left behind.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub outputs: HashMap<String, String>,
+    pub summary: String,
+}
+
+/// Runs the real binary with only the environment a runner would give it.
+pub fn run_action(aws: &Aws, inputs: &[(&str, &str)], extra_env: &[(&str, &str)]) -> Run {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let output = dir.path().join("output");
+    let summary = dir.path().join("summary");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecs-deploy-action"));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("AWS_ENDPOINT_URL", &Sim::shared().endpoint)
+        .env("AWS_ACCESS_KEY_ID", &aws.access_key)
+        .env("AWS_SECRET_ACCESS_KEY", "test-secret")
+        .env("AWS_REGION", REGION)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("GITHUB_OUTPUT", &output)
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .env("GITHUB_REPOSITORY", "acme/shop")
+        .env("GITHUB_RUN_ID", "1001")
+        .env("GITHUB_SHA", "0123456789abcdef0123456789abcdef01234567")
+        .env("GITHUB_SERVER_URL", "https://github.com");
+    for (k, v) in inputs {
+        cmd.env(format!("INPUT_{}", k.to_uppercase()), v);
+    }
+    for (k, v) in extra_env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run the action binary");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        outputs: parse_outputs(&output),
+        summary: std::fs::read_to_string(&summary).unwrap_or_default(),
+    }
+}
+
+/// Reads a `GITHUB_OUTPUT` file the way the runner does (name=value and heredoc entries).
+pub fn parse_outputs(path: &Path) -> HashMap<String, String> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let mut out = HashMap::new();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        if let Some((name, delim)) = line.split_once("<<") {
+            let mut value = Vec::new();
+            for l in lines.by_ref() {
+                if l == delim {
+                    break;
+                }
+                value.push(l);
+            }
+            out.insert(name.to_string(), value.join("\n"));
+        } else if let Some((name, value)) = line.split_once('=') {
+            out.insert(name.to_string(), value.to_string());
+        }
+    }
+    out
+}
+
+impl Run {
+    pub fn assert_code(&self, code: i32) -> &Self {
+        assert_eq!(
+            self.code, code,
+            "exit code\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+    pub fn output(&self, name: &str) -> &str {
+        self.outputs
+            .get(name)
+            .map(String::as_str)
+            .unwrap_or_else(|| panic!("no output {name}: {:?}\n{}", self.outputs, self.stdout))
+    }
+}
