@@ -4,7 +4,7 @@
 use crate::domain::outcome::{Outcome, OutcomeKind, RollbackResult, ServiceStatus};
 use crate::executor::rolling::RollingReport;
 use crate::executor::wait::short_td;
-use crate::github::markdown::{cell, code_block, escape};
+use crate::github::markdown::{cell, code, code_block, escape};
 
 pub struct SummaryContext<'a> {
     pub cluster: &'a str,
@@ -74,8 +74,8 @@ pub fn job_summary(report: &RollingReport, ctx: &SummaryContext<'_>) -> String {
     for s in &o.services {
         if let ServiceStatus::Failed { failure, .. } = &s.status {
             md.push_str(&format!(
-                "\n### Why `{}` failed\n\n{}\n\n",
-                cell(&s.service, 100).replace('`', ""),
+                "\n### Why {} failed\n\n{}\n\n",
+                code(&s.service, 100),
                 cell(&failure.summary(), 2000)
             ));
             if !s.diagnostics.is_empty() || !s.diagnostics.gaps.is_empty() {

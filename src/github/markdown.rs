@@ -32,6 +32,14 @@ pub fn cell(s: &str, max: usize) -> String {
     out
 }
 
+/// An inline code span (`like this`): backslashes show literally there, so instead of escaping
+/// we drop what could end the span or the table row.
+pub fn code(s: &str, max: usize) -> String {
+    let cut: String = s.chars().take(max).filter(|c| *c != '`' && !c.is_control()).collect();
+    let ellipsis = if s.chars().count() > max { "…" } else { "" };
+    format!("`{}{ellipsis}`", cut.replace('|', "\\|"))
+}
+
 /// Text inside a fenced code block: only a fence could break out, so break fences.
 pub fn code_block(s: &str) -> String {
     format!("```text\n{}\n```", s.replace("```", "`\u{200B}``"))
@@ -49,6 +57,11 @@ mod tests {
         assert!(e.contains("@\u{200B}org"));
         assert!(e.contains("\\|"));
         assert!(!e.contains('\n'));
+    }
+
+    #[test]
+    fn code_spans_cannot_break_out() {
+        assert_eq!(code("a`b|c\nd", 100), "`ab\\|cd`");
     }
 
     #[test]

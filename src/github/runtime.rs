@@ -57,7 +57,12 @@ fn append(path: &PathBuf, text: &str) -> std::io::Result<()> {
     f.write_all(text.as_bytes())
 }
 
+/// `name=value` for one line; a heredoc with a delimiter that does not occur in the value for
+/// several lines (the runner's own multi-line syntax).
 pub fn output_entry(name: &str, value: &str) -> String {
+    if !value.contains(['\n', '\r']) {
+        return format!("{name}={value}\n");
+    }
     let mut n: u64 = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)

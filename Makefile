@@ -1,0 +1,34 @@
+# The two commands at the top of the README: `make demo` and `make test`.
+# Both install what they need first (scripts/setup.sh is idempotent).
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+.PHONY: help setup demo test unit lint sim image-test clean
+
+help:
+	@echo "make demo   - a full rolling deploy of a sample service against the local AWS simulator"
+	@echo "make test   - every test: unit, simulator, integration (real binary), image, lint"
+	@echo "make sim    - start the AWS simulator in the foreground to explore (prints its endpoint)"
+	@echo "make lint   - hadolint, actionlint schemas, zizmor, shellcheck, yamllint, clippy, fmt"
+
+setup:
+	@scripts/setup.sh
+
+demo: setup
+	cargo build
+	.venv/bin/python -m sim.demo
+
+test: setup
+	cargo fmt --all -- --check
+	cargo clippy --all-targets -- -D warnings
+	.venv/bin/python -m pytest -q sim/tests
+	cargo test
+	scripts/lint.sh
+
+sim: setup
+	.venv/bin/python -m sim.aws --no-stdin-watch
+
+clean:
+	cargo clean
+	rm -rf .venv sim/node_modules dist
