@@ -85,10 +85,9 @@ class SimTask:
         # The first container whose image has a scenario decides the task's behaviour.
         images = [c.image for c in self.containers]
         self.image = next((i for i in images if sim.scenario_for(i) is not DEFAULT), images[0] if images else None)
-        self.scenario = sim.scenario_for(self.image)
         # Simulated-time bookkeeping.
         self.sim_created = sim.now
-        self.sim_running_at = sim.now + self.scenario.start_seconds
+        self.sim_running_at = sim.now + sim.scenario_for(self.image).start_seconds
         self.sim_stopped_at: float | None = None
         self.targets: list[tuple] = []  # FakeTargetGroups this task's IP is registered in
 
@@ -181,7 +180,7 @@ def _finish_stop(task: SimTask) -> None:
 
 
 def _advance_task(service, task: SimTask) -> None:
-    now, sc = sim.now, task.scenario
+    now, sc = sim.now, sim.scenario_for(task.image)  # live: scenarios can change at run time
     if not task.live:
         if task.sim_stopped_at is None and task.stop_code is None:  # StopTask API (moto set the fields)
             task.stop_code, task.stopping_at = "UserInitiated", utcnow()
@@ -201,7 +200,7 @@ def _advance_task(service, task: SimTask) -> None:
         for lb in service.load_balancers or []:
             tg = elb_health.find_target_group(task.account_id, task.region_name, lb.get("targetGroupArn"))
             if tg is not None:
-                elb_health.register(tg, task.ip, int(lb.get("containerPort") or 80), sc, task.image, task.sim_running_at)
+                elb_health.register(tg, task.ip, int(lb.get("containerPort") or 80), task.image, task.sim_running_at)
                 task.targets.append(tg)
     if task.last_status != "RUNNING":
         return
@@ -272,8 +271,8 @@ def _tick_service(backend, service) -> None:
     old = service.deployments[1:]
     old_tasks = [t for t in _tasks(backend, service) if t.started_by != primary["id"] and t.sim_stopped_at is None]
     to_stop = [t for t in old_tasks if t.live]
-    for t in to_stop:
-        _stop(service, t, f"Scaling activity initiated by (deployment {primary['id']})")
+    for t in to_stop:  # the old deployment scales in: the reason names the task's own deployment
+        _stop(service, t, f"Scaling activity initiated by (deployment {t.started_by})")
     if to_stop:
         _event(service, f"has stopped {len(to_stop)} running tasks: " + " ".join(f"(task {t.id})" for t in to_stop) + ".")
     for d in old:

@@ -4,8 +4,9 @@ moto reports every registered target `healthy` at once. Here each target goes
 `initial` (Elb.RegistrationInProgress) -> `healthy`, or -> `unhealthy`
 (Target.FailedHealthChecks) for an unhealthy scenario, after the scenario's
 health_seconds; a deregistered target is `draining` for the target group's
-deregistration_delay.timeout_seconds, then disappears. Targets registered via
-the RegisterTargets API get the default (healthy) scenario.
+deregistration_delay.timeout_seconds, then disappears. A target's scenario is
+looked up live from the image of the task behind it; for targets registered via
+the RegisterTargets API the target id (IP or instance id) is the "image".
 
 State lives on moto's FakeTargetGroup as `tg.sim_health[target_id]`.
 """
@@ -15,7 +16,7 @@ from moto.elbv2 import models as elbv2_models
 from moto.elbv2.models import FakeHealthStatus, FakeTargetGroup
 
 from .core import sim
-from .scenarios import DEFAULT, Scenario
+from .scenarios import Scenario
 
 REASONS = {
     "initial": ("Elb.RegistrationInProgress", "Target registration is in progress"),
@@ -29,9 +30,12 @@ REASONS = {
 class TargetHealth:
     state: str
     since: float  # sim time of the last state change
-    scenario: Scenario = DEFAULT
-    image: str | None = None
+    image: str
     drain_until: float = 0.0
+
+    @property
+    def scenario(self) -> Scenario:
+        return sim.scenario_for(self.image)
 
 
 def health(tg: FakeTargetGroup) -> dict[str, TargetHealth]:
@@ -47,11 +51,11 @@ def find_target_group(account_id: str, region: str, arn: str) -> FakeTargetGroup
     return elbv2_models.elbv2_backends[account_id][region].target_groups.get(arn)
 
 
-def register(tg: FakeTargetGroup, target_id: str, port: int, scenario: Scenario, image: str, at: float) -> None:
+def register(tg: FakeTargetGroup, target_id: str, port: int, image: str, at: float) -> None:
     """Register a task's IP, as ECS does when the task reaches RUNNING."""
     tg.targets[target_id] = {"Id": target_id, "Port": port}
     tg.deregistered_targets.pop(target_id, None)
-    health(tg)[target_id] = TargetHealth("initial", at, scenario, image)
+    health(tg)[target_id] = TargetHealth("initial", at, image)
 
 
 def begin_draining(tg: FakeTargetGroup, target_id: str) -> None:
@@ -70,8 +74,8 @@ def tick(_dt: float) -> None:
     for backend in all_backends():
         for tg in list(backend.target_groups.values()):
             hs = health(tg)
-            for target_id in tg.targets:  # registered through the API: default scenario
-                hs.setdefault(target_id, TargetHealth("initial", sim.now))
+            for target_id in tg.targets:  # registered through the API
+                hs.setdefault(target_id, TargetHealth("initial", sim.now, target_id))
             for target_id, th in list(hs.items()):
                 if target_id not in tg.targets:  # DeregisterTargets through the API
                     del hs[target_id]

@@ -45,7 +45,7 @@ class SimDatum(MetricAggregatedDatum):
     """An aggregated datapoint plus weighted latency samples for percentiles."""
 
     def __init__(self, name, dims, n, total, lo, hi, unit, samples=()):
-        super().__init__(NAMESPACE, name, lo, hi, n, total, dims, utcnow(), unit)
+        super().__init__(NAMESPACE, name, lo, hi, n, total, dims, None, unit)
         self.samples = list(samples)
 
 
@@ -112,7 +112,6 @@ def listener_weights(lb) -> dict[str, dict[str, float]]:
 
 
 def _route(backend, lb, traffic: Traffic, requests: float) -> None:
-    traffic.lb.requests += requests
     listeners = list(listener_weights(lb).values())
     for weights in listeners:
         total = sum(weights.values())
@@ -121,6 +120,7 @@ def _route(backend, lb, traffic: Traffic, requests: float) -> None:
             n = requests / len(listeners) * (weight / total if total else 0)
             if tg is None or n <= 0:
                 continue
+            traffic.lb.requests += n
             hs = elb_health.health(tg).values()
             targets = [h for h in hs if h.state == "healthy"] or [h for h in hs if h.state == "unhealthy"]
             if not targets:
@@ -164,6 +164,9 @@ def _flush(cw, lb, traffic: Traffic) -> None:
     for tg_arn, acc in traffic.tgs.items():
         tg_dim = {"Name": "TargetGroup", "Value": tg_arn.split(":", 5)[5]}  # targetgroup/NAME/ID
         datums += _datums(traffic, tg_arn, acc, [tg_dim, lb_dim])
+    now = utcnow()  # one wall-clock timestamp for the whole flush
+    for d in datums:
+        d.timestamp = now
     cw.metric_data.extend(datums)
     traffic.new_bucket()
 

@@ -37,7 +37,7 @@ class Sim:
     def client(self, service, access_key="AKIDTEST", retries=3):
         return boto3.client(service, endpoint_url=self.url, region_name="us-east-1",
                             aws_access_key_id=access_key, aws_secret_access_key="secret",
-                            config=Config(retries={"max_attempts": retries, "mode": "standard"}))
+                            config=Config(retries={"total_max_attempts": retries, "mode": "standard"}))
 
     def wait(self, predicate, timeout=15.0, what="condition"):
         deadline = time.time() + timeout

@@ -41,7 +41,7 @@ def test_update_rolls_out_and_completes(sim):
     stopped = ecs.list_tasks(cluster="c1", serviceName="web", desiredStatus="STOPPED")["taskArns"]
     old = ecs.describe_tasks(cluster="c1", tasks=stopped)["tasks"]
     assert len(old) == 2 and all(t["lastStatus"] == "STOPPED" and "stoppedAt" in t for t in old)
-    assert {t["stoppedReason"] for t in old} == {f"Scaling activity initiated by (deployment {new['id']})"}
+    assert {t["stoppedReason"] for t in old} == {f"Scaling activity initiated by (deployment {first['id']})"}
     events = sim.call("GET", f"/_sim/events?since={start}")
     assert any(e["type"] == "deployment_completed" and e["deployment"] == new["id"] for e in events)
 

@@ -1,0 +1,128 @@
+import datetime
+import time
+
+from aws_sim import alb, describe, register, service, server, sim  # noqa: F401 (fixtures)
+
+
+def health(sim, tg):
+    return {d["Target"]["Id"]: d["TargetHealth"] for d in sim.client("elbv2").describe_target_health(TargetGroupArn=tg)["TargetHealthDescriptions"]}
+
+
+def test_target_health_initial_then_healthy(sim):
+    sim.call("PUT", "/_sim/scenarios", {":v1": {"health_seconds": 300}})  # 5 real seconds at scale 60
+    ecs = sim.client("ecs")
+    ecs.create_cluster(clusterName="c1")
+    _, (tg,), _ = alb(sim, "lb1", ["tg1"])
+    service(sim, "web", register(ecs, "repo/web:v1"), desired=1, target_group=tg)
+    h = sim.wait(lambda: health(sim, tg), what="target registration")
+    (ip, state), = h.items()
+    assert ip.startswith("10.") and state == {"State": "initial", "Reason": "Elb.RegistrationInProgress",
+                                              "Description": "Target registration is in progress"}
+    task = ecs.describe_tasks(cluster="c1", tasks=ecs.list_tasks(cluster="c1")["taskArns"])["tasks"][0]
+    assert task["containers"][0]["networkInterfaces"][0]["privateIpv4Address"] == ip
+    assert describe(ecs, "web")["deployments"][0]["rolloutState"] == "IN_PROGRESS"  # waits for health
+    sim.call("PUT", "/_sim/config", {"time_scale": 600})
+    sim.wait(lambda: health(sim, tg)[ip]["State"] == "healthy", what="healthy")
+    sim.wait(lambda: describe(ecs, "web")["deployments"][0]["rolloutState"] == "COMPLETED", what="completed")
+    assert any(e["type"] == "target_healthy" and e["target"] == ip for e in sim.call("GET", "/_sim/events"))
+
+
+def test_unhealthy_target_is_replaced(sim):
+    sim.call("PUT", "/_sim/config", {"time_scale": 300})
+    sim.call("PUT", "/_sim/scenarios", {"repo/web:sick": {"unhealthy": True}})
+    ecs = sim.client("ecs")
+    ecs.create_cluster(clusterName="c1")
+    _, (tg,), _ = alb(sim, "lb1", ["tg1"])
+    sim.client("elbv2").modify_target_group_attributes(
+        TargetGroupArn=tg, Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": "600"}])
+    service(sim, "web", register(ecs, "repo/web:sick"), desired=1, target_group=tg)
+    unhealthy = sim.wait(lambda: [h for h in health(sim, tg).values() if h["State"] == "unhealthy"]
+                         or [h for h in health(sim, tg).values() if h["State"] == "draining"], what="unhealthy/draining")
+    assert unhealthy[0]["Reason"] in ("Target.FailedHealthChecks", "Target.DeregistrationInProgress")
+
+    def stopped():
+        arns = ecs.list_tasks(cluster="c1", desiredStatus="STOPPED")["taskArns"]
+        return arns and ecs.describe_tasks(cluster="c1", tasks=arns)["tasks"]
+    task = sim.wait(stopped, what="stopped task")[0]
+    assert task["stoppedReason"] == f"Task failed ELB health checks in (target-group {tg})"
+    sim.wait(lambda: describe(ecs, "web")["deployments"][0]["failedTasks"] >= 2, what="failed tasks counted")
+    states = {h["State"] for h in health(sim, tg).values()}
+    assert "draining" in states  # 600 s deregistration delay = 2 real seconds
+    assert {"Reason": "Target.DeregistrationInProgress", "Description": "Target deregistration is in progress",
+            "State": "draining"} in health(sim, tg).values()
+
+
+def metric(cw, name, dims, stat, minutes=5, period=60, unit=None, now=None):
+    now = now or datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=1)
+    stat_spec = {"Metric": {"Namespace": "AWS/ApplicationELB", "MetricName": name, "Dimensions": dims}, "Period": period, "Stat": stat}
+    if unit:
+        stat_spec["Unit"] = unit
+    r = cw.get_metric_data(MetricDataQueries=[{"Id": "m", "MetricStat": stat_spec}],
+                           StartTime=now - datetime.timedelta(minutes=minutes), EndTime=now)
+    return r["MetricDataResults"][0]["Values"]
+
+
+def test_weighted_listener_splits_traffic_and_metrics(sim):
+    sim.call("PUT", "/_sim/config", {"time_scale": 60, "requests_per_minute": 6000})
+    elb, cw = sim.client("elbv2"), sim.client("cloudwatch")
+    lb, (blue, green), listener = alb(sim, "lb1", ["blue", "green"], weights=[90, 10])
+    elb.register_targets(TargetGroupArn=blue, Targets=[{"Id": "10.9.0.1"}, {"Id": "10.9.0.2"}])
+    elb.register_targets(TargetGroupArn=green, Targets=[{"Id": "10.9.0.3"}])
+    sim.wait(lambda: all(h["State"] == "healthy" for tg in (blue, green) for h in health(sim, tg).values()))
+    time.sleep(3)
+    lb_dim = {"Name": "LoadBalancer", "Value": lb.split(":loadbalancer/")[1]}
+    dims = {tg: [{"Name": "TargetGroup", "Value": tg.split(":")[-1]}, lb_dim] for tg in (blue, green)}
+    assert lb_dim["Value"].startswith("app/lb1/") and dims[blue][0]["Value"].startswith("targetgroup/blue/")
+    end = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0) - datetime.timedelta(seconds=1)
+    counts = {tg: sum(metric(cw, "RequestCount", d, "Sum", now=end)) for tg, d in dims.items()}
+    assert counts[blue] > 1000 and 0.87 < counts[blue] / (counts[blue] + counts[green]) < 0.93, counts
+    total = sum(metric(cw, "RequestCount", [lb_dim], "Sum", now=end))  # per-LB datapoints, not summed with per-TG ones
+    no_target = sum(metric(cw, "HTTPCode_ELB_5XX_Count", [lb_dim], "Sum", now=end))  # before any target was healthy
+    assert abs(total - sum(counts.values()) - no_target) <= 1
+    # dimension order does not matter; Average of RequestCount is 1 as in AWS
+    assert metric(cw, "RequestCount", list(reversed(dims[green])), "Average", unit="Count")[0] == 1.0
+    p99 = metric(cw, "TargetResponseTime", dims[blue], "p99")
+    avg = metric(cw, "TargetResponseTime", dims[blue], "Average")
+    assert 0.045 < p99[0] < 0.055 and 0.018 < avg[0] < 0.022, (p99, avg)
+    assert metric(cw, "HTTPCode_Target_5XX_Count", dims[blue], "Sum") == []  # only emitted when > 0
+    now = datetime.datetime.now(datetime.timezone.utc)
+    stats = cw.get_metric_statistics(Namespace="AWS/ApplicationELB", MetricName="TargetResponseTime", Dimensions=dims[green],
+                                     StartTime=now - datetime.timedelta(minutes=5), EndTime=now, Period=300,
+                                     Statistics=["Average", "Maximum", "SampleCount"], ExtendedStatistics=["p99"])["Datapoints"]
+    assert len(stats) == 1 and 0.045 < stats[0]["ExtendedStatistics"]["p99"] < 0.055 and stats[0]["Maximum"] > 0.05
+
+    since = time.time()
+    elb.modify_listener(ListenerArn=listener, DefaultActions=[{"Type": "forward", "ForwardConfig": {"TargetGroups": [
+        {"TargetGroupArn": blue, "Weight": 0}, {"TargetGroupArn": green, "Weight": 100}]}}])
+    changed = [e for e in sim.call("GET", f"/_sim/events?since={since}") if e["type"] == "weights_changed"]
+    assert changed and changed[0]["weights"] == {blue: 0.0, green: 100.0}
+    time.sleep(1.5)
+    recent = metric(cw, "RequestCount", dims[green], "Sum", minutes=1, period=1)
+    assert recent[0] > 50  # ~100 per real second at 6000 rpm, all of it on green now
+
+
+def test_alarm_flips_on_5xx(sim):
+    sim.call("PUT", "/_sim/config", {"time_scale": 60, "requests_per_minute": 600})
+    elb, cw = sim.client("elbv2"), sim.client("cloudwatch")
+    lb, (tg,), _ = alb(sim, "lb1", ["tg1"])
+    elb.register_targets(TargetGroupArn=tg, Targets=[{"Id": "10.9.0.1"}])
+    dims = [{"Name": "TargetGroup", "Value": tg.split(":")[-1]}, {"Name": "LoadBalancer", "Value": lb.split(":loadbalancer/")[1]}]
+    cw.put_metric_alarm(AlarmName="5xx", Namespace="AWS/ApplicationELB", MetricName="HTTPCode_Target_5XX_Count",
+                        Dimensions=dims, Statistic="Sum", Period=60, EvaluationPeriods=2, DatapointsToAlarm=1,
+                        Threshold=50, ComparisonOperator="GreaterThanThreshold", TreatMissingData="notBreaching")
+    alarm = lambda: cw.describe_alarms(AlarmNames=["5xx"])["MetricAlarms"][0]  # noqa: E731
+    assert alarm()["StateValue"] == "INSUFFICIENT_DATA"
+    sim.wait(lambda: alarm()["StateValue"] == "OK", what="OK")
+    cw.set_alarm_state(AlarmName="5xx", StateValue="ALARM", StateReason="manual")
+    assert alarm()["StateValue"] == "ALARM"
+    sim.wait(lambda: alarm()["StateValue"] == "OK", what="data overrides SetAlarmState")
+    since = time.time()
+    # targets registered through the API use their id as "image"; scenarios apply live
+    sim.call("PUT", "/_sim/scenarios", {"10.9.0.1": {"error_rate": 0.2}})  # 120 errors per simulated minute
+    a = sim.wait(lambda: (a := alarm())["StateValue"] == "ALARM" and a, what="ALARM")
+    assert a["StateReason"].startswith("Threshold Crossed: 1 out of the last 2 datapoints [") and "was greater than the threshold (50.0)" in a["StateReason"]
+    flips = [e for e in sim.call("GET", f"/_sim/events?since={since}") if e["type"] == "alarm_state"]
+    assert flips[-1]["state"] == "ALARM" and flips[-1]["at"] - since < 5
+    time.sleep(1)
+    values = metric(cw, "HTTPCode_Target_5XX_Count", dims, "Sum", minutes=2, period=1)
+    assert 60 < max(values) < 180  # 2 errors per simulated second = 120 per real second
