@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help setup demo test unit lint sim image-test clean
+.PHONY: help setup demo test lint sim clean
 
 help:
 	@echo "make demo   - a full rolling deploy of a sample service against the local AWS simulator"
@@ -24,6 +24,11 @@ test: setup
 	cargo clippy --all-targets -- -D warnings
 	.venv/bin/python -m pytest -q sim/tests
 	cargo test
+	scripts/lint.sh
+
+lint: setup
+	cargo fmt --all -- --check
+	cargo clippy --all-targets -- -D warnings
 	scripts/lint.sh
 
 sim: setup

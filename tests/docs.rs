@@ -28,14 +28,26 @@ fn expected_tables() -> (String, String) {
         inputs.push_str(&format!(
             "| `{}` | {} | {} | {} |\n",
             text(name),
-            if spec["required"].as_bool() == Some(true) { "yes" } else { "no" },
-            if default.is_empty() { String::new() } else { format!("`{default}`") },
+            if spec["required"].as_bool() == Some(true) {
+                "yes"
+            } else {
+                "no"
+            },
+            if default.is_empty() {
+                String::new()
+            } else {
+                format!("`{default}`")
+            },
             text(&spec["description"]).replace('|', "\\|").trim()
         ));
     }
     let mut outputs = String::from("| Output | Description |\n|---|---|\n");
     for (name, spec) in action["outputs"].as_mapping().unwrap() {
-        outputs.push_str(&format!("| `{}` | {} |\n", text(name), text(&spec["description"]).trim()));
+        outputs.push_str(&format!(
+            "| `{}` | {} |\n",
+            text(name),
+            text(&spec["description"]).trim()
+        ));
     }
     (inputs, outputs)
 }
@@ -44,8 +56,14 @@ fn expected_tables() -> (String, String) {
 fn readme_tables_match_action_yml() {
     let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
     let (inputs, outputs) = expected_tables();
-    assert!(readme.contains(&inputs), "README inputs table is out of date; it should read:\n\n{inputs}");
-    assert!(readme.contains(&outputs), "README outputs table is out of date; it should read:\n\n{outputs}");
+    assert!(
+        readme.contains(&inputs),
+        "README inputs table is out of date; it should read:\n\n{inputs}"
+    );
+    assert!(
+        readme.contains(&outputs),
+        "README outputs table is out of date; it should read:\n\n{outputs}"
+    );
 }
 
 #[test]
@@ -53,7 +71,11 @@ fn every_input_is_read_by_the_binary() {
     let source = std::fs::read_to_string(root().join("src/config/inputs.rs")).unwrap();
     for (name, _) in action()["inputs"].as_mapping().unwrap() {
         let field = text(name).replace('-', "_");
-        assert!(source.contains(&format!("pub {field}:")), "input `{}` is declared in action.yml but never read", text(name));
+        assert!(
+            source.contains(&format!("pub {field}:")),
+            "input `{}` is declared in action.yml but never read",
+            text(name)
+        );
     }
 }
 

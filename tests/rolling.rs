@@ -2,7 +2,9 @@
 
 mod support;
 
-use support::{run_action, Aws, Sim};
+use std::time::{Duration, Instant};
+
+use support::{run_action, spawn_action, Aws, Sim};
 
 const SIDECAR: &str = "public.ecr.aws/aws-observability/aws-for-fluent-bit:stable";
 
@@ -343,7 +345,10 @@ async fn malformed_inputs_fail_with_a_named_error_and_no_aws_call() {
             "no injected command"
         );
         assert!(
-            !run.stdout.lines().filter(|l| !l.starts_with("::add-mask::")).any(|l| l.contains("ghs_abc")),
+            !run.stdout
+                .lines()
+                .filter(|l| !l.starts_with("::add-mask::"))
+                .any(|l| l.contains("ghs_abc")),
             "the token is masked and never printed"
         );
         assert_eq!(run.output("outcome"), "invalid-input");
@@ -353,4 +358,57 @@ async fn malformed_inputs_fail_with_a_named_error_and_no_aws_call() {
         calls.is_empty(),
         "invalid input must make no AWS call at all: {calls:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_puts_the_services_back_and_reports_cancelled() {
+    let s = setup("sigterm").await;
+    s.aws.push_image(&s.repo, "v1").await;
+    let slow = s.aws.push_image(&s.repo, "slow").await;
+    Sim::shared().scenario(&slow, serde_json::json!({"start_seconds": 1000000}));
+    let td1 = s
+        .aws
+        .register("sigterm-api", &[("app", &Aws::image_uri(&s.repo, "v1"))])
+        .await;
+    s.aws.create_service(&s.cluster, "api", &td1, 1).await;
+
+    let action = spawn_action(
+        &s.aws,
+        &[
+            ("cluster", &s.cluster),
+            ("services", "api"),
+            ("image", &Aws::image_uri(&s.repo, "slow")),
+        ],
+        &[],
+    );
+    // Wait until the action has moved the service, then cancel the job.
+    let started = Instant::now();
+    while !Sim::shared()
+        .calls(&s.aws.access_key)
+        .iter()
+        .any(|c| c["operation"] == "UpdateService")
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the action never updated the service"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let signalled = Instant::now();
+    action.signal("TERM");
+    let run = action.wait();
+    let took = signalled.elapsed();
+    run.assert_code(1);
+    assert_eq!(run.output("outcome"), "cancelled");
+    assert!(
+        took < Duration::from_secs(5),
+        "the runner kills the job ~10 s after the signal; we took {took:?}"
+    );
+    let svc = s.aws.service(&s.cluster, "api").await;
+    assert_eq!(
+        svc.task_definition(),
+        Some(td1.as_str()),
+        "the service was put back before exit"
+    );
+    assert!(run.summary.contains("cancelled"), "{}", run.summary);
 }

@@ -23,10 +23,10 @@ pub struct GithubContext {
 
 impl GithubContext {
     pub fn from_env() -> GithubContext {
-        Self::from_iter(std::env::vars())
+        Self::from_vars(std::env::vars())
     }
 
-    pub fn from_iter<I: IntoIterator<Item = (String, String)>>(vars: I) -> GithubContext {
+    pub fn from_vars<I: IntoIterator<Item = (String, String)>>(vars: I) -> GithubContext {
         // Every field is optional, so this only fails on non-UTF-8 data; then we run without context.
         envy::prefixed("GITHUB_").from_iter(vars).unwrap_or_default()
     }
@@ -55,7 +55,7 @@ mod tests {
 
     #[test]
     fn reads_the_runner_variables() {
-        let ctx = GithubContext::from_iter([
+        let ctx = GithubContext::from_vars([
             ("GITHUB_REPOSITORY".to_string(), "acme/shop".to_string()),
             ("GITHUB_RUN_ID".to_string(), "42".to_string()),
             ("GITHUB_RUN_ATTEMPT".to_string(), "2".to_string()),

@@ -25,11 +25,11 @@ pub struct RawInputs {
 
 impl RawInputs {
     pub fn from_env() -> Result<RawInputs, InputError> {
-        Self::from_iter(std::env::vars())
+        Self::from_vars(std::env::vars())
     }
 
     /// Parses from any (name, value) list; tests use this instead of the process environment.
-    pub fn from_iter<I: IntoIterator<Item = (String, String)>>(vars: I) -> Result<RawInputs, InputError> {
+    pub fn from_vars<I: IntoIterator<Item = (String, String)>>(vars: I) -> Result<RawInputs, InputError> {
         envy::prefixed("INPUT_").from_iter(vars).map_err(|e| {
             InputError::new(
                 "(inputs)",

@@ -406,7 +406,7 @@ mod tests {
     use super::*;
 
     fn raw(pairs: &[(&str, &str)]) -> RawInputs {
-        RawInputs::from_iter(
+        RawInputs::from_vars(
             pairs
                 .iter()
                 .map(|(k, v)| (format!("INPUT_{}", k.to_uppercase()), v.to_string())),

@@ -29,6 +29,8 @@ pub struct Sim {
 static SIM: OnceLock<Sim> = OnceLock::new();
 
 impl Sim {
+    // The child is kept (never waited on) for the life of the test process; it exits on stdin EOF.
+    #[allow(clippy::zombie_processes)]
     pub fn shared() -> &'static Sim {
         SIM.get_or_init(|| {
             let root = repo_root();
@@ -313,11 +315,37 @@ pub struct Run {
     pub summary: String,
 }
 
-/// Runs the real binary with only the environment a runner would give it.
-pub fn run_action(aws: &Aws, inputs: &[(&str, &str)], extra_env: &[(&str, &str)]) -> Run {
+/// A running action process and the files it writes.
+pub struct Spawned {
+    pub child: Child,
+    dir: tempfile::TempDir,
+}
+
+impl Spawned {
+    pub fn wait(self) -> Run {
+        let out = self.child.wait_with_output().expect("wait for the action");
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            outputs: parse_outputs(&self.dir.path().join("output")),
+            summary: std::fs::read_to_string(self.dir.path().join("summary")).unwrap_or_default(),
+        }
+    }
+
+    /// Sends a signal, as the runner does when a job is cancelled.
+    pub fn signal(&self, sig: &str) {
+        let status = Command::new("kill")
+            .args(["-s", sig, &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+    }
+}
+
+/// Starts the real binary with only the environment a runner would give it.
+pub fn spawn_action(aws: &Aws, inputs: &[(&str, &str)], extra_env: &[(&str, &str)]) -> Spawned {
     let dir = tempfile::tempdir().expect("tempdir");
-    let output = dir.path().join("output");
-    let summary = dir.path().join("summary");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecs-deploy-action"));
     cmd.env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -326,26 +354,30 @@ pub fn run_action(aws: &Aws, inputs: &[(&str, &str)], extra_env: &[(&str, &str)]
         .env("AWS_SECRET_ACCESS_KEY", "test-secret")
         .env("AWS_REGION", REGION)
         .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("GITHUB_OUTPUT", &output)
-        .env("GITHUB_STEP_SUMMARY", &summary)
+        .env("GITHUB_OUTPUT", dir.path().join("output"))
+        .env("GITHUB_STEP_SUMMARY", dir.path().join("summary"))
         .env("GITHUB_REPOSITORY", "acme/shop")
         .env("GITHUB_RUN_ID", "1001")
         .env("GITHUB_SHA", "0123456789abcdef0123456789abcdef01234567")
-        .env("GITHUB_SERVER_URL", "https://github.com");
+        .env("GITHUB_SERVER_URL", "https://github.com")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     for (k, v) in inputs {
         cmd.env(format!("INPUT_{}", k.to_uppercase()), v);
     }
     for (k, v) in extra_env {
         cmd.env(k, v);
     }
-    let out = cmd.output().expect("run the action binary");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        outputs: parse_outputs(&output),
-        summary: std::fs::read_to_string(&summary).unwrap_or_default(),
+    Spawned {
+        child: cmd.spawn().expect("start the action binary"),
+        dir,
     }
+}
+
+/// Runs the real binary to the end.
+pub fn run_action(aws: &Aws, inputs: &[(&str, &str)], extra_env: &[(&str, &str)]) -> Run {
+    spawn_action(aws, inputs, extra_env).wait()
 }
 
 /// Reads a `GITHUB_OUTPUT` file the way the runner does (name=value and heredoc entries).
