@@ -69,16 +69,20 @@ def _evaluate(alarm, data, now) -> tuple[str, str, str] | None:
     if not present and treat in ("missing", "ignore"):
         if treat == "ignore":
             return None
-        return ("INSUFFICIENT_DATA", f"Insufficient Data: {missing} datapoint{'s were' if missing > 1 else ' was'} unknown.", data_json)
+        return "INSUFFICIENT_DATA", f"Insufficient Data: {missing} datapoint{'s were' if missing > 1 else ' was'} unknown.", data_json
     state = "ALARM" if breaching >= need else "OK"
-    shown = ", ".join(f"{v} ({t.strftime('%d/%m/%y %H:%M:%S')})" for t, v in present)
-    count = f"{breaching} out of the last {len(values)} datapoints" if len(values) > 1 else f"{breaching} datapoint"
-    verb = ("were" if breaching > 1 else "was") + ("" if state == "ALARM" else " not")
-    if state == "OK":
-        count = f"{len(present)} out of the last {len(values)} datapoints" if len(values) > 1 else f"{len(present)} datapoint"
+    plural = lambda n, word: f"{n} {word}{'s were' if n > 1 else ' was'}"  # noqa: E731
+    treated = f"{plural(missing, 'missing datapoint')} treated as [{'Breaching' if treat == 'breaching' else 'NonBreaching'}]"
+    if not present:  # AWS wording in the style of its state reasons
+        reason = f"Threshold Crossed: no datapoints were received for {missing} period{'s' if missing > 1 else ''} and {treated}."
+        return state, reason, data_json
+    n = breaching if state == "ALARM" else len(present)
+    shown = ", ".join(f"{float(v)} ({t.strftime('%d/%m/%y %H:%M:%S')})" for t, v in reversed(present))  # newest first
+    count = f"{n} out of the last {len(values)} datapoints" if len(values) > 1 else f"{n} datapoint"
+    verb = ("were" if n > 1 else "was") + ("" if state == "ALARM" else " not")
     reason = f"Threshold Crossed: {count} [{shown}] {verb} {words} the threshold ({alarm.threshold})"
     if missing and treat in ("breaching", "notBreaching"):
-        reason += f" and {missing} missing datapoint{'s were' if missing > 1 else ' was'} treated as [{'Breaching' if treat == 'breaching' else 'NonBreaching'}]"
+        reason += f" and {treated}"
     transition = "OK -> ALARM" if state == "ALARM" else "ALARM -> OK"
     reason += f" (minimum {need} datapoint{'s' if need > 1 else ''} for {transition} transition)."
     return state, reason, data_json

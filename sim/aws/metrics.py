@@ -45,7 +45,7 @@ class SimDatum(MetricAggregatedDatum):
     """An aggregated datapoint plus weighted latency samples for percentiles."""
 
     def __init__(self, name, dims, n, total, lo, hi, unit, samples=()):
-        super().__init__(NAMESPACE, name, lo, hi, n, total, dims, None, unit)
+        super().__init__(NAMESPACE, name, float(lo), float(hi), float(n), float(total), dims, None, unit)
         self.samples = list(samples)
 
 
