@@ -74,3 +74,62 @@ impl Clock for SystemClock {
         tokio::time::sleep(d).await
     }
 }
+
+/// The listener (or listener rule) whose forward action splits traffic between the two slots.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TrafficSplitRef {
+    Listener(String),
+    Rule(String),
+}
+
+impl TrafficSplitRef {
+    pub fn arn(&self) -> &str {
+        match self {
+            TrafficSplitRef::Listener(a) | TrafficSplitRef::Rule(a) => a,
+        }
+    }
+}
+
+/// What the forward action says now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForwardWeights {
+    /// (target group ARN, weight) as the listener lists them.
+    pub weights: Vec<(String, i32)>,
+    /// CloudWatch's `LoadBalancer` dimension of the listener's load balancer (`app/name/id`).
+    pub load_balancer_dimension: String,
+}
+
+impl ForwardWeights {
+    pub fn weight_of(&self, target_group: &str) -> Option<i32> {
+        self.weights.iter().find(|(tg, _)| tg == target_group).map(|(_, w)| *w)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetHealth {
+    pub target: String,
+    pub state: String,
+    pub reason: String,
+}
+
+#[async_trait]
+pub trait TrafficRouter: Send + Sync {
+    async fn forward_weights(&self, split: &TrafficSplitRef) -> Result<ForwardWeights, AwsError>;
+    /// Sets the weights of the forward action, keeping everything else about it.
+    async fn set_weights(&self, split: &TrafficSplitRef, weights: &[(String, i32)]) -> Result<(), AwsError>;
+    async fn target_health(&self, target_group: &str) -> Result<Vec<TargetHealth>, AwsError>;
+}
+
+#[async_trait]
+pub trait Metrics: Send + Sync {
+    /// RequestCount, HTTPCode_Target_5XX_Count and p99 TargetResponseTime of one target group.
+    async fn target_group(
+        &self,
+        load_balancer_dimension: &str,
+        target_group_arn: &str,
+        start: SystemTime,
+        end: SystemTime,
+    ) -> Result<crate::domain::analysis::TargetGroupMetrics, AwsError>;
+    /// The names among `alarms` whose state is ALARM. An alarm that does not exist is an error.
+    async fn alarms_firing(&self, alarms: &[String]) -> Result<Vec<String>, AwsError>;
+}

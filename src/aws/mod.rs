@@ -1,7 +1,9 @@
 //! Adapters from the ports to the AWS SDK. Only this module (and `github`) imports SDK crates.
 
+pub mod cloudwatch;
 pub mod ecr;
 pub mod ecs;
+pub mod elbv2;
 
 use std::time::{Duration, SystemTime};
 

@@ -1,10 +1,12 @@
 //! The pure core: no I/O, no clocks, no SDK types. Everything here is a value computed
 //! from other values, so it is unit-tested with tables.
 
+pub mod analysis;
 pub mod diagnostics;
 pub mod image;
 pub mod outcome;
 pub mod poll;
 pub mod rollout;
 pub mod service;
+pub mod strategy;
 pub mod task_definition;

@@ -1,0 +1,144 @@
+//! CloudWatch: the ALB metrics of a target group, and alarm states.
+//!
+//! Ratios are computed here from plain Sum queries rather than metric math, so the same query
+//! works against AWS and the simulator, and "no datapoint" stays distinguishable from zero.
+
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, StateValue};
+use aws_smithy_types::DateTime;
+
+use super::classify;
+use crate::domain::analysis::TargetGroupMetrics;
+use crate::error::{AwsError, AwsErrorKind};
+use crate::ports::Metrics;
+
+pub struct CloudWatchMetrics {
+    client: aws_sdk_cloudwatch::Client,
+}
+
+impl CloudWatchMetrics {
+    pub fn new(config: &aws_config::SdkConfig) -> Self {
+        CloudWatchMetrics {
+            client: aws_sdk_cloudwatch::Client::new(config),
+        }
+    }
+}
+
+/// `arn:…:targetgroup/NAME/ID` → `targetgroup/NAME/ID`.
+pub fn target_group_dimension(arn: &str) -> &str {
+    arn.rsplit_once(':').map(|(_, d)| d).unwrap_or(arn)
+}
+
+fn query(id: &str, metric: &str, stat: &str, period: i32, dims: &[Dimension]) -> MetricDataQuery {
+    MetricDataQuery::builder()
+        .id(id)
+        .metric_stat(
+            MetricStat::builder()
+                .metric(
+                    Metric::builder()
+                        .namespace("AWS/ApplicationELB")
+                        .metric_name(metric)
+                        .set_dimensions(Some(dims.to_vec()))
+                        .build(),
+                )
+                .period(period)
+                .stat(stat)
+                .build(),
+        )
+        .return_data(true)
+        .build()
+}
+
+#[async_trait]
+impl Metrics for CloudWatchMetrics {
+    async fn target_group(
+        &self,
+        load_balancer_dimension: &str,
+        target_group_arn: &str,
+        start: SystemTime,
+        end: SystemTime,
+    ) -> Result<TargetGroupMetrics, AwsError> {
+        let dims = [
+            Dimension::builder()
+                .name("TargetGroup")
+                .value(target_group_dimension(target_group_arn))
+                .build(),
+            Dimension::builder()
+                .name("LoadBalancer")
+                .value(load_balancer_dimension)
+                .build(),
+        ];
+        // One period spanning the window (ALB metrics are 60 s resolution).
+        let secs = end.duration_since(start).map(|d| d.as_secs()).unwrap_or(0).max(1);
+        let period = (secs.div_ceil(60) * 60) as i32;
+        let out = self
+            .client
+            .get_metric_data()
+            .metric_data_queries(query("requests", "RequestCount", "Sum", period, &dims))
+            .metric_data_queries(query("errors", "HTTPCode_Target_5XX_Count", "Sum", period, &dims))
+            .metric_data_queries(query("p99", "TargetResponseTime", "p99", period, &dims))
+            .start_time(DateTime::from(start))
+            .end_time(DateTime::from(end))
+            .send()
+            .await
+            .map_err(|e| classify("cloudwatch:GetMetricData", target_group_arn, e))?;
+        let values = |id: &str| -> Vec<f64> {
+            out.metric_data_results()
+                .iter()
+                .find(|r| r.id() == Some(id))
+                .map(|r| r.values().to_vec())
+                .unwrap_or_default()
+        };
+        let p99 = values("p99")
+            .into_iter()
+            .fold(None, |acc: Option<f64>, v| Some(acc.map_or(v, |a| a.max(v))));
+        Ok(TargetGroupMetrics {
+            requests: values("requests").iter().sum(),
+            errors_5xx: values("errors").iter().sum(),
+            p99_ms: p99.map(|s| s * 1000.0),
+        })
+    }
+
+    async fn alarms_firing(&self, alarms: &[String]) -> Result<Vec<String>, AwsError> {
+        if alarms.is_empty() {
+            return Ok(vec![]);
+        }
+        let mut firing = Vec::new();
+        for chunk in alarms.chunks(100) {
+            let out = self
+                .client
+                .describe_alarms()
+                .set_alarm_names(Some(chunk.to_vec()))
+                .send()
+                .await
+                .map_err(|e| classify("cloudwatch:DescribeAlarms", &chunk.join(","), e))?;
+            let found: Vec<(&str, Option<&StateValue>)> = out
+                .metric_alarms()
+                .iter()
+                .filter_map(|a| Some((a.alarm_name()?, a.state_value())))
+                .chain(
+                    out.composite_alarms()
+                        .iter()
+                        .filter_map(|a| Some((a.alarm_name()?, a.state_value()))),
+                )
+                .collect();
+            for name in chunk {
+                match found.iter().find(|(n, _)| n == name) {
+                    None => {
+                        return Err(AwsError {
+                            operation: "cloudwatch:DescribeAlarms",
+                            resource: format!("alarm {name}"),
+                            message: "no such alarm".into(),
+                            kind: AwsErrorKind::NotFound,
+                        })
+                    }
+                    Some((_, Some(StateValue::Alarm))) => firing.push(name.clone()),
+                    Some(_) => {}
+                }
+            }
+        }
+        Ok(firing)
+    }
+}

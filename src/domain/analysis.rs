@@ -1,0 +1,348 @@
+//! Judging a traffic step from metrics and alarms, the way Argo Rollouts judges an analysis
+//! run: each measurement passes, fails, is inconclusive (too little data) or errors (the query
+//! failed); limits on failures and errors decide the step. Absence of evidence is never a pass.
+
+use std::fmt;
+
+/// ALB numbers for one target group over a window.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct TargetGroupMetrics {
+    pub requests: f64,
+    pub errors_5xx: f64,
+    /// p99 of TargetResponseTime, in milliseconds (None when there was no datapoint).
+    pub p99_ms: Option<f64>,
+}
+
+impl TargetGroupMetrics {
+    pub fn error_rate(&self) -> Option<f64> {
+        (self.requests > 0.0).then(|| self.errors_5xx / self.requests)
+    }
+}
+
+/// One look at the canary (and the stable slot as baseline) over the bake window so far.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Measurement {
+    pub canary: TargetGroupMetrics,
+    pub baseline: Option<TargetGroupMetrics>,
+    /// Names of configured alarms currently in ALARM.
+    pub alarms_firing: Vec<String>,
+    /// Why the metrics or alarms could not be read, if they could not.
+    pub query_error: Option<String>,
+    pub window_secs: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Thresholds {
+    /// Highest acceptable canary 5xx rate (0.01 = 1%).
+    pub max_error_rate: Option<f64>,
+    pub max_p99_ms: Option<f64>,
+    /// Highest acceptable excess of the canary's 5xx rate over the baseline's, in rate units.
+    pub max_error_rate_increase: Option<f64>,
+    /// Fewer canary requests than this in the window is inconclusive.
+    pub min_requests: f64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    Pass,
+    Fail(String),
+    Inconclusive(String),
+    Error(String),
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Verdict::Pass => write!(f, "pass"),
+            Verdict::Fail(r) => write!(f, "fail: {r}"),
+            Verdict::Inconclusive(r) => write!(f, "inconclusive: {r}"),
+            Verdict::Error(r) => write!(f, "error: {r}"),
+        }
+    }
+}
+
+fn pct(rate: f64) -> String {
+    format!("{:.1}%", rate * 100.0)
+}
+
+fn count(n: f64) -> String {
+    let n = n.round() as u64;
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Judges one measurement. Alarms are judged even with little traffic (an alarm is evidence);
+/// metric gates need `min_requests`.
+pub fn judge(m: &Measurement, t: &Thresholds) -> Verdict {
+    if let Some(e) = &m.query_error {
+        return Verdict::Error(e.clone());
+    }
+    if !m.alarms_firing.is_empty() {
+        return Verdict::Fail(format!("alarm {} is in ALARM", m.alarms_firing.join(", ")));
+    }
+    let c = &m.canary;
+    if c.requests < t.min_requests {
+        return Verdict::Inconclusive(format!(
+            "{} requests in {} s, fewer than the minimum sample of {}",
+            count(c.requests),
+            m.window_secs,
+            count(t.min_requests)
+        ));
+    }
+    let rate = c.error_rate().unwrap_or(0.0);
+    if let Some(max) = t.max_error_rate {
+        if rate > max {
+            return Verdict::Fail(format!(
+                "5xx rate {} > {} over {} s, {} requests",
+                pct(rate),
+                pct(max),
+                m.window_secs,
+                count(c.requests)
+            ));
+        }
+    }
+    if let (Some(max), Some(p99)) = (t.max_p99_ms, c.p99_ms) {
+        if p99 > max {
+            return Verdict::Fail(format!(
+                "p99 latency {p99:.0} ms > {max:.0} ms over {} s",
+                m.window_secs
+            ));
+        }
+    }
+    if let (Some(max_inc), Some(base)) = (t.max_error_rate_increase, &m.baseline) {
+        if let Some(base_rate) = base.error_rate() {
+            if base.requests >= t.min_requests && rate - base_rate > max_inc {
+                return Verdict::Fail(format!(
+                    "5xx rate {} exceeds the stable version's {} by more than {} points",
+                    pct(rate),
+                    pct(base_rate),
+                    format!("{:.1}", max_inc * 100.0)
+                ));
+            }
+        }
+    }
+    Verdict::Pass
+}
+
+/// What to do when a step ends without enough data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnInconclusive {
+    /// Roll back: no evidence is not good evidence (the default).
+    Fail,
+    /// Go on to the next step, with a warning.
+    Continue,
+}
+
+/// Argo-style limits for one step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Failed measurements tolerated before the step fails (Argo's failureLimit, default 0).
+    pub failure_limit: u32,
+    /// Consecutive query errors tolerated (Argo's consecutiveErrorLimit, default 4).
+    pub consecutive_error_limit: u32,
+}
+
+/// The running tally of a step's measurements.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StepAnalysis {
+    pub measurements: u32,
+    pub failures: u32,
+    pub consecutive_errors: u32,
+    pub last: Option<Verdict>,
+    pub last_measurement: Option<Measurement>,
+}
+
+/// Where a step stands after a measurement.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StepStatus {
+    Continue,
+    Failed(String),
+}
+
+impl StepAnalysis {
+    pub fn record(&mut self, m: Measurement, verdict: Verdict, limits: &Limits) -> StepStatus {
+        self.measurements += 1;
+        let status = match &verdict {
+            Verdict::Fail(reason) => {
+                self.failures += 1;
+                self.consecutive_errors = 0;
+                if self.failures > limits.failure_limit {
+                    StepStatus::Failed(reason.clone())
+                } else {
+                    StepStatus::Continue
+                }
+            }
+            Verdict::Error(reason) => {
+                self.consecutive_errors += 1;
+                if self.consecutive_errors > limits.consecutive_error_limit {
+                    StepStatus::Failed(format!(
+                        "{} consecutive failed queries; last: {reason}",
+                        self.consecutive_errors
+                    ))
+                } else {
+                    StepStatus::Continue
+                }
+            }
+            _ => {
+                self.consecutive_errors = 0;
+                StepStatus::Continue
+            }
+        };
+        self.last = Some(verdict);
+        self.last_measurement = Some(m);
+        status
+    }
+
+    /// The step's verdict when its bake time is over: the last measurement decides, and an
+    /// error or missing measurement is never a pass.
+    pub fn conclude(&self, on_inconclusive: OnInconclusive) -> Result<Option<String>, String> {
+        match &self.last {
+            Some(Verdict::Pass) => Ok(None),
+            Some(Verdict::Fail(r)) => Err(r.clone()),
+            Some(Verdict::Inconclusive(r)) | Some(Verdict::Error(r)) => match on_inconclusive {
+                OnInconclusive::Fail => Err(format!("inconclusive: {r}")),
+                OnInconclusive::Continue => Ok(Some(format!("inconclusive, continuing as configured: {r}"))),
+            },
+            None => Err("no measurement was taken".into()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t() -> Thresholds {
+        Thresholds {
+            max_error_rate: Some(0.01),
+            max_p99_ms: Some(500.0),
+            max_error_rate_increase: Some(0.005),
+            min_requests: 100.0,
+        }
+    }
+    fn m(requests: f64, errors: f64, p99: f64) -> Measurement {
+        Measurement {
+            canary: TargetGroupMetrics {
+                requests,
+                errors_5xx: errors,
+                p99_ms: Some(p99),
+            },
+            baseline: Some(TargetGroupMetrics {
+                requests: 10_000.0,
+                errors_5xx: 10.0,
+                p99_ms: Some(80.0),
+            }),
+            window_secs: 60,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn verdict_table() {
+        let cases: Vec<(&str, Measurement, &str)> = vec![
+            ("healthy", m(1204.0, 1.0, 90.0), "pass"),
+            (
+                "error rate over",
+                m(1204.0, 97.5, 90.0),
+                "fail: 5xx rate 8.1% > 1.0% over 60 s, 1,204 requests",
+            ),
+            (
+                "latency over",
+                m(1204.0, 0.0, 900.0),
+                "fail: p99 latency 900 ms > 500 ms over 60 s",
+            ),
+            (
+                "too few requests",
+                m(40.0, 40.0, 90.0),
+                "inconclusive: 40 requests in 60 s, fewer than the minimum sample of 100",
+            ),
+            (
+                "worse than baseline",
+                m(1000.0, 8.0, 90.0),
+                "fail: 5xx rate 0.8% exceeds the stable version's 0.1% by more than 0.5 points",
+            ),
+            (
+                "query failed",
+                Measurement {
+                    query_error: Some("throttled".into()),
+                    ..m(1000.0, 0.0, 1.0)
+                },
+                "error: throttled",
+            ),
+            (
+                "alarm beats low traffic",
+                Measurement {
+                    alarms_firing: vec!["api-5xx".into()],
+                    ..m(0.0, 0.0, 1.0)
+                },
+                "fail: alarm api-5xx is in ALARM",
+            ),
+        ];
+        for (name, meas, want) in cases {
+            assert_eq!(judge(&meas, &t()).to_string(), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn failure_limit_tolerates_blips() {
+        let limits = Limits {
+            failure_limit: 1,
+            consecutive_error_limit: 1,
+        };
+        let mut a = StepAnalysis::default();
+        let fail = Verdict::Fail("x".into());
+        assert_eq!(
+            a.record(Measurement::default(), fail.clone(), &limits),
+            StepStatus::Continue
+        );
+        assert_eq!(
+            a.record(Measurement::default(), fail, &limits),
+            StepStatus::Failed("x".into())
+        );
+    }
+
+    #[test]
+    fn errors_are_limited_and_never_pass() {
+        let limits = Limits {
+            failure_limit: 0,
+            consecutive_error_limit: 1,
+        };
+        let mut a = StepAnalysis::default();
+        let err = Verdict::Error("boom".into());
+        assert_eq!(
+            a.record(Measurement::default(), err.clone(), &limits),
+            StepStatus::Continue
+        );
+        assert!(
+            a.conclude(OnInconclusive::Fail).is_err(),
+            "an error at the end is not a pass"
+        );
+        assert!(matches!(
+            a.record(Measurement::default(), err, &limits),
+            StepStatus::Failed(_)
+        ));
+    }
+
+    #[test]
+    fn inconclusive_is_configurable() {
+        let limits = Limits {
+            failure_limit: 0,
+            consecutive_error_limit: 4,
+        };
+        let mut a = StepAnalysis::default();
+        a.record(Measurement::default(), Verdict::Inconclusive("few".into()), &limits);
+        assert!(a.conclude(OnInconclusive::Fail).is_err());
+        assert!(a.conclude(OnInconclusive::Continue).unwrap().is_some());
+        assert!(
+            StepAnalysis::default().conclude(OnInconclusive::Continue).is_err(),
+            "no measurement never passes"
+        );
+    }
+}
