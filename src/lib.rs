@@ -9,5 +9,6 @@ pub mod domain;
 pub mod error;
 pub mod executor;
 pub mod github;
+pub mod http;
 pub mod ports;
 pub mod report;

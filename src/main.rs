@@ -3,11 +3,14 @@
 
 use std::process::ExitCode;
 
-use ecs_deploy_action::aws::{ecr::EcrRegistry, ecs::EcsAdapter, sdk_config};
+use ecs_deploy_action::aws::{
+    cloudwatch::CloudWatchMetrics, ecr::EcrRegistry, ecs::EcsAdapter, elbv2::ElbRouter, sdk_config,
+};
 use ecs_deploy_action::config::{self, validate};
-use ecs_deploy_action::executor::{log, rolling, Ports};
+use ecs_deploy_action::executor::{log, progressive, rolling, Ports};
 use ecs_deploy_action::github::commands;
 use ecs_deploy_action::github::runtime::Runtime;
+use ecs_deploy_action::http::HttpSmokeCheck;
 use ecs_deploy_action::ports::SystemClock;
 use ecs_deploy_action::report;
 
@@ -80,13 +83,23 @@ async fn run() -> u8 {
     let ecs = EcsAdapter::new(&sdk);
     let registry = EcrRegistry::new(&sdk);
     let clock = SystemClock;
+    let router = ElbRouter::new(&sdk);
+    let metrics = CloudWatchMetrics::new(&sdk);
+    let smoke = HttpSmokeCheck;
     let ports = Ports {
         ecs: &ecs,
         registry: &registry,
         clock: &clock,
+        router: &router,
+        metrics: &metrics,
+        smoke: &smoke,
     };
 
-    let report = match rolling::deploy(&cfg, &ports, &mut cancel).await {
+    let result = match &cfg.progressive {
+        Some(pc) => progressive::deploy(&cfg, pc, &ports, &mut cancel).await,
+        None => rolling::deploy(&cfg, &ports, &mut cancel).await,
+    };
+    let report = match result {
         Ok(r) => r,
         Err(e) => {
             // Preflight and registration errors: nothing was changed, or what was is rolled back.
@@ -145,6 +158,9 @@ async fn run() -> u8 {
         log::error(&title, &msg);
     }
     match outcome.kind {
+        ecs_deploy_action::domain::outcome::OutcomeKind::Paused => {
+            log::info(outcome.reason.as_deref().unwrap_or("paused"));
+        }
         ecs_deploy_action::domain::outcome::OutcomeKind::Success => {
             log::info(&format!(
                 "deployed {} to {} service(s)",

@@ -34,8 +34,19 @@ pub trait Ecs: Send + Sync {
         images: &[(String, String)],
         tags: &[(String, String)],
     ) -> Result<String, AwsError>;
-    /// Points the service at `task_definition`; returns the id of the deployment ECS started.
-    async fn update_service(&self, cluster: &str, service: &str, task_definition: &str) -> Result<String, AwsError>;
+    /// Points the service at `task_definition` (and, if given, sets its desired count); returns
+    /// the id of the deployment ECS started.
+    async fn update_service(
+        &self,
+        cluster: &str,
+        service: &str,
+        task_definition: &str,
+        desired: Option<i32>,
+    ) -> Result<String, AwsError>;
+    /// Changes only the desired count (no new deployment).
+    async fn scale_service(&self, cluster: &str, service: &str, desired: i32) -> Result<(), AwsError>;
+    async fn service_tags(&self, service_arn: &str) -> Result<Vec<(String, String)>, AwsError>;
+    async fn tag_service(&self, service_arn: &str, tags: &[(String, String)]) -> Result<(), AwsError>;
     /// Events since `since`, stopped tasks of `task_definition`, unhealthy targets. Never fails:
     /// what could not be read is listed in `gaps`.
     async fn diagnostics(
@@ -132,4 +143,11 @@ pub trait Metrics: Send + Sync {
     ) -> Result<crate::domain::analysis::TargetGroupMetrics, AwsError>;
     /// The names among `alarms` whose state is ALARM. An alarm that does not exist is an error.
     async fn alarms_firing(&self, alarms: &[String]) -> Result<Vec<String>, AwsError>;
+}
+
+/// An HTTP check of the new version before it gets production traffic.
+#[async_trait]
+pub trait SmokeCheck: Send + Sync {
+    /// The status code of one GET of `url`, or why there was none.
+    async fn get(&self, url: &str, timeout: Duration) -> Result<u16, String>;
 }

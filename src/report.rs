@@ -2,8 +2,8 @@
 //! Every piece of text that came from outside (AWS messages, names) is escaped.
 
 use crate::domain::outcome::{Outcome, OutcomeKind, RollbackResult, ServiceStatus};
-use crate::executor::rolling::RollingReport;
 use crate::executor::wait::short_td;
+use crate::executor::{DeployReport, StepRecord};
 use crate::github::markdown::{cell, code, code_block, escape};
 
 pub struct SummaryContext<'a> {
@@ -13,12 +13,13 @@ pub struct SummaryContext<'a> {
     pub run_url: Option<String>,
 }
 
-pub fn job_summary(report: &RollingReport, ctx: &SummaryContext<'_>) -> String {
+pub fn job_summary(report: &DeployReport, ctx: &SummaryContext<'_>) -> String {
     let o = &report.outcome;
     let icon = match o.kind {
         OutcomeKind::Success => "✅",
         OutcomeKind::Failure => "❌",
         OutcomeKind::Cancelled => "⏹️",
+        OutcomeKind::Paused => "⏸️",
     };
     let mut md = String::new();
     let stage = ctx.stage.map(|s| format!(" to {}", escape(s))).unwrap_or_default();
@@ -71,6 +72,9 @@ pub fn job_summary(report: &RollingReport, ctx: &SummaryContext<'_>) -> String {
             rollback
         ));
     }
+    if !report.timeline.is_empty() {
+        md.push_str(&timeline(&report.timeline));
+    }
     for s in &o.services {
         if let ServiceStatus::Failed { failure, .. } = &s.status {
             md.push_str(&format!(
@@ -104,4 +108,41 @@ pub fn error_lines(o: &Outcome) -> Vec<(String, String)> {
             _ => None,
         })
         .collect()
+}
+
+/// The per-step table and a Mermaid chart of weight and 5xx rate over the rollout.
+pub fn timeline(steps: &[StepRecord]) -> String {
+    let mut md = String::from("\n### Timeline\n\n| Step | Weight | Duration | Requests | 5xx rate | p99 | Verdict |\n|---|---|---|---|---|---|---|\n");
+    for (i, s) in steps.iter().enumerate() {
+        let (req, rate, p99) = match &s.canary {
+            Some(c) => (
+                format!("{:.0}", c.requests),
+                c.error_rate()
+                    .map(|r| format!("{:.2}%", r * 100.0))
+                    .unwrap_or_else(|| "—".into()),
+                c.p99_ms.map(|p| format!("{p:.0} ms")).unwrap_or_else(|| "—".into()),
+            ),
+            None => ("—".into(), "—".into(), "—".into()),
+        };
+        md.push_str(&format!(
+            "| {} | {}% | {:.1} s | {req} | {rate} | {p99} | {} |\n",
+            i + 1,
+            s.weight,
+            s.seconds,
+            cell(&s.verdict, 300)
+        ));
+    }
+    let labels: Vec<String> = (1..=steps.len()).map(|i| format!("\"{i}\"")).collect();
+    let weights: Vec<String> = steps.iter().map(|s| s.weight.to_string()).collect();
+    let rates: Vec<String> = steps
+        .iter()
+        .map(|s| format!("{:.2}", s.canary.and_then(|c| c.error_rate()).unwrap_or(0.0) * 100.0))
+        .collect();
+    md.push_str(&format!(
+        "\n```mermaid\nxychart-beta\n    title \"Traffic to the new version (bars, %) and its 5xx rate (line, %)\"\n    x-axis \"step\" [{}]\n    y-axis \"percent\" 0 --> 100\n    bar [{}]\n    line [{}]\n```\n",
+        labels.join(", "),
+        weights.join(", "),
+        rates.join(", ")
+    ));
+    md
 }

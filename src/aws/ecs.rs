@@ -250,7 +250,13 @@ impl Ecs for EcsAdapter {
             })
     }
 
-    async fn update_service(&self, cluster: &str, service: &str, task_definition: &str) -> Result<String, AwsError> {
+    async fn update_service(
+        &self,
+        cluster: &str,
+        service: &str,
+        task_definition: &str,
+        desired: Option<i32>,
+    ) -> Result<String, AwsError> {
         let resource = format!("service {service} in cluster {cluster}");
         let resp = self
             .ecs
@@ -258,6 +264,7 @@ impl Ecs for EcsAdapter {
             .cluster(cluster)
             .service(service)
             .task_definition(task_definition)
+            .set_desired_count(desired)
             .send()
             .await
             .map_err(|e| classify("ecs:UpdateService", &resource, e))?;
@@ -275,6 +282,54 @@ impl Ecs for EcsAdapter {
                 message: format!("ECS started no deployment of {task_definition}"),
                 kind: AwsErrorKind::Other,
             })
+    }
+
+    async fn scale_service(&self, cluster: &str, service: &str, desired: i32) -> Result<(), AwsError> {
+        self.ecs
+            .update_service()
+            .cluster(cluster)
+            .service(service)
+            .desired_count(desired)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| {
+                classify(
+                    "ecs:UpdateService",
+                    &format!("service {service} in cluster {cluster}"),
+                    e,
+                )
+            })
+    }
+
+    async fn service_tags(&self, service_arn: &str) -> Result<Vec<(String, String)>, AwsError> {
+        let out = self
+            .ecs
+            .list_tags_for_resource()
+            .resource_arn(service_arn)
+            .send()
+            .await
+            .map_err(|e| classify("ecs:ListTagsForResource", service_arn, e))?;
+        Ok(out
+            .tags()
+            .iter()
+            .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string())))
+            .collect())
+    }
+
+    async fn tag_service(&self, service_arn: &str, tags: &[(String, String)]) -> Result<(), AwsError> {
+        self.ecs
+            .tag_resource()
+            .resource_arn(service_arn)
+            .set_tags(Some(
+                tags.iter()
+                    .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                    .collect(),
+            ))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify("ecs:TagResource", service_arn, e))
     }
 
     async fn diagnostics(

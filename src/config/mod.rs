@@ -4,6 +4,7 @@
 pub mod github_context;
 pub mod inputs;
 pub mod parse;
+pub mod progressive;
 pub mod validate;
 
 pub use github_context::GithubContext;

@@ -8,7 +8,9 @@ use std::time::Duration;
 use super::github_context::GithubContext;
 use super::inputs::{given, RawInputs};
 use super::parse;
+use super::progressive::{self, ProgressiveConfig};
 use crate::domain::image::ImageRef;
+use crate::domain::strategy::Strategy;
 
 /// One bad input: which, what is wrong, how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,6 +63,9 @@ pub struct DeployConfig {
     pub stage: Option<String>,
     pub version: Option<semver::Version>,
     pub github_token: Option<String>,
+    pub strategy: Strategy,
+    /// Set for the two-slot strategies.
+    pub progressive: Option<ProgressiveConfig>,
     pub context: GithubContext,
 }
 
@@ -259,6 +264,13 @@ pub fn validate(
         }
     }
 
+    let strategy = progressive::strategy(raw, &mut errors);
+    let progressive = if strategy.uses_two_slots() {
+        progressive::validate(raw, &services, &mut errors)
+    } else {
+        None
+    };
+
     match (errors.is_empty(), images) {
         (true, Some(images)) => Ok(DeployConfig {
             cluster,
@@ -271,6 +283,8 @@ pub fn validate(
             stage,
             version,
             github_token,
+            strategy,
+            progressive,
             context,
         }),
         _ => Err(errors),

@@ -9,6 +9,8 @@ pub enum OutcomeKind {
     /// The deployment failed; `rolled_back` says whether every service is back where it was.
     Failure,
     Cancelled,
+    /// A canary stopped at a `pause` step with traffic held; a later run resumes it.
+    Paused,
 }
 
 impl OutcomeKind {
@@ -18,6 +20,7 @@ impl OutcomeKind {
             OutcomeKind::Success => "success",
             OutcomeKind::Failure => "failure",
             OutcomeKind::Cancelled => "cancelled",
+            OutcomeKind::Paused => "paused",
         }
     }
 }
@@ -91,7 +94,7 @@ pub struct Outcome {
 impl Outcome {
     pub fn exit_code(&self) -> i32 {
         match self.kind {
-            OutcomeKind::Success => 0,
+            OutcomeKind::Success | OutcomeKind::Paused => 0,
             _ => 1,
         }
     }

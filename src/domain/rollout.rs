@@ -45,6 +45,23 @@ pub enum Failure {
         status: String,
     },
     Timeout,
+    /// A traffic step's analysis failed (or stayed inconclusive when that means failure).
+    Analysis {
+        weight: u8,
+        reason: String,
+    },
+    /// The new slot's targets did not all become healthy.
+    Unhealthy {
+        reason: String,
+    },
+    /// The smoke check before any production traffic failed.
+    SmokeCheck {
+        reason: String,
+    },
+    /// The listener could not be changed or did not read back as set.
+    Traffic {
+        reason: String,
+    },
 }
 
 impl Failure {
@@ -60,6 +77,10 @@ impl Failure {
             ),
             Failure::ServiceGone { status } => format!("the service is {status}"),
             Failure::Timeout => "the deployment did not become stable before wait-timeout".to_string(),
+            Failure::Analysis { weight, reason } => format!("analysis failed at {weight}% traffic: {reason}"),
+            Failure::Unhealthy { reason } => format!("the new slot's targets did not become healthy: {reason}"),
+            Failure::SmokeCheck { reason } => format!("smoke check failed before any production traffic: {reason}"),
+            Failure::Traffic { reason } => format!("traffic could not be shifted: {reason}"),
         }
     }
 

@@ -2,18 +2,44 @@
 
 pub mod images;
 pub mod log;
+pub mod progressive;
 pub mod rolling;
 pub mod wait;
 
 use tokio::sync::watch;
 
-use crate::ports::{Clock, Ecs, Registry};
+use crate::domain::analysis::TargetGroupMetrics;
+use crate::domain::outcome::Outcome;
+use crate::ports::{Clock, Ecs, Metrics, Registry, SmokeCheck, TrafficRouter};
 
 /// The adapters a run uses.
 pub struct Ports<'a> {
     pub ecs: &'a dyn Ecs,
     pub registry: &'a dyn Registry,
     pub clock: &'a dyn Clock,
+    pub router: &'a dyn TrafficRouter,
+    pub metrics: &'a dyn Metrics,
+    pub smoke: &'a dyn SmokeCheck,
+}
+
+/// The outcome plus what the reports show about the run.
+#[derive(Debug, Clone)]
+pub struct DeployReport {
+    pub outcome: Outcome,
+    pub image: String,
+    pub digest: Option<String>,
+    pub strategy: String,
+    /// One entry per traffic step (empty for rolling deploys).
+    pub timeline: Vec<StepRecord>,
+}
+
+/// What happened at one traffic step, for the timeline and chart.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepRecord {
+    pub weight: u8,
+    pub seconds: f64,
+    pub canary: Option<TargetGroupMetrics>,
+    pub verdict: String,
 }
 
 /// Flips to `true` when the runner asks us to stop (SIGINT, SIGTERM, SIGHUP).

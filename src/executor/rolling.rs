@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use super::images::{self, ResolvedImages};
 use super::wait::{short_td, wait_for, WaitResult};
-use super::{log, Cancel, Ports};
+use super::{log, Cancel, DeployReport, Ports};
 use crate::config::DeployConfig;
 use crate::domain::diagnostics::Diagnostics;
 use crate::domain::outcome::{Outcome, OutcomeKind, RollbackResult, ServiceResult, ServiceStatus};
@@ -39,15 +39,7 @@ struct Planned {
     tags: Vec<(String, String)>,
 }
 
-/// The outcome plus what the reports show about the run.
-#[derive(Debug, Clone)]
-pub struct RollingReport {
-    pub outcome: Outcome,
-    pub image: String,
-    pub digest: Option<String>,
-}
-
-pub async fn deploy(cfg: &DeployConfig, ports: &Ports<'_>, cancel: &mut Cancel) -> Result<RollingReport, Error> {
+pub async fn deploy(cfg: &DeployConfig, ports: &Ports<'_>, cancel: &mut Cancel) -> Result<DeployReport, Error> {
     let started = ports.clock.now();
     let t0 = Instant::now();
 
@@ -78,7 +70,7 @@ pub async fn deploy(cfg: &DeployConfig, ports: &Ports<'_>, cancel: &mut Cancel) 
                     td
                 }
             };
-            let deployment_id = ports.ecs.update_service(&cfg.cluster, &p.service, &td).await?;
+            let deployment_id = ports.ecs.update_service(&cfg.cluster, &p.service, &td, None).await?;
             log::info(&format!(
                 "{}: deployment {deployment_id} started on {}",
                 p.service,
@@ -130,7 +122,7 @@ pub async fn deploy(cfg: &DeployConfig, ports: &Ports<'_>, cancel: &mut Cancel) 
                 duration_ms: t0.elapsed().as_millis(),
             })
             .collect();
-        return Ok(RollingReport {
+        return Ok(DeployReport {
             outcome: Outcome {
                 kind: OutcomeKind::Success,
                 services,
@@ -138,6 +130,8 @@ pub async fn deploy(cfg: &DeployConfig, ports: &Ports<'_>, cancel: &mut Cancel) 
             },
             image: resolved.image,
             digest: resolved.digest.map(|d| d.to_string()),
+            strategy: "rolling".into(),
+            timeline: vec![],
         });
     }
 
@@ -197,7 +191,7 @@ pub async fn deploy(cfg: &DeployConfig, ports: &Ports<'_>, cancel: &mut Cancel) 
             duration_ms: t0.elapsed().as_millis(),
         });
     }
-    Ok(RollingReport {
+    Ok(DeployReport {
         outcome: Outcome {
             kind: if cancelled {
                 OutcomeKind::Cancelled
@@ -209,6 +203,8 @@ pub async fn deploy(cfg: &DeployConfig, ports: &Ports<'_>, cancel: &mut Cancel) 
         },
         image: resolved.image,
         digest: resolved.digest.map(|d| d.to_string()),
+        strategy: "rolling".into(),
+        timeline: vec![],
     })
 }
 
@@ -257,7 +253,7 @@ async fn preflight(cfg: &DeployConfig, ports: &Ports<'_>) -> Result<(ResolvedIma
     Ok((resolved, planned))
 }
 
-fn check_service(cluster: &str, s: &ServiceState) -> Result<(), Error> {
+pub(crate) fn check_service(cluster: &str, s: &ServiceState) -> Result<(), Error> {
     let problem = if s.status == "MISSING" {
         Some("does not exist; check `services`, `cluster` and the region".to_string())
     } else if s.status != "ACTIVE" {
@@ -286,7 +282,7 @@ fn check_service(cluster: &str, s: &ServiceState) -> Result<(), Error> {
     }
 }
 
-fn record_tags(cfg: &DeployConfig, resolved: &ResolvedImages) -> Vec<(String, String)> {
+pub(crate) fn record_tags(cfg: &DeployConfig, resolved: &ResolvedImages) -> Vec<(String, String)> {
     let mut tags = Vec::new();
     if let Some(stage) = &cfg.stage {
         tags.push((record::STAGE.to_string(), stage.clone()));
@@ -339,7 +335,7 @@ async fn roll_back(
         }
         match ports
             .ecs
-            .update_service(&cfg.cluster, service, &t.previous_task_definition)
+            .update_service(&cfg.cluster, service, &t.previous_task_definition, None)
             .await
         {
             Ok(deployment_id) => {
