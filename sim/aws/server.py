@@ -6,6 +6,7 @@ the simulator lock, and is logged for GET /_sim/calls.
 """
 import argparse
 import io
+import os
 import re
 import signal
 import socket
@@ -118,8 +119,11 @@ def main(argv=None) -> None:
     steps = (ecs_rollouts.tick, elb_health.tick, metrics.tick, alarms.tick)
     threading.Thread(target=run_ticker, args=(stop, steps), daemon=True, name="ticker").start()
     if not args.no_stdin_watch:
-        def watch_stdin():
-            while sys.stdin.buffer.read1(65536) if hasattr(sys.stdin.buffer, "read1") else sys.stdin.buffer.read(1):
+        def watch_stdin():  # os.read: a buffered reader's lock would abort interpreter shutdown
+            try:
+                while os.read(0, 65536):
+                    pass
+            except OSError:  # no stdin at all counts as EOF
                 pass
             stop.set()
         threading.Thread(target=watch_stdin, daemon=True, name="stdin").start()
@@ -130,4 +134,5 @@ def main(argv=None) -> None:
     while not stop.wait(0.2):
         pass
     server.shutdown()
-    sys.exit(0)
+    sys.stdout.flush()
+    os._exit(0)  # daemon threads (requests, ticker, stdin) need no orderly teardown

@@ -75,10 +75,12 @@ def test_calls_are_counted_per_access_key(sim):
     assert sim.call("GET", "/_sim/health")["ok"] is True
 
 
-def test_process_exits_on_stdin_eof_and_sigterm():
+def test_process_exits_on_stdin_eof_and_signals():
     proc, _ = spawn()
     proc.stdin.close()
     assert proc.wait(timeout=5) == 0
-    proc, url = spawn("--no-stdin-watch")
-    proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=5) == 0
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        proc, _ = spawn()
+        proc.send_signal(sig)
+        assert proc.wait(timeout=5) == 0
+        proc.stdin.close()
