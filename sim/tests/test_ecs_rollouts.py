@@ -49,6 +49,10 @@ def test_update_rolls_out_and_completes(sim):
     ecs.update_service(cluster="c1", service="web", desiredCount=3)
     s = sim.wait(lambda: (s := describe(ecs, "web"))["runningCount"] == 3 and s, what="scale out")
     assert len(s["deployments"]) == 1 and s["deployments"][0]["id"] == new["id"] and s["deployments"][0]["desiredCount"] == 3
+    # forceNewDeployment with the same task definition starts a new deployment
+    ecs.update_service(cluster="c1", service="web", forceNewDeployment=True)
+    deployments = describe(ecs, "web")["deployments"]
+    assert len(deployments) == 2 and deployments[0]["id"] != new["id"] and deployments[0]["taskDefinition"] == v2
 
 
 def test_crash_fails_and_rolls_back(sim):
