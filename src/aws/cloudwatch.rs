@@ -95,8 +95,8 @@ impl Metrics for CloudWatchMetrics {
             .into_iter()
             .fold(None, |acc: Option<f64>, v| Some(acc.map_or(v, |a| a.max(v))));
         Ok(TargetGroupMetrics {
-            requests: values("requests").iter().sum(),
-            errors_5xx: values("errors").iter().sum(),
+            requests: values("requests").iter().fold(0.0, |a, b| a + b),
+            errors_5xx: values("errors").iter().fold(0.0, |a, b| a + b),
             p99_ms: p99.map(|s| s * 1000.0),
         })
     }

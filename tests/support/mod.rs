@@ -418,3 +418,203 @@ impl Run {
             .unwrap_or_else(|| panic!("no output {name}: {:?}\n{}", self.outputs, self.stdout))
     }
 }
+
+/// A two-slot topology: one ALB listener forwarding to blue (100) and green (0), a service per
+/// slot registered to its own target group, and a second (test) listener.
+pub struct Slots {
+    pub cluster: String,
+    pub repo: String,
+    pub listener: String,
+    pub test_listener: String,
+    pub blue_tg: String,
+    pub green_tg: String,
+    pub blue_td: String,
+    pub load_balancer: String,
+}
+
+impl Aws {
+    /// Subnet ids of the simulator's default VPC (EC2 spoken directly: no EC2 SDK needed).
+    pub fn default_subnets(&self) -> (String, Vec<String>, String) {
+        let auth = format!(
+            "AWS4-HMAC-SHA256 Credential={}/20250101/{REGION}/ec2/aws4_request, SignedHeaders=host, Signature=0",
+            self.access_key
+        );
+        let get = |action: &str| -> String {
+            ureq::get(&format!(
+                "{}/?Action={action}&Version=2016-11-15",
+                Sim::shared().endpoint
+            ))
+            .header("Authorization", &auth)
+            .call()
+            .expect(action)
+            .body_mut()
+            .read_to_string()
+            .expect("body")
+        };
+        let ids = |xml: &str, tag: &str| -> Vec<String> {
+            xml.split(&format!("<{tag}>"))
+                .skip(1)
+                .filter_map(|s| s.split(&format!("</{tag}>")).next().map(str::to_string))
+                .collect()
+        };
+        let subnets = ids(&get("DescribeSubnets"), "subnetId");
+        let vpc = ids(&get("DescribeVpcs"), "vpcId")
+            .into_iter()
+            .next()
+            .expect("default vpc");
+        let sg = ids(&get("DescribeSecurityGroups"), "groupId")
+            .into_iter()
+            .next()
+            .expect("default security group");
+        (vpc, subnets.into_iter().take(2).collect(), sg)
+    }
+
+    pub async fn slots(&self, test: &str, desired: i32) -> Slots {
+        use aws_sdk_elasticloadbalancingv2::types as elb;
+        let cluster = format!("c-{test}");
+        let repo = format!("app-{test}");
+        self.create_cluster(&cluster).await;
+        self.push_image(&repo, "v1").await;
+        let blue_td = self
+            .register(&format!("{test}-web"), &[("app", &Aws::image_uri(&repo, "v1"))])
+            .await;
+        let (vpc, subnets, sg) = self.default_subnets();
+        let lb = self
+            .elb
+            .create_load_balancer()
+            .name(format!("lb-{test}").replace('_', "-"))
+            .set_subnets(Some(subnets.clone()))
+            .send()
+            .await
+            .expect("CreateLoadBalancer");
+        let lb_arn = lb.load_balancers()[0].load_balancer_arn().unwrap().to_string();
+        let mut tgs = Vec::new();
+        for color in ["blue", "green"] {
+            let tg = self
+                .elb
+                .create_target_group()
+                .name(format!("{color}-{test}").replace('_', "-"))
+                .protocol(elb::ProtocolEnum::Http)
+                .port(8080)
+                .vpc_id(&vpc)
+                .target_type(elb::TargetTypeEnum::Ip)
+                .send()
+                .await
+                .expect("CreateTargetGroup");
+            tgs.push(tg.target_groups()[0].target_group_arn().unwrap().to_string());
+        }
+        let forward = |port: i32| {
+            let tgs = tgs.clone();
+            let lb_arn = lb_arn.clone();
+            async move {
+                let out = self
+                    .elb
+                    .create_listener()
+                    .load_balancer_arn(lb_arn)
+                    .protocol(elb::ProtocolEnum::Http)
+                    .port(port)
+                    .default_actions(
+                        elb::Action::builder()
+                            .r#type(elb::ActionTypeEnum::Forward)
+                            .forward_config(
+                                elb::ForwardActionConfig::builder()
+                                    .target_groups(
+                                        elb::TargetGroupTuple::builder()
+                                            .target_group_arn(&tgs[0])
+                                            .weight(100)
+                                            .build(),
+                                    )
+                                    .target_groups(
+                                        elb::TargetGroupTuple::builder()
+                                            .target_group_arn(&tgs[1])
+                                            .weight(0)
+                                            .build(),
+                                    )
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                    .send()
+                    .await
+                    .expect("CreateListener");
+                out.listeners()[0].listener_arn().unwrap().to_string()
+            }
+        };
+        let listener = forward(80).await;
+        let test_listener = forward(8080).await;
+        for (color, tg, count) in [("blue", &tgs[0], desired), ("green", &tgs[1], 0)] {
+            self.ecs
+                .create_service()
+                .cluster(&cluster)
+                .service_name(format!("web-{color}"))
+                .task_definition(&blue_td)
+                .desired_count(count)
+                .launch_type(ecs::LaunchType::Fargate)
+                .load_balancers(
+                    ecs::LoadBalancer::builder()
+                        .target_group_arn(tg)
+                        .container_name("app")
+                        .container_port(8080)
+                        .build(),
+                )
+                .network_configuration(
+                    ecs::NetworkConfiguration::builder()
+                        .awsvpc_configuration(
+                            ecs::AwsVpcConfiguration::builder()
+                                .set_subnets(Some(subnets.clone()))
+                                .security_groups(&sg)
+                                .build()
+                                .unwrap(),
+                        )
+                        .build(),
+                )
+                .deployment_configuration(
+                    ecs::DeploymentConfiguration::builder()
+                        .deployment_circuit_breaker(
+                            ecs::DeploymentCircuitBreaker::builder()
+                                .enable(true)
+                                .rollback(true)
+                                .build(),
+                        )
+                        .build(),
+                )
+                .send()
+                .await
+                .expect("CreateService");
+            self.wait_stable(&cluster, &format!("web-{color}")).await;
+        }
+        Slots {
+            cluster,
+            repo,
+            listener,
+            test_listener,
+            blue_tg: tgs[0].clone(),
+            green_tg: tgs[1].clone(),
+            blue_td,
+            load_balancer: lb_arn,
+        }
+    }
+
+    /// (blue, green) weights as the listener reads now.
+    pub async fn weights(&self, listener: &str, s: &Slots) -> (i32, i32) {
+        let out = self
+            .elb
+            .describe_listeners()
+            .listener_arns(listener)
+            .send()
+            .await
+            .expect("DescribeListeners");
+        let action = &out.listeners()[0].default_actions()[0];
+        let tgs = action
+            .forward_config()
+            .map(|f| f.target_groups().to_vec())
+            .unwrap_or_default();
+        let w = |arn: &str| {
+            tgs.iter()
+                .find(|t| t.target_group_arn() == Some(arn))
+                .and_then(|t| t.weight())
+                .unwrap_or(0)
+        };
+        (w(&s.blue_tg), w(&s.green_tg))
+    }
+}

@@ -1,0 +1,410 @@
+//! Blue/green, canary and linear through the real binary against the simulator's ALB,
+//! metrics and alarms. Bake times are seconds; the simulator runs a minute per second.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use support::{run_action, spawn_action, Aws, Sim, Slots};
+
+fn inputs<'a>(s: &'a Slots, image: &'a str, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut v = vec![
+        ("cluster", s.cluster.as_str()),
+        ("services", "web-blue, web-green"),
+        ("image", image),
+        ("strategy", "canary"),
+        ("listener-arn", s.listener.as_str()),
+        ("canary-steps", "5,10,25,50,100"),
+        ("bake-time", "2s"),
+        ("analysis-interval", "1s"),
+        ("min-requests", "10"),
+        ("keep-old-for", "1s"),
+        ("wait-timeout", "1m"),
+    ];
+    for (k, val) in extra {
+        v.retain(|(key, _)| key != k);
+        v.push((k, val));
+    }
+    v
+}
+
+async fn desired(aws: &Aws, s: &Slots, service: &str) -> i32 {
+    aws.service(&s.cluster, service).await.desired_count()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_healthy_canary_walks_to_100_and_retires_the_old_slot() {
+    let aws = Aws::new("canary_ok").await;
+    let s = aws.slots("canary-ok", 2).await;
+    let v2 = aws.push_image(&s.repo, "v2").await;
+    let image = Aws::image_uri(&s.repo, "v2");
+    let run = run_action(&aws, &inputs(&s, &image, &[]), &[]);
+    run.assert_code(0);
+    assert_eq!(run.output("outcome"), "success");
+    assert_eq!(aws.weights(&s.listener, &s).await, (0, 100));
+    assert_eq!(
+        desired(&aws, &s, "web-blue").await,
+        0,
+        "the old slot is scaled to 0 after keep-old-for"
+    );
+    assert_eq!(
+        desired(&aws, &s, "web-green").await,
+        2,
+        "the new slot runs the live slot's count"
+    );
+    let green = aws.service(&s.cluster, "web-green").await;
+    let (td, _) = aws.task_definition(green.task_definition().unwrap()).await;
+    assert!(td.container_definitions()[0].image().unwrap().ends_with(&v2));
+    for w in ["| 5% |", "| 10% |", "| 25% |", "| 50% |", "| 100% |"] {
+        assert!(run.summary.contains(w), "timeline step {w} missing:\n{}", run.summary);
+    }
+    assert!(run.summary.contains("xychart-beta"), "{}", run.summary);
+    assert!(run.stdout.contains("keeping web-blue warm"), "{}", run.stdout);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_8_percent_5xx_rate_is_rolled_back_at_the_first_step() {
+    let aws = Aws::new("canary_5xx").await;
+    let s = aws.slots("canary-5xx", 2).await;
+    let bad = aws.push_image(&s.repo, "bad").await;
+    Sim::shared().scenario(&bad, serde_json::json!({"error_rate": 0.08}));
+    let image = Aws::image_uri(&s.repo, "bad");
+    let run = run_action(&aws, &inputs(&s, &image, &[("bake-time", "2s")]), &[]);
+    run.assert_code(1);
+    assert_eq!(run.output("outcome"), "failure");
+    let reason = run.output("rolled-back-reason");
+    assert!(
+        reason.contains("analysis failed at 5% traffic") && reason.contains("5xx rate"),
+        "{reason}"
+    );
+    assert_eq!(
+        aws.weights(&s.listener, &s).await,
+        (100, 0),
+        "weights read back at 100/0"
+    );
+    assert_eq!(
+        desired(&aws, &s, "web-green").await,
+        0,
+        "the canary slot is scaled down"
+    );
+    assert_eq!(desired(&aws, &s, "web-blue").await, 2);
+    assert!(
+        !run.summary.contains("| 10% |"),
+        "never went past the first step:\n{}",
+        run.summary
+    );
+    assert!(run.stdout.contains("read back after"), "{}", run.stdout);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_alarm_at_the_third_step_rolls_back() {
+    let aws = Aws::new("canary_alarm").await;
+    let s = aws.slots("canary-alarm", 2).await;
+    aws.push_image(&s.repo, "v2").await;
+    // The green target group's requests per (simulated) minute cross 150 only at 50% of 600.
+    let cw = aws_sdk_cloudwatch::Client::new(&aws.config);
+    let dims = [
+        aws_sdk_cloudwatch::types::Dimension::builder()
+            .name("TargetGroup")
+            .value(s.green_tg.rsplit(':').next().unwrap())
+            .build(),
+        aws_sdk_cloudwatch::types::Dimension::builder()
+            .name("LoadBalancer")
+            .value(s.load_balancer.split(":loadbalancer/").nth(1).unwrap())
+            .build(),
+    ];
+    cw.put_metric_alarm()
+        .alarm_name("canary-alarm-green-busy")
+        .namespace("AWS/ApplicationELB")
+        .metric_name("RequestCount")
+        .set_dimensions(Some(dims.to_vec()))
+        .statistic(aws_sdk_cloudwatch::types::Statistic::Sum)
+        .period(60)
+        .evaluation_periods(1)
+        .threshold(150.0)
+        .comparison_operator(aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanThreshold)
+        .treat_missing_data("notBreaching")
+        .send()
+        .await
+        .expect("PutMetricAlarm");
+    let image = Aws::image_uri(&s.repo, "v2");
+    let run = run_action(
+        &aws,
+        &inputs(
+            &s,
+            &image,
+            &[
+                ("canary-steps", "5,10,50,100"),
+                ("bake-time", "3s"),
+                ("alarms", "canary-alarm-green-busy"),
+            ],
+        ),
+        &[],
+    );
+    run.assert_code(1);
+    let reason = run.output("rolled-back-reason");
+    assert!(
+        reason.contains("at 50% traffic") && reason.contains("alarm canary-alarm-green-busy is in ALARM"),
+        "{reason}"
+    );
+    assert!(
+        run.summary.contains("| 10% |") && run.summary.contains("| 50% |"),
+        "{}",
+        run.summary
+    );
+    assert_eq!(aws.weights(&s.listener, &s).await, (100, 0));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_traffic_is_inconclusive_and_handled_per_config() {
+    let aws = Aws::new("canary_quiet").await;
+    let s = aws.slots("canary-quiet", 1).await;
+    aws.push_image(&s.repo, "v2").await;
+    let image = Aws::image_uri(&s.repo, "v2");
+    // Far more requests required than the load balancer gets: no evidence.
+    let run = run_action(
+        &aws,
+        &inputs(&s, &image, &[("canary-steps", "10,100"), ("min-requests", "100000000")]),
+        &[],
+    );
+    run.assert_code(1);
+    assert!(
+        run.output("rolled-back-reason").contains("inconclusive"),
+        "{}",
+        run.output("rolled-back-reason")
+    );
+    assert_eq!(aws.weights(&s.listener, &s).await, (100, 0));
+
+    let run = run_action(
+        &aws,
+        &inputs(
+            &s,
+            &image,
+            &[
+                ("canary-steps", "10,100"),
+                ("min-requests", "100000000"),
+                ("on-inconclusive", "continue"),
+            ],
+        ),
+        &[],
+    );
+    run.assert_code(0);
+    assert!(
+        run.stdout.contains("Inconclusive analysis"),
+        "a warning says so:\n{}",
+        run.stdout
+    );
+    assert_eq!(aws.weights(&s.listener, &s).await, (0, 100));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failing_smoke_check_rolls_back_before_any_production_traffic() {
+    let aws = Aws::new("canary_smoke").await;
+    let s = aws.slots("canary-smoke", 1).await;
+    aws.push_image(&s.repo, "v2").await;
+    let image = Aws::image_uri(&s.repo, "v2");
+    let url = Sim::shared().url("/_sim/no-such-page");
+    let run = run_action(
+        &aws,
+        &inputs(&s, &image, &[("smoke-url", &url), ("smoke-timeout", "2s")]),
+        &[],
+    );
+    run.assert_code(1);
+    assert!(
+        run.output("rolled-back-reason")
+            .contains("smoke check failed before any production traffic"),
+        "{}",
+        run.output("rolled-back-reason")
+    );
+    assert_eq!(aws.weights(&s.listener, &s).await, (100, 0));
+    assert_eq!(desired(&aws, &s, "web-green").await, 0);
+    let listener_changes = Sim::shared()
+        .calls(&aws.access_key)
+        .iter()
+        .filter(|c| c["operation"] == "ModifyListener" && c["status"] == 200)
+        .count();
+    // Only the rollback's own (no-op) restore touched the listener; never a production weight.
+    assert!(listener_changes <= 1, "{listener_changes}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_mid_canary_restores_the_weights_before_exit() {
+    let aws = Aws::new("canary_term").await;
+    let s = aws.slots("canary-term", 1).await;
+    aws.push_image(&s.repo, "v2").await;
+    let image = Aws::image_uri(&s.repo, "v2");
+    let action = spawn_action(&aws, &inputs(&s, &image, &[("bake-time", "60s")]), &[]);
+    let t = Instant::now();
+    while aws.weights(&s.listener, &s).await.1 == 0 {
+        assert!(t.elapsed() < Duration::from_secs(60), "traffic never moved");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let signalled = Instant::now();
+    action.signal("TERM");
+    let run = action.wait();
+    let took = signalled.elapsed();
+    run.assert_code(1);
+    assert_eq!(run.output("outcome"), "cancelled");
+    assert!(took < Duration::from_secs(2), "weights restored and exited in {took:?}");
+    assert_eq!(aws.weights(&s.listener, &s).await, (100, 0));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rerun_after_kill_9_converges_without_a_second_split() {
+    let aws = Aws::new("canary_kill").await;
+    let s = aws.slots("canary-kill", 1).await;
+    aws.push_image(&s.repo, "v2").await;
+    let image = Aws::image_uri(&s.repo, "v2");
+    let mut action = spawn_action(&aws, &inputs(&s, &image, &[("bake-time", "60s")]), &[]);
+    let t = Instant::now();
+    while aws.weights(&s.listener, &s).await.1 == 0 {
+        assert!(t.elapsed() < Duration::from_secs(60), "traffic never moved");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    action.child.kill().expect("kill -9");
+    let _ = action.child.wait();
+    assert_eq!(
+        aws.weights(&s.listener, &s).await,
+        (95, 5),
+        "the killed run left traffic split"
+    );
+
+    let run = run_action(&aws, &inputs(&s, &image, &[("canary-steps", "50,100")]), &[]);
+    run.assert_code(0);
+    assert!(
+        run.stdout.contains("converged: all traffic back on web-blue"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(aws.weights(&s.listener, &s).await, (0, 100));
+
+    // And with on-split: continue, a killed rollout of the same image goes on from where it was.
+    let v3 = Aws::image_uri(&s.repo, "v3");
+    aws.push_image(&s.repo, "v3").await;
+    let mut action = spawn_action(&aws, &inputs(&s, &v3, &[("bake-time", "60s")]), &[]);
+    let t = Instant::now();
+    while aws.weights(&s.listener, &s).await.0 == 0 {
+        assert!(t.elapsed() < Duration::from_secs(60), "traffic never moved");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    action.child.kill().expect("kill -9");
+    let _ = action.child.wait();
+    let run = run_action(&aws, &inputs(&s, &v3, &[("on-split", "continue")]), &[]);
+    run.assert_code(0);
+    assert!(
+        run.stdout.contains("continuing the interrupted rollout from 5%"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        !run.summary.contains("| 5% |"),
+        "the step it died in is not repeated:\n{}",
+        run.summary
+    );
+    assert_eq!(
+        aws.weights(&s.listener, &s).await,
+        (100, 0),
+        "blue is the new live slot"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn blue_green_checks_the_new_slot_through_the_test_listener() {
+    let aws = Aws::new("bluegreen").await;
+    let s = aws.slots("bluegreen", 1).await;
+    aws.push_image(&s.repo, "v2").await;
+    let image = Aws::image_uri(&s.repo, "v2");
+    let health = Sim::shared().url("/_sim/health");
+    let run = run_action(
+        &aws,
+        &inputs(
+            &s,
+            &image,
+            &[
+                ("strategy", "blue-green"),
+                ("test-listener-arn", &s.test_listener),
+                ("smoke-url", &health),
+            ],
+        ),
+        &[],
+    );
+    run.assert_code(0);
+    assert!(
+        run.stdout.contains("test listener now forwards to web-green"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("smoke check: HTTP 200"), "{}", run.stdout);
+    assert_eq!(aws.weights(&s.listener, &s).await, (0, 100));
+    assert_eq!(aws.weights(&s.test_listener, &s).await, (0, 100));
+    assert!(
+        run.summary.contains("| 100% |") && !run.summary.contains("| 5% |"),
+        "{}",
+        run.summary
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn linear_moves_a_fixed_share_each_bake() {
+    let aws = Aws::new("linear").await;
+    let s = aws.slots("linear", 1).await;
+    aws.push_image(&s.repo, "v2").await;
+    let image = Aws::image_uri(&s.repo, "v2");
+    let run = run_action(
+        &aws,
+        &inputs(&s, &image, &[("strategy", "linear"), ("linear-step", "40")]),
+        &[],
+    );
+    run.assert_code(0);
+    for w in ["| 40% |", "| 80% |", "| 100% |"] {
+        assert!(run.summary.contains(w), "{w}:\n{}", run.summary);
+    }
+    assert_eq!(aws.weights(&s.listener, &s).await, (0, 100));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_misconfigured_topology_is_refused_before_any_change() {
+    let aws = Aws::new("topology").await;
+    let s = aws.slots("topology", 1).await;
+    aws.push_image(&s.repo, "v2").await;
+    let image = Aws::image_uri(&s.repo, "v2");
+    // Both slots at weight 0.
+    aws.elb
+        .modify_listener()
+        .listener_arn(&s.listener)
+        .default_actions(
+            aws_sdk_elasticloadbalancingv2::types::Action::builder()
+                .r#type(aws_sdk_elasticloadbalancingv2::types::ActionTypeEnum::Forward)
+                .forward_config(
+                    aws_sdk_elasticloadbalancingv2::types::ForwardActionConfig::builder()
+                        .target_groups(
+                            aws_sdk_elasticloadbalancingv2::types::TargetGroupTuple::builder()
+                                .target_group_arn(&s.blue_tg)
+                                .weight(0)
+                                .build(),
+                        )
+                        .target_groups(
+                            aws_sdk_elasticloadbalancingv2::types::TargetGroupTuple::builder()
+                                .target_group_arn(&s.green_tg)
+                                .weight(0)
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let key = support::access_key("topology_run");
+    let runner = Aws::new("topology_run").await;
+    let run = run_action(&runner, &inputs(&s, &image, &[]), &[]);
+    run.assert_code(1);
+    assert!(run.stdout.contains("both slots are at weight 0"), "{}", run.stdout);
+    let mutating: Vec<_> = Sim::shared()
+        .calls(&key)
+        .into_iter()
+        .filter(|c| c["mutating"] == true)
+        .collect();
+    assert!(mutating.is_empty(), "{mutating:?}");
+}
