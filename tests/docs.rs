@@ -58,7 +58,7 @@ fn readme_tables_match_action_yml() {
     let (inputs, outputs) = expected_tables();
     assert!(
         readme.contains(&inputs),
-        "README inputs table is out of date; it should read:\n\n{inputs}"
+        "README inputs table is out of date (run .venv/bin/python scripts/readme-tables.py); it should read:\n\n{inputs}"
     );
     assert!(
         readme.contains(&outputs),

@@ -70,7 +70,7 @@ fn count(n: f64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -120,10 +120,10 @@ pub fn judge(m: &Measurement, t: &Thresholds) -> Verdict {
         if let Some(base_rate) = base.error_rate() {
             if base.requests >= t.min_requests && rate - base_rate > max_inc {
                 return Verdict::Fail(format!(
-                    "5xx rate {} exceeds the stable version's {} by more than {} points",
+                    "5xx rate {} exceeds the stable version's {} by more than {:.1} points",
                     pct(rate),
                     pct(base_rate),
-                    format!("{:.1}", max_inc * 100.0)
+                    max_inc * 100.0
                 ));
             }
         }

@@ -530,8 +530,7 @@ async fn shift(
 ) -> Ended {
     let steps = cfg.strategy.steps();
     let mut current = from;
-    let mut iter = steps.iter().peekable();
-    while let Some(step) = iter.next() {
+    for step in steps.iter() {
         let weight = match step {
             Step::Pause => {
                 if current > from || from == 0 {
