@@ -3,6 +3,7 @@
 //! `config` reads and validates; `domain` decides (pure); `executor` acts through `ports`,
 //! which `aws` implements; `github` and `report` tell people what happened.
 
+pub mod app;
 pub mod aws;
 pub mod config;
 pub mod domain;

@@ -151,3 +151,40 @@ pub trait SmokeCheck: Send + Sync {
     /// The status code of one GET of `url`, or why there was none.
     async fn get(&self, url: &str, timeout: Duration) -> Result<u16, String>;
 }
+
+/// What a stage is, for reports.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StageStart {
+    /// `dev`, `staging`, `prod`, … (the `stage` input, or `deploy` when none is given).
+    pub stage: String,
+    pub strategy: String,
+    pub cluster: String,
+    pub services: Vec<String>,
+    pub image: String,
+    pub version: Option<String>,
+}
+
+/// Where people watch a deployment: GitHub check runs, the sticky PR comment, deployment
+/// statuses. A reporter never fails a deployment: it warns and carries on, so it returns
+/// nothing. Implementations coalesce `progress` calls to stay far below GitHub's write limits.
+#[async_trait]
+pub trait Reporter: Send + Sync {
+    async fn started(&self, stage: &StageStart);
+    /// One line of live progress (current weight, last verdict, counts).
+    async fn progress(&self, stage: &str, line: &str);
+    /// The end of the stage: the report and the job-summary Markdown already rendered.
+    async fn finished(&self, stage: &str, report: &crate::executor::DeployReport, summary_markdown: &str);
+    /// The stage failed before a deployment started (preflight, registration).
+    async fn failed_early(&self, stage: &str, error: &str, summary_markdown: &str);
+}
+
+/// Reports nothing (no token, or a local run).
+pub struct NoReporter;
+
+#[async_trait]
+impl Reporter for NoReporter {
+    async fn started(&self, _: &StageStart) {}
+    async fn progress(&self, _: &str, _: &str) {}
+    async fn finished(&self, _: &str, _: &crate::executor::DeployReport, _: &str) {}
+    async fn failed_early(&self, _: &str, _: &str, _: &str) {}
+}

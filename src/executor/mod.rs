@@ -10,7 +10,7 @@ use tokio::sync::watch;
 
 use crate::domain::analysis::TargetGroupMetrics;
 use crate::domain::outcome::Outcome;
-use crate::ports::{Clock, Ecs, Metrics, Registry, SmokeCheck, TrafficRouter};
+use crate::ports::{Clock, Ecs, Metrics, Registry, Reporter, SmokeCheck, TrafficRouter};
 
 /// The adapters a run uses.
 pub struct Ports<'a> {
@@ -20,6 +20,9 @@ pub struct Ports<'a> {
     pub router: &'a dyn TrafficRouter,
     pub metrics: &'a dyn Metrics,
     pub smoke: &'a dyn SmokeCheck,
+    pub reporter: &'a dyn Reporter,
+    /// The stage name reports use.
+    pub stage: String,
 }
 
 /// The outcome plus what the reports show about the run.

@@ -76,6 +76,7 @@ pub async fn wait_for(
                             );
                             if last_progress.get(&state.name) != Some(&line) {
                                 log::info(&line);
+                                ports.reporter.progress(&ports.stage, &line).await;
                                 last_progress.insert(state.name.clone(), line);
                             }
                         }
