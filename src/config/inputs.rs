@@ -39,6 +39,11 @@ pub struct RawInputs {
     pub smoke_timeout: Option<String>,
     pub keep_old_for: Option<String>,
     pub on_split: Option<String>,
+    pub config: Option<String>,
+    pub command: Option<String>,
+    pub to: Option<String>,
+    pub until: Option<String>,
+    pub allow_unverified: Option<String>,
 }
 
 impl RawInputs {

@@ -1,6 +1,7 @@
 //! Everything the run is told: action inputs, the runner's `GITHUB_*` context and the event
 //! payload. This is the only module that reads the process environment.
 
+pub mod chain_file;
 pub mod github_context;
 pub mod inputs;
 pub mod parse;

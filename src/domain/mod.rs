@@ -6,6 +6,7 @@ pub mod diagnostics;
 pub mod image;
 pub mod outcome;
 pub mod poll;
+pub mod promotion;
 pub mod rollout;
 pub mod service;
 pub mod strategy;

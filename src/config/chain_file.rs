@@ -1,0 +1,245 @@
+//! The chain config file (suggested `.github/ecs-deploy.yml`, named by the `config` input): the
+//! stages dev → staging → prod with everything each needs. Its keys are the action's input
+//! names, so a stage reads like the `with:` block of a single-stage step; inputs override it.
+//! Unknown keys are errors (a typo must never silently fall back to a default).
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use super::inputs::RawInputs;
+use super::validate::InputError;
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ChainFile {
+    /// The ECR repository (`registry/repository`) the chain's images live in.
+    pub repository: Option<String>,
+    /// The workflow file that resumes a stopped chain (named in the approval-gate message).
+    pub resume_workflow: Option<String>,
+    pub stages: Vec<StageFile>,
+}
+
+/// A scalar or a list in YAML; lists become comma-separated input strings.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum Value {
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Text(String),
+    List(Vec<Value>),
+}
+
+impl Value {
+    pub fn as_input(&self) -> String {
+        match self {
+            Value::Bool(b) => b.to_string(),
+            Value::Int(i) => i.to_string(),
+            Value::Float(f) => f.to_string(),
+            Value::Text(s) => s.clone(),
+            Value::List(l) => l.iter().map(Value::as_input).collect::<Vec<_>>().join(","),
+        }
+    }
+}
+
+// No `deny_unknown_fields` here: serde cannot combine it with `flatten`; `ChainFile::parse`
+// checks every key against the known inputs instead.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(rename_all = "kebab-case")]
+pub struct StageFile {
+    pub name: String,
+    /// The GitHub environment of the stage (defaults to its name): its protection rules are
+    /// the approval gate.
+    pub environment: Option<String>,
+    /// Where the stage is reachable, for reports.
+    pub url: Option<String>,
+    /// `auto`: entering this stage gives the digest the next release version.
+    pub version: Option<String>,
+    /// Every other key is an action input of the same name.
+    #[serde(flatten)]
+    pub inputs: BTreeMap<String, Value>,
+}
+
+/// Inputs a stage may set (the action's inputs that describe a deployment).
+const STAGE_INPUTS: &[&str] = &[
+    "cluster",
+    "services",
+    "containers",
+    "aws-region",
+    "wait-timeout",
+    "poll-interval",
+    "rollback-on-failure",
+    "strategy",
+    "listener-arn",
+    "test-listener-arn",
+    "canary-steps",
+    "linear-step",
+    "bake-time",
+    "analysis-interval",
+    "alarms",
+    "max-5xx-rate",
+    "max-p99-latency",
+    "max-5xx-rate-increase",
+    "min-requests",
+    "failure-limit",
+    "on-inconclusive",
+    "smoke-url",
+    "smoke-timeout",
+    "keep-old-for",
+    "on-split",
+];
+
+impl ChainFile {
+    pub fn parse(text: &str, path: &str) -> Result<ChainFile, InputError> {
+        let file: ChainFile = serde_yaml_ng::from_str(text).map_err(|e| {
+            InputError::new("config", format!("{path}: {e}"), "fix the file; its schema is docs/ecs-deploy.schema.json")
+        })?;
+        if file.stages.is_empty() {
+            return Err(InputError::new("config", format!("{path} has no stages"), "list the stages in order, e.g. dev, staging, prod"));
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for s in &file.stages {
+            if !seen.insert(&s.name) {
+                return Err(InputError::new("config", format!("{path}: stage `{}` is defined twice", s.name), "give each stage once"));
+            }
+            for key in s.inputs.keys() {
+                if !STAGE_INPUTS.contains(&key.as_str()) {
+                    return Err(InputError::new(
+                        "config",
+                        format!("{path}: stage `{}` has an unknown key `{key}`", s.name),
+                        format!("use one of: name, environment, url, version, {}", STAGE_INPUTS.join(", ")),
+                    ));
+                }
+            }
+            if let Some(v) = &s.version {
+                if v != "auto" {
+                    return Err(InputError::new("config", format!("{path}: stage `{}` has version `{v}`", s.name), "a stage's version can only be `auto`; explicit versions are inputs"));
+                }
+            }
+        }
+        Ok(file)
+    }
+
+    pub fn stage(&self, name: &str) -> Option<&StageFile> {
+        self.stages.iter().find(|s| s.name == name)
+    }
+
+    pub fn index(&self, name: &str) -> Option<usize> {
+        self.stages.iter().position(|s| s.name == name)
+    }
+}
+
+impl StageFile {
+    pub fn environment(&self) -> &str {
+        self.environment.as_deref().unwrap_or(&self.name)
+    }
+
+    /// The stage's values under the action's inputs: an input that was given wins.
+    pub fn overlay(&self, inputs: &RawInputs) -> RawInputs {
+        let mut pairs: Vec<(String, String)> = self
+            .inputs
+            .iter()
+            .map(|(k, v)| (format!("INPUT_{}", k.to_uppercase()), v.as_input()))
+            .collect();
+        let base = RawInputs::from_vars(pairs.drain(..)).unwrap_or_default();
+        merge(base, inputs)
+    }
+}
+
+/// `over` wins wherever it has a non-empty value.
+fn merge(base: RawInputs, over: &RawInputs) -> RawInputs {
+    let pick = |b: Option<String>, o: &Option<String>| match o.as_deref().map(str::trim) {
+        Some(v) if !v.is_empty() => Some(v.to_string()),
+        _ => b,
+    };
+    RawInputs {
+        cluster: pick(base.cluster, &over.cluster),
+        services: pick(base.services, &over.services),
+        image: pick(base.image, &over.image),
+        containers: pick(base.containers, &over.containers),
+        aws_region: pick(base.aws_region, &over.aws_region),
+        wait_timeout: pick(base.wait_timeout, &over.wait_timeout),
+        poll_interval: pick(base.poll_interval, &over.poll_interval),
+        rollback_on_failure: pick(base.rollback_on_failure, &over.rollback_on_failure),
+        stage: pick(base.stage, &over.stage),
+        version: pick(base.version, &over.version),
+        github_token: pick(base.github_token, &over.github_token),
+        strategy: pick(base.strategy, &over.strategy),
+        listener_arn: pick(base.listener_arn, &over.listener_arn),
+        test_listener_arn: pick(base.test_listener_arn, &over.test_listener_arn),
+        canary_steps: pick(base.canary_steps, &over.canary_steps),
+        linear_step: pick(base.linear_step, &over.linear_step),
+        bake_time: pick(base.bake_time, &over.bake_time),
+        analysis_interval: pick(base.analysis_interval, &over.analysis_interval),
+        alarms: pick(base.alarms, &over.alarms),
+        max_5xx_rate: pick(base.max_5xx_rate, &over.max_5xx_rate),
+        max_p99_latency: pick(base.max_p99_latency, &over.max_p99_latency),
+        max_5xx_rate_increase: pick(base.max_5xx_rate_increase, &over.max_5xx_rate_increase),
+        min_requests: pick(base.min_requests, &over.min_requests),
+        failure_limit: pick(base.failure_limit, &over.failure_limit),
+        on_inconclusive: pick(base.on_inconclusive, &over.on_inconclusive),
+        smoke_url: pick(base.smoke_url, &over.smoke_url),
+        smoke_timeout: pick(base.smoke_timeout, &over.smoke_timeout),
+        keep_old_for: pick(base.keep_old_for, &over.keep_old_for),
+        on_split: pick(base.on_split, &over.on_split),
+        config: pick(base.config, &over.config),
+        command: pick(base.command, &over.command),
+        to: pick(base.to, &over.to),
+        until: pick(base.until, &over.until),
+        allow_unverified: pick(base.allow_unverified, &over.allow_unverified),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FILE: &str = r#"
+repository: 123456789012.dkr.ecr.us-east-1.amazonaws.com/shop/web
+stages:
+  - name: dev
+    cluster: dev
+    services: [web]
+  - name: staging
+    version: auto
+    cluster: staging
+    services: [web-blue, web-green]
+    strategy: blue-green
+    bake-time: 2m
+  - name: prod
+    environment: production
+    cluster: prod
+    services: web-blue, web-green
+    strategy: canary
+    canary-steps: [5, 25, 100]
+    min-requests: 100
+    rollback-on-failure: true
+"#;
+
+    #[test]
+    fn parses_and_overlays() {
+        let f = ChainFile::parse(FILE, "x.yml").unwrap();
+        assert_eq!(f.stages.len(), 3);
+        assert_eq!(f.stage("prod").unwrap().environment(), "production");
+        assert_eq!(f.stage("dev").unwrap().environment(), "dev");
+        let over = RawInputs { bake_time: Some("30s".into()), cluster: Some("".into()), ..Default::default() };
+        let prod = f.stage("prod").unwrap().overlay(&over);
+        assert_eq!(prod.canary_steps.as_deref(), Some("5,25,100"));
+        assert_eq!(prod.cluster.as_deref(), Some("prod"), "an empty input does not override");
+        assert_eq!(prod.bake_time.as_deref(), Some("30s"), "a given input overrides the file");
+        assert_eq!(prod.services.as_deref(), Some("web-blue, web-green"));
+        assert_eq!(prod.rollback_on_failure.as_deref(), Some("true"));
+    }
+
+    #[test]
+    fn unknown_keys_are_errors() {
+        let bad = "stages:\n  - name: dev\n    clustr: dev\n";
+        let e = ChainFile::parse(bad, "f.yml").unwrap_err();
+        assert!(e.problem.contains("unknown key `clustr`"), "{e}");
+        let bad = "stagez: []\n";
+        assert!(ChainFile::parse(bad, "f.yml").is_err());
+        let dup = "stages:\n  - name: dev\n  - name: dev\n";
+        assert!(ChainFile::parse(dup, "f.yml").unwrap_err().problem.contains("twice"));
+    }
+}
