@@ -168,7 +168,9 @@ async fn finish(cfg: &DeployConfig, rt: &Runtime, reporter: &dyn Reporter, stage
             report.image,
             outcome.services.len()
         )),
-        OutcomeKind::Paused => log::info(outcome.reason.as_deref().unwrap_or("paused")),
+        OutcomeKind::Paused | OutcomeKind::AwaitingApproval | OutcomeKind::Planned => {
+            log::info(outcome.reason.as_deref().unwrap_or(outcome.kind.as_output()))
+        }
         _ => log::error(
             &format!("Deploy {}", outcome.kind.as_output()),
             outcome.reason.as_deref().unwrap_or("see the job summary"),

@@ -20,6 +20,8 @@ pub fn job_summary(report: &DeployReport, ctx: &SummaryContext<'_>) -> String {
         OutcomeKind::Failure => "❌",
         OutcomeKind::Cancelled => "⏹️",
         OutcomeKind::Paused => "⏸️",
+        OutcomeKind::AwaitingApproval => "✋",
+        OutcomeKind::Planned => "📝",
     };
     let mut md = String::new();
     let stage = ctx.stage.map(|s| format!(" to {}", escape(s))).unwrap_or_default();

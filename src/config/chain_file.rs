@@ -93,28 +93,47 @@ const STAGE_INPUTS: &[&str] = &[
 impl ChainFile {
     pub fn parse(text: &str, path: &str) -> Result<ChainFile, InputError> {
         let file: ChainFile = serde_yaml_ng::from_str(text).map_err(|e| {
-            InputError::new("config", format!("{path}: {e}"), "fix the file; its schema is docs/ecs-deploy.schema.json")
+            InputError::new(
+                "config",
+                format!("{path}: {e}"),
+                "fix the file; its schema is docs/ecs-deploy.schema.json",
+            )
         })?;
         if file.stages.is_empty() {
-            return Err(InputError::new("config", format!("{path} has no stages"), "list the stages in order, e.g. dev, staging, prod"));
+            return Err(InputError::new(
+                "config",
+                format!("{path} has no stages"),
+                "list the stages in order, e.g. dev, staging, prod",
+            ));
         }
         let mut seen = std::collections::BTreeSet::new();
         for s in &file.stages {
             if !seen.insert(&s.name) {
-                return Err(InputError::new("config", format!("{path}: stage `{}` is defined twice", s.name), "give each stage once"));
+                return Err(InputError::new(
+                    "config",
+                    format!("{path}: stage `{}` is defined twice", s.name),
+                    "give each stage once",
+                ));
             }
             for key in s.inputs.keys() {
                 if !STAGE_INPUTS.contains(&key.as_str()) {
                     return Err(InputError::new(
                         "config",
                         format!("{path}: stage `{}` has an unknown key `{key}`", s.name),
-                        format!("use one of: name, environment, url, version, {}", STAGE_INPUTS.join(", ")),
+                        format!(
+                            "use one of: name, environment, url, version, {}",
+                            STAGE_INPUTS.join(", ")
+                        ),
                     ));
                 }
             }
             if let Some(v) = &s.version {
                 if v != "auto" {
-                    return Err(InputError::new("config", format!("{path}: stage `{}` has version `{v}`", s.name), "a stage's version can only be `auto`; explicit versions are inputs"));
+                    return Err(InputError::new(
+                        "config",
+                        format!("{path}: stage `{}` has version `{v}`", s.name),
+                        "a stage's version can only be `auto`; explicit versions are inputs",
+                    ));
                 }
             }
         }
@@ -223,11 +242,23 @@ stages:
         assert_eq!(f.stages.len(), 3);
         assert_eq!(f.stage("prod").unwrap().environment(), "production");
         assert_eq!(f.stage("dev").unwrap().environment(), "dev");
-        let over = RawInputs { bake_time: Some("30s".into()), cluster: Some("".into()), ..Default::default() };
+        let over = RawInputs {
+            bake_time: Some("30s".into()),
+            cluster: Some("".into()),
+            ..Default::default()
+        };
         let prod = f.stage("prod").unwrap().overlay(&over);
         assert_eq!(prod.canary_steps.as_deref(), Some("5,25,100"));
-        assert_eq!(prod.cluster.as_deref(), Some("prod"), "an empty input does not override");
-        assert_eq!(prod.bake_time.as_deref(), Some("30s"), "a given input overrides the file");
+        assert_eq!(
+            prod.cluster.as_deref(),
+            Some("prod"),
+            "an empty input does not override"
+        );
+        assert_eq!(
+            prod.bake_time.as_deref(),
+            Some("30s"),
+            "a given input overrides the file"
+        );
         assert_eq!(prod.services.as_deref(), Some("web-blue, web-green"));
         assert_eq!(prod.rollback_on_failure.as_deref(), Some("true"));
     }

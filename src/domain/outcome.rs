@@ -11,6 +11,10 @@ pub enum OutcomeKind {
     Cancelled,
     /// A canary stopped at a `pause` step with traffic held; a later run resumes it.
     Paused,
+    /// The chain stopped before a stage whose GitHub environment needs approval.
+    AwaitingApproval,
+    /// `command: plan`: nothing was changed.
+    Planned,
 }
 
 impl OutcomeKind {
@@ -21,6 +25,8 @@ impl OutcomeKind {
             OutcomeKind::Failure => "failure",
             OutcomeKind::Cancelled => "cancelled",
             OutcomeKind::Paused => "paused",
+            OutcomeKind::AwaitingApproval => "awaiting-approval",
+            OutcomeKind::Planned => "planned",
         }
     }
 }
@@ -94,7 +100,7 @@ pub struct Outcome {
 impl Outcome {
     pub fn exit_code(&self) -> i32 {
         match self.kind {
-            OutcomeKind::Success | OutcomeKind::Paused => 0,
+            OutcomeKind::Success | OutcomeKind::Paused | OutcomeKind::AwaitingApproval | OutcomeKind::Planned => 0,
             _ => 1,
         }
     }

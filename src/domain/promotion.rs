@@ -17,7 +17,9 @@ pub fn bump_of(messages: &[String]) -> Bump {
     for m in messages {
         let header = m.lines().next().unwrap_or("");
         let (kind, _) = header.split_once(':').unwrap_or(("", ""));
-        let breaking = kind.ends_with('!') || m.lines().any(|l| l.starts_with("BREAKING CHANGE:") || l.starts_with("BREAKING-CHANGE:"));
+        let breaking = kind.ends_with('!')
+            || m.lines()
+                .any(|l| l.starts_with("BREAKING CHANGE:") || l.starts_with("BREAKING-CHANGE:"));
         let kind = kind.trim_end_matches('!');
         let kind = kind.split('(').next().unwrap_or("").trim();
         let this = if breaking {
@@ -65,20 +67,43 @@ pub fn next_version(existing: &[Version], bump: Bump) -> Version {
 pub enum Refusal {
     #[error("{version} is a pre-release; pre-releases never reach {stage}. Promote a release version (vX.Y.Z)")]
     PreRelease { version: String, stage: String },
-    #[error("{version} is lower than {current}, which {stage} runs; going back is a rollback: use `command: rollback`")]
-    Downgrade { version: String, current: String, stage: String },
+    #[error(
+        "{version} is lower than {current}, which {stage} runs; going back is a rollback: use `command: rollback`"
+    )]
+    Downgrade {
+        version: String,
+        current: String,
+        stage: String,
+    },
     #[error("digest {digest} has not passed {previous}: {previous} runs {previous_runs}, and no record says it passed. Promote what {previous} runs, or set `allow-unverified: true` to override (logged)")]
-    NotPassed { digest: String, previous: String, previous_runs: String },
+    NotPassed {
+        digest: String,
+        previous: String,
+        previous_runs: String,
+    },
 }
 
 /// Whether `version` may enter `stage`, given what the stage runs now.
-pub fn check_version(stage: &str, version: &Version, current: Option<&Version>, is_last_stage: bool, rollback: bool) -> Result<(), Refusal> {
+pub fn check_version(
+    stage: &str,
+    version: &Version,
+    current: Option<&Version>,
+    is_last_stage: bool,
+    rollback: bool,
+) -> Result<(), Refusal> {
     if is_last_stage && !version.pre.is_empty() {
-        return Err(Refusal::PreRelease { version: format!("v{version}"), stage: stage.to_string() });
+        return Err(Refusal::PreRelease {
+            version: format!("v{version}"),
+            stage: stage.to_string(),
+        });
     }
     if let Some(current) = current {
         if version < current && !rollback {
-            return Err(Refusal::Downgrade { version: format!("v{version}"), current: format!("v{current}"), stage: stage.to_string() });
+            return Err(Refusal::Downgrade {
+                version: format!("v{version}"),
+                current: format!("v{current}"),
+                stage: stage.to_string(),
+            });
         }
     }
     Ok(())
@@ -86,14 +111,23 @@ pub fn check_version(stage: &str, version: &Version, current: Option<&Version>, 
 
 /// Provenance: a digest enters a stage only if the previous stage runs it now, or a record
 /// says it passed the previous stage.
-pub fn check_provenance(digest: &str, previous: &str, previous_runs: &[String], passed_previous: bool) -> Result<(), Refusal> {
+pub fn check_provenance(
+    digest: &str,
+    previous: &str,
+    previous_runs: &[String],
+    passed_previous: bool,
+) -> Result<(), Refusal> {
     if passed_previous || previous_runs.iter().any(|d| d == digest) {
         return Ok(());
     }
     Err(Refusal::NotPassed {
         digest: digest.to_string(),
         previous: previous.to_string(),
-        previous_runs: if previous_runs.is_empty() { "nothing we recorded".to_string() } else { previous_runs.join(", ") },
+        previous_runs: if previous_runs.is_empty() {
+            "nothing we recorded".to_string()
+        } else {
+            previous_runs.join(", ")
+        },
     })
 }
 
@@ -110,7 +144,10 @@ mod tests {
         assert_eq!(bump_of(&msgs(&["fix: typo", "chore: deps"])), Bump::Patch);
         assert_eq!(bump_of(&msgs(&["fix: typo", "feat(cart): coupons"])), Bump::Minor);
         assert_eq!(bump_of(&msgs(&["feat!: new API"])), Bump::Major);
-        assert_eq!(bump_of(&msgs(&["refactor: x\n\nBREAKING CHANGE: removes /v1"])), Bump::Major);
+        assert_eq!(
+            bump_of(&msgs(&["refactor: x\n\nBREAKING CHANGE: removes /v1"])),
+            Bump::Major
+        );
         assert_eq!(bump_of(&msgs(&["Merge pull request #12 from x/y"])), Bump::Patch);
     }
 
@@ -127,10 +164,19 @@ mod tests {
     #[test]
     fn gates_on_versions() {
         let v = |s: &str| Version::parse(s).unwrap();
-        assert!(matches!(check_version("prod", &v("1.3.0-rc.1"), None, true, false), Err(Refusal::PreRelease { .. })));
+        assert!(matches!(
+            check_version("prod", &v("1.3.0-rc.1"), None, true, false),
+            Err(Refusal::PreRelease { .. })
+        ));
         assert!(check_version("staging", &v("1.3.0-rc.1"), None, false, false).is_ok());
-        assert!(matches!(check_version("prod", &v("1.2.0"), Some(&v("1.3.0")), true, false), Err(Refusal::Downgrade { .. })));
-        assert!(check_version("prod", &v("1.2.0"), Some(&v("1.3.0")), true, true).is_ok(), "a rollback may go down");
+        assert!(matches!(
+            check_version("prod", &v("1.2.0"), Some(&v("1.3.0")), true, false),
+            Err(Refusal::Downgrade { .. })
+        ));
+        assert!(
+            check_version("prod", &v("1.2.0"), Some(&v("1.3.0")), true, true).is_ok(),
+            "a rollback may go down"
+        );
     }
 
     #[test]
