@@ -46,7 +46,10 @@ pub trait Ecs: Send + Sync {
     /// Changes only the desired count (no new deployment).
     async fn scale_service(&self, cluster: &str, service: &str, desired: i32) -> Result<(), AwsError>;
     async fn service_tags(&self, service_arn: &str) -> Result<Vec<(String, String)>, AwsError>;
+    /// Tags any ECS resource (services, task definitions).
     async fn tag_service(&self, service_arn: &str, tags: &[(String, String)]) -> Result<(), AwsError>;
+    /// The newest revisions of a task-definition family (newest first, at most `limit`), with tags.
+    async fn task_definition_history(&self, family: &str, limit: usize) -> Result<Vec<TaskDefinitionInfo>, AwsError>;
     /// Events since `since`, stopped tasks of `task_definition`, unhealthy targets. Never fails:
     /// what could not be read is listed in `gaps`.
     async fn diagnostics(
@@ -64,6 +67,22 @@ pub trait Registry: Send + Sync {
     async fn resolve_tag(&self, location: &EcrLocation, tag: &str) -> Result<Digest, AwsError>;
     /// Confirms that the repository holds `digest`.
     async fn confirm_digest(&self, location: &EcrLocation, digest: &Digest) -> Result<(), AwsError>;
+    /// Every (tag, digest) in the repository.
+    async fn tags(&self, location: &EcrLocation) -> Result<Vec<(String, Digest)>, AwsError>;
+    /// Whether the repository's tags are IMMUTABLE (then tags are never moved).
+    async fn immutable(&self, location: &EcrLocation) -> Result<bool, AwsError>;
+    /// Puts `tag` on the manifest of `digest` (a re-tag: the digest does not change).
+    async fn retag(&self, location: &EcrLocation, digest: &Digest, tag: &str) -> Result<Retag, AwsError>;
+}
+
+/// What a re-tag did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Retag {
+    Created,
+    /// The tag already pointed at this digest: success, nothing done (idempotent).
+    AlreadyThere,
+    /// The repository is IMMUTABLE and the tag points elsewhere: left as is.
+    ImmutableElsewhere,
 }
 
 /// Time, injected so scenario tests can run on a paused clock.
@@ -187,4 +206,24 @@ impl Reporter for NoReporter {
     async fn progress(&self, _: &str, _: &str) {}
     async fn finished(&self, _: &str, _: &crate::executor::DeployReport, _: &str) {}
     async fn failed_early(&self, _: &str, _: &str, _: &str) {}
+}
+
+/// An environment's protection, as GitHub says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Protection {
+    pub required_reviewers: bool,
+    pub wait_timer_minutes: u32,
+}
+
+impl Protection {
+    pub fn gated(&self) -> bool {
+        self.required_reviewers || self.wait_timer_minutes > 0
+    }
+}
+
+/// GitHub environments: the approval gates between stages.
+#[async_trait]
+pub trait Gates: Send + Sync {
+    /// `Ok(None)`: the environment does not exist (so nothing protects it).
+    async fn protection(&self, environment: &str) -> Result<Option<Protection>, String>;
 }

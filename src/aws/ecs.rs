@@ -332,6 +332,27 @@ impl Ecs for EcsAdapter {
             .map_err(|e| classify("ecs:TagResource", service_arn, e))
     }
 
+    async fn task_definition_history(&self, family: &str, limit: usize) -> Result<Vec<TaskDefinitionInfo>, AwsError> {
+        let out = self
+            .ecs
+            .list_task_definitions()
+            .family_prefix(family)
+            .sort(aws_sdk_ecs::types::SortOrder::Desc)
+            .max_results(limit.clamp(1, 100) as i32)
+            .send()
+            .await
+            .map_err(|e| classify("ecs:ListTaskDefinitions", &format!("family {family}"), e))?;
+        let mut infos = Vec::new();
+        for arn in out.task_definition_arns().iter().take(limit) {
+            let info = self.describe_task_definition(arn).await?;
+            // A family prefix also matches longer family names; keep the exact family.
+            if info.family == family {
+                infos.push(info);
+            }
+        }
+        Ok(infos)
+    }
+
     async fn diagnostics(
         &self,
         cluster: &str,
