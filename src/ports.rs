@@ -48,6 +48,8 @@ pub trait Ecs: Send + Sync {
     async fn service_tags(&self, service_arn: &str) -> Result<Vec<(String, String)>, AwsError>;
     /// Tags any ECS resource (services, task definitions).
     async fn tag_service(&self, service_arn: &str, tags: &[(String, String)]) -> Result<(), AwsError>;
+    /// Removes the tags with these keys (absent keys are not an error).
+    async fn untag_service(&self, service_arn: &str, keys: &[String]) -> Result<(), AwsError>;
     /// The newest revisions of a task-definition family (newest first, at most `limit`), with tags.
     async fn task_definition_history(&self, family: &str, limit: usize) -> Result<Vec<TaskDefinitionInfo>, AwsError>;
     /// Events since `since`, stopped tasks of `task_definition`, unhealthy targets. Never fails:

@@ -332,6 +332,17 @@ impl Ecs for EcsAdapter {
             .map_err(|e| classify("ecs:TagResource", service_arn, e))
     }
 
+    async fn untag_service(&self, service_arn: &str, keys: &[String]) -> Result<(), AwsError> {
+        self.ecs
+            .untag_resource()
+            .resource_arn(service_arn)
+            .set_tag_keys(Some(keys.to_vec()))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify("ecs:UntagResource", service_arn, e))
+    }
+
     async fn task_definition_history(&self, family: &str, limit: usize) -> Result<Vec<TaskDefinitionInfo>, AwsError> {
         let out = self
             .ecs

@@ -1,6 +1,7 @@
 //! Drives a deployment through the ports: the only place that sequences side effects.
 
 pub mod images;
+pub mod lock;
 pub mod log;
 pub mod progressive;
 pub mod rolling;

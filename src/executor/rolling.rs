@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use super::images::{self, ResolvedImages};
 use super::wait::{short_td, wait_for, WaitResult};
-use super::{log, Cancel, DeployReport, Ports};
+use super::{lock, log, Cancel, DeployReport, Ports};
 use crate::config::DeployConfig;
 use crate::domain::diagnostics::Diagnostics;
 use crate::domain::outcome::{Outcome, OutcomeKind, RollbackResult, ServiceResult, ServiceStatus};
@@ -34,6 +34,8 @@ pub mod record {
 #[derive(Debug, Clone)]
 struct Planned {
     service: String,
+    /// The service ARN (the lock tag goes on it).
+    arn: String,
     previous_task_definition: String,
     images: Vec<(String, String)>,
     tags: Vec<(String, String)>,
@@ -48,6 +50,24 @@ pub async fn deploy(cfg: &DeployConfig, ports: &Ports<'_>, cancel: &mut Cancel) 
     log::endgroup();
     let (resolved, planned) = pre?;
 
+    // One deploy per service at a time; everything after this point releases the lock.
+    let services: Vec<(String, String)> = planned.iter().map(|p| (p.service.clone(), p.arn.clone())).collect();
+    let held = lock::acquire(cfg, ports, &services).await?;
+    let report = deploy_locked(cfg, ports, cancel, resolved, planned, started, t0).await;
+    lock::release(ports, &held).await;
+    Ok(report)
+}
+
+/// Everything after the preflight, under the lock; the report says how it ended.
+async fn deploy_locked(
+    cfg: &DeployConfig,
+    ports: &Ports<'_>,
+    cancel: &mut Cancel,
+    resolved: ResolvedImages,
+    planned: Vec<Planned>,
+    started: std::time::SystemTime,
+    t0: Instant,
+) -> DeployReport {
     log::group("Register task definitions and update services");
     let mut new_td: BTreeMap<String, String> = BTreeMap::new(); // base → new, registered once
     let mut tracked: BTreeMap<String, Tracked> = BTreeMap::new();
@@ -122,7 +142,7 @@ pub async fn deploy(cfg: &DeployConfig, ports: &Ports<'_>, cancel: &mut Cancel) 
                 duration_ms: t0.elapsed().as_millis(),
             })
             .collect();
-        return Ok(DeployReport {
+        return DeployReport {
             outcome: Outcome {
                 kind: OutcomeKind::Success,
                 services,
@@ -132,7 +152,7 @@ pub async fn deploy(cfg: &DeployConfig, ports: &Ports<'_>, cancel: &mut Cancel) 
             digest: resolved.digest.map(|d| d.to_string()),
             strategy: "rolling".into(),
             timeline: vec![],
-        });
+        };
     }
 
     // Something went wrong: put everything back, then explain.
@@ -191,7 +211,7 @@ pub async fn deploy(cfg: &DeployConfig, ports: &Ports<'_>, cancel: &mut Cancel) 
             duration_ms: t0.elapsed().as_millis(),
         });
     }
-    Ok(DeployReport {
+    DeployReport {
         outcome: Outcome {
             kind: if cancelled {
                 OutcomeKind::Cancelled
@@ -205,7 +225,7 @@ pub async fn deploy(cfg: &DeployConfig, ports: &Ports<'_>, cancel: &mut Cancel) 
         digest: resolved.digest.map(|d| d.to_string()),
         strategy: "rolling".into(),
         timeline: vec![],
-    })
+    }
 }
 
 async fn preflight(cfg: &DeployConfig, ports: &Ports<'_>) -> Result<(ResolvedImages, Vec<Planned>), Error> {
@@ -231,6 +251,7 @@ async fn preflight(cfg: &DeployConfig, ports: &Ports<'_>) -> Result<(ResolvedIma
         }
         planned.push(Planned {
             service: s.name.clone(),
+            arn: s.arn.clone(),
             previous_task_definition: s.task_definition.clone(),
             images,
             tags,

@@ -2,5 +2,6 @@
 //! and, through octocrab, the REST API.
 
 pub mod commands;
+pub mod environments;
 pub mod markdown;
 pub mod runtime;

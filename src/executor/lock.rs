@@ -1,0 +1,407 @@
+//! One deploy per service at a time: a lock tag on every service a run changes.
+//!
+//! The tag `ecs-deploy:lock` holds `<run id>/<attempt>@<expiry unix secs>+<nonce>`:
+//! - the run id and attempt come from `GITHUB_RUN_ID`/`GITHUB_RUN_ATTEMPT` (a random id when
+//!   run outside Actions), so the error of a second run names the holder;
+//! - the expiry makes a lock left by a killed run stale by itself, after the longest time a run
+//!   can take (`ttl`);
+//! - the nonce tells apart two jobs of one workflow run (a matrix) that share run id and
+//!   attempt.
+//!
+//! A lock is stale, and taken over with a warning, when it expired, when it was written by an
+//! earlier attempt of the same run (GitHub starts a re-run only after the attempt ended), or
+//! when it is unreadable. Tags have no compare-and-swap, so taking the lock is: read, write,
+//! wait `SETTLE`, read back. Two runs that both read "free" both write; whichever wrote last
+//! owns it, and the other sees that when it reads back, as long as each run writes within
+//! `SETTLE` of its first read (one API call apart here).
+
+use std::hash::{BuildHasher, Hasher};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use futures::stream::{self, StreamExt};
+
+use super::{log, Ports};
+use crate::config::{DeployConfig, GithubContext};
+use crate::error::{AwsError, Error};
+
+pub const LOCK_TAG: &str = "ecs-deploy:lock";
+
+/// Between writing the lock and reading it back; longer than any run's read-to-write gap.
+pub const SETTLE: Duration = Duration::from_millis(1000);
+
+/// Slack on top of the longest a run can take, for API latency and retries.
+const MARGIN: Duration = Duration::from_secs(600);
+
+/// Tag calls in flight at once (services are locked together, e.g. 50 in one rolling deploy).
+const PARALLEL: usize = 10;
+
+/// Who holds (or wants) a lock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holder {
+    pub run_id: String,
+    pub attempt: u32,
+    /// Unix seconds after which the lock is stale.
+    pub expires: u64,
+    pub nonce: String,
+}
+
+impl Holder {
+    /// This run's claim, valid for `ttl` from `now`.
+    pub fn for_run(ctx: &GithubContext, now: SystemTime, ttl: Duration) -> Holder {
+        let run_id = ctx
+            .run_id
+            .as_deref()
+            .map(sanitize)
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| format!("local-{}", random_hex(8)));
+        let attempt = ctx
+            .run_attempt
+            .as_deref()
+            .and_then(|a| a.trim().parse().ok())
+            .unwrap_or(1);
+        Holder {
+            run_id,
+            attempt,
+            expires: unix(now) + ttl.as_secs(),
+            nonce: random_hex(6),
+        }
+    }
+
+    /// The tag value (ECS tag values allow letters, digits and `+ - = . _ : / @`).
+    pub fn value(&self) -> String {
+        format!("{}/{}@{}+{}", self.run_id, self.attempt, self.expires, self.nonce)
+    }
+
+    pub fn parse(value: &str) -> Option<Holder> {
+        let (run, rest) = value.split_once('@')?;
+        let (run_id, attempt) = run.rsplit_once('/')?;
+        let (expires, nonce) = rest.split_once('+').unwrap_or((rest, ""));
+        Some(Holder {
+            run_id: run_id.to_string(),
+            attempt: attempt.parse().ok()?,
+            expires: expires.parse().ok()?,
+            nonce: nonce.to_string(),
+        })
+    }
+
+    /// "run 1001 attempt 1 (https://github.com/o/r/actions/runs/1001/attempts/1)".
+    pub fn describe(&self, ctx: &GithubContext) -> String {
+        let url = GithubContext {
+            run_id: Some(self.run_id.clone()),
+            run_attempt: Some(self.attempt.to_string()),
+            ..ctx.clone()
+        }
+        .run_url()
+        .filter(|_| !self.run_id.starts_with("local-"));
+        match url {
+            Some(u) => format!("run {} attempt {} ({u})", self.run_id, self.attempt),
+            None => format!("run {} attempt {}", self.run_id, self.attempt),
+        }
+    }
+
+    pub fn expiry_text(&self) -> String {
+        let t = UNIX_EPOCH + Duration::from_secs(self.expires);
+        humantime::format_rfc3339_seconds(t).to_string()
+    }
+}
+
+/// What a lock tag found on a service means for this run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Found {
+    Free,
+    Ours,
+    /// Taken over, with the reason in the warning.
+    Stale(String),
+    Held(Holder),
+}
+
+/// Decides about one service's lock tag (pure).
+pub fn judge(existing: Option<&str>, me: &Holder, now: SystemTime) -> Found {
+    let Some(value) = existing else {
+        return Found::Free;
+    };
+    if value == me.value() {
+        return Found::Ours;
+    }
+    let Some(h) = Holder::parse(value) else {
+        return Found::Stale(format!("its value `{value}` is not a lock this action wrote"));
+    };
+    if h.expires <= unix(now) {
+        return Found::Stale(format!(
+            "run {} attempt {} held it until {}, which has passed",
+            h.run_id,
+            h.attempt,
+            h.expiry_text()
+        ));
+    }
+    if h.run_id == me.run_id && h.attempt < me.attempt {
+        return Found::Stale(format!(
+            "it was taken by attempt {} of this run, which ended when attempt {} started",
+            h.attempt, me.attempt
+        ));
+    }
+    Found::Held(h)
+}
+
+/// The longest a run can hold its services, from the settings that bound each phase.
+pub fn ttl(cfg: &DeployConfig) -> Duration {
+    match &cfg.progressive {
+        // Rolling: the wait, then (on failure) the rollback's own wait.
+        None => cfg.wait_timeout + cfg.wait_timeout.max(Duration::from_secs(60)) + MARGIN,
+        Some(pc) => {
+            let weights = cfg
+                .strategy
+                .steps()
+                .iter()
+                .filter(|s| matches!(s, crate::domain::strategy::Step::Weight(_)))
+                .count() as u32;
+            // Prepare: stable, then healthy targets, then the smoke check; each step bakes;
+            // the old slot stays warm for keep-old-for.
+            cfg.wait_timeout * 2 + pc.smoke_timeout + pc.bake.duration * weights + pc.keep_old_for + MARGIN
+        }
+    }
+}
+
+/// The services this run holds, released by `release`.
+#[derive(Debug)]
+pub struct Lock {
+    pub holder: Holder,
+    /// (service name, service ARN)
+    pub services: Vec<(String, String)>,
+}
+
+/// Takes the lock on every service, or changes nothing and says who holds it.
+pub async fn acquire(cfg: &DeployConfig, ports: &Ports<'_>, services: &[(String, String)]) -> Result<Lock, Error> {
+    let me = Holder::for_run(&cfg.context, ports.clock.now(), ttl(cfg));
+    let mine = me.value();
+    let now = ports.clock.now();
+
+    let found = read_all(ports, services).await?;
+    for ((name, _), existing) in services.iter().zip(&found) {
+        match judge(existing.as_deref(), &me, now) {
+            Found::Held(h) => return Err(locked(cfg, name, &h)),
+            Found::Stale(why) => log::warning(
+                "Stale deploy lock taken over",
+                &format!("{name}: the lock tag `{LOCK_TAG}` is stale ({why}); taking it over"),
+            ),
+            Found::Free | Found::Ours => {}
+        }
+    }
+
+    let tag = [(LOCK_TAG.to_string(), mine.clone())];
+    let writes: Vec<Result<(), AwsError>> = stream::iter(services)
+        .map(|(_, arn)| ports.ecs.tag_service(arn, &tag))
+        .buffered(PARALLEL)
+        .collect()
+        .await;
+    let lock = Lock {
+        holder: me,
+        services: services.to_vec(),
+    };
+    if let Some(e) = writes.into_iter().find_map(Result::err) {
+        release(ports, &lock).await;
+        return Err(e.into());
+    }
+
+    ports.clock.sleep(SETTLE).await;
+    let back = match read_all(ports, services).await {
+        Ok(b) => b,
+        Err(e) => {
+            release(ports, &lock).await;
+            return Err(e);
+        }
+    };
+    for ((name, _), value) in services.iter().zip(&back) {
+        if value.as_deref() != Some(mine.as_str()) {
+            // Another run wrote after us: it owns the lock. Give back what we hold.
+            release(ports, &lock).await;
+            let holder = value.as_deref().and_then(Holder::parse);
+            return Err(match holder {
+                Some(h) => locked(cfg, name, &h),
+                None => Error::Preflight {
+                    cluster: cfg.cluster.clone(),
+                    service: name.clone(),
+                    problem: format!(
+                        "lost its deploy lock (`{LOCK_TAG}` now reads {value:?}) while taking it; another run is starting, re-run after it"
+                    ),
+                },
+            });
+        }
+    }
+    log::info(&format!(
+        "deploy lock taken on {} service(s) as {} until {}",
+        services.len(),
+        lock.holder.describe(&cfg.context),
+        lock.holder.expiry_text()
+    ));
+    Ok(lock)
+}
+
+/// Removes our lock tag from every service (not someone else's, if ours expired and was taken).
+/// Never fails the run: a tag left behind only delays the next run until it expires.
+pub async fn release(ports: &Ports<'_>, lock: &Lock) {
+    let mine = lock.holder.value();
+    let results: Vec<(String, String, Result<(), String>)> = stream::iter(&lock.services)
+        .map(|(name, arn)| {
+            let mine = mine.clone();
+            async move {
+                let mut last = String::new();
+                for attempt in 0..3u32 {
+                    if attempt > 0 {
+                        ports.clock.sleep(Duration::from_millis(500 * attempt as u64)).await;
+                    }
+                    match ports.ecs.service_tags(arn).await {
+                        Err(e) => last = e.to_string(),
+                        Ok(tags) => {
+                            let current = tags.into_iter().find(|(k, _)| k == LOCK_TAG).map(|(_, v)| v);
+                            if current.as_deref() != Some(mine.as_str()) {
+                                return (name.clone(), arn.clone(), Ok(()));
+                            }
+                            match ports.ecs.untag_service(arn, &[LOCK_TAG.to_string()]).await {
+                                Ok(()) => return (name.clone(), arn.clone(), Ok(())),
+                                Err(e) => last = e.to_string(),
+                            }
+                        }
+                    }
+                }
+                (name.clone(), arn.clone(), Err(last))
+            }
+        })
+        .buffered(PARALLEL)
+        .collect()
+        .await;
+    for (name, arn, r) in results {
+        if let Err(e) = r {
+            log::warning(
+                "Deploy lock not released",
+                &format!(
+                    "{name}: {e}. The lock expires by itself at {}; to release it now: aws ecs untag-resource --resource-arn {arn} --tag-keys {LOCK_TAG}",
+                    lock.holder.expiry_text()
+                ),
+            );
+        }
+    }
+}
+
+async fn read_all(ports: &Ports<'_>, services: &[(String, String)]) -> Result<Vec<Option<String>>, Error> {
+    let reads: Vec<Result<Vec<(String, String)>, AwsError>> = stream::iter(services)
+        .map(|(_, arn)| ports.ecs.service_tags(arn))
+        .buffered(PARALLEL)
+        .collect()
+        .await;
+    reads
+        .into_iter()
+        .map(|r| {
+            r.map(|tags| tags.into_iter().find(|(k, _)| k == LOCK_TAG).map(|(_, v)| v))
+                .map_err(Error::from)
+        })
+        .collect()
+}
+
+fn locked(cfg: &DeployConfig, service: &str, h: &Holder) -> Error {
+    Error::Locked {
+        cluster: cfg.cluster.clone(),
+        service: service.to_string(),
+        holder: h.describe(&cfg.context),
+        until: h.expiry_text(),
+    }
+}
+
+fn unix(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+fn sanitize(s: &str) -> String {
+    s.trim()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        .take(64)
+        .collect()
+}
+
+/// `n` random hex digits from the std hasher's per-process random keys (no extra crate).
+fn random_hex(n: usize) -> String {
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
+    h.write_u32(std::process::id());
+    let s = format!("{:016x}", h.finish());
+    s[..n.min(16)].to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(secs: u64) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(secs)
+    }
+
+    fn me() -> Holder {
+        Holder {
+            run_id: "1001".into(),
+            attempt: 2,
+            expires: 5000,
+            nonce: "abc123".into(),
+        }
+    }
+
+    #[test]
+    fn the_value_round_trips() {
+        let h = me();
+        assert_eq!(h.value(), "1001/2@5000+abc123");
+        assert_eq!(Holder::parse(&h.value()), Some(h));
+        assert_eq!(Holder::parse("7/1@99").map(|h| h.expires), Some(99));
+        assert_eq!(Holder::parse("garbage"), None);
+    }
+
+    #[test]
+    fn a_live_lock_of_another_run_is_held() {
+        let other = "2002/1@6000+ffffff";
+        match judge(Some(other), &me(), at(1000)) {
+            Found::Held(h) => assert_eq!(h.run_id, "2002"),
+            f => panic!("{f:?}"),
+        }
+        // The same run and attempt but another job (matrix): held too.
+        assert!(matches!(
+            judge(Some("1001/2@6000+000000"), &me(), at(1000)),
+            Found::Held(_)
+        ));
+    }
+
+    #[test]
+    fn expired_earlier_attempt_and_unreadable_locks_are_stale() {
+        assert!(matches!(judge(Some("2002/1@999+x"), &me(), at(1000)), Found::Stale(_)));
+        assert!(matches!(judge(Some("1001/1@6000+x"), &me(), at(1000)), Found::Stale(_)));
+        assert!(matches!(judge(Some("whatever"), &me(), at(1000)), Found::Stale(_)));
+        assert_eq!(judge(None, &me(), at(1000)), Found::Free);
+        assert_eq!(judge(Some(&me().value()), &me(), at(1000)), Found::Ours);
+    }
+
+    #[test]
+    fn a_run_without_github_context_gets_a_random_id() {
+        let a = Holder::for_run(&GithubContext::default(), at(100), Duration::from_secs(60));
+        let b = Holder::for_run(&GithubContext::default(), at(100), Duration::from_secs(60));
+        assert!(a.run_id.starts_with("local-"));
+        assert_ne!(a.value(), b.value());
+        assert_eq!(a.expires, 160);
+        assert_eq!(Holder::parse(&a.value()), Some(a));
+    }
+
+    #[test]
+    fn the_holder_is_named_with_its_run_url() {
+        let ctx = GithubContext {
+            repository: Some("acme/shop".into()),
+            ..Default::default()
+        };
+        let h = Holder::parse("42/3@100+x").unwrap();
+        assert_eq!(
+            h.describe(&ctx),
+            "run 42 attempt 3 (https://github.com/acme/shop/actions/runs/42/attempts/3)"
+        );
+    }
+}
