@@ -1,14 +1,19 @@
 //! One run of the action: config → adapters → executor → outputs, summary, reports.
 
 use crate::aws::{cloudwatch::CloudWatchMetrics, ecr::EcrRegistry, ecs::EcsAdapter, elbv2::ElbRouter, sdk_config};
+use crate::config::chain_file::{ChainFile, StageFile};
 use crate::config::validate::ContainerImages;
 use crate::config::{self, validate, DeployConfig};
 use crate::domain::outcome::{OutcomeKind, ServiceResult};
+use crate::executor::chain;
 use crate::executor::{log, progressive, rolling, DeployReport, Ports};
 use crate::github::commands;
+use crate::github::environments::{GithubGates, UnknownGates};
 use crate::github::markdown;
+use crate::github::GitHubReporter;
 use crate::github::runtime::Runtime;
 use crate::http::HttpSmokeCheck;
+use crate::ports::Gates;
 use crate::ports::{NoReporter, Reporter, StageStart, SystemClock};
 use crate::report;
 
@@ -31,6 +36,11 @@ pub async fn run() -> u8 {
         }
     }
     let rt = Runtime::new(context.output.clone(), context.step_summary.clone());
+    if config::inputs::given(&raw.config).is_some()
+        || config::inputs::given(&raw.command).is_some_and(|c| c != "deploy")
+    {
+        return run_chain(&raw, context, &rt).await;
+    }
     let cfg = match validate(&raw, context, config::region_from_env()) {
         Ok(cfg) => cfg,
         Err(errors) => {
@@ -100,9 +110,194 @@ pub async fn run() -> u8 {
     report.outcome.exit_code() as u8
 }
 
-/// GitHub reporting when a token and a repository are known; otherwise none.
-fn reporter(_cfg: &DeployConfig) -> Box<dyn Reporter> {
-    Box::new(NoReporter)
+fn invalid(rt: &Runtime, errors: &[config::InputError]) -> u8 {
+    for e in errors {
+        println!(
+            "{}",
+            commands::error(&format!("Invalid input: {}", e.input), &e.to_string())
+        );
+    }
+    let reason = errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+    let _ = rt.set_outputs(&[("outcome", "invalid-input".to_string()), ("rolled-back-reason", reason)]);
+    2
+}
+
+/// The chain (config file) and the commands rollback and plan.
+async fn run_chain(raw: &config::RawInputs, context: config::GithubContext, rt: &Runtime) -> u8 {
+    let file = match config::inputs::given(&raw.config) {
+        Some(path) => match std::fs::read_to_string(path) {
+            Ok(text) => match ChainFile::parse(&text, path) {
+                Ok(f) => f,
+                Err(e) => return invalid(rt, &[e]),
+            },
+            Err(e) => {
+                return invalid(
+                    rt,
+                    &[config::InputError::new(
+                        "config",
+                        format!("cannot read {path}: {e}"),
+                        "check the path (relative to the repository root)",
+                    )],
+                )
+            }
+        },
+        // Without a file: one stage made of the inputs.
+        None => ChainFile {
+            repository: None,
+            resume_workflow: None,
+            stages: vec![StageFile {
+                name: config::inputs::given(&raw.stage).unwrap_or("deploy").to_string(),
+                environment: None,
+                url: None,
+                version: None,
+                inputs: Default::default(),
+            }],
+        },
+    };
+    let (command, plans) = match chain::plan_stages(&file, raw, &context, config::region_from_env()) {
+        Ok(v) => v,
+        Err(errors) => return invalid(rt, &errors),
+    };
+    let (cancel_tx, mut cancel) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        log::warning(
+            "Cancelled",
+            "received a stop signal: putting every service back where it was",
+        );
+        let _ = cancel_tx.send(true);
+        std::future::pending::<()>().await;
+    });
+    let first = &plans[0].cfg;
+    let sdk = sdk_config(&first.region).await;
+    let ecs = EcsAdapter::new(&sdk);
+    let registry = EcrRegistry::new(&sdk);
+    let router = ElbRouter::new(&sdk);
+    let metrics = CloudWatchMetrics::new(&sdk);
+    let reporter = reporter(first);
+    let gates: Box<dyn Gates> = match (&first.github_token, &first.context.repository) {
+        (Some(token), Some(repo)) => {
+            let api = first
+                .context
+                .api_url
+                .clone()
+                .unwrap_or_else(|| "https://api.github.com".to_string());
+            match GithubGates::new(&api, token, repo) {
+                Ok(g) => Box::new(g),
+                Err(e) => {
+                    log::warning("GitHub unavailable", &e);
+                    Box::new(UnknownGates)
+                }
+            }
+        }
+        _ => Box::new(UnknownGates),
+    };
+    let ports = Ports {
+        ecs: &ecs,
+        registry: &registry,
+        clock: &SystemClock,
+        router: &router,
+        metrics: &metrics,
+        smoke: &HttpSmokeCheck,
+        reporter: reporter.as_ref(),
+        stage: plans[0].name.clone(),
+    };
+    let report = match chain::run(&file, raw, command, &plans, &ports, gates.as_ref(), &mut cancel).await {
+        Ok(r) => r,
+        Err(e) => {
+            log::error("Refused", &e.to_string());
+            let _ = rt.set_outputs(&[
+                ("outcome", "failure".to_string()),
+                ("rolled-back-reason", e.to_string()),
+            ]);
+            let _ = rt.append_summary(&format!(
+                "## ❌ ecs-deploy: refused\n\n{}\n",
+                markdown::escape(&e.to_string())
+            ));
+            return 1;
+        }
+    };
+    for line in &report.message {
+        log::info(line);
+    }
+    let mut summary = String::new();
+    for (stage, r) in &report.stages {
+        let cfg = plans.iter().find(|p| &p.name == stage).map(|p| &p.cfg).unwrap_or(first);
+        let md = report::job_summary(
+            r,
+            &report::SummaryContext {
+                cluster: &cfg.cluster,
+                stage: Some(stage),
+                version: report.version.clone(),
+                run_url: cfg.context.run_url(),
+            },
+        );
+        reporter.finished(stage, r, &md).await;
+        summary.push_str(&md);
+        for (title, msg) in report::error_lines(&r.outcome) {
+            log::error(&title, &msg);
+        }
+    }
+    summary.push_str(&report::chain_section(&report));
+    if report.kind == OutcomeKind::AwaitingApproval {
+        if let Some(line) = report.message.last() {
+            println!("{}", commands::notice("Approval needed", line));
+        }
+    }
+    let last = report.stages.last().map(|(_, r)| r);
+    let arns = |f: fn(&ServiceResult) -> Option<String>| {
+        last.map(|r| r.outcome.services.iter().filter_map(f).collect::<Vec<_>>().join("\n"))
+            .unwrap_or_default()
+    };
+    let outputs = [
+        ("outcome", report.kind.as_output().to_string()),
+        (
+            "stage",
+            report.stages.last().map(|(s, _)| s.clone()).unwrap_or_default(),
+        ),
+        ("next-stage", report.next_stage.clone().unwrap_or_default()),
+        ("version", report.version.clone().unwrap_or_default()),
+        ("digest", report.digest.clone().unwrap_or_default()),
+        ("image", last.map(|r| r.image.clone()).unwrap_or_default()),
+        ("task-definition-arns", arns(|s| s.new_task_definition.clone())),
+        (
+            "previous-task-definition-arns",
+            arns(|s| Some(s.previous_task_definition.clone())),
+        ),
+        ("rolled-back-reason", report.reason.clone().unwrap_or_default()),
+    ];
+    if let Err(e) = rt.set_outputs(&outputs) {
+        log::warning("Outputs not written", &format!("could not write GITHUB_OUTPUT: {e}"));
+    }
+    if let Err(e) = rt.append_summary(&summary) {
+        log::warning(
+            "Summary not written",
+            &format!("could not write GITHUB_STEP_SUMMARY: {e}"),
+        );
+    }
+    match report.kind {
+        OutcomeKind::Success | OutcomeKind::Planned | OutcomeKind::AwaitingApproval | OutcomeKind::Paused => 0,
+        _ => {
+            log::error(
+                &format!("Chain {}", report.kind.as_output()),
+                report.reason.as_deref().unwrap_or("see the job summary"),
+            );
+            1
+        }
+    }
+}
+
+/// GitHub reporting when a token and a repository are known; otherwise none. A client that
+/// cannot be built is a warning: reporting is never a reason to fail a deploy.
+fn reporter(cfg: &DeployConfig) -> Box<dyn Reporter> {
+    match GitHubReporter::from_config(cfg) {
+        Some(Ok(r)) => Box::new(r),
+        Some(Err(e)) => {
+            log::warning("GitHub reporting off", &e.to_string());
+            Box::new(NoReporter)
+        }
+        None => Box::new(NoReporter),
+    }
 }
 
 fn stage_start(cfg: &DeployConfig, stage: &str) -> StageStart {

@@ -148,3 +148,28 @@ pub fn timeline(steps: &[StepRecord]) -> String {
     ));
     md
 }
+
+/// The chain's own section of the summary: the walk, the gate and how to resume, or the plan.
+pub fn chain_section(report: &crate::executor::chain::ChainReport) -> String {
+    let mut md = String::from("\n### Promotion chain\n\n");
+    if let Some(v) = &report.version {
+        md.push_str(&format!("Version **{}**", escape(v)));
+        if let Some(d) = &report.digest {
+            md.push_str(&format!(", digest {}", code(d, 80)));
+        }
+        md.push_str("\n\n");
+    } else if let Some(d) = &report.digest {
+        md.push_str(&format!("Digest {}\n\n", code(d, 80)));
+    }
+    if !report.stages.is_empty() {
+        md.push_str("| Stage | Outcome |\n|---|---|\n");
+        for (stage, r) in &report.stages {
+            md.push_str(&format!("| {} | {} |\n", cell(stage, 64), r.outcome.kind.as_output()));
+        }
+        md.push('\n');
+    }
+    for line in &report.message {
+        md.push_str(&format!("- {}\n", cell(line, 2000)));
+    }
+    md
+}

@@ -1,5 +1,6 @@
 //! Drives a deployment through the ports: the only place that sequences side effects.
 
+pub mod chain;
 pub mod images;
 pub mod lock;
 pub mod log;

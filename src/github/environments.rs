@@ -17,7 +17,10 @@ impl GithubGates {
             .personal_token(token.to_string())
             .build()
             .map_err(|e| format!("could not build the GitHub client: {e}"))?;
-        Ok(GithubGates { client, repository: repository.to_string() })
+        Ok(GithubGates {
+            client,
+            repository: repository.to_string(),
+        })
     }
 }
 
@@ -33,7 +36,10 @@ pub fn encode_segment(s: &str) -> String {
 
 /// Reads `protection_rules` of `GET /repos/{o}/{r}/environments/{name}`.
 pub fn protection_of(env: &serde_json::Value) -> Protection {
-    let mut p = Protection { required_reviewers: false, wait_timer_minutes: 0 };
+    let mut p = Protection {
+        required_reviewers: false,
+        wait_timer_minutes: 0,
+    };
     for rule in env["protection_rules"].as_array().into_iter().flatten() {
         match rule["type"].as_str() {
             Some("required_reviewers") => {
@@ -49,7 +55,11 @@ pub fn protection_of(env: &serde_json::Value) -> Protection {
 #[async_trait]
 impl Gates for GithubGates {
     async fn protection(&self, environment: &str) -> Result<Option<Protection>, String> {
-        let path = format!("/repos/{}/environments/{}", self.repository, encode_segment(environment));
+        let path = format!(
+            "/repos/{}/environments/{}",
+            self.repository,
+            encode_segment(environment)
+        );
         match self.client.get::<serde_json::Value, _, ()>(&path, None).await {
             Ok(env) => Ok(Some(protection_of(&env))),
             Err(octocrab::Error::GitHub { source, .. }) if source.status_code.as_u16() == 404 => Ok(None),
@@ -69,7 +79,9 @@ pub struct UnknownGates;
 #[async_trait]
 impl Gates for UnknownGates {
     async fn protection(&self, environment: &str) -> Result<Option<Protection>, String> {
-        Err(format!("no github-token or GITHUB_REPOSITORY, so the protection of `{environment}` cannot be read"))
+        Err(format!(
+            "no github-token or GITHUB_REPOSITORY, so the protection of `{environment}` cannot be read"
+        ))
     }
 }
 
@@ -84,7 +96,13 @@ mod tests {
             {"type": "required_reviewers", "reviewers": [{"type": "User"}]},
             {"type": "branch_policy"}
         ]});
-        assert_eq!(protection_of(&env), Protection { required_reviewers: true, wait_timer_minutes: 30 });
+        assert_eq!(
+            protection_of(&env),
+            Protection {
+                required_reviewers: true,
+                wait_timer_minutes: 30
+            }
+        );
         assert!(!protection_of(&serde_json::json!({"protection_rules": []})).gated());
         assert_eq!(encode_segment("prod eu/1"), "prod%20eu%2F1");
     }
