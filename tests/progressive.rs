@@ -269,7 +269,9 @@ async fn a_rerun_after_kill_9_converges_without_a_second_split() {
         "the killed run left traffic split"
     );
 
-    let run = run_action(&aws, &inputs(&s, &image, &[("canary-steps", "50,100")]), &[]);
+    // The re-run of the killed job is its next attempt: the lock the killed one left is stale.
+    let rerun = [("GITHUB_RUN_ATTEMPT", "2")];
+    let run = run_action(&aws, &inputs(&s, &image, &[("canary-steps", "50,100")]), &rerun);
     run.assert_code(0);
     assert!(
         run.stdout.contains("converged: all traffic back on web-blue"),
@@ -289,7 +291,7 @@ async fn a_rerun_after_kill_9_converges_without_a_second_split() {
     }
     action.child.kill().expect("kill -9");
     let _ = action.child.wait();
-    let run = run_action(&aws, &inputs(&s, &v3, &[("on-split", "continue")]), &[]);
+    let run = run_action(&aws, &inputs(&s, &v3, &[("on-split", "continue")]), &rerun);
     run.assert_code(0);
     assert!(
         run.stdout.contains("continuing the interrupted rollout from 5%"),

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant, SystemTime};
 use super::images::{self, ResolvedImages};
 use super::rolling::{check_service, record_tags};
 use super::wait::{short_td, wait_for};
-use super::{log, Cancel, DeployReport, Ports, StepRecord};
+use super::{lock, log, Cancel, DeployReport, Ports, StepRecord};
 use crate::config::progressive::{OnSplit, ProgressiveConfig};
 use crate::config::DeployConfig;
 use crate::domain::analysis::{judge, Measurement, StepAnalysis, StepStatus};
@@ -71,8 +71,32 @@ pub async fn deploy(
     log::group("Preflight: image, listener and slots");
     let pre = preflight(cfg, pc, ports).await;
     log::endgroup();
-    let (resolved, mut topo) = pre?;
+    let (resolved, topo) = pre?;
 
+    // One deploy per service at a time: both slots, before the first change (even the
+    // convergence of a split). Every way out below releases it.
+    let services = vec![
+        (topo.live.state.name.clone(), topo.live.state.arn.clone()),
+        (topo.idle.state.name.clone(), topo.idle.state.arn.clone()),
+    ];
+    let held = lock::acquire(cfg, ports, &services).await?;
+    let result = deploy_locked(cfg, pc, ports, cancel, resolved, topo, started, t0).await;
+    lock::release(ports, &held).await;
+    result
+}
+
+/// Everything after the preflight, under the lock.
+#[allow(clippy::too_many_arguments)]
+async fn deploy_locked(
+    cfg: &DeployConfig,
+    pc: &ProgressiveConfig,
+    ports: &Ports<'_>,
+    cancel: &mut Cancel,
+    resolved: ResolvedImages,
+    mut topo: Topology,
+    started: SystemTime,
+    t0: Instant,
+) -> Result<DeployReport, Error> {
     let mut start = Start::Fresh;
     if topo.live.weight > 0 && topo.idle.weight > 0 {
         start = converge_split(cfg, pc, ports, &mut topo, &resolved).await?;
