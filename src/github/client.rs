@@ -223,12 +223,17 @@ fn classify(method: Method, path: &str, e: octocrab::Error) -> ApiError {
                     .and_then(|v| v.to_str().ok())
                     .map(|s| s.trim().to_string())
             };
-            let retry_after = header("retry-after").and_then(|s| s.parse::<u64>().ok()).map(Duration::from_secs);
+            let retry_after = header("retry-after")
+                .and_then(|s| s.parse::<u64>().ok())
+                .map(Duration::from_secs);
             let exhausted = header("x-ratelimit-remaining").as_deref() == Some("0");
             let reset_in = header("x-ratelimit-reset")
                 .and_then(|s| s.parse::<u64>().ok())
                 .map(|reset| {
-                    let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+                    let now = SystemTime::now()
+                        .duration_since(UNIX_EPOCH)
+                        .map(|d| d.as_secs())
+                        .unwrap_or(0);
                     Duration::from_secs(reset.saturating_sub(now))
                 });
             let message = one_line(&source.message, 200);
@@ -316,8 +321,8 @@ mod tests {
         assert!(!e.to_string().contains('\n'));
     }
 
-    #[test]
-    fn a_bad_url_names_the_fix() {
+    #[tokio::test]
+    async fn a_bad_url_names_the_fix() {
         let e = Client::new("not a url", "t").err().unwrap();
         assert!(e.to_string().contains("GITHUB_API_URL"), "{e}");
     }

@@ -113,7 +113,10 @@ mod tests {
         );
         assert_eq!(info.branch.as_deref(), Some("feat/x"));
         assert_eq!(info.short_sha(), "0123456");
-        assert_eq!(info.run_url.as_deref(), Some("https://github.com/acme/shop/actions/runs/7"));
+        assert_eq!(
+            info.run_url.as_deref(),
+            Some("https://github.com/acme/shop/actions/runs/7")
+        );
     }
 
     #[test]

@@ -45,6 +45,63 @@ pub fn code_block(s: &str) -> String {
     format!("```text\n{}\n```", s.replace("```", "`\u{200B}``"))
 }
 
+/// A Markdown link to an http(s) URL; anything else (or a URL that could break out of the
+/// parentheses) is shown as escaped text instead.
+pub fn link(text: &str, url: &str) -> String {
+    let url = url.trim();
+    if !(url.starts_with("https://") || url.starts_with("http://")) || url.chars().count() > 2000 {
+        return escape(text);
+    }
+    let mut safe = String::with_capacity(url.len());
+    for c in url.chars() {
+        match c {
+            ' ' | '(' | ')' | '<' | '>' | '"' | '\'' | '`' | '|' | '[' | ']' | '\\' | '{' | '}' => {
+                let mut buf = [0u8; 4];
+                for b in c.encode_utf8(&mut buf).bytes() {
+                    safe.push_str(&format!("%{b:02X}"));
+                }
+            }
+            c if c.is_control() || c.is_whitespace() => {}
+            c => safe.push(c),
+        }
+    }
+    format!("[{}]({safe})", escape(text))
+}
+
+/// One line of plain text (a check-run title, a deployment description): no control
+/// characters, cut to `max` characters with an ellipsis.
+pub fn plain(s: &str, max: usize) -> String {
+    let one: String = s
+        .chars()
+        .map(|c| if c == '\n' || c == '\r' || c == '\t' { ' ' } else { c })
+        .filter(|c| !c.is_control())
+        .collect();
+    let one = one.trim();
+    if one.chars().count() <= max {
+        return one.to_string();
+    }
+    let mut out: String = one.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// Cuts Markdown to at most `max` characters (GitHub counts characters), ending with `note`
+/// when cut. A code fence left open by the cut is closed first, so the note stays visible.
+pub fn truncate(md: &str, max: usize, note: &str) -> String {
+    if md.chars().count() <= max {
+        return md.to_string();
+    }
+    const CLOSE: &str = "\n```\n";
+    let room = max.saturating_sub(note.chars().count() + CLOSE.len());
+    let mut cut: String = md.chars().take(room).collect();
+    let open_fences = cut.lines().filter(|l| l.trim_start().starts_with("```")).count();
+    if open_fences % 2 == 1 {
+        cut.push_str(CLOSE);
+    }
+    cut.push_str(note);
+    cut
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,5 +124,26 @@ mod tests {
     #[test]
     fn fences_cannot_close_early() {
         assert!(!code_block("a\n```\n# x").trim_end_matches("```").contains("\n```\n"));
+    }
+
+    #[test]
+    fn links_only_to_http_and_cannot_break_out() {
+        assert_eq!(link("run", "https://x/a b)c"), "[run](https://x/a%20b%29c)");
+        assert_eq!(link("run", "javascript:alert(1)"), "run");
+    }
+
+    #[test]
+    fn plain_is_one_bounded_line() {
+        assert_eq!(plain("a\nb\u{7}c", 10), "a bc");
+        assert_eq!(plain("abcdef", 4), "abc…");
+    }
+
+    #[test]
+    fn truncation_counts_characters_and_closes_fences() {
+        let md = format!("intro\n```text\n{}\n```\n", "é".repeat(100));
+        let t = truncate(&md, 60, "\n_(cut)_");
+        assert!(t.chars().count() <= 60, "{}", t.chars().count());
+        assert!(t.ends_with("```\n\n_(cut)_"), "{t}");
+        assert_eq!(truncate("short", 60, "x"), "short");
     }
 }

@@ -1,7 +1,17 @@
 //! Everything that talks to GitHub: the Actions runtime (files and workflow commands on stdout)
-//! and, through octocrab, the REST API.
+//! and, through octocrab (only here), the REST API: check runs, the sticky PR comment and
+//! deployments, behind the `Reporter` port.
 
+pub mod channel;
+pub mod checks;
+pub mod client;
 pub mod commands;
+pub mod comment;
+pub mod deployments;
 pub mod environments;
+pub mod event;
 pub mod markdown;
+pub mod reporter;
 pub mod runtime;
+
+pub use reporter::GitHubReporter;

@@ -1,0 +1,295 @@
+//! A check run per stage (`ecs-deploy / <stage>`) on the deployed commit: created
+//! `in_progress`, updated with live progress (the reporter coalesces), completed with the
+//! outcome. octocrab's `CheckRun` model has no `status`, so bodies are plain JSON.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use serde_json::{json, Value};
+use tokio::sync::Mutex;
+
+use super::channel::{Channel, Channels};
+use super::client::{repo_path, Client};
+use super::event::RunInfo;
+use super::markdown::{cell, code, code_block, escape, plain, truncate};
+use crate::domain::outcome::{OutcomeKind, ServiceStatus};
+use crate::executor::DeployReport;
+use crate::ports::StageStart;
+
+/// GitHub's limit for `output.summary` and `output.text`, in characters.
+pub const OUTPUT_LIMIT: usize = 65_535;
+const CUT_NOTE: &str = "\n\n_(cut to GitHub's 65,535-character limit: the job summary of the run has everything)_\n";
+const TITLE_LIMIT: usize = 200;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Output {
+    pub title: String,
+    pub summary: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+}
+
+/// How a stage's check run ends.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Completion {
+    pub conclusion: &'static str,
+    pub output: Output,
+}
+
+pub fn name(stage: &str) -> String {
+    format!("ecs-deploy / {}", plain(stage, 100))
+}
+
+/// The table of what the run is (commit, branch, pull request, what is deployed where), at the
+/// top of every summary. Every value from the event payload is escaped.
+pub fn context_table(info: &RunInfo, start: Option<&StageStart>) -> String {
+    let mut md = String::from("| | |\n|---|---|\n");
+    md.push_str(&format!("| Commit | {} |\n", code(info.short_sha(), 40)));
+    if let Some(b) = &info.branch {
+        md.push_str(&format!("| Branch | {} |\n", cell(b, 200)));
+    }
+    if let Some(pr) = &info.pull_request {
+        md.push_str(&format!("| Pull request | #{} {} |\n", pr.number, cell(&pr.title, 300)));
+    }
+    if let Some(m) = &info.commit_message {
+        md.push_str(&format!("| Message | {} |\n", cell(m, 300)));
+    }
+    if let Some(s) = start {
+        md.push_str(&format!("| Strategy | {} |\n", cell(&s.strategy, 40)));
+        md.push_str(&format!("| Cluster | {} |\n", code(&s.cluster, 255)));
+        let services = s.services.iter().map(|x| code(x, 255)).collect::<Vec<_>>().join(", ");
+        md.push_str(&format!("| Services | {services} |\n"));
+        md.push_str(&format!("| Image | {} |\n", code(&s.image, 400)));
+        if let Some(v) = &s.version {
+            md.push_str(&format!("| Version | {} |\n", cell(v, 100)));
+        }
+    }
+    md
+}
+
+/// The live output while a stage runs: the context and the latest progress lines.
+pub fn progress_output(info: &RunInfo, start: &StageStart, lines: &[String]) -> Output {
+    let mut md = format!("## ⏳ ecs-deploy to {}: in progress\n\n", escape(&start.stage));
+    md.push_str(&context_table(info, Some(start)));
+    if !lines.is_empty() {
+        md.push_str("\n### Progress\n\n");
+        for l in lines {
+            md.push_str(&format!("- {}\n", cell(l, 500)));
+        }
+    }
+    let title = match lines.last() {
+        Some(l) => format!("{} to {}: {}", start.strategy, start.stage, l),
+        None => format!("{} to {}: starting", start.strategy, start.stage),
+    };
+    Output {
+        title: plain(&title, TITLE_LIMIT),
+        summary: truncate(&md, OUTPUT_LIMIT, CUT_NOTE),
+        text: None,
+    }
+}
+
+/// The final output: the job summary under the context, and the diagnostics as text when the
+/// stage did not succeed. A stop at an approval gate is `action_required` (with how to resume)
+/// when the run has a URL to act on; a paused canary is `neutral` (with how to go on).
+pub fn final_output(
+    info: &RunInfo,
+    start: Option<&StageStart>,
+    stage: &str,
+    report: &DeployReport,
+    summary_markdown: &str,
+) -> Completion {
+    let o = &report.outcome;
+    let conclusion = match o.kind {
+        OutcomeKind::Success => "success",
+        OutcomeKind::Failure => "failure",
+        OutcomeKind::Cancelled => "cancelled",
+        // GitHub shows `action_required` with a link to act on: the run.
+        OutcomeKind::AwaitingApproval if info.run_url.is_some() => "action_required",
+        OutcomeKind::AwaitingApproval | OutcomeKind::Paused | OutcomeKind::Planned => "neutral",
+    };
+    let summary = format!("{}\n{summary_markdown}", context_table(info, start));
+    let title = match &o.reason {
+        Some(r) => format!("{} to {stage}: {} ({r})", report.strategy, o.kind.as_output()),
+        None => format!("{} to {stage}: {}", report.strategy, o.kind.as_output()),
+    };
+    let text = match o.kind {
+        OutcomeKind::Success | OutcomeKind::Planned => None,
+        OutcomeKind::Paused => Some(resume_instructions(report)),
+        OutcomeKind::AwaitingApproval => Some(approval_instructions(report)),
+        OutcomeKind::Failure | OutcomeKind::Cancelled => Some(diagnostics_text(report)),
+    };
+    Completion {
+        conclusion,
+        output: Output {
+            title: plain(&title, TITLE_LIMIT),
+            summary: truncate(&summary, OUTPUT_LIMIT, CUT_NOTE),
+            text: text.map(|t| truncate(&t, OUTPUT_LIMIT, CUT_NOTE)),
+        },
+    }
+}
+
+/// A stage that failed before any deployment started (preflight, registration).
+pub fn early_output(
+    info: &RunInfo,
+    start: Option<&StageStart>,
+    stage: &str,
+    error: &str,
+    summary_markdown: &str,
+) -> Completion {
+    let summary = format!("{}\n{summary_markdown}", context_table(info, start));
+    let text = format!(
+        "## Why\n\nThe deploy stopped before any service was changed.\n\n{}\n",
+        code_block(error)
+    );
+    Completion {
+        conclusion: "failure",
+        output: Output {
+            title: plain(&format!("{stage}: failure before the deploy ({error})"), TITLE_LIMIT),
+            summary: truncate(&summary, OUTPUT_LIMIT, CUT_NOTE),
+            text: Some(truncate(&text, OUTPUT_LIMIT, CUT_NOTE)),
+        },
+    }
+}
+
+/// Why the stage failed: the reason, then per service the failure, the rollback and what ECS,
+/// the tasks and the load balancer said.
+pub fn diagnostics_text(report: &DeployReport) -> String {
+    let o = &report.outcome;
+    let mut md = String::from("## Diagnostics\n\n");
+    if let Some(r) = &o.reason {
+        md.push_str(&format!("**Reason:** {}\n\n", cell(r, 2000)));
+    }
+    if let Some(step) = report.timeline.last() {
+        md.push_str(&format!(
+            "**Last traffic step:** {}% for {:.1} s, verdict: {}\n\n",
+            step.weight,
+            step.seconds,
+            cell(&step.verdict, 500)
+        ));
+    }
+    for s in &o.services {
+        let (what, rollback) = match &s.status {
+            ServiceStatus::Deployed => continue,
+            ServiceStatus::Failed { failure, rollback } => (failure.summary(), rollback),
+            ServiceStatus::RolledBackWithOthers(r) => ("another service of the run failed".to_string(), r),
+            ServiceStatus::Cancelled(r) => ("cancelled".to_string(), r),
+        };
+        md.push_str(&format!(
+            "### {}: {}\n\nRollback: {}\n\n",
+            code(&s.service, 255),
+            cell(&what, 2000),
+            cell(&rollback.describe(), 500)
+        ));
+        let lines = s.diagnostics.lines();
+        if !lines.is_empty() {
+            md.push_str(&code_block(&lines.join("\n")));
+            md.push_str("\n\n");
+        }
+    }
+    md
+}
+
+fn approval_instructions(report: &DeployReport) -> String {
+    let how = report
+        .outcome
+        .reason
+        .as_deref()
+        .unwrap_or("The next stage's environment requires approval.");
+    format!(
+        "## Approval required\n\n{}\n\nNothing was deployed to this stage. Its environment's reviewers approve when the resuming job starts.\n",
+        cell(how, 2000)
+    )
+}
+
+fn resume_instructions(report: &DeployReport) -> String {
+    let weight = report.timeline.last().map(|s| s.weight).unwrap_or(0);
+    let slot = report
+        .outcome
+        .services
+        .first()
+        .map(|s| code(&s.service, 255))
+        .unwrap_or_else(|| "the new slot".into());
+    format!(
+        "## Paused: action required\n\nThe canary holds {weight}% of the traffic on {slot}. Nothing rolls back by itself.\n\n\
+         - **To go on:** re-run this job (or run the action again with the same inputs) with `on-split: continue`: it resumes from {weight}%.\n\
+         - **To roll back:** re-run with the default `on-split: rollback`: all traffic goes back to the stable slot, then the deploy starts afresh.\n"
+    )
+}
+
+/// The check runs of this process, one per stage.
+#[derive(Default)]
+pub struct CheckRuns {
+    ids: Mutex<HashMap<String, u64>>,
+}
+
+impl CheckRuns {
+    pub async fn create(&self, client: &Client, channels: &Channels, info: &RunInfo, stage: &str, output: &Output) {
+        if !channels.live(Channel::CheckRuns) {
+            return;
+        }
+        let mut body = json!({
+            "name": name(stage),
+            "head_sha": info.sha,
+            "status": "in_progress",
+            "external_id": plain(stage, 100),
+            "output": output,
+        });
+        if let Some(url) = &info.run_url {
+            body["details_url"] = Value::String(url.clone());
+        }
+        let path = format!("{}/check-runs", repo_path(&info.owner, &info.repo));
+        match client.post(&path, &body).await {
+            Ok(v) => {
+                if let Some(id) = v.get("id").and_then(Value::as_u64) {
+                    self.ids.lock().await.insert(stage.to_string(), id);
+                }
+            }
+            Err(e) => {
+                channels.failed(Channel::CheckRuns, &e);
+            }
+        }
+    }
+
+    /// A live update; skipped when the check run does not exist or the channel is degraded.
+    pub async fn update(&self, client: &Client, channels: &Channels, info: &RunInfo, stage: &str, output: &Output) {
+        if !channels.live(Channel::CheckRuns) {
+            return;
+        }
+        let Some(id) = self.ids.lock().await.get(stage).copied() else {
+            return;
+        };
+        let path = format!("{}/check-runs/{id}", repo_path(&info.owner, &info.repo));
+        if let Err(e) = client.patch(&path, &json!({ "output": output })).await {
+            channels.failed(Channel::CheckRuns, &e);
+        }
+    }
+
+    /// Completes the stage's check run, or creates it completed when it could not be created.
+    pub async fn complete(&self, client: &Client, channels: &Channels, info: &RunInfo, stage: &str, c: &Completion) {
+        if !channels.last(Channel::CheckRuns) {
+            return;
+        }
+        let mut body = json!({
+            "status": "completed",
+            "conclusion": c.conclusion,
+            "output": c.output,
+        });
+        if let Some(url) = &info.run_url {
+            body["details_url"] = Value::String(url.clone());
+        }
+        let base = repo_path(&info.owner, &info.repo);
+        let id = self.ids.lock().await.get(stage).copied();
+        let result = match id {
+            Some(id) => client.patch(&format!("{base}/check-runs/{id}"), &body).await,
+            None => {
+                body["name"] = Value::String(name(stage));
+                body["head_sha"] = Value::String(info.sha.clone());
+                body["external_id"] = Value::String(plain(stage, 100));
+                client.post(&format!("{base}/check-runs"), &body).await
+            }
+        };
+        if let Err(e) = result {
+            channels.failed(Channel::CheckRuns, &e);
+        }
+    }
+}

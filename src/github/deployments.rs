@@ -1,0 +1,168 @@
+//! GitHub deployments: one per stage environment for the deployed commit, with statuses
+//! `in_progress` then `success`, `failure` or `inactive` (cancelled), so the repository's
+//! Environments page tells the truth. Each status links the run (`log_url`).
+
+use std::collections::HashMap;
+
+use serde_json::{json, Value};
+use tokio::sync::Mutex;
+
+use super::channel::{Channel, Channels};
+use super::client::{repo_path, Client};
+use super::event::RunInfo;
+use super::markdown::plain;
+use crate::domain::outcome::OutcomeKind;
+use crate::ports::StageStart;
+
+/// GitHub's limit for a status description, in characters.
+pub const DESCRIPTION_LIMIT: usize = 140;
+
+/// The deployment status for an outcome; `None` when nothing was deployed to the stage (a
+/// stop at an approval gate, a plan), so no deployment is recorded.
+pub fn final_state(kind: OutcomeKind) -> Option<&'static str> {
+    match kind {
+        OutcomeKind::Success => Some("success"),
+        OutcomeKind::Failure => Some("failure"),
+        // Everything went back where it was: this deployment is not what runs.
+        OutcomeKind::Cancelled => Some("inactive"),
+        // Traffic is held part-way; the deployment is still going on.
+        OutcomeKind::Paused => Some("in_progress"),
+        OutcomeKind::AwaitingApproval | OutcomeKind::Planned => None,
+    }
+}
+
+pub fn is_production(stage: &str) -> bool {
+    matches!(
+        stage.to_ascii_lowercase().as_str(),
+        "prod" | "production" | "prd" | "live"
+    )
+}
+
+#[derive(Default)]
+pub struct Deployments {
+    ids: Mutex<HashMap<String, u64>>,
+}
+
+impl Deployments {
+    /// Creates the stage's deployment and its `in_progress` status.
+    pub async fn start(
+        &self,
+        client: &Client,
+        channels: &Channels,
+        info: &RunInfo,
+        start: &StageStart,
+        environment_url: Option<&str>,
+    ) {
+        if !channels.live(Channel::Deployments) {
+            return;
+        }
+        let Some(id) = self.create(client, channels, info, start).await else {
+            return;
+        };
+        let description = format!("{} of {}", start.strategy, start.image);
+        self.status(client, channels, info, id, "in_progress", &description, environment_url)
+            .await;
+    }
+
+    /// The final status; creates the deployment first if that failed at the start (or the
+    /// stage was never reported as started).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn finish(
+        &self,
+        client: &Client,
+        channels: &Channels,
+        info: &RunInfo,
+        start: &StageStart,
+        state: &str,
+        description: &str,
+        environment_url: Option<&str>,
+    ) {
+        if !channels.last(Channel::Deployments) {
+            return;
+        }
+        let known = self.ids.lock().await.get(&start.stage).copied();
+        let id = match known {
+            Some(id) => id,
+            None => match self.create(client, channels, info, start).await {
+                Some(id) => id,
+                None => return,
+            },
+        };
+        self.status(client, channels, info, id, state, description, environment_url)
+            .await;
+    }
+
+    async fn create(&self, client: &Client, channels: &Channels, info: &RunInfo, start: &StageStart) -> Option<u64> {
+        let body = json!({
+            "ref": info.sha,
+            "environment": start.stage,
+            "task": "deploy",
+            "auto_merge": false,
+            "required_contexts": [],
+            "transient_environment": false,
+            "production_environment": is_production(&start.stage),
+            "description": plain(&format!("{} of {}", start.strategy, start.image), DESCRIPTION_LIMIT),
+            "payload": {
+                "image": start.image,
+                "strategy": start.strategy,
+                "cluster": start.cluster,
+                "services": start.services,
+                "version": start.version,
+            },
+        });
+        let path = format!("{}/deployments", repo_path(&info.owner, &info.repo));
+        match client.post(&path, &body).await {
+            // 202 (`{"message": …}`) means GitHub tried to merge the default branch first: not us.
+            Ok(v) => {
+                let id = v.get("id").and_then(Value::as_u64)?;
+                self.ids.lock().await.insert(start.stage.clone(), id);
+                Some(id)
+            }
+            Err(e) => {
+                channels.failed(Channel::Deployments, &e);
+                None
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn status(
+        &self,
+        client: &Client,
+        channels: &Channels,
+        info: &RunInfo,
+        id: u64,
+        state: &str,
+        description: &str,
+        environment_url: Option<&str>,
+    ) {
+        let mut body = json!({
+            "state": state,
+            "description": plain(description, DESCRIPTION_LIMIT),
+        });
+        if let Some(url) = &info.run_url {
+            body["log_url"] = Value::String(url.clone());
+        }
+        if let Some(url) = environment_url.filter(|u| u.starts_with("https://") || u.starts_with("http://")) {
+            body["environment_url"] = Value::String(url.to_string());
+        }
+        let path = format!("{}/deployments/{id}/statuses", repo_path(&info.owner, &info.repo));
+        if let Err(e) = client.post(&path, &body).await {
+            channels.failed(Channel::Deployments, &e);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcomes_map_to_deployment_states() {
+        assert_eq!(final_state(OutcomeKind::Success), Some("success"));
+        assert_eq!(final_state(OutcomeKind::Failure), Some("failure"));
+        assert_eq!(final_state(OutcomeKind::Cancelled), Some("inactive"));
+        assert_eq!(final_state(OutcomeKind::AwaitingApproval), None);
+        assert!(is_production("Prod") && !is_production("staging"));
+    }
+}

@@ -1,0 +1,299 @@
+//! `GitHubReporter`: the `Reporter` port on GitHub. Each stage event goes to the three channels
+//! at once (check run, sticky PR comment, deployment), so a slow channel costs the deploy one
+//! request timeout at most, never the sum. Live progress goes to the check run only, at most
+//! once per [`PROGRESS_INTERVAL`]; a 5-step canary makes a handful of writes per stage.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+
+use super::channel::Channels;
+use super::checks::{self, CheckRuns};
+use super::client::{Client, ClientError, DEFAULT_API_URL};
+use super::comment::{Row, StickyComment};
+use super::deployments::{self, Deployments};
+use super::event::RunInfo;
+use super::markdown::plain;
+use crate::config::DeployConfig;
+use crate::executor::DeployReport;
+use crate::ports::{Reporter, StageStart};
+
+/// The shortest time between two live updates of a check run.
+pub const PROGRESS_INTERVAL: Duration = Duration::from_secs(5);
+/// Progress lines shown in a live check run.
+const PROGRESS_LINES: usize = 15;
+
+pub struct GitHubReporter {
+    client: Client,
+    info: RunInfo,
+    environment_url: Option<String>,
+    interval: Duration,
+    channels: Channels,
+    checks: CheckRuns,
+    comment: StickyComment,
+    deployments: Deployments,
+    stages: Mutex<HashMap<String, StageRun>>,
+}
+
+struct StageRun {
+    start: StageStart,
+    began: Instant,
+    lines: VecDeque<String>,
+    last_write: Option<Instant>,
+}
+
+/// Whether a live update may go out now.
+pub fn due(last_write: Option<Instant>, now: Instant, interval: Duration) -> bool {
+    last_write.is_none_or(|last| now.saturating_duration_since(last) >= interval)
+}
+
+impl GitHubReporter {
+    pub fn new(info: RunInfo, api_url: &str, token: &str) -> Result<GitHubReporter, ClientError> {
+        Ok(GitHubReporter {
+            client: Client::new(api_url, token)?,
+            info,
+            environment_url: None,
+            interval: PROGRESS_INTERVAL,
+            channels: Channels::default(),
+            checks: CheckRuns::default(),
+            comment: StickyComment::default(),
+            deployments: Deployments::default(),
+            stages: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The reporter for a run, when it has a token, a repository and a commit; `None` otherwise
+    /// (a local run), and an error when the client cannot be built.
+    pub fn from_config(cfg: &DeployConfig) -> Option<Result<GitHubReporter, ClientError>> {
+        let token = cfg.github_token.as_deref().filter(|t| !t.is_empty())?;
+        let info = RunInfo::from_context(&cfg.context)?;
+        let api = cfg
+            .context
+            .api_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .unwrap_or(DEFAULT_API_URL);
+        Some(GitHubReporter::new(info, api, token))
+    }
+
+    /// Where the stage's environment can be visited, for deployment statuses and the comment.
+    pub fn with_environment_url(mut self, url: Option<String>) -> Self {
+        self.environment_url = url;
+        self
+    }
+
+    /// The writes (POST, PATCH) sent so far.
+    pub fn writes(&self) -> usize {
+        self.client.writes()
+    }
+
+    fn row(
+        &self,
+        start: Option<&StageStart>,
+        stage: &str,
+        outcome: &str,
+        report: Option<&DeployReport>,
+        secs: Option<u64>,
+    ) -> Row {
+        Row {
+            stage: plain(stage, 100),
+            outcome: outcome.to_string(),
+            version: start.and_then(|s| s.version.as_deref()).map(|v| plain(v, 100)),
+            digest: report.and_then(|r| r.digest.as_deref()).map(|d| plain(d, 80)),
+            strategy: plain(
+                report
+                    .map(|r| r.strategy.as_str())
+                    .or(start.map(|s| s.strategy.as_str()))
+                    .unwrap_or(""),
+                40,
+            ),
+            sha: self.info.sha.clone(),
+            seconds: secs,
+            run_url: self.info.run_url.clone(),
+            environment_url: self.environment_url.clone(),
+        }
+    }
+
+    /// The stage's start and how long it has run, if `started` was called.
+    fn stage_info(&self, stage: &str) -> (Option<StageStart>, Option<u64>) {
+        match self.stages.lock() {
+            Ok(s) => match s.get(stage) {
+                Some(r) => (Some(r.start.clone()), Some(r.began.elapsed().as_secs())),
+                None => (None, None),
+            },
+            Err(_) => (None, None),
+        }
+    }
+}
+
+#[async_trait]
+impl Reporter for GitHubReporter {
+    async fn started(&self, start: &StageStart) {
+        if let Ok(mut s) = self.stages.lock() {
+            s.insert(
+                start.stage.clone(),
+                StageRun {
+                    start: start.clone(),
+                    began: Instant::now(),
+                    lines: VecDeque::new(),
+                    last_write: Some(Instant::now()),
+                },
+            );
+        }
+        let output = checks::progress_output(&self.info, start, &[]);
+        let row = self.row(Some(start), &start.stage, "in-progress", None, None);
+        let (c, i, e) = (&self.client, &self.info, &self.channels);
+        tokio::join!(
+            self.checks.create(c, e, i, &start.stage, &output),
+            self.deployments.start(c, e, i, start, self.environment_url.as_deref()),
+            self.comment.upsert(c, e, i, row, false),
+        );
+    }
+
+    async fn progress(&self, stage: &str, line: &str) {
+        let output = {
+            let Ok(mut stages) = self.stages.lock() else {
+                return;
+            };
+            let Some(run) = stages.get_mut(stage) else {
+                return;
+            };
+            run.lines.push_back(line.to_string());
+            while run.lines.len() > PROGRESS_LINES {
+                run.lines.pop_front();
+            }
+            let now = Instant::now();
+            if !due(run.last_write, now, self.interval) {
+                return;
+            }
+            run.last_write = Some(now);
+            let lines: Vec<String> = run.lines.iter().cloned().collect();
+            checks::progress_output(&self.info, &run.start, &lines)
+        };
+        self.checks
+            .update(&self.client, &self.channels, &self.info, stage, &output)
+            .await;
+    }
+
+    async fn finished(&self, stage: &str, report: &DeployReport, summary_markdown: &str) {
+        let (start, secs) = self.stage_info(stage);
+        let start_or_report = start.clone().unwrap_or_else(|| start_from(stage, report));
+        let completion = checks::final_output(&self.info, start.as_ref(), stage, report, summary_markdown);
+        let kind = report.outcome.kind;
+        let outcome = kind.as_output();
+        let row = self.row(start.as_ref(), stage, outcome, Some(report), secs);
+        let description = match &report.outcome.reason {
+            Some(r) => format!("{outcome}: {r}"),
+            None => format!("{} of {}: {outcome}", report.strategy, report.image),
+        };
+        let (c, i, e) = (&self.client, &self.info, &self.channels);
+        let deployment = async {
+            if let Some(state) = deployments::final_state(kind) {
+                self.deployments
+                    .finish(
+                        c,
+                        e,
+                        i,
+                        &start_or_report,
+                        state,
+                        &description,
+                        self.environment_url.as_deref(),
+                    )
+                    .await;
+            }
+        };
+        tokio::join!(
+            self.checks.complete(c, e, i, stage, &completion),
+            deployment,
+            self.comment.upsert(c, e, i, row, true),
+        );
+    }
+
+    async fn failed_early(&self, stage: &str, error: &str, summary_markdown: &str) {
+        let (start, secs) = self.stage_info(stage);
+        let completion = checks::early_output(&self.info, start.as_ref(), stage, error, summary_markdown);
+        let row = self.row(start.as_ref(), stage, "failure", None, secs);
+        let description = format!("failure before the deploy: {error}");
+        let (c, i, e) = (&self.client, &self.info, &self.channels);
+        let deployment = async {
+            // Only a stage that was announced has a deployment to close.
+            if let Some(start) = &start {
+                self.deployments
+                    .finish(c, e, i, start, "failure", &description, self.environment_url.as_deref())
+                    .await;
+            }
+        };
+        tokio::join!(
+            self.checks.complete(c, e, i, stage, &completion),
+            deployment,
+            self.comment.upsert(c, e, i, row, true),
+        );
+    }
+}
+
+/// What a stage was, from its report, when `started` was not called for it.
+fn start_from(stage: &str, report: &DeployReport) -> StageStart {
+    StageStart {
+        stage: stage.to_string(),
+        strategy: report.strategy.clone(),
+        cluster: String::new(),
+        services: report.outcome.services.iter().map(|s| s.service.clone()).collect(),
+        image: report.image.clone(),
+        version: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn live_updates_are_coalesced() {
+        let t0 = Instant::now();
+        let i = Duration::from_secs(5);
+        assert!(due(None, t0, i));
+        assert!(!due(Some(t0), t0 + Duration::from_secs(4), i));
+        assert!(due(Some(t0), t0 + Duration::from_secs(5), i));
+        // A 5-step canary of ~2 minutes with a progress line every second: at most one live
+        // update per 5 s, so the count is bounded by the duration, not by the lines.
+        let mut last = Some(t0);
+        let mut writes = 0;
+        for s in 1..=120 {
+            let now = t0 + Duration::from_secs(s);
+            if due(last, now, i) {
+                last = Some(now);
+                writes += 1;
+            }
+        }
+        assert_eq!(writes, 24);
+    }
+
+    #[tokio::test]
+    async fn no_token_or_repository_means_no_reporter() {
+        let cfg = |token: Option<&str>, repo: Option<&str>| {
+            let raw = crate::config::RawInputs {
+                cluster: Some("c".into()),
+                services: Some("s".into()),
+                image: Some("nginx:1".into()),
+                github_token: token.map(str::to_string),
+                ..Default::default()
+            };
+            let ctx = crate::config::GithubContext {
+                repository: repo.map(str::to_string),
+                sha: Some("0123456789abcdef0123456789abcdef01234567".into()),
+                ..Default::default()
+            };
+            crate::config::validate(&raw, ctx, Some("us-east-1".into())).unwrap()
+        };
+        assert!(GitHubReporter::from_config(&cfg(None, Some("a/b"))).is_none());
+        assert!(GitHubReporter::from_config(&cfg(Some("t"), None)).is_none());
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        assert!(matches!(
+            GitHubReporter::from_config(&cfg(Some("t"), Some("a/b"))),
+            Some(Ok(_))
+        ));
+    }
+}
