@@ -243,6 +243,32 @@ async fn run_chain(raw: &config::RawInputs, context: config::GithubContext, rt: 
         if let Some(line) = report.message.last() {
             println!("{}", commands::notice("Approval needed", line));
         }
+        // The gated stage gets its check run (action_required, with how to resume) and its
+        // row in the PR comment; nothing was deployed there, so no deployment.
+        if let Some(next) = &report.next_stage {
+            let cfg = plans.iter().find(|p| &p.name == next).map(|p| &p.cfg).unwrap_or(first);
+            let gate = DeployReport {
+                outcome: crate::domain::outcome::Outcome {
+                    kind: OutcomeKind::AwaitingApproval,
+                    services: vec![],
+                    reason: report.message.last().cloned().or_else(|| report.reason.clone()),
+                },
+                image: report.stages.last().map(|(_, r)| r.image.clone()).unwrap_or_default(),
+                digest: report.digest.clone(),
+                strategy: cfg.strategy.name().to_string(),
+                timeline: vec![],
+            };
+            let md = report::job_summary(
+                &gate,
+                &report::SummaryContext {
+                    cluster: &cfg.cluster,
+                    stage: Some(next),
+                    version: report.version.clone(),
+                    run_url: cfg.context.run_url(),
+                },
+            );
+            reporter.finished(next, &gate, &md).await;
+        }
     }
     let last = report.stages.last().map(|(_, r)| r);
     let arns = |f: fn(&ServiceResult) -> Option<String>| {

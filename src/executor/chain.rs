@@ -18,7 +18,7 @@ use crate::domain::image::{Digest, EcrLocation, ImageRef};
 use crate::domain::outcome::OutcomeKind;
 use crate::domain::promotion::{bump_of, check_provenance, check_version, next_version, releases};
 use crate::error::Error;
-use crate::ports::{Gates, Retag, TaskDefinitionInfo};
+use crate::ports::{Gates, Retag, StageStart, TaskDefinitionInfo};
 
 /// Tag recording how a revision's deployment ended.
 pub const RESULT: &str = "ecs-deploy:result";
@@ -503,9 +503,33 @@ pub async fn run(
             ..*ports
         };
         log::info(&format!("── stage {} ({}) ──", plan.name, cfg.strategy.name()));
-        let result = match &cfg.progressive {
-            Some(pc) => progressive::deploy(&cfg, pc, &stage_ports, cancel).await?,
-            None => rolling::deploy(&cfg, &stage_ports, cancel).await?,
+        ports
+            .reporter
+            .started(&StageStart {
+                stage: plan.name.clone(),
+                strategy: cfg.strategy.name().to_string(),
+                cluster: cfg.cluster.clone(),
+                services: cfg.services.clone(),
+                image: format!("{}@{digest}", repo_ref.name),
+                version: cfg.version.as_ref().map(|v| format!("v{v}")),
+            })
+            .await;
+        let deployed = match &cfg.progressive {
+            Some(pc) => progressive::deploy(&cfg, pc, &stage_ports, cancel).await,
+            None => rolling::deploy(&cfg, &stage_ports, cancel).await,
+        };
+        let result = match deployed {
+            Ok(r) => r,
+            Err(e) => {
+                // The stage's check run, comment row and deployment end too, not only the log.
+                let md = format!(
+                    "## ❌ ecs-deploy to {}: failure\n\n{}\n",
+                    crate::github::markdown::escape(&plan.name),
+                    crate::github::markdown::escape(&e.to_string())
+                );
+                ports.reporter.failed_early(&plan.name, &e.to_string(), &md).await;
+                return Err(e);
+            }
         };
         let kind = result.outcome.kind;
         if kind == OutcomeKind::Success {

@@ -592,6 +592,13 @@ async fn shift(
             topo.idle.state.name,
             weight
         ));
+        ports
+            .reporter
+            .progress(
+                &ports.stage,
+                &format!("{weight}% of traffic on {} (read back)", topo.idle.state.name),
+            )
+            .await;
         let (verdict, canary, ended) = if cfg.strategy.bakes() && !pc.bake.duration.is_zero() {
             bake(pc, ports, topo, weight, step_start, cancel).await
         } else {
@@ -642,14 +649,16 @@ async fn bake(
             .error_rate()
             .map(|r| format!("{:.2}%", r * 100.0))
             .unwrap_or_else(|| "n/a".into());
-        log::info(&format!(
+        let line = format!(
             "analysis at {weight}%: {} requests, 5xx {rate}, p99 {} → {verdict}",
             m.canary.requests.round(),
             m.canary
                 .p99_ms
                 .map(|p| format!("{p:.0} ms"))
                 .unwrap_or_else(|| "n/a".into())
-        ));
+        );
+        log::info(&line);
+        ports.reporter.progress(&ports.stage, &line).await;
         let canary = m.canary;
         if let StepStatus::Failed(reason) = analysis.record(m, verdict, &pc.limits) {
             return (
