@@ -45,9 +45,26 @@ def _put_scenarios(body):
     return sim.scenarios
 
 
-def _put_faults(body):
-    sim.faults = [Fault(**f) for f in body]
-    return [vars(f) for f in sim.faults]
+def _put_faults(query, body):
+    """Replaces all faults; with ?access_key=K only those scoped to K (their access_key is set to K)."""
+    key = query.get("access_key", [None])[0]
+    if key is None:
+        sim.faults = [Fault(**f) for f in body]
+        return [vars(f) for f in sim.faults]
+    mine = [Fault(**{**f, "access_key": key}) for f in body]
+    sim.faults = [f for f in sim.faults if f.access_key != key] + mine
+    return [vars(f) for f in mine]
+
+
+def _get_faults(query):
+    key = query.get("access_key", [None])[0]
+    return [vars(f) for f in sim.faults if key is None or f.access_key == key]
+
+
+def _delete_faults(query):
+    key = query.get("access_key", [None])[0]
+    sim.faults = [] if key is None else [f for f in sim.faults if f.access_key != key]
+    return {}
 
 
 def _events(query):
@@ -70,9 +87,9 @@ ROUTES = {
     ("GET", "/_sim/scenarios"): lambda q, b: sim.scenarios,
     ("PUT", "/_sim/scenarios"): lambda q, b: _put_scenarios(b),
     ("DELETE", "/_sim/scenarios"): lambda q, b: _clear("scenarios", {})(),
-    ("GET", "/_sim/faults"): lambda q, b: [vars(f) for f in sim.faults],
-    ("PUT", "/_sim/faults"): lambda q, b: _put_faults(b),
-    ("DELETE", "/_sim/faults"): lambda q, b: _clear("faults", [])(),
+    ("GET", "/_sim/faults"): lambda q, b: _get_faults(q),
+    ("PUT", "/_sim/faults"): lambda q, b: _put_faults(q, b),
+    ("DELETE", "/_sim/faults"): lambda q, b: _delete_faults(q),
     ("GET", "/_sim/calls"): lambda q, b: _calls(q),
     ("DELETE", "/_sim/calls"): lambda q, b: _clear("calls", [])(),
     ("GET", "/_sim/events"): lambda q, b: _events(q),

@@ -24,17 +24,20 @@ class Fault:
     count: int | None = None  # apply only this many times
     latency_ms: float = 0.0
     service: str | None = None  # optional SigV4 service name filter: ecs, elasticloadbalancing, monitoring, ...
+    access_key: str | None = None  # optional: only calls signed with this access key (tests in parallel)
 
     def __post_init__(self):
         if self.kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}")
 
 
-def pick(service: str | None, operation: str | None) -> Fault | None:
+def pick(service: str | None, operation: str | None, access_key: str | None = None) -> Fault | None:
     """The first matching fault that fires for this call (and use up one of its count)."""
     with sim.lock:
         for f in sim.faults:
             if f.operation not in ("*", operation) or (f.service and f.service != service):
+                continue
+            if f.access_key and f.access_key != access_key:
                 continue
             if f.count is not None and f.count <= 0:
                 continue

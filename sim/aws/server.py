@@ -64,7 +64,7 @@ class SimApp:
         if info["operation"] is None:  # not an AWS API call (moto-api, dashboard, ...): pass through
             with sim.lock:
                 return list(self.moto(environ, start_response))
-        fault = faults.pick(info["service"], info["operation"])
+        fault = faults.pick(info["service"], info["operation"], info["access_key"])
         if fault and fault.kind == "latency":
             time.sleep(fault.latency_ms / 1000.0)
         elif fault and fault.kind == "drop":

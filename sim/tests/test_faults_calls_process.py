@@ -60,6 +60,22 @@ def test_5xx_latency_drop(sim):
                         ("DescribeClusters", 0), ("DescribeClusters", 200), ("ListClusters", 200)]
 
 
+def test_faults_scoped_to_an_access_key(sim):
+    a, b = sim.client("ecs", access_key="AKIDSCOPEA", retries=1), sim.client("ecs", access_key="AKIDSCOPEB", retries=1)
+    sim.call("PUT", "/_sim/faults?access_key=AKIDSCOPEA", [{"operation": "ListClusters", "kind": "5xx", "count": 1}])
+    sim.call("PUT", "/_sim/faults?access_key=AKIDSCOPEB", [{"operation": "ListClusters", "kind": "throttle"}])
+    assert [f["access_key"] for f in sim.call("GET", "/_sim/faults")] == ["AKIDSCOPEA", "AKIDSCOPEB"]
+    assert code(a.list_clusters) == ("ServiceUnavailableException", 503)
+    a.list_clusters()  # its count is used up; B's fault never touches A
+    assert code(b.list_clusters) == ("ThrottlingException", 400)
+    sim.call("PUT", "/_sim/faults?access_key=AKIDSCOPEA", [{"operation": "ListClusters", "kind": "throttle"}])
+    assert len(sim.call("GET", "/_sim/faults?access_key=AKIDSCOPEB")) == 1  # replacing A's kept B's
+    sim.call("DELETE", "/_sim/faults?access_key=AKIDSCOPEB")
+    b.list_clusters()
+    assert code(a.list_clusters) == ("ThrottlingException", 400)
+    sim.call("DELETE", "/_sim/faults")
+
+
 def test_calls_are_counted_per_access_key(sim):
     a, b = sim.client("ecs", access_key="AKIDAAAA"), sim.client("elbv2", access_key="AKIDBBBB")
     a.create_cluster(clusterName="c1")
