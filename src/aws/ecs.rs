@@ -344,22 +344,29 @@ impl Ecs for EcsAdapter {
     }
 
     async fn task_definition_history(&self, family: &str, limit: usize) -> Result<Vec<TaskDefinitionInfo>, AwsError> {
-        let out = self
+        // Collect ARNs (bounded), then order by revision ourselves: not every endpoint honours
+        // `sort`, and a record must never be missed because a page was cut.
+        let mut arns: Vec<String> = Vec::new();
+        let mut pages = self
             .ecs
             .list_task_definitions()
             .family_prefix(family)
             .sort(aws_sdk_ecs::types::SortOrder::Desc)
-            .max_results(limit.clamp(1, 100) as i32)
-            .send()
-            .await
-            .map_err(|e| classify("ecs:ListTaskDefinitions", &format!("family {family}"), e))?;
-        let mut infos = Vec::new();
-        for arn in out.task_definition_arns().iter().take(limit) {
-            let info = self.describe_task_definition(arn).await?;
-            // A family prefix also matches longer family names; keep the exact family.
-            if info.family == family {
-                infos.push(info);
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| classify("ecs:ListTaskDefinitions", &format!("family {family}"), e))?;
+            arns.extend(page.task_definition_arns().iter().cloned());
+            if arns.len() >= 1000 {
+                break;
             }
+        }
+        let revision = |arn: &str| arn.rsplit(':').next().and_then(|r| r.parse::<i32>().ok()).unwrap_or(0);
+        arns.retain(|a| a.rsplit_once(':').and_then(|(l, _)| l.rsplit('/').next()) == Some(family));
+        arns.sort_by_key(|a| std::cmp::Reverse(revision(a)));
+        let mut infos = Vec::new();
+        for arn in arns.iter().take(limit) {
+            infos.push(self.describe_task_definition(arn).await?);
         }
         Ok(infos)
     }

@@ -1,0 +1,422 @@
+//! The promotion chain end to end, the way the three example workflows run it, one job after
+//! another: the real binary, GitHub's own webhook payloads, the AWS simulator, and the GitHub
+//! fake (behind prism) for environment protection.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+
+use support::{run_action, Aws, Run, Sim};
+
+/// The GitHub fake, one per test binary (prism takes seconds to start).
+struct Github {
+    api: String,
+    control: String,
+    _child: Mutex<Child>,
+    _stdin: Mutex<ChildStdin>,
+}
+
+static GITHUB: OnceLock<Github> = OnceLock::new();
+
+#[allow(clippy::zombie_processes)] // it exits on stdin EOF, when this test process ends
+fn github() -> &'static Github {
+    GITHUB.get_or_init(|| {
+        let root = support::repo_root();
+        let mut child = Command::new(root.join(".venv/bin/python"))
+            .args(["-m", "sim.github", "--port", "0"])
+            .current_dir(&root)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the GitHub fake");
+        let stdin = child.stdin.take().expect("stdin");
+        let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut line = String::new();
+        loop {
+            line.clear();
+            assert!(
+                out.read_line(&mut line).expect("read") > 0,
+                "the GitHub fake exited early"
+            );
+            if let Some(rest) = line.trim().strip_prefix("READY ") {
+                let (api, control) = rest.split_once(" control=").expect("READY line");
+                std::thread::spawn(move || for _ in out.lines() {});
+                return Github {
+                    api: api.into(),
+                    control: control.into(),
+                    _child: Mutex::new(child),
+                    _stdin: Mutex::new(stdin),
+                };
+            }
+        }
+    })
+}
+
+const REPO: &str = "acme/chain";
+
+fn seed_environments() {
+    let g = github();
+    ureq::put(&format!("{}/_fake/state", g.control))
+        .send_json(serde_json::json!({"repos": {REPO: {"environments": {
+            "dev": {},
+            "staging": {},
+            "prod": {"required_reviewers": [{"type": "User", "login": "sre-oncall"}], "wait_timer": 0}
+        }}}}))
+        .expect("seed the GitHub fake");
+}
+
+/// A real webhook payload from `@octokit/webhooks-examples`, adapted to this repository.
+fn event(name: &str, commits: &[&str]) -> tempfile::NamedTempFile {
+    let path = support::repo_root().join("sim/node_modules/@octokit/webhooks-examples/api.github.com/index.json");
+    let all: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("webhook examples")).unwrap();
+    let examples = all.as_array().unwrap().iter().find(|e| e["name"] == name).expect(name)["examples"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let mut payload = if name == "push" {
+        examples
+            .into_iter()
+            .find(|e| e["commits"].as_array().is_some_and(|c| !c.is_empty()))
+            .expect("a push with commits")
+    } else {
+        examples.into_iter().next().unwrap()
+    };
+    payload["repository"]["full_name"] = REPO.into();
+    if name == "push" {
+        let template = payload["commits"][0].clone();
+        payload["commits"] = commits
+            .iter()
+            .map(|m| {
+                let mut c = template.clone();
+                c["message"] = (*m).into();
+                c
+            })
+            .collect();
+        payload["ref"] = "refs/heads/main".into();
+    }
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), payload.to_string()).unwrap();
+    file
+}
+
+struct Chain {
+    aws: Aws,
+    repo: String,
+    config: tempfile::NamedTempFile,
+    prod: support::Slots,
+}
+
+async fn chain(test: &str, immutable: bool) -> Chain {
+    let aws = Aws::new(test).await;
+    let prod = aws.slots(&format!("{test}-prod"), 1).await;
+    let repo = prod.repo.clone();
+    if immutable {
+        aws.ecr
+            .put_image_tag_mutability()
+            .repository_name(&repo)
+            .image_tag_mutability(aws_sdk_ecr::types::ImageTagMutability::Immutable)
+            .send()
+            .await
+            .unwrap();
+    }
+    // A release already exists: v1.2.0, running everywhere.
+    let base = aws.push_image(&repo, "v1.2.0").await;
+    let pinned = format!("{}@{base}", Aws::image_uri(&repo, "x").rsplit_once(':').unwrap().0);
+    for stage in ["dev", "staging"] {
+        let cluster = format!("c-{test}-{stage}");
+        aws.create_cluster(&cluster).await;
+        let td = aws.register(&format!("{test}-{stage}-web"), &[("app", &pinned)]).await;
+        aws.create_service(&cluster, "web", &td, 1).await;
+    }
+    let config = tempfile::NamedTempFile::new().unwrap();
+    let uri = Aws::image_uri(&repo, "x");
+    let repository = uri.rsplit_once(':').unwrap().0;
+    std::fs::write(
+        config.path(),
+        format!(
+            r#"repository: {repository}
+resume-workflow: promote.yml
+stages:
+  - name: dev
+    cluster: c-{test}-dev
+    services: web
+  - name: staging
+    version: auto
+    cluster: c-{test}-staging
+    services: [web]
+  - name: prod
+    cluster: {prod_cluster}
+    services: [web-blue, web-green]
+    strategy: canary
+    listener-arn: {listener}
+    canary-steps: [50, 100]
+    bake-time: 2s
+    analysis-interval: 1s
+    min-requests: 10
+    keep-old-for: 0s
+"#,
+            prod_cluster = prod.cluster,
+            listener = prod.listener,
+        ),
+    )
+    .unwrap();
+    seed_environments();
+    Chain {
+        aws,
+        repo,
+        config,
+        prod,
+    }
+}
+
+impl Chain {
+    fn run(&self, inputs: &[(&str, &str)], event_name: &str, event: &tempfile::NamedTempFile) -> Run {
+        let g = github();
+        let mut all = vec![
+            ("config", self.config.path().to_str().unwrap()),
+            ("github-token", "ghs_chaintoken"),
+        ];
+        all.extend_from_slice(inputs);
+        let event_path = event.path().to_str().unwrap().to_string();
+        run_action(
+            &self.aws,
+            &all,
+            &[
+                ("GITHUB_API_URL", g.api.as_str()),
+                ("GITHUB_REPOSITORY", REPO),
+                ("GITHUB_EVENT_NAME", event_name),
+                ("GITHUB_EVENT_PATH", &event_path),
+            ],
+        )
+    }
+
+    async fn digest_of(&self, cluster: &str, service: &str) -> String {
+        let svc = self.aws.service(cluster, service).await;
+        let (td, _) = self.aws.task_definition(svc.task_definition().unwrap()).await;
+        td.container_definitions()[0]
+            .image()
+            .unwrap()
+            .rsplit_once('@')
+            .map(|(_, d)| d.to_string())
+            .unwrap_or_default()
+    }
+
+    async fn tag_digest(&self, tag: &str) -> Option<String> {
+        let out = self
+            .aws
+            .ecr
+            .describe_images()
+            .repository_name(&self.repo)
+            .image_ids(aws_sdk_ecr::types::ImageIdentifier::builder().image_tag(tag).build())
+            .send()
+            .await
+            .ok()?;
+        out.image_details()
+            .first()
+            .and_then(|d| d.image_digest())
+            .map(str::to_string)
+    }
+
+    async fn prod_live_digest(&self) -> String {
+        let (blue, green) = self.aws.weights(&self.prod.listener, &self.prod).await;
+        let live = if green > blue { "web-green" } else { "web-blue" };
+        self.digest_of(&self.prod.cluster, live).await
+    }
+}
+
+/// One release through the three workflows: PR → dev, merge → staging (stops at prod's
+/// gate), promote → prod. Returns (digest, version).
+async fn release(c: &Chain, test: &str, tag: &str, commit: &str) -> (String, String) {
+    let digest = c.aws.push_image(&c.repo, tag).await;
+    // deploy.yml on a pull request: dev.
+    let image = Aws::image_uri(&c.repo, tag);
+    let run = c.run(
+        &[("stage", "dev"), ("image", &image)],
+        "pull_request",
+        &event("pull_request", &[]),
+    );
+    run.assert_code(0);
+    assert_eq!(run.output("outcome"), "success");
+    assert_eq!(c.digest_of(&format!("c-{test}-dev"), "web").await, digest);
+
+    // deploy.yml on the merge to main: staging, then prod's gate.
+    let run = c.run(
+        &[("stage", "staging"), ("until", "prod")],
+        "push",
+        &event("push", &[commit, "chore: tidy"]),
+    );
+    run.assert_code(0);
+    assert_eq!(run.output("outcome"), "awaiting-approval", "{}", run.stdout);
+    assert_eq!(run.output("next-stage"), "prod");
+    assert_eq!(run.output("digest"), digest);
+    let version = run.output("version").to_string();
+    assert!(
+        run.stdout.contains("::notice title=Approval needed::"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains(&format!("stage=prod and version={version}")),
+        "says how to resume:\n{}",
+        run.stdout
+    );
+    assert_eq!(
+        c.digest_of(&format!("c-{test}-staging"), "web").await,
+        digest,
+        "staging runs the dev digest"
+    );
+    assert_eq!(
+        c.tag_digest(&version).await.as_deref(),
+        Some(digest.as_str()),
+        "the version tag is the same manifest"
+    );
+
+    // promote.yml: the job with environment prod.
+    let run = c.run(
+        &[("stage", "prod"), ("version", &version)],
+        "workflow_dispatch",
+        &event("workflow_dispatch", &[]),
+    );
+    run.assert_code(0);
+    assert_eq!(run.output("outcome"), "success", "{}", run.stdout);
+    assert_eq!(
+        c.prod_live_digest().await,
+        digest,
+        "prod runs exactly what passed staging"
+    );
+    (digest, version)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_three_workflows_promote_one_digest_and_roll_back() {
+    let c = chain("chainflow", false).await;
+    let (d1, v1) = release(&c, "chainflow", "dev-aaa111", "fix: rounding").await;
+    assert_eq!(v1, "v1.2.1", "a fix after v1.2.0");
+    let (_d2, v2) = release(&c, "chainflow", "dev-bbb222", "feat: coupons").await;
+    assert_eq!(v2, "v1.3.0", "a feat after v1.2.1");
+    assert!(!c
+        .aws
+        .ecr
+        .describe_images()
+        .repository_name(&c.repo)
+        .send()
+        .await
+        .unwrap()
+        .image_details()
+        .is_empty());
+    assert_eq!(
+        c.tag_digest("prod").await.as_deref(),
+        Some(c.prod_live_digest().await.as_str()),
+        "the moving tag follows prod"
+    );
+
+    // A re-run of the promote job is a no-op.
+    let run = c.run(
+        &[("stage", "prod"), ("version", &v2)],
+        "workflow_dispatch",
+        &event("workflow_dispatch", &[]),
+    );
+    run.assert_code(0);
+    assert!(run.stdout.contains("nothing to do"), "{}", run.stdout);
+
+    // A digest that never passed staging is refused at prod.
+    let rogue = c.aws.push_image(&c.repo, "v9.9.9").await;
+    let run = c.run(
+        &[("stage", "prod"), ("version", "v9.9.9")],
+        "workflow_dispatch",
+        &event("workflow_dispatch", &[]),
+    );
+    run.assert_code(1);
+    assert!(run.stdout.contains("has not passed staging"), "{}", run.stdout);
+    assert_ne!(c.prod_live_digest().await, rogue);
+
+    // rollback.yml: to the previous good release.
+    let run = c.run(
+        &[("command", "rollback"), ("stage", "prod")],
+        "workflow_dispatch",
+        &event("workflow_dispatch", &[]),
+    );
+    run.assert_code(0);
+    assert_eq!(run.output("version"), v1, "{}", run.stdout);
+    assert_eq!(c.prod_live_digest().await, d1, "prod is back on {v1}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn plan_changes_nothing() {
+    let c = chain("chainplan", false).await;
+    c.aws.push_image(&c.repo, "dev-ccc333").await;
+    let planner = Aws::new("chainplan_run").await;
+    let c2 = Chain {
+        aws: planner,
+        repo: c.repo.clone(),
+        config: c.config,
+        prod: c.prod,
+    };
+    let image = Aws::image_uri(&c2.repo, "dev-ccc333");
+    let run = c2.run(
+        &[("command", "plan"), ("stage", "dev"), ("image", &image)],
+        "pull_request",
+        &event("pull_request", &[]),
+    );
+    run.assert_code(0);
+    assert_eq!(run.output("outcome"), "planned");
+    assert!(
+        run.stdout.contains("stage dev (environment dev): rolling"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("container app:"),
+        "the task-definition diff is shown:\n{}",
+        run.stdout
+    );
+    let mutating: Vec<_> = Sim::shared()
+        .calls(&c2.aws.access_key)
+        .into_iter()
+        .filter(|x| x["mutating"] == true)
+        .collect();
+    assert!(mutating.is_empty(), "plan made mutating calls: {mutating:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_immutable_repository_keeps_its_tags_and_records_in_task_definitions() {
+    let c = chain("chainimm", true).await;
+    let digest = c.aws.push_image(&c.repo, "dev-ddd444").await;
+    let image = Aws::image_uri(&c.repo, "dev-ddd444");
+    let run = c.run(
+        &[("stage", "dev"), ("image", &image)],
+        "pull_request",
+        &event("pull_request", &[]),
+    );
+    run.assert_code(0);
+    assert!(run.stdout.contains("IMMUTABLE"), "{}", run.stdout);
+    assert_eq!(
+        c.tag_digest("dev").await,
+        None,
+        "no moving tag in an immutable repository"
+    );
+    let run = c.run(
+        &[("stage", "staging"), ("until", "prod")],
+        "push",
+        &event("push", &["feat: x"]),
+    );
+    run.assert_code(0);
+    assert_eq!(run.output("outcome"), "awaiting-approval", "{}", run.stdout);
+    assert_eq!(
+        c.tag_digest(run.output("version")).await.as_deref(),
+        Some(digest.as_str()),
+        "a new version tag is fine"
+    );
+    // And a re-run converges (the version tag exists, staging already runs it).
+    let again = c.run(
+        &[("stage", "staging"), ("until", "prod")],
+        "push",
+        &event("push", &["feat: x"]),
+    );
+    again.assert_code(0);
+    assert_eq!(again.output("version"), run.output("version"));
+}
