@@ -13,3 +13,6 @@ pub mod github;
 pub mod http;
 pub mod ports;
 pub mod report;
+
+#[cfg(test)]
+mod test_fixtures;

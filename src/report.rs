@@ -30,16 +30,12 @@ pub fn job_summary(report: &DeployReport, ctx: &SummaryContext<'_>) -> String {
         md.push_str(&format!("> {}\n\n", cell(reason, 2000)));
     }
     md.push_str("| | |\n|---|---|\n");
-    md.push_str(&format!(
-        "| Cluster | `{}` |\n",
-        cell(ctx.cluster, 255).replace('`', "")
-    ));
-    md.push_str(&format!(
-        "| Image | `{}` |\n",
-        cell(&report.image, 400).replace('`', "")
-    ));
+    // Code spans show backslashes literally, so they get `code` (drops what could end the
+    // span), never `cell`.
+    md.push_str(&format!("| Cluster | {} |\n", code(ctx.cluster, 255)));
+    md.push_str(&format!("| Image | {} |\n", code(&report.image, 400)));
     if let Some(d) = &report.digest {
-        md.push_str(&format!("| Digest | `{}` |\n", cell(d, 80)));
+        md.push_str(&format!("| Digest | {} |\n", code(d, 80)));
     }
     if let Some(v) = &ctx.version {
         md.push_str(&format!("| Version | {} |\n", escape(v)));
@@ -172,4 +168,33 @@ pub fn chain_section(report: &crate::executor::chain::ChainReport) -> String {
         md.push_str(&format!("- {}\n", cell(line, 2000)));
     }
     md
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_fixtures::{rolled_back_canary, success_canary};
+
+    fn ctx() -> SummaryContext<'static> {
+        SummaryContext {
+            cluster: "shop-prod",
+            stage: Some("prod"),
+            version: Some("v1.4.0".into()),
+            run_url: Some("https://github.com/acme/shop/actions/runs/1001".into()),
+        }
+    }
+
+    #[test]
+    fn job_summary_of_a_successful_canary() {
+        insta::assert_snapshot!(job_summary(&success_canary(), &ctx()));
+    }
+
+    #[test]
+    fn job_summary_of_a_rolled_back_canary() {
+        let md = job_summary(&rolled_back_canary(), &ctx());
+        // Outside code fences (where text is literal) no AWS text is live Markdown or HTML.
+        let outside: String = md.split("```").step_by(2).collect();
+        assert!(!outside.contains("<img") && !outside.contains("@acme"), "{md}");
+        insta::assert_snapshot!(md);
+    }
 }

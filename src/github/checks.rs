@@ -293,3 +293,99 @@ impl CheckRuns {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_fixtures::{hostile_info, info, rolled_back_canary, start, success_canary};
+
+    fn summary_of(r: &DeployReport) -> String {
+        crate::report::job_summary(
+            r,
+            &crate::report::SummaryContext {
+                cluster: "shop-prod",
+                stage: Some("prod"),
+                version: Some("v1.4.0".into()),
+                run_url: info().run_url,
+            },
+        )
+    }
+
+    #[test]
+    fn a_successful_canary_completes_with_success() {
+        let r = success_canary();
+        let c = final_output(&info(), Some(&start("prod")), "prod", &r, &summary_of(&r));
+        assert_eq!(c.conclusion, "success");
+        assert_eq!(c.output.text, None);
+        insta::assert_snapshot!(format!("title: {}\n\n{}", c.output.title, c.output.summary));
+    }
+
+    #[test]
+    fn a_rolled_back_canary_fails_with_diagnostics() {
+        let r = rolled_back_canary();
+        let c = final_output(&info(), Some(&start("prod")), "prod", &r, &summary_of(&r));
+        assert_eq!(c.conclusion, "failure");
+        let text = c.output.text.unwrap_or_default();
+        assert!(
+            text.contains("OutOfMemoryError") && text.contains("Target.ResponseCodeMismatch"),
+            "{text}"
+        );
+        insta::assert_snapshot!(format!("title: {}\n\n{}", c.output.title, text));
+    }
+
+    #[test]
+    fn live_progress_output() {
+        let lines = vec![
+            "5% of traffic on web-green (read back)".to_string(),
+            "analysis at 5%: 1500 requests, 5xx 0.07%, p99 182 ms → pass".to_string(),
+        ];
+        let o = progress_output(&info(), &start("prod"), &lines);
+        insta::assert_snapshot!(format!("title: {}\n\n{}", o.title, o.summary));
+    }
+
+    #[test]
+    fn an_approval_gate_asks_for_action_and_says_how_to_resume() {
+        let mut r = success_canary();
+        r.outcome.kind = OutcomeKind::AwaitingApproval;
+        r.outcome.services.clear();
+        r.outcome.reason = Some("Stopped before prod: its environment `production` requires approval. To resume, run the `promote.yml` workflow with stage=prod and version=v1.4.0.".into());
+        let c = final_output(&info(), None, "prod", &r, "");
+        assert_eq!(c.conclusion, "action_required");
+        assert!(c.output.text.unwrap_or_default().contains("stage=prod"));
+        let mut no_run = info();
+        no_run.run_url = None;
+        assert_eq!(final_output(&no_run, None, "prod", &r, "").conclusion, "neutral");
+        r.outcome.kind = OutcomeKind::Paused;
+        let c = final_output(&info(), None, "prod", &r, "");
+        assert_eq!(c.conclusion, "neutral");
+        assert!(c.output.text.unwrap_or_default().contains("on-split: continue"));
+    }
+
+    #[test]
+    fn hostile_context_is_escaped_and_bounded() {
+        let r = success_canary();
+        let c = final_output(&hostile_info(), Some(&start("prod")), "prod", &r, &summary_of(&r));
+        let s = &c.output.summary;
+        assert!(!s.contains("<img"), "{s}");
+        assert!(!s.contains("@acme"), "{s}");
+        assert!(!s.contains("[x](javascript"), "{s}");
+        assert!(!s.lines().any(|l| l.trim_start().starts_with("::")), "{s}");
+        assert!(s.chars().count() <= OUTPUT_LIMIT);
+        // A 10,000-character title is cut in its cell.
+        assert!(!s.contains(&"A".repeat(400)), "{s}");
+    }
+
+    #[test]
+    fn outputs_over_the_limit_are_cut_with_a_note() {
+        let mut r = rolled_back_canary();
+        r.outcome.services[0].diagnostics.events =
+            (0..5000).map(|i| format!("event {i}: {}", "x".repeat(40))).collect();
+        let huge = "y".repeat(200_000);
+        let c = final_output(&info(), None, "prod", &r, &huge);
+        let text = c.output.text.unwrap_or_default();
+        assert!(c.output.summary.chars().count() <= OUTPUT_LIMIT);
+        assert!(text.chars().count() <= OUTPUT_LIMIT);
+        assert!(c.output.summary.ends_with(CUT_NOTE) && text.ends_with(CUT_NOTE));
+        assert_eq!(text.matches("```").count() % 2, 0, "the cut closes the code fence");
+    }
+}

@@ -398,6 +398,20 @@ mod tests {
     }
 
     #[test]
+    fn the_comment_after_three_stages() {
+        let mut rows = Vec::new();
+        upsert(&mut rows, row("dev", "success"));
+        upsert(&mut rows, row("staging", "success"));
+        let mut prod = row("prod", "failure");
+        prod.environment_url = Some("https://shop.example.com/(x)".into());
+        prod.seconds = Some(3725);
+        upsert(&mut rows, prod);
+        let mut hostile = crate::test_fixtures::hostile_info();
+        hostile.commit_message = Some("Merge pull request #12 <script>".into());
+        insta::assert_snapshot!(render(&rows, &hostile));
+    }
+
+    #[test]
     fn durations_read_naturally() {
         assert_eq!(duration(5), "5s");
         assert_eq!(duration(95), "1m 35s");

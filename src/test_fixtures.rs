@@ -1,0 +1,153 @@
+//! Hand-built reports for snapshot tests of every piece of Markdown: a successful canary, a
+//! canary rolled back by analysis (with hostile AWS text), and a run context whose PR title,
+//! branch and commit message are hostile.
+
+use crate::domain::analysis::TargetGroupMetrics;
+use crate::domain::diagnostics::{Diagnostics, StoppedTask, TargetProblem};
+use crate::domain::outcome::{Outcome, OutcomeKind, RollbackResult, ServiceResult, ServiceStatus};
+use crate::domain::rollout::Failure;
+use crate::executor::{DeployReport, StepRecord};
+use crate::github::event::{PullRequest, RunInfo};
+use crate::ports::StageStart;
+
+pub const DIGEST: &str = "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+pub const SHA: &str = "0123456789abcdef0123456789abcdef01234567";
+pub const HOSTILE: &str =
+    "<img src=x onerror=alert(1)> **bold** [x](javascript:alert(1)) @acme/ops ::set-env name=A::b | `tick`";
+
+fn image() -> String {
+    format!("123456789012.dkr.ecr.us-east-1.amazonaws.com/shop/web@{DIGEST}")
+}
+
+fn step(weight: u8, requests: f64, errors: f64, verdict: &str) -> StepRecord {
+    StepRecord {
+        weight,
+        seconds: 300.0,
+        canary: Some(TargetGroupMetrics {
+            requests,
+            errors_5xx: errors,
+            p99_ms: Some(182.0),
+        }),
+        verdict: verdict.into(),
+    }
+}
+
+pub fn start(stage: &str) -> StageStart {
+    StageStart {
+        stage: stage.into(),
+        strategy: "canary".into(),
+        cluster: "shop-prod".into(),
+        services: vec!["web-blue".into(), "web-green".into()],
+        image: image(),
+        version: Some("v1.4.0".into()),
+    }
+}
+
+pub fn success_canary() -> DeployReport {
+    DeployReport {
+        outcome: Outcome {
+            kind: OutcomeKind::Success,
+            services: vec![ServiceResult {
+                service: "web-green".into(),
+                previous_task_definition: "arn:aws:ecs:us-east-1:123456789012:task-definition/shop-web:41".into(),
+                new_task_definition: Some("arn:aws:ecs:us-east-1:123456789012:task-definition/shop-web:42".into()),
+                status: ServiceStatus::Deployed,
+                diagnostics: Diagnostics::default(),
+                duration_ms: 1_512_000,
+            }],
+            reason: None,
+        },
+        image: image(),
+        digest: Some(DIGEST.into()),
+        strategy: "canary".into(),
+        timeline: vec![
+            step(5, 1500.0, 1.0, "pass"),
+            step(10, 3000.0, 3.0, "pass"),
+            step(25, 7500.0, 6.0, "pass"),
+            step(50, 15000.0, 12.0, "pass"),
+            step(100, 30000.0, 21.0, "pass"),
+        ],
+    }
+}
+
+pub fn rolled_back_canary() -> DeployReport {
+    let reason = "5xx rate 8.12% > 1.00% (122 of 1502 requests)";
+    DeployReport {
+        outcome: Outcome {
+            kind: OutcomeKind::Failure,
+            services: vec![ServiceResult {
+                service: "web-green".into(),
+                previous_task_definition: "arn:aws:ecs:us-east-1:123456789012:task-definition/shop-web:41".into(),
+                new_task_definition: Some("arn:aws:ecs:us-east-1:123456789012:task-definition/shop-web:42".into()),
+                status: ServiceStatus::Failed {
+                    failure: Failure::Analysis {
+                        weight: 10,
+                        reason: reason.into(),
+                    },
+                    rollback: RollbackResult::Done,
+                },
+                diagnostics: Diagnostics {
+                    events: vec![
+                        "(service web-green) has started 2 tasks: (task 7f3c).".into(),
+                        format!("(service web-green) task failed health checks: {HOSTILE}\n```\n# not a heading"),
+                    ],
+                    stopped_tasks: vec![StoppedTask {
+                        task_id: "7f3c".into(),
+                        task_definition: "shop-web:42".into(),
+                        stopped_reason: "Essential container in task exited".into(),
+                        stopped_at: None,
+                        containers: vec![("app".into(), Some(137), Some("OutOfMemoryError".into()))],
+                    }],
+                    unhealthy_targets: vec![TargetProblem {
+                        target_group: "green-shop".into(),
+                        target: "10.0.1.17:8080".into(),
+                        state: "unhealthy".into(),
+                        reason: "Target.ResponseCodeMismatch".into(),
+                        description: "Health checks failed with these codes: [502]".into(),
+                    }],
+                    gaps: vec![],
+                },
+                duration_ms: 634_000,
+            }],
+            reason: Some(format!(
+                "web-green: analysis failed at 10% traffic: {reason} (stable slot: web-blue)"
+            )),
+        },
+        image: image(),
+        digest: Some(DIGEST.into()),
+        strategy: "canary".into(),
+        timeline: vec![
+            step(5, 1500.0, 2.0, "pass"),
+            step(10, 1502.0, 122.0, &format!("fail: {reason}")),
+        ],
+    }
+}
+
+pub fn info() -> RunInfo {
+    RunInfo {
+        owner: "acme".into(),
+        repo: "shop".into(),
+        sha: SHA.into(),
+        run_url: Some("https://github.com/acme/shop/actions/runs/1001".into()),
+        event_name: Some("pull_request".into()),
+        branch: Some("feat/faster-checkout".into()),
+        pull_request: Some(PullRequest {
+            number: 12,
+            title: "Faster checkout".into(),
+        }),
+        commit_message: None,
+    }
+}
+
+/// Every field a stranger controls set to something hostile.
+pub fn hostile_info() -> RunInfo {
+    RunInfo {
+        branch: Some(format!("feat/{HOSTILE}")),
+        pull_request: Some(PullRequest {
+            number: 13,
+            title: format!("{HOSTILE} {}", "A".repeat(10_000)),
+        }),
+        commit_message: Some(format!("{HOSTILE}\n::error::pwned")),
+        ..info()
+    }
+}
