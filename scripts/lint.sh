@@ -51,6 +51,11 @@ check() {
 shopt -s nullglob
 workflows=(.github/workflows/*.yml .github/workflows/*.yaml)
 examples=(examples/*.yml examples/*.yaml)
+# examples/ecs-deploy.yml is the chain config, not a workflow: it has its own schema.
+chain_configs=(examples/ecs-deploy.yml)
+for i in "${!examples[@]}"; do
+  [[ ${examples[$i]} == examples/ecs-deploy.yml ]] && unset 'examples[i]'
+done
 scripts=(scripts/*.sh)
 [[ -f .ci/run ]] && scripts+=(.ci/run)
 shopt -u nullglob
@@ -61,9 +66,10 @@ if ((${#workflows[@]} + ${#examples[@]})); then
   check workflow-schema check-jsonschema --builtin-schema vendor.github-workflows \
     "${workflows[@]}" "${examples[@]}"
 fi
+((${#chain_configs[@]})) && check chain-config-schema check-jsonschema --schemafile docs/ecs-deploy.schema.json "${chain_configs[@]}"
 zizmor_paths=()
 [[ -d .github ]] && zizmor_paths+=(.github)
-((${#examples[@]})) && zizmor_paths+=(examples)
+((${#examples[@]})) && zizmor_paths+=("${examples[@]}")
 if ((${#zizmor_paths[@]})); then
   check zizmor zizmor --offline --no-progress "${zizmor_paths[@]}"
 fi

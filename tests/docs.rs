@@ -87,3 +87,18 @@ fn readme_starts_with_the_two_commands() {
     let ci = std::fs::read_to_string(root().join(".ci/run")).unwrap();
     assert!(ci.contains("make test"), ".ci/run runs the README's test command");
 }
+
+#[test]
+fn the_example_chain_config_is_valid_for_the_binary() {
+    use ecs_deploy_action::config::chain_file::ChainFile;
+    use ecs_deploy_action::config::{GithubContext, RawInputs};
+    use ecs_deploy_action::executor::chain::plan_stages;
+    let text = std::fs::read_to_string(root().join("examples/ecs-deploy.yml")).unwrap();
+    let file = ChainFile::parse(&text, "examples/ecs-deploy.yml").unwrap();
+    let names: Vec<&str> = file.stages.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["dev", "staging", "prod"]);
+    let raw = RawInputs { stage: Some("dev".into()), until: Some("prod".into()), ..Default::default() };
+    let (_, plans) = plan_stages(&file, &raw, &GithubContext::default(), Some("us-east-1".into())).expect("every stage validates");
+    assert_eq!(plans.len(), 3);
+    assert!(plans[2].cfg.progressive.is_some(), "prod is a canary");
+}
