@@ -65,6 +65,7 @@ class SimApp:
             with sim.lock:
                 return list(self.moto(environ, start_response))
         fault = faults.pick(info["service"], info["operation"], info["access_key"])
+        call["fault"] = fault.kind if fault else None
         if fault and fault.kind == "latency":
             time.sleep(fault.latency_ms / 1000.0)
         elif fault and fault.kind == "drop":

@@ -55,9 +55,9 @@ def test_5xx_latency_drop(sim):
     ecs.describe_clusters(clusters=["c1"])
     sim.call("DELETE", "/_sim/faults")
     ecs.list_clusters()
-    statuses = [(c["operation"], c["status"]) for c in sim.call("GET", "/_sim/calls?access_key=AKIDTEST")]
-    assert statuses == [("ListClusters", 503), ("CreateCluster", 200), ("ListServices", 200),
-                        ("DescribeClusters", 0), ("DescribeClusters", 200), ("ListClusters", 200)]
+    statuses = [(c["operation"], c["status"], c["fault"]) for c in sim.call("GET", "/_sim/calls?access_key=AKIDTEST")]
+    assert statuses == [("ListClusters", 503, "5xx"), ("CreateCluster", 200, None), ("ListServices", 200, "latency"),
+                        ("DescribeClusters", 0, "drop"), ("DescribeClusters", 200, None), ("ListClusters", 200, None)]
 
 
 def test_faults_scoped_to_an_access_key(sim):
