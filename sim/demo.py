@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 import boto3
@@ -54,6 +55,60 @@ def wait_stable(ecs, cluster, service):
             return
         time.sleep(0.1)
     sys.exit(f"{service} never became stable")
+
+
+def run_action(endpoint, inputs, title):
+    """Runs the real binary as the runner would and prints what it wrote."""
+    with tempfile.TemporaryDirectory() as tmp:
+        output, summary = Path(tmp, "output"), Path(tmp, "summary.md")
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "AKIADEMO", "AWS_SECRET_ACCESS_KEY": "demo",
+            "AWS_REGION": REGION, "AWS_EC2_METADATA_DISABLED": "true",
+            "GITHUB_OUTPUT": str(output), "GITHUB_STEP_SUMMARY": str(summary),
+            "GITHUB_REPOSITORY": "acme/shop", "GITHUB_RUN_ID": "1", "GITHUB_SHA": "4f1c2b7e" * 5,
+        }
+        env.update({f"INPUT_{k.upper()}": v for k, v in inputs.items()})
+        print(f"\n$ ecs-deploy-action  # {title}\n")
+        started = time.monotonic()
+        code = subprocess.call([str(BINARY)], env=env)
+        print(f"\nexit code {code} after {time.monotonic() - started:.1f} s")
+        print("\n--- outputs (GITHUB_OUTPUT) ---")
+        print(output.read_text() if output.exists() else "(none)")
+        print("--- job summary (GITHUB_STEP_SUMMARY) ---")
+        print(summary.read_text() if summary.exists() else "(none)")
+        return code
+
+
+def canary_topology(session, endpoint, ecs, image):
+    """Two slot services behind one ALB listener (blue live at 100, green idle at 0)."""
+    ec2 = session.client("ec2", endpoint_url=endpoint)
+    elb = session.client("elbv2", endpoint_url=endpoint)
+    subnets = [s["SubnetId"] for s in ec2.describe_subnets()["Subnets"]][:2]
+    vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
+    sg = ec2.describe_security_groups()["SecurityGroups"][0]["GroupId"]
+    lb = elb.create_load_balancer(Name="shop-prod", Subnets=subnets)["LoadBalancers"][0]["LoadBalancerArn"]
+    tgs = [elb.create_target_group(Name=f"shop-{c}", Protocol="HTTP", Port=8080, VpcId=vpc, TargetType="ip")
+           ["TargetGroups"][0]["TargetGroupArn"] for c in ("blue", "green")]
+    for tg in tgs:  # fast draining for a demo
+        elb.modify_target_group_attributes(TargetGroupArn=tg, Attributes=[
+            {"Key": "deregistration_delay.timeout_seconds", "Value": "30"}])
+    listener = elb.create_listener(LoadBalancerArn=lb, Protocol="HTTP", Port=80, DefaultActions=[{
+        "Type": "forward", "ForwardConfig": {"TargetGroups": [
+            {"TargetGroupArn": tgs[0], "Weight": 100}, {"TargetGroupArn": tgs[1], "Weight": 0}]}}])["Listeners"][0]["ListenerArn"]
+    ecs.create_cluster(clusterName="prod")
+    td = ecs.register_task_definition(
+        family="shop-web-prod", networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256", memory="512",
+        containerDefinitions=[{"name": "web", "image": image, "essential": True, "portMappings": [{"containerPort": 8080}]}],
+    )["taskDefinition"]["taskDefinitionArn"]
+    for color, tg, count in (("blue", tgs[0], 2), ("green", tgs[1], 0)):
+        ecs.create_service(
+            cluster="prod", serviceName=f"web-{color}", taskDefinition=td, desiredCount=count, launchType="FARGATE",
+            loadBalancers=[{"targetGroupArn": tg, "containerName": "web", "containerPort": 8080}],
+            networkConfiguration={"awsvpcConfiguration": {"subnets": subnets, "securityGroups": [sg]}},
+        )
+        wait_stable(ecs, "prod", f"web-{color}")
+    return listener
 
 
 def main():
@@ -102,9 +157,32 @@ def main():
         print(output.read_text() if output.exists() else "(none)")
         print("--- job summary (GITHUB_STEP_SUMMARY) ---")
         print(summary.read_text() if summary.exists() else "(none)")
+
+    # Progressive delivery: a canary of a bad version is caught at its first step and rolled back.
+    print("\n\n=== canary: shop/web:v1.2.0 returns 8% 5xx; the action catches it at 5% and rolls back ===")
+    push_image(ecr, "shop/web", "v1.2.0")
+    bad = [d for d in ecr.describe_images(repositoryName="shop/web", imageIds=[{"imageTag": "v1.2.0"}])["imageDetails"]][0]["imageDigest"]
+    urllib.request.urlopen(urllib.request.Request(
+        f"{endpoint}/_sim/scenarios", data=json.dumps({bad: {"error_rate": 0.08}}).encode(), method="PUT"))
+    listener = canary_topology(session, endpoint, ecs, image("v1.1.0"))
+    print("cluster prod: web-blue (live, 100%) and web-green (idle, 0%) behind one ALB listener")
+    canary = {
+        "CLUSTER": "prod", "SERVICES": "web-blue, web-green", "STRATEGY": "canary", "LISTENER-ARN": listener,
+        "CANARY-STEPS": "5,25,50,100", "BAKE-TIME": "3s", "ANALYSIS-INTERVAL": "1s", "MIN-REQUESTS": "10",
+        "KEEP-OLD-FOR": "2s", "STAGE": "prod",
+    }
+    bad_code = run_action(endpoint, {**canary, "IMAGE": image("v1.2.0"), "VERSION": "v1.2.0"},
+                          "strategy=canary image=shop/web:v1.2.0 (bad)")
+    print("\n=== the same canary with a good version walks 5 -> 25 -> 50 -> 100 ===")
+    push_image(ecr, "shop/web", "v1.2.1")
+    good_code = run_action(endpoint, {**canary, "IMAGE": image("v1.2.1"), "VERSION": "v1.2.1"},
+                           "strategy=canary image=shop/web:v1.2.1")
+    print(f"\nrolling: exit {code}; bad canary: exit {bad_code} (rolled back, as it should); good canary: exit {good_code}")
+    print("On GitHub these land in: the job summary (above), a check run per stage, one sticky PR comment and the")
+    print("Environments page (deployment statuses) — with a github-token; see README 'Reporting to GitHub'.")
     sim.stdin.close()
     sim.wait(timeout=10)
-    sys.exit(code)
+    sys.exit(0 if (code, bad_code, good_code) == (0, 1, 0) else 1)
 
 
 if __name__ == "__main__":
