@@ -337,6 +337,7 @@ fn stage_start(cfg: &DeployConfig, stage: &str) -> StageStart {
             ContainerImages::Map(m) => m.values().map(ToString::to_string).collect::<Vec<_>>().join(", "),
         },
         version: cfg.version.as_ref().map(|v| format!("v{v}")),
+        environment_url: None,
     }
 }
 

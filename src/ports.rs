@@ -183,6 +183,9 @@ pub struct StageStart {
     pub services: Vec<String>,
     pub image: String,
     pub version: Option<String>,
+    /// Where the stage can be visited (the chain file's `url`), for deployment statuses and
+    /// the PR comment.
+    pub environment_url: Option<String>,
 }
 
 /// Where people watch a deployment: GitHub check runs, the sticky PR comment, deployment

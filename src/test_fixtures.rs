@@ -40,6 +40,7 @@ pub fn start(stage: &str) -> StageStart {
         services: vec!["web-blue".into(), "web-green".into()],
         image: image(),
         version: Some("v1.4.0".into()),
+        environment_url: Some("https://shop.example.com".into()),
     }
 }
 

@@ -512,6 +512,7 @@ pub async fn run(
                 services: cfg.services.clone(),
                 image: format!("{}@{digest}", repo_ref.name),
                 version: cfg.version.as_ref().map(|v| format!("v{v}")),
+                environment_url: file.stages.get(index).and_then(|s| s.url.clone()),
             })
             .await;
         let deployed = match &cfg.progressive {

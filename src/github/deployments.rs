@@ -45,14 +45,7 @@ pub struct Deployments {
 
 impl Deployments {
     /// Creates the stage's deployment and its `in_progress` status.
-    pub async fn start(
-        &self,
-        client: &Client,
-        channels: &Channels,
-        info: &RunInfo,
-        start: &StageStart,
-        environment_url: Option<&str>,
-    ) {
+    pub async fn start(&self, client: &Client, channels: &Channels, info: &RunInfo, start: &StageStart) {
         if !channels.live(Channel::Deployments) {
             return;
         }
@@ -60,13 +53,13 @@ impl Deployments {
             return;
         };
         let description = format!("{} of {}", start.strategy, start.image);
-        self.status(client, channels, info, id, "in_progress", &description, environment_url)
+        let url = start.environment_url.as_deref();
+        self.status(client, channels, info, id, "in_progress", &description, url)
             .await;
     }
 
     /// The final status; creates the deployment first if that failed at the start (or the
     /// stage was never reported as started).
-    #[allow(clippy::too_many_arguments)]
     pub async fn finish(
         &self,
         client: &Client,
@@ -75,7 +68,6 @@ impl Deployments {
         start: &StageStart,
         state: &str,
         description: &str,
-        environment_url: Option<&str>,
     ) {
         if !channels.last(Channel::Deployments) {
             return;
@@ -88,8 +80,8 @@ impl Deployments {
                 None => return,
             },
         };
-        self.status(client, channels, info, id, state, description, environment_url)
-            .await;
+        let url = start.environment_url.as_deref();
+        self.status(client, channels, info, id, state, description, url).await;
     }
 
     async fn create(&self, client: &Client, channels: &Channels, info: &RunInfo, start: &StageStart) -> Option<u64> {

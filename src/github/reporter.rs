@@ -28,7 +28,6 @@ const PROGRESS_LINES: usize = 15;
 pub struct GitHubReporter {
     client: Client,
     info: RunInfo,
-    environment_url: Option<String>,
     interval: Duration,
     channels: Channels,
     checks: CheckRuns,
@@ -54,7 +53,6 @@ impl GitHubReporter {
         Ok(GitHubReporter {
             client: Client::new(api_url, token)?,
             info,
-            environment_url: None,
             interval: PROGRESS_INTERVAL,
             channels: Channels::default(),
             checks: CheckRuns::default(),
@@ -77,12 +75,6 @@ impl GitHubReporter {
             .filter(|s| !s.is_empty())
             .unwrap_or(DEFAULT_API_URL);
         Some(GitHubReporter::new(info, api, token))
-    }
-
-    /// Where the stage's environment can be visited, for deployment statuses and the comment.
-    pub fn with_environment_url(mut self, url: Option<String>) -> Self {
-        self.environment_url = url;
-        self
     }
 
     /// The writes (POST, PATCH) sent so far.
@@ -113,7 +105,7 @@ impl GitHubReporter {
             sha: self.info.sha.clone(),
             seconds: secs,
             run_url: self.info.run_url.clone(),
-            environment_url: self.environment_url.clone(),
+            environment_url: start.and_then(|s| s.environment_url.clone()),
         }
     }
 
@@ -148,7 +140,7 @@ impl Reporter for GitHubReporter {
         let (c, i, e) = (&self.client, &self.info, &self.channels);
         tokio::join!(
             self.checks.create(c, e, i, &start.stage, &output),
-            self.deployments.start(c, e, i, start, self.environment_url.as_deref()),
+            self.deployments.start(c, e, i, start),
             self.comment.upsert(c, e, i, row, false),
         );
     }
@@ -193,15 +185,7 @@ impl Reporter for GitHubReporter {
         let deployment = async {
             if let Some(state) = deployments::final_state(kind) {
                 self.deployments
-                    .finish(
-                        c,
-                        e,
-                        i,
-                        &start_or_report,
-                        state,
-                        &description,
-                        self.environment_url.as_deref(),
-                    )
+                    .finish(c, e, i, &start_or_report, state, &description)
                     .await;
             }
         };
@@ -221,9 +205,7 @@ impl Reporter for GitHubReporter {
         let deployment = async {
             // Only a stage that was announced has a deployment to close.
             if let Some(start) = &start {
-                self.deployments
-                    .finish(c, e, i, start, "failure", &description, self.environment_url.as_deref())
-                    .await;
+                self.deployments.finish(c, e, i, start, "failure", &description).await;
             }
         };
         tokio::join!(
@@ -243,6 +225,7 @@ fn start_from(stage: &str, report: &DeployReport) -> StageStart {
         services: report.outcome.services.iter().map(|s| s.service.clone()).collect(),
         image: report.image.clone(),
         version: None,
+        environment_url: None,
     }
 }
 
