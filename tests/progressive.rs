@@ -410,3 +410,38 @@ async fn a_misconfigured_topology_is_refused_before_any_change() {
         .collect();
     assert!(mutating.is_empty(), "{mutating:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pause_step_holds_traffic_and_a_gated_rerun_continues_it() {
+    let aws = Aws::new("canary_pause").await;
+    let s = aws.slots("canary-pause", 1).await;
+    aws.push_image(&s.repo, "v2").await;
+    let image = Aws::image_uri(&s.repo, "v2");
+    let run = run_action(&aws, &inputs(&s, &image, &[("canary-steps", "10,pause,50,100")]), &[]);
+    run.assert_code(0);
+    assert_eq!(run.output("outcome"), "paused");
+    assert_eq!(
+        aws.weights(&s.listener, &s).await,
+        (90, 10),
+        "traffic is held at the pause"
+    );
+
+    // The gated job resumes it.
+    let run = run_action(
+        &aws,
+        &inputs(
+            &s,
+            &image,
+            &[("canary-steps", "10,pause,50,100"), ("on-split", "continue")],
+        ),
+        &[("GITHUB_RUN_ID", "1002")],
+    );
+    run.assert_code(0);
+    assert_eq!(run.output("outcome"), "success", "{}", run.stdout);
+    assert!(
+        run.summary.contains("| 50% |") && !run.summary.contains("| 10% |"),
+        "{}",
+        run.summary
+    );
+    assert_eq!(aws.weights(&s.listener, &s).await, (0, 100));
+}
