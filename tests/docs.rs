@@ -97,8 +97,13 @@ fn the_example_chain_config_is_valid_for_the_binary() {
     let file = ChainFile::parse(&text, "examples/ecs-deploy.yml").unwrap();
     let names: Vec<&str> = file.stages.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names, ["dev", "staging", "prod"]);
-    let raw = RawInputs { stage: Some("dev".into()), until: Some("prod".into()), ..Default::default() };
-    let (_, plans) = plan_stages(&file, &raw, &GithubContext::default(), Some("us-east-1".into())).expect("every stage validates");
+    let raw = RawInputs {
+        stage: Some("dev".into()),
+        until: Some("prod".into()),
+        ..Default::default()
+    };
+    let (_, plans) =
+        plan_stages(&file, &raw, &GithubContext::default(), Some("us-east-1".into())).expect("every stage validates");
     assert_eq!(plans.len(), 3);
     assert!(plans[2].cfg.progressive.is_some(), "prod is a canary");
 }
