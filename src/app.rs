@@ -43,48 +43,14 @@ pub async fn run() -> u8 {
     }
     let cfg = match validate(&raw, context, config::region_from_env()) {
         Ok(cfg) => cfg,
-        Err(errors) => {
-            for e in &errors {
-                println!(
-                    "{}",
-                    commands::error(&format!("Invalid input: {}", e.input), &e.to_string())
-                );
-            }
-            let reason = errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
-            let _ = rt.set_outputs(&[("outcome", "invalid-input".to_string()), ("rolled-back-reason", reason)]);
-            return 2;
-        }
+        Err(errors) => return invalid(&rt, &errors),
     };
 
-    let (cancel_tx, mut cancel) = tokio::sync::watch::channel(false);
-    tokio::spawn(async move {
-        wait_for_signal().await;
-        log::warning(
-            "Cancelled",
-            "received a stop signal: putting every service back where it was",
-        );
-        let _ = cancel_tx.send(true);
-        // Stay alive so the receiver is not dropped; a second signal changes nothing.
-        std::future::pending::<()>().await;
-    });
-
-    let sdk = sdk_config(&cfg.region).await;
-    let ecs = EcsAdapter::new(&sdk);
-    let registry = EcrRegistry::new(&sdk);
-    let router = ElbRouter::new(&sdk);
-    let metrics = CloudWatchMetrics::new(&sdk);
+    let mut cancel = cancel_on_signal();
+    let adapters = Adapters::new(&cfg.region).await;
     let reporter = reporter(&cfg);
     let stage = cfg.stage.clone().unwrap_or_else(|| "deploy".to_string());
-    let ports = Ports {
-        ecs: &ecs,
-        registry: &registry,
-        clock: &SystemClock,
-        router: &router,
-        metrics: &metrics,
-        smoke: &HttpSmokeCheck,
-        reporter: reporter.as_ref(),
-        stage: stage.clone(),
-    };
+    let ports = adapters.ports(reporter.as_ref(), &stage);
     reporter.started(&stage_start(&cfg, &stage)).await;
 
     let result = match &cfg.progressive {
@@ -108,6 +74,55 @@ pub async fn run() -> u8 {
     };
     finish(&cfg, &rt, reporter.as_ref(), &stage, &report).await;
     report.outcome.exit_code() as u8
+}
+
+/// The AWS adapters of one run, sharing one SDK configuration.
+struct Adapters {
+    ecs: EcsAdapter,
+    registry: EcrRegistry,
+    router: ElbRouter,
+    metrics: CloudWatchMetrics,
+}
+
+impl Adapters {
+    async fn new(region: &str) -> Self {
+        let sdk = sdk_config(region).await;
+        Adapters {
+            ecs: EcsAdapter::new(&sdk),
+            registry: EcrRegistry::new(&sdk),
+            router: ElbRouter::new(&sdk),
+            metrics: CloudWatchMetrics::new(&sdk),
+        }
+    }
+
+    fn ports<'a>(&'a self, reporter: &'a dyn Reporter, stage: &str) -> Ports<'a> {
+        Ports {
+            ecs: &self.ecs,
+            registry: &self.registry,
+            clock: &SystemClock,
+            router: &self.router,
+            metrics: &self.metrics,
+            smoke: &HttpSmokeCheck,
+            reporter,
+            stage: stage.to_string(),
+        }
+    }
+}
+
+/// A receiver that flips to true on SIGINT, SIGTERM or SIGHUP.
+fn cancel_on_signal() -> crate::executor::Cancel {
+    let (cancel_tx, cancel) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        log::warning(
+            "Cancelled",
+            "received a stop signal: putting every service back where it was",
+        );
+        let _ = cancel_tx.send(true);
+        // Stay alive so the receiver is not dropped; a second signal changes nothing.
+        std::future::pending::<()>().await;
+    });
+    cancel
 }
 
 fn invalid(rt: &Runtime, errors: &[config::InputError]) -> u8 {
@@ -158,22 +173,9 @@ async fn run_chain(raw: &config::RawInputs, context: config::GithubContext, rt: 
         Ok(v) => v,
         Err(errors) => return invalid(rt, &errors),
     };
-    let (cancel_tx, mut cancel) = tokio::sync::watch::channel(false);
-    tokio::spawn(async move {
-        wait_for_signal().await;
-        log::warning(
-            "Cancelled",
-            "received a stop signal: putting every service back where it was",
-        );
-        let _ = cancel_tx.send(true);
-        std::future::pending::<()>().await;
-    });
+    let mut cancel = cancel_on_signal();
     let first = &plans[0].cfg;
-    let sdk = sdk_config(&first.region).await;
-    let ecs = EcsAdapter::new(&sdk);
-    let registry = EcrRegistry::new(&sdk);
-    let router = ElbRouter::new(&sdk);
-    let metrics = CloudWatchMetrics::new(&sdk);
+    let adapters = Adapters::new(&first.region).await;
     let reporter = reporter(first);
     let gates: Box<dyn Gates> = match (&first.github_token, &first.context.repository) {
         (Some(token), Some(repo)) => {
@@ -192,16 +194,7 @@ async fn run_chain(raw: &config::RawInputs, context: config::GithubContext, rt: 
         }
         _ => Box::new(UnknownGates),
     };
-    let ports = Ports {
-        ecs: &ecs,
-        registry: &registry,
-        clock: &SystemClock,
-        router: &router,
-        metrics: &metrics,
-        smoke: &HttpSmokeCheck,
-        reporter: reporter.as_ref(),
-        stage: plans[0].name.clone(),
-    };
+    let ports = adapters.ports(reporter.as_ref(), &plans[0].name);
     let report = match chain::run(&file, raw, command, &plans, &ports, gates.as_ref(), &mut cancel).await {
         Ok(r) => r,
         Err(e) => {
