@@ -102,12 +102,8 @@ async fn crashing_tasks_fail_the_rollout_and_the_circuit_breaker_rolls_back() {
     let aws = Aws::new("sim_crash").await;
     aws.create_cluster("sim-crash").await;
     aws.push_image("sim-crash", "v1").await;
-    let bad = aws.push_image("sim-crash", "bad").await;
-    Sim::shared().scenario(
-        &format!("sim-crash:bad"),
-        serde_json::json!({"crash": true, "exit_code": 3}),
-    );
-    let _ = bad;
+    aws.push_image("sim-crash", "bad").await;
+    Sim::shared().scenario("sim-crash:bad", serde_json::json!({"crash": true, "exit_code": 3}));
     let td1 = aws
         .register("sim-crash", &[("app", &Aws::image_uri("sim-crash", "v1"))])
         .await;
