@@ -11,6 +11,8 @@ use std::time::Duration;
 
 use aws_sdk_ecs::types as ecs;
 
+pub mod github;
+
 pub const REGION: &str = "us-east-1";
 pub const ACCOUNT: &str = "123456789012";
 
