@@ -1,7 +1,9 @@
 //! `GitHubReporter`: the `Reporter` port on GitHub. Each stage event goes to the three channels
 //! at once (check run, sticky PR comment, deployment), so a slow channel costs the deploy one
 //! request timeout at most, never the sum. Live progress goes to the check run only, at most
-//! once per [`PROGRESS_INTERVAL`]; a 5-step canary makes a handful of writes per stage.
+//! once per [`PROGRESS_INTERVAL`] for the first [`FAST_UPDATES`], then once per
+//! [`SLOW_INTERVAL`]: a 5-step canary with 5-minute bakes stays around 40 writes per stage over
+//! 25 minutes, far below GitHub's 80 writes a minute; a short one makes about ten.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
@@ -22,13 +24,15 @@ use crate::ports::{Reporter, StageStart};
 
 /// The shortest time between two live updates of a check run.
 pub const PROGRESS_INTERVAL: Duration = Duration::from_secs(5);
+/// Live updates sent at [`PROGRESS_INTERVAL`] before the pace drops to [`SLOW_INTERVAL`].
+pub const FAST_UPDATES: usize = 12;
+pub const SLOW_INTERVAL: Duration = Duration::from_secs(60);
 /// Progress lines shown in a live check run.
 const PROGRESS_LINES: usize = 15;
 
 pub struct GitHubReporter {
     client: Client,
     info: RunInfo,
-    interval: Duration,
     channels: Channels,
     checks: CheckRuns,
     comment: StickyComment,
@@ -41,10 +45,17 @@ struct StageRun {
     began: Instant,
     lines: VecDeque<String>,
     last_write: Option<Instant>,
+    /// Live updates sent so far.
+    live_updates: usize,
 }
 
-/// Whether a live update may go out now.
-pub fn due(last_write: Option<Instant>, now: Instant, interval: Duration) -> bool {
+/// Whether a live update may go out now, after `sent` live updates.
+pub fn due(last_write: Option<Instant>, sent: usize, now: Instant) -> bool {
+    let interval = if sent < FAST_UPDATES {
+        PROGRESS_INTERVAL
+    } else {
+        SLOW_INTERVAL
+    };
     last_write.is_none_or(|last| now.saturating_duration_since(last) >= interval)
 }
 
@@ -53,7 +64,6 @@ impl GitHubReporter {
         Ok(GitHubReporter {
             client: Client::new(api_url, token)?,
             info,
-            interval: PROGRESS_INTERVAL,
             channels: Channels::default(),
             checks: CheckRuns::default(),
             comment: StickyComment::default(),
@@ -132,6 +142,7 @@ impl Reporter for GitHubReporter {
                     began: Instant::now(),
                     lines: VecDeque::new(),
                     last_write: Some(Instant::now()),
+                    live_updates: 0,
                 },
             );
         }
@@ -158,10 +169,11 @@ impl Reporter for GitHubReporter {
                 run.lines.pop_front();
             }
             let now = Instant::now();
-            if !due(run.last_write, now, self.interval) {
+            if !due(run.last_write, run.live_updates, now) {
                 return;
             }
             run.last_write = Some(now);
+            run.live_updates += 1;
             let lines: Vec<String> = run.lines.iter().cloned().collect();
             checks::progress_output(&self.info, &run.start, &lines)
         };
@@ -234,24 +246,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn live_updates_are_coalesced() {
+    fn live_updates_are_coalesced_and_bounded() {
         let t0 = Instant::now();
-        let i = Duration::from_secs(5);
-        assert!(due(None, t0, i));
-        assert!(!due(Some(t0), t0 + Duration::from_secs(4), i));
-        assert!(due(Some(t0), t0 + Duration::from_secs(5), i));
-        // A 5-step canary of ~2 minutes with a progress line every second: at most one live
-        // update per 5 s, so the count is bounded by the duration, not by the lines.
-        let mut last = Some(t0);
-        let mut writes = 0;
-        for s in 1..=120 {
-            let now = t0 + Duration::from_secs(s);
-            if due(last, now, i) {
-                last = Some(now);
-                writes += 1;
+        assert!(due(None, 0, t0));
+        assert!(!due(Some(t0), 0, t0 + Duration::from_secs(4)));
+        assert!(due(Some(t0), 0, t0 + Duration::from_secs(5)));
+        assert!(!due(Some(t0), FAST_UPDATES, t0 + Duration::from_secs(59)));
+        // Count the updates of a run with a progress line every `every` seconds.
+        let updates = |minutes: u64, every: u64| {
+            let (mut last, mut sent) = (Some(t0), 0);
+            for s in (every..=minutes * 60).step_by(every as usize) {
+                let now = t0 + Duration::from_secs(s);
+                if due(last, sent, now) {
+                    last = Some(now);
+                    sent += 1;
+                }
             }
-        }
-        assert_eq!(writes, 24);
+            sent
+        };
+        // A line a second for two minutes: 12 at 5 s, then one a minute.
+        assert_eq!(updates(2, 1), 13);
+        // A 5-step canary with 5-minute bakes and a 30 s analysis interval (25 minutes).
+        let canary = updates(25, 30);
+        assert!(canary <= 32, "{canary}");
     }
 
     #[tokio::test]
