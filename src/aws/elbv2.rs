@@ -14,7 +14,7 @@ pub struct ElbRouter {
 impl ElbRouter {
     pub fn new(config: &aws_config::SdkConfig) -> Self {
         ElbRouter {
-            client: aws_sdk_elasticloadbalancingv2::Client::new(config),
+            client: aws_sdk_elasticloadbalancingv2::Client::from_conf(super::elb_config(config)),
         }
     }
 

@@ -14,27 +14,62 @@ use aws_sdk_ecs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 
 use crate::error::{AwsError, AwsErrorKind};
 
-/// One shared SDK configuration: adaptive retries (client-side rate limiting when AWS throttles,
-/// bounded attempts) and a timeout on every operation so a hung connection cannot stall a
-/// deployment. Credentials and endpoints come from the usual AWS environment variables
+/// The retry and timeout settings every client starts from. Chosen deliberately, and checked
+/// by the fault matrix (tests/faults.rs, RELIABILITY.md):
+///
+/// - **Standard retries, not adaptive.** Adaptive mode adds a client-side rate limiter that,
+///   after one throttling error, paces a client that sends a call or two a second (we poll)
+///   at a fraction of that: measured against the simulator, every retry after a throttle then
+///   waited the full `max_backoff`, and a step's weight change took 37 s instead of about 2 s.
+///   We are never the ones saturating an API quota, so plain exponential backoff with jitter is
+///   what throttling from other tenants of the account needs.
+/// - **5 attempts, backoff from 250 ms up to 2 s** (jittered): a throttling or 5xx burst is
+///   ridden out in about 1.5 s (at most ~4 s) inside the SDK; longer outages surface as errors
+///   to the executor, whose loops keep the deploy safe (waits poll on, a revert keeps trying).
+/// - **Timeouts on every call**: connecting 3 s, each attempt 5 s (ECS, ECR and CloudWatch
+///   answer in well under a second; a hung connection is retried instead of stalling the
+///   deploy), the whole call with its retries 20 s. All our mutations are idempotent
+///   (absolute weights, a task definition per call, tags), so retrying an attempt that
+///   timed out after AWS executed it is safe. ELBv2 is tighter still (`elb_config`).
+///
+/// Credentials and endpoints come from the usual AWS environment variables
 /// (`AWS_ENDPOINT_URL` points every client at the local simulator).
 pub async fn sdk_config(region: &str) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(region.to_string()))
-        .retry_config(
-            RetryConfig::adaptive()
-                .with_max_attempts(5)
-                .with_max_backoff(Duration::from_secs(5)),
-        )
+        .retry_config(retry_config())
         .timeout_config(
             TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(5))
-                .operation_attempt_timeout(Duration::from_secs(10))
-                .operation_timeout(Duration::from_secs(45))
+                .connect_timeout(Duration::from_secs(3))
+                .operation_attempt_timeout(Duration::from_secs(5))
+                .operation_timeout(Duration::from_secs(20))
                 .build(),
         )
         .load()
         .await
+}
+
+pub fn retry_config() -> RetryConfig {
+    RetryConfig::standard()
+        .with_max_attempts(5)
+        .with_initial_backoff(Duration::from_millis(250))
+        .with_max_backoff(Duration::from_secs(2))
+}
+
+/// ELBv2 carries the revert: weights back to the stable slot within the ~7.5 s GitHub gives a
+/// cancelled job. `DescribeListeners`/`ModifyListener` answer in milliseconds, so an attempt
+/// gets 2 s (one hung connection costs 2 s, not 5) and a call 8 s with its retries; the
+/// executor's own revert loop goes on after that.
+pub fn elb_config(sdk: &SdkConfig) -> aws_sdk_elasticloadbalancingv2::Config {
+    aws_sdk_elasticloadbalancingv2::config::Builder::from(sdk)
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(2))
+                .operation_attempt_timeout(Duration::from_secs(2))
+                .operation_timeout(Duration::from_secs(8))
+                .build(),
+        )
+        .build()
 }
 
 /// Turns any SDK error into ours, keeping AWS's code and message and naming the resource.

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::images::{self, ResolvedImages};
-use super::rolling::{check_service, record_tags};
+use super::rolling::{check_service, record_tags, revert_budget};
 use super::wait::{short_td, wait_for};
 use super::{lock, log, Cancel, DeployReport, Ports, StepRecord};
 use crate::config::progressive::{OnSplit, ProgressiveConfig};
@@ -113,7 +113,7 @@ async fn deploy_locked(
         Start::Fresh => match prepare(cfg, pc, ports, &topo, &resolved, cancel).await {
             Err(e) => {
                 // Nothing served by the new slot yet: put it back to 0 and report.
-                let _ = ports.ecs.scale_service(&cfg.cluster, &topo.idle.state.name, 0).await;
+                scale_to_zero(cfg, ports, &topo.idle.state.name, "New slot not scaled down").await;
                 return Err(e);
             }
             Ok((td, Some(ended))) => {
@@ -149,7 +149,7 @@ async fn deploy_locked(
         }
         Ended::Failed(failure) => {
             log::group("Roll back: traffic to the stable slot first");
-            let rollback = restore(cfg, pc, ports, &topo).await;
+            let rollback = restore(cfg, pc, ports, &topo, false).await;
             log::endgroup();
             let reason = format!("{}: {}", idle, failure.summary());
             (
@@ -160,7 +160,7 @@ async fn deploy_locked(
         }
         Ended::Cancelled => {
             log::group("Cancelled: traffic to the stable slot");
-            let rollback = restore(cfg, pc, ports, &topo).await;
+            let rollback = restore(cfg, pc, ports, &topo, true).await;
             log::endgroup();
             (
                 OutcomeKind::Cancelled,
@@ -359,7 +359,15 @@ async fn converge_split(
             "the interrupted rollout was of another image; rolling it back first",
         );
     }
-    match set_and_verify(ports, &pc.split, &topo.live.target_group, &topo.idle.target_group, 0).await {
+    match restore_weights(
+        ports,
+        &pc.split,
+        &topo.live.target_group,
+        &topo.idle.target_group,
+        revert_budget(false),
+    )
+    .await
+    {
         Ok(()) => log::info(&format!("converged: all traffic back on {}", topo.live.state.name)),
         Err(reason) => {
             return Err(Error::Preflight {
@@ -750,10 +758,48 @@ async fn set_and_verify(
     Err(last)
 }
 
+/// Weights back to the stable slot at 100, read back; retried with backoff until `budget` is
+/// spent, so that an outage longer than the SDK's retries does not leave traffic split.
+async fn restore_weights(
+    ports: &Ports<'_>,
+    split: &TrafficSplitRef,
+    stable_tg: &str,
+    canary_tg: &str,
+    budget: Duration,
+) -> Result<(), String> {
+    let deadline = ports.clock.now() + budget;
+    let mut delay = Duration::from_millis(250);
+    loop {
+        match set_and_verify(ports, split, stable_tg, canary_tg, 0).await {
+            Ok(()) => return Ok(()),
+            Err(reason) if ports.clock.now() + delay < deadline => {
+                log::warning("Traffic not restored yet", &format!("{reason}; retrying"));
+                ports.clock.sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+            Err(reason) => return Err(reason),
+        }
+    }
+}
+
 /// Stable slot back to 100% (confirmed by reading back), then the new slot scaled to 0.
-async fn restore(cfg: &DeployConfig, pc: &ProgressiveConfig, ports: &Ports<'_>, topo: &Topology) -> RollbackResult {
+async fn restore(
+    cfg: &DeployConfig,
+    pc: &ProgressiveConfig,
+    ports: &Ports<'_>,
+    topo: &Topology,
+    cancelled: bool,
+) -> RollbackResult {
     let t = Instant::now();
-    if let Err(reason) = set_and_verify(ports, &pc.split, &topo.live.target_group, &topo.idle.target_group, 0).await {
+    if let Err(reason) = restore_weights(
+        ports,
+        &pc.split,
+        &topo.live.target_group,
+        &topo.idle.target_group,
+        revert_budget(cancelled),
+    )
+    .await
+    {
         log::error(
             "Traffic NOT restored",
             &format!(
@@ -781,16 +827,30 @@ async fn restore(cfg: &DeployConfig, pc: &ProgressiveConfig, ports: &Ports<'_>, 
             )
             .await;
     }
-    match ports.ecs.scale_service(&cfg.cluster, &topo.idle.state.name, 0).await {
-        Ok(()) => {
-            log::info(&format!("{} scaled to 0", topo.idle.state.name));
-            RollbackResult::Done
+    scale_to_zero(cfg, ports, &topo.idle.state.name, "New slot not scaled down").await;
+    RollbackResult::Done
+}
+
+/// Scales a slot that serves no traffic to 0, retrying a few times; a failure only costs
+/// money (no traffic goes there), so it is a warning.
+async fn scale_to_zero(cfg: &DeployConfig, ports: &Ports<'_>, service: &str, warning: &str) {
+    let mut last = String::new();
+    for attempt in 0..4u32 {
+        if attempt > 0 {
+            ports.clock.sleep(Duration::from_millis(250 << attempt)).await;
         }
-        Err(e) => {
-            log::warning("New slot not scaled down", &e.to_string());
-            RollbackResult::Done
+        match ports.ecs.scale_service(&cfg.cluster, service, 0).await {
+            Ok(()) => {
+                log::info(&format!("{service} scaled to 0"));
+                return;
+            }
+            Err(e) => last = e.to_string(),
         }
     }
+    log::warning(
+        warning,
+        &format!("{last}; it gets no traffic: scale {service} to 0 by hand"),
+    );
 }
 
 /// The new slot is live at 100%: record which slot is stable now, keep the old one warm for
@@ -826,10 +886,7 @@ async fn finish(cfg: &DeployConfig, pc: &ProgressiveConfig, ports: &Ports<'_>, t
             log::info("cancelled while keeping the old slot warm; the rollout itself is complete");
         }
     }
-    match ports.ecs.scale_service(&cfg.cluster, &topo.live.state.name, 0).await {
-        Ok(()) => log::info(&format!("{} scaled to 0", topo.live.state.name)),
-        Err(e) => log::warning("Old slot not scaled down", &e.to_string()),
-    }
+    scale_to_zero(cfg, ports, &topo.live.state.name, "Old slot not scaled down").await;
 }
 
 /// Sleeps through the clock; true if cancelled meanwhile.

@@ -72,7 +72,11 @@ async fn deploy_locked(
     let mut new_td: BTreeMap<String, String> = BTreeMap::new(); // base → new, registered once
     let mut tracked: BTreeMap<String, Tracked> = BTreeMap::new();
     let mut mutation_error: Option<Error> = None;
+    // A service whose UpdateService failed may still have been updated (the call timed out
+    // after AWS executed it): it is rolled back too, which is a no-op if it was not.
+    let mut uncertain: BTreeMap<String, Tracked> = BTreeMap::new();
     for p in &planned {
+        let mut attempted: Option<String> = None;
         let result = async {
             let td = match new_td.get(&p.previous_task_definition) {
                 Some(td) => td.clone(),
@@ -90,6 +94,7 @@ async fn deploy_locked(
                     td
                 }
             };
+            attempted = Some(td.clone());
             let deployment_id = ports.ecs.update_service(&cfg.cluster, &p.service, &td, None).await?;
             log::info(&format!(
                 "{}: deployment {deployment_id} started on {}",
@@ -108,6 +113,16 @@ async fn deploy_locked(
                 tracked.insert(p.service.clone(), t);
             }
             Err(e) => {
+                if let Some(td) = attempted {
+                    uncertain.insert(
+                        p.service.clone(),
+                        Tracked {
+                            deployment_id: String::new(),
+                            task_definition: td,
+                            previous_task_definition: p.previous_task_definition.clone(),
+                        },
+                    );
+                }
                 mutation_error = Some(e);
                 break;
             }
@@ -168,7 +183,7 @@ async fn deploy_locked(
             .join("; "),
     };
     log::group("Roll back");
-    let rollbacks = roll_back(cfg, ports, &tracked, &wait, cancelled).await;
+    let rollbacks = roll_back(cfg, ports, &tracked, &uncertain, &wait, cancelled).await;
     log::endgroup();
 
     let mut services = Vec::new();
@@ -323,18 +338,32 @@ pub(crate) fn record_tags(cfg: &DeployConfig, resolved: &ResolvedImages) -> Vec<
     tags
 }
 
+/// How long a rollback keeps asking ECS: a cancelled job has seconds before the runner kills
+/// it; otherwise a service must not be left on the new revision while AWS answers at all.
+pub(crate) fn revert_budget(cancelled: bool) -> Duration {
+    if cancelled {
+        Duration::from_secs(7)
+    } else {
+        Duration::from_secs(180)
+    }
+}
+
 /// Puts every touched service back on its previous task definition. On cancellation it only
 /// asks (the runner gives us seconds); otherwise it waits for the services to be stable again.
+/// `uncertain` services may or may not have been updated; asking ECS for the previous revision
+/// again is harmless when they were not.
 async fn roll_back(
     cfg: &DeployConfig,
     ports: &Ports<'_>,
     tracked: &BTreeMap<String, Tracked>,
+    uncertain: &BTreeMap<String, Tracked>,
     wait: &WaitResult,
     cancelled: bool,
 ) -> BTreeMap<String, RollbackResult> {
     let mut results = BTreeMap::new();
     let mut rollback_tracked = BTreeMap::new();
-    for (service, t) in tracked {
+    let deadline = ports.clock.now() + revert_budget(cancelled);
+    for (service, t) in tracked.iter().chain(uncertain) {
         let failure = wait.verdicts.get(service).and_then(|v| v.as_ref().err());
         if failure.is_some_and(Failure::ecs_already_rolled_back) {
             results.insert(service.clone(), RollbackResult::ByEcs);
@@ -354,11 +383,28 @@ async fn roll_back(
             );
             continue;
         }
-        match ports
-            .ecs
-            .update_service(&cfg.cluster, service, &t.previous_task_definition, None)
-            .await
-        {
+        // Throttling or an outage that outlasts the SDK's retries must not leave the service
+        // on the new revision: keep asking, with backoff, until the budget is spent.
+        let mut delay = Duration::from_millis(250);
+        let asked = loop {
+            match ports
+                .ecs
+                .update_service(&cfg.cluster, service, &t.previous_task_definition, None)
+                .await
+            {
+                Ok(id) => break Ok(id),
+                Err(e) if ports.clock.now() + delay < deadline => {
+                    log::warning(
+                        &format!("Rollback of {service} not accepted yet"),
+                        &format!("{e}; retrying"),
+                    );
+                    ports.clock.sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(5));
+                }
+                Err(e) => break Err(e),
+            }
+        };
+        match asked {
             Ok(deployment_id) => {
                 log::info(&format!(
                     "{service}: rolling back to {} (deployment {deployment_id})",
