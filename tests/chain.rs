@@ -4,103 +4,39 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::{Mutex, OnceLock};
-
+use support::github::{GitHub, TOKEN};
 use support::{run_action, Aws, Run, Sim};
-
-/// The GitHub fake, one per test binary (prism takes seconds to start).
-struct Github {
-    api: String,
-    control: String,
-    _child: Mutex<Child>,
-    _stdin: Mutex<ChildStdin>,
-}
-
-static GITHUB: OnceLock<Github> = OnceLock::new();
-
-#[allow(clippy::zombie_processes)] // it exits on stdin EOF, when this test process ends
-fn github() -> &'static Github {
-    GITHUB.get_or_init(|| {
-        let root = support::repo_root();
-        let mut child = Command::new(root.join(".venv/bin/python"))
-            .args(["-m", "sim.github", "--port", "0"])
-            .current_dir(&root)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start the GitHub fake");
-        let stdin = child.stdin.take().expect("stdin");
-        let mut out = BufReader::new(child.stdout.take().expect("stdout"));
-        let mut line = String::new();
-        loop {
-            line.clear();
-            assert!(
-                out.read_line(&mut line).expect("read") > 0,
-                "the GitHub fake exited early"
-            );
-            if let Some(rest) = line.trim().strip_prefix("READY ") {
-                let (api, control) = rest.split_once(" control=").expect("READY line");
-                std::thread::spawn(move || for _ in out.lines() {});
-                return Github {
-                    api: api.into(),
-                    control: control.into(),
-                    _child: Mutex::new(child),
-                    _stdin: Mutex::new(stdin),
-                };
-            }
-        }
-    })
-}
 
 const REPO: &str = "acme/chain";
 
 fn seed_environments() {
-    let g = github();
-    ureq::put(&format!("{}/_fake/state", g.control))
-        .send_json(serde_json::json!({"repos": {REPO: {"environments": {
+    GitHub::shared().seed(
+        REPO,
+        serde_json::json!({"environments": {
             "dev": {},
             "staging": {},
             "prod": {"required_reviewers": [{"type": "User", "login": "sre-oncall"}], "wait_timer": 0}
-        }}}}))
-        .expect("seed the GitHub fake");
+        }}),
+    );
 }
 
-/// A real webhook payload from `@octokit/webhooks-examples`, adapted to this repository.
+/// A real webhook payload from `@octokit/webhooks-examples`, adapted to this repository;
+/// a push carries the given commit messages.
 fn event(name: &str, commits: &[&str]) -> tempfile::NamedTempFile {
-    let path = support::repo_root().join("sim/node_modules/@octokit/webhooks-examples/api.github.com/index.json");
-    let all: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(path).expect("webhook examples")).unwrap();
-    let examples = all.as_array().unwrap().iter().find(|e| e["name"] == name).expect(name)["examples"]
-        .as_array()
-        .unwrap()
-        .clone();
-    let mut payload = if name == "push" {
-        examples
-            .into_iter()
-            .find(|e| e["commits"].as_array().is_some_and(|c| !c.is_empty()))
-            .expect("a push with commits")
-    } else {
-        examples.into_iter().next().unwrap()
-    };
-    payload["repository"]["full_name"] = REPO.into();
-    if name == "push" {
-        let template = payload["commits"][0].clone();
-        payload["commits"] = commits
-            .iter()
-            .map(|m| {
-                let mut c = template.clone();
-                c["message"] = (*m).into();
-                c
-            })
-            .collect();
-        payload["ref"] = "refs/heads/main".into();
-    }
-    let file = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(file.path(), payload.to_string()).unwrap();
-    file
+    support::github::event(name, REPO, |payload| {
+        if name == "push" {
+            let template = payload["commits"][0].clone();
+            payload["commits"] = commits
+                .iter()
+                .map(|m| {
+                    let mut c = template.clone();
+                    c["message"] = (*m).into();
+                    c
+                })
+                .collect();
+            payload["ref"] = "refs/heads/main".into();
+        }
+    })
 }
 
 struct Chain {
@@ -175,10 +111,10 @@ stages:
 
 impl Chain {
     fn run(&self, inputs: &[(&str, &str)], event_name: &str, event: &tempfile::NamedTempFile) -> Run {
-        let g = github();
+        let g = GitHub::shared();
         let mut all = vec![
             ("config", self.config.path().to_str().unwrap()),
-            ("github-token", "ghs_chaintoken"),
+            ("github-token", TOKEN),
         ];
         all.extend_from_slice(inputs);
         let event_path = event.path().to_str().unwrap().to_string();
@@ -343,6 +279,11 @@ async fn the_three_workflows_promote_one_digest_and_roll_back() {
     run.assert_code(0);
     assert_eq!(run.output("version"), v1, "{}", run.stdout);
     assert_eq!(c.prod_live_digest().await, d1, "prod is back on {v1}");
+    assert_eq!(
+        GitHub::shared().violations(REPO),
+        Vec::<serde_json::Value>::new(),
+        "every GitHub call matched the spec"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -395,3 +395,53 @@ async fn faults_are_injected_per_operation_and_the_sdk_sees_them() {
     );
     Sim::shared().put(&faults, serde_json::json!([]));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_github_fake_holds_state_and_rejects_what_the_spec_rejects() {
+    use support::github::{GitHub, TOKEN};
+    let g = GitHub::shared();
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let crab = octocrab::Octocrab::builder()
+        .base_uri(g.api.as_str())
+        .unwrap()
+        .personal_token(TOKEN.to_string())
+        .build()
+        .unwrap();
+    let sha = "0123456789abcdef0123456789abcdef01234567";
+    let created: serde_json::Value = crab
+        .post(
+            "/repos/acme/simfake/check-runs",
+            Some(&serde_json::json!({"name": "ecs-deploy / dev", "head_sha": sha, "status": "in_progress"})),
+        )
+        .await
+        .expect("a valid check run is created");
+    let id = created["id"].as_u64().unwrap();
+    let updated: serde_json::Value = crab
+        .patch(
+            format!("/repos/acme/simfake/check-runs/{id}"),
+            Some(&serde_json::json!({"conclusion": "success"})),
+        )
+        .await
+        .expect("and updated");
+    assert_eq!(updated["status"], "completed");
+    // A body the spec refuses (no `name`) is rejected by prism and never reaches the fake.
+    let bad = crab
+        .post::<_, serde_json::Value>(
+            "/repos/acme/simfake/check-runs",
+            Some(&serde_json::json!({"head_sha": sha})),
+        )
+        .await;
+    assert!(bad.is_err(), "a check run without a name must be rejected");
+    let creates = g
+        .requests("acme/simfake")
+        .iter()
+        .filter(|r| r["method"] == "POST" && r["path"].as_str().is_some_and(|p| p.ends_with("/check-runs")))
+        .count();
+    assert_eq!(creates, 1, "the bad request never reached the fake");
+    // octocrab's update_comment sends POST where the spec says PATCH: refused as well.
+    let wrong = crab
+        .issues("acme", "simfake")
+        .update_comment(octocrab::models::CommentId(1), "x")
+        .await;
+    assert!(wrong.is_err());
+}
