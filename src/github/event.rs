@@ -67,6 +67,15 @@ impl RunInfo {
             if let Some(head) = pr.pointer("/head/ref").and_then(Value::as_str) {
                 self.branch = Some(head.to_string());
             }
+            // On pull_request events GITHUB_SHA is the merge commit; checks and deployments
+            // belong on the PR's head commit, where GitHub shows them.
+            if let Some(head_sha) = pr
+                .pointer("/head/sha")
+                .and_then(Value::as_str)
+                .filter(|s| s.len() == 40)
+            {
+                self.sha = head_sha.to_string();
+            }
         }
         if let Some(msg) = event.pointer("/head_commit/message").and_then(Value::as_str) {
             self.commit_message = msg.lines().next().map(str::to_string);
@@ -132,5 +141,18 @@ mod tests {
         let mut c = ctx();
         c.repository = Some("noslash".into());
         assert!(RunInfo::from_context(&c).is_none());
+    }
+
+    #[test]
+    fn pull_request_checks_go_on_the_head_commit() {
+        let mut info = RunInfo {
+            sha: "m".repeat(40),
+            ..Default::default()
+        };
+        info.apply_event(
+            &serde_json::json!({"pull_request": {"number": 7, "head": {"ref": "feat/x", "sha": "a".repeat(40)}}}),
+        );
+        assert_eq!(info.sha, "a".repeat(40));
+        assert_eq!(info.branch.as_deref(), Some("feat/x"));
     }
 }
