@@ -20,6 +20,44 @@ import boto3
 ROOT = Path(__file__).resolve().parents[1]
 BINARY = ROOT / "target/x86_64-unknown-linux-musl/debug/ecs-deploy-action"
 REGION, ACCOUNT = "us-east-1", "123456789012"
+SHA, TOKEN = "4f1c2b7e" * 5, "ghs_demoToken"
+GITHUB = {}
+
+
+def start_github():
+    """The GitHub fake behind prism (GitHub's OpenAPI description validates every call)."""
+    proc = subprocess.Popen([sys.executable, "-m", "sim.github", "--port", "0"], cwd=ROOT,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    line = proc.stdout.readline().strip()
+    if not line.startswith("READY "):
+        sys.exit(f"the GitHub fake did not start: {line!r}")
+    api, control = line[len("READY "):].split(" control=")
+    GITHUB.update(api=api, control=control)
+    seed = {"repos": {"acme/shop": {
+        "pulls": [{"number": 12, "title": "Faster checkout", "head_ref": "feat/checkout", "head_sha": SHA,
+                   "base_ref": "main", "state": "closed", "merged": True}],
+        "commit_pulls": {SHA: [12]},
+    }}}
+    urllib.request.urlopen(urllib.request.Request(f"{control}/_fake/state", data=json.dumps(seed).encode(),
+                                                  method="PUT", headers={"Content-Type": "application/json"}))
+    return proc
+
+
+def show_github():
+    """Where a user sees each report on GitHub (read back from the fake)."""
+    state = json.load(urllib.request.urlopen(f"{GITHUB['control']}/_fake/state"))["repos"]["acme/shop"]
+    print("\n=== on GitHub (read back from the fake; every call was checked against GitHub's OpenAPI description) ===")
+    print("Checks tab of the commit (check runs):")
+    for c in state.get("check_runs", []):
+        print(f"  {c['name']}: {c.get('status')} / {c.get('conclusion')}")
+    comments = state.get("comments", [])
+    print(f"Pull request #12 (one sticky comment, updated in place; {len(comments)} comment(s)):")
+    for c in comments:
+        print("  " + "\n  ".join(line for line in c["body"].splitlines() if line.startswith("|")))
+    print("Environments page (deployments and their statuses):")
+    for d in state.get("deployments", []):
+        print(f"  {d['environment']}: " + " -> ".join(s['state'] for s in d.get("statuses", [])))
+    print("Job summary: GITHUB_STEP_SUMMARY (printed after each run above)")
 
 
 def start_simulator():
@@ -66,7 +104,9 @@ def run_action(endpoint, inputs, title):
             "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "AKIADEMO", "AWS_SECRET_ACCESS_KEY": "demo",
             "AWS_REGION": REGION, "AWS_EC2_METADATA_DISABLED": "true",
             "GITHUB_OUTPUT": str(output), "GITHUB_STEP_SUMMARY": str(summary),
-            "GITHUB_REPOSITORY": "acme/shop", "GITHUB_RUN_ID": "1", "GITHUB_SHA": "4f1c2b7e" * 5,
+            "GITHUB_REPOSITORY": "acme/shop", "GITHUB_RUN_ID": "1", "GITHUB_SHA": SHA,
+            "GITHUB_SERVER_URL": "https://github.com", "GITHUB_EVENT_NAME": "push",
+            "GITHUB_API_URL": GITHUB["api"], "INPUT_GITHUB-TOKEN": TOKEN,
         }
         env.update({f"INPUT_{k.upper()}": v for k, v in inputs.items()})
         print(f"\n$ ecs-deploy-action  # {title}\n")
@@ -113,6 +153,8 @@ def canary_topology(session, endpoint, ecs, image):
 
 def main():
     sim, endpoint = start_simulator()
+    github = start_github()
+    print(f"GitHub fake (behind prism) at {GITHUB['api']}")
     print(f"AWS simulator at {endpoint} (1 simulated minute per real second)\n")
     session = boto3.Session(aws_access_key_id="AKIADEMO", aws_secret_access_key="demo", region_name=REGION)
     ecs = session.client("ecs", endpoint_url=endpoint)
@@ -136,27 +178,10 @@ def main():
     )
     wait_stable(ecs, "demo", "web")
     print("cluster demo: service web runs shop/web:v1.0.0 (3 tasks)\n")
-    print("$ ecs-deploy-action  # with: cluster=demo services=web image=shop/web:v1.1.0 stage=dev version=v1.1.0\n")
 
-    with tempfile.TemporaryDirectory() as tmp:
-        output, summary = Path(tmp, "output"), Path(tmp, "summary.md")
-        env = {
-            "PATH": os.environ.get("PATH", ""),
-            "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "AKIADEMO", "AWS_SECRET_ACCESS_KEY": "demo",
-            "AWS_REGION": REGION, "AWS_EC2_METADATA_DISABLED": "true",
-            "GITHUB_OUTPUT": str(output), "GITHUB_STEP_SUMMARY": str(summary),
-            "GITHUB_REPOSITORY": "acme/shop", "GITHUB_RUN_ID": "1", "GITHUB_SHA": "4f1c2b7e" * 5,
-            "INPUT_CLUSTER": "demo", "INPUT_SERVICES": "web", "INPUT_IMAGE": image("v1.1.0"),
-            "INPUT_STAGE": "dev", "INPUT_VERSION": "v1.1.0", "INPUT_WAIT-TIMEOUT": "5m",
-        }
-        started = time.monotonic()
-        code = subprocess.call([str(BINARY)], env=env)
-        took = time.monotonic() - started
-        print(f"\nexit code {code} after {took:.1f} s")
-        print("\n--- outputs (GITHUB_OUTPUT) ---")
-        print(output.read_text() if output.exists() else "(none)")
-        print("--- job summary (GITHUB_STEP_SUMMARY) ---")
-        print(summary.read_text() if summary.exists() else "(none)")
+    code = run_action(endpoint, {"CLUSTER": "demo", "SERVICES": "web", "IMAGE": image("v1.1.0"), "STAGE": "dev",
+                                 "VERSION": "v1.1.0", "WAIT-TIMEOUT": "5m"},
+                      "cluster=demo services=web image=shop/web:v1.1.0 stage=dev version=v1.1.0")
 
     # Progressive delivery: a canary of a bad version is caught at its first step and rolled back.
     print("\n\n=== canary: shop/web:v1.2.0 returns 8% 5xx; the action catches it at 5% and rolls back ===")
@@ -178,8 +203,9 @@ def main():
     good_code = run_action(endpoint, {**canary, "IMAGE": image("v1.2.1"), "VERSION": "v1.2.1"},
                            "strategy=canary image=shop/web:v1.2.1")
     print(f"\nrolling: exit {code}; bad canary: exit {bad_code} (rolled back, as it should); good canary: exit {good_code}")
-    print("On GitHub these land in: the job summary (above), a check run per stage, one sticky PR comment and the")
-    print("Environments page (deployment statuses) — with a github-token; see README 'Reporting to GitHub'.")
+    show_github()
+    github.stdin.close()
+    github.wait(timeout=20)
     sim.stdin.close()
     sim.wait(timeout=10)
     sys.exit(0 if (code, bad_code, good_code) == (0, 1, 0) else 1)
