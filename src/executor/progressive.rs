@@ -487,7 +487,7 @@ async fn wait_healthy(
     desired: i32,
     cancel: &mut Cancel,
 ) -> Option<Ended> {
-    let deadline = Instant::now() + cfg.wait_timeout;
+    let deadline = ports.clock.now() + cfg.wait_timeout;
     let mut schedule = crate::domain::poll::PollSchedule::standard(cfg.poll_interval);
     loop {
         let last = match ports.router.target_health(tg).await {
@@ -510,7 +510,7 @@ async fn wait_healthy(
             }
             Err(e) => e.to_string(),
         };
-        if Instant::now() >= deadline {
+        if ports.clock.now() >= deadline {
             return Some(Ended::Failed(Failure::Unhealthy { reason: last }));
         }
         if sleep_or_cancel(ports, schedule.next_delay(), cancel).await {
@@ -520,11 +520,12 @@ async fn wait_healthy(
 }
 
 async fn smoke(pc: &ProgressiveConfig, ports: &Ports<'_>, url: &str, cancel: &mut Cancel) -> Option<Ended> {
-    let deadline = Instant::now() + pc.smoke_timeout;
+    let deadline = ports.clock.now() + pc.smoke_timeout;
     let mut last;
     loop {
         let remaining = deadline
-            .saturating_duration_since(Instant::now())
+            .duration_since(ports.clock.now())
+            .unwrap_or(Duration::ZERO)
             .max(Duration::from_millis(200));
         match ports.smoke.get(url, remaining.min(Duration::from_secs(10))).await {
             Ok(code) if (200..300).contains(&code) => {
@@ -534,7 +535,7 @@ async fn smoke(pc: &ProgressiveConfig, ports: &Ports<'_>, url: &str, cancel: &mu
             Ok(code) => last = format!("HTTP {code} from the smoke URL"),
             Err(e) => last = e,
         }
-        if Instant::now() >= deadline {
+        if ports.clock.now() >= deadline {
             return Some(Ended::Failed(Failure::SmokeCheck {
                 reason: format!(
                     "{last} (no 2xx within {})",
@@ -639,10 +640,14 @@ async fn bake(
     Option<crate::domain::analysis::TargetGroupMetrics>,
     Option<Ended>,
 ) {
-    let bake_end = Instant::now() + pc.bake.duration;
+    // Deadlines go through the clock, so scenario tests can run the bake on a fake one.
+    let bake_end = ports.clock.now() + pc.bake.duration;
     let mut analysis = StepAnalysis::default();
     loop {
-        let until_next = pc.bake.interval.min(bake_end.saturating_duration_since(Instant::now()));
+        let until_next = pc
+            .bake
+            .interval
+            .min(bake_end.duration_since(ports.clock.now()).unwrap_or(Duration::ZERO));
         if sleep_or_cancel(ports, until_next, cancel).await {
             return (
                 "cancelled".into(),
@@ -675,7 +680,7 @@ async fn bake(
                 Some(Ended::Failed(Failure::Analysis { weight, reason })),
             );
         }
-        if Instant::now() >= bake_end {
+        if ports.clock.now() >= bake_end {
             return match analysis.conclude(pc.on_inconclusive) {
                 Ok(None) => ("pass".into(), Some(canary), None),
                 Ok(Some(note)) => {
@@ -739,7 +744,7 @@ async fn set_and_verify(
     let mut last = String::new();
     for attempt in 0..4u32 {
         if attempt > 0 {
-            tokio::time::sleep(Duration::from_millis(150 * attempt as u64)).await;
+            ports.clock.sleep(Duration::from_millis(150 * attempt as u64)).await;
         }
         if let Err(e) = ports.router.set_weights(split, &want).await {
             last = e.to_string();
