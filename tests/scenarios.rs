@@ -334,6 +334,26 @@ impl SmokeCheck for Ok200 {
     }
 }
 
+/// The ports of one story: the fakes, an always-200 smoke check, no reporting.
+fn ports<'a>(
+    ecs: &'a FakeEcs,
+    router: &'a FakeRouter,
+    metrics: &'a FakeMetrics<'a>,
+    clock: &'a FakeClock,
+    stage: &str,
+) -> Ports<'a> {
+    Ports {
+        ecs,
+        registry: &FakeRegistry,
+        clock,
+        router,
+        metrics,
+        smoke: &Ok200,
+        reporter: &NoReporter,
+        stage: stage.into(),
+    }
+}
+
 fn config(pairs: &[(&str, &str)]) -> ecs_deploy_action::config::DeployConfig {
     let mut all = vec![
         ("cluster", "c"),
@@ -396,16 +416,7 @@ async fn a_healthy_canary_walks_every_step_then_retires_the_old_slot() {
         alarm_at: None,
     };
     let clock = FakeClock(Mutex::new(SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000)));
-    let ports = Ports {
-        ecs: &ecs,
-        registry: &FakeRegistry,
-        clock: &clock,
-        router: &router,
-        metrics: &metrics,
-        smoke: &Ok200,
-        reporter: &NoReporter,
-        stage: "prod".into(),
-    };
+    let ports = ports(&ecs, &router, &metrics, &clock, "prod");
     let cfg = canary_config(&[]);
     let (_tx, mut cancel) = tokio::sync::watch::channel(false);
     let report = progressive::deploy(&cfg, cfg.progressive.as_ref().unwrap(), &ports, &mut cancel)
@@ -453,16 +464,7 @@ async fn an_alarm_at_25_percent_puts_the_weights_back_first_then_scales_the_cana
         alarm_at: Some(25),
     };
     let clock = FakeClock(Mutex::new(SystemTime::UNIX_EPOCH));
-    let ports = Ports {
-        ecs: &ecs,
-        registry: &FakeRegistry,
-        clock: &clock,
-        router: &router,
-        metrics: &metrics,
-        smoke: &Ok200,
-        reporter: &NoReporter,
-        stage: "prod".into(),
-    };
+    let ports = ports(&ecs, &router, &metrics, &clock, "prod");
     let cfg = canary_config(&[]);
     let (_tx, mut cancel) = tokio::sync::watch::channel(false);
     let report = progressive::deploy(&cfg, cfg.progressive.as_ref().unwrap(), &ports, &mut cancel)
@@ -500,16 +502,7 @@ async fn an_error_rate_over_the_threshold_fails_the_first_step() {
         alarm_at: None,
     };
     let clock = FakeClock(Mutex::new(SystemTime::UNIX_EPOCH));
-    let ports = Ports {
-        ecs: &ecs,
-        registry: &FakeRegistry,
-        clock: &clock,
-        router: &router,
-        metrics: &metrics,
-        smoke: &Ok200,
-        reporter: &NoReporter,
-        stage: "prod".into(),
-    };
+    let ports = ports(&ecs, &router, &metrics, &clock, "prod");
     let cfg = canary_config(&[]);
     let (_tx, mut cancel) = tokio::sync::watch::channel(false);
     let report = progressive::deploy(&cfg, cfg.progressive.as_ref().unwrap(), &ports, &mut cancel)
@@ -542,16 +535,7 @@ async fn a_circuit_breaker_rollback_is_a_failure_never_a_success() {
         alarm_at: None,
     };
     let clock = FakeClock(Mutex::new(SystemTime::UNIX_EPOCH));
-    let ports = Ports {
-        ecs: &ecs,
-        registry: &FakeRegistry,
-        clock: &clock,
-        router: &router,
-        metrics: &metrics,
-        smoke: &Ok200,
-        reporter: &NoReporter,
-        stage: "dev".into(),
-    };
+    let ports = ports(&ecs, &router, &metrics, &clock, "dev");
     let cfg = config(&[("services", "api")]);
     let (_tx, mut cancel) = tokio::sync::watch::channel(false);
     let report = rolling::deploy(&cfg, &ports, &mut cancel).await.unwrap();
@@ -573,16 +557,7 @@ async fn a_signal_during_a_bake_restores_the_weights() {
         alarm_at: None,
     };
     let clock = FakeClock(Mutex::new(SystemTime::UNIX_EPOCH));
-    let ports = Ports {
-        ecs: &ecs,
-        registry: &FakeRegistry,
-        clock: &clock,
-        router: &router,
-        metrics: &metrics,
-        smoke: &Ok200,
-        reporter: &NoReporter,
-        stage: "prod".into(),
-    };
+    let ports = ports(&ecs, &router, &metrics, &clock, "prod");
     let cfg = canary_config(&[]);
     let (tx, mut cancel) = tokio::sync::watch::channel(false);
     let deploy = progressive::deploy(&cfg, cfg.progressive.as_ref().unwrap(), &ports, &mut cancel);

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use super::inputs::{given, RawInputs};
 use super::parse;
-use super::validate::{printable, InputError};
+use super::validate::{duration_input, printable, InputError};
 use crate::domain::analysis::{Limits, OnInconclusive, Thresholds};
 use crate::domain::strategy::{Bake, Strategy};
 use crate::ports::TrafficSplitRef;
@@ -122,33 +122,7 @@ pub fn validate(raw: &RawInputs, services: &[String], errors: &mut Vec<InputErro
             None
         })
     });
-    let dur = |v: &Option<String>,
-               input: &str,
-               default: Duration,
-               min: Duration,
-               max: Duration,
-               errors: &mut Vec<InputError>| {
-        let Some(s) = given(v) else { return default };
-        match parse::duration(s) {
-            Ok(d) if d >= min && d <= max => d,
-            Ok(d) => {
-                errors.push(InputError::new(
-                    input,
-                    format!("{} is out of range", humantime::format_duration(d)),
-                    format!(
-                        "use between {} and {}",
-                        humantime::format_duration(min),
-                        humantime::format_duration(max)
-                    ),
-                ));
-                default
-            }
-            Err(e) => {
-                errors.push(InputError::new(input, printable(&e), "write e.g. 30s, 5m or 1h"));
-                default
-            }
-        }
-    };
+    let dur = duration_input;
     let hour = Duration::from_secs(3600);
     let bake_time = dur(
         &raw.bake_time,

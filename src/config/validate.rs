@@ -291,7 +291,8 @@ pub fn validate(
     }
 }
 
-fn duration_input(
+/// A duration input within [min, max]; the default when not given; an error naming it otherwise.
+pub(crate) fn duration_input(
     v: &Option<String>,
     input: &str,
     default: Duration,
