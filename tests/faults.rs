@@ -133,16 +133,24 @@ impl Case {
     fn name(&self) -> String {
         format!("{:?}/{:?}/{}/{}", self.strategy, self.phase, self.op, self.kind.name())
     }
-    /// The log line that starts the phase (faults go in when it appears); None: from the start.
+    /// The log line after which the faults go in; None: from the start. It is the last line
+    /// before the phase where the faulted operation is not called until the phase begins, so
+    /// the phase's first call is never missed.
     fn marker(&self) -> Option<&'static str> {
-        match (self.strategy, self.phase) {
-            (_, Phase::Preflight) => None,
-            (Strategy::Rolling, Phase::Shift) => Some("::group::Register task definitions"),
-            (Strategy::Rolling, Phase::Analyse) => Some("::group::Wait for"),
-            (Strategy::Canary, Phase::Prepare) => Some("::group::Prepare the idle slot"),
-            (Strategy::Canary, Phase::Shift | Phase::Analyse) => Some("::group::Step:"),
-            (_, Phase::Rollback) => Some("::group::Roll back"),
-            (Strategy::Rolling, Phase::Prepare) => None,
+        match (self.strategy, self.phase, self.op) {
+            (_, Phase::Preflight, _) => None,
+            // The lock is the last thing before the first change.
+            (Strategy::Rolling, Phase::Shift, _) | (Strategy::Canary, Phase::Prepare, _) => Some("deploy lock taken"),
+            (Strategy::Rolling, Phase::Analyse, _) => Some("::group::Wait for"),
+            (Strategy::Rolling, Phase::Rollback, "DescribeServices") => Some("::group::Roll back"),
+            // Not called while waiting on the rollout, which ends in the failure.
+            (Strategy::Rolling, Phase::Rollback, _) => Some("::group::Wait for"),
+            // The new slot is ready; the first weight change comes next.
+            (Strategy::Canary, Phase::Shift, _) => Some("1 healthy target(s)"),
+            (Strategy::Canary, Phase::Analyse, _) => Some("::group::Step:"),
+            // The first step's weights are set; its bake fails and the rollback follows.
+            (Strategy::Canary, Phase::Rollback, _) => Some("weights: web-blue 50%"),
+            (Strategy::Rolling, Phase::Prepare, _) => None,
         }
     }
 }
@@ -185,11 +193,11 @@ fn operations(strategy: Strategy, phase: Phase) -> &'static [&'static str] {
         ],
         (Strategy::Canary, Phase::Shift) => &["ModifyListener", "DescribeListeners"],
         (Strategy::Canary, Phase::Analyse) => &["GetMetricData", "DescribeAlarms"],
+        // (DescribeServices is not called: an analysis failure needs no ECS diagnostics.)
         (Strategy::Canary, Phase::Rollback) => &[
             "ModifyListener",
             "DescribeListeners",
             "UpdateService",
-            "DescribeServices",
             "ListTagsForResource",
             "UntagResource",
         ],
@@ -370,6 +378,22 @@ fn hits(access_key: &str) -> usize {
         .count()
 }
 
+/// Faulted calls; a delayed call is logged when it is served, which can be after the action
+/// (which gave up on it) exited: wait for those.
+async fn hits_of(access_key: &str, kind: Kind) -> usize {
+    let mut n = hits(access_key);
+    if kind == Kind::Latency {
+        for _ in 0..14 {
+            if n >= 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            n = hits(access_key);
+        }
+    }
+    n
+}
+
 async fn lock_left(aws: &Aws, arns: &[String]) -> Vec<String> {
     let mut left = Vec::new();
     for arn in arns {
@@ -489,7 +513,7 @@ async fn run_rolling_case(id: String, case: Case) -> CaseResult {
         name: case.name(),
         outcome,
         state,
-        hits: hits(&runner.access_key),
+        hits: hits_of(&runner.access_key, case.kind).await,
         leftovers,
         seconds,
         problem,
@@ -685,7 +709,7 @@ async fn run_canary_case(id: String, case: Case) -> CaseResult {
         name: case.name(),
         outcome,
         state,
-        hits: hits(&runner.access_key),
+        hits: hits_of(&runner.access_key, case.kind).await,
         leftovers,
         seconds,
         problem,

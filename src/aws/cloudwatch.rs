@@ -3,7 +3,7 @@
 //! Ratios are computed here from plain Sum queries rather than metric math, so the same query
 //! works against AWS and the simulator, and "no datapoint" stays distinguishable from zero.
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, StateValue};
@@ -51,6 +51,18 @@ fn query(id: &str, metric: &str, stat: &str, period: i32, dims: &[Dimension]) ->
         .build()
 }
 
+/// `start` down and `end` up to whole seconds, with `end` at least a second after `start`.
+fn whole_seconds(start: SystemTime, end: SystemTime) -> (SystemTime, SystemTime) {
+    let secs = |t: SystemTime| t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let s = secs(start).as_secs();
+    let e = secs(end);
+    let e = e.as_secs() + u64::from(e.subsec_nanos() > 0);
+    (
+        UNIX_EPOCH + Duration::from_secs(s),
+        UNIX_EPOCH + Duration::from_secs(e.max(s + 1)),
+    )
+}
+
 #[async_trait]
 impl Metrics for CloudWatchMetrics {
     async fn target_group(
@@ -71,6 +83,10 @@ impl Metrics for CloudWatchMetrics {
                 .build(),
         ];
         // One period spanning the window (ALB metrics are 60 s resolution).
+        // The query protocol sends whole seconds: a window inside one second would go out as
+        // StartTime == EndTime, which CloudWatch rejects (ValidationError). Widen it to whole
+        // seconds, at least one.
+        let (start, end) = whole_seconds(start, end);
         let secs = end.duration_since(start).map(|d| d.as_secs()).unwrap_or(0).max(1);
         let period = (secs.div_ceil(60) * 60) as i32;
         let out = self
@@ -140,5 +156,18 @@ impl Metrics for CloudWatchMetrics {
             }
         }
         Ok(firing)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_window_inside_one_second_becomes_a_whole_second() {
+        let at = |ms: u64| UNIX_EPOCH + Duration::from_millis(ms);
+        assert_eq!(whole_seconds(at(9_300), at(9_800)), (at(9_000), at(10_000)));
+        assert_eq!(whole_seconds(at(9_000), at(9_000)), (at(9_000), at(10_000)));
+        assert_eq!(whole_seconds(at(9_300), at(12_000)), (at(9_000), at(12_000)));
     }
 }

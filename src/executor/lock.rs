@@ -22,7 +22,7 @@ use futures::stream::{self, StreamExt};
 
 use super::{log, Ports};
 use crate::config::{DeployConfig, GithubContext};
-use crate::error::{AwsError, Error};
+use crate::error::{AwsError, AwsErrorKind, Error};
 
 pub const LOCK_TAG: &str = "ecs-deploy:lock";
 
@@ -170,53 +170,144 @@ pub struct Lock {
     pub services: Vec<(String, String)>,
 }
 
-/// Takes the lock on every service, or changes nothing and says who holds it.
+/// Takes the lock on every service, or changes nothing and says who holds it. A throttled or
+/// failing AWS call, or a write that came too late after its read, restarts the attempt (up
+/// to three, with backoff); a live lock of another run fails at once.
 pub async fn acquire(cfg: &DeployConfig, ports: &Ports<'_>, services: &[(String, String)]) -> Result<Lock, Error> {
-    let me = Holder::for_run(&cfg.context, ports.clock.now(), ttl(cfg));
-    let mine = me.value();
-    let now = ports.clock.now();
-
-    let found = read_all(ports, services).await?;
-    for ((name, _), existing) in services.iter().zip(&found) {
-        match judge(existing.as_deref(), &me, now) {
-            Found::Held(h) => return Err(locked(cfg, name, &h)),
-            Found::Stale(why) => log::warning(
-                "Stale deploy lock taken over",
-                &format!("{name}: the lock tag `{LOCK_TAG}` is stale ({why}); taking it over"),
-            ),
-            Found::Free | Found::Ours => {}
+    let lock = Lock {
+        holder: Holder::for_run(&cfg.context, ports.clock.now(), ttl(cfg)),
+        services: services.to_vec(),
+    };
+    let mut delay = Duration::from_millis(500);
+    for attempt in 1..=ATTEMPTS {
+        match try_acquire(cfg, ports, &lock).await {
+            Ok(()) => {
+                log::info(&format!(
+                    "deploy lock taken on {} service(s) as {} until {}",
+                    services.len(),
+                    lock.holder.describe(&cfg.context),
+                    lock.holder.expiry_text()
+                ));
+                return Ok(lock);
+            }
+            Err(Attempt::Retry(e)) if attempt < ATTEMPTS => {
+                log::warning("Deploy lock not taken yet", &format!("{e}; trying again"));
+                ports.clock.sleep(delay).await;
+                delay *= 2;
+            }
+            Err(Attempt::Retry(e) | Attempt::Fatal(e)) => return Err(e),
         }
     }
+    Err(Error::Preflight {
+        cluster: cfg.cluster.clone(),
+        service: services.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", "),
+        problem: "could not take the deploy lock; re-run the job".into(),
+    })
+}
 
+const ATTEMPTS: u32 = 3;
+
+enum Attempt {
+    /// Transient: nothing of ours is left; try again.
+    Retry(Error),
+    Fatal(Error),
+}
+
+fn classify(e: Error) -> Attempt {
+    match &e {
+        Error::Aws(a) if a.kind == AwsErrorKind::Transient => Attempt::Retry(e),
+        _ => Attempt::Fatal(e),
+    }
+}
+
+/// Per service: read, judge, write at once. Then wait `SETTLE` and read back. Whatever goes
+/// wrong after a write gives our tags back.
+async fn try_acquire(cfg: &DeployConfig, ports: &Ports<'_>, lock: &Lock) -> Result<(), Attempt> {
+    let (me, services) = (&lock.holder, &lock.services);
+    let mine = me.value();
     let tag = [(LOCK_TAG.to_string(), mine.clone())];
-    let writes: Vec<Result<(), AwsError>> = stream::iter(services)
-        .map(|(_, arn)| ports.ecs.tag_service(arn, &tag))
+
+    enum Step {
+        Taken { gap: Duration },
+        Held(Holder),
+        Failed(AwsError),
+    }
+    let steps: Vec<(&String, Step)> = stream::iter(services)
+        .map(|(name, arn)| {
+            let tag = &tag;
+            async move {
+                let read_at = ports.clock.now();
+                let existing = match ports.ecs.service_tags(arn).await {
+                    Ok(tags) => tags.into_iter().find(|(k, _)| k == LOCK_TAG).map(|(_, v)| v),
+                    Err(e) => return (name, Step::Failed(e)),
+                };
+                match judge(existing.as_deref(), me, read_at) {
+                    Found::Held(h) => return (name, Step::Held(h)),
+                    Found::Stale(why) => log::warning(
+                        "Stale deploy lock taken over",
+                        &format!("{name}: the lock tag `{LOCK_TAG}` is stale ({why}); taking it over"),
+                    ),
+                    Found::Free | Found::Ours => {}
+                }
+                match ports.ecs.tag_service(arn, tag).await {
+                    Ok(()) => (
+                        name,
+                        Step::Taken {
+                            gap: ports.clock.now().duration_since(read_at).unwrap_or_default(),
+                        },
+                    ),
+                    Err(e) => (name, Step::Failed(e)),
+                }
+            }
+        })
         .buffered(PARALLEL)
         .collect()
         .await;
-    let lock = Lock {
-        holder: me,
-        services: services.to_vec(),
-    };
-    if let Some(e) = writes.into_iter().find_map(Result::err) {
-        release(ports, &lock).await;
-        return Err(e.into());
+
+    let mut outcome: Result<(), Attempt> = Ok(());
+    for (name, step) in steps {
+        let this = match step {
+            Step::Held(h) => Err(Attempt::Fatal(locked(cfg, name, &h))),
+            Step::Failed(e) => Err(classify(e.into())),
+            // Mutual exclusion holds while every run writes within SETTLE of the read that
+            // found the lock free; a write slowed down by retries starts over.
+            Step::Taken { gap } if gap >= SETTLE / 2 => Err(Attempt::Retry(Error::Preflight {
+                cluster: cfg.cluster.clone(),
+                service: name.clone(),
+                problem: format!(
+                    "took {} ms to write its deploy lock after reading it (AWS slow)",
+                    gap.as_millis()
+                ),
+            })),
+            Step::Taken { .. } => Ok(()),
+        };
+        // A live lock of another run outranks any other problem.
+        outcome = match (outcome, this) {
+            (Err(Attempt::Fatal(e)), _) => Err(Attempt::Fatal(e)),
+            (_, Err(Attempt::Fatal(e))) => Err(Attempt::Fatal(e)),
+            (Err(e), _) | (Ok(()), Err(e)) => Err(e),
+            (Ok(()), Ok(())) => Ok(()),
+        };
+    }
+    if outcome.is_err() {
+        release(ports, lock).await;
+        return outcome;
     }
 
     ports.clock.sleep(SETTLE).await;
     let back = match read_all(ports, services).await {
         Ok(b) => b,
         Err(e) => {
-            release(ports, &lock).await;
-            return Err(e);
+            release(ports, lock).await;
+            return Err(classify(e));
         }
     };
     for ((name, _), value) in services.iter().zip(&back) {
         if value.as_deref() != Some(mine.as_str()) {
             // Another run wrote after us: it owns the lock. Give back what we hold.
-            release(ports, &lock).await;
+            release(ports, lock).await;
             let holder = value.as_deref().and_then(Holder::parse);
-            return Err(match holder {
+            return Err(Attempt::Fatal(match holder {
                 Some(h) => locked(cfg, name, &h),
                 None => Error::Preflight {
                     cluster: cfg.cluster.clone(),
@@ -225,16 +316,10 @@ pub async fn acquire(cfg: &DeployConfig, ports: &Ports<'_>, services: &[(String,
                         "lost its deploy lock (`{LOCK_TAG}` now reads {value:?}) while taking it; another run is starting, re-run after it"
                     ),
                 },
-            });
+            }));
         }
     }
-    log::info(&format!(
-        "deploy lock taken on {} service(s) as {} until {}",
-        services.len(),
-        lock.holder.describe(&cfg.context),
-        lock.holder.expiry_text()
-    ));
-    Ok(lock)
+    Ok(())
 }
 
 /// Removes our lock tag from every service (not someone else's, if ours expired and was taken).

@@ -42,6 +42,35 @@ struct Topology {
     live: Slot,
     idle: Slot,
     lb_dimension: String,
+    late: LateWrites,
+}
+
+/// A weight change whose call outlived an ELBv2 attempt (2 s, see `aws::elb_config`) may have
+/// been abandoned by the SDK and retried, and the abandoned request can still be applied by ELB
+/// *after* a newer change, silently undoing it: the fault matrix caught a canary that read
+/// back 0/100, reported success, and was left at 50/50 by its own late write. Until the window
+/// after such a call closes, a read-back is not final (`settle`).
+#[derive(Default)]
+struct LateWrites {
+    until: std::sync::Mutex<Option<SystemTime>>,
+}
+
+/// A `set_weights` call this slow had at least one attempt abandoned (or backed off).
+const MAYBE_ABANDONED: Duration = Duration::from_millis(1500);
+/// How long after that an abandoned request may still land.
+const LATE_WRITE_WINDOW: Duration = Duration::from_secs(15);
+
+impl LateWrites {
+    fn note(&self, now: SystemTime) {
+        if let Ok(mut u) = self.until.lock() {
+            let t = now + LATE_WRITE_WINDOW;
+            *u = Some(u.map_or(t, |old| old.max(t)));
+        }
+    }
+
+    fn until(&self) -> Option<SystemTime> {
+        self.until.lock().ok().and_then(|u| *u)
+    }
 }
 
 /// Where a run starts shifting from.
@@ -127,6 +156,17 @@ async fn deploy_locked(
         },
     };
 
+    // Success only once the weights are final: no late write of ours can undo them.
+    let ended = match ended {
+        Ended::Done => {
+            let deadline = ports.clock.now() + revert_budget(false);
+            match settle(ports, &pc.split, &topo, 100, deadline).await {
+                Ok(()) => Ended::Done,
+                Err(reason) => Ended::Failed(Failure::Traffic { reason }),
+            }
+        }
+        other => other,
+    };
     let idle = &topo.idle.state.name;
     let live = &topo.live.state.name;
     let (kind, status, reason) = match ended {
@@ -326,6 +366,7 @@ async fn preflight(
             live,
             idle,
             lb_dimension: forward.load_balancer_dimension,
+            late: LateWrites::default(),
         },
     ))
 }
@@ -359,15 +400,7 @@ async fn converge_split(
             "the interrupted rollout was of another image; rolling it back first",
         );
     }
-    match restore_weights(
-        ports,
-        &pc.split,
-        &topo.live.target_group,
-        &topo.idle.target_group,
-        revert_budget(false),
-    )
-    .await
-    {
+    match restore_weights(ports, &pc.split, topo, revert_budget(false)).await {
         Ok(()) => log::info(&format!("converged: all traffic back on {}", topo.live.state.name)),
         Err(reason) => {
             return Err(Error::Preflight {
@@ -580,15 +613,7 @@ async fn shift(
         log::group(&format!("Step: {weight}% to {}", topo.idle.state.name));
         let step_start = ports.clock.now();
         let t = Instant::now();
-        if let Err(reason) = set_and_verify(
-            ports,
-            &pc.split,
-            &topo.live.target_group,
-            &topo.idle.target_group,
-            weight,
-        )
-        .await
-        {
+        if let Err(reason) = set_and_verify(ports, &pc.split, topo, weight).await {
             log::endgroup();
             return Ended::Failed(Failure::Traffic { reason });
         }
@@ -730,13 +755,8 @@ async fn measure(pc: &ProgressiveConfig, ports: &Ports<'_>, topo: &Topology, sin
 }
 
 /// Sets the new slot's weight (the stable slot gets the rest) and reads the listener back.
-async fn set_and_verify(
-    ports: &Ports<'_>,
-    split: &TrafficSplitRef,
-    stable_tg: &str,
-    canary_tg: &str,
-    weight: u8,
-) -> Result<(), String> {
+async fn set_and_verify(ports: &Ports<'_>, split: &TrafficSplitRef, topo: &Topology, weight: u8) -> Result<(), String> {
+    let (stable_tg, canary_tg) = (&topo.live.target_group, &topo.idle.target_group);
     let want = [
         (stable_tg.to_string(), 100 - weight as i32),
         (canary_tg.to_string(), weight as i32),
@@ -746,16 +766,18 @@ async fn set_and_verify(
         if attempt > 0 {
             ports.clock.sleep(Duration::from_millis(150 * attempt as u64)).await;
         }
-        if let Err(e) = ports.router.set_weights(split, &want).await {
+        let t = ports.clock.now();
+        let set = ports.router.set_weights(split, &want).await;
+        let now = ports.clock.now();
+        if now.duration_since(t).unwrap_or_default() >= MAYBE_ABANDONED {
+            topo.late.note(now);
+        }
+        if let Err(e) = set {
             last = e.to_string();
             continue;
         }
         match ports.router.forward_weights(split).await {
-            Ok(fw)
-                if fw.weight_of(stable_tg) == Some(want[0].1) && fw.weight_of(canary_tg).unwrap_or(0) == want[1].1 =>
-            {
-                return Ok(())
-            }
+            Ok(fw) if reads(&fw, stable_tg, canary_tg, weight) => return Ok(()),
             Ok(fw) => last = format!("the listener reads back {:?}", fw.weights),
             Err(e) => last = e.to_string(),
         }
@@ -763,20 +785,80 @@ async fn set_and_verify(
     Err(last)
 }
 
+fn reads(fw: &crate::ports::ForwardWeights, stable_tg: &str, canary_tg: &str, weight: u8) -> bool {
+    fw.weight_of(stable_tg) == Some(100 - weight as i32) && fw.weight_of(canary_tg).unwrap_or(0) == weight as i32
+}
+
+/// Makes sure `weight` is final: while a late write may still land (`LateWrites`), waits for
+/// it, reads the listener again and, if a late write undid the weights, sets them again. No
+/// cost (no call, no wait) when every weight change was quick.
+async fn settle(
+    ports: &Ports<'_>,
+    split: &TrafficSplitRef,
+    topo: &Topology,
+    weight: u8,
+    deadline: SystemTime,
+) -> Result<(), String> {
+    loop {
+        let Some(until) = topo.late.until() else {
+            return Ok(());
+        };
+        let now = ports.clock.now();
+        if now < until {
+            if now >= deadline {
+                log::warning(
+                    "Weights not final yet",
+                    &format!(
+                        "a weight change that timed out may still be applied by ELB until {}; check the listener then",
+                        humantime::format_rfc3339_seconds(until)
+                    ),
+                );
+                return Ok(());
+            }
+            let wake = until.min(deadline);
+            log::info(&format!(
+                "waiting {} ms for weight changes that timed out and may still land",
+                wake.duration_since(now).unwrap_or_default().as_millis()
+            ));
+            ports.clock.sleep(wake.duration_since(now).unwrap_or_default()).await;
+        }
+        let fw = ports.router.forward_weights(split).await.map_err(|e| e.to_string())?;
+        let right = reads(&fw, &topo.live.target_group, &topo.idle.target_group, weight);
+        if right && topo.late.until().is_some_and(|u| u <= ports.clock.now()) {
+            return Ok(());
+        }
+        if !right {
+            log::warning(
+                "Weights changed after they read back right",
+                &format!(
+                    "the listener now reads {:?} (a late write); setting {weight}% again",
+                    fw.weights
+                ),
+            );
+            set_and_verify(ports, split, topo, weight).await?;
+        }
+        if ports.clock.now() >= deadline {
+            return Err(format!(
+                "the weights did not stay at {weight}% (last read {:?})",
+                fw.weights
+            ));
+        }
+    }
+}
+
 /// Weights back to the stable slot at 100, read back; retried with backoff until `budget` is
 /// spent, so that an outage longer than the SDK's retries does not leave traffic split.
 async fn restore_weights(
     ports: &Ports<'_>,
     split: &TrafficSplitRef,
-    stable_tg: &str,
-    canary_tg: &str,
+    topo: &Topology,
     budget: Duration,
 ) -> Result<(), String> {
     let deadline = ports.clock.now() + budget;
     let mut delay = Duration::from_millis(250);
     loop {
-        match set_and_verify(ports, split, stable_tg, canary_tg, 0).await {
-            Ok(()) => return Ok(()),
+        match set_and_verify(ports, split, topo, 0).await {
+            Ok(()) => break,
             Err(reason) if ports.clock.now() + delay < deadline => {
                 log::warning("Traffic not restored yet", &format!("{reason}; retrying"));
                 ports.clock.sleep(delay).await;
@@ -785,6 +867,7 @@ async fn restore_weights(
             Err(reason) => return Err(reason),
         }
     }
+    settle(ports, split, topo, 0, deadline).await
 }
 
 /// Stable slot back to 100% (confirmed by reading back), then the new slot scaled to 0.
@@ -796,15 +879,7 @@ async fn restore(
     cancelled: bool,
 ) -> RollbackResult {
     let t = Instant::now();
-    if let Err(reason) = restore_weights(
-        ports,
-        &pc.split,
-        &topo.live.target_group,
-        &topo.idle.target_group,
-        revert_budget(cancelled),
-    )
-    .await
-    {
+    if let Err(reason) = restore_weights(ports, &pc.split, topo, revert_budget(cancelled)).await {
         log::error(
             "Traffic NOT restored",
             &format!(
