@@ -149,6 +149,11 @@ pub trait TrafficRouter: Send + Sync {
     async fn forward_weights(&self, split: &TrafficSplitRef) -> Result<ForwardWeights, AwsError>;
     /// Sets the weights of the forward action, keeping everything else about it.
     async fn set_weights(&self, split: &TrafficSplitRef, weights: &[(String, i32)]) -> Result<(), AwsError>;
+    /// When a weight change last had an attempt that may still be applied later (it timed out
+    /// or lost its connection, and was retried): such a late write can undo a newer change.
+    fn uncertain_write_at(&self) -> Option<SystemTime> {
+        None
+    }
     async fn target_health(&self, target_group: &str) -> Result<Vec<TargetHealth>, AwsError>;
 }
 

@@ -770,9 +770,11 @@ async fn fault_matrix_ends_in_a_known_state_with_an_honest_outcome() {
     let tag = if full() { "fm" } else { "rm" };
     let n = cases.len();
     let t = Instant::now();
+    // Each case is its own task: a case blocks its thread while the action runs.
     let results: Vec<(Case, CaseResult)> = stream::iter(cases.into_iter().enumerate())
-        .map(|(i, c)| run_case(format!("{tag}{i:03}"), c))
+        .map(|(i, c)| tokio::spawn(run_case(format!("{tag}{i:03}"), c)))
         .buffer_unordered(parallel())
+        .map(|r| r.expect("a case panicked"))
         .collect()
         .await;
     let table = matrix_table(&results);
@@ -986,8 +988,9 @@ async fn crash_and_resume_trials_converge() {
     }
     let t = Instant::now();
     let results: Vec<Trial> = stream::iter(trials)
-        .map(|(id, s, at)| run_trial(id, s, at))
+        .map(|(id, s, at)| tokio::spawn(run_trial(id, s, at)))
         .buffer_unordered(parallel())
+        .map(|r| r.expect("a trial panicked"))
         .collect()
         .await;
     let mut table = String::from("| signal | at (s) | during | weights then | outcome | end state | signal→exit / re-run (s) | ok |\n|---|---|---|---|---|---|---|---|\n");

@@ -1,6 +1,13 @@
 //! ELBv2: the weighted forward action that splits traffic between the two slots, and target health.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
 use async_trait::async_trait;
+use aws_sdk_elasticloadbalancingv2::config::interceptors::FinalizerInterceptorContextRef;
+use aws_sdk_elasticloadbalancingv2::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_elasticloadbalancingv2::error::BoxError;
 use aws_sdk_elasticloadbalancingv2::types::{Action, ActionTypeEnum, ForwardActionConfig, TargetGroupTuple};
 
 use super::classify;
@@ -9,12 +16,42 @@ use crate::ports::{ForwardWeights, TargetHealth, TrafficRouter, TrafficSplitRef}
 
 pub struct ElbRouter {
     client: aws_sdk_elasticloadbalancingv2::Client,
+    uncertain: UncertainWrites,
+}
+
+/// Notes when a weight change had an attempt that may still be applied later: it timed out, or
+/// its connection failed, so the SDK retried without knowing whether ELB got it. (A throttling
+/// or 5xx answer is definite: nothing was applied.)
+#[derive(Debug, Clone, Default)]
+struct UncertainWrites(Arc<AtomicU64>);
+
+impl Intercept for UncertainWrites {
+    fn name(&self) -> &'static str {
+        "UncertainWrites"
+    }
+
+    fn read_after_attempt(
+        &self,
+        context: &FinalizerInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(Err(e)) = context.output_or_error() {
+            let unknown = e.is_timeout_error() || e.is_connector_error();
+            if unknown {
+                let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+                self.0.fetch_max(now.as_millis() as u64, Ordering::SeqCst);
+            }
+        }
+        Ok(())
+    }
 }
 
 impl ElbRouter {
     pub fn new(config: &aws_config::SdkConfig) -> Self {
         ElbRouter {
             client: aws_sdk_elasticloadbalancingv2::Client::from_conf(super::elb_config(config)),
+            uncertain: UncertainWrites::default(),
         }
     }
 
@@ -126,6 +163,8 @@ impl TrafficRouter for ElbRouter {
                 .modify_listener()
                 .listener_arn(arn)
                 .set_default_actions(Some(new_actions))
+                .customize()
+                .interceptor(self.uncertain.clone())
                 .send()
                 .await
                 .map(|_| ())
@@ -135,10 +174,19 @@ impl TrafficRouter for ElbRouter {
                 .modify_rule()
                 .rule_arn(arn)
                 .set_actions(Some(new_actions))
+                .customize()
+                .interceptor(self.uncertain.clone())
                 .send()
                 .await
                 .map(|_| ())
                 .map_err(|e| classify("elasticloadbalancing:ModifyRule", arn, e)),
+        }
+    }
+
+    fn uncertain_write_at(&self) -> Option<SystemTime> {
+        match self.uncertain.0.load(Ordering::SeqCst) {
+            0 => None,
+            ms => Some(UNIX_EPOCH + Duration::from_millis(ms)),
         }
     }
 

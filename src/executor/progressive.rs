@@ -45,25 +45,23 @@ struct Topology {
     late: LateWrites,
 }
 
-/// A weight change whose call outlived an ELBv2 attempt (2 s, see `aws::elb_config`) may have
-/// been abandoned by the SDK and retried, and the abandoned request can still be applied by ELB
-/// *after* a newer change, silently undoing it: the fault matrix caught a canary that read
-/// back 0/100, reported success, and was left at 50/50 by its own late write. Until the window
-/// after such a call closes, a read-back is not final (`settle`).
+/// A weight change whose attempt timed out or lost its connection was retried by the SDK, and
+/// the abandoned request can still be applied by ELB *after* a newer change, silently undoing
+/// it: the fault matrix caught a canary that read back 0/100, reported success, and was left at
+/// 50/50 by its own late write. Until the window after such an attempt closes, a read-back is
+/// not final (`settle`).
 #[derive(Default)]
 struct LateWrites {
     until: std::sync::Mutex<Option<SystemTime>>,
 }
 
-/// A `set_weights` call this slow had at least one attempt abandoned (or backed off).
-const MAYBE_ABANDONED: Duration = Duration::from_millis(1500);
-/// How long after that an abandoned request may still land.
+/// How long after an abandoned attempt its request may still land.
 const LATE_WRITE_WINDOW: Duration = Duration::from_secs(15);
 
 impl LateWrites {
-    fn note(&self, now: SystemTime) {
+    fn note(&self, abandoned_at: SystemTime) {
         if let Ok(mut u) = self.until.lock() {
-            let t = now + LATE_WRITE_WINDOW;
+            let t = abandoned_at + LATE_WRITE_WINDOW;
             *u = Some(u.map_or(t, |old| old.max(t)));
         }
     }
@@ -766,11 +764,9 @@ async fn set_and_verify(ports: &Ports<'_>, split: &TrafficSplitRef, topo: &Topol
         if attempt > 0 {
             ports.clock.sleep(Duration::from_millis(150 * attempt as u64)).await;
         }
-        let t = ports.clock.now();
         let set = ports.router.set_weights(split, &want).await;
-        let now = ports.clock.now();
-        if now.duration_since(t).unwrap_or_default() >= MAYBE_ABANDONED {
-            topo.late.note(now);
+        if let Some(at) = ports.router.uncertain_write_at() {
+            topo.late.note(at);
         }
         if let Err(e) = set {
             last = e.to_string();
