@@ -139,8 +139,10 @@ impl Case {
     fn marker(&self) -> Option<&'static str> {
         match (self.strategy, self.phase, self.op) {
             (_, Phase::Preflight, _) => None,
-            // The lock is the last thing before the first change.
-            (Strategy::Rolling, Phase::Shift, _) | (Strategy::Canary, Phase::Prepare, _) => Some("deploy lock taken"),
+            // The end of the preflight reads (the lock only tags).
+            (Strategy::Rolling, Phase::Shift, _) => Some("::endgroup::"),
+            (Strategy::Canary, Phase::Prepare, "TagResource") => Some("deploy lock taken"),
+            (Strategy::Canary, Phase::Prepare, _) => Some("live slot:"),
             (Strategy::Rolling, Phase::Analyse, _) => Some("::group::Wait for"),
             (Strategy::Rolling, Phase::Rollback, "DescribeServices") => Some("::group::Roll back"),
             // Not called while waiting on the rollout, which ends in the failure.
@@ -1038,4 +1040,101 @@ async fn crash_and_resume_trials_converge() {
     println!("{summary}");
     write_report(if full() { "crash-full.md" } else { "crash-reduced.md" }, &summary);
     assert!(bad.is_empty(), "{} trial(s) failed:\n{}", bad.len(), bad.join("\n"));
+}
+
+// ------------------------------------------------------------------------------------------
+// The SDK's retry and timeout settings, as configured in src/aws/mod.rs
+// ------------------------------------------------------------------------------------------
+
+/// 5 attempts: a burst of 4 throttles is absorbed inside the SDK, a 5th surfaces. Each attempt
+/// has a 5 s timeout: a 6 s response is abandoned and retried before it arrives.
+#[tokio::test(flavor = "multi_thread")]
+async fn sdk_retries_and_timeouts_are_as_configured() {
+    let sim = Sim::shared();
+    let setup = Aws::new("sdkcfgsetup").await;
+    let cluster = "c-sdkcfg";
+    let repo = "app-sdkcfg";
+    setup.create_cluster(cluster).await;
+    setup.push_image(repo, "v1").await;
+    let td = setup
+        .register("sdkcfg-api", &[("app", &Aws::image_uri(repo, "v1"))])
+        .await;
+    setup.create_service(cluster, "api", &td, 1).await;
+    let image = Aws::image_uri(repo, "v1");
+    let inputs = [("cluster", cluster), ("services", "api"), ("image", image.as_str())];
+    let ops = |key: &str, op: &str| -> Vec<(f64, i64)> {
+        sim.calls(key)
+            .iter()
+            .filter(|c| c["operation"] == op)
+            .map(|c| (c["at"].as_f64().unwrap_or(0.0), c["status"].as_i64().unwrap_or(-1)))
+            .collect()
+    };
+
+    let absorbed = Aws::new("sdkcfgfour").await;
+    let (run, _) = tokio::task::block_in_place(|| {
+        run_with_faults(
+            &absorbed,
+            &inputs,
+            &[],
+            None,
+            serde_json::json!([{"operation": "DescribeImages", "kind": "throttle", "count": 4}]),
+        )
+    });
+    run.assert_code(0);
+    assert!(
+        !run.stdout.contains("DescribeImages"),
+        "no error surfaced:\n{}",
+        run.stdout
+    );
+    let statuses: Vec<i64> = ops(&absorbed.access_key, "DescribeImages")
+        .iter()
+        .map(|c| c.1)
+        .collect();
+    assert_eq!(
+        statuses,
+        [400, 400, 400, 400, 200],
+        "four throttles retried, the fifth attempt served"
+    );
+
+    let surfaced = Aws::new("sdkcfgfive").await;
+    let (run, _) = tokio::task::block_in_place(|| {
+        run_with_faults(
+            &surfaced,
+            &inputs,
+            &[],
+            None,
+            serde_json::json!([{"operation": "DescribeImages", "kind": "throttle", "count": 5}]),
+        )
+    });
+    run.assert_code(1);
+    assert!(run.stdout.contains("ThrottlingException"), "{}", run.stdout);
+    assert_eq!(ops(&surfaced.access_key, "DescribeImages").len(), 5, "no sixth attempt");
+
+    let slow = Aws::new("sdkcfgslow").await;
+    let (run, _) = tokio::task::block_in_place(|| {
+        run_with_faults(
+            &slow,
+            &inputs,
+            &[],
+            None,
+            serde_json::json!([{"operation": "DescribeImages", "kind": "latency", "latency_ms": 6000, "count": 1}]),
+        )
+    });
+    run.assert_code(0);
+    let calls = ops(&slow.access_key, "DescribeImages");
+    // The slow one is logged when served (6 s after it arrived): wait for it.
+    let calls = if calls.len() < 2 {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        ops(&slow.access_key, "DescribeImages")
+    } else {
+        calls
+    };
+    let mut arrivals: Vec<f64> = calls.iter().map(|c| c.0).collect();
+    arrivals.sort_by(f64::total_cmp);
+    assert_eq!(arrivals.len(), 2, "{calls:?}");
+    assert!(
+        arrivals[1] - arrivals[0] < 6.0,
+        "the retry went out before the slow response came: the attempt timed out ({:.1} s)",
+        arrivals[1] - arrivals[0]
+    );
 }

@@ -424,6 +424,11 @@ async fn prepare(
     cancel: &mut Cancel,
 ) -> Result<(String, Option<Ended>), Error> {
     log::group(&format!("Prepare the idle slot {}", topo.idle.state.name));
+    if *cancel.borrow() {
+        // Cancelled before the first change: nothing to undo.
+        log::endgroup();
+        return Ok((topo.idle.state.task_definition.clone(), Some(Ended::Cancelled)));
+    }
     let base = &topo.live.state.task_definition;
     let info = ports.ecs.describe_task_definition(base).await?;
     let images = assign_images(&info.arn, &info.containers, &resolved.assignment)?;

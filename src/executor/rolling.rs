@@ -76,6 +76,10 @@ async fn deploy_locked(
     // after AWS executed it): it is rolled back too, which is a no-op if it was not.
     let mut uncertain: BTreeMap<String, Tracked> = BTreeMap::new();
     for p in &planned {
+        // Cancelled before this service was touched: leave it (and the rest) alone.
+        if *cancel.borrow() {
+            break;
+        }
         let mut attempted: Option<String> = None;
         let result = async {
             let td = match new_td.get(&p.previous_task_definition) {
