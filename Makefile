@@ -4,13 +4,15 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help setup demo test lint sim clean
+.PHONY: help setup demo test lint sim clean reliability bench
 
 help:
 	@echo "make demo   - a full rolling deploy of a sample service against the local AWS simulator"
 	@echo "make test   - every test: unit, simulator, integration (real binary), image, lint"
 	@echo "make sim    - start the AWS simulator in the foreground to explore (prints its endpoint)"
 	@echo "make lint   - hadolint, actionlint schemas, zizmor, shellcheck, yamllint, clippy, fmt"
+	@echo "make reliability - the full fault matrix and 30+30 SIGKILL/SIGTERM trials (RELIABILITY.md)"
+	@echo "make bench  - latency, API calls, size, RSS, scale, and the official waiter beside ours (BENCHMARKS.md)"
 
 setup:
 	@scripts/setup.sh
@@ -30,6 +32,17 @@ lint: setup
 	cargo fmt --all -- --check
 	cargo clippy --all-targets -- -D warnings
 	scripts/lint.sh
+
+# The full matrix (make test runs a reduced one); tables land in target/reliability/.
+reliability: setup
+	ECS_DEPLOY_FULL_MATRIX=1 cargo test --test faults -- --nocapture --test-threads=1
+	@cat target/reliability/matrix-full.md target/reliability/crash-full.md
+
+# Measures the shipped (dist) binary; its first build takes several minutes on 2 cores.
+bench: setup
+	cargo build --profile dist
+	cd bench && npm ci --no-audit --no-fund --loglevel=error
+	.venv/bin/python bench/run.py
 
 sim: setup
 	.venv/bin/python -m sim.aws --no-stdin-watch

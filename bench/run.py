@@ -1,0 +1,532 @@
+"""`make bench`: what the action costs and how fast it reacts, measured in one run against the
+local AWS simulator, beside the official action's waiter.
+
+    .venv/bin/python bench/run.py [--binary PATH] [--quick] [--skip-image]
+
+Every latency is read from the simulator's own clocks: `GET /_sim/events` (when the simulator
+reached a state) and `GET /_sim/calls` (when each of the action's calls arrived). Nothing here
+is a test: it prints a table and writes it to target/bench/ (BENCHMARKS.md quotes it).
+"""
+import argparse
+import json
+import os
+import platform
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import boto3
+from botocore.config import Config
+
+ROOT = Path(__file__).resolve().parents[1]
+DIST = ROOT / "target/x86_64-unknown-linux-musl/dist/ecs-deploy-action"
+REGION, ACCOUNT = "us-east-1", "123456789012"
+OUT = ROOT / "target/bench"
+
+
+# --- the simulator ---------------------------------------------------------------------------
+class Sim:
+    def __init__(self, time_scale: float):
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "sim.aws", "--port", "0", "--time-scale", str(time_scale)],
+            cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        line = self.proc.stdout.readline().strip()
+        if not line.startswith("READY "):
+            sys.exit(f"the simulator did not start: {line!r}")
+        self.url = line.split()[1]
+        threading.Thread(target=lambda: [None for _ in self.proc.stdout], daemon=True).start()
+
+    def call(self, method, path, body=None):
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.url + path, data=data, method=method)
+        with urllib.request.urlopen(req) as r:
+            return json.loads(r.read())
+
+    def calls(self, key):
+        return sorted(self.call("GET", f"/_sim/calls?access_key={key}"), key=lambda c: c["at"])
+
+    def events(self, since=0.0):
+        return self.call("GET", f"/_sim/events?since={since}")
+
+    def scenario(self, key, fields):
+        self.call("PUT", "/_sim/scenarios", {key: fields})
+
+    def client(self, service, key):
+        return boto3.client(service, endpoint_url=self.url, region_name=REGION, aws_access_key_id=key,
+                            aws_secret_access_key="bench", config=Config(retries={"mode": "standard", "max_attempts": 5}))
+
+    def close(self):
+        self.proc.stdin.close()
+        self.proc.wait(timeout=10)
+
+
+def image_uri(repo, tag):
+    return f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{repo}:{tag}"
+
+
+def push(sim, key, repo, tag):
+    ecr = sim.client("ecr", key)
+    try:
+        ecr.create_repository(repositoryName=repo)
+    except ecr.exceptions.RepositoryAlreadyExistsException:
+        pass
+    h = lambda s: (s * 64)[:64]  # noqa: E731 (a fixture digest, unique per repo and tag)
+    seed = "".join(f"{ord(c):x}" for c in f"{repo}:{tag}")
+    manifest = {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 1469, "digest": "sha256:" + h(seed + "c")},
+                "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": 3208942, "digest": "sha256:" + h(seed + "l")}]}
+    out = ecr.put_image(repositoryName=repo, imageTag=tag, imageManifest=json.dumps(manifest))
+    return out["image"]["imageId"]["imageDigest"]
+
+
+def network(sim, key):
+    ec2 = sim.client("ec2", key)
+    subnets = [s["SubnetId"] for s in ec2.describe_subnets()["Subnets"]][:2]
+    return ec2.describe_vpcs()["Vpcs"][0]["VpcId"], subnets, ec2.describe_security_groups()["SecurityGroups"][0]["GroupId"]
+
+
+def register(sim, key, family, image):
+    ecs = sim.client("ecs", key)
+    return ecs.register_task_definition(
+        family=family, networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256", memory="512",
+        containerDefinitions=[{"name": "app", "image": image, "essential": True, "portMappings": [{"containerPort": 8080}]}],
+    )["taskDefinition"]["taskDefinitionArn"]
+
+
+def wait_stable(sim, key, cluster, names, timeout=120):
+    ecs = sim.client("ecs", key)
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        done = 0
+        for i in range(0, len(names), 10):
+            for s in ecs.describe_services(cluster=cluster, services=names[i:i + 10])["services"]:
+                d = s["deployments"]
+                done += len(d) == 1 and d[0].get("rolloutState") == "COMPLETED" and s["runningCount"] == s["desiredCount"]
+        if done == len(names):
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"{cluster}: services never became stable")
+
+
+def rolling_services(sim, key, name, count, desired=1):
+    """A cluster with `count` services on v1 (no load balancer); returns (cluster, repo, names)."""
+    cluster, repo = f"c-{name}", f"app-{name}"
+    ecs = sim.client("ecs", key)
+    ecs.create_cluster(clusterName=cluster)
+    push(sim, key, repo, "v1")
+    td = register(sim, key, f"{name}-api", image_uri(repo, "v1"))
+    _, subnets, sg = network(sim, key)
+    names = [f"svc{i:02d}" for i in range(count)]
+    for n in names:
+        ecs.create_service(cluster=cluster, serviceName=n, taskDefinition=td, desiredCount=desired, launchType="FARGATE",
+                           networkConfiguration={"awsvpcConfiguration": {"subnets": subnets, "securityGroups": [sg]}},
+                           deploymentConfiguration={"deploymentCircuitBreaker": {"enable": True, "rollback": True}})
+    wait_stable(sim, key, cluster, names)
+    return cluster, repo, names
+
+
+def slots(sim, key, name, desired=1):
+    """Two slot services behind one ALB listener (blue 100, green 0), like tests/support."""
+    cluster, repo = f"c-{name}", f"app-{name}"
+    ecs, elb = sim.client("ecs", key), sim.client("elbv2", key)
+    ecs.create_cluster(clusterName=cluster)
+    push(sim, key, repo, "v1")
+    td = register(sim, key, f"{name}-web", image_uri(repo, "v1"))
+    vpc, subnets, sg = network(sim, key)
+    lb = elb.create_load_balancer(Name=f"lb-{name}", Subnets=subnets)["LoadBalancers"][0]["LoadBalancerArn"]
+    tgs = [elb.create_target_group(Name=f"{c}-{name}", Protocol="HTTP", Port=8080, VpcId=vpc, TargetType="ip")
+           ["TargetGroups"][0]["TargetGroupArn"] for c in ("blue", "green")]
+    listener = elb.create_listener(LoadBalancerArn=lb, Protocol="HTTP", Port=80, DefaultActions=[{
+        "Type": "forward", "ForwardConfig": {"TargetGroups": [
+            {"TargetGroupArn": tgs[0], "Weight": 100}, {"TargetGroupArn": tgs[1], "Weight": 0}]}}])["Listeners"][0]["ListenerArn"]
+    for color, tg, count in (("blue", tgs[0], desired), ("green", tgs[1], 0)):
+        ecs.create_service(cluster=cluster, serviceName=f"web-{color}", taskDefinition=td, desiredCount=count, launchType="FARGATE",
+                           loadBalancers=[{"targetGroupArn": tg, "containerName": "app", "containerPort": 8080}],
+                           networkConfiguration={"awsvpcConfiguration": {"subnets": subnets, "securityGroups": [sg]}},
+                           deploymentConfiguration={"deploymentCircuitBreaker": {"enable": True, "rollback": True}})
+    wait_stable(sim, key, cluster, ["web-blue", "web-green"])
+    return {"cluster": cluster, "repo": repo, "lb": lb, "tgs": tgs, "listener": listener}
+
+
+def weights(sim, key, s):
+    elb = sim.client("elbv2", key)
+    groups = elb.describe_listeners(ListenerArns=[s["listener"]])["Listeners"][0]["DefaultActions"][0]["ForwardConfig"]["TargetGroups"]
+    w = {g["TargetGroupArn"]: g.get("Weight", 0) for g in groups}
+    return w.get(s["tgs"][0], 0), w.get(s["tgs"][1], 0)
+
+
+# --- running the action ----------------------------------------------------------------------
+def run_action(binary, sim, key, inputs, env=None, time_rss=True, term_when=None, term_after=0.0):
+    """Runs the binary as the runner would. Returns its exit code, outputs, stdout lines with the
+    time each was read, spawn time, peak RSS (KB, via /usr/bin/time -v) and signal time."""
+    tmp = Path(tempfile.mkdtemp(prefix="bench-"))
+    e = {"PATH": os.environ.get("PATH", ""), "AWS_ENDPOINT_URL": sim.url, "AWS_ACCESS_KEY_ID": key,
+         "AWS_SECRET_ACCESS_KEY": "bench", "AWS_REGION": REGION, "AWS_EC2_METADATA_DISABLED": "true",
+         "GITHUB_OUTPUT": str(tmp / "output"), "GITHUB_STEP_SUMMARY": str(tmp / "summary"),
+         "GITHUB_REPOSITORY": "acme/shop", "GITHUB_RUN_ID": str(abs(hash(key)) % 10**9),
+         "GITHUB_SHA": "0123456789abcdef0123456789abcdef01234567", "GITHUB_SERVER_URL": "https://github.com"}
+    e.update(env or {})
+    e.update({f"INPUT_{k.upper()}": v for k, v in inputs.items()})
+    cmd = (["/usr/bin/time", "-v", "-o", str(tmp / "time")] if time_rss else []) + [str(binary)]
+    lines, signalled = [], {}
+    t_spawn = time.time()
+    proc = subprocess.Popen(cmd, env=e, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+
+    def read():
+        for line in proc.stdout:
+            now = time.time()
+            lines.append((now, line.rstrip("\n")))
+            if term_when and not signalled and term_when in line:
+                def fire():
+                    signalled["at"] = time.time()
+                    proc.send_signal(signal.SIGTERM)
+                threading.Timer(term_after, fire).start()
+                signalled["armed"] = now
+    reader = threading.Thread(target=read)
+    reader.start()
+    code = proc.wait()
+    t_exit = time.time()
+    reader.join()
+    outputs = {}
+    if (tmp / "output").exists():
+        text = (tmp / "output").read_text()
+        for m in re.finditer(r"^([\w-]+)<<(\S+)\n(.*?)\n\2$", text, re.S | re.M):
+            outputs[m.group(1)] = m.group(3)
+        for m in re.finditer(r"^([\w-]+)=(.*)$", text, re.M):
+            outputs.setdefault(m.group(1), m.group(2))
+    rss = None
+    if time_rss and (tmp / "time").exists():
+        m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", (tmp / "time").read_text())
+        rss = int(m.group(1)) if m else None
+    return {"code": code, "outputs": outputs, "lines": lines, "t_spawn": t_spawn, "t_exit": t_exit,
+            "rss_kb": rss, "signalled": signalled.get("at")}
+
+
+def first_after(calls, t, ops=None):
+    return next((c for c in calls if c["at"] >= t and (ops is None or c["operation"] in ops)), None)
+
+
+def ms(x):
+    return f"{x * 1000:.0f} ms"
+
+
+def stats(xs):
+    xs = sorted(xs)
+    if not xs:
+        return "n/a"
+    med = statistics.median(xs)
+    return f"median {ms(med)}, max {ms(xs[-1])} (n={len(xs)})"
+
+
+# --- the scenarios ---------------------------------------------------------------------------
+def bench_rolling_reaction(binary, sim, n):
+    """Stable: deployment_completed → the action's next call (a DescribeServices)."""
+    keys = [f"AKIABENCHSTABLE{i}" for i in range(n)]
+
+    def one(i):
+        key = keys[i]
+        cluster, repo, names = rolling_services(sim, key + "S", f"stable{i}", 1)
+        digest = push(sim, key + "S", repo, "v2")
+        sim.scenario(digest, {"start_seconds": 300})  # a 5 s rollout at 60x: polls are at their cap
+        t0 = time.time()
+        run = run_action(binary, sim, key, {"cluster": cluster, "services": names[0], "image": image_uri(repo, "v2")})
+        calls = sim.calls(key)
+        done = [e for e in sim.events(t0) if e["type"] == "deployment_completed" and cluster in e["service"]]
+        nxt = first_after(calls, done[-1]["at"], {"DescribeServices"}) if done else None
+        return {"run": run, "calls": calls, "reaction": nxt["at"] - done[-1]["at"] if nxt else None,
+                "start": calls[0]["at"] - run["t_spawn"] if calls else None}
+    with ThreadPoolExecutor(n) as pool:
+        return list(pool.map(one, range(n)))
+
+
+def canary_inputs(s, image, **extra):
+    base = {"cluster": s["cluster"], "services": "web-blue, web-green", "image": image, "strategy": "canary",
+            "listener-arn": s["listener"], "canary-steps": "5,10,25,50,100", "bake-time": "2s",
+            "analysis-interval": "1s", "min-requests": "10", "keep-old-for": "1s", "wait-timeout": "2m"}
+    base.update(extra)
+    return base
+
+
+def bench_canary(binary, sim, i):
+    """A healthy canary: healthy reaction, calls per phase, peak RSS."""
+    key = f"AKIABENCHCANARY{i}"
+    s = slots(sim, key + "S", f"canary{i}")
+    digest = push(sim, key + "S", s["repo"], "v2")
+    sim.scenario(digest, {"health_seconds": 180})  # targets turn healthy 3 s after they start
+    t0 = time.time()
+    run = run_action(binary, sim, key, canary_inputs(s, image_uri(s["repo"], "v2")))
+    calls = sim.calls(key)
+    healthy = [e for e in sim.events(t0) if e["type"] == "target_healthy" and e["target_group"] == s["tgs"][1]]
+    last = healthy[-1]["at"] if healthy else None
+    nxt = first_after(calls, last) if last else None
+    confirm = first_after(calls, last, {"DescribeTargetHealth"}) if last else None
+    return {"run": run, "calls": calls, "key": key,
+            "healthy_next": nxt["at"] - last if nxt else None,
+            "healthy_confirm": confirm["at"] - last if confirm else None,
+            "start": calls[0]["at"] - run["t_spawn"] if calls else None}
+
+
+def bench_alarm(binary, sim, i):
+    """Alarm: alarm_state ALARM → the next DescribeAlarms; verdict → weights read back 100/0."""
+    key = f"AKIABENCHALARM{i}"
+    s = slots(sim, key + "S", f"alarm{i}")
+    push(sim, key + "S", s["repo"], "v2")
+    cw = sim.client("cloudwatch", key + "S")
+    lb_dim = s["lb"].split(":loadbalancer/")[1]
+    alarm = f"alarm{i}-green-busy"
+    # More than 150 requests a (simulated) minute on the new slot: only at 50% of 600.
+    cw.put_metric_alarm(AlarmName=alarm, Namespace="AWS/ApplicationELB", MetricName="RequestCount",
+                        Dimensions=[{"Name": "TargetGroup", "Value": s["tgs"][1].rsplit(":", 1)[1]}, {"Name": "LoadBalancer", "Value": lb_dim}],
+                        Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=150.0,
+                        ComparisonOperator="GreaterThanThreshold", TreatMissingData="notBreaching")
+    t0 = time.time()
+    run = run_action(binary, sim, key, canary_inputs(s, image_uri(s["repo"], "v2"), **{
+        "canary-steps": "10,50,100", "bake-time": "10s", "alarms": alarm}))
+    calls = sim.calls(key)
+    fired = [e for e in sim.events(t0) if e["type"] == "alarm_state" and e.get("alarm") == alarm and e["state"] == "ALARM"]
+    out = {"run": run, "reaction": None, "revert": None}
+    if fired:
+        seen = first_after(calls, fired[0]["at"], {"DescribeAlarms"})
+        if seen:
+            out["reaction"] = seen["at"] - fired[0]["at"]
+            modify = first_after(calls, seen["at"], {"ModifyListener"})
+            back = first_after(calls, modify["at"] + 1e-6, {"DescribeListeners"}) if modify else None
+            if back:
+                out["revert"] = back["at"] - seen["at"]
+    out["weights"] = weights(sim, key, s)
+    return out
+
+
+def bench_sigterm(binary, sim, i):
+    """Signal: SIGTERM mid-bake → weights read back 100/0, and → exit."""
+    key = f"AKIABENCHTERM{i}"
+    s = slots(sim, key + "S", f"term{i}")
+    push(sim, key + "S", s["repo"], "v2")
+    run = run_action(binary, sim, key, canary_inputs(s, image_uri(s["repo"], "v2"), **{"bake-time": "30s"}),
+                     time_rss=False, term_when="weights: web-blue 95%", term_after=1.0 + 0.3 * i)
+    calls = sim.calls(key)
+    t = run["signalled"]
+    modify = first_after(calls, t, {"ModifyListener"}) if t else None
+    back = first_after(calls, modify["at"] + 1e-6, {"DescribeListeners"}) if modify else None
+    return {"run": run, "revert": back["at"] - t if back else None, "exit": run["t_exit"] - t if t else None,
+            "weights": weights(sim, key, s)}
+
+
+def bench_scale(binary, sim, n):
+    key = f"AKIABENCHSCALE{n}"
+    cluster, repo, names = rolling_services(sim, key + "S", f"scale{n}", n)
+    push(sim, key + "S", repo, "v2")
+    run = run_action(binary, sim, key, {"cluster": cluster, "services": ",".join(names), "image": image_uri(repo, "v2")})
+    calls = sim.calls(key)
+    return {"n": n, "run": run, "wall": run["t_exit"] - run["t_spawn"], "calls": len(calls),
+            "describes": sum(c["operation"] == "DescribeServices" for c in calls)}
+
+
+def calls_per_phase(run, calls):
+    """Buckets the calls by the log group they fall in (group lines read with their times)."""
+    marks = [(t, line[len("::group::"):].replace("%25", "%") if line.startswith("::group::") else "(between groups: deploy lock, release)")
+             for t, line in run["lines"] if line.startswith("::group::") or line.startswith("::endgroup::")]
+    phases = []
+    for c in calls:
+        name = "(before the first group)"
+        for t, title in marks:
+            if c["at"] >= t:
+                name = title
+        if not phases or phases[-1][0] != name:
+            phases.append([name, {}])
+        ops = phases[-1][1]
+        ops[c["operation"]] = ops.get(c["operation"], 0) + 1
+    return phases
+
+
+def bench_official(sim_rt, binary, pairs):
+    """The same rolling deployment (tasks start in 40 s, real time) waited on by the official
+    action's waiter and by ours, side by side."""
+    key = "AKIABENCHOFFICIAL"
+    cluster, repo, names = rolling_services(sim_rt, key, "official", 2 * pairs)
+    digest = push(sim_rt, key, repo, "v2")
+    # Ours pins the digest, the official action deploys the image as written: same behaviour.
+    for image_key in (digest, f"{repo}:v2"):
+        sim_rt.scenario(image_key, {"start_seconds": 40})
+    ours, theirs = names[:pairs], names[pairs:]
+    env = {**os.environ, "SIM_URL": sim_rt.url, "AWS_ACCESS_KEY_ID": "AKIABENCHTHEIRS", "AWS_SECRET_ACCESS_KEY": "bench",
+           "CLUSTER": cluster, "SERVICES": ",".join(theirs), "IMAGE": image_uri(repo, "v2")}
+    t0 = time.time()
+
+    def run_theirs():
+        out = subprocess.run(["node", str(ROOT / "bench/official-waiter.mjs")], env=env, capture_output=True, text=True, check=True)
+        return json.loads(out.stdout)
+
+    def run_ours(i):
+        k = f"AKIABENCHOURS{i}"
+        r = run_action(binary, sim_rt, k, {"cluster": cluster, "services": ours[i], "image": image_uri(repo, "v2")}, time_rss=False)
+        calls = sim_rt.calls(k)
+        update = first_after(calls, 0, {"UpdateService"})
+        return {"service": ours[i], "updated": update["at"], "done": r["t_exit"], "code": r["code"], "calls": calls}
+    with ThreadPoolExecutor(pairs + 1) as pool:
+        theirs_f = pool.submit(run_theirs)
+        ours_r = list(pool.map(run_ours, range(pairs)))
+        theirs_r = theirs_f.result()
+    completed = {}
+    for e in sim_rt.events(t0):
+        if e["type"] == "deployment_completed":
+            completed[e["service"].rsplit("/", 1)[1]] = e["at"]
+    rows = []
+    for who, results in (("ours", ours_r), ("official", theirs_r)):
+        for r in results:
+            c = completed.get(r["service"])
+            seen = first_after(r["calls"], c, {"DescribeServices"}) if c and "calls" in r else None
+            rows.append({"who": who, "service": r["service"], "total": r["done"] - r["updated"],
+                         "after_complete": r["done"] - c if c else None, "rollout": c - r["updated"] if c else None,
+                         "seen": seen["at"] - c if seen else None})
+    return rows
+
+
+def build_image(binary):
+    out = subprocess.run(["scripts/build-image.sh", str(binary)], cwd=ROOT, capture_output=True, text=True,
+                         env={**os.environ, "IMAGE": "ecs-deploy-action:bench"})
+    m = re.search(r"image size:\s+([\d.]+) MB \((\d+) bytes.*?about ([\d.]+) MB gzip", out.stdout)
+    if out.returncode != 0 or not m:
+        return None, (out.stdout + out.stderr)[-500:]
+    return {"mb": float(m.group(1)), "bytes": int(m.group(2)), "gzip_mb": float(m.group(3))}, None
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--binary", default=str(DIST))
+    ap.add_argument("--skip-image", action="store_true")
+    ap.add_argument("--quick", action="store_true", help="fewer repetitions and no 50-service run")
+    args = ap.parse_args()
+    binary = Path(args.binary)
+    if not binary.exists():
+        sys.exit(f"no binary at {binary}: cargo build --profile dist (make bench does)")
+    reps = 2 if args.quick else 5
+    t_all = time.time()
+    report = []
+    p = report.append
+
+    p(f"machine: {platform.machine()}, {os.cpu_count()} cores, {cpu_model()}, {mem_gb()} GB RAM, Linux {platform.release()}")
+    p(f"binary: {binary.relative_to(ROOT) if binary.is_relative_to(ROOT) else binary} ({binary.stat().st_size / 1e6:.1f} MB)")
+    p(f"command: make bench  (= .venv/bin/python bench/run.py{' --quick' if args.quick else ''})")
+    p("")
+
+    sim = Sim(60)
+    try:
+        print("rolling: stable reaction ...", file=sys.stderr)
+        rolling = bench_rolling_reaction(binary, sim, reps)
+        print("canary: healthy reaction, calls per phase ...", file=sys.stderr)
+        with ThreadPoolExecutor(3) as pool:
+            canaries = list(pool.map(lambda i: bench_canary(binary, sim, i), range(3)))
+        print("canary: alarm reaction and revert ...", file=sys.stderr)
+        with ThreadPoolExecutor(reps) as pool:
+            alarms = list(pool.map(lambda i: bench_alarm(binary, sim, i), range(reps)))
+        print("canary: SIGTERM revert ...", file=sys.stderr)
+        with ThreadPoolExecutor(reps) as pool:
+            terms = list(pool.map(lambda i: bench_sigterm(binary, sim, i), range(reps)))
+        print("scale: 1, 10, 50 services ...", file=sys.stderr)
+        scale = [bench_scale(binary, sim, n) for n in ((1, 10) if args.quick else (1, 10, 50))]
+    finally:
+        sim.close()
+
+    sim_rt = Sim(1)
+    try:
+        print("official waiter beside ours (real time, ~1 min) ...", file=sys.stderr)
+        official = bench_official(sim_rt, binary, 2 if args.quick else 3)
+    finally:
+        sim_rt.close()
+
+    image, image_err = (None, "skipped") if args.skip_image else build_image(binary)
+
+    starts = [r["start"] for r in rolling if r["start"] is not None] + [c["start"] for c in canaries if c["start"] is not None]
+    rss = [r["run"]["rss_kb"] for r in rolling + canaries + [a for a in alarms] if r["run"]["rss_kb"]]
+    scale_rss = {s["n"]: s["run"]["rss_kb"] for s in scale}
+    ours = [r for r in official if r["who"] == "ours"]
+    theirs = [r for r in official if r["who"] == "official"]
+    mean = lambda xs: sum(xs) / len(xs) if xs else float("nan")  # noqa: E731
+
+    p("| measure | result | target (DESIGN.md §8) |")
+    p("|---|---|---|")
+    p(f"| reaction: rollout complete (`deployment_completed`) → next DescribeServices | {stats([r['reaction'] for r in rolling if r['reaction'] is not None])} | ≈ 1 s |")
+    p(f"| reaction: new slot's targets healthy (`target_healthy`) → next call | {stats([c['healthy_next'] for c in canaries if c['healthy_next'] is not None])} | ≈ 1 s |")
+    p(f"| reaction: … → the DescribeTargetHealth that confirms it | {stats([c['healthy_confirm'] for c in canaries if c['healthy_confirm'] is not None])} | |")
+    p(f"| reaction: alarm in ALARM (`alarm_state`) → next DescribeAlarms (analysis-interval 1 s) | {stats([a['reaction'] for a in alarms if a['reaction'] is not None])} | ≈ 1 s |")
+    p(f"| revert: failed verdict → weights read back 100/0 | {stats([a['revert'] for a in alarms if a['revert'] is not None])} | ≈ 1 s |")
+    p(f"| revert: SIGTERM → weights read back 100/0 | {stats([t['revert'] for t in terms if t['revert'] is not None])} | ≈ 1 s (runner allows ~7.5 s) |")
+    p(f"| SIGTERM → process exit | {stats([t['exit'] for t in terms if t['exit'] is not None])} | < 7.5 s |")
+    p(f"| process start → first AWS call | {stats(starts)} | ≤ 50 ms |")
+    p(f"| peak RSS (one service, rolling or canary; /usr/bin/time -v) | max {max(rss) / 1024:.1f} MB | ≤ 30 MB |")
+    p(f"| peak RSS, {max(scale_rss)} services at once | {scale_rss[max(scale_rss)] / 1024:.1f} MB | |")
+    p(f"| binary size (dist profile, static musl) | {binary.stat().st_size / 1e6:.1f} MB | |")
+    if image:
+        p(f"| image size (scripts/build-image.sh: binary + CA roots, FROM scratch) | {image['mb']:.1f} MB ({image['gzip_mb']:.1f} MB gzip) | ≤ 20 MB |")
+    else:
+        p(f"| image size | not measured: {image_err} | ≤ 20 MB |")
+    for s in scale:
+        p(f"| wall time, {s['n']} service(s) deployed at once (rolling) | {s['wall']:.1f} s, {s['calls']} AWS calls ({s['describes']} DescribeServices) | ≈ time of one |")
+    p(f"| official waiter vs ours, same rollout (tasks start in 40 s, real time): UpdateService → done | official {mean([r['total'] for r in theirs]):.1f} s, ours {mean([r['total'] for r in ours]):.1f} s: **{mean([r['total'] for r in theirs]) / mean([r['total'] for r in ours]):.2f}×** | |")
+    p(f"| … rollout complete → done (detection lag) | official {mean([r['after_complete'] for r in theirs if r['after_complete']]):.1f} s, ours {mean([r['after_complete'] for r in ours if r['after_complete']]):.2f} s: **{mean([r['after_complete'] for r in theirs if r['after_complete']]) / mean([r['after_complete'] for r in ours if r['after_complete']]):.0f}×** | |")
+    p("")
+    p("AWS calls per phase, healthy canary (steps 5,10,25,50,100, bake 2 s, analysis every 1 s, keep-old-for 1 s):")
+    p("")
+    p("| phase | calls | by operation |")
+    p("|---|---|---|")
+    c0 = canaries[0]
+    for name, ops in calls_per_phase(c0["run"], c0["calls"]):
+        p(f"| {name} | {sum(ops.values())} | {', '.join(f'{k} {v}' for k, v in sorted(ops.items()))} |")
+    p(f"| total | {len(c0['calls'])} | |")
+    p("")
+    p("AWS calls per phase, rolling deploy of one service (5 s rollout):")
+    p("")
+    p("| phase | calls | by operation |")
+    p("|---|---|---|")
+    r0 = rolling[0]
+    for name, ops in calls_per_phase(r0["run"], r0["calls"]):
+        p(f"| {name} | {sum(ops.values())} | {', '.join(f'{k} {v}' for k, v in sorted(ops.items()))} |")
+    p(f"| total | {len(r0['calls'])} | |")
+    p("")
+    p("Official waiter vs ours, per service:")
+    p("")
+    p("| waiter | service | rollout (UpdateService → completed) | completed → next DescribeServices | completed → done | UpdateService → done |")
+    p("|---|---|---|---|---|---|")
+    for r in official:
+        seen = f"{r['seen']:.2f} s" if r.get("seen") is not None else "—"
+        p(f"| {r['who']} | {r['service']} | {r['rollout']:.1f} s | {seen} | {r['after_complete']:.2f} s | {r['total']:.1f} s |")
+    p("")
+    bad = [x for x in rolling + canaries if x["run"]["code"] != 0] + [a for a in alarms if a["run"]["code"] != 1 or a["weights"] != (100, 0)]
+    p(f"sanity: {len(rolling) + len(canaries)} deploys exit 0, {len(alarms)} alarm canaries exit 1 with weights 100/0, "
+      f"{len(terms)} SIGTERM runs end {sorted(set(t['run']['outputs'].get('outcome', '?') for t in terms))} with weights {sorted(set(t['weights'] for t in terms))}; "
+      f"{len(bad)} unexpected. Total bench time {time.time() - t_all:.0f} s.")
+    text = "\n".join(report)
+    print(text)
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "report.md").write_text(text + "\n")
+
+
+def cpu_model():
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def mem_gb():
+    try:
+        kb = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))
+        return round(kb / 1024 / 1024)
+    except (OSError, AttributeError):
+        return "?"
+
+
+if __name__ == "__main__":
+    main()
