@@ -129,8 +129,8 @@ impl Client {
         self.request(Method::Patch, path, &[], Some(body)).await
     }
 
-    /// One request, and at most one retry: after a short `retry-after`, or after a 5xx for GET
-    /// and PATCH (a POST might have taken effect, so it is not repeated).
+    /// One request, and at most one retry: after a short `retry-after`, or after a 5xx or a
+    /// transport error for GET and PATCH (a POST might have taken effect, so it is not repeated).
     async fn request(
         &self,
         method: Method,
@@ -163,6 +163,10 @@ impl Client {
                     _ => return Err(err),
                 },
                 ErrorKind::Server if method != Method::Post => SERVER_ERROR_BACKOFF,
+                // A pooled keep-alive connection the server closed while idle (Node closes
+                // them after 5 s; our coalesced updates wait longer) fails to send: a fresh
+                // connection succeeds. Only for idempotent requests.
+                ErrorKind::Transport if method != Method::Post => Duration::ZERO,
                 _ => return Err(err),
             };
             if !self.take_budget(wait) {
