@@ -88,6 +88,10 @@ pub async fn wait_for(
             // state in AWS is unchanged by a failed read.
             Err(e) => log::warning("DescribeServices failed", &e.to_string()),
         }
+        // Done as soon as the last verdict is in, not one poll interval later.
+        if tracked.keys().all(|k| result.verdicts.contains_key(k)) {
+            return result;
+        }
         if ports.clock.now() >= deadline {
             for name in tracked.keys() {
                 result.verdicts.entry(name.clone()).or_insert(Err(Failure::Timeout));
