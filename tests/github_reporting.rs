@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use support::github::{event, GitHub, TOKEN};
+use support::runner;
 use support::{run_action, Aws, Run, Sim, Slots};
 
 const SHA: &str = "0123456789abcdef0123456789abcdef01234567";
@@ -105,7 +106,15 @@ impl Gh {
                     assert!(line.starts_with("::add-mask::"), "the token leaked: {line}");
                 }
             }
+            assert!(!run.summary.contains(self.token), "the token in the job summary");
+            assert!(!run.output_text.contains(self.token), "the token in the step outputs");
         }
+        let sent = serde_json::to_string(&GitHub::shared().requests(self.repo)).unwrap_or_default();
+        let kept = serde_json::to_string(&GitHub::shared().state(self.repo)).unwrap_or_default();
+        assert!(
+            !sent.contains(self.token) && !kept.contains(self.token),
+            "the token in what GitHub received"
+        );
     }
 }
 
@@ -546,13 +555,23 @@ async fn hostile_pull_request_text_is_escaped_everywhere() {
     let run = gh.run(&aws, &rolling_inputs(&cluster, &image, "dev"));
     run.assert_code(0);
     assert!(github_warnings(&run).is_empty(), "{}", run.stdout);
-    for line in run.stdout.lines() {
+    // Every command the runner would act on (both syntaxes, as it parses them) is one we meant.
+    for c in runner::commands(&format!("{}\n{}", run.stdout, run.stderr)) {
         assert!(
-            !line.starts_with("::set-env") && !line.starts_with("::error::injected"),
-            "a workflow command from untrusted text: {line}"
+            ["add-mask", "group", "endgroup", "notice"].contains(&c.name.as_str()),
+            "a workflow command from untrusted text: {c:?}"
         );
+        assert!(!c.data.contains("injected"), "{c:?}");
     }
     assert!(!run.stdout.contains("onerror"), "PR text never reaches the log");
+    // Nor the step outputs, which later steps may interpolate into scripts.
+    for (name, value) in &run.outputs {
+        assert!(
+            !value.contains("onerror") && !value.contains("::"),
+            "output {name}: {value}"
+        );
+    }
+    assert!(!run.summary.contains("<img"), "{}", run.summary);
     let st = gh.state();
     let c = check_run(&st, "dev");
     let body = st["comments"][0]["body"].as_str().unwrap_or("").to_string();

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use super::inputs::RawInputs;
-use super::validate::InputError;
+use super::validate::{printable, InputError};
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -92,6 +92,7 @@ const STAGE_INPUTS: &[&str] = &[
 
 impl ChainFile {
     pub fn parse(text: &str, path: &str) -> Result<ChainFile, InputError> {
+        let path = printable(path);
         let file: ChainFile = serde_yaml_ng::from_str(text).map_err(|e| {
             InputError::new(
                 "config",
@@ -111,7 +112,7 @@ impl ChainFile {
             if !seen.insert(&s.name) {
                 return Err(InputError::new(
                     "config",
-                    format!("{path}: stage `{}` is defined twice", s.name),
+                    format!("{path}: stage `{}` is defined twice", printable(&s.name)),
                     "give each stage once",
                 ));
             }
@@ -119,7 +120,11 @@ impl ChainFile {
                 if !STAGE_INPUTS.contains(&key.as_str()) {
                     return Err(InputError::new(
                         "config",
-                        format!("{path}: stage `{}` has an unknown key `{key}`", s.name),
+                        format!(
+                            "{path}: stage `{}` has an unknown key `{}`",
+                            printable(&s.name),
+                            printable(key)
+                        ),
                         format!(
                             "use one of: name, environment, url, version, {}",
                             STAGE_INPUTS.join(", ")
@@ -131,7 +136,7 @@ impl ChainFile {
                 if v != "auto" {
                     return Err(InputError::new(
                         "config",
-                        format!("{path}: stage `{}` has version `{v}`", s.name),
+                        format!("{path}: stage `{}` has version `{}`", printable(&s.name), printable(v)),
                         "a stage's version can only be `auto`; explicit versions are inputs",
                     ));
                 }

@@ -21,13 +21,30 @@ pub struct InputError {
 }
 
 impl InputError {
+    /// Each part is kept to one line of printable text: problems quote untrusted values (a
+    /// stage name, a YAML parser's message), and an error is always one `::error` line.
     pub fn new(input: &str, problem: impl Into<String>, fix: impl Into<String>) -> Self {
         InputError {
-            input: input.to_string(),
-            problem: problem.into(),
-            fix: fix.into(),
+            input: one_line(input),
+            problem: one_line(&problem.into()),
+            fix: one_line(&fix.into()),
         }
     }
+}
+
+/// Control characters (newlines included) shown escaped; everything else kept as is, so text
+/// that `printable` already escaped is not escaped twice.
+fn one_line(s: &str) -> String {
+    s.chars()
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() {
+                c.escape_debug().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect()
 }
 
 impl fmt::Display for InputError {

@@ -147,7 +147,11 @@ pub fn plan_stages(
             }),
             Err(mut e) => {
                 for err in &mut e {
-                    err.problem = format!("(stage {}) {}", stage.name, err.problem);
+                    err.problem = format!(
+                        "(stage {}) {}",
+                        crate::config::validate::printable(&stage.name),
+                        err.problem
+                    );
                 }
                 errors.extend(e);
             }

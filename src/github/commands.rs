@@ -42,15 +42,23 @@ pub fn endgroup() -> &'static str {
     "::endgroup::"
 }
 
-/// A line of untrusted text for the log: a line that would start a workflow command is
-/// defused by a leading space (the runner only reads commands at the start of a line).
+/// Untrusted text for the log, defused the way the runner parses commands: it trims leading
+/// whitespace before looking for `::` (so a leading space is no defence), and it finds the
+/// legacy `##[command]` form anywhere in a line. A zero-width space breaks both markers while
+/// the text still reads the same. A lone `\r` ends a line for the runner too.
 pub fn log_line(s: &str) -> String {
-    s.lines()
+    let s = s.replace("\r\n", "\n");
+    s.strip_suffix('\n')
+        .unwrap_or(&s)
+        .split(['\r', '\n'])
         .map(|l| {
-            if l.trim_start().starts_with("::") {
-                format!(" {l}")
+            let l = l.replace("##[", "#\u{200B}#[");
+            let body = l.trim_start();
+            if body.starts_with("::") {
+                let indent = &l[..l.len() - body.len()];
+                format!("{indent}:\u{200B}{}", &body[1..])
             } else {
-                l.to_string()
+                l
             }
         })
         .collect::<Vec<_>>()
@@ -78,6 +86,9 @@ mod tests {
 
     #[test]
     fn log_lines_cannot_start_commands() {
-        assert_eq!(log_line("ok\n::stop-commands::x"), "ok\n ::stop-commands::x");
+        assert_eq!(
+            log_line("ok\n  ::stop-commands::x\nsee ##[error]y\r::warning::z\r\n"),
+            "ok\n  :\u{200B}:stop-commands::x\nsee #\u{200B}#[error]y\n:\u{200B}:warning::z"
+        );
     }
 }

@@ -68,11 +68,12 @@ impl RunInfo {
                 self.branch = Some(head.to_string());
             }
             // On pull_request events GITHUB_SHA is the merge commit; checks and deployments
-            // belong on the PR's head commit, where GitHub shows them.
+            // belong on the PR's head commit, where GitHub shows them. It goes into API paths,
+            // so only a real commit id is taken.
             if let Some(head_sha) = pr
                 .pointer("/head/sha")
                 .and_then(Value::as_str)
-                .filter(|s| s.len() == 40)
+                .filter(|s| s.len() == 40 && s.bytes().all(|b| b.is_ascii_hexdigit()))
             {
                 self.sha = head_sha.to_string();
             }

@@ -12,6 +12,7 @@ use std::time::Duration;
 use aws_sdk_ecs::types as ecs;
 
 pub mod github;
+pub mod runner;
 
 pub const REGION: &str = "us-east-1";
 pub const ACCOUNT: &str = "123456789012";
@@ -314,6 +315,8 @@ pub struct Run {
     pub stdout: String,
     pub stderr: String,
     pub outputs: HashMap<String, String>,
+    /// The `GITHUB_OUTPUT` file as written.
+    pub output_text: String,
     pub summary: String,
 }
 
@@ -331,6 +334,7 @@ impl Spawned {
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
             outputs: parse_outputs(&self.dir.path().join("output")),
+            output_text: std::fs::read_to_string(self.dir.path().join("output")).unwrap_or_default(),
             summary: std::fs::read_to_string(self.dir.path().join("summary")).unwrap_or_default(),
         }
     }
@@ -382,26 +386,11 @@ pub fn run_action(aws: &Aws, inputs: &[(&str, &str)], extra_env: &[(&str, &str)]
     spawn_action(aws, inputs, extra_env).wait()
 }
 
-/// Reads a `GITHUB_OUTPUT` file the way the runner does (name=value and heredoc entries).
+/// Reads a `GITHUB_OUTPUT` file the way the runner does; a file the runner would refuse fails
+/// the test.
 pub fn parse_outputs(path: &Path) -> HashMap<String, String> {
     let text = std::fs::read_to_string(path).unwrap_or_default();
-    let mut out = HashMap::new();
-    let mut lines = text.lines();
-    while let Some(line) = lines.next() {
-        if let Some((name, delim)) = line.split_once("<<") {
-            let mut value = Vec::new();
-            for l in lines.by_ref() {
-                if l == delim {
-                    break;
-                }
-                value.push(l);
-            }
-            out.insert(name.to_string(), value.join("\n"));
-        } else if let Some((name, value)) = line.split_once('=') {
-            out.insert(name.to_string(), value.to_string());
-        }
-    }
-    out
+    runner::parse_output_file(&text).unwrap_or_else(|e| panic!("the runner would refuse GITHUB_OUTPUT: {e}\n{text}"))
 }
 
 impl Run {
