@@ -702,3 +702,91 @@ async fn a_stop_at_an_approval_gate_asks_for_action_with_resume_instructions() {
     );
     gh.assert_clean(&[&run]);
 }
+
+/// Markdown without its fenced code blocks and inline code spans, which show text literally.
+fn outside_code(md: &str) -> String {
+    let mut out = String::new();
+    let mut fenced = false;
+    for line in md.lines() {
+        if line.trim_start().starts_with("```") {
+            fenced = !fenced;
+            continue;
+        }
+        if !fenced {
+            out.push_str(&line.split('`').step_by(2).collect::<Vec<_>>().concat());
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// Free text from AWS (a crashed container's `reason`) in a failed deploy reaches the log, the
+/// `::error`, the summary and the check run, and is inert in each; it cannot add a workflow
+/// command or a step output.
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_aws_text_in_a_failure_is_inert_everywhere() {
+    let gh = Gh::pull_request("awsevil-org/shop", 15, |_| {});
+    let aws = Aws::new("gh_awsevil").await;
+    let (cluster, repo) = ("c-gh-awsevil", "app-gh-awsevil");
+    aws.create_cluster(cluster).await;
+    aws.push_image(repo, "v1").await;
+    let td = aws
+        .register("gh-awsevil-api", &[("app", &Aws::image_uri(repo, "v1"))])
+        .await;
+    aws.create_service(cluster, "api", &td, 1).await;
+    let evil = aws.push_image(repo, "evil").await;
+    let reason =
+        "OOM <img src=x onerror=alert(1)> @acme/ops ##[set-output name=a;]b\n::set-env name=A::b\r::warning::cr";
+    Sim::shared().scenario(
+        &evil,
+        json!({"crash": true, "crash_after_seconds": 0.5, "exit_code": 137, "crash_reason": reason}),
+    );
+    let image = Aws::image_uri(repo, "evil");
+    let run = gh.run(&aws, &rolling_inputs(cluster, &image, "dev"));
+    run.assert_code(1);
+
+    let cmds = runner::commands(&format!("{}\n{}", run.stdout, run.stderr));
+    for c in &cmds {
+        assert!(
+            ["add-mask", "group", "endgroup", "notice", "warning", "error"].contains(&c.name.as_str()),
+            "a workflow command from AWS text: {c:?}"
+        );
+        assert!(c.data != "cr" && c.data != "b", "a command from AWS text: {c:?}");
+    }
+    assert!(
+        cmds.iter().any(|c| c.name == "error" && c.data.contains("OOM <img")),
+        "the reason reaches the ::error, verbatim (it is data there): {cmds:#?}"
+    );
+    let declared: Vec<String> = {
+        let doc: serde_yaml_ng::Value =
+            serde_yaml_ng::from_str(&std::fs::read_to_string(support::repo_root().join("action.yml")).unwrap())
+                .unwrap();
+        doc["outputs"]
+            .as_mapping()
+            .map(|m| m.keys().filter_map(|k| k.as_str().map(str::to_string)).collect())
+            .unwrap_or_default()
+    };
+    for name in run.outputs.keys() {
+        assert!(declared.contains(name), "an output nobody declared: {name}");
+    }
+
+    let st = gh.state();
+    let c = check_run(&st, "dev");
+    assert_eq!(c["conclusion"], "failure");
+    let text = c["output"]["text"].as_str().unwrap_or("");
+    let summary = c["output"]["summary"].as_str().unwrap_or("");
+    assert!(
+        format!("{summary}{text}{}", run.summary).contains("OOM"),
+        "the reason is shown: {summary}\n{text}"
+    );
+    for (what, md) in [
+        ("job summary", run.summary.as_str()),
+        ("check-run summary", summary),
+        ("check-run text", text),
+    ] {
+        let visible = outside_code(md);
+        assert!(!visible.contains("<img"), "{what}: {md}");
+        assert!(!visible.contains("@acme"), "{what} mentions a team: {md}");
+    }
+    gh.assert_clean(&[&run]);
+}

@@ -205,6 +205,8 @@ def _advance_task(service, task: SimTask) -> None:
     if task.last_status != "RUNNING":
         return
     if sc.crash and now >= task.sim_running_at + sc.crash_after_seconds:
+        for c in task.containers:
+            c.reason = sc.crash_reason or None
         _stop(service, task, "Essential container in task exited", failed=True, exit_code=sc.exit_code,
               graceful=False, stop_code="EssentialContainerExited")
         return

@@ -8,6 +8,7 @@ class Scenario:
     crash: bool = False  # the essential container exits after crash_after_seconds
     exit_code: int = 1
     crash_after_seconds: float = 2.0
+    crash_reason: str = ""  # the containers' `reason` when they crash (free text in real ECS)
     unhealthy: bool = False  # ELB health checks fail after health_seconds
     health_seconds: float = 5.0  # initial -> healthy/unhealthy
     error_rate: float = 0.0  # share of requests answered 5xx by the target

@@ -57,7 +57,7 @@ def test_update_rolls_out_and_completes(sim):
 
 def test_crash_fails_and_rolls_back(sim):
     sim.call("PUT", "/_sim/config", {"time_scale": 300})
-    sim.call("PUT", "/_sim/scenarios", {":bad": {"crash": True, "exit_code": 137}})
+    sim.call("PUT", "/_sim/scenarios", {":bad": {"crash": True, "exit_code": 137, "crash_reason": "OutOfMemoryError"}})
     ecs = sim.client("ecs")
     ecs.create_cluster(clusterName="c1")
     good, bad = register(ecs, "repo/web:good"), register(ecs, "repo/web:bad")
@@ -83,6 +83,7 @@ def test_crash_fails_and_rolls_back(sim):
     crashed = [t for t in ecs.describe_tasks(cluster="c1", tasks=stopped)["tasks"] if t["startedBy"] == failed_id]
     assert crashed and all(t["stoppedReason"] == "Essential container in task exited" for t in crashed)
     assert all(t["containers"][0]["exitCode"] == 137 for t in crashed)
+    assert all(t["containers"][0]["reason"] == "OutOfMemoryError" for t in crashed)
 
     s = sim.wait(lambda: completed(ecs, "web"), what="rollback deployment to complete")
     assert s["deployments"][0]["taskDefinition"] == good and s["deployments"][0]["id"] not in (first["id"], failed_id)
