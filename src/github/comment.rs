@@ -63,7 +63,8 @@ pub fn upsert(rows: &mut Vec<Row>, row: Row) {
 
 /// The rows in a body we wrote earlier; none when there is no (readable) state block.
 pub fn parse_rows(body: &str) -> Vec<Row> {
-    let Some(start) = body.find(STATE_OPEN) else {
+    // The state block is always last; text shown above it may quote the marker.
+    let Some(start) = body.rfind(STATE_OPEN) else {
         return Vec::new();
     };
     let rest = &body[start + STATE_OPEN.len()..];
@@ -140,7 +141,7 @@ fn render_all(rows: &[Row], info: &RunInfo) -> String {
             cell(&r.strategy, 40),
             outcome_label(&r.outcome),
             r.seconds.map(duration).unwrap_or_else(|| "—".into()),
-            code(r.sha.get(..7).unwrap_or(&r.sha), 40),
+            code(&r.sha.chars().take(7).collect::<String>(), 40),
             if links.is_empty() {
                 "—".into()
             } else {

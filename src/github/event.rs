@@ -89,7 +89,11 @@ impl RunInfo {
     }
 
     pub fn short_sha(&self) -> &str {
-        self.sha.get(..7).unwrap_or(&self.sha)
+        // By characters: a byte index could fall inside one.
+        self.sha
+            .char_indices()
+            .nth(7)
+            .map_or(&self.sha, |(i, _)| &self.sha[..i])
     }
 }
 
