@@ -632,14 +632,25 @@ const REFUSABLE: &[&str] = &[
     "command",
 ];
 
-/// What every refused run must show, whatever it was given.
-fn assert_refused_cleanly(
-    run: &support::Run,
-    output_file: &str,
+/// Runs the real binary and requires what every refused run must show, whatever it was
+/// given, including that it made no AWS call (counted by the simulator for this run alone).
+fn run_refused(
+    aws: &Aws,
+    set: &[(&str, &str)],
+    env: &[(&str, &str)],
     token: &str,
     refused_inputs: &[String],
     inputs: &[String],
 ) -> Result<(), TestCaseError> {
+    let before = Sim::shared().calls(&aws.access_key).len();
+    let run = support::spawn_action(aws, set, env).wait();
+    let calls = Sim::shared().calls(&aws.access_key);
+    prop_assert!(
+        calls.len() == before,
+        "AWS calls before validation passed: {:?}\n{}",
+        &calls[before..],
+        run.stdout
+    );
     prop_assert_eq!(run.code, 2, "exit code\n{}\n{}", run.stdout, run.stderr);
     let all = format!("{}\n{}", run.stdout, run.stderr);
     let cmds = runner::commands(&all);
@@ -673,8 +684,8 @@ fn assert_refused_cleanly(
         }
     }
     prop_assert!(!run.summary.contains(token), "the token in the summary");
-    prop_assert!(!output_file.contains(token), "the token in the outputs");
-    let outputs = runner::parse_output_file(output_file).map_err(TestCaseError::fail)?;
+    prop_assert!(!run.output_text.contains(token), "the token in the outputs");
+    let outputs = runner::parse_output_file(&run.output_text).map_err(TestCaseError::fail)?;
     prop_assert_eq!(outputs.get("outcome").map(String::as_str), Some("invalid-input"));
     Ok(())
 }
@@ -726,27 +737,14 @@ fn the_binary_refuses_hostile_inputs_without_touching_aws() {
             let event = event_file(&payload);
             let branch = payload["ref"].as_str().unwrap_or("refs/heads/main").replace('\0', "");
             let pairs: Vec<(&str, &str)> = set.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-            let before = Sim::shared().calls(&aws.access_key).len();
-            let spawned = support::spawn_action(
-                &aws,
-                &pairs,
-                &[
-                    ("GITHUB_EVENT_PATH", &event.path().display().to_string()),
-                    ("GITHUB_EVENT_NAME", "pull_request"),
-                    ("GITHUB_REF", &branch),
-                ],
-            );
-            let run = spawned.wait();
-            let output_file = run.output_text.clone();
             let names: Vec<String> = refused_inputs.iter().map(|(k, _)| k.clone()).collect();
-            assert_refused_cleanly(&run, &output_file, &token, &names, &inputs)?;
-            let calls = Sim::shared().calls(&aws.access_key);
-            prop_assert!(
-                calls.len() == before,
-                "AWS calls before validation passed: {:?}\n{}",
-                &calls[before..],
-                run.stdout
-            );
+            let env = [
+                ("GITHUB_EVENT_PATH", event.path().display().to_string()),
+                ("GITHUB_EVENT_NAME", "pull_request".to_string()),
+                ("GITHUB_REF", branch),
+            ];
+            let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            run_refused(&aws, &pairs, &env, &token, &names, &inputs)?;
             Ok(())
         })
         .unwrap_or_else(|e| panic!("{e}"));
@@ -781,24 +779,8 @@ fn the_binary_refuses_hostile_config_files_without_touching_aws() {
                 ("image", "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:v1"),
                 ("github-token", token.as_str()),
             ];
-            let before = Sim::shared().calls(&aws.access_key).len();
-            let spawned = support::spawn_action(&aws, &set, &[]);
-            let run = spawned.wait();
-            let output_file = run.output_text.clone();
-            assert_refused_cleanly(
-                &run,
-                &output_file,
-                &token,
-                &["config".to_string(), "stage".to_string()],
-                &inputs,
-            )?;
-            let calls = Sim::shared().calls(&aws.access_key);
-            prop_assert!(
-                calls.len() == before,
-                "AWS calls before validation passed: {:?}\n{}",
-                &calls[before..],
-                run.stdout
-            );
+            let names = ["config".to_string(), "stage".to_string()];
+            run_refused(&aws, &set, &[], &token, &names, &inputs)?;
             Ok(())
         })
         .unwrap_or_else(|e| panic!("{e}"));
