@@ -20,7 +20,7 @@ use serde_json::{json, Value};
 use ecs_deploy_action::config::chain_file::{ChainFile, StageFile};
 use ecs_deploy_action::config::{validate, GithubContext, InputError, RawInputs};
 use ecs_deploy_action::domain::promotion::bump_of;
-use ecs_deploy_action::executor::chain::plan_stages;
+use ecs_deploy_action::executor::chain::{commit_messages, plan_stages};
 use ecs_deploy_action::github::comment::{self, Row, MARKER};
 use ecs_deploy_action::github::event::RunInfo;
 use ecs_deploy_action::github::runtime::output_entry;
@@ -314,14 +314,7 @@ proptest! {
         let mut file = tempfile::NamedTempFile::new().expect("tempfile");
         file.write_all(payload.as_bytes()).expect("write");
         let ctx = hostile_context(&branch, Some(file.path().display().to_string()));
-        let messages: Vec<String> = ctx
-            .event()
-            .and_then(|e| e["commits"].as_array().cloned())
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|c| c["message"].as_str().map(str::to_string))
-            .collect();
-        let _ = bump_of(&messages);
+        let _ = bump_of(&commit_messages(&ctx));
         let Some(info) = RunInfo::from_context(&ctx) else {
             return Ok(());
         };

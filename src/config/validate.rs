@@ -35,16 +35,15 @@ impl InputError {
 /// Control characters (newlines included) shown escaped; everything else kept as is, so text
 /// that `printable` already escaped is not escaped twice.
 fn one_line(s: &str) -> String {
-    s.chars()
-        .flat_map(|c| {
-            let escaped: Vec<char> = if c.is_control() {
-                c.escape_debug().collect()
-            } else {
-                vec![c]
-            };
-            escaped
-        })
-        .collect()
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_control() {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 impl fmt::Display for InputError {

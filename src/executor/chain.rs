@@ -226,7 +226,8 @@ async fn history(
         .collect())
 }
 
-fn commit_messages(context: &GithubContext) -> Vec<String> {
+/// The pushed commits' messages from the event payload (none for other events).
+pub fn commit_messages(context: &GithubContext) -> Vec<String> {
     context
         .event()
         .and_then(|e| e["commits"].as_array().cloned())

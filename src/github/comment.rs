@@ -8,7 +8,7 @@ use tokio::sync::{Mutex, OnceCell};
 
 use super::channel::{Channel, Channels};
 use super::client::{repo_path, seg, Client};
-use super::event::RunInfo;
+use super::event::{short_sha, RunInfo};
 use super::markdown::{cell, code, link};
 
 pub const MARKER: &str = "<!-- ecs-deploy-action:sticky -->";
@@ -141,7 +141,7 @@ fn render_all(rows: &[Row], info: &RunInfo) -> String {
             cell(&r.strategy, 40),
             outcome_label(&r.outcome),
             r.seconds.map(duration).unwrap_or_else(|| "—".into()),
-            code(&r.sha.chars().take(7).collect::<String>(), 40),
+            code(short_sha(&r.sha), 40),
             if links.is_empty() {
                 "—".into()
             } else {

@@ -89,12 +89,14 @@ impl RunInfo {
     }
 
     pub fn short_sha(&self) -> &str {
-        // By characters: a byte index could fall inside one.
-        self.sha
-            .char_indices()
-            .nth(7)
-            .map_or(&self.sha, |(i, _)| &self.sha[..i])
+        short_sha(&self.sha)
     }
+}
+
+/// A commit id's first 7 characters, as GitHub shows it. Cut by characters: the text may not
+/// be a real id, and a byte index could fall inside a character.
+pub fn short_sha(sha: &str) -> &str {
+    sha.char_indices().nth(7).map_or(sha, |(i, _)| &sha[..i])
 }
 
 #[cfg(test)]
