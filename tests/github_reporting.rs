@@ -727,13 +727,8 @@ fn outside_code(md: &str) -> String {
 async fn hostile_aws_text_in_a_failure_is_inert_everywhere() {
     let gh = Gh::pull_request("awsevil-org/shop", 15, |_| {});
     let aws = Aws::new("gh_awsevil").await;
-    let (cluster, repo) = ("c-gh-awsevil", "app-gh-awsevil");
-    aws.create_cluster(cluster).await;
-    aws.push_image(repo, "v1").await;
-    let td = aws
-        .register("gh-awsevil-api", &[("app", &Aws::image_uri(repo, "v1"))])
-        .await;
-    aws.create_service(cluster, "api", &td, 1).await;
+    let (cluster, _) = rolling_service(&aws, "gh-awsevil").await;
+    let repo = "app-gh-awsevil";
     let evil = aws.push_image(repo, "evil").await;
     let reason =
         "OOM <img src=x onerror=alert(1)> @acme/ops ##[set-output name=a;]b\n::set-env name=A::b\r::warning::cr";
@@ -742,7 +737,7 @@ async fn hostile_aws_text_in_a_failure_is_inert_everywhere() {
         json!({"crash": true, "crash_after_seconds": 0.5, "exit_code": 137, "crash_reason": reason}),
     );
     let image = Aws::image_uri(repo, "evil");
-    let run = gh.run(&aws, &rolling_inputs(cluster, &image, "dev"));
+    let run = gh.run(&aws, &rolling_inputs(&cluster, &image, "dev"));
     run.assert_code(1);
 
     let cmds = runner::commands(&format!("{}\n{}", run.stdout, run.stderr));

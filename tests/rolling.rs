@@ -14,6 +14,22 @@ struct Setup {
     repo: String,
 }
 
+impl Setup {
+    /// Service `api` on `v1` (returns its task definition), and a `slow` image whose tasks
+    /// never start: a deploy of it is still rolling out when a test interrupts it.
+    async fn service_with_a_slow_image(&self, family: &str) -> String {
+        self.aws.push_image(&self.repo, "v1").await;
+        let slow = self.aws.push_image(&self.repo, "slow").await;
+        Sim::shared().scenario(&slow, serde_json::json!({"start_seconds": 1000000}));
+        let td1 = self
+            .aws
+            .register(family, &[("app", &Aws::image_uri(&self.repo, "v1"))])
+            .await;
+        self.aws.create_service(&self.cluster, "api", &td1, 1).await;
+        td1
+    }
+}
+
 async fn setup(test: &str) -> Setup {
     let aws = Aws::new(test).await;
     let cluster = format!("c-{test}");
@@ -171,14 +187,7 @@ async fn crashing_tasks_trip_the_circuit_breaker_and_fail_with_diagnostics() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_timeout_rolls_back_to_the_previous_task_definition() {
     let s = setup("timeout").await;
-    s.aws.push_image(&s.repo, "v1").await;
-    let slow = s.aws.push_image(&s.repo, "slow").await;
-    Sim::shared().scenario(&slow, serde_json::json!({"start_seconds": 1000000}));
-    let td1 = s
-        .aws
-        .register("timeout-api", &[("app", &Aws::image_uri(&s.repo, "v1"))])
-        .await;
-    s.aws.create_service(&s.cluster, "api", &td1, 1).await;
+    let td1 = s.service_with_a_slow_image("timeout-api").await;
 
     let run = run_action(
         &s.aws,
@@ -363,14 +372,7 @@ async fn malformed_inputs_fail_with_a_named_error_and_no_aws_call() {
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_puts_the_services_back_and_reports_cancelled() {
     let s = setup("sigterm").await;
-    s.aws.push_image(&s.repo, "v1").await;
-    let slow = s.aws.push_image(&s.repo, "slow").await;
-    Sim::shared().scenario(&slow, serde_json::json!({"start_seconds": 1000000}));
-    let td1 = s
-        .aws
-        .register("sigterm-api", &[("app", &Aws::image_uri(&s.repo, "v1"))])
-        .await;
-    s.aws.create_service(&s.cluster, "api", &td1, 1).await;
+    let td1 = s.service_with_a_slow_image("sigterm-api").await;
 
     let action = spawn_action(
         &s.aws,
