@@ -7,7 +7,7 @@ use ecs_deploy_action::app;
 use ecs_deploy_action::github::commands;
 
 fn main() -> ExitCode {
-    // Two TLS stacks are linked (the AWS SDK's and octocrab's); name the process default.
+    // Two TLS stacks are linked (the AWS SDK's and ours for GitHub); name the process default.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -401,12 +401,7 @@ async fn the_github_fake_holds_state_and_rejects_what_the_spec_rejects() {
     use support::github::{GitHub, TOKEN};
     let g = GitHub::shared();
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let crab = octocrab::Octocrab::builder()
-        .base_uri(g.api.as_str())
-        .unwrap()
-        .personal_token(TOKEN.to_string())
-        .build()
-        .unwrap();
+    let crab = ecs_deploy_action::github::transport::octocrab(g.api.as_str(), TOKEN, Duration::from_secs(5)).unwrap();
     let sha = "0123456789abcdef0123456789abcdef01234567";
     let created: serde_json::Value = crab
         .post(

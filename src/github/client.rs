@@ -1,12 +1,12 @@
-//! The GitHub REST client: octocrab with its own retries off (they retry 5xx and 429 at once,
-//! three times, without backoff), a short timeout per request, and GitHub's rate-limit answers
+//! The GitHub REST client: octocrab without its retry layer (which retries 5xx and 429 at once,
+//! three times, without backoff), over our own connection pool (`transport`), a short timeout
+//! per request, and GitHub's rate-limit answers
 //! (429, or 403 with `retry-after`) honoured only within a small budget, so reporting never
 //! stalls a deploy for more than a few seconds.
 
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use octocrab::service::middleware::retry::RetryConfig;
 use octocrab::Octocrab;
 use serde_json::Value;
 
@@ -95,16 +95,7 @@ impl Client {
             api_url: api_url.to_string(),
             message,
         };
-        let crab = Octocrab::builder()
-            .add_retry_config(RetryConfig::None)
-            .set_connect_timeout(Some(REQUEST_TIMEOUT))
-            .set_read_timeout(Some(REQUEST_TIMEOUT))
-            .set_write_timeout(Some(REQUEST_TIMEOUT))
-            .personal_token(token.to_string())
-            .base_uri(api_url)
-            .map_err(|e| err(e.to_string()))?
-            .build()
-            .map_err(|e| err(e.to_string()))?;
+        let crab = super::transport::octocrab(api_url, token, REQUEST_TIMEOUT).map_err(err)?;
         Ok(Client {
             crab,
             budget: Mutex::new(RETRY_BUDGET),
@@ -163,9 +154,8 @@ impl Client {
                     _ => return Err(err),
                 },
                 ErrorKind::Server if method != Method::Post => SERVER_ERROR_BACKOFF,
-                // A pooled keep-alive connection the server closed while idle (Node closes
-                // them after 5 s; our coalesced updates wait longer) fails to send: a fresh
-                // connection succeeds. Only for idempotent requests.
+                // A connection dropped mid-request (a proxy, a reset): a fresh connection
+                // usually succeeds. Only for idempotent requests.
                 ErrorKind::Transport if method != Method::Post => Duration::ZERO,
                 _ => return Err(err),
             };
@@ -258,8 +248,9 @@ fn classify(method: Method, path: &str, e: octocrab::Error) -> ApiError {
             out.detail = format!("HTTP {status}: {message}");
         }
         other => {
-            // octocrab's own errors can be long and nested; the first line says enough.
-            let text = other.to_string();
+            // The outer error ("Service Error: client error (SendRequest)") says little; its
+            // sources say what happened ("connection closed before message completed").
+            let text = error_chain(&other);
             out.kind = if text.to_lowercase().contains("timed out") || text.to_lowercase().contains("timeout") {
                 ErrorKind::Timeout
             } else {
@@ -269,6 +260,20 @@ fn classify(method: Method, path: &str, e: octocrab::Error) -> ApiError {
         }
     }
     out
+}
+
+/// An error and its sources, joined by ": ", each said once.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next: Option<&dyn std::error::Error> = Some(e);
+    while let Some(err) = next {
+        let text = err.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = err.source();
+    }
+    parts.join(": ")
 }
 
 /// The first line of `s`, cut to `max` characters.

@@ -2,36 +2,21 @@
 
 use async_trait::async_trait;
 
+use super::client::{seg, Client, ErrorKind};
 use crate::ports::{Gates, Protection};
 
 pub struct GithubGates {
-    client: octocrab::Octocrab,
+    client: Client,
     repository: String,
 }
 
 impl GithubGates {
     pub fn new(api_url: &str, token: &str, repository: &str) -> Result<Self, String> {
-        let client = octocrab::Octocrab::builder()
-            .base_uri(api_url)
-            .map_err(|e| format!("GITHUB_API_URL `{api_url}` is not a URL: {e}"))?
-            .personal_token(token.to_string())
-            .build()
-            .map_err(|e| format!("could not build the GitHub client: {e}"))?;
         Ok(GithubGates {
-            client,
+            client: Client::new(api_url, token).map_err(|e| e.to_string())?,
             repository: repository.to_string(),
         })
     }
-}
-
-/// Percent-encodes a path segment (environment names may contain spaces and more).
-pub fn encode_segment(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// Reads `protection_rules` of `GET /repos/{o}/{r}/environments/{name}`.
@@ -55,19 +40,16 @@ pub fn protection_of(env: &serde_json::Value) -> Protection {
 #[async_trait]
 impl Gates for GithubGates {
     async fn protection(&self, environment: &str) -> Result<Option<Protection>, String> {
-        let path = format!(
-            "/repos/{}/environments/{}",
-            self.repository,
-            encode_segment(environment)
-        );
-        match self.client.get::<serde_json::Value, _, ()>(&path, None).await {
+        let path = format!("/repos/{}/environments/{}", self.repository, seg(environment));
+        match self.client.get(&path, &[]).await {
             Ok(env) => Ok(Some(protection_of(&env))),
-            Err(octocrab::Error::GitHub { source, .. }) if source.status_code.as_u16() == 404 => Ok(None),
-            Err(octocrab::Error::GitHub { source, .. }) => Err(format!(
-                "GitHub answered {} for environment `{environment}`: {} (the token needs `actions: read` / environments read access)",
-                source.status_code, source.message
+            Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
+            Err(e) if matches!(e.kind, ErrorKind::Transport | ErrorKind::Timeout) => {
+                Err(format!("could not read environment `{environment}`: {e}"))
+            }
+            Err(e) => Err(format!(
+                "could not read environment `{environment}`: {e} (the token needs `actions: read` / environments read access)"
             )),
-            Err(e) => Err(format!("could not read environment `{environment}`: {e}")),
         }
     }
 }
@@ -104,6 +86,5 @@ mod tests {
             }
         );
         assert!(!protection_of(&serde_json::json!({"protection_rules": []})).gated());
-        assert_eq!(encode_segment("prod eu/1"), "prod%20eu%2F1");
     }
 }

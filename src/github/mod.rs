@@ -13,5 +13,6 @@ pub mod event;
 pub mod markdown;
 pub mod reporter;
 pub mod runtime;
+pub mod transport;
 
 pub use reporter::GitHubReporter;
