@@ -16,11 +16,23 @@ where
     Fut: std::future::Future<Output = Option<T>>,
 {
     let t = Instant::now();
+    let sim_time = || Sim::shared().get("/_sim/config")["sim_time"].as_f64().unwrap_or(-1.0);
+    let (t_sim, since) = (sim_time(), now());
     loop {
         if let Some(v) = f().await {
             return v;
         }
-        assert!(t.elapsed() < limit, "timed out waiting for {what}");
+        assert!(
+            t.elapsed() < limit,
+            "timed out waiting for {what}: simulated time went from {t_sim:.0} s to {:.0} s; the simulator's events meanwhile: {:#?}",
+            sim_time(),
+            events_since(since)
+                .iter()
+                .rev()
+                .take(80)
+                .map(|e| format!("{} {} {}", e["sim_time"], e["type"], e["service"].as_str().or(e["target_group"].as_str()).unwrap_or("")))
+                .collect::<Vec<_>>()
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -333,6 +345,9 @@ async fn unhealthy_targets_carry_aws_reasons() {
         .service("web-green")
         .task_definition(&td)
         .desired_count(1)
+        // Keeps the task through its failed checks (as ECS does), so the state can be read
+        // at leisure; without it ECS replaces the task within one simulator tick.
+        .health_check_grace_period_seconds(3600)
         .send()
         .await
         .unwrap();

@@ -28,6 +28,10 @@ from .scenarios import DEFAULT
 
 STOPPED_TASK_RETENTION = 3600.0  # sim seconds; AWS keeps stopped tasks describable ~1 h
 MAX_SERVICE_EVENTS = 100
+# A task counts toward a steady deployment only after it has stayed RUNNING this long (sim
+# seconds). Without it, a task that crashes 2 s after start could complete a deployment when a
+# tick happened to land inside those 2 s, and the circuit breaker then never tripped.
+STEADY_SECONDS = 10.0
 DEFAULT_DEPLOYMENT_CONFIGURATION = {
     "deploymentCircuitBreaker": {"enable": False, "rollback": False},
     "maximumPercent": 200,
@@ -210,12 +214,21 @@ def _advance_task(service, task: SimTask) -> None:
         _stop(service, task, "Essential container in task exited", failed=True, exit_code=sc.exit_code,
               graceful=False, stop_code="EssentialContainerExited")
         return
+    # ECS ignores ELB health checks for healthCheckGracePeriodSeconds after a task starts.
+    grace = float(getattr(service, "health_check_grace_period_seconds", None) or 0)
+    if now < task.sim_running_at + grace:
+        return
     for tg in task.targets:
         if elb_health.state_of(tg, task.ip) == "unhealthy":
             port = tg.targets.get(task.ip, {}).get("Port")
             _event(service, f"(task {task.id}) (port {port}) is unhealthy in (target-group {tg.arn}) due to (reason Health checks failed).")
             _stop(service, task, f"Task failed ELB health checks in (target-group {tg.arn})", failed=True)
             return
+
+
+def _stable(task: SimTask) -> bool:
+    """Running for STEADY_SECONDS, and healthy in every target group."""
+    return sim.now >= task.sim_running_at + STEADY_SECONDS and _targets_healthy(task)
 
 
 def _targets_healthy(task: SimTask) -> bool:
@@ -267,7 +280,7 @@ def _tick_service(backend, service) -> None:
     _update_counts(backend, service)
 
     running = [t for t in _tasks(backend, service) if t.started_by == primary["id"] and t.live and t.last_status == "RUNNING"]
-    steady = primary["rolloutState"] == "IN_PROGRESS" and len(running) == service.desired_count and all(map(_targets_healthy, running))
+    steady = primary["rolloutState"] == "IN_PROGRESS" and len(running) == service.desired_count and all(map(_stable, running))
     if not steady:
         return
     old = service.deployments[1:]
@@ -330,9 +343,13 @@ def _create_service_response(self):
     """moto drops deploymentConfiguration on CreateService: keep it (circuit breaker included)."""
     result = _orig_create_service_response(self)
     config = self._get_param("deploymentConfiguration")
-    if config:
+    grace = self._get_param("healthCheckGracePeriodSeconds")
+    if config or grace is not None:
         service = self.ecs_backend._get_service(self._get_param("cluster", "default"), self._get_param("serviceName"))
-        service.deployment_configuration = {**DEFAULT_DEPLOYMENT_CONFIGURATION, **config}
+        if config:
+            service.deployment_configuration = {**DEFAULT_DEPLOYMENT_CONFIGURATION, **config}
+        if grace is not None:  # moto drops it too; DescribeServices reports it from this attribute
+            service.health_check_grace_period_seconds = int(grace)
     return result
 
 
@@ -341,7 +358,10 @@ def _update_service(self, props: dict):
     force = props.pop("force_new_deployment", False)  # moto would rename the current deployment
     service = self._get_service(props.get("cluster", "default"), props["service"].split("/")[-1])
     before = service.task_definition
+    grace = props.get("health_check_grace_period_seconds")
     service = _orig_update_service(self, props)
+    if grace is not None:
+        service.health_check_grace_period_seconds = int(grace)
     if getattr(service, "sim", None) is None:
         return service
     service.task_definition = self.describe_task_definition(service.task_definition).arn  # moto keeps the raw string

@@ -91,6 +91,22 @@ def test_crash_fails_and_rolls_back(sim):
     assert "deployment_failed" in types and "rollback_started" in types
 
 
+def test_a_task_that_crashes_soon_after_start_never_completes_a_deployment(sim):
+    # At scale 60 a tick is 3 simulated seconds, so tasks that run 9 s before crashing are seen
+    # RUNNING by about three ticks each: without a minimum running time they completed the
+    # deployment every time, and the circuit breaker never tripped.
+    sim.call("PUT", "/_sim/scenarios", {":bad": {"crash": True, "crash_after_seconds": 9}})
+    ecs = sim.client("ecs")
+    ecs.create_cluster(clusterName="c1")
+    good, bad = register(ecs, "repo/web:good"), register(ecs, "repo/web:bad")
+    service(sim, "web", good, desired=2, circuit_breaker={"enable": True, "rollback": True})
+    sim.wait(lambda: completed(ecs, "web"))
+    ecs.update_service(cluster="c1", service="web", taskDefinition=bad)
+    failed_id = describe(ecs, "web")["deployments"][0]["id"]
+    s = sim.wait(lambda: (s := describe(ecs, "web"))["taskDefinition"] == good and s, what="rollback")
+    assert f"(service web) (deployment {failed_id}) deployment completed." not in [e["message"] for e in s["events"]]
+
+
 def test_crash_without_rollback_stays_failed(sim):
     sim.call("PUT", "/_sim/config", {"time_scale": 300})
     sim.call("PUT", "/_sim/scenarios", {":bad": {"crash": True}})

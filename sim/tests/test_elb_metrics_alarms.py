@@ -1,7 +1,7 @@
 import datetime
 import time
 
-from aws_sim import alb, describe, register, service, server, sim  # noqa: F401 (fixtures)
+from aws_sim import alb, completed, describe, register, service, server, sim  # noqa: F401 (fixtures)
 
 
 def health(sim, tg):
@@ -50,6 +50,25 @@ def test_unhealthy_target_is_replaced(sim):
     assert "draining" in states  # 600 s deregistration delay = 2 real seconds
     assert {"Reason": "Target.DeregistrationInProgress", "Description": "Target deregistration is in progress",
             "State": "draining"} in health(sim, tg).values()
+
+
+def test_the_health_check_grace_period_keeps_an_unhealthy_task(sim):
+    sim.call("PUT", "/_sim/config", {"time_scale": 300})
+    sim.call("PUT", "/_sim/scenarios", {"repo/web:sick": {"unhealthy": True}})
+    ecs = sim.client("ecs")
+    ecs.create_cluster(clusterName="c1")
+    _, (tg,), _ = alb(sim, "lb1", ["tg1"])
+    service(sim, "web", register(ecs, "repo/web:v1"), desired=1, target_group=tg)
+    sim.wait(lambda: completed(ecs, "web"), what="first deployment")
+    ecs.update_service(cluster="c1", service="web", taskDefinition=register(ecs, "repo/web:sick"),
+                       healthCheckGracePeriodSeconds=3600)
+    assert describe(ecs, "web")["healthCheckGracePeriodSeconds"] == 3600
+    sim.wait(lambda: [h for h in health(sim, tg).values() if h["State"] == "unhealthy"], what="unhealthy")
+    time.sleep(1)  # 300 simulated seconds: without the grace period ECS would have replaced it at once
+    assert "unhealthy" in {h["State"] for h in health(sim, tg).values()}
+    assert describe(ecs, "web")["deployments"][0]["failedTasks"] == 0
+    ecs.update_service(cluster="c1", service="web", healthCheckGracePeriodSeconds=0)
+    sim.wait(lambda: describe(ecs, "web")["deployments"][0]["failedTasks"] >= 1, what="replaced after the grace period")
 
 
 def metric(cw, name, dims, stat, minutes=5, period=60, unit=None, end=None):
