@@ -40,8 +40,13 @@ pub fn octocrab(api_url: &str, token: &str, connect_timeout: Duration) -> Result
     let mut http = HttpConnector::new();
     http.enforce_http(false);
     http.set_connect_timeout(Some(connect_timeout));
+    // Two TLS providers are linked (the AWS SDK brings aws-lc-rs): take the process default,
+    // else ring, rather than let rustls panic over the choice.
+    let provider = rustls::crypto::CryptoProvider::get_default()
+        .cloned()
+        .unwrap_or_else(|| std::sync::Arc::new(rustls::crypto::ring::default_provider()));
     let tls = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_native_roots()
+        .with_provider_and_native_roots(provider)
         .map_err(|e| format!("no TLS root certificates ({e})"))?
         .https_or_http()
         .enable_http1()
