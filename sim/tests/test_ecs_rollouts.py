@@ -55,15 +55,22 @@ def test_update_rolls_out_and_completes(sim):
     assert len(deployments) == 2 and deployments[0]["id"] != new["id"] and deployments[0]["taskDefinition"] == v2
 
 
-def test_crash_fails_and_rolls_back(sim):
-    sim.call("PUT", "/_sim/config", {"time_scale": 300})
-    sim.call("PUT", "/_sim/scenarios", {":bad": {"crash": True, "exit_code": 137, "crash_reason": "OutOfMemoryError"}})
+def update_to_bad(sim, bad_scenario, desired, rollback):
+    """Service `web` completes on repo/web:good, then is updated to repo/web:bad (with `bad_scenario`)."""
+    sim.call("PUT", "/_sim/scenarios", {":bad": bad_scenario})
     ecs = sim.client("ecs")
     ecs.create_cluster(clusterName="c1")
     good, bad = register(ecs, "repo/web:good"), register(ecs, "repo/web:bad")
-    service(sim, "web", good, desired=2, circuit_breaker={"enable": True, "rollback": True})
+    service(sim, "web", good, desired=desired, circuit_breaker={"enable": True, "rollback": rollback})
     first = sim.wait(lambda: completed(ecs, "web"))["deployments"][0]
     ecs.update_service(cluster="c1", service="web", taskDefinition=bad)
+    return ecs, good, bad, first
+
+
+def test_crash_fails_and_rolls_back(sim):
+    sim.call("PUT", "/_sim/config", {"time_scale": 300})
+    ecs, good, bad, first = update_to_bad(
+        sim, {"crash": True, "exit_code": 137, "crash_reason": "OutOfMemoryError"}, desired=2, rollback=True)
     failed_id = describe(ecs, "web")["deployments"][0]["id"]
 
     def rolled_back():
@@ -95,13 +102,7 @@ def test_a_task_that_crashes_soon_after_start_never_completes_a_deployment(sim):
     # At scale 60 a tick is 3 simulated seconds, so tasks that run 9 s before crashing are seen
     # RUNNING by about three ticks each: without a minimum running time they completed the
     # deployment every time, and the circuit breaker never tripped.
-    sim.call("PUT", "/_sim/scenarios", {":bad": {"crash": True, "crash_after_seconds": 9}})
-    ecs = sim.client("ecs")
-    ecs.create_cluster(clusterName="c1")
-    good, bad = register(ecs, "repo/web:good"), register(ecs, "repo/web:bad")
-    service(sim, "web", good, desired=2, circuit_breaker={"enable": True, "rollback": True})
-    sim.wait(lambda: completed(ecs, "web"))
-    ecs.update_service(cluster="c1", service="web", taskDefinition=bad)
+    ecs, good, _, _ = update_to_bad(sim, {"crash": True, "crash_after_seconds": 9}, desired=2, rollback=True)
     failed_id = describe(ecs, "web")["deployments"][0]["id"]
     s = sim.wait(lambda: (s := describe(ecs, "web"))["taskDefinition"] == good and s, what="rollback")
     assert f"(service web) (deployment {failed_id}) deployment completed." not in [e["message"] for e in s["events"]]
@@ -109,13 +110,7 @@ def test_a_task_that_crashes_soon_after_start_never_completes_a_deployment(sim):
 
 def test_crash_without_rollback_stays_failed(sim):
     sim.call("PUT", "/_sim/config", {"time_scale": 300})
-    sim.call("PUT", "/_sim/scenarios", {":bad": {"crash": True}})
-    ecs = sim.client("ecs")
-    ecs.create_cluster(clusterName="c1")
-    good, bad = register(ecs, "repo/web:good"), register(ecs, "repo/web:bad")
-    service(sim, "web", good, desired=1, circuit_breaker={"enable": True, "rollback": False})
-    sim.wait(lambda: completed(ecs, "web"))
-    ecs.update_service(cluster="c1", service="web", taskDefinition=bad)
+    ecs, _, bad, _ = update_to_bad(sim, {"crash": True}, desired=1, rollback=False)
     s = sim.wait(lambda: (s := describe(ecs, "web"))["deployments"][0]["rolloutState"] == "FAILED" and s)
     assert s["deployments"][0]["status"] == "PRIMARY" and s["taskDefinition"] == bad
     failed = s["deployments"][0]["failedTasks"]

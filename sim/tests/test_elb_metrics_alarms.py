@@ -27,12 +27,18 @@ def test_target_health_initial_then_healthy(sim):
     assert any(e["type"] == "target_healthy" and e["target"] == ip for e in sim.call("GET", "/_sim/events"))
 
 
-def test_unhealthy_target_is_replaced(sim):
+def sick_image_behind_an_alb(sim):
+    """Scale 300, `repo/web:sick` failing its health checks, cluster c1 and one target group."""
     sim.call("PUT", "/_sim/config", {"time_scale": 300})
     sim.call("PUT", "/_sim/scenarios", {"repo/web:sick": {"unhealthy": True}})
     ecs = sim.client("ecs")
     ecs.create_cluster(clusterName="c1")
     _, (tg,), _ = alb(sim, "lb1", ["tg1"])
+    return ecs, tg
+
+
+def test_unhealthy_target_is_replaced(sim):
+    ecs, tg = sick_image_behind_an_alb(sim)
     sim.client("elbv2").modify_target_group_attributes(
         TargetGroupArn=tg, Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": "600"}])
     service(sim, "web", register(ecs, "repo/web:sick"), desired=1, target_group=tg)
@@ -53,11 +59,7 @@ def test_unhealthy_target_is_replaced(sim):
 
 
 def test_the_health_check_grace_period_keeps_an_unhealthy_task(sim):
-    sim.call("PUT", "/_sim/config", {"time_scale": 300})
-    sim.call("PUT", "/_sim/scenarios", {"repo/web:sick": {"unhealthy": True}})
-    ecs = sim.client("ecs")
-    ecs.create_cluster(clusterName="c1")
-    _, (tg,), _ = alb(sim, "lb1", ["tg1"])
+    ecs, tg = sick_image_behind_an_alb(sim)
     service(sim, "web", register(ecs, "repo/web:v1"), desired=1, target_group=tg)
     sim.wait(lambda: completed(ecs, "web"), what="first deployment")
     ecs.update_service(cluster="c1", service="web", taskDefinition=register(ecs, "repo/web:sick"),
