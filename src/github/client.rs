@@ -1,8 +1,7 @@
 //! The GitHub REST client: octocrab without its retry layer (which retries 5xx and 429 at once,
 //! three times, without backoff), over our own connection pool (`transport`), a short timeout
-//! per request, and GitHub's rate-limit answers
-//! (429, or 403 with `retry-after`) honoured only within a small budget, so reporting never
-//! stalls a deploy for more than a few seconds.
+//! per request, and GitHub's rate-limit answers (429, or 403 with `retry-after`) honoured only
+//! within a small budget, so reporting never stalls a deploy for more than a few seconds.
 
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

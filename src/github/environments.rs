@@ -44,12 +44,10 @@ impl Gates for GithubGates {
         match self.client.get(&path, &[]).await {
             Ok(env) => Ok(Some(protection_of(&env))),
             Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
-            Err(e) if matches!(e.kind, ErrorKind::Transport | ErrorKind::Timeout) => {
-                Err(format!("could not read environment `{environment}`: {e}"))
-            }
-            Err(e) => Err(format!(
-                "could not read environment `{environment}`: {e} (the token needs `actions: read` / environments read access)"
+            Err(e) if matches!(e.kind, ErrorKind::Unauthorized | ErrorKind::Forbidden) => Err(format!(
+                "could not read environment `{environment}`: {e}. Fix: give the token `actions: read` (environments read access)"
             )),
+            Err(e) => Err(format!("could not read environment `{environment}`: {e}")),
         }
     }
 }
