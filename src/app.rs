@@ -250,6 +250,8 @@ async fn run_chain(raw: &config::RawInputs, context: config::GithubContext, rt: 
                 digest: report.digest.clone(),
                 strategy: cfg.strategy.name().to_string(),
                 timeline: vec![],
+                plan: None,
+                executed: vec![],
             };
             let md = report::job_summary(
                 &gate,

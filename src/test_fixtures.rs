@@ -68,6 +68,8 @@ pub fn success_canary() -> DeployReport {
             step(50, 15000.0, 12.0, "pass"),
             step(100, 30000.0, 21.0, "pass"),
         ],
+        plan: None,
+        executed: vec![],
     }
 }
 
@@ -121,6 +123,8 @@ pub fn rolled_back_canary() -> DeployReport {
             step(5, 1500.0, 2.0, "pass"),
             step(10, 1502.0, 122.0, &format!("fail: {reason}")),
         ],
+        plan: None,
+        executed: vec![],
     }
 }
 

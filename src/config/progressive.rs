@@ -189,6 +189,14 @@ pub fn validate(raw: &RawInputs, services: &[String], errors: &mut Vec<InputErro
         }),
     };
     let min_requests = count(&raw.min_requests, "min-requests", 50, errors);
+    if min_requests == 0 {
+        // Zero would let a step pass on no requests at all: absence of evidence is no pass.
+        errors.push(InputError::new(
+            "min-requests",
+            "is 0, which would let a step pass with no requests at all",
+            "write at least 1 (the default is 50)",
+        ));
+    }
     let failure_limit = count(&raw.failure_limit, "failure-limit", 0, errors);
     let on_inconclusive = match given(&raw.on_inconclusive).unwrap_or("fail") {
         "fail" | "rollback" => OnInconclusive::Fail,

@@ -78,14 +78,15 @@ fn count(n: f64) -> String {
     out
 }
 
-/// Judges one measurement. Alarms are judged even with little traffic (an alarm is evidence);
-/// metric gates need `min_requests`.
+/// Judges one measurement. A firing alarm fails it whatever else happened: with little
+/// traffic (an alarm is evidence) and when the metrics could not be read (a CloudWatch
+/// brown-out must not hide it). Metric gates need `min_requests`.
 pub fn judge(m: &Measurement, t: &Thresholds) -> Verdict {
-    if let Some(e) = &m.query_error {
-        return Verdict::Error(e.clone());
-    }
     if !m.alarms_firing.is_empty() {
         return Verdict::Fail(format!("alarm {} is in ALARM", m.alarms_firing.join(", ")));
+    }
+    if let Some(e) = &m.query_error {
+        return Verdict::Error(e.clone());
     }
     let c = &m.canary;
     if c.requests < t.min_requests {
@@ -275,6 +276,15 @@ mod tests {
                     ..m(1000.0, 0.0, 1.0)
                 },
                 "error: throttled",
+            ),
+            (
+                "alarm beats a metrics error",
+                Measurement {
+                    alarms_firing: vec!["api-5xx".into()],
+                    query_error: Some("GetMetricData: throttled".into()),
+                    ..m(1000.0, 0.0, 1.0)
+                },
+                "fail: alarm api-5xx is in ALARM",
             ),
             (
                 "alarm beats low traffic",

@@ -143,23 +143,10 @@ pub fn judge(existing: Option<&str>, me: &Holder, now: SystemTime) -> Found {
     Found::Held(h)
 }
 
-/// The longest a run can hold its services, from the settings that bound each phase.
-pub fn ttl(cfg: &DeployConfig) -> Duration {
-    match &cfg.progressive {
-        // Rolling: the wait, then (on failure) the rollback's own wait.
-        None => cfg.wait_timeout + cfg.wait_timeout.max(Duration::from_secs(60)) + MARGIN,
-        Some(pc) => {
-            let weights = cfg
-                .strategy
-                .steps()
-                .iter()
-                .filter(|s| matches!(s, crate::domain::strategy::Step::Weight(_)))
-                .count() as u32;
-            // Prepare: stable, then healthy targets, then the smoke check; each step bakes;
-            // the old slot stays warm for keep-old-for.
-            cfg.wait_timeout * 2 + pc.smoke_timeout + pc.bake.duration * weights + pc.keep_old_for + MARGIN
-        }
-    }
+/// The longest a run can hold its services: every remaining step of its plan at its worst,
+/// then the rollback's own wait.
+pub fn ttl(cfg: &DeployConfig, plan: &crate::domain::plan::Plan) -> Duration {
+    plan.worst_case(cfg.wait_timeout) + cfg.wait_timeout.max(Duration::from_secs(60)) + MARGIN
 }
 
 /// The services this run holds, released by `release`.
@@ -173,9 +160,14 @@ pub struct Lock {
 /// Takes the lock on every service, or changes nothing and says who holds it. A throttled or
 /// failing AWS call, or a write that came too late after its read, restarts the attempt (up
 /// to three, with backoff); a live lock of another run fails at once.
-pub async fn acquire(cfg: &DeployConfig, ports: &Ports<'_>, services: &[(String, String)]) -> Result<Lock, Error> {
+pub async fn acquire(
+    cfg: &DeployConfig,
+    ports: &Ports<'_>,
+    services: &[(String, String)],
+    ttl: Duration,
+) -> Result<Lock, Error> {
     let lock = Lock {
-        holder: Holder::for_run(&cfg.context, ports.clock.now(), ttl(cfg)),
+        holder: Holder::for_run(&cfg.context, ports.clock.now(), ttl),
         services: services.to_vec(),
     };
     let mut delay = Duration::from_millis(500);

@@ -1,10 +1,13 @@
 //! Drives a deployment through the ports: the only place that sequences side effects.
 
+pub mod cancel;
 pub mod chain;
 pub mod images;
 pub mod lock;
 pub mod log;
-pub mod progressive;
+pub mod two_slot;
+/// The two-slot strategies, under the name the rest of the code knew them by.
+pub use two_slot as progressive;
 pub mod rolling;
 pub mod wait;
 
@@ -36,6 +39,10 @@ pub struct DeployReport {
     pub strategy: String,
     /// One entry per traffic step (empty for rolling deploys).
     pub timeline: Vec<StepRecord>,
+    /// The plan the run followed (None when it failed before one was made).
+    pub plan: Option<crate::domain::plan::Plan>,
+    /// Indices into the plan's steps of the steps this run executed, in order.
+    pub executed: Vec<usize>,
 }
 
 /// What happened at one traffic step, for the timeline and chart.

@@ -16,6 +16,7 @@ use super::{lock, log, Cancel, DeployReport, Ports};
 use crate::config::DeployConfig;
 use crate::domain::diagnostics::Diagnostics;
 use crate::domain::outcome::{Outcome, OutcomeKind, RollbackResult, ServiceResult, ServiceStatus};
+use crate::domain::plan::{Plan, Step};
 use crate::domain::rollout::{Failure, Tracked};
 use crate::domain::service::ServiceState;
 use crate::domain::task_definition::{assign_images, merge_tags, ImageAssignment};
@@ -34,8 +35,6 @@ pub mod record {
 #[derive(Debug, Clone)]
 struct Planned {
     service: String,
-    /// The service ARN (the lock tag goes on it).
-    arn: String,
     previous_task_definition: String,
     images: Vec<(String, String)>,
     tags: Vec<(String, String)>,
@@ -45,108 +44,117 @@ pub async fn deploy(cfg: &DeployConfig, ports: &Ports<'_>, cancel: &mut Cancel) 
     let started = ports.clock.now();
     let t0 = Instant::now();
 
-    log::group("Preflight: resolve the image and check the services");
-    let pre = preflight(cfg, ports).await;
+    log::group("Preflight: resolve the image and find the services");
+    let pre = async {
+        let resolved = images::resolve(ports, &cfg.images).await?;
+        let states = ports.ecs.describe_services(&cfg.cluster, &cfg.services).await?;
+        for s in states.iter().filter(|s| s.status == "MISSING") {
+            check_service(&cfg.cluster, s)?;
+        }
+        Ok::<_, Error>((resolved, states))
+    }
+    .await;
     log::endgroup();
-    let (resolved, planned) = pre?;
+    let (resolved, states) = pre?;
 
-    // One deploy per service at a time; everything after this point releases the lock.
-    let services: Vec<(String, String)> = planned.iter().map(|p| (p.service.clone(), p.arn.clone())).collect();
-    let held = lock::acquire(cfg, ports, &services).await?;
-    let report = deploy_locked(cfg, ports, cancel, resolved, planned, started, t0).await;
+    // One deploy per service at a time, taken before the state the run acts on is read: a
+    // run that gets the lock just after another released it sees that run's result.
+    let plan = crate::domain::plan::rolling(&cfg.services, &resolved.image);
+    let services: Vec<(String, String)> = states.iter().map(|s| (s.name.clone(), s.arn.clone())).collect();
+    let held = lock::acquire(cfg, ports, &services, lock::ttl(cfg, &plan)).await?;
+    let result = async {
+        log::group("Preflight: check the services and their task definitions (under the lock)");
+        let planned = preflight(cfg, ports, &resolved).await;
+        log::endgroup();
+        Ok(deploy_locked(cfg, ports, cancel, resolved, planned?, plan, started, t0).await)
+    }
+    .await;
     lock::release(ports, &held).await;
-    Ok(report)
+    result
 }
 
-/// Everything after the preflight, under the lock; the report says how it ended.
+/// Everything after the preflight, under the lock: the plan's steps in order; the report
+/// says how it ended.
+#[allow(clippy::too_many_arguments)]
 async fn deploy_locked(
     cfg: &DeployConfig,
     ports: &Ports<'_>,
     cancel: &mut Cancel,
     resolved: ResolvedImages,
     planned: Vec<Planned>,
+    plan: Plan,
     started: std::time::SystemTime,
     t0: Instant,
 ) -> DeployReport {
-    log::group("Register task definitions and update services");
     let mut new_td: BTreeMap<String, String> = BTreeMap::new(); // base → new, registered once
     let mut tracked: BTreeMap<String, Tracked> = BTreeMap::new();
     let mut mutation_error: Option<Error> = None;
     // A service whose UpdateService failed may still have been updated (the call timed out
     // after AWS executed it): it is rolled back too, which is a no-op if it was not.
     let mut uncertain: BTreeMap<String, Tracked> = BTreeMap::new();
-    for p in &planned {
-        // Cancelled before this service was touched: leave it (and the rest) alone.
+    let mut wait = WaitResult::default();
+    let mut executed = Vec::new();
+    let n = plan.steps.len();
+    for (index, step) in plan.steps.iter().enumerate() {
         if *cancel.borrow() {
+            // Cancelled before this step: what was changed is put back below.
+            wait.cancelled = true;
             break;
         }
-        let mut attempted: Option<String> = None;
-        let result = async {
-            let td = match new_td.get(&p.previous_task_definition) {
-                Some(td) => td.clone(),
-                None => {
-                    let td = ports
-                        .ecs
-                        .register_revision(&p.previous_task_definition, &p.images, &p.tags)
-                        .await?;
-                    log::info(&format!(
-                        "registered {} (from {})",
-                        short_td(&td),
-                        short_td(&p.previous_task_definition)
-                    ));
-                    new_td.insert(p.previous_task_definition.clone(), td.clone());
-                    td
+        log::group(&format!("Step {}/{n} {}: {step}", index + 1, step.kind()));
+        executed.push(index);
+        match step {
+            Step::RegisterRevision { .. } => {
+                if let Err(e) = register_all(ports, &planned, &mut new_td).await {
+                    mutation_error = Some(e);
                 }
-            };
-            attempted = Some(td.clone());
-            let deployment_id = ports.ecs.update_service(&cfg.cluster, &p.service, &td, None).await?;
-            log::info(&format!(
-                "{}: deployment {deployment_id} started on {}",
-                p.service,
-                short_td(&td)
-            ));
-            Ok::<_, Error>(Tracked {
-                deployment_id,
-                task_definition: td,
-                previous_task_definition: p.previous_task_definition.clone(),
-            })
-        }
-        .await;
-        match result {
-            Ok(t) => {
-                tracked.insert(p.service.clone(), t);
             }
-            Err(e) => {
-                if let Some(td) = attempted {
-                    uncertain.insert(
-                        p.service.clone(),
-                        Tracked {
-                            deployment_id: String::new(),
-                            task_definition: td,
-                            previous_task_definition: p.previous_task_definition.clone(),
-                        },
-                    );
+            Step::UpdateService { .. } => {
+                for p in &planned {
+                    // Cancelled before this service was touched: leave it (and the rest) alone.
+                    if *cancel.borrow() {
+                        break;
+                    }
+                    let td = new_td[&p.previous_task_definition].clone();
+                    let t = Tracked {
+                        deployment_id: String::new(),
+                        task_definition: td.clone(),
+                        previous_task_definition: p.previous_task_definition.clone(),
+                    };
+                    match ports.ecs.update_service(&cfg.cluster, &p.service, &td, None).await {
+                        Ok(deployment_id) => {
+                            log::info(&format!(
+                                "{}: deployment {deployment_id} started on {}",
+                                p.service,
+                                short_td(&td)
+                            ));
+                            tracked.insert(p.service.clone(), Tracked { deployment_id, ..t });
+                        }
+                        Err(e) => {
+                            uncertain.insert(p.service.clone(), t);
+                            mutation_error = Some(e.into());
+                            break;
+                        }
+                    }
                 }
-                mutation_error = Some(e);
-                break;
             }
+            Step::AwaitStable { .. } => {
+                wait = wait_for(
+                    ports,
+                    &cfg.cluster,
+                    &tracked,
+                    cfg.wait_timeout,
+                    cfg.poll_interval,
+                    cancel,
+                )
+                .await;
+            }
+            other => log::warning("Step skipped", &format!("{} is not a rolling step", other.kind())),
         }
-    }
-    log::endgroup();
-
-    let mut wait = WaitResult::default();
-    if mutation_error.is_none() {
-        log::group(&format!("Wait for {} service(s) to become stable", tracked.len()));
-        wait = wait_for(
-            ports,
-            &cfg.cluster,
-            &tracked,
-            cfg.wait_timeout,
-            cfg.poll_interval,
-            cancel,
-        )
-        .await;
         log::endgroup();
+        if mutation_error.is_some() || wait.cancelled {
+            break;
+        }
     }
 
     if mutation_error.is_none() && wait.all_stable() {
@@ -171,6 +179,8 @@ async fn deploy_locked(
             digest: resolved.digest.map(|d| d.to_string()),
             strategy: "rolling".into(),
             timeline: vec![],
+            plan: Some(plan),
+            executed,
         };
     }
 
@@ -244,11 +254,36 @@ async fn deploy_locked(
         digest: resolved.digest.map(|d| d.to_string()),
         strategy: "rolling".into(),
         timeline: vec![],
+        plan: Some(plan),
+        executed,
     }
 }
 
-async fn preflight(cfg: &DeployConfig, ports: &Ports<'_>) -> Result<(ResolvedImages, Vec<Planned>), Error> {
-    let resolved = images::resolve(ports, &cfg.images).await?;
+/// One new revision per base task definition (services that share one share the revision).
+async fn register_all(
+    ports: &Ports<'_>,
+    planned: &[Planned],
+    new_td: &mut BTreeMap<String, String>,
+) -> Result<(), Error> {
+    for p in planned {
+        if new_td.contains_key(&p.previous_task_definition) {
+            continue;
+        }
+        let td = ports
+            .ecs
+            .register_revision(&p.previous_task_definition, &p.images, &p.tags)
+            .await?;
+        log::info(&format!(
+            "registered {} (from {})",
+            short_td(&td),
+            short_td(&p.previous_task_definition)
+        ));
+        new_td.insert(p.previous_task_definition.clone(), td);
+    }
+    Ok(())
+}
+
+async fn preflight(cfg: &DeployConfig, ports: &Ports<'_>, resolved: &ResolvedImages) -> Result<Vec<Planned>, Error> {
     let states = ports.ecs.describe_services(&cfg.cluster, &cfg.services).await?;
     for s in &states {
         check_service(&cfg.cluster, s)?;
@@ -264,13 +299,12 @@ async fn preflight(cfg: &DeployConfig, ports: &Ports<'_>) -> Result<(ResolvedIma
         }
         let info = &infos[&s.task_definition];
         let images = assign_images(&info.arn, &info.containers, &resolved.assignment)?;
-        let tags = merge_tags(&info.tags, &record_tags(cfg, &resolved));
+        let tags = merge_tags(&info.tags, &record_tags(cfg, resolved));
         for (container, image) in &images {
             log::info(&format!("{}: container {container} → {image}", s.name));
         }
         planned.push(Planned {
             service: s.name.clone(),
-            arn: s.arn.clone(),
             previous_task_definition: s.task_definition.clone(),
             images,
             tags,
@@ -290,7 +324,7 @@ async fn preflight(cfg: &DeployConfig, ports: &Ports<'_>) -> Result<(ResolvedIma
             }
         }
     }
-    Ok((resolved, planned))
+    Ok(planned)
 }
 
 pub(crate) fn check_service(cluster: &str, s: &ServiceState) -> Result<(), Error> {
@@ -366,11 +400,21 @@ async fn roll_back(
 ) -> BTreeMap<String, RollbackResult> {
     let mut results = BTreeMap::new();
     let mut rollback_tracked = BTreeMap::new();
+    let mut by_ecs = Vec::new();
     let deadline = ports.clock.now() + revert_budget(cancelled);
     for (service, t) in tracked.iter().chain(uncertain) {
         let failure = wait.verdicts.get(service).and_then(|v| v.as_ref().err());
         if failure.is_some_and(Failure::ecs_already_rolled_back) {
-            results.insert(service.clone(), RollbackResult::ByEcs);
+            // ECS's rollback is a deployment like ours: it is only done when it is stable.
+            match ecs_rollback(wait, service) {
+                Some(t) => {
+                    by_ecs.push(service.clone());
+                    rollback_tracked.insert(service.clone(), t);
+                }
+                None => {
+                    results.insert(service.clone(), RollbackResult::ByEcs);
+                }
+            }
             continue;
         }
         if failure.is_some_and(Failure::is_foreign) {
@@ -431,7 +475,16 @@ async fn roll_back(
         }
     }
     if cancelled || rollback_tracked.is_empty() {
+        for service in by_ecs {
+            results.insert(service, RollbackResult::ByEcs);
+        }
         return results;
+    }
+    if !by_ecs.is_empty() {
+        log::info(&format!(
+            "waiting for ECS's own rollback of {} to be stable",
+            by_ecs.join(", ")
+        ));
     }
     // A fresh receiver that never fires: the rollback itself must not be cancelled by a
     // repeated signal, it is what makes the state known.
@@ -446,13 +499,37 @@ async fn roll_back(
     )
     .await;
     for (service, verdict) in settle.verdicts {
-        results.insert(
-            service,
-            match verdict {
-                Ok(()) => RollbackResult::Done,
-                Err(f) => RollbackResult::Failed(f.summary()),
-            },
-        );
+        let ecs = by_ecs.contains(&service);
+        let result = match verdict {
+            Ok(()) if ecs => RollbackResult::ByEcs,
+            Ok(()) => RollbackResult::Done,
+            Err(f) if ecs => {
+                log::error(
+                    &format!("ECS's rollback of {service} did not finish"),
+                    &format!(
+                        "{}; the service may be on neither revision: look at its events",
+                        f.summary()
+                    ),
+                );
+                RollbackResult::Failed(format!(
+                    "the circuit breaker's rollback did not finish: {}",
+                    f.summary()
+                ))
+            }
+            Err(f) => RollbackResult::Failed(f.summary()),
+        };
+        results.insert(service, result);
     }
     results
+}
+
+/// The rollback deployment ECS's circuit breaker started, as last seen (its PRIMARY).
+fn ecs_rollback(wait: &WaitResult, service: &str) -> Option<Tracked> {
+    let state = wait.last_seen.get(service)?;
+    let primary = state.deployments.iter().find(|d| d.status == "PRIMARY")?;
+    Some(Tracked {
+        deployment_id: primary.id.clone(),
+        task_definition: primary.task_definition.clone(),
+        previous_task_definition: String::new(),
+    })
 }

@@ -1,0 +1,218 @@
+//! The plan builders: one per controller. Pure functions of the settings and of what
+//! preflight observed (which slot is live, how many tasks it runs).
+
+use std::time::Duration;
+
+use super::{Plan, Step};
+use crate::domain::strategy::{self, Bake, Strategy};
+
+/// What a two-slot plan needs to know of the configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TwoSlotSettings {
+    pub strategy: Strategy,
+    pub bake: Bake,
+    pub test_listener: bool,
+    pub smoke: Option<(String, Duration)>,
+    pub keep_old_for: Duration,
+}
+
+/// ECS's rolling update of every service, all or nothing.
+pub fn rolling(services: &[String], image: &str) -> Plan {
+    let services = services.to_vec();
+    Plan {
+        strategy: "rolling".into(),
+        image: image.into(),
+        steps: vec![
+            Step::RegisterRevision {
+                services: services.clone(),
+            },
+            Step::UpdateService {
+                services: services.clone(),
+                desired: None,
+            },
+            Step::AwaitStable { services },
+        ],
+        cursor: 0,
+    }
+}
+
+/// Blue/green, canary, linear and all-at-once: prepare the idle slot without production
+/// traffic, shift by the strategy's steps (each baked unless the strategy never bakes), then
+/// record and retire the old slot.
+pub fn two_slot(settings: &TwoSlotSettings, live: &str, idle: &str, live_desired: i32, image: &str) -> Plan {
+    let idle_s = idle.to_string();
+    let mut steps = vec![
+        Step::RegisterRevision {
+            services: vec![idle_s.clone()],
+        },
+        Step::UpdateService {
+            services: vec![idle_s.clone()],
+            desired: Some(live_desired.max(1)),
+        },
+        Step::AwaitStable {
+            services: vec![idle_s.clone()],
+        },
+        Step::AwaitHealthy {
+            service: idle_s.clone(),
+        },
+    ];
+    if settings.test_listener {
+        steps.push(Step::PointTestListener {
+            service: idle_s.clone(),
+        });
+    }
+    if let Some((url, timeout)) = &settings.smoke {
+        steps.push(Step::Smoke {
+            url: url.clone(),
+            timeout_secs: timeout.as_secs(),
+        });
+    }
+    let bakes = settings.strategy.bakes() && !settings.bake.duration.is_zero();
+    let mut weight = 0u8;
+    for s in settings.strategy.steps() {
+        match s {
+            strategy::Step::Weight(w) => {
+                weight = w;
+                steps.push(Step::SetWeight { weight: w });
+                if bakes {
+                    steps.push(Step::Bake {
+                        weight: w,
+                        seconds: settings.bake.duration.as_secs(),
+                        interval_secs: settings.bake.interval.as_secs().max(1),
+                    });
+                }
+            }
+            strategy::Step::Pause => steps.push(Step::AwaitApproval { weight }),
+        }
+    }
+    steps.push(Step::Record {
+        stable: idle_s,
+        previous: live.to_string(),
+    });
+    steps.push(Step::Retire {
+        service: live.to_string(),
+        keep_for_secs: settings.keep_old_for.as_secs(),
+    });
+    Plan {
+        strategy: settings.strategy.name().into(),
+        image: image.into(),
+        steps,
+        cursor: 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const IMAGE: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/web@sha256:2222";
+
+    fn settings(strategy: &str, steps: Option<&str>) -> TwoSlotSettings {
+        TwoSlotSettings {
+            strategy: Strategy::parse(strategy, steps, Some("25")).unwrap(),
+            bake: Bake {
+                duration: Duration::from_secs(300),
+                interval: Duration::from_secs(30),
+            },
+            test_listener: true,
+            smoke: Some(("https://test.example.com/health".into(), Duration::from_secs(30))),
+            keep_old_for: Duration::from_secs(300),
+        }
+    }
+
+    fn snapshot(plan: &Plan) -> String {
+        format!(
+            "{}\n\nhash {}\n\n{}",
+            plan.lines().join("\n"),
+            plan.hash(),
+            serde_json::to_string_pretty(plan).unwrap()
+        )
+    }
+
+    #[test]
+    fn rolling_plan() {
+        insta::assert_snapshot!(snapshot(&rolling(&["api".into(), "worker".into()], IMAGE)));
+    }
+
+    #[test]
+    fn blue_green_plan() {
+        insta::assert_snapshot!(snapshot(&two_slot(
+            &settings("blue-green", None),
+            "web-blue",
+            "web-green",
+            4,
+            IMAGE
+        )));
+    }
+
+    #[test]
+    fn canary_plan_with_a_pause() {
+        let s = settings("canary", Some("10,pause,50,100"));
+        insta::assert_snapshot!(snapshot(&two_slot(&s, "web-blue", "web-green", 4, IMAGE)));
+    }
+
+    #[test]
+    fn linear_plan() {
+        insta::assert_snapshot!(snapshot(&two_slot(
+            &settings("linear", None),
+            "web-blue",
+            "web-green",
+            2,
+            IMAGE
+        )));
+    }
+
+    #[test]
+    fn all_at_once_never_bakes() {
+        let plan = two_slot(&settings("all-at-once", None), "web-blue", "web-green", 4, IMAGE);
+        assert!(!plan.steps.iter().any(|s| matches!(s, Step::Bake { .. })));
+        insta::assert_snapshot!(snapshot(&plan));
+    }
+
+    #[test]
+    fn a_zero_bake_time_plans_no_bake_and_no_smoke_without_a_url() {
+        let mut s = settings("canary", Some("50,100"));
+        s.bake.duration = Duration::ZERO;
+        s.smoke = None;
+        s.test_listener = false;
+        let kinds: Vec<_> = two_slot(&s, "a", "b", 0, IMAGE).steps.iter().map(Step::kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                "register-revision",
+                "update-service",
+                "await-stable",
+                "await-healthy",
+                "set-weight",
+                "set-weight",
+                "record",
+                "retire"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_hash_follows_the_steps_and_the_image_not_the_cursor() {
+        let s = settings("canary", None);
+        let a = two_slot(&s, "web-blue", "web-green", 4, IMAGE);
+        let mut moved = a.clone();
+        moved.cursor = 7;
+        assert_eq!(a.hash(), moved.hash());
+        assert_ne!(
+            a.hash(),
+            two_slot(&s, "web-blue", "web-green", 4, "other@sha256:1").hash()
+        );
+        let other = settings("canary", Some("5,pause,100"));
+        assert_ne!(a.hash(), two_slot(&other, "web-blue", "web-green", 4, IMAGE).hash());
+    }
+
+    #[test]
+    fn the_worst_case_covers_every_remaining_wait() {
+        let plan = two_slot(&settings("blue-green", None), "web-blue", "web-green", 4, IMAGE);
+        // 2 waits of 10 min, smoke 30 s, bake 5 min, keep 5 min, 5 quick steps of 30 s.
+        assert_eq!(
+            plan.worst_case(Duration::from_secs(600)),
+            Duration::from_secs(1200 + 30 + 300 + 300 + 5 * 30)
+        );
+    }
+}

@@ -1,0 +1,139 @@
+//! How a two-slot run ends: traffic back on the stable slot first on any failure or signal,
+//! the cursor dropped, then the report with the diagnostics.
+
+use std::time::{Instant, SystemTime};
+
+use super::super::rolling::revert_budget;
+use super::super::{log, DeployReport};
+use super::weights::{restore, scale_to_zero};
+use super::{Ended, Run};
+use crate::domain::diagnostics::Diagnostics;
+use crate::domain::outcome::{Outcome, OutcomeKind, ServiceResult, ServiceStatus};
+use crate::domain::rollout::Failure;
+use crate::error::Error;
+
+pub(super) struct Ending {
+    kind: OutcomeKind,
+    status: ServiceStatus,
+    reason: Option<String>,
+}
+
+/// Puts things where they must be for this ending. An error only when nothing was served
+/// by the new slot yet (it is scaled back down first).
+pub(super) async fn close(run: &mut Run<'_, '_>, ended: Ended) -> Result<Ending, Error> {
+    let (cfg, pc, ports) = (run.cfg, run.pc, run.ports);
+    let idle = run.topo.idle.state.name.clone();
+    let restore_now = |cancelled: bool| {
+        let topo = &run.topo;
+        async move {
+            restore(
+                cfg,
+                pc.test_listener.as_ref(),
+                &pc.split,
+                ports,
+                topo,
+                revert_budget(cancelled),
+            )
+            .await
+        }
+    };
+    Ok(match ended {
+        Ended::Aborted(e) => {
+            let _ = scale_to_zero(cfg, ports, &idle, "New slot not scaled down").await;
+            return Err(e);
+        }
+        Ended::Done => Ending {
+            kind: OutcomeKind::Success,
+            status: ServiceStatus::Deployed,
+            reason: None,
+        },
+        Ended::Paused => {
+            let w = run.weight;
+            log::info(&format!(
+                "paused with {w}% of traffic on {idle}; re-run with `on-split: continue` to go on, or with the default `on-split: rollback` to roll back"
+            ));
+            Ending {
+                kind: OutcomeKind::Paused,
+                status: ServiceStatus::Deployed,
+                reason: Some(format!("paused at {w}% on {idle}")),
+            }
+        }
+        Ended::Failed(failure) => {
+            log::group("Roll back: traffic to the stable slot first");
+            let rollback = restore_now(false).await;
+            super::traffic::clear_cursor(run).await;
+            log::endgroup();
+            Ending {
+                kind: OutcomeKind::Failure,
+                reason: Some(format!("{idle}: {}", failure.summary())),
+                status: ServiceStatus::Failed { failure, rollback },
+            }
+        }
+        Ended::Cancelled => {
+            log::group("Cancelled: traffic to the stable slot");
+            let rollback = restore_now(true).await;
+            super::traffic::clear_cursor(run).await;
+            log::endgroup();
+            Ending {
+                kind: OutcomeKind::Cancelled,
+                status: ServiceStatus::Cancelled(rollback),
+                reason: Some("cancelled by the runner (SIGINT/SIGTERM/SIGHUP)".to_string()),
+            }
+        }
+    })
+}
+
+pub(super) async fn report(run: &Run<'_, '_>, ending: Ending, started: SystemTime, t0: Instant) -> DeployReport {
+    let (cfg, ports) = (run.cfg, run.ports);
+    let idle = &run.topo.idle.state.name;
+    let live = &run.topo.live.state.name;
+    let diagnostics = match &ending.status {
+        ServiceStatus::Failed {
+            failure:
+                Failure::RolloutFailed { .. }
+                | Failure::CircuitBreakerRollback { .. }
+                | Failure::Timeout
+                | Failure::Unhealthy { .. },
+            ..
+        } => {
+            let state = ports
+                .ecs
+                .describe_services(&cfg.cluster, std::slice::from_ref(idle))
+                .await
+                .ok()
+                .and_then(|mut v| v.pop());
+            match state {
+                Some(s) => ports.ecs.diagnostics(&cfg.cluster, &s, &run.new_td, started).await,
+                None => Diagnostics::default(),
+            }
+        }
+        _ => Diagnostics::default(),
+    };
+    let kind = ending.kind;
+    DeployReport {
+        outcome: Outcome {
+            kind,
+            services: vec![ServiceResult {
+                service: idle.clone(),
+                previous_task_definition: run.topo.live.state.task_definition.clone(),
+                new_task_definition: Some(run.new_td.clone()),
+                status: ending.status,
+                diagnostics,
+                duration_ms: t0.elapsed().as_millis(),
+            }],
+            reason: ending.reason.map(|r| {
+                if kind == OutcomeKind::Success {
+                    r
+                } else {
+                    format!("{r} (stable slot: {live})")
+                }
+            }),
+        },
+        image: run.resolved.image.clone(),
+        digest: run.resolved.digest.as_ref().map(|d| d.to_string()),
+        strategy: cfg.strategy.name().into(),
+        timeline: run.timeline.clone(),
+        plan: Some(run.plan.clone()),
+        executed: run.executed.clone(),
+    }
+}

@@ -1,0 +1,275 @@
+//! Two-slot delivery (blue/green, canary, linear, all-at-once behind one ALB listener) as an
+//! interpreter of the plan: a loop over `Plan::steps` from the cursor, one small handler per
+//! step kind.
+//!
+//! 1. Preflight reads only the image and the slot services' ARNs, takes the deploy lock, and
+//!    only then reads what it acts on: weights, slots, tags (`topology`).
+//! 2. A split means an earlier run was interrupted: continue from the cursor it left in AWS
+//!    (`on-split: continue`, and only when cursor and weights agree) or roll it back.
+//! 3. The steps run in order; any failure or a signal sends the weights back to the stable
+//!    slot first (read back), then scales the new slot down, then reports.
+
+mod bake;
+mod prepare;
+mod retire;
+mod topology;
+mod traffic;
+mod weights;
+
+use std::time::{Duration, Instant, SystemTime};
+
+use super::images::{self, ResolvedImages};
+use super::rolling::{check_service, revert_budget};
+use super::{lock, log, Cancel, DeployReport, Ports, StepRecord};
+use crate::config::progressive::{OnSplit, ProgressiveConfig};
+use crate::config::DeployConfig;
+use crate::domain::plan::cursor::{resume, Resume};
+use crate::domain::plan::{self, Plan, Step, TwoSlotSettings};
+use crate::domain::rollout::Failure;
+use crate::error::Error;
+use topology::Topology;
+pub use topology::SLOT_TAG;
+
+/// How a run of the steps ended.
+pub(super) enum Ended {
+    Done,
+    Paused,
+    Failed(Failure),
+    Cancelled,
+    /// Failed before the new slot could serve anything (registration, update): an error.
+    Aborted(Error),
+}
+
+/// What a step handler says.
+pub(super) enum Flow {
+    Next,
+    End(Ended),
+    Abort(Error),
+}
+
+/// The state of one rollout that the step handlers share.
+pub(super) struct Run<'a, 'p> {
+    cfg: &'a DeployConfig,
+    pc: &'a ProgressiveConfig,
+    ports: &'a Ports<'p>,
+    topo: Topology,
+    resolved: ResolvedImages,
+    plan: Plan,
+    /// The new slot's task definition (its current one until a revision is registered).
+    new_td: String,
+    deployment_id: Option<String>,
+    timeline: Vec<StepRecord>,
+    /// The new slot's weight now, as last set and read back.
+    weight: u8,
+    /// When the current weight was set (clock time for metric windows, real time for the timeline).
+    weight_set_at: (SystemTime, Instant),
+    traffic_moved: bool,
+    /// Indices of the steps run, in order.
+    executed: Vec<usize>,
+}
+
+/// The plan settings of this configuration.
+pub fn settings(cfg: &DeployConfig, pc: &ProgressiveConfig) -> TwoSlotSettings {
+    TwoSlotSettings {
+        strategy: cfg.strategy.clone(),
+        bake: pc.bake,
+        test_listener: pc.test_listener.is_some(),
+        smoke: pc.smoke_url.clone().map(|u| (u, pc.smoke_timeout)),
+        keep_old_for: pc.keep_old_for,
+    }
+}
+
+pub async fn deploy(
+    cfg: &DeployConfig,
+    pc: &ProgressiveConfig,
+    ports: &Ports<'_>,
+    cancel: &mut Cancel,
+) -> Result<DeployReport, Error> {
+    let t0 = Instant::now();
+    let started = ports.clock.now();
+    log::group("Preflight: image and slot services");
+    let pre = async {
+        let resolved = images::resolve(ports, &cfg.images).await?;
+        let states = ports.ecs.describe_services(&cfg.cluster, &pc.slots).await?;
+        for s in states.iter().filter(|s| s.status != "ACTIVE") {
+            check_service(&cfg.cluster, s)?;
+        }
+        Ok::<_, Error>((resolved, states))
+    }
+    .await;
+    log::endgroup();
+    let (resolved, states) = pre?;
+    // The lock comes before any state the run acts on is read: a run that gets it just after
+    // another released it must see that run's result, not what was there before.
+    let services: Vec<(String, String)> = states.iter().map(|s| (s.name.clone(), s.arn.clone())).collect();
+    let outline = plan::two_slot(&settings(cfg, pc), &pc.slots[0], &pc.slots[1], 1, &resolved.image);
+    let held = lock::acquire(cfg, ports, &services, lock::ttl(cfg, &outline)).await?;
+    let result = async {
+        log::group("Preflight: listener and slots (under the lock)");
+        let topo = topology::read(cfg, pc, ports).await;
+        log::endgroup();
+        deploy_locked(cfg, pc, ports, cancel, resolved, topo?, started, t0).await
+    }
+    .await;
+    lock::release(ports, &held).await;
+    result
+}
+
+/// Everything after the lock: the plan, the resume decision, the steps, the ending.
+#[allow(clippy::too_many_arguments)]
+async fn deploy_locked(
+    cfg: &DeployConfig,
+    pc: &ProgressiveConfig,
+    ports: &Ports<'_>,
+    cancel: &mut Cancel,
+    resolved: ResolvedImages,
+    mut topo: Topology,
+    started: SystemTime,
+    t0: Instant,
+) -> Result<DeployReport, Error> {
+    let mut plan = plan::two_slot(
+        &settings(cfg, pc),
+        &topo.live.state.name,
+        &topo.idle.state.name,
+        topo.live.state.desired,
+        &resolved.image,
+    );
+    if topo.live.weight > 0 && topo.idle.weight > 0 {
+        plan.cursor = converge_split(cfg, pc, ports, &mut topo, &plan, &resolved).await?;
+    }
+    log::group(&format!("Plan {} ({} steps)", plan.hash(), plan.steps.len()));
+    for (i, line) in plan.lines().iter().enumerate() {
+        let mark = if i < plan.cursor {
+            " (done by an earlier run)"
+        } else {
+            ""
+        };
+        log::info(&format!("{line}{mark}"));
+    }
+    log::endgroup();
+    let resumed = plan.cursor > 0;
+    let mut run = Run {
+        cfg,
+        pc,
+        ports,
+        new_td: topo.idle.state.task_definition.clone(),
+        weight: topo.idle.weight.clamp(0, 100) as u8,
+        traffic_moved: resumed,
+        topo,
+        resolved,
+        plan,
+        deployment_id: None,
+        timeline: Vec::new(),
+        weight_set_at: (ports.clock.now(), Instant::now()),
+        executed: Vec::new(),
+    };
+    let ended = run_steps(&mut run, cancel).await;
+    let ending = ending::close(&mut run, ended).await?;
+    Ok(ending::report(&run, ending, started, t0).await)
+}
+
+/// The loop: each step from the cursor, in order, until one ends the run.
+async fn run_steps(run: &mut Run<'_, '_>, cancel: &mut Cancel) -> Ended {
+    let n = run.plan.steps.len();
+    for index in run.plan.cursor..n {
+        let step = run.plan.steps[index].clone();
+        let after_traffic_is_final = matches!(step, Step::Record { .. } | Step::Retire { .. });
+        if *cancel.borrow() && !after_traffic_is_final {
+            return Ended::Cancelled;
+        }
+        log::group(&format!("Step {}/{n} {}: {step}", index + 1, step.kind()));
+        run.executed.push(index);
+        let flow = match &step {
+            Step::RegisterRevision { .. } => prepare::register(run).await,
+            Step::UpdateService { desired, .. } => prepare::update(run, desired.unwrap_or(1)).await,
+            Step::AwaitStable { .. } => prepare::await_stable(run, cancel).await,
+            Step::AwaitHealthy { .. } => {
+                let desired = run.topo.live.state.desired.max(1);
+                prepare::await_healthy(run, desired, cancel).await
+            }
+            Step::PointTestListener { .. } => prepare::point_test_listener(run).await,
+            Step::Smoke { url, timeout_secs } => {
+                prepare::smoke(run, url, Duration::from_secs(*timeout_secs), cancel).await
+            }
+            Step::SetWeight { weight } => traffic::set_weight(run, index, *weight).await,
+            Step::Bake {
+                weight,
+                seconds,
+                interval_secs,
+            } => {
+                let interval = run.pc.bake.interval.min(Duration::from_secs(*interval_secs));
+                bake::bake(run, *weight, Duration::from_secs(*seconds), interval, cancel).await
+            }
+            Step::AwaitApproval { .. } => traffic::await_approval(run, index).await,
+            Step::Record { .. } => retire::record(run).await,
+            Step::Retire { keep_for_secs, .. } => {
+                retire::retire(run, Duration::from_secs(*keep_for_secs), cancel).await
+            }
+        };
+        log::endgroup();
+        match flow {
+            Flow::Next => {}
+            Flow::End(ended) => return ended,
+            Flow::Abort(e) => return Ended::Aborted(e),
+        }
+    }
+    Ended::Done
+}
+
+/// A split was found: an earlier run died mid-rollout. Never start a second split: continue
+/// from the cursor when asked to and everything agrees, otherwise put traffic back first.
+/// Returns the step to start from.
+async fn converge_split(
+    cfg: &DeployConfig,
+    pc: &ProgressiveConfig,
+    ports: &Ports<'_>,
+    topo: &mut Topology,
+    plan: &Plan,
+    resolved: &ResolvedImages,
+) -> Result<usize, Error> {
+    log::warning(
+        "Traffic is split",
+        &format!(
+            "{} has {}% and {} has {}%: an earlier rollout was interrupted",
+            topo.live.state.name, topo.live.weight, topo.idle.state.name, topo.idle.weight
+        ),
+    );
+    if pc.on_split == OnSplit::Continue {
+        let info = ports
+            .ecs
+            .describe_task_definition(&topo.idle.state.task_definition)
+            .await?;
+        let runs_ours = info.containers.iter().any(|(_, image)| *image == resolved.image);
+        let decision = if runs_ours {
+            resume(plan, topo.idle.cursor().as_ref(), topo.idle.weight)
+        } else {
+            Resume::RollBack("the interrupted rollout was of another image".into())
+        };
+        match decision {
+            Resume::From(step) => {
+                log::info(&format!(
+                    "continuing the interrupted rollout at step {} of {} ({}% on {})",
+                    step + 1,
+                    plan.steps.len(),
+                    topo.idle.weight,
+                    topo.idle.state.name
+                ));
+                return Ok(step);
+            }
+            Resume::RollBack(why) => log::warning("Not continuing", &format!("{why}; rolling it back first")),
+        }
+    }
+    if let Err(reason) = weights::restore_weights(ports, &pc.split, topo, revert_budget(false)).await {
+        return Err(Error::Preflight {
+            cluster: cfg.cluster.clone(),
+            service: topo.idle.state.name.clone(),
+            problem: format!("traffic is split and could not be restored to the stable slot: {reason}"),
+        });
+    }
+    log::info(&format!("converged: all traffic back on {}", topo.live.state.name));
+    topo.live.weight = 100;
+    topo.idle.weight = 0;
+    Ok(0)
+}
+
+mod ending;
