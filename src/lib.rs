@@ -9,6 +9,8 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod executor;
+#[cfg(any(test, feature = "fakes"))]
+pub mod fakes;
 pub mod github;
 pub mod http;
 pub mod ports;

@@ -1,338 +1,20 @@
-//! Scenario tests of the executor against in-memory fakes of the ports, on a fake clock: the
-//! deploy logic as stories, with no simulator and no real time. (The same stories run against
-//! the simulator in tests/progressive.rs and tests/rolling.rs.)
+//! Scenario tests of the executor against the shared in-memory fakes (src/fakes/), on a fake
+//! clock: the deploy logic as stories, with no simulator and no real time. Each story ends by
+//! checking the safe state. (The same stories run against the simulator in tests/progressive.rs
+//! and tests/rolling.rs.)
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, SystemTime};
+use std::sync::atomic::Ordering;
+use std::time::Duration;
 
-use async_trait::async_trait;
-use ecs_deploy_action::config::{validate, GithubContext, RawInputs};
-use ecs_deploy_action::domain::analysis::TargetGroupMetrics;
-use ecs_deploy_action::domain::diagnostics::Diagnostics;
-use ecs_deploy_action::domain::image::{Digest, EcrLocation};
-use ecs_deploy_action::domain::outcome::OutcomeKind;
-use ecs_deploy_action::domain::service::{CircuitBreaker, Deployment, ServiceState};
-use ecs_deploy_action::error::AwsError;
+use ecs_deploy_action::config::{validate, DeployConfig, GithubContext, RawInputs};
+use ecs_deploy_action::domain::outcome::{OutcomeKind, RollbackResult, ServiceStatus};
+use ecs_deploy_action::domain::plan::cursor::CURSOR_TAG;
+use ecs_deploy_action::domain::plan::Step;
 use ecs_deploy_action::executor::{progressive, rolling, Ports};
-use ecs_deploy_action::ports::*;
+use ecs_deploy_action::fakes::{FakeClock, FakeEcs, FakeMetrics, FakeRegistry, FakeRouter, FakeSmoke, DIGEST};
+use ecs_deploy_action::ports::{Clock, NoReporter};
 
-const DIGEST: &str = "sha256:2222222222222222222222222222222222222222222222222222222222222222";
 const LISTENER: &str = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/shop/1111/2222";
-
-/// ECS as state: updates start a deployment that the next look finds COMPLETED — or, for an
-/// image listed as crashing, FAILED and rolled back by the circuit breaker.
-#[derive(Default)]
-struct FakeEcs {
-    services: Mutex<HashMap<String, ServiceState>>,
-    task_definitions: Mutex<HashMap<String, TaskDefinitionInfo>>,
-    tags: Mutex<HashMap<String, Vec<(String, String)>>>,
-    crashing_images: Vec<String>,
-    /// (service, desired) for every scale, in order.
-    scaled: Mutex<Vec<(String, i32)>>,
-}
-
-impl FakeEcs {
-    fn add(&self, name: &str, td: &str, image: &str, desired: i32, target_group: Option<&str>) {
-        self.task_definitions.lock().unwrap().insert(
-            td.into(),
-            TaskDefinitionInfo {
-                arn: td.into(),
-                family: "web".into(),
-                revision: 1,
-                containers: vec![("app".into(), image.into())],
-                tags: vec![],
-            },
-        );
-        self.services.lock().unwrap().insert(
-            name.into(),
-            ServiceState {
-                name: name.into(),
-                arn: format!("arn:aws:ecs:us-east-1:123456789012:service/c/{name}"),
-                status: "ACTIVE".into(),
-                task_definition: td.into(),
-                desired,
-                running: desired,
-                pending: 0,
-                deployments: vec![deployment("ecs-svc/1", "PRIMARY", td, desired, "COMPLETED")],
-                events: vec![],
-                circuit_breaker: Some(CircuitBreaker {
-                    enable: true,
-                    rollback: true,
-                }),
-                target_groups: target_group.map(|t| vec![t.to_string()]).unwrap_or_default(),
-                deployment_controller: "ECS".into(),
-            },
-        );
-    }
-
-    fn td_of(&self, service: &str) -> String {
-        self.services.lock().unwrap()[service].task_definition.clone()
-    }
-}
-
-fn deployment(id: &str, status: &str, td: &str, desired: i32, rollout: &str) -> Deployment {
-    Deployment {
-        id: id.into(),
-        status: status.into(),
-        task_definition: td.into(),
-        desired,
-        running: if rollout == "COMPLETED" { desired } else { 0 },
-        pending: 0,
-        failed_tasks: 0,
-        rollout_state: Some(rollout.into()),
-        rollout_state_reason: None,
-        created_at: None,
-    }
-}
-
-#[async_trait]
-impl Ecs for FakeEcs {
-    async fn describe_services(&self, _: &str, names: &[String]) -> Result<Vec<ServiceState>, AwsError> {
-        let tds = self.task_definitions.lock().unwrap().clone();
-        let mut services = self.services.lock().unwrap();
-        Ok(names
-            .iter()
-            .map(|n| {
-                let s = services.get_mut(n).expect("known service");
-                if let Some(p) = s
-                    .deployments
-                    .iter()
-                    .position(|d| d.rollout_state.as_deref() == Some("IN_PROGRESS"))
-                {
-                    let d = s.deployments[p].clone();
-                    let image = tds[&d.task_definition].containers[0].1.clone();
-                    if self.crashing_images.iter().any(|c| image.ends_with(c.as_str())) {
-                        let previous = s
-                            .deployments
-                            .iter()
-                            .find(|x| x.id != d.id)
-                            .map(|x| x.task_definition.clone())
-                            .unwrap_or_default();
-                        s.events.insert(
-                            0,
-                            ecs_deploy_action::domain::service::ServiceEvent {
-                                id: "e1".into(),
-                                created_at: None,
-                                message: format!("(service {n}) rolling back to deployment ecs-svc/rb."),
-                            },
-                        );
-                        s.deployments = vec![deployment("ecs-svc/rb", "PRIMARY", &previous, s.desired, "COMPLETED")];
-                        s.task_definition = previous;
-                    } else {
-                        s.deployments = vec![deployment(&d.id, "PRIMARY", &d.task_definition, s.desired, "COMPLETED")];
-                    }
-                    s.running = s.desired;
-                }
-                s.clone()
-            })
-            .collect())
-    }
-    async fn describe_task_definition(&self, arn: &str) -> Result<TaskDefinitionInfo, AwsError> {
-        Ok(self.task_definitions.lock().unwrap()[arn].clone())
-    }
-    async fn register_revision(
-        &self,
-        base: &str,
-        images: &[(String, String)],
-        tags: &[(String, String)],
-    ) -> Result<String, AwsError> {
-        let mut tds = self.task_definitions.lock().unwrap();
-        let mut td = tds[base].clone();
-        td.revision = tds.len() as i32 + 1;
-        td.arn = format!("arn:aws:ecs:us-east-1:123456789012:task-definition/web:{}", td.revision);
-        td.containers = td
-            .containers
-            .iter()
-            .map(|(n, i)| {
-                (
-                    n.clone(),
-                    images
-                        .iter()
-                        .find(|(c, _)| c == n)
-                        .map(|(_, i)| i.clone())
-                        .unwrap_or(i.clone()),
-                )
-            })
-            .collect();
-        td.tags = tags.to_vec();
-        tds.insert(td.arn.clone(), td.clone());
-        Ok(td.arn)
-    }
-    async fn update_service(&self, _: &str, service: &str, td: &str, desired: Option<i32>) -> Result<String, AwsError> {
-        let mut services = self.services.lock().unwrap();
-        let s = services.get_mut(service).expect("known service");
-        if let Some(d) = desired {
-            s.desired = d;
-        }
-        for d in &mut s.deployments {
-            d.status = "ACTIVE".into();
-        }
-        let id = format!("ecs-svc/{}", s.deployments.len() + 100);
-        s.deployments
-            .insert(0, deployment(&id, "PRIMARY", td, s.desired, "IN_PROGRESS"));
-        s.task_definition = td.into();
-        Ok(id)
-    }
-    async fn scale_service(&self, _: &str, service: &str, desired: i32) -> Result<(), AwsError> {
-        let mut services = self.services.lock().unwrap();
-        let s = services.get_mut(service).expect("known service");
-        s.desired = desired;
-        s.running = desired;
-        self.scaled.lock().unwrap().push((service.into(), desired));
-        Ok(())
-    }
-    async fn service_tags(&self, arn: &str) -> Result<Vec<(String, String)>, AwsError> {
-        Ok(self.tags.lock().unwrap().get(arn).cloned().unwrap_or_default())
-    }
-    async fn tag_service(&self, arn: &str, tags: &[(String, String)]) -> Result<(), AwsError> {
-        let mut all = self.tags.lock().unwrap();
-        let entry = all.entry(arn.into()).or_default();
-        for (k, v) in tags {
-            entry.retain(|(key, _)| key != k);
-            entry.push((k.clone(), v.clone()));
-        }
-        Ok(())
-    }
-    async fn untag_service(&self, arn: &str, keys: &[String]) -> Result<(), AwsError> {
-        if let Some(entry) = self.tags.lock().unwrap().get_mut(arn) {
-            entry.retain(|(k, _)| !keys.contains(k));
-        }
-        Ok(())
-    }
-    async fn task_definition_history(&self, _: &str, _: usize) -> Result<Vec<TaskDefinitionInfo>, AwsError> {
-        Ok(vec![])
-    }
-    async fn diagnostics(&self, _: &str, _: &ServiceState, _: &str, _: SystemTime) -> Diagnostics {
-        Diagnostics::default()
-    }
-}
-
-struct FakeRegistry;
-
-#[async_trait]
-impl Registry for FakeRegistry {
-    async fn resolve_tag(&self, _: &EcrLocation, _: &str) -> Result<Digest, AwsError> {
-        Ok(Digest::parse(DIGEST).unwrap())
-    }
-    async fn confirm_digest(&self, _: &EcrLocation, _: &Digest) -> Result<(), AwsError> {
-        Ok(())
-    }
-    async fn tags(&self, _: &EcrLocation) -> Result<Vec<(String, Digest)>, AwsError> {
-        Ok(vec![])
-    }
-    async fn immutable(&self, _: &EcrLocation) -> Result<bool, AwsError> {
-        Ok(false)
-    }
-    async fn retag(&self, _: &EcrLocation, _: &Digest, _: &str) -> Result<Retag, AwsError> {
-        Ok(Retag::Created)
-    }
-}
-
-/// The listener's weights, and every change to them in order.
-struct FakeRouter {
-    weights: Mutex<Vec<(String, i32)>>,
-    history: Mutex<Vec<Vec<(String, i32)>>>,
-}
-
-#[async_trait]
-impl TrafficRouter for FakeRouter {
-    async fn forward_weights(&self, _: &TrafficSplitRef) -> Result<ForwardWeights, AwsError> {
-        Ok(ForwardWeights {
-            weights: self.weights.lock().unwrap().clone(),
-            load_balancer_dimension: "app/shop/1111".into(),
-        })
-    }
-    async fn set_weights(&self, _: &TrafficSplitRef, weights: &[(String, i32)]) -> Result<(), AwsError> {
-        *self.weights.lock().unwrap() = weights.to_vec();
-        self.history.lock().unwrap().push(weights.to_vec());
-        Ok(())
-    }
-    async fn target_health(&self, _: &str) -> Result<Vec<TargetHealth>, AwsError> {
-        Ok((0..4)
-            .map(|i| TargetHealth {
-                target: format!("10.0.0.{i}"),
-                state: "healthy".into(),
-                reason: String::new(),
-            })
-            .collect())
-    }
-}
-
-/// Metrics that follow the weights: the green target group gets its share of 10,000 requests;
-/// an alarm fires once green's weight reaches `alarm_at`.
-struct FakeMetrics<'a> {
-    router: &'a FakeRouter,
-    green_error_rate: f64,
-    alarm_at: Option<i32>,
-}
-
-impl FakeMetrics<'_> {
-    fn green_weight(&self) -> i32 {
-        self.router
-            .weights
-            .lock()
-            .unwrap()
-            .iter()
-            .find(|(tg, _)| tg == "tg-green")
-            .map(|(_, w)| *w)
-            .unwrap_or(0)
-    }
-}
-
-#[async_trait]
-impl Metrics for FakeMetrics<'_> {
-    async fn target_group(
-        &self,
-        _: &str,
-        tg: &str,
-        _: SystemTime,
-        _: SystemTime,
-    ) -> Result<TargetGroupMetrics, AwsError> {
-        let share = if tg == "tg-green" {
-            self.green_weight()
-        } else {
-            100 - self.green_weight()
-        } as f64
-            / 100.0;
-        let requests = 10_000.0 * share;
-        let rate = if tg == "tg-green" { self.green_error_rate } else { 0.0 };
-        Ok(TargetGroupMetrics {
-            requests,
-            errors_5xx: requests * rate,
-            p99_ms: Some(80.0),
-        })
-    }
-    async fn alarms_firing(&self, alarms: &[String]) -> Result<Vec<String>, AwsError> {
-        Ok(match self.alarm_at {
-            Some(at) if self.green_weight() >= at => alarms.to_vec(),
-            _ => vec![],
-        })
-    }
-}
-
-/// Time that passes only when the code under test sleeps.
-struct FakeClock(Mutex<SystemTime>);
-
-#[async_trait]
-impl Clock for FakeClock {
-    fn now(&self) -> SystemTime {
-        *self.0.lock().unwrap()
-    }
-    async fn sleep(&self, d: Duration) {
-        *self.0.lock().unwrap() += d;
-        tokio::task::yield_now().await;
-    }
-}
-
-struct Ok200;
-
-#[async_trait]
-impl SmokeCheck for Ok200 {
-    async fn get(&self, _: &str, _: Duration) -> Result<u16, String> {
-        Ok(200)
-    }
-}
 
 /// The ports of one story: the fakes, an always-200 smoke check, no reporting.
 fn ports<'a>(
@@ -340,7 +22,6 @@ fn ports<'a>(
     router: &'a FakeRouter,
     metrics: &'a FakeMetrics<'a>,
     clock: &'a FakeClock,
-    stage: &str,
 ) -> Ports<'a> {
     Ports {
         ecs,
@@ -348,13 +29,13 @@ fn ports<'a>(
         clock,
         router,
         metrics,
-        smoke: &Ok200,
+        smoke: &FakeSmoke,
         reporter: &NoReporter,
-        stage: stage.into(),
+        stage: "prod".into(),
     }
 }
 
-fn config(pairs: &[(&str, &str)]) -> ecs_deploy_action::config::DeployConfig {
+fn config(pairs: &[(&str, &str)]) -> DeployConfig {
     let mut all = vec![
         ("cluster", "c"),
         ("image", "123456789012.dkr.ecr.us-east-1.amazonaws.com/web:v2"),
@@ -369,22 +50,17 @@ fn config(pairs: &[(&str, &str)]) -> ecs_deploy_action::config::DeployConfig {
     validate(&raw, GithubContext::default(), None).unwrap()
 }
 
+/// web-blue live with 4 tasks at 100%, web-green idle at 0%.
 fn slots() -> (FakeEcs, FakeRouter) {
-    let ecs = FakeEcs {
-        crashing_images: vec![],
-        ..Default::default()
-    };
+    let ecs = FakeEcs::default();
     ecs.add("web-blue", "td:blue", "web:v1", 4, Some("tg-blue"));
     ecs.add("web-green", "td:green", "web:v1", 0, Some("tg-green"));
-    let router = FakeRouter {
-        weights: Mutex::new(vec![("tg-blue".into(), 100), ("tg-green".into(), 0)]),
-        history: Mutex::new(vec![]),
-    };
+    let router = FakeRouter::new(&[("tg-blue", 100), ("tg-green", 0)], "tg-green");
     (ecs, router)
 }
 
-fn canary_config(extra: &[(&str, &str)]) -> ecs_deploy_action::config::DeployConfig {
-    let mut pairs = vec![
+fn canary_config(extra: &[(&str, &str)]) -> DeployConfig {
+    let mut pairs: Vec<(&str, &str)> = vec![
         ("services", "web-blue, web-green"),
         ("strategy", "canary"),
         ("listener-arn", LISTENER),
@@ -393,37 +69,34 @@ fn canary_config(extra: &[(&str, &str)]) -> ecs_deploy_action::config::DeployCon
         ("keep-old-for", "10m"),
         ("alarms", "web-5xx"),
     ];
+    pairs.retain(|(k, _)| !extra.iter().any(|(e, _)| e == k));
     pairs.extend_from_slice(extra);
     config(&pairs)
 }
 
-fn green_weights(router: &FakeRouter) -> Vec<i32> {
-    router
-        .history
-        .lock()
+async fn deploy(cfg: &DeployConfig, ports: &Ports<'_>) -> ecs_deploy_action::executor::DeployReport {
+    let (_tx, mut cancel) = tokio::sync::watch::channel(false);
+    progressive::deploy(cfg, cfg.progressive.as_ref().unwrap(), ports, &mut cancel)
+        .await
         .unwrap()
-        .iter()
-        .map(|w| w.iter().find(|(tg, _)| tg == "tg-green").map(|(_, w)| *w).unwrap_or(0))
-        .collect()
+}
+
+/// The kinds of the steps a run executed, as `command: plan` names them.
+fn executed(report: &ecs_deploy_action::executor::DeployReport) -> Vec<String> {
+    let plan = report.plan.as_ref().unwrap();
+    report.executed.iter().map(|i| plan.steps[*i].to_string()).collect()
 }
 
 #[tokio::test]
 async fn a_healthy_canary_walks_every_step_then_retires_the_old_slot() {
     let (ecs, router) = slots();
-    let metrics = FakeMetrics {
-        router: &router,
-        green_error_rate: 0.001,
-        alarm_at: None,
-    };
-    let clock = FakeClock(Mutex::new(SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000)));
-    let ports = ports(&ecs, &router, &metrics, &clock, "prod");
+    let metrics = FakeMetrics::new(&router, 0.001);
+    let clock = FakeClock::default();
+    let start = clock.now();
     let cfg = canary_config(&[]);
-    let (_tx, mut cancel) = tokio::sync::watch::channel(false);
-    let report = progressive::deploy(&cfg, cfg.progressive.as_ref().unwrap(), &ports, &mut cancel)
-        .await
-        .unwrap();
+    let report = deploy(&cfg, &ports(&ecs, &router, &metrics, &clock)).await;
     assert_eq!(report.outcome.kind, OutcomeKind::Success);
-    assert_eq!(green_weights(&router), vec![5, 10, 25, 50, 100]);
+    assert_eq!(router.canary_history(), vec![5, 10, 25, 50, 100]);
     assert_eq!(report.timeline.len(), 5);
     assert!(
         report.timeline.iter().all(|s| s.verdict == "pass"),
@@ -431,7 +104,7 @@ async fn a_healthy_canary_walks_every_step_then_retires_the_old_slot() {
         report.timeline
     );
     assert_eq!(
-        ecs.services.lock().unwrap()["web-green"].desired,
+        ecs.service("web-green").desired,
         4,
         "the new slot got the live slot's count"
     );
@@ -447,32 +120,38 @@ async fn a_healthy_canary_walks_every_step_then_retires_the_old_slot() {
         format!("123456789012.dkr.ecr.us-east-1.amazonaws.com/web@{DIGEST}"),
         "deployed by digest"
     );
+    // Every planned step ran, in order: the plan is what runs.
+    let plan = report.plan.as_ref().unwrap();
+    assert_eq!(report.executed, (0..plan.steps.len()).collect::<Vec<_>>());
+    assert_eq!(
+        ecs.tag_of("web-green", CURSOR_TAG),
+        None,
+        "the cursor is gone after success"
+    );
+    assert_eq!(
+        ecs.tag_of("web-green", progressive::SLOT_TAG).as_deref(),
+        Some("stable")
+    );
     // Five bakes of five minutes and the warm old slot passed on the clock, not in real time.
-    let elapsed = clock
-        .now()
-        .duration_since(SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000))
-        .unwrap();
-    assert!(elapsed >= Duration::from_secs(35 * 60), "{elapsed:?}");
+    assert!(
+        clock.since(start) >= Duration::from_secs(35 * 60),
+        "{:?}",
+        clock.since(start)
+    );
 }
 
 #[tokio::test]
 async fn an_alarm_at_25_percent_puts_the_weights_back_first_then_scales_the_canary_down() {
     let (ecs, router) = slots();
     let metrics = FakeMetrics {
-        router: &router,
-        green_error_rate: 0.0,
         alarm_at: Some(25),
+        ..FakeMetrics::new(&router, 0.0)
     };
-    let clock = FakeClock(Mutex::new(SystemTime::UNIX_EPOCH));
-    let ports = ports(&ecs, &router, &metrics, &clock, "prod");
-    let cfg = canary_config(&[]);
-    let (_tx, mut cancel) = tokio::sync::watch::channel(false);
-    let report = progressive::deploy(&cfg, cfg.progressive.as_ref().unwrap(), &ports, &mut cancel)
-        .await
-        .unwrap();
+    let clock = FakeClock::default();
+    let report = deploy(&canary_config(&[]), &ports(&ecs, &router, &metrics, &clock)).await;
     assert_eq!(report.outcome.kind, OutcomeKind::Failure);
     assert_eq!(
-        green_weights(&router),
+        router.canary_history(),
         vec![5, 10, 25, 0],
         "the last change is the rollback to 100/0"
     );
@@ -486,36 +165,263 @@ async fn an_alarm_at_25_percent_puts_the_weights_back_first_then_scales_the_cana
         Some(&("web-green".to_string(), 0)),
         "the canary slot is scaled down after the weights"
     );
+    assert_eq!(ecs.service("web-blue").desired, 4, "the stable slot is untouched");
     assert_eq!(
-        ecs.services.lock().unwrap()["web-blue"].desired,
-        4,
-        "the stable slot is untouched"
+        ecs.tag_of("web-green", CURSOR_TAG),
+        None,
+        "the cursor is gone after a rollback"
     );
+}
+
+#[tokio::test]
+async fn an_alarm_during_a_metrics_brown_out_fails_the_step_and_names_the_alarm() {
+    let (ecs, router) = slots();
+    let metrics = FakeMetrics {
+        alarm_at: Some(5),
+        metrics_fail: true,
+        ..FakeMetrics::new(&router, 0.0)
+    };
+    let clock = FakeClock::default();
+    // Even with `on-inconclusive: continue`, which would pass an inconclusive step.
+    let cfg = canary_config(&[("on-inconclusive", "continue")]);
+    let report = deploy(&cfg, &ports(&ecs, &router, &metrics, &clock)).await;
+    assert_eq!(report.outcome.kind, OutcomeKind::Failure);
+    assert_eq!(router.canary_history(), vec![5, 0]);
+    let reason = report.outcome.reason.unwrap();
+    assert!(reason.contains("alarm web-5xx is in ALARM"), "{reason}");
 }
 
 #[tokio::test]
 async fn an_error_rate_over_the_threshold_fails_the_first_step() {
     let (ecs, router) = slots();
-    let metrics = FakeMetrics {
-        router: &router,
-        green_error_rate: 0.081,
-        alarm_at: None,
-    };
-    let clock = FakeClock(Mutex::new(SystemTime::UNIX_EPOCH));
-    let ports = ports(&ecs, &router, &metrics, &clock, "prod");
-    let cfg = canary_config(&[]);
-    let (_tx, mut cancel) = tokio::sync::watch::channel(false);
-    let report = progressive::deploy(&cfg, cfg.progressive.as_ref().unwrap(), &ports, &mut cancel)
-        .await
-        .unwrap();
-    assert_eq!(green_weights(&router), vec![5, 0]);
+    let metrics = FakeMetrics::new(&router, 0.081);
+    let clock = FakeClock::default();
+    let report = deploy(&canary_config(&[]), &ports(&ecs, &router, &metrics, &clock)).await;
+    assert_eq!(router.canary_history(), vec![5, 0]);
     assert!(report.outcome.reason.unwrap().contains("5xx rate 8.1% > 1.0%"));
 }
 
 #[tokio::test]
-async fn a_circuit_breaker_rollback_is_a_failure_never_a_success() {
+async fn a_split_with_unreadable_tags_stops_before_any_change() {
+    let (ecs, router) = slots();
+    // An earlier run died at 50/50; green was the canary, and the tags say so.
+    *router.weights.lock().unwrap() = vec![("tg-blue".into(), 50), ("tg-green".into(), 50)];
+    ecs.tags.lock().unwrap().insert(
+        FakeEcs::arn("web-blue"),
+        vec![(progressive::SLOT_TAG.into(), "stable".into())],
+    );
+    // The lock's four tag reads answer; then ListTagsForResource is throttled for longer
+    // than the retries last.
+    ecs.fail_tag_reads(4, 100);
+    let metrics = FakeMetrics::new(&router, 0.0);
+    let clock = FakeClock::default();
+    let cfg = canary_config(&[]);
+    let (_tx, mut cancel) = tokio::sync::watch::channel(false);
+    let p = ports(&ecs, &router, &metrics, &clock);
+    let err = progressive::deploy(&cfg, cfg.progressive.as_ref().unwrap(), &p, &mut cancel)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("which slot is stable is unknown") && err.contains("nothing was changed"),
+        "{err}"
+    );
+    assert!(router.canary_history().is_empty(), "no weight was touched");
+    assert!(ecs.scaled.lock().unwrap().is_empty(), "no slot was scaled");
+    assert!(
+        !ecs.calls()
+            .iter()
+            .any(|c| c.starts_with("UpdateService") || c.starts_with("RegisterTaskDefinition")),
+        "{:#?}",
+        ecs.calls()
+    );
+}
+
+#[tokio::test]
+async fn a_split_whose_tag_read_is_throttled_once_restores_the_true_stable_slot() {
+    let (ecs, router) = slots();
+    *router.weights.lock().unwrap() = vec![("tg-blue".into(), 50), ("tg-green".into(), 50)];
+    // Green is the stable slot this time (listed second): a guess by order would pick blue.
+    ecs.tags.lock().unwrap().insert(
+        FakeEcs::arn("web-green"),
+        vec![(progressive::SLOT_TAG.into(), "stable".into())],
+    );
+    // After the lock's four reads, the slot-tag read is throttled twice, then answers.
+    ecs.fail_tag_reads(4, 2);
+    let metrics = FakeMetrics::new(&router, 0.0);
+    let clock = FakeClock::default();
+    let cfg = canary_config(&[("canary-steps", "100"), ("bake-time", "0s"), ("keep-old-for", "0s")]);
+    let report = deploy(&cfg, &ports(&ecs, &router, &metrics, &clock)).await;
+    let first = router.history.lock().unwrap()[0].clone();
+    assert!(
+        first.contains(&("tg-green".to_string(), 100)) && first.contains(&("tg-blue".to_string(), 0)),
+        "the split goes back to the true stable slot first: {first:?}"
+    );
+    assert_eq!(report.outcome.kind, OutcomeKind::Success);
+    assert_eq!(
+        report.outcome.services[0].service, "web-blue",
+        "then blue is the new slot"
+    );
+}
+
+#[tokio::test]
+async fn a_crash_during_the_10_percent_bake_resumes_with_that_bake_then_stops_at_the_pause() {
+    let (ecs, router) = slots();
+    let metrics = FakeMetrics::new(&router, 0.0);
+    let clock = FakeClock::default();
+    let cfg = canary_config(&[("canary-steps", "10,pause,50,100"), ("on-split", "continue")]);
+    // The first run is killed right after it set 10%, before its bake could finish: its
+    // future is dropped, as a killed runner's process is.
+    {
+        let p = ports(&ecs, &router, &metrics, &clock);
+        let (_tx, mut cancel) = tokio::sync::watch::channel(false);
+        let mut first = Box::pin(progressive::deploy(
+            &cfg,
+            cfg.progressive.as_ref().unwrap(),
+            &p,
+            &mut cancel,
+        ));
+        while router.canary_history() != vec![10] {
+            assert!(
+                futures::poll!(&mut first).is_pending(),
+                "the first run should still be running"
+            );
+        }
+    }
+    assert_eq!(router.weight_of("tg-green"), 10, "the dead run left 10% on green");
+    // Its lock is stale only after its TTL; the re-run comes after that.
+    clock.sleep(Duration::from_secs(24 * 3600)).await;
+    let report = deploy(&cfg, &ports(&ecs, &router, &metrics, &clock)).await;
+    assert_eq!(report.outcome.kind, OutcomeKind::Paused, "{:?}", report.outcome);
+    assert_eq!(
+        executed(&report),
+        vec![
+            "set 10% of traffic on the new slot".to_string(),
+            "bake 5m at 10% under analysis (every 1m)".to_string(),
+            "pause at 10% until a gated run continues".to_string(),
+        ],
+        "10% baked again in full, then the pause; nothing skipped"
+    );
+    assert_eq!(report.timeline.len(), 1);
+    assert_eq!(report.timeline[0].verdict, "pass");
+    assert_eq!(router.weight_of("tg-green"), 10, "traffic held at the pause");
+    // The approval: a third run continues past the pause to the end.
+    let report = deploy(&cfg, &ports(&ecs, &router, &metrics, &clock)).await;
+    assert_eq!(report.outcome.kind, OutcomeKind::Success);
+    assert_eq!(executed(&report)[0], "set 50% of traffic on the new slot");
+    assert_eq!(router.weight_of("tg-green"), 100);
+}
+
+#[tokio::test]
+async fn a_cursor_that_disagrees_with_the_weights_rolls_back() {
+    let (ecs, router) = slots();
+    let metrics = FakeMetrics::new(&router, 0.0);
+    let clock = FakeClock::default();
+    let cfg = canary_config(&[("canary-steps", "10,pause,50,100"), ("on-split", "continue")]);
+    // Paused at 10% by an earlier run; then someone moved the listener to 30% by hand.
+    let paused = deploy(&cfg, &ports(&ecs, &router, &metrics, &clock)).await;
+    assert_eq!(paused.outcome.kind, OutcomeKind::Paused);
+    *router.weights.lock().unwrap() = vec![("tg-blue".into(), 70), ("tg-green".into(), 30)];
+    clock.sleep(Duration::from_secs(24 * 3600)).await;
+    let report = deploy(&cfg, &ports(&ecs, &router, &metrics, &clock)).await;
+    let history = router.canary_history();
+    let after_pause = &history[1..];
+    assert_eq!(after_pause[0], 0, "first the split is rolled back: {history:?}");
+    assert_eq!(
+        report.outcome.kind,
+        OutcomeKind::Paused,
+        "then a fresh rollout to the pause"
+    );
+}
+
+#[tokio::test]
+async fn a_signal_while_cloudwatch_hangs_puts_the_weights_back_within_the_budget() {
+    let (ecs, router) = slots();
+    let metrics = FakeMetrics::new(&router, 0.0);
+    let clock = FakeClock::default();
+    let cfg = canary_config(&[]);
+    let p = ports(&ecs, &router, &metrics, &clock);
+    let (tx, mut cancel) = tokio::sync::watch::channel(false);
+    let run = progressive::deploy(&cfg, cfg.progressive.as_ref().unwrap(), &p, &mut cancel);
+    metrics.hang.store(true, Ordering::SeqCst);
+    let signalled_at = std::sync::Mutex::new(None);
+    let signal = async {
+        // The bake's GetMetricData is in flight and will never answer.
+        while metrics.hanging.load(Ordering::SeqCst) == 0 {
+            tokio::task::yield_now().await;
+        }
+        *signalled_at.lock().unwrap() = Some(clock.now());
+        tx.send(true).unwrap();
+    };
+    let (report, ()) = tokio::join!(run, signal);
+    let report = report.unwrap();
+    assert_eq!(report.outcome.kind, OutcomeKind::Cancelled);
+    assert_eq!(router.canary_history(), vec![5, 0], "weights back on the stable slot");
+    let at = signalled_at.lock().unwrap().unwrap();
+    assert!(
+        clock.since(at) <= Duration::from_secs(7),
+        "revert within the runner's budget: {:?}",
+        clock.since(at)
+    );
+}
+
+#[tokio::test]
+async fn a_signal_during_a_bake_restores_the_weights() {
+    let (ecs, router) = slots();
+    let metrics = FakeMetrics::new(&router, 0.0);
+    let clock = FakeClock::default();
+    let cfg = canary_config(&[]);
+    let p = ports(&ecs, &router, &metrics, &clock);
+    let (tx, mut cancel) = tokio::sync::watch::channel(false);
+    let run = progressive::deploy(&cfg, cfg.progressive.as_ref().unwrap(), &p, &mut cancel);
+    let signal = async {
+        while router.canary_history().is_empty() {
+            tokio::task::yield_now().await;
+        }
+        tx.send(true).unwrap();
+    };
+    let (report, ()) = tokio::join!(run, signal);
+    assert_eq!(report.unwrap().outcome.kind, OutcomeKind::Cancelled);
+    assert_eq!(router.canary_history().last(), Some(&0));
+}
+
+#[tokio::test]
+async fn the_listener_and_tags_are_read_only_under_the_lock() {
+    let (ecs, router) = slots();
+    let metrics = FakeMetrics::new(&router, 0.0);
+    let clock = FakeClock::default();
+    let cfg = canary_config(&[("canary-steps", "100"), ("bake-time", "0s"), ("keep-old-for", "0s")]);
+    deploy(&cfg, &ports(&ecs, &router, &metrics, &clock)).await;
+    let calls = ecs.calls();
+    let lock_written = calls
+        .iter()
+        .position(|c| c.starts_with("TagResource") && c.ends_with("ecs-deploy:lock"))
+        .expect("the lock was taken");
+    let first_slot_tag_read = calls
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.starts_with("ListTagsForResource"))
+        .map(|(i, _)| i)
+        .find(|i| *i > lock_written);
+    assert!(first_slot_tag_read.is_some(), "{calls:#?}");
+    // Every service read that decides the rollout comes after the lock was taken.
+    let describes: Vec<usize> = calls
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.starts_with("DescribeServices"))
+        .map(|(i, _)| i)
+        .collect();
+    assert!(
+        describes.len() >= 2 && describes[0] < lock_written && describes[1] > lock_written,
+        "{calls:#?}"
+    );
+}
+
+#[tokio::test]
+async fn a_circuit_breaker_rollback_is_a_failure_and_the_action_waits_until_it_is_stable() {
     let ecs = FakeEcs {
         crashing_images: vec![format!("web@{DIGEST}")],
+        rollback_polls: 3,
         ..Default::default()
     };
     ecs.add(
@@ -525,50 +431,72 @@ async fn a_circuit_breaker_rollback_is_a_failure_never_a_success() {
         2,
         None,
     );
-    let router = FakeRouter {
-        weights: Mutex::new(vec![]),
-        history: Mutex::new(vec![]),
-    };
-    let metrics = FakeMetrics {
-        router: &router,
-        green_error_rate: 0.0,
-        alarm_at: None,
-    };
-    let clock = FakeClock(Mutex::new(SystemTime::UNIX_EPOCH));
-    let ports = ports(&ecs, &router, &metrics, &clock, "dev");
+    let router = FakeRouter::new(&[], "none");
+    let metrics = FakeMetrics::new(&router, 0.0);
+    let clock = FakeClock::default();
+    let p = ports(&ecs, &router, &metrics, &clock);
     let cfg = config(&[("services", "api")]);
     let (_tx, mut cancel) = tokio::sync::watch::channel(false);
-    let report = rolling::deploy(&cfg, &ports, &mut cancel).await.unwrap();
+    let report = rolling::deploy(&cfg, &p, &mut cancel).await.unwrap();
     assert_eq!(
         report.outcome.kind,
         OutcomeKind::Failure,
         "counts match after the rollback, but it is not our deployment"
     );
-    assert!(report.outcome.reason.unwrap().contains("circuit breaker"));
+    assert!(report.outcome.reason.clone().unwrap().contains("circuit breaker"));
     assert_eq!(ecs.td_of("api"), "td:1");
+    let api = ecs.service("api");
+    assert_eq!(api.deployments.len(), 1, "ECS's rollback is the only deployment left");
+    assert_eq!(
+        api.deployments[0].rollout_state.as_deref(),
+        Some("COMPLETED"),
+        "and it is stable"
+    );
+    match &report.outcome.services[0].status {
+        ServiceStatus::Failed { rollback, .. } => assert_eq!(rollback, &RollbackResult::ByEcs),
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        ecs.calls().iter().filter(|c| c.starts_with("DescribeServices")).count() >= 5,
+        "it kept looking until the rollback completed: {:#?}",
+        ecs.calls()
+    );
 }
 
 #[tokio::test]
-async fn a_signal_during_a_bake_restores_the_weights() {
-    let (ecs, router) = slots();
-    let metrics = FakeMetrics {
-        router: &router,
-        green_error_rate: 0.0,
-        alarm_at: None,
-    };
-    let clock = FakeClock(Mutex::new(SystemTime::UNIX_EPOCH));
-    let ports = ports(&ecs, &router, &metrics, &clock, "prod");
-    let cfg = canary_config(&[]);
-    let (tx, mut cancel) = tokio::sync::watch::channel(false);
-    let deploy = progressive::deploy(&cfg, cfg.progressive.as_ref().unwrap(), &ports, &mut cancel);
-    let signal = async {
-        while green_weights(&router).is_empty() {
-            tokio::task::yield_now().await;
-        }
-        tx.send(true).unwrap();
-    };
-    let (report, ()) = tokio::join!(deploy, signal);
-    let report = report.unwrap();
-    assert_eq!(report.outcome.kind, OutcomeKind::Cancelled);
-    assert_eq!(green_weights(&router).last(), Some(&0));
+async fn the_rolling_plan_is_what_runs() {
+    let ecs = FakeEcs::default();
+    ecs.add(
+        "api",
+        "td:1",
+        "123456789012.dkr.ecr.us-east-1.amazonaws.com/web:v1",
+        2,
+        None,
+    );
+    ecs.add(
+        "worker",
+        "td:1",
+        "123456789012.dkr.ecr.us-east-1.amazonaws.com/web:v1",
+        1,
+        None,
+    );
+    let router = FakeRouter::new(&[], "none");
+    let metrics = FakeMetrics::new(&router, 0.0);
+    let clock = FakeClock::default();
+    let p = ports(&ecs, &router, &metrics, &clock);
+    let cfg = config(&[("services", "api, worker")]);
+    let (_tx, mut cancel) = tokio::sync::watch::channel(false);
+    let report = rolling::deploy(&cfg, &p, &mut cancel).await.unwrap();
+    assert_eq!(report.outcome.kind, OutcomeKind::Success);
+    let plan = report.plan.clone().unwrap();
+    assert_eq!(report.executed, vec![0, 1, 2]);
+    assert!(matches!(plan.steps[2], Step::AwaitStable { .. }));
+    assert_eq!(
+        ecs.calls()
+            .iter()
+            .filter(|c| c.starts_with("RegisterTaskDefinition"))
+            .count(),
+        1,
+        "services on one task definition share one new revision"
+    );
 }

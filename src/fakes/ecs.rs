@@ -1,0 +1,303 @@
+//! ECS as state: an update starts a deployment that the next look finds COMPLETED, or, for an
+//! image listed as crashing, FAILED and replaced by the circuit breaker's rollback deployment,
+//! which itself takes `rollback_polls` looks to complete.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+
+use super::throttled;
+use crate::domain::diagnostics::Diagnostics;
+use crate::domain::service::{CircuitBreaker, Deployment, ServiceEvent, ServiceState};
+use crate::error::AwsError;
+use crate::ports::{Ecs, TaskDefinitionInfo};
+
+#[derive(Default)]
+pub struct FakeEcs {
+    pub services: Mutex<HashMap<String, ServiceState>>,
+    pub task_definitions: Mutex<HashMap<String, TaskDefinitionInfo>>,
+    pub tags: Mutex<HashMap<String, Vec<(String, String)>>>,
+    /// Images (by suffix) whose tasks crash: the circuit breaker rolls them back.
+    pub crashing_images: Vec<String>,
+    /// Looks a circuit-breaker rollback deployment stays IN_PROGRESS before it completes.
+    pub rollback_polls: u32,
+    /// A script for ListTagsForResource, consumed one call at a time: `true` fails the call
+    /// as throttled; an empty script answers.
+    pub tag_read_faults: Mutex<VecDeque<bool>>,
+    /// (service, desired) for every scale, in order.
+    pub scaled: Mutex<Vec<(String, i32)>>,
+    /// Every call, in order, as "Operation target".
+    pub calls: Mutex<Vec<String>>,
+    /// Looks each rollback deployment has had.
+    pub rollback_looks: Mutex<HashMap<String, u32>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+pub fn deployment(id: &str, status: &str, td: &str, desired: i32, rollout: &str) -> Deployment {
+    Deployment {
+        id: id.into(),
+        status: status.into(),
+        task_definition: td.into(),
+        desired,
+        running: if rollout == "COMPLETED" { desired } else { 0 },
+        pending: 0,
+        failed_tasks: 0,
+        rollout_state: Some(rollout.into()),
+        rollout_state_reason: None,
+        created_at: None,
+    }
+}
+
+impl FakeEcs {
+    /// A service on task definition `td` (one container `app` running `image`).
+    pub fn add(&self, name: &str, td: &str, image: &str, desired: i32, target_group: Option<&str>) {
+        lock(&self.task_definitions).insert(
+            td.into(),
+            TaskDefinitionInfo {
+                arn: td.into(),
+                family: "web".into(),
+                revision: 1,
+                containers: vec![("app".into(), image.into())],
+                tags: vec![],
+            },
+        );
+        lock(&self.services).insert(
+            name.into(),
+            ServiceState {
+                name: name.into(),
+                arn: Self::arn(name),
+                status: "ACTIVE".into(),
+                task_definition: td.into(),
+                desired,
+                running: desired,
+                pending: 0,
+                deployments: vec![deployment("ecs-svc/1", "PRIMARY", td, desired, "COMPLETED")],
+                events: vec![],
+                circuit_breaker: Some(CircuitBreaker {
+                    enable: true,
+                    rollback: true,
+                }),
+                target_groups: target_group.map(|t| vec![t.to_string()]).unwrap_or_default(),
+                deployment_controller: "ECS".into(),
+            },
+        );
+    }
+
+    pub fn arn(name: &str) -> String {
+        format!("arn:aws:ecs:us-east-1:123456789012:service/c/{name}")
+    }
+
+    pub fn td_of(&self, service: &str) -> String {
+        lock(&self.services)[service].task_definition.clone()
+    }
+
+    pub fn service(&self, name: &str) -> ServiceState {
+        lock(&self.services)[name].clone()
+    }
+
+    pub fn tag_of(&self, service: &str, key: &str) -> Option<String> {
+        lock(&self.tags)
+            .get(&Self::arn(service))
+            .and_then(|t| t.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()))
+    }
+
+    /// Lets the next `ok` tag reads answer, then fails the `failing` after them.
+    pub fn fail_tag_reads(&self, ok: usize, failing: usize) {
+        let mut script = lock(&self.tag_read_faults);
+        script.clear();
+        script.extend(std::iter::repeat_n(false, ok).chain(std::iter::repeat_n(true, failing)));
+    }
+
+    pub fn calls(&self) -> Vec<String> {
+        lock(&self.calls).clone()
+    }
+
+    fn log(&self, call: String) {
+        lock(&self.calls).push(call);
+    }
+
+    /// One look advances an in-progress deployment by one stage.
+    fn advance(&self, s: &mut ServiceState, tds: &HashMap<String, TaskDefinitionInfo>) {
+        let Some(p) = s
+            .deployments
+            .iter()
+            .position(|d| d.rollout_state.as_deref() == Some("IN_PROGRESS"))
+        else {
+            return;
+        };
+        let d = s.deployments[p].clone();
+        if d.id.ends_with("/rb") {
+            let mut looks = lock(&self.rollback_looks);
+            let seen = looks.entry(s.name.clone()).or_default();
+            *seen += 1;
+            if *seen >= self.rollback_polls {
+                s.deployments = vec![deployment(&d.id, "PRIMARY", &d.task_definition, s.desired, "COMPLETED")];
+                s.running = s.desired;
+            }
+            return;
+        }
+        let image = tds
+            .get(&d.task_definition)
+            .map(|t| t.containers[0].1.clone())
+            .unwrap_or_default();
+        if self.crashing_images.iter().any(|c| image.ends_with(c.as_str())) {
+            let previous = s
+                .deployments
+                .iter()
+                .find(|x| x.id != d.id)
+                .map(|x| x.task_definition.clone())
+                .unwrap_or_default();
+            s.events.insert(
+                0,
+                ServiceEvent {
+                    id: "e1".into(),
+                    created_at: None,
+                    message: format!("(service {}) rolling back to deployment ecs-svc/rb.", s.name),
+                },
+            );
+            let rollout = if self.rollback_polls == 0 {
+                "COMPLETED"
+            } else {
+                "IN_PROGRESS"
+            };
+            let mut failed = deployment(&d.id, "ACTIVE", &d.task_definition, 0, "FAILED");
+            failed.rollout_state_reason = Some("circuit breaker: tasks failed to start".into());
+            let rb = deployment("ecs-svc/rb", "PRIMARY", &previous, s.desired, rollout);
+            s.deployments = if rollout == "COMPLETED" {
+                vec![rb]
+            } else {
+                vec![rb, failed]
+            };
+            s.task_definition = previous;
+        } else {
+            s.deployments = vec![deployment(&d.id, "PRIMARY", &d.task_definition, s.desired, "COMPLETED")];
+            s.running = s.desired;
+        }
+    }
+}
+
+#[async_trait]
+impl Ecs for FakeEcs {
+    async fn describe_services(&self, _: &str, names: &[String]) -> Result<Vec<ServiceState>, AwsError> {
+        self.log(format!("DescribeServices {}", names.join(",")));
+        let tds = lock(&self.task_definitions).clone();
+        let mut services = lock(&self.services);
+        Ok(names
+            .iter()
+            .map(|n| match services.get_mut(n) {
+                Some(s) => {
+                    self.advance(s, &tds);
+                    s.clone()
+                }
+                None => ServiceState {
+                    name: n.clone(),
+                    arn: Self::arn(n),
+                    status: "MISSING".into(),
+                    task_definition: String::new(),
+                    desired: 0,
+                    running: 0,
+                    pending: 0,
+                    deployments: vec![],
+                    events: vec![],
+                    circuit_breaker: None,
+                    target_groups: vec![],
+                    deployment_controller: "ECS".into(),
+                },
+            })
+            .collect())
+    }
+    async fn describe_task_definition(&self, arn: &str) -> Result<TaskDefinitionInfo, AwsError> {
+        lock(&self.task_definitions)
+            .get(arn)
+            .cloned()
+            .ok_or_else(|| throttled("DescribeTaskDefinition", arn))
+    }
+    async fn register_revision(
+        &self,
+        base: &str,
+        images: &[(String, String)],
+        tags: &[(String, String)],
+    ) -> Result<String, AwsError> {
+        self.log(format!("RegisterTaskDefinition {base}"));
+        let mut tds = lock(&self.task_definitions);
+        let mut td = tds
+            .get(base)
+            .cloned()
+            .ok_or_else(|| throttled("RegisterTaskDefinition", base))?;
+        td.revision = tds.len() as i32 + 1;
+        td.arn = format!("arn:aws:ecs:us-east-1:123456789012:task-definition/web:{}", td.revision);
+        for (name, image) in &mut td.containers {
+            if let Some((_, new)) = images.iter().find(|(c, _)| c == name) {
+                *image = new.clone();
+            }
+        }
+        td.tags = tags.to_vec();
+        tds.insert(td.arn.clone(), td.clone());
+        Ok(td.arn)
+    }
+    async fn update_service(&self, _: &str, service: &str, td: &str, desired: Option<i32>) -> Result<String, AwsError> {
+        self.log(format!("UpdateService {service} {td}"));
+        let mut services = lock(&self.services);
+        let s = services
+            .get_mut(service)
+            .ok_or_else(|| throttled("UpdateService", service))?;
+        if let Some(d) = desired {
+            s.desired = d;
+        }
+        for d in &mut s.deployments {
+            d.status = "ACTIVE".into();
+        }
+        let id = format!("ecs-svc/{}", s.deployments.len() + 100);
+        s.deployments
+            .insert(0, deployment(&id, "PRIMARY", td, s.desired, "IN_PROGRESS"));
+        s.task_definition = td.into();
+        Ok(id)
+    }
+    async fn scale_service(&self, _: &str, service: &str, desired: i32) -> Result<(), AwsError> {
+        self.log(format!("UpdateService {service} desired={desired}"));
+        let mut services = lock(&self.services);
+        let s = services
+            .get_mut(service)
+            .ok_or_else(|| throttled("UpdateService", service))?;
+        s.desired = desired;
+        s.running = desired;
+        lock(&self.scaled).push((service.into(), desired));
+        Ok(())
+    }
+    async fn service_tags(&self, arn: &str) -> Result<Vec<(String, String)>, AwsError> {
+        self.log(format!("ListTagsForResource {arn}"));
+        if lock(&self.tag_read_faults).pop_front() == Some(true) {
+            return Err(throttled("ListTagsForResource", arn));
+        }
+        Ok(lock(&self.tags).get(arn).cloned().unwrap_or_default())
+    }
+    async fn tag_service(&self, arn: &str, tags: &[(String, String)]) -> Result<(), AwsError> {
+        let keys: Vec<&str> = tags.iter().map(|(k, _)| k.as_str()).collect();
+        self.log(format!("TagResource {arn} {}", keys.join(",")));
+        let mut all = lock(&self.tags);
+        let entry = all.entry(arn.into()).or_default();
+        for (k, v) in tags {
+            entry.retain(|(key, _)| key != k);
+            entry.push((k.clone(), v.clone()));
+        }
+        Ok(())
+    }
+    async fn untag_service(&self, arn: &str, keys: &[String]) -> Result<(), AwsError> {
+        self.log(format!("UntagResource {arn} {}", keys.join(",")));
+        if let Some(entry) = lock(&self.tags).get_mut(arn) {
+            entry.retain(|(k, _)| !keys.contains(k));
+        }
+        Ok(())
+    }
+    async fn task_definition_history(&self, _: &str, _: usize) -> Result<Vec<TaskDefinitionInfo>, AwsError> {
+        Ok(vec![])
+    }
+    async fn diagnostics(&self, _: &str, _: &ServiceState, _: &str, _: SystemTime) -> Diagnostics {
+        Diagnostics::default()
+    }
+}

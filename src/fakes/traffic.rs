@@ -1,0 +1,152 @@
+//! An ALB listener as state (weights and every change to them), metrics that follow the
+//! weights, and a smoke check.
+
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+
+use super::throttled;
+use crate::domain::analysis::TargetGroupMetrics;
+use crate::error::AwsError;
+use crate::ports::{ForwardWeights, Metrics, SmokeCheck, TargetHealth, TrafficRouter, TrafficSplitRef};
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The listener's weights, and every change to them in order.
+pub struct FakeRouter {
+    pub weights: Mutex<Vec<(String, i32)>>,
+    pub history: Mutex<Vec<Vec<(String, i32)>>>,
+    /// Target group whose weight `history_of` and the metrics follow.
+    pub canary_group: String,
+}
+
+impl FakeRouter {
+    pub fn new(weights: &[(&str, i32)], canary_group: &str) -> FakeRouter {
+        FakeRouter {
+            weights: Mutex::new(weights.iter().map(|(t, w)| (t.to_string(), *w)).collect()),
+            history: Mutex::new(vec![]),
+            canary_group: canary_group.into(),
+        }
+    }
+
+    pub fn weight_of(&self, tg: &str) -> i32 {
+        lock(&self.weights)
+            .iter()
+            .find(|(t, _)| t == tg)
+            .map(|(_, w)| *w)
+            .unwrap_or(0)
+    }
+
+    /// The canary group's weight after each change, in order.
+    pub fn canary_history(&self) -> Vec<i32> {
+        lock(&self.history)
+            .iter()
+            .map(|w| {
+                w.iter()
+                    .find(|(tg, _)| *tg == self.canary_group)
+                    .map(|(_, w)| *w)
+                    .unwrap_or(0)
+            })
+            .collect()
+    }
+}
+
+#[async_trait]
+impl TrafficRouter for FakeRouter {
+    async fn forward_weights(&self, _: &TrafficSplitRef) -> Result<ForwardWeights, AwsError> {
+        Ok(ForwardWeights {
+            weights: lock(&self.weights).clone(),
+            load_balancer_dimension: "app/shop/1111".into(),
+        })
+    }
+    async fn set_weights(&self, _: &TrafficSplitRef, weights: &[(String, i32)]) -> Result<(), AwsError> {
+        *lock(&self.weights) = weights.to_vec();
+        lock(&self.history).push(weights.to_vec());
+        Ok(())
+    }
+    async fn target_health(&self, _: &str) -> Result<Vec<TargetHealth>, AwsError> {
+        Ok((0..4)
+            .map(|i| TargetHealth {
+                target: format!("10.0.0.{i}"),
+                state: "healthy".into(),
+                reason: String::new(),
+            })
+            .collect())
+    }
+}
+
+/// Metrics that follow the weights: the canary group gets its share of 10,000 requests per
+/// look; alarms fire once the canary's weight reaches `alarm_at`.
+pub struct FakeMetrics<'a> {
+    pub router: &'a FakeRouter,
+    pub canary_error_rate: f64,
+    pub alarm_at: Option<i32>,
+    /// Metric queries fail (a CloudWatch brown-out); alarms are still read.
+    pub metrics_fail: bool,
+    /// Metric queries hang until this is cleared (a CloudWatch call that never answers).
+    pub hang: AtomicBool,
+    /// How many queries are hanging now.
+    pub hanging: AtomicU32,
+}
+
+impl<'a> FakeMetrics<'a> {
+    pub fn new(router: &'a FakeRouter, canary_error_rate: f64) -> FakeMetrics<'a> {
+        FakeMetrics {
+            router,
+            canary_error_rate,
+            alarm_at: None,
+            metrics_fail: false,
+            hang: AtomicBool::new(false),
+            hanging: AtomicU32::new(0),
+        }
+    }
+}
+
+#[async_trait]
+impl Metrics for FakeMetrics<'_> {
+    async fn target_group(
+        &self,
+        _: &str,
+        tg: &str,
+        _: SystemTime,
+        _: SystemTime,
+    ) -> Result<TargetGroupMetrics, AwsError> {
+        if self.hang.load(Ordering::SeqCst) {
+            self.hanging.fetch_add(1, Ordering::SeqCst);
+            return std::future::pending().await;
+        }
+        if self.metrics_fail {
+            return Err(throttled("GetMetricData", tg));
+        }
+        let canary = *tg == self.router.canary_group;
+        let weight = self.router.weight_of(&self.router.canary_group);
+        let share = f64::from(if canary { weight } else { 100 - weight }) / 100.0;
+        let requests = 10_000.0 * share;
+        let rate = if canary { self.canary_error_rate } else { 0.0 };
+        Ok(TargetGroupMetrics {
+            requests,
+            errors_5xx: requests * rate,
+            p99_ms: Some(80.0),
+        })
+    }
+    async fn alarms_firing(&self, alarms: &[String]) -> Result<Vec<String>, AwsError> {
+        Ok(match self.alarm_at {
+            Some(at) if self.router.weight_of(&self.router.canary_group) >= at => alarms.to_vec(),
+            _ => vec![],
+        })
+    }
+}
+
+/// A smoke check that always gets 200.
+pub struct FakeSmoke;
+
+#[async_trait]
+impl SmokeCheck for FakeSmoke {
+    async fn get(&self, _: &str, _: Duration) -> Result<u16, String> {
+        Ok(200)
+    }
+}
