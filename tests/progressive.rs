@@ -280,10 +280,12 @@ async fn a_rerun_after_kill_9_converges_without_a_second_split() {
     );
     assert_eq!(aws.weights(&s.listener, &s).await, (0, 100));
 
-    // And with on-split: continue, a killed rollout of the same image goes on from where it was.
+    // And with on-split: continue, a killed rollout of the same image and plan goes on from
+    // the cursor it left: the step it died in is baked again in full, nothing is skipped.
     let v3 = Aws::image_uri(&s.repo, "v3");
     aws.push_image(&s.repo, "v3").await;
-    let mut action = spawn_action(&aws, &inputs(&s, &v3, &[("bake-time", "60s")]), &[]);
+    let same = [("bake-time", "3s"), ("on-split", "continue")];
+    let mut action = spawn_action(&aws, &inputs(&s, &v3, &same), &[]);
     let t = Instant::now();
     while aws.weights(&s.listener, &s).await.0 == 0 {
         assert!(t.elapsed() < Duration::from_secs(60), "traffic never moved");
@@ -291,17 +293,22 @@ async fn a_rerun_after_kill_9_converges_without_a_second_split() {
     }
     action.child.kill().expect("kill -9");
     let _ = action.child.wait();
-    let run = run_action(&aws, &inputs(&s, &v3, &[("on-split", "continue")]), &rerun);
+    let run = run_action(&aws, &inputs(&s, &v3, &same), &rerun);
     run.assert_code(0);
     assert!(
-        run.stdout.contains("continuing the interrupted rollout from 5%"),
+        run.stdout.contains("continuing the interrupted rollout at step") && run.stdout.contains("(5% on web-blue)"),
         "{}",
         run.stdout
     );
     assert!(
-        !run.summary.contains("| 5% |"),
-        "the step it died in is not repeated:\n{}",
+        run.summary.contains("| 5% |"),
+        "the step it died in is baked again:\n{}",
         run.summary
+    );
+    assert!(
+        !run.stdout.contains("::group::Step 1/"),
+        "the steps before the cursor are not run again:\n{}",
+        run.stdout
     );
     assert_eq!(
         aws.weights(&s.listener, &s).await,
@@ -444,4 +451,36 @@ async fn a_pause_step_holds_traffic_and_a_gated_rerun_continues_it() {
         run.summary
     );
     assert_eq!(aws.weights(&s.listener, &s).await, (0, 100));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn command_plan_prints_exactly_the_steps_the_deploy_runs() {
+    let aws = Aws::new("canary_plan").await;
+    let s = aws.slots("canary-plan", 2).await;
+    aws.push_image(&s.repo, "v2").await;
+    let image = Aws::image_uri(&s.repo, "v2");
+    let settings = [("canary-steps", "25,100"), ("bake-time", "1s"), ("keep-old-for", "0s")];
+    let mut plan_inputs = inputs(&s, &image, &settings);
+    plan_inputs.push(("command", "plan"));
+    let plan = run_action(&aws, &plan_inputs, &[]);
+    plan.assert_code(0);
+    assert_eq!(plan.output("outcome"), "planned");
+    let printed: Vec<String> = plan
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("    "))
+        .filter(|l| l.split_once(' ').is_some_and(|(n, _)| n.contains('/')))
+        .map(str::to_string)
+        .collect();
+    assert!(printed.len() >= 8, "{}", plan.stdout);
+    assert!(!printed.iter().any(|l| l.contains("bake 0s")), "{printed:?}");
+    let run = run_action(&aws, &inputs(&s, &image, &settings), &[]);
+    run.assert_code(0);
+    let executed: Vec<String> = run
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("::group::Step "))
+        .map(|l| l.replace("%25", "%")) // the runner decodes a workflow command's escapes
+        .collect();
+    assert_eq!(printed, executed, "plan:\n{}\n\ndeploy:\n{}", plan.stdout, run.stdout);
 }

@@ -210,9 +210,8 @@ async fn a_split_with_unreadable_tags_stops_before_any_change() {
         FakeEcs::arn("web-blue"),
         vec![(progressive::SLOT_TAG.into(), "stable".into())],
     );
-    // The lock's four tag reads answer; then ListTagsForResource is throttled for longer
-    // than the retries last.
-    ecs.fail_tag_reads(4, 100);
+    // ListTagsForResource is throttled for longer than the retries last.
+    ecs.fail_tag_reads(0, 100);
     let metrics = FakeMetrics::new(&router, 0.0);
     let clock = FakeClock::default();
     let cfg = canary_config(&[]);
@@ -246,8 +245,8 @@ async fn a_split_whose_tag_read_is_throttled_once_restores_the_true_stable_slot(
         FakeEcs::arn("web-green"),
         vec![(progressive::SLOT_TAG.into(), "stable".into())],
     );
-    // After the lock's four reads, the slot-tag read is throttled twice, then answers.
-    ecs.fail_tag_reads(4, 2);
+    // The first slot-tag read is throttled twice, then answers.
+    ecs.fail_tag_reads(0, 2);
     let metrics = FakeMetrics::new(&router, 0.0);
     let clock = FakeClock::default();
     let cfg = canary_config(&[("canary-steps", "100"), ("bake-time", "0s"), ("keep-old-for", "0s")]);

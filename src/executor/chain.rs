@@ -5,8 +5,6 @@
 //! Also `command: rollback` (a previous good release through the same machinery) and
 //! `command: plan` (everything decided, nothing changed).
 
-use std::time::Duration;
-
 use super::rolling::record;
 use super::wait::short_td;
 use super::{log, progressive, rolling, Cancel, DeployReport, Ports};
@@ -426,7 +424,7 @@ pub async fn run(
         if command == Command::Plan {
             report
                 .message
-                .extend(plan_lines(ports, plan, &location, &digest, report.version.as_deref()).await);
+                .extend(plan_lines(ports, plan, &location, &repo_ref, &digest, report.version.as_deref()).await);
             continue;
         }
         // Provenance: only what passed the previous stage enters this one.
@@ -586,6 +584,7 @@ async fn plan_lines(
     ports: &Ports<'_>,
     plan: &StagePlan,
     location: &EcrLocation,
+    repo_ref: &ImageRef,
     digest: &Digest,
     version: Option<&str>,
 ) -> Vec<String> {
@@ -620,26 +619,20 @@ async fn plan_lines(
         Ok(None) => lines.push("  (no active service found to diff against)".into()),
         Err(e) => lines.push(format!("  (could not read the current task definition: {e})")),
     }
-    let steps: Vec<String> = cfg
-        .strategy
-        .steps()
-        .iter()
-        .map(|s| match s {
-            crate::domain::strategy::Step::Weight(w) => format!("{w}%"),
-            crate::domain::strategy::Step::Pause => "pause".into(),
-        })
-        .collect();
-    if !steps.is_empty() {
-        let bake = cfg
-            .progressive
-            .as_ref()
-            .map(|p| p.bake.duration)
-            .unwrap_or(Duration::ZERO);
-        lines.push(format!(
-            "  traffic steps {} with {} bake each",
-            steps.join(" → "),
-            humantime::format_duration(bake)
-        ));
+    // The same plan the deploy follows, step for step.
+    let image = format!("{}@{digest}", repo_ref.name);
+    let plan = match &cfg.progressive {
+        Some(pc) => super::two_slot::plan_now(cfg, pc, ports, &image).await,
+        None => Ok(crate::domain::plan::rolling(&cfg.services, &image)),
+    };
+    match plan {
+        Ok(plan) => {
+            lines.push(format!("  plan {} ({} steps):", plan.hash(), plan.steps.len()));
+            lines.extend(plan.lines().iter().map(|l| format!("    {l}")));
+        }
+        Err(e) => lines.push(format!(
+            "  (could not read the traffic topology to plan the steps: {e})"
+        )),
     }
     lines
 }

@@ -48,7 +48,8 @@ pub async fn deploy(cfg: &DeployConfig, ports: &Ports<'_>, cancel: &mut Cancel) 
     let pre = async {
         let resolved = images::resolve(ports, &cfg.images).await?;
         let states = ports.ecs.describe_services(&cfg.cluster, &cfg.services).await?;
-        for s in states.iter().filter(|s| s.status == "MISSING") {
+        // Refused here with no change at all (not even a lock tag); checked again under the lock.
+        for s in &states {
             check_service(&cfg.cluster, s)?;
         }
         Ok::<_, Error>((resolved, states))

@@ -19,7 +19,7 @@ mod weights;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::images::{self, ResolvedImages};
-use super::rolling::{check_service, revert_budget};
+use super::rolling::revert_budget;
 use super::{lock, log, Cancel, DeployReport, Ports, StepRecord};
 use crate::config::progressive::{OnSplit, ProgressiveConfig};
 use crate::config::DeployConfig;
@@ -79,6 +79,23 @@ pub fn settings(cfg: &DeployConfig, pc: &ProgressiveConfig) -> TwoSlotSettings {
     }
 }
 
+/// The plan a deploy of `image` would follow now (reads only): what `command: plan` prints.
+pub async fn plan_now(
+    cfg: &DeployConfig,
+    pc: &ProgressiveConfig,
+    ports: &Ports<'_>,
+    image: &str,
+) -> Result<Plan, Error> {
+    let topo = topology::read(cfg, pc, ports).await?;
+    Ok(plan::two_slot(
+        &settings(cfg, pc),
+        &topo.live.state.name,
+        &topo.idle.state.name,
+        topo.live.state.desired,
+        image,
+    ))
+}
+
 pub async fn deploy(
     cfg: &DeployConfig,
     pc: &ProgressiveConfig,
@@ -87,25 +104,32 @@ pub async fn deploy(
 ) -> Result<DeployReport, Error> {
     let t0 = Instant::now();
     let started = ports.clock.now();
-    log::group("Preflight: image and slot services");
+    // A first read refuses a misconfigured topology with no change at all (not even a lock
+    // tag); the state the run acts on is read again under the lock: a run that gets the lock
+    // just after another released it must see that run's result, not what was there before.
+    log::group("Preflight: image, listener and slots");
     let pre = async {
         let resolved = images::resolve(ports, &cfg.images).await?;
-        let states = ports.ecs.describe_services(&cfg.cluster, &pc.slots).await?;
-        for s in states.iter().filter(|s| s.status != "ACTIVE") {
-            check_service(&cfg.cluster, s)?;
-        }
-        Ok::<_, Error>((resolved, states))
+        let topo = topology::read(cfg, pc, ports).await?;
+        Ok::<_, Error>((resolved, topo))
     }
     .await;
     log::endgroup();
-    let (resolved, states) = pre?;
-    // The lock comes before any state the run acts on is read: a run that gets it just after
-    // another released it must see that run's result, not what was there before.
-    let services: Vec<(String, String)> = states.iter().map(|s| (s.name.clone(), s.arn.clone())).collect();
-    let outline = plan::two_slot(&settings(cfg, pc), &pc.slots[0], &pc.slots[1], 1, &resolved.image);
+    let (resolved, first_look) = pre?;
+    let services: Vec<(String, String)> = [&first_look.live, &first_look.idle]
+        .iter()
+        .map(|s| (s.state.name.clone(), s.state.arn.clone()))
+        .collect();
+    let outline = plan::two_slot(
+        &settings(cfg, pc),
+        &first_look.live.state.name,
+        &first_look.idle.state.name,
+        first_look.live.state.desired,
+        &resolved.image,
+    );
     let held = lock::acquire(cfg, ports, &services, lock::ttl(cfg, &outline)).await?;
     let result = async {
-        log::group("Preflight: listener and slots (under the lock)");
+        log::group("Read the listener and slots again, under the lock");
         let topo = topology::read(cfg, pc, ports).await;
         log::endgroup();
         deploy_locked(cfg, pc, ports, cancel, resolved, topo?, started, t0).await
