@@ -195,21 +195,7 @@ async fn run_chain(raw: &config::RawInputs, context: config::GithubContext, rt: 
         _ => Box::new(UnknownGates),
     };
     let ports = adapters.ports(reporter.as_ref(), &plans[0].name);
-    let report = match chain::run(&file, raw, command, &plans, &ports, gates.as_ref(), &mut cancel).await {
-        Ok(r) => r,
-        Err(e) => {
-            log::error("Refused", &e.to_string());
-            let _ = rt.set_outputs(&[
-                ("outcome", "failure".to_string()),
-                ("rolled-back-reason", e.to_string()),
-            ]);
-            let _ = rt.append_summary(&format!(
-                "## ❌ ecs-deploy: refused\n\n{}\n",
-                markdown::escape(&e.to_string())
-            ));
-            return 1;
-        }
-    };
+    let report = chain::run(&file, raw, command, &plans, &ports, gates.as_ref(), &mut cancel).await;
     for line in &report.message {
         log::info(line);
     }
@@ -230,6 +216,18 @@ async fn run_chain(raw: &config::RawInputs, context: config::GithubContext, rt: 
         for (title, msg) in report::error_lines(&r.outcome) {
             log::error(&title, &msg);
         }
+    }
+    // A stage stopped before its deployment began (refused, or preflight failed): its check
+    // run, comment row and deployment are closed as a failure too.
+    if let Some((stage, error)) = &report.failed_before_start {
+        log::error(&format!("Stage {stage} failed before its deployment"), error);
+        let md = format!(
+            "## ❌ ecs-deploy to {}: failure\n\n{}\n",
+            markdown::escape(stage),
+            markdown::escape(error)
+        );
+        reporter.failed_early(stage, error, &md).await;
+        summary.push_str(&md);
     }
     summary.push_str(&report::chain_section(&report));
     if report.kind == OutcomeKind::AwaitingApproval {
@@ -274,7 +272,12 @@ async fn run_chain(raw: &config::RawInputs, context: config::GithubContext, rt: 
         ("outcome", report.kind.as_output().to_string()),
         (
             "stage",
-            report.stages.last().map(|(s, _)| s.clone()).unwrap_or_default(),
+            report
+                .failed_before_start
+                .as_ref()
+                .map(|(s, _)| s.clone())
+                .or_else(|| report.stages.last().map(|(s, _)| s.clone()))
+                .unwrap_or_default(),
         ),
         ("next-stage", report.next_stage.clone().unwrap_or_default()),
         ("version", report.version.clone().unwrap_or_default()),
@@ -285,7 +288,10 @@ async fn run_chain(raw: &config::RawInputs, context: config::GithubContext, rt: 
             "previous-task-definition-arns",
             arns(|s| Some(s.previous_task_definition.clone())),
         ),
-        ("rolled-back-reason", report.reason.clone().unwrap_or_default()),
+        (
+            "rolled-back-reason",
+            rolled_back_reason(report.kind, report.reason.as_deref()),
+        ),
     ];
     if let Err(e) = rt.set_outputs(&outputs) {
         log::warning("Outputs not written", &format!("could not write GITHUB_OUTPUT: {e}"));
@@ -355,7 +361,10 @@ async fn finish(cfg: &DeployConfig, rt: &Runtime, reporter: &dyn Reporter, stage
             "previous-task-definition-arns",
             arns(|s| Some(s.previous_task_definition.clone())),
         ),
-        ("rolled-back-reason", outcome.reason.clone().unwrap_or_default()),
+        (
+            "rolled-back-reason",
+            rolled_back_reason(outcome.kind, outcome.reason.as_deref()),
+        ),
     ];
     if let Err(e) = rt.set_outputs(&outputs) {
         log::warning("Outputs not written", &format!("could not write GITHUB_OUTPUT: {e}"));
@@ -392,6 +401,15 @@ async fn finish(cfg: &DeployConfig, rt: &Runtime, reporter: &dyn Reporter, stage
             &format!("Deploy {}", outcome.kind.as_output()),
             outcome.reason.as_deref().unwrap_or("see the job summary"),
         ),
+    }
+}
+
+/// The `rolled-back-reason` output: documented as empty unless something failed or was
+/// cancelled (a pause or an approval gate is not a rollback).
+fn rolled_back_reason(kind: OutcomeKind, reason: Option<&str>) -> String {
+    match kind {
+        OutcomeKind::Failure | OutcomeKind::Cancelled => reason.unwrap_or_default().to_string(),
+        _ => String::new(),
     }
 }
 

@@ -47,6 +47,9 @@ pub enum Error {
         service: String,
         problem: String,
     },
+    /// The chain will not let the release into a stage (provenance, versions, records).
+    #[error("stage `{stage}` refused the release: {problem}")]
+    Refused { stage: String, problem: String },
     #[error("image `{image}`: {problem}")]
     Image { image: String, problem: String },
     #[error("service `{service}` in cluster `{cluster}` is being deployed by {holder} (deploy lock tag `ecs-deploy:lock`, until {until}); nothing was changed. Wait for that run to finish or cancel it, then re-run; a lock left by a killed run is taken over when it expires or when that run is re-run")]

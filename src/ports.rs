@@ -202,7 +202,7 @@ pub trait Reporter: Send + Sync {
     /// One line of live progress (current weight, last verdict, counts).
     async fn progress(&self, stage: &str, line: &str);
     /// The end of the stage: the report and the job-summary Markdown already rendered.
-    async fn finished(&self, stage: &str, report: &crate::executor::DeployReport, summary_markdown: &str);
+    async fn finished(&self, stage: &str, report: &crate::domain::report::DeployReport, summary_markdown: &str);
     /// The stage failed before a deployment started (preflight, registration).
     async fn failed_early(&self, stage: &str, error: &str, summary_markdown: &str);
 }
@@ -214,7 +214,7 @@ pub struct NoReporter;
 impl Reporter for NoReporter {
     async fn started(&self, _: &StageStart) {}
     async fn progress(&self, _: &str, _: &str) {}
-    async fn finished(&self, _: &str, _: &crate::executor::DeployReport, _: &str) {}
+    async fn finished(&self, _: &str, _: &crate::domain::report::DeployReport, _: &str) {}
     async fn failed_early(&self, _: &str, _: &str, _: &str) {}
 }
 

@@ -2,8 +2,8 @@
 //! Every piece of text that came from outside (AWS messages, names) is escaped.
 
 use crate::domain::outcome::{Outcome, OutcomeKind, RollbackResult, ServiceStatus};
+use crate::domain::report::{DeployReport, StepRecord};
 use crate::executor::wait::short_td;
-use crate::executor::{DeployReport, StepRecord};
 use crate::github::markdown::{cell, code, code_block, escape};
 
 pub struct SummaryContext<'a> {
@@ -164,8 +164,10 @@ pub fn chain_section(report: &crate::executor::chain::ChainReport) -> String {
         }
         md.push('\n');
     }
+    // Code spans: the plan's image references stay copyable (escaping would put a zero-width
+    // space after their `@`), and nothing inside a span renders as markup or a mention.
     for line in &report.message {
-        md.push_str(&format!("- {}\n", cell(line, 2000)));
+        md.push_str(&format!("- {}\n", code(line.trim(), 2000)));
     }
     md
 }

@@ -5,8 +5,8 @@
 use crate::domain::analysis::TargetGroupMetrics;
 use crate::domain::diagnostics::{Diagnostics, StoppedTask, TargetProblem};
 use crate::domain::outcome::{Outcome, OutcomeKind, RollbackResult, ServiceResult, ServiceStatus};
+use crate::domain::report::{DeployReport, StepRecord};
 use crate::domain::rollout::Failure;
-use crate::executor::{DeployReport, StepRecord};
 use crate::github::event::{PullRequest, RunInfo};
 use crate::ports::StageStart;
 

@@ -6,6 +6,7 @@ pub mod github_context;
 pub mod inputs;
 pub mod parse;
 pub mod progressive;
+pub mod stages;
 pub mod validate;
 
 pub use github_context::GithubContext;

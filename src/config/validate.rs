@@ -87,6 +87,13 @@ pub struct DeployConfig {
 
 const MAX_WAIT: Duration = Duration::from_secs(6 * 3600);
 
+/// `previous`, a semantic version (with or without `v`), or an image digest.
+fn valid_rollback_target(to: &str) -> bool {
+    to == "previous"
+        || semver::Version::parse(to.strip_prefix('v').unwrap_or(to)).is_ok()
+        || crate::domain::image::Digest::parse(to).is_some()
+}
+
 fn is_ecs_name(s: &str) -> bool {
     !s.is_empty() && s.len() <= 255 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
@@ -244,6 +251,27 @@ pub fn validate(
             true
         }),
     };
+
+    // Only the chain reads it, but a value that is neither true nor false must never become
+    // a silent `false` (or a silent override).
+    if let Some(v) = given(&raw.allow_unverified) {
+        if let Err(e) = parse::boolean(v) {
+            errors.push(InputError::new(
+                "allow-unverified",
+                printable(&e),
+                "write `allow-unverified: true` (emergencies only, logged) or leave it empty",
+            ));
+        }
+    }
+    if let Some(to) = given(&raw.to) {
+        if !valid_rollback_target(to) {
+            errors.push(InputError::new(
+                "to",
+                format!("`{}` is not a release", printable(to)),
+                "write previous, a version such as v1.2.2, or a digest sha256:…",
+            ));
+        }
+    }
 
     let stage = given(&raw.stage).map(str::to_string);
     if let Some(s) = &stage {

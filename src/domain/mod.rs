@@ -8,6 +8,8 @@ pub mod outcome;
 pub mod plan;
 pub mod poll;
 pub mod promotion;
+pub mod release;
+pub mod report;
 pub mod rollout;
 pub mod service;
 pub mod strategy;

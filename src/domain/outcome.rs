@@ -3,10 +3,12 @@
 use super::diagnostics::Diagnostics;
 use super::rollout::Failure;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum OutcomeKind {
     Success,
     /// The deployment failed; `rolled_back` says whether every service is back where it was.
+    /// The default: nothing is a success until shown to be.
+    #[default]
     Failure,
     Cancelled,
     /// A canary stopped at a `pause` step with traffic held; a later run resumes it.

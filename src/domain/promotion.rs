@@ -81,6 +81,8 @@ pub enum Refusal {
         previous: String,
         previous_runs: String,
     },
+    #[error("what {previous} runs could not be read, so the release's provenance cannot be checked; this is never waived. Fix the reason above and re-run")]
+    PreviousUnknown { previous: String },
 }
 
 /// Whether `version` may enter `stage`, given what the stage runs now.

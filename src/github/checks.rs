@@ -13,7 +13,7 @@ use super::client::{repo_path, Client};
 use super::event::RunInfo;
 use super::markdown::{cell, code, code_block, escape, plain, truncate};
 use crate::domain::outcome::{OutcomeKind, ServiceStatus};
-use crate::executor::DeployReport;
+use crate::domain::report::DeployReport;
 use crate::ports::StageStart;
 
 /// GitHub's limit for `output.summary` and `output.text`, in characters.

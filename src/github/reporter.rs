@@ -19,7 +19,7 @@ use super::deployments::{self, Deployments};
 use super::event::RunInfo;
 use super::markdown::plain;
 use crate::config::DeployConfig;
-use crate::executor::DeployReport;
+use crate::domain::report::DeployReport;
 use crate::ports::{Reporter, StageStart};
 
 /// The shortest time between two live updates of a check run.

@@ -1,0 +1,142 @@
+//! The chain's stages as validated configuration: every stage the run may touch, and the stage
+//! before the first one (provenance reads it), validated before any AWS call.
+
+use super::chain_file::ChainFile;
+use super::inputs::{given, RawInputs};
+use super::validate::{validate, InputError};
+use super::{DeployConfig, GithubContext};
+pub use crate::domain::release::Command;
+
+/// A validated stage, ready to run once its image is known.
+#[derive(Debug, Clone)]
+pub struct StagePlan {
+    pub name: String,
+    pub environment: String,
+    pub version_auto: bool,
+    pub cfg: DeployConfig,
+}
+
+/// Validates every stage the run may touch, before any AWS call.
+pub fn plan_stages(
+    file: &ChainFile,
+    raw: &RawInputs,
+    context: &GithubContext,
+    region_env: Option<String>,
+) -> Result<(Command, Vec<StagePlan>), Vec<InputError>> {
+    let command = match given(&raw.command).unwrap_or("deploy") {
+        "deploy" => Command::Deploy,
+        "rollback" => Command::Rollback,
+        "plan" => Command::Plan,
+        other => {
+            return Err(vec![InputError::new(
+                "command",
+                format!("`{}` is not a command", super::validate::printable(other)),
+                "use deploy, rollback or plan",
+            )]);
+        }
+    };
+    let start = match given(&raw.stage) {
+        Some(s) => s,
+        None if file.stages.len() == 1 => file.stages[0].name.as_str(),
+        None => {
+            let names: Vec<&str> = file.stages.iter().map(|s| s.name.as_str()).collect();
+            return Err(vec![InputError::new(
+                "stage",
+                "is required with a config file",
+                format!("name the stage to run: one of {}", names.join(", ")),
+            )]);
+        }
+    };
+    let Some(i0) = file.index(start) else {
+        let names: Vec<&str> = file.stages.iter().map(|s| s.name.as_str()).collect();
+        return Err(vec![InputError::new(
+            "stage",
+            format!(
+                "`{}` is not a stage of the config file",
+                super::validate::printable(start)
+            ),
+            format!("use one of {}", names.join(", ")),
+        )]);
+    };
+    let i1 = match given(&raw.until) {
+        None => i0,
+        Some(u) => match file.index(u) {
+            Some(i) if i >= i0 => i,
+            Some(_) => {
+                return Err(vec![InputError::new(
+                    "until",
+                    format!("`{u}` comes before `{start}`"),
+                    "name a later stage (or leave it empty)",
+                )])
+            }
+            None => {
+                return Err(vec![InputError::new(
+                    "until",
+                    format!("`{}` is not a stage", super::validate::printable(u)),
+                    "name a later stage of the config file",
+                )])
+            }
+        },
+    };
+    if command != Command::Deploy && i1 != i0 {
+        return Err(vec![InputError::new(
+            "until",
+            "only applies to command deploy",
+            "leave `until` empty for rollback and plan",
+        )]);
+    }
+    let mut errors = Vec::new();
+    let mut plans = Vec::new();
+    for stage in &file.stages[i0..=i1] {
+        let mut stage_raw = stage.overlay(raw);
+        stage_raw.stage = Some(stage.name.clone());
+        // The image is decided at run time (a digest); validate the rest with a stand-in.
+        if given(&stage_raw.image).is_none() && given(&stage_raw.containers).is_none() {
+            let repo = file
+                .repository
+                .clone()
+                .unwrap_or_else(|| "registry.invalid/app".to_string());
+            stage_raw.image = Some(format!("{repo}:chain"));
+        }
+        if stage.name != start {
+            stage_raw.version = None;
+        }
+        match validate(&stage_raw, context.clone(), region_env.clone()) {
+            Ok(cfg) => plans.push(StagePlan {
+                name: stage.name.clone(),
+                environment: stage.environment().to_string(),
+                version_auto: stage.version.as_deref() == Some("auto"),
+                cfg,
+            }),
+            Err(mut e) => {
+                for err in &mut e {
+                    err.problem = format!("(stage {}) {}", super::validate::printable(&stage.name), err.problem);
+                }
+                errors.extend(e);
+            }
+        }
+    }
+    // Provenance reads the stage before the first one: it must validate too, before any call.
+    if command == Command::Deploy && i0 > 0 {
+        let prev = &file.stages[i0 - 1];
+        let mut prev_raw = prev.overlay(raw);
+        prev_raw.stage = Some(prev.name.clone());
+        prev_raw.image = Some("registry.invalid/app:chain".to_string());
+        prev_raw.version = None;
+        if let Err(e) = validate(&prev_raw, context.clone(), region_env.clone()) {
+            for mut err in e {
+                err.problem = format!(
+                    "(stage {}, read for provenance) {}",
+                    super::validate::printable(&prev.name),
+                    err.problem
+                );
+                errors.push(err);
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok((command, plans))
+    } else {
+        Err(errors)
+    }
+}

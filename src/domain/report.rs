@@ -1,0 +1,31 @@
+//! What a deployment reports: the outcome plus the plan it followed and its traffic steps.
+//! A domain value, so the ports, the reports and the executor all share it without importing
+//! one another.
+
+use super::analysis::TargetGroupMetrics;
+use super::outcome::Outcome;
+use super::plan::Plan;
+
+/// The outcome plus what the reports show about the run.
+#[derive(Debug, Clone)]
+pub struct DeployReport {
+    pub outcome: Outcome,
+    pub image: String,
+    pub digest: Option<String>,
+    pub strategy: String,
+    /// One entry per traffic step (empty for rolling deploys).
+    pub timeline: Vec<StepRecord>,
+    /// The plan the run followed (None when it failed before one was made).
+    pub plan: Option<Plan>,
+    /// Indices into the plan's steps of the steps this run executed, in order.
+    pub executed: Vec<usize>,
+}
+
+/// What happened at one traffic step, for the timeline and chart.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepRecord {
+    pub weight: u8,
+    pub seconds: f64,
+    pub canary: Option<TargetGroupMetrics>,
+    pub verdict: String,
+}

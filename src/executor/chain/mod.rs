@@ -1,0 +1,315 @@
+//! The promotion chain dev → staging → prod: one digest walks the stages; each stage is a
+//! normal deployment (rolling or two-slot); records live in AWS (task-definition tags and
+//! moving ECR tags), so a later job (a promotion, a resume, a rollback) reads them back.
+//!
+//! Also `command: rollback` (a previous good release through the same machinery) and
+//! `command: plan` (everything decided, nothing changed). Whether a release enters a stage is
+//! decided by the pure `domain::release::decide_stage`; this module reads and acts.
+
+mod choose;
+mod observe;
+mod print;
+
+use super::{log, progressive, rolling, Cancel, DeployReport, Ports};
+use crate::config::chain_file::ChainFile;
+use crate::config::inputs::{given, RawInputs};
+pub use crate::config::stages::{plan_stages, Command, StagePlan};
+use crate::config::validate::{validate, ContainerImages};
+use crate::domain::image::{Digest, ImageRef};
+use crate::domain::outcome::OutcomeKind;
+use crate::domain::promotion::{bump_of, next_version, releases};
+use crate::domain::release::{decide_stage, StageDecision, StageView};
+use crate::error::Error;
+use crate::ports::{Gates, Retag, StageStart};
+pub use observe::commit_messages;
+
+/// Tag recording how a revision's deployment ended.
+pub const RESULT: &str = "ecs-deploy:result";
+
+/// What a chain run did.
+#[derive(Debug, Clone, Default)]
+pub struct ChainReport {
+    pub kind: OutcomeKind,
+    /// Each stage that ran, with its report.
+    pub stages: Vec<(String, DeployReport)>,
+    pub digest: Option<String>,
+    pub version: Option<String>,
+    pub next_stage: Option<String>,
+    /// Human lines for the log, summary and outputs (gates, plan, notes).
+    pub message: Vec<String>,
+    pub reason: Option<String>,
+    /// A stage that failed or was refused before its deployment began: (stage, why). Its
+    /// reports are closed as a failure like any other's.
+    pub failed_before_start: Option<(String, String)>,
+}
+
+fn refused(stage: &str, problem: String) -> Error {
+    Error::Refused {
+        stage: stage.to_string(),
+        problem,
+    }
+}
+
+/// Runs the chain. Never an error: whatever stops it is in the report, with every stage that
+/// already ran, so each stage's reports are closed on success and on failure alike.
+pub async fn run(
+    file: &ChainFile,
+    raw: &RawInputs,
+    command: Command,
+    plans: &[StagePlan],
+    ports: &Ports<'_>,
+    gates: &dyn Gates,
+    cancel: &mut Cancel,
+) -> ChainReport {
+    let mut report = ChainReport::default();
+    let mut at = plans[0].name.clone();
+    if let Err(e) = walk(file, raw, command, plans, ports, gates, cancel, &mut report, &mut at).await {
+        report.kind = OutcomeKind::Failure;
+        report.reason = Some(e.to_string());
+        report.failed_before_start = Some((at, e.to_string()));
+    }
+    report
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn walk(
+    file: &ChainFile,
+    raw: &RawInputs,
+    command: Command,
+    plans: &[StagePlan],
+    ports: &Ports<'_>,
+    gates: &dyn Gates,
+    cancel: &mut Cancel,
+    report: &mut ChainReport,
+    at: &mut String,
+) -> Result<(), Error> {
+    let first = &plans[0];
+    let (repo_ref, location) = observe::repository(file, raw).ok_or_else(|| Error::Image {
+        image: given(&raw.image).unwrap_or("").to_string(),
+        problem: "the chain needs an ECR repository: set `repository:` in the config file or give an ECR `image`"
+            .into(),
+    })?;
+    // Validated before the run (config::validate): a value here is true or false.
+    let allow_unverified = given(&raw.allow_unverified)
+        .and_then(|v| crate::config::parse::boolean(v).ok())
+        .unwrap_or(false);
+
+    // 1. Which digest and version.
+    let choice = choose::release(file, raw, command, first, &repo_ref, &location, ports).await?;
+    let digest = choice.digest;
+    let mut version = choice.version;
+    report.kind = OutcomeKind::Success;
+    report.digest = Some(digest.to_string());
+    report.message = choice.notes;
+    let tags = ports.registry.tags(&location).await?;
+    let immutable = ports.registry.immutable(&location).await?;
+    if version.is_none() && plans.iter().any(|p| p.version_auto) {
+        // Idempotent: a digest that already has a release version keeps it.
+        let existing = releases(tags.iter().filter(|(_, d)| *d == digest).map(|(t, _)| t.as_str()));
+        version = Some(match existing.last() {
+            Some(v) => v.clone(),
+            None => next_version(
+                &releases(tags.iter().map(|(t, _)| t.as_str())),
+                bump_of(&commit_messages(&first.cfg.context)),
+            ),
+        });
+    }
+    report.version = version.as_ref().map(|v| format!("v{v}"));
+
+    // 2. Walk the stages.
+    for (i, plan) in plans.iter().enumerate() {
+        *at = plan.name.clone();
+        let index = file.index(&plan.name).unwrap_or(0);
+        if i > 0 && gated(file, plan, &digest, gates, report).await {
+            return Ok(());
+        }
+        if command == Command::Plan {
+            let lines = print::plan_lines(ports, plan, &location, &repo_ref, &digest, report.version.as_deref()).await;
+            report.message.extend(lines);
+            continue;
+        }
+        let view = stage_view(file, raw, command, plan, index, &repo_ref, ports).await?;
+        match decide_stage(command, digest.as_str(), version.as_ref(), &view, allow_unverified) {
+            StageDecision::Refuse(r) => return Err(refused(&plan.name, r.to_string())),
+            StageDecision::AlreadyThere => {
+                log::info(&format!(
+                    "{} already runs {digest}, recorded as a success; nothing to do",
+                    plan.name
+                ));
+                report
+                    .message
+                    .push(format!("{}: already on this digest, skipped", plan.name));
+                observe::record_moving_tag(ports, &location, &digest, &plan.name, immutable).await;
+                continue;
+            }
+            StageDecision::Deploy { overridden: Some(r) } => {
+                log::warning("Provenance overridden", &format!("allow-unverified: true — {r}"))
+            }
+            StageDecision::Deploy { overridden: None } => {}
+        }
+        if let Some(v) = &version {
+            match ports.registry.retag(&location, &digest, &format!("v{v}")).await? {
+                Retag::ImmutableElsewhere => {
+                    return Err(refused(
+                        &plan.name,
+                        format!(
+                            "tag v{v} already names another image in {}; versions never move",
+                            location.repository
+                        ),
+                    ))
+                }
+                Retag::Created => log::info(&format!("tagged {digest} as v{v}")),
+                Retag::AlreadyThere => {}
+            }
+        }
+        let result = deploy_stage(file, plan, index, &repo_ref, &digest, version.as_ref(), ports, cancel).await?;
+        let kind = result.outcome.kind;
+        if kind == OutcomeKind::Success {
+            record_success(ports, &result).await;
+            observe::record_moving_tag(ports, &location, &digest, &plan.name, immutable).await;
+        }
+        report.stages.push((plan.name.clone(), result));
+        if kind != OutcomeKind::Success {
+            report.kind = kind;
+            report.reason = report.stages.last().and_then(|(_, r)| r.outcome.reason.clone());
+            return Ok(());
+        }
+    }
+    if command == Command::Plan {
+        report.kind = OutcomeKind::Planned;
+    }
+    Ok(())
+}
+
+/// Whether the run stops before `plan` for approval (an environment it cannot read counts
+/// as protected); if so, the report says how to resume.
+async fn gated(
+    file: &ChainFile,
+    plan: &StagePlan,
+    digest: &Digest,
+    gates: &dyn Gates,
+    report: &mut ChainReport,
+) -> bool {
+    let gated = match gates.protection(&plan.environment).await {
+        Ok(Some(p)) => p.gated(),
+        Ok(None) => false,
+        Err(e) => {
+            log::warning(
+                "Approval gate unknown",
+                &format!("{e}; stopping before {} to be safe", plan.name),
+            );
+            true
+        }
+    };
+    if gated {
+        let workflow = file.resume_workflow.clone().unwrap_or_else(|| "promote.yml".into());
+        let v = report.version.clone().unwrap_or_else(|| digest.to_string());
+        report.kind = OutcomeKind::AwaitingApproval;
+        report.next_stage = Some(plan.name.clone());
+        report.reason = Some(format!("{} waits for approval", plan.name));
+        report.message.push(format!(
+            "Stopped before {stage}: its environment `{env}` requires approval. To resume, run the `{workflow}` workflow (Actions → {workflow} → Run workflow) with stage={stage} and version={v}; GitHub asks {env}'s reviewers when that job starts.",
+            stage = plan.name,
+            env = plan.environment,
+        ));
+    }
+    gated
+}
+
+/// What the decision needs to know about a stage: what it runs, and (for a deploy into a
+/// stage with a previous one) what the previous stage runs and passed. A previous stage
+/// whose configuration does not validate is a refusal, never a skipped check.
+async fn stage_view(
+    file: &ChainFile,
+    raw: &RawInputs,
+    command: Command,
+    plan: &StagePlan,
+    index: usize,
+    repo_ref: &ImageRef,
+    ports: &Ports<'_>,
+) -> Result<StageView, Error> {
+    let has_previous = index > 0;
+    let mut previous = None;
+    if has_previous && command == Command::Deploy {
+        let prev = &file.stages[index - 1];
+        let mut prev_raw = prev.overlay(raw);
+        prev_raw.stage = Some(prev.name.clone());
+        prev_raw.image = Some(format!("{}:chain", repo_ref.name));
+        prev_raw.version = None;
+        let prev_cfg = validate(&prev_raw, plan.cfg.context.clone(), Some(plan.cfg.region.clone())).map_err(|e| {
+            refused(
+                &plan.name,
+                format!(
+                    "the previous stage {} does not validate, so what it runs cannot be checked: {}",
+                    prev.name,
+                    e.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+                ),
+            )
+        })?;
+        previous = Some(observe::previous(ports, &prev_cfg, &prev.name).await?);
+    }
+    Ok(StageView {
+        stage: plan.name.clone(),
+        is_last: index + 1 == file.stages.len(),
+        has_previous,
+        previous,
+        running: observe::running(ports, &plan.cfg).await?,
+    })
+}
+
+/// Deploys the digest with the stage's own settings.
+#[allow(clippy::too_many_arguments)]
+async fn deploy_stage(
+    file: &ChainFile,
+    plan: &StagePlan,
+    index: usize,
+    repo_ref: &ImageRef,
+    digest: &Digest,
+    version: Option<&semver::Version>,
+    ports: &Ports<'_>,
+    cancel: &mut Cancel,
+) -> Result<DeployReport, Error> {
+    let mut cfg = plan.cfg.clone();
+    cfg.images = ContainerImages::Default(ImageRef {
+        name: repo_ref.name.clone(),
+        tag: None,
+        digest: Some(digest.clone()),
+    });
+    cfg.version = version.cloned();
+    let stage_ports = Ports {
+        stage: plan.name.clone(),
+        ..*ports
+    };
+    log::info(&format!("── stage {} ({}) ──", plan.name, cfg.strategy.name()));
+    ports
+        .reporter
+        .started(&StageStart {
+            stage: plan.name.clone(),
+            strategy: cfg.strategy.name().to_string(),
+            cluster: cfg.cluster.clone(),
+            services: cfg.services.clone(),
+            image: format!("{}@{digest}", repo_ref.name),
+            version: cfg.version.as_ref().map(|v| format!("v{v}")),
+            environment_url: file.stages.get(index).and_then(|s| s.url.clone()),
+        })
+        .await;
+    match &cfg.progressive {
+        Some(pc) => progressive::deploy(&cfg, pc, &stage_ports, cancel).await,
+        None => rolling::deploy(&cfg, &stage_ports, cancel).await,
+    }
+}
+
+/// Tags every new revision of a successful stage as a success (what provenance reads).
+async fn record_success(ports: &Ports<'_>, result: &DeployReport) {
+    for s in &result.outcome.services {
+        if let Some(td) = &s.new_task_definition {
+            if let Err(e) = ports
+                .ecs
+                .tag_service(td, &[(RESULT.to_string(), "success".to_string())])
+                .await
+            {
+                log::warning("Record not written", &format!("could not tag {td} as a success: {e}"));
+            }
+        }
+    }
+}

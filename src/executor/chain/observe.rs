@@ -1,0 +1,130 @@
+//! What the chain reads from AWS: where the images live, what a stage runs, which releases
+//! passed it. Reads only (plus the moving ECR tag, which follows a success).
+
+use super::super::rolling::record;
+use super::super::{log, Ports};
+use super::RESULT;
+use crate::config::chain_file::ChainFile;
+use crate::config::inputs::{given, RawInputs};
+use crate::config::{DeployConfig, GithubContext};
+use crate::domain::image::{Digest, EcrLocation, ImageRef};
+use crate::domain::release::{Previous, Running};
+use crate::error::Error;
+use crate::ports::TaskDefinitionInfo;
+
+/// The repository the chain's images live in.
+pub fn repository(file: &ChainFile, raw: &RawInputs) -> Option<(ImageRef, EcrLocation)> {
+    let from_input = given(&raw.image).and_then(|i| ImageRef::parse(i).ok());
+    let name = from_input.map(|r| r.name).or_else(|| file.repository.clone())?;
+    let r = ImageRef {
+        name,
+        tag: Some("x".into()),
+        digest: None,
+    };
+    let loc = r.ecr()?;
+    Some((r, loc))
+}
+
+/// The task definition a stage's traffic is served by now (two-slot: the live slot).
+pub async fn live_task_definition(ports: &Ports<'_>, cfg: &DeployConfig) -> Result<Option<TaskDefinitionInfo>, Error> {
+    let states = ports.ecs.describe_services(&cfg.cluster, &cfg.services).await?;
+    let live = match &cfg.progressive {
+        Some(pc) => {
+            let fw = ports.router.forward_weights(&pc.split).await?;
+            states.iter().filter(|s| s.status == "ACTIVE").max_by_key(|s| {
+                s.target_groups
+                    .iter()
+                    .filter_map(|tg| fw.weight_of(tg))
+                    .max()
+                    .unwrap_or(0)
+            })
+        }
+        None => states.iter().find(|s| s.status == "ACTIVE"),
+    };
+    match live {
+        Some(s) => Ok(Some(ports.ecs.describe_task_definition(&s.task_definition).await?)),
+        None => Ok(None),
+    }
+}
+
+pub fn tag<'a>(info: &'a TaskDefinitionInfo, key: &str) -> Option<&'a str> {
+    info.tags.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+}
+
+/// Successful releases recorded for a stage, newest first: (digest, version, task definition).
+pub async fn history(
+    ports: &Ports<'_>,
+    cfg: &DeployConfig,
+    stage: &str,
+) -> Result<Vec<(String, Option<String>, String)>, Error> {
+    let Some(live) = live_task_definition(ports, cfg).await? else {
+        return Ok(vec![]);
+    };
+    let revisions = ports.ecs.task_definition_history(&live.family, 50).await?;
+    Ok(revisions
+        .iter()
+        .filter(|td| tag(td, record::STAGE) == Some(stage) && tag(td, RESULT) == Some("success"))
+        .filter_map(|td| {
+            Some((
+                tag(td, record::DIGEST)?.to_string(),
+                tag(td, record::VERSION).map(str::to_string),
+                td.arn.clone(),
+            ))
+        })
+        .collect())
+}
+
+/// The pushed commits' messages from the event payload (none for other events).
+pub fn commit_messages(context: &GithubContext) -> Vec<String> {
+    context
+        .event()
+        .and_then(|e| e["commits"].as_array().cloned())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|c| c["message"].as_str().map(str::to_string))
+        .collect()
+}
+
+/// The moving tag `<stage>` follows what the stage runs (not in IMMUTABLE repositories,
+/// where the task-definition records are the only record).
+pub async fn record_moving_tag(
+    ports: &Ports<'_>,
+    location: &EcrLocation,
+    digest: &Digest,
+    stage: &str,
+    immutable: bool,
+) {
+    if immutable {
+        log::info(&format!(
+            "{} is IMMUTABLE: the moving tag `{stage}` is not moved; the task-definition tags record it",
+            location.repository
+        ));
+        return;
+    }
+    match ports.registry.retag(location, digest, stage).await {
+        Ok(_) => log::info(&format!("ECR tag `{stage}` → {digest}")),
+        Err(e) => log::warning("Moving tag not updated", &e.to_string()),
+    }
+}
+
+/// What a stage's live revision records.
+pub async fn running(ports: &Ports<'_>, cfg: &DeployConfig) -> Result<Option<Running>, Error> {
+    Ok(live_task_definition(ports, cfg).await?.map(|td| Running {
+        digest: tag(&td, record::DIGEST).map(str::to_string),
+        version: tag(&td, record::VERSION).and_then(|s| semver::Version::parse(s.trim_start_matches('v')).ok()),
+        succeeded: tag(&td, RESULT) == Some("success"),
+    }))
+}
+
+/// The previous stage as provenance sees it: what it runs now and what passed it.
+pub async fn previous(ports: &Ports<'_>, cfg: &DeployConfig, name: &str) -> Result<Previous, Error> {
+    let hist = history(ports, cfg, name).await?;
+    let runs = live_task_definition(ports, cfg)
+        .await?
+        .and_then(|td| tag(&td, record::DIGEST).map(str::to_string));
+    Ok(Previous {
+        name: name.to_string(),
+        runs,
+        passed: hist.into_iter().map(|(d, _, _)| d).collect(),
+    })
+}
