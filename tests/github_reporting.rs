@@ -785,3 +785,57 @@ async fn hostile_aws_text_in_a_failure_is_inert_everywhere() {
     }
     gh.assert_clean(&[&run]);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_chain_failing_at_its_second_stage_closes_the_first_stages_reports_and_its_own() {
+    let repo = "chain2-org/shop";
+    GitHub::shared().seed(repo, json!({"environments": {"dev": {}, "prod": {}}}));
+    let aws = Aws::new("gh_chain2").await;
+    let (cluster, image) = rolling_service(&aws, "gh-chain2").await;
+    let repository = image.rsplit_once(':').map(|(r, _)| r.to_string()).unwrap_or_default();
+    let config = tempfile::NamedTempFile::new().unwrap();
+    // prod names a service that does not exist: its preflight fails after dev succeeded.
+    std::fs::write(
+        config.path(),
+        format!(
+            "repository: {repository}\nstages:\n  - name: dev\n    cluster: {cluster}\n    services: api\n  - name: prod\n    cluster: {cluster}\n    services: no-such-service\n"
+        ),
+    )
+    .unwrap();
+    let gh = Gh::push(repo, SHA, "fix: x");
+    let path = config.path().to_string_lossy().into_owned();
+    let run = gh.run(
+        &aws,
+        &[
+            ("config", &path),
+            ("image", &image),
+            ("stage", "dev"),
+            ("until", "prod"),
+        ],
+    );
+    run.assert_code(1);
+    assert_eq!(run.output("outcome"), "failure", "{}", run.stdout);
+    assert_eq!(run.output("stage"), "prod");
+    assert!(
+        run.output("rolled-back-reason").contains("no-such-service"),
+        "{}",
+        run.stdout
+    );
+    let st = gh.state();
+    let dev = check_run(&st, "dev");
+    assert_eq!(dev["status"], "completed", "{dev:#}");
+    assert_eq!(dev["conclusion"], "success");
+    let prod = check_run(&st, "prod");
+    assert_eq!(
+        prod["status"], "completed",
+        "the failed stage has its own check run: {prod:#}"
+    );
+    assert_eq!(prod["conclusion"], "failure");
+    let deployments = st["deployments"].as_array().cloned().unwrap_or_default();
+    let dev_deployment = deployments
+        .iter()
+        .find(|d| d["environment"] == "dev")
+        .expect("dev has a deployment");
+    assert_eq!(statuses(dev_deployment).last().map(String::as_str), Some("success"));
+    gh.assert_clean(&[&run]);
+}
