@@ -499,3 +499,29 @@ async fn the_rolling_plan_is_what_runs() {
         "services on one task definition share one new revision"
     );
 }
+
+#[tokio::test]
+async fn an_alarm_that_does_not_exist_is_refused_before_any_change() {
+    let (ecs, router) = slots();
+    let metrics = FakeMetrics {
+        missing_alarms: vec!["web-5xx-typo".into()],
+        ..FakeMetrics::new(&router, 0.0)
+    };
+    let clock = FakeClock::default();
+    let cfg = canary_config(&[("alarms", "web-5xx, web-5xx-typo")]);
+    let (_tx, mut cancel) = tokio::sync::watch::channel(false);
+    let p = ports(&ecs, &router, &metrics, &clock);
+    let err = progressive::deploy(&cfg, cfg.progressive.as_ref().unwrap(), &p, &mut cancel)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("alarm web-5xx-typo"), "{err}");
+    assert!(router.canary_history().is_empty(), "no traffic moved");
+    assert!(
+        !ecs.calls()
+            .iter()
+            .any(|c| c.starts_with("TagResource") || c.starts_with("UpdateService")),
+        "nothing changed, not even a lock tag: {:#?}",
+        ecs.calls()
+    );
+}

@@ -233,6 +233,16 @@ pub fn validate(raw: &RawInputs, services: &[String], errors: &mut Vec<InputErro
         }
     }
     let alarms = given(&raw.alarms).map(parse::list).unwrap_or_default();
+    for name in &alarms {
+        // CloudWatch: 1–255 UTF-8 characters, no ASCII control characters (PutMetricAlarm).
+        if name.chars().count() > 255 || name.chars().any(char::is_control) {
+            errors.push(InputError::new(
+                "alarms",
+                format!("`{}` is not a CloudWatch alarm name", printable(name)),
+                "give the alarm names as `aws cloudwatch describe-alarms` lists them, separated by commas or newlines",
+            ));
+        }
+    }
     if errors.len() > before {
         return None;
     }

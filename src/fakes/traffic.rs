@@ -91,6 +91,8 @@ pub struct FakeMetrics<'a> {
     pub hang: AtomicBool,
     /// How many queries are hanging now.
     pub hanging: AtomicU32,
+    /// Alarm names that do not exist (DescribeAlarms does not find them).
+    pub missing_alarms: Vec<String>,
 }
 
 impl<'a> FakeMetrics<'a> {
@@ -102,6 +104,7 @@ impl<'a> FakeMetrics<'a> {
             metrics_fail: false,
             hang: AtomicBool::new(false),
             hanging: AtomicU32::new(0),
+            missing_alarms: vec![],
         }
     }
 }
@@ -134,6 +137,14 @@ impl Metrics for FakeMetrics<'_> {
         })
     }
     async fn alarms_firing(&self, alarms: &[String]) -> Result<Vec<String>, AwsError> {
+        if let Some(missing) = alarms.iter().find(|a| self.missing_alarms.contains(a)) {
+            return Err(AwsError {
+                operation: "cloudwatch:DescribeAlarms",
+                resource: format!("alarm {missing}"),
+                message: "no such alarm".into(),
+                kind: crate::error::AwsErrorKind::NotFound,
+            });
+        }
         Ok(match self.alarm_at {
             Some(at) if self.router.weight_of(&self.router.canary_group) >= at => alarms.to_vec(),
             _ => vec![],

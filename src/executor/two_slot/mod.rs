@@ -111,6 +111,7 @@ pub async fn deploy(
     let pre = async {
         let resolved = images::resolve(ports, &cfg.images).await?;
         let topo = topology::read(cfg, pc, ports).await?;
+        alarms_exist(pc, ports).await?;
         Ok::<_, Error>((resolved, topo))
     }
     .await;
@@ -137,6 +138,22 @@ pub async fn deploy(
     .await;
     lock::release(ports, &held).await;
     result
+}
+
+/// Every named alarm exists, checked before anything changes (a typo found at the first bake
+/// would come after traffic moved). One already in ALARM is a warning: the first bake fails on it.
+async fn alarms_exist(pc: &ProgressiveConfig, ports: &Ports<'_>) -> Result<(), Error> {
+    let firing = ports.metrics.alarms_firing(&pc.alarms).await?;
+    if !firing.is_empty() {
+        log::warning(
+            "Alarm already firing",
+            &format!(
+                "{} is in ALARM before the deploy; the first traffic step will fail on it",
+                firing.join(", ")
+            ),
+        );
+    }
+    Ok(())
 }
 
 /// Everything after the lock: the plan, the resume decision, the steps, the ending.
