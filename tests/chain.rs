@@ -1,6 +1,7 @@
 //! The promotion chain end to end, the way the three example workflows run it, one job after
 //! another: the real binary, GitHub's own webhook payloads, the AWS simulator, and the GitHub
 //! fake (behind prism) for environment protection.
+#![allow(clippy::disallowed_methods)] // tests drive real processes and servers in real time
 
 mod support;
 

@@ -13,6 +13,7 @@
 //! `ECS_DEPLOY_FULL_MATRIX=1` (`make reliability`) runs all of it and writes the tables to
 //! `target/reliability/` (copied into RELIABILITY.md). `ECS_DEPLOY_SEED` picks the trials' kill
 //! points, `ECS_DEPLOY_MATRIX_PARALLEL` how many cases run at once (default 6).
+#![allow(clippy::disallowed_methods)] // tests drive real processes and servers in real time
 
 mod support;
 

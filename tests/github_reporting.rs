@@ -1,6 +1,7 @@
 //! Reporting to GitHub through the real binary: the AWS simulator underneath, and the GitHub
 //! fake behind prism (every request and response checked against GitHub's OpenAPI
 //! description) on top. Each test owns an `owner/repo` on the fake, so tests never collide.
+#![allow(clippy::disallowed_methods)] // tests drive real processes and servers in real time
 
 mod support;
 

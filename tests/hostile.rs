@@ -7,6 +7,7 @@
 //!
 //! The pure properties run hundreds of cases in milliseconds; the binary properties run the
 //! real process against the AWS simulator with fewer cases (each is a process start).
+#![allow(clippy::disallowed_methods)] // tests drive real processes and servers in real time
 
 mod support;
 

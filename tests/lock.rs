@@ -1,4 +1,5 @@
 //! The deploy lock: one deploy per service at a time, through a tag on the service.
+#![allow(clippy::disallowed_methods)] // tests drive real processes and servers in real time
 
 mod support;
 

@@ -1,5 +1,6 @@
 //! Blue/green, canary and linear through the real binary against the simulator's ALB,
 //! metrics and alarms. Bake times are seconds; the simulator runs a minute per second.
+#![allow(clippy::disallowed_methods)] // tests drive real processes and servers in real time
 
 mod support;
 

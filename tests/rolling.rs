@@ -1,4 +1,5 @@
 //! The real binary, driven by INPUT_* like the runner drives it, against the AWS simulator.
+#![allow(clippy::disallowed_methods)] // tests drive real processes and servers in real time
 
 mod support;
 

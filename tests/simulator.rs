@@ -1,6 +1,7 @@
 //! The simulator's behaviour, proven through the real Rust AWS SDK (the same client stack the
 //! action uses): rollouts that progress, the circuit breaker, tasks with stop reasons, target
 //! health, ALB metrics split by weights, alarms evaluated against data, and faults.
+#![allow(clippy::disallowed_methods)] // tests drive real processes and servers in real time
 
 mod support;
 

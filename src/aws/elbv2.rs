@@ -30,6 +30,7 @@ impl Intercept for UncertainWrites {
         "UncertainWrites"
     }
 
+    #[allow(clippy::disallowed_methods)] // the SDK interceptor records when an abandoned attempt was sent, in real time
     fn read_after_attempt(
         &self,
         context: &FinalizerInterceptorContextRef<'_>,

@@ -47,6 +47,7 @@ pub struct RawInputs {
 }
 
 impl RawInputs {
+    #[allow(clippy::disallowed_methods)] // config/ is where the process environment is read
     pub fn from_env() -> Result<RawInputs, InputError> {
         Self::from_vars(std::env::vars())
     }

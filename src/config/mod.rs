@@ -21,6 +21,7 @@ pub fn from_env() -> Result<(RawInputs, GithubContext), InputError> {
 }
 
 /// The AWS region from the environment, the fallback for the `aws-region` input.
+#[allow(clippy::disallowed_methods)] // config/ is where the process environment is read
 pub fn region_from_env() -> Option<String> {
     ["AWS_REGION", "AWS_DEFAULT_REGION"]
         .iter()

@@ -399,12 +399,6 @@ fn sanitize(s: &str) -> String {
 /// `n` random hex digits from the std hasher's per-process random keys (no extra crate).
 fn random_hex(n: usize) -> String {
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0),
-    );
     h.write_u32(std::process::id());
     let s = format!("{:016x}", h.finish());
     s[..n.min(16)].to_string()

@@ -30,5 +30,10 @@ pub struct Ports<'a> {
 
 pub use crate::domain::report::{DeployReport, StepRecord};
 
+/// How long since `since`, on the run's clock (real or fake).
+pub fn elapsed(ports: &Ports<'_>, since: std::time::SystemTime) -> std::time::Duration {
+    ports.clock.now().duration_since(since).unwrap_or_default()
+}
+
 /// Flips to `true` when the runner asks us to stop (SIGINT, SIGTERM, SIGHUP).
 pub type Cancel = watch::Receiver<bool>;

@@ -8,7 +8,7 @@
 //!    its previous task definition (unless ECS already did, or someone else now owns it).
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::images::{self, ResolvedImages};
 use super::wait::{short_td, wait_for, WaitResult};
@@ -42,7 +42,6 @@ struct Planned {
 
 pub async fn deploy(cfg: &DeployConfig, ports: &Ports<'_>, cancel: &mut Cancel) -> Result<DeployReport, Error> {
     let started = ports.clock.now();
-    let t0 = Instant::now();
 
     log::group("Preflight: resolve the image and find the services");
     let pre = async {
@@ -67,7 +66,7 @@ pub async fn deploy(cfg: &DeployConfig, ports: &Ports<'_>, cancel: &mut Cancel) 
         log::group("Preflight: check the services and their task definitions (under the lock)");
         let planned = preflight(cfg, ports, &resolved).await;
         log::endgroup();
-        Ok(deploy_locked(cfg, ports, cancel, resolved, planned?, plan, started, t0).await)
+        Ok(deploy_locked(cfg, ports, cancel, resolved, planned?, plan, started).await)
     }
     .await;
     lock::release(ports, &held).await;
@@ -85,7 +84,6 @@ async fn deploy_locked(
     planned: Vec<Planned>,
     plan: Plan,
     started: std::time::SystemTime,
-    t0: Instant,
 ) -> DeployReport {
     let mut new_td: BTreeMap<String, String> = BTreeMap::new(); // base → new, registered once
     let mut tracked: BTreeMap<String, Tracked> = BTreeMap::new();
@@ -167,7 +165,7 @@ async fn deploy_locked(
                 new_task_definition: tracked.get(&p.service).map(|t| t.task_definition.clone()),
                 status: ServiceStatus::Deployed,
                 diagnostics: Diagnostics::default(),
-                duration_ms: t0.elapsed().as_millis(),
+                duration_ms: super::elapsed(ports, started).as_millis(),
             })
             .collect();
         return DeployReport {
@@ -238,7 +236,7 @@ async fn deploy_locked(
             new_task_definition: t.map(|t| t.task_definition.clone()),
             status,
             diagnostics,
-            duration_ms: t0.elapsed().as_millis(),
+            duration_ms: super::elapsed(ports, started).as_millis(),
         });
     }
     DeployReport {

@@ -121,6 +121,7 @@ impl Client {
 
     /// One request, and at most one retry: after a short `retry-after`, or after a 5xx or a
     /// transport error for GET and PATCH (a POST might have taken effect, so it is not repeated).
+    #[allow(clippy::disallowed_methods)] // retry-after waits are real time (GitHub's clock)
     async fn request(
         &self,
         method: Method,
@@ -197,6 +198,7 @@ impl Client {
     }
 }
 
+#[allow(clippy::disallowed_methods)] // rate-limit reset times are compared with real time
 fn classify(method: Method, path: &str, e: octocrab::Error) -> ApiError {
     let mut out = ApiError {
         method: method.as_str(),

@@ -63,11 +63,11 @@ pub fn output_entry(name: &str, value: &str) -> String {
     if !value.contains(['\n', '\r']) {
         return format!("{name}={value}\n");
     }
-    let mut n: u64 = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0)
-        ^ (std::process::id() as u64) << 32;
+    // The std hasher's keys are random per process and step per use: an unguessable start.
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u32(std::process::id());
+    let mut n: u64 = h.finish();
     loop {
         let delimiter = format!("ghadelimiter_{n:016x}");
         if !value.contains(&delimiter) {

@@ -68,6 +68,7 @@ pub fn octocrab(api_url: &str, token: &str, connect_timeout: Duration) -> Result
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // these tests exercise real-time pacing and pools
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};

@@ -17,13 +17,13 @@ pub async fn bake(
     cancel: &mut Cancel,
 ) -> Flow {
     let ports = run.ports;
-    let (step_start, started) = run.weight_set_at;
+    let step_start = run.weight_set_at;
     let bake_end = ports.clock.now() + duration;
     let mut analysis = StepAnalysis::default();
     let record = |run: &mut Run<'_, '_>, verdict: String, canary: Option<TargetGroupMetrics>| {
         run.timeline.push(StepRecord {
             weight,
-            seconds: started.elapsed().as_secs_f64(),
+            seconds: super::super::elapsed(ports, step_start).as_secs_f64(),
             canary,
             verdict,
         });

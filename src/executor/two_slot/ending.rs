@@ -1,7 +1,7 @@
 //! How a two-slot run ends: traffic back on the stable slot first on any failure or signal,
 //! the cursor dropped, then the report with the diagnostics.
 
-use std::time::{Instant, SystemTime};
+use std::time::SystemTime;
 
 use super::super::rolling::revert_budget;
 use super::super::{log, DeployReport};
@@ -83,7 +83,7 @@ pub(super) async fn close(run: &mut Run<'_, '_>, ended: Ended) -> Result<Ending,
     })
 }
 
-pub(super) async fn report(run: &Run<'_, '_>, ending: Ending, started: SystemTime, t0: Instant) -> DeployReport {
+pub(super) async fn report(run: &Run<'_, '_>, ending: Ending, started: SystemTime) -> DeployReport {
     let (cfg, ports) = (run.cfg, run.ports);
     let idle = &run.topo.idle.state.name;
     let live = &run.topo.live.state.name;
@@ -119,7 +119,7 @@ pub(super) async fn report(run: &Run<'_, '_>, ending: Ending, started: SystemTim
                 new_task_definition: Some(run.new_td.clone()),
                 status: ending.status,
                 diagnostics,
-                duration_ms: t0.elapsed().as_millis(),
+                duration_ms: super::super::elapsed(ports, started).as_millis(),
             }],
             reason: ending.reason.map(|r| {
                 if kind == OutcomeKind::Success {

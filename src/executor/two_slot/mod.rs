@@ -16,7 +16,7 @@ mod topology;
 mod traffic;
 mod weights;
 
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use super::images::{self, ResolvedImages};
 use super::rolling::revert_budget;
@@ -61,8 +61,8 @@ pub(super) struct Run<'a, 'p> {
     timeline: Vec<StepRecord>,
     /// The new slot's weight now, as last set and read back.
     weight: u8,
-    /// When the current weight was set (clock time for metric windows, real time for the timeline).
-    weight_set_at: (SystemTime, Instant),
+    /// When the current weight was set (the metric window and the timeline start there).
+    weight_set_at: SystemTime,
     traffic_moved: bool,
     /// Indices of the steps run, in order.
     executed: Vec<usize>,
@@ -102,7 +102,6 @@ pub async fn deploy(
     ports: &Ports<'_>,
     cancel: &mut Cancel,
 ) -> Result<DeployReport, Error> {
-    let t0 = Instant::now();
     let started = ports.clock.now();
     // A first read refuses a misconfigured topology with no change at all (not even a lock
     // tag); the state the run acts on is read again under the lock: a run that gets the lock
@@ -133,7 +132,7 @@ pub async fn deploy(
         log::group("Read the listener and slots again, under the lock");
         let topo = topology::read(cfg, pc, ports).await;
         log::endgroup();
-        deploy_locked(cfg, pc, ports, cancel, resolved, topo?, started, t0).await
+        deploy_locked(cfg, pc, ports, cancel, resolved, topo?, started).await
     }
     .await;
     lock::release(ports, &held).await;
@@ -166,7 +165,6 @@ async fn deploy_locked(
     resolved: ResolvedImages,
     mut topo: Topology,
     started: SystemTime,
-    t0: Instant,
 ) -> Result<DeployReport, Error> {
     let mut plan = plan::two_slot(
         &settings(cfg, pc),
@@ -201,12 +199,12 @@ async fn deploy_locked(
         plan,
         deployment_id: None,
         timeline: Vec::new(),
-        weight_set_at: (ports.clock.now(), Instant::now()),
+        weight_set_at: ports.clock.now(),
         executed: Vec::new(),
     };
     let ended = run_steps(&mut run, cancel).await;
     let ending = ending::close(&mut run, ended).await?;
-    Ok(ending::report(&run, ending, started, t0).await)
+    Ok(ending::report(&run, ending, started).await)
 }
 
 /// The loop: each step from the cursor, in order, until one ends the run.

@@ -1,8 +1,6 @@
 //! The steps that move or hold production traffic, and the cursor written before each: a
 //! re-run after a crash reads it to continue at exactly this step.
 
-use std::time::Instant;
-
 use super::super::log;
 use super::weights::set_and_verify;
 use super::{Ended, Flow, Run};
@@ -37,7 +35,7 @@ pub async fn set_weight(run: &mut Run<'_, '_>, index: usize, weight: u8) -> Flow
         return Flow::End(Ended::Failed(Failure::Traffic { reason }));
     }
     let ports = run.ports;
-    let started = (ports.clock.now(), Instant::now());
+    let started = ports.clock.now();
     run.traffic_moved = true;
     if let Err(reason) = set_and_verify(ports, &run.pc.split, &run.topo, weight).await {
         return Flow::End(Ended::Failed(Failure::Traffic { reason }));

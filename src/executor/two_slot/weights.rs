@@ -1,7 +1,7 @@
 //! Setting the listener's weights and making sure they stay: read back after every change,
 //! wait out late writes, and the restore to the stable slot that every failure path takes.
 
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use super::super::{log, Ports};
 use super::topology::Topology;
@@ -149,7 +149,7 @@ pub async fn restore(
     topo: &Topology,
     budget: Duration,
 ) -> RollbackResult {
-    let t = Instant::now();
+    let t = ports.clock.now();
     if let Err(reason) = restore_weights(ports, split, topo, budget).await {
         log::error(
             "Traffic NOT restored",
@@ -164,7 +164,7 @@ pub async fn restore(
         "weights: {} 100%, {} 0% (read back after {} ms)",
         topo.live.state.name,
         topo.idle.state.name,
-        t.elapsed().as_millis()
+        super::super::elapsed(ports, t).as_millis()
     ));
     let mut problems = Vec::new();
     if let Some(test) = test_listener {
