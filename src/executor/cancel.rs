@@ -3,7 +3,7 @@
 //! once instead of after the call returns.
 
 use std::future::Future;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use super::{Cancel, Ports};
 
@@ -28,6 +28,17 @@ pub async fn race<T>(cancel: &mut Cancel, fut: impl Future<Output = T>) -> Optio
     tokio::select! {
         v = fut => Some(v),
         _ = signalled(cancel) => None,
+    }
+}
+
+/// Runs `fut` unless `deadline` (on the run's clock) passes first: then `None`. For the calls
+/// made while reverting, which must finish inside the runner's grace period (~7.5 s) even if
+/// AWS does not answer.
+pub async fn within<T>(ports: &Ports<'_>, deadline: SystemTime, fut: impl Future<Output = T>) -> Option<T> {
+    let left = deadline.duration_since(ports.clock.now()).unwrap_or_default();
+    tokio::select! {
+        v = fut => Some(v),
+        _ = ports.clock.sleep(left) => None,
     }
 }
 

@@ -31,8 +31,10 @@ impl Clock for FakeClock {
     fn now(&self) -> SystemTime {
         *self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
+    /// Time moves only if the sleep is still wanted after one turn: a sleep that loses a race
+    /// (a deadline against a call that answers) leaves the clock where it was.
     async fn sleep(&self, d: Duration) {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()) += d;
         tokio::task::yield_now().await;
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) += d;
     }
 }

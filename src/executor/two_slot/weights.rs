@@ -3,6 +3,7 @@
 
 use std::time::{Duration, SystemTime};
 
+use super::super::cancel::within;
 use super::super::{log, Ports};
 use super::topology::Topology;
 use crate::config::DeployConfig;
@@ -121,11 +122,9 @@ pub async fn restore_weights(
     let deadline = ports.clock.now() + budget;
     let mut delay = Duration::from_millis(250);
     loop {
-        let remaining = deadline.duration_since(ports.clock.now()).unwrap_or_default();
-        let attempt = tokio::select! {
-            r = set_and_verify(ports, split, topo, 0) => r,
-            _ = ports.clock.sleep(remaining) => Err(format!("no confirmed weight change within {} s", budget.as_secs())),
-        };
+        let attempt = within(ports, deadline, set_and_verify(ports, split, topo, 0))
+            .await
+            .unwrap_or_else(|| Err(format!("no confirmed weight change within {} s", budget.as_secs())));
         match attempt {
             Ok(()) => break,
             Err(reason) if ports.clock.now() + delay < deadline => {

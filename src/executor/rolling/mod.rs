@@ -1,0 +1,271 @@
+//! The rolling deploy of one or many services, all or nothing, as an interpreter of the
+//! rolling plan (register, update, await stable).
+//!
+//! 1. Read everything and decide (no mutation): images pinned, services healthy and idle,
+//!    containers present; the deploy lock; then the same reads again under the lock.
+//! 2. Register one new revision per base task definition, point each service at it.
+//! 3. Wait for all of them together.
+//! 4. If any failed, timed out, or we were cancelled: put every service of the run back on
+//!    its previous task definition (unless ECS already did, or someone else now owns it), and
+//!    wait for ECS's own rollback to be stable when its circuit breaker did it.
+
+mod preflight;
+mod rollback;
+
+use std::collections::BTreeMap;
+
+use super::images::{self, ResolvedImages};
+use super::wait::{short_td, wait_for, WaitResult};
+use super::{lock, log, Cancel, DeployReport, Ports};
+use crate::config::DeployConfig;
+use crate::domain::diagnostics::Diagnostics;
+use crate::domain::outcome::{Outcome, OutcomeKind, RollbackResult, ServiceResult, ServiceStatus};
+use crate::domain::plan::{Plan, Step};
+use crate::domain::rollout::{Failure, Tracked};
+use crate::error::Error;
+pub(crate) use preflight::{check_service, record, record_tags};
+use preflight::{preflight, Planned};
+pub(crate) use rollback::revert_budget;
+use rollback::roll_back;
+
+pub async fn deploy(cfg: &DeployConfig, ports: &Ports<'_>, cancel: &mut Cancel) -> Result<DeployReport, Error> {
+    let started = ports.clock.now();
+
+    log::group("Preflight: resolve the image and find the services");
+    let pre = async {
+        let resolved = images::resolve(ports, &cfg.images).await?;
+        let states = ports.ecs.describe_services(&cfg.cluster, &cfg.services).await?;
+        // Refused here with no change at all (not even a lock tag); checked again under the lock.
+        for s in &states {
+            check_service(&cfg.cluster, s)?;
+        }
+        Ok::<_, Error>((resolved, states))
+    }
+    .await;
+    log::endgroup();
+    let (resolved, states) = pre?;
+
+    // One deploy per service at a time, taken before the state the run acts on is read: a
+    // run that gets the lock just after another released it sees that run's result.
+    let plan = crate::domain::plan::rolling(&cfg.services, &resolved.image);
+    let services: Vec<(String, String)> = states.iter().map(|s| (s.name.clone(), s.arn.clone())).collect();
+    let held = lock::acquire(cfg, ports, &services, lock::ttl(cfg, &plan)).await?;
+    let result = async {
+        log::group("Preflight: check the services and their task definitions (under the lock)");
+        let planned = preflight(cfg, ports, &resolved).await;
+        log::endgroup();
+        Ok(deploy_locked(cfg, ports, cancel, resolved, planned?, plan, started).await)
+    }
+    .await;
+    lock::release(ports, &held).await;
+    result
+}
+
+/// Everything after the preflight, under the lock: the plan's steps in order; the report
+/// says how it ended.
+#[allow(clippy::too_many_arguments)]
+async fn deploy_locked(
+    cfg: &DeployConfig,
+    ports: &Ports<'_>,
+    cancel: &mut Cancel,
+    resolved: ResolvedImages,
+    planned: Vec<Planned>,
+    plan: Plan,
+    started: std::time::SystemTime,
+) -> DeployReport {
+    let mut new_td: BTreeMap<String, String> = BTreeMap::new(); // base → new, registered once
+    let mut tracked: BTreeMap<String, Tracked> = BTreeMap::new();
+    let mut mutation_error: Option<Error> = None;
+    // A service whose UpdateService failed may still have been updated (the call timed out
+    // after AWS executed it): it is rolled back too, which is a no-op if it was not.
+    let mut uncertain: BTreeMap<String, Tracked> = BTreeMap::new();
+    let mut wait = WaitResult::default();
+    let mut executed = Vec::new();
+    let n = plan.steps.len();
+    for (index, step) in plan.steps.iter().enumerate() {
+        if *cancel.borrow() {
+            // Cancelled before this step: what was changed is put back below.
+            wait.cancelled = true;
+            break;
+        }
+        log::group(&format!("Step {}/{n} {}: {step}", index + 1, step.kind()));
+        executed.push(index);
+        match step {
+            Step::RegisterRevision { .. } => {
+                if let Err(e) = register_all(ports, &planned, &mut new_td).await {
+                    mutation_error = Some(e);
+                }
+            }
+            Step::UpdateService { .. } => {
+                for p in &planned {
+                    // Cancelled before this service was touched: leave it (and the rest) alone.
+                    if *cancel.borrow() {
+                        break;
+                    }
+                    let td = new_td[&p.previous_task_definition].clone();
+                    let t = Tracked {
+                        deployment_id: String::new(),
+                        task_definition: td.clone(),
+                        previous_task_definition: p.previous_task_definition.clone(),
+                    };
+                    match ports.ecs.update_service(&cfg.cluster, &p.service, &td, None).await {
+                        Ok(deployment_id) => {
+                            log::info(&format!(
+                                "{}: deployment {deployment_id} started on {}",
+                                p.service,
+                                short_td(&td)
+                            ));
+                            tracked.insert(p.service.clone(), Tracked { deployment_id, ..t });
+                        }
+                        Err(e) => {
+                            uncertain.insert(p.service.clone(), t);
+                            mutation_error = Some(e.into());
+                            break;
+                        }
+                    }
+                }
+            }
+            Step::AwaitStable { .. } => {
+                wait = wait_for(
+                    ports,
+                    &cfg.cluster,
+                    &tracked,
+                    cfg.wait_timeout,
+                    cfg.poll_interval,
+                    cancel,
+                )
+                .await;
+            }
+            other => log::warning("Step skipped", &format!("{} is not a rolling step", other.kind())),
+        }
+        log::endgroup();
+        if mutation_error.is_some() || wait.cancelled {
+            break;
+        }
+    }
+
+    if mutation_error.is_none() && wait.all_stable() {
+        let services = planned
+            .iter()
+            .map(|p| ServiceResult {
+                service: p.service.clone(),
+                previous_task_definition: p.previous_task_definition.clone(),
+                new_task_definition: tracked.get(&p.service).map(|t| t.task_definition.clone()),
+                status: ServiceStatus::Deployed,
+                diagnostics: Diagnostics::default(),
+                duration_ms: super::elapsed(ports, started).as_millis(),
+            })
+            .collect();
+        return DeployReport {
+            outcome: Outcome {
+                kind: OutcomeKind::Success,
+                services,
+                reason: None,
+            },
+            image: resolved.image,
+            digest: resolved.digest.map(|d| d.to_string()),
+            strategy: "rolling".into(),
+            timeline: vec![],
+            plan: Some(plan),
+            executed,
+        };
+    }
+
+    // Something went wrong: put everything back, then explain.
+    let cancelled = wait.cancelled;
+    let reason = match (&mutation_error, cancelled) {
+        (Some(e), _) => e.to_string(),
+        (None, true) => "cancelled by the runner (SIGINT/SIGTERM/SIGHUP)".to_string(),
+        (None, false) => wait
+            .verdicts
+            .iter()
+            .filter_map(|(s, v)| v.as_ref().err().map(|f| format!("{s}: {}", f.summary())))
+            .collect::<Vec<_>>()
+            .join("; "),
+    };
+    log::group("Roll back");
+    let rollbacks = roll_back(cfg, ports, &tracked, &uncertain, &wait, cancelled).await;
+    log::endgroup();
+
+    let mut services = Vec::new();
+    for p in &planned {
+        let t = tracked.get(&p.service);
+        let verdict = wait.verdicts.get(&p.service);
+        let rollback = rollbacks
+            .get(&p.service)
+            .cloned()
+            .unwrap_or_else(|| RollbackResult::NotAttempted("the service was not changed".into()));
+        let status = match (verdict, cancelled) {
+            (_, true) => ServiceStatus::Cancelled(rollback),
+            (Some(Err(f)), _) => ServiceStatus::Failed {
+                failure: f.clone(),
+                rollback,
+            },
+            (None, _) if mutation_error.is_some() && t.is_none() => ServiceStatus::Failed {
+                failure: Failure::RolloutFailed {
+                    reason: mutation_error.as_ref().map(|e| e.to_string()).unwrap_or_default(),
+                },
+                rollback,
+            },
+            _ => ServiceStatus::RolledBackWithOthers(rollback),
+        };
+        let diagnostics = match (&status, t, wait.last_seen.get(&p.service)) {
+            (ServiceStatus::Failed { .. }, Some(t), Some(state)) => {
+                ports
+                    .ecs
+                    .diagnostics(&cfg.cluster, state, &t.task_definition, started)
+                    .await
+            }
+            _ => Diagnostics::default(),
+        };
+        services.push(ServiceResult {
+            service: p.service.clone(),
+            previous_task_definition: p.previous_task_definition.clone(),
+            new_task_definition: t.map(|t| t.task_definition.clone()),
+            status,
+            diagnostics,
+            duration_ms: super::elapsed(ports, started).as_millis(),
+        });
+    }
+    DeployReport {
+        outcome: Outcome {
+            kind: if cancelled {
+                OutcomeKind::Cancelled
+            } else {
+                OutcomeKind::Failure
+            },
+            services,
+            reason: Some(reason),
+        },
+        image: resolved.image,
+        digest: resolved.digest.map(|d| d.to_string()),
+        strategy: "rolling".into(),
+        timeline: vec![],
+        plan: Some(plan),
+        executed,
+    }
+}
+
+/// One new revision per base task definition (services that share one share the revision).
+async fn register_all(
+    ports: &Ports<'_>,
+    planned: &[Planned],
+    new_td: &mut BTreeMap<String, String>,
+) -> Result<(), Error> {
+    for p in planned {
+        if new_td.contains_key(&p.previous_task_definition) {
+            continue;
+        }
+        let td = ports
+            .ecs
+            .register_revision(&p.previous_task_definition, &p.images, &p.tags)
+            .await?;
+        log::info(&format!(
+            "registered {} (from {})",
+            short_td(&td),
+            short_td(&p.previous_task_definition)
+        ));
+        new_td.insert(p.previous_task_definition.clone(), td);
+    }
+    Ok(())
+}

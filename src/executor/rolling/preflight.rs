@@ -1,0 +1,126 @@
+//! What the rolling deploy reads and decides before it changes anything: the services are
+//! there, ACTIVE, on the ECS controller and idle; each one's new images and record tags.
+
+use std::collections::BTreeMap;
+
+use super::super::images::ResolvedImages;
+use super::super::{log, Ports};
+use crate::config::DeployConfig;
+use crate::domain::service::ServiceState;
+use crate::domain::task_definition::{assign_images, merge_tags, ImageAssignment};
+use crate::error::Error;
+
+/// Tag keys of the records we leave on each task definition.
+pub mod record {
+    pub const STAGE: &str = "ecs-deploy:stage";
+    pub const VERSION: &str = "ecs-deploy:version";
+    pub const DIGEST: &str = "ecs-deploy:digest";
+    pub const GIT_SHA: &str = "ecs-deploy:git-sha";
+    pub const RUN_URL: &str = "ecs-deploy:run-url";
+}
+
+/// What the preflight decided for one service.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    pub service: String,
+    pub previous_task_definition: String,
+    pub images: Vec<(String, String)>,
+    pub tags: Vec<(String, String)>,
+}
+
+pub async fn preflight(
+    cfg: &DeployConfig,
+    ports: &Ports<'_>,
+    resolved: &ResolvedImages,
+) -> Result<Vec<Planned>, Error> {
+    let states = ports.ecs.describe_services(&cfg.cluster, &cfg.services).await?;
+    for s in &states {
+        check_service(&cfg.cluster, s)?;
+    }
+    let mut planned = Vec::new();
+    let mut infos = BTreeMap::new();
+    for s in &states {
+        if !infos.contains_key(&s.task_definition) {
+            infos.insert(
+                s.task_definition.clone(),
+                ports.ecs.describe_task_definition(&s.task_definition).await?,
+            );
+        }
+        let info = &infos[&s.task_definition];
+        let images = assign_images(&info.arn, &info.containers, &resolved.assignment)?;
+        let tags = merge_tags(&info.tags, &record_tags(cfg, resolved));
+        for (container, image) in &images {
+            log::info(&format!("{}: container {container} → {image}", s.name));
+        }
+        planned.push(Planned {
+            service: s.name.clone(),
+            previous_task_definition: s.task_definition.clone(),
+            images,
+            tags,
+        });
+    }
+    // Every name=image pair must have found its container in some service.
+    if let ImageAssignment::Map(map) = &resolved.assignment {
+        for container in map.keys() {
+            if !planned.iter().any(|p| p.images.iter().any(|(n, _)| n == container)) {
+                return Err(Error::Preflight {
+                    cluster: cfg.cluster.clone(),
+                    service: cfg.services.join(", "),
+                    problem: format!(
+                        "has no container named `{container}` in any task definition; fix the `containers` input"
+                    ),
+                });
+            }
+        }
+    }
+    Ok(planned)
+}
+
+pub fn check_service(cluster: &str, s: &ServiceState) -> Result<(), Error> {
+    let problem = if s.status == "MISSING" {
+        Some("does not exist; check `services`, `cluster` and the region".to_string())
+    } else if s.status != "ACTIVE" {
+        Some(format!("is {}; only ACTIVE services can be deployed", s.status))
+    } else if s.deployment_controller != "ECS" {
+        Some(format!(
+            "uses the {} deployment controller; this action drives rolling (ECS) deployments, so deploy it with its own controller",
+            s.deployment_controller
+        ))
+    } else if s.deployments.len() > 1 {
+        let ids: Vec<&str> = s.deployments.iter().map(|d| d.id.as_str()).collect();
+        Some(format!(
+            "already has a deployment in progress ({}); wait for it to finish, then re-run",
+            ids.join(", ")
+        ))
+    } else {
+        None
+    };
+    match problem {
+        Some(problem) => Err(Error::Preflight {
+            cluster: cluster.to_string(),
+            service: s.name.clone(),
+            problem,
+        }),
+        None => Ok(()),
+    }
+}
+
+pub fn record_tags(cfg: &DeployConfig, resolved: &ResolvedImages) -> Vec<(String, String)> {
+    let mut tags = Vec::new();
+    if let Some(stage) = &cfg.stage {
+        tags.push((record::STAGE.to_string(), stage.clone()));
+    }
+    if let Some(v) = &cfg.version {
+        tags.push((record::VERSION.to_string(), format!("v{v}")));
+    }
+    if let Some(d) = &resolved.digest {
+        tags.push((record::DIGEST.to_string(), d.to_string()));
+    }
+    if let Some(sha) = &cfg.context.sha {
+        tags.push((record::GIT_SHA.to_string(), sha.clone()));
+    }
+    if let Some(url) = cfg.context.run_url() {
+        tags.push((record::RUN_URL.to_string(), url));
+    }
+    tags
+}

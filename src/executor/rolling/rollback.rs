@@ -1,0 +1,181 @@
+//! Putting a rolling deploy back: every touched service on its previous task definition,
+//! kept asking within a budget, then waited for; ECS's own circuit-breaker rollback is waited
+//! for too, so the run ends only in a known state.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use super::super::cancel::within;
+use super::super::wait::{short_td, wait_for, WaitResult};
+use super::super::{log, Ports};
+use crate::config::DeployConfig;
+use crate::domain::outcome::RollbackResult;
+use crate::domain::rollout::{Failure, Tracked};
+
+/// How long a rollback keeps asking ECS: a cancelled job has seconds before the runner kills
+/// it; otherwise a service must not be left on the new revision while AWS answers at all.
+pub fn revert_budget(cancelled: bool) -> Duration {
+    if cancelled {
+        Duration::from_secs(7)
+    } else {
+        Duration::from_secs(180)
+    }
+}
+
+/// Puts every touched service back on its previous task definition. On cancellation it only
+/// asks (the runner gives us seconds); otherwise it waits for the services to be stable again.
+/// `uncertain` services may or may not have been updated; asking ECS for the previous revision
+/// again is harmless when they were not.
+pub async fn roll_back(
+    cfg: &DeployConfig,
+    ports: &Ports<'_>,
+    tracked: &BTreeMap<String, Tracked>,
+    uncertain: &BTreeMap<String, Tracked>,
+    wait: &WaitResult,
+    cancelled: bool,
+) -> BTreeMap<String, RollbackResult> {
+    let mut results = BTreeMap::new();
+    let mut rollback_tracked = BTreeMap::new();
+    let mut by_ecs = Vec::new();
+    let deadline = ports.clock.now() + revert_budget(cancelled);
+    for (service, t) in tracked.iter().chain(uncertain) {
+        let failure = wait.verdicts.get(service).and_then(|v| v.as_ref().err());
+        if failure.is_some_and(Failure::ecs_already_rolled_back) {
+            // ECS's rollback is a deployment like ours: it is only done when it is stable.
+            match ecs_rollback(wait, service) {
+                Some(t) => {
+                    by_ecs.push(service.clone());
+                    rollback_tracked.insert(service.clone(), t);
+                }
+                None => {
+                    results.insert(service.clone(), RollbackResult::ByEcs);
+                }
+            }
+            continue;
+        }
+        if failure.is_some_and(Failure::is_foreign) {
+            results.insert(
+                service.clone(),
+                RollbackResult::NotAttempted("another deployment replaced ours; it is left alone".into()),
+            );
+            continue;
+        }
+        if !cfg.rollback_on_failure && !cancelled {
+            results.insert(
+                service.clone(),
+                RollbackResult::NotAttempted("rollback-on-failure is false".into()),
+            );
+            continue;
+        }
+        // Throttling or an outage that outlasts the SDK's retries must not leave the service
+        // on the new revision: keep asking, with backoff, until the budget is spent.
+        let mut delay = Duration::from_millis(250);
+        let asked = loop {
+            let ask = ports
+                .ecs
+                .update_service(&cfg.cluster, service, &t.previous_task_definition, None);
+            let answer = within(ports, deadline, ask).await.unwrap_or_else(|| {
+                Err(crate::error::AwsError {
+                    operation: "ecs:UpdateService",
+                    resource: service.clone(),
+                    message: format!(
+                        "no answer within the revert budget of {} s",
+                        revert_budget(cancelled).as_secs()
+                    ),
+                    kind: crate::error::AwsErrorKind::Transient,
+                })
+            });
+            match answer {
+                Ok(id) => break Ok(id),
+                Err(e) if ports.clock.now() + delay < deadline => {
+                    log::warning(
+                        &format!("Rollback of {service} not accepted yet"),
+                        &format!("{e}; retrying"),
+                    );
+                    ports.clock.sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(5));
+                }
+                Err(e) => break Err(e),
+            }
+        };
+        match asked {
+            Ok(deployment_id) => {
+                log::info(&format!(
+                    "{service}: rolling back to {} (deployment {deployment_id})",
+                    short_td(&t.previous_task_definition)
+                ));
+                results.insert(service.clone(), RollbackResult::Requested);
+                rollback_tracked.insert(
+                    service.clone(),
+                    Tracked {
+                        deployment_id,
+                        task_definition: t.previous_task_definition.clone(),
+                        previous_task_definition: t.task_definition.clone(),
+                    },
+                );
+            }
+            Err(e) => {
+                log::error(&format!("Rollback of {service} failed"), &e.to_string());
+                results.insert(service.clone(), RollbackResult::Failed(e.to_string()));
+            }
+        }
+    }
+    if cancelled || rollback_tracked.is_empty() {
+        for service in by_ecs {
+            results.insert(service, RollbackResult::ByEcs);
+        }
+        return results;
+    }
+    if !by_ecs.is_empty() {
+        log::info(&format!(
+            "waiting for ECS's own rollback of {} to be stable",
+            by_ecs.join(", ")
+        ));
+    }
+    // A fresh receiver that never fires: the rollback itself must not be cancelled by a
+    // repeated signal, it is what makes the state known.
+    let (_keep, mut never) = tokio::sync::watch::channel(false);
+    let settle = wait_for(
+        ports,
+        &cfg.cluster,
+        &rollback_tracked,
+        cfg.wait_timeout.max(Duration::from_secs(60)),
+        cfg.poll_interval,
+        &mut never,
+    )
+    .await;
+    for (service, verdict) in settle.verdicts {
+        let ecs = by_ecs.contains(&service);
+        let result = match verdict {
+            Ok(()) if ecs => RollbackResult::ByEcs,
+            Ok(()) => RollbackResult::Done,
+            Err(f) if ecs => {
+                log::error(
+                    &format!("ECS's rollback of {service} did not finish"),
+                    &format!(
+                        "{}; the service may be on neither revision: look at its events",
+                        f.summary()
+                    ),
+                );
+                RollbackResult::Failed(format!(
+                    "the circuit breaker's rollback did not finish: {}",
+                    f.summary()
+                ))
+            }
+            Err(f) => RollbackResult::Failed(f.summary()),
+        };
+        results.insert(service, result);
+    }
+    results
+}
+
+/// The rollback deployment ECS's circuit breaker started, as last seen (its PRIMARY).
+fn ecs_rollback(wait: &WaitResult, service: &str) -> Option<Tracked> {
+    let state = wait.last_seen.get(service)?;
+    let primary = state.deployments.iter().find(|d| d.status == "PRIMARY")?;
+    Some(Tracked {
+        deployment_id: primary.id.clone(),
+        task_definition: primary.task_definition.clone(),
+        previous_task_definition: String::new(),
+    })
+}
