@@ -2,7 +2,9 @@
 //! payload. This is the only module that reads the process environment.
 
 pub mod chain_file;
+pub mod containers;
 pub mod github_context;
+pub mod input_error;
 pub mod inputs;
 pub mod parse;
 pub mod progressive;

@@ -2,57 +2,16 @@
 //! fix. Nothing here talks to AWS: a run with a bad input makes no AWS call at all.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::time::Duration;
 
+use super::containers::parse_containers;
 use super::github_context::GithubContext;
+pub use super::input_error::{duration_input, printable, InputError};
 use super::inputs::{given, RawInputs};
 use super::parse;
 use super::progressive::{self, ProgressiveConfig};
 use crate::domain::image::ImageRef;
 use crate::domain::strategy::Strategy;
-
-/// One bad input: which, what is wrong, how to fix it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InputError {
-    pub input: String,
-    pub problem: String,
-    pub fix: String,
-}
-
-impl InputError {
-    /// Each part is kept to one line of printable text: problems quote untrusted values (a
-    /// stage name, a YAML parser's message), and an error is always one `::error` line.
-    pub fn new(input: &str, problem: impl Into<String>, fix: impl Into<String>) -> Self {
-        InputError {
-            input: one_line(input),
-            problem: one_line(&problem.into()),
-            fix: one_line(&fix.into()),
-        }
-    }
-}
-
-/// Control characters (newlines included) shown escaped; everything else kept as is, so text
-/// that `printable` already escaped is not escaped twice.
-fn one_line(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if c.is_control() {
-            out.extend(c.escape_debug());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-impl fmt::Display for InputError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "input `{}`: {}. Fix: {}", self.input, self.problem, self.fix)
-    }
-}
-
-impl std::error::Error for InputError {}
 
 /// Which containers get which image (validated syntax; existence is checked against AWS later).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,7 +53,7 @@ fn valid_rollback_target(to: &str) -> bool {
         || crate::domain::image::Digest::parse(to).is_some()
 }
 
-fn is_ecs_name(s: &str) -> bool {
+pub(super) fn is_ecs_name(s: &str) -> bool {
     !s.is_empty() && s.len() <= 255 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
@@ -333,131 +292,6 @@ pub fn validate(
         }),
         _ => Err(errors),
     }
-}
-
-/// A duration input within [min, max]; the default when not given; an error naming it otherwise.
-pub(crate) fn duration_input(
-    v: &Option<String>,
-    input: &str,
-    default: Duration,
-    min: Duration,
-    max: Duration,
-    errors: &mut Vec<InputError>,
-) -> Duration {
-    let Some(s) = given(v) else { return default };
-    match parse::duration(s) {
-        Ok(d) if d < min || d > max => {
-            errors.push(InputError::new(
-                input,
-                format!("{} is out of range", humantime::format_duration(d)),
-                format!(
-                    "use between {} and {}",
-                    humantime::format_duration(min),
-                    humantime::format_duration(max)
-                ),
-            ));
-            default
-        }
-        Ok(d) => d,
-        Err(e) => {
-            errors.push(InputError::new(input, printable(&e), "write e.g. 30s, 5m or 1h"));
-            default
-        }
-    }
-}
-
-/// `containers:` is either names (`app, worker`: they get `image`) or `name=image` pairs.
-fn parse_containers(
-    spec: &str,
-    image: Option<ImageRef>,
-    image_given: bool,
-    errors: &mut Vec<InputError>,
-) -> Option<ContainerImages> {
-    let items = parse::list(spec);
-    let pairs = items.iter().filter(|i| i.contains('=')).count();
-    if pairs > 0 && pairs < items.len() {
-        errors.push(InputError::new(
-            "containers",
-            "mixes plain names and name=image pairs",
-            "either list container names (they get `image`), or give every container as name=image",
-        ));
-        return None;
-    }
-    if pairs == 0 {
-        for n in &items {
-            if !is_ecs_name(n) {
-                errors.push(InputError::new(
-                    "containers",
-                    format!("`{}` is not a container name", printable(n)),
-                    "use the container names of the task definition",
-                ));
-            }
-        }
-        return match image {
-            Some(image) => Some(ContainerImages::Named {
-                containers: items,
-                image,
-            }),
-            None => {
-                if !image_given {
-                    errors.push(InputError::new(
-                        "image",
-                        "is required when `containers` lists names",
-                        "set `image:`, or write containers as name=image pairs",
-                    ));
-                }
-                None
-            }
-        };
-    }
-    let mut map = BTreeMap::new();
-    for item in &items {
-        let (name, img) = item.split_once('=').unwrap_or((item, ""));
-        let (name, img) = (name.trim(), img.trim());
-        if !is_ecs_name(name) {
-            errors.push(InputError::new(
-                "containers",
-                format!("`{}` has no valid container name before `=`", printable(item)),
-                "write name=image, e.g. app=123456789012.dkr.ecr.us-east-1.amazonaws.com/app:v1",
-            ));
-            continue;
-        }
-        match ImageRef::parse(img) {
-            Ok(r) => {
-                if map.insert(name.to_string(), r).is_some() {
-                    errors.push(InputError::new(
-                        "containers",
-                        format!("container `{name}` is given twice"),
-                        "give each container once",
-                    ));
-                }
-            }
-            Err(e) => errors.push(InputError::new(
-                "containers",
-                format!("image for `{name}`: {}", printable(&e.to_string())),
-                "write name=registry/repository:tag",
-            )),
-        }
-    }
-    if image_given {
-        errors.push(InputError::new(
-            "image",
-            "is given together with name=image pairs in `containers`",
-            "remove `image:` or write `containers` as plain names",
-        ));
-        return None;
-    }
-    Some(ContainerImages::Map(map))
-}
-
-/// Untrusted text in an error message: control characters shown escaped, length bounded, so an
-/// input can never smuggle a newline (and with it a workflow command) into the log.
-pub fn printable(s: &str) -> String {
-    let mut out: String = s.chars().take(120).flat_map(char::escape_debug).collect();
-    if s.chars().count() > 120 {
-        out.push('…');
-    }
-    out
 }
 
 #[cfg(test)]

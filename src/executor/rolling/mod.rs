@@ -173,7 +173,7 @@ async fn deploy_locked(
 
     // Something went wrong: put everything back, then explain.
     let cancelled = wait.cancelled;
-    let reason = match (&mutation_error, cancelled) {
+    let mut reason = match (&mutation_error, cancelled) {
         (Some(e), _) => e.to_string(),
         (None, true) => "cancelled by the runner (SIGINT/SIGTERM/SIGHUP)".to_string(),
         (None, false) => wait
@@ -226,6 +226,12 @@ async fn deploy_locked(
             diagnostics,
             duration_ms: super::elapsed(ports, started).as_millis(),
         });
+    }
+    // The same cause the `::error` lines name, not only ECS's "tasks failed to start".
+    for s in &services {
+        if let Some(headline) = s.diagnostics.headline() {
+            reason = format!("{reason} ({}: {headline})", s.service);
+        }
     }
     DeployReport {
         outcome: Outcome {

@@ -110,6 +110,10 @@ pub(super) async fn report(run: &Run<'_, '_>, ending: Ending, started: SystemTim
         _ => Diagnostics::default(),
     };
     let kind = ending.kind;
+    let reason = match (ending.reason, diagnostics.headline()) {
+        (Some(r), Some(headline)) => Some(format!("{r} ({headline})")),
+        (r, _) => r,
+    };
     DeployReport {
         outcome: Outcome {
             kind,
@@ -121,7 +125,7 @@ pub(super) async fn report(run: &Run<'_, '_>, ending: Ending, started: SystemTim
                 diagnostics,
                 duration_ms: super::super::elapsed(ports, started).as_millis(),
             }],
-            reason: ending.reason.map(|r| {
+            reason: reason.map(|r| {
                 if kind == OutcomeKind::Success {
                     r
                 } else {
