@@ -1,0 +1,296 @@
+//! One run of the action, one pipeline: env → config (flat inputs are a one-stage chain) →
+//! adapters → the stages → one finish that writes the outputs once and closes every stage's
+//! reports, on success and on failure.
+
+mod finish;
+
+use crate::aws::{cloudwatch::CloudWatchMetrics, ecr::EcrRegistry, ecs::EcsAdapter, elbv2::ElbRouter, sdk_config};
+use crate::config::chain_file::{ChainFile, StageFile};
+use crate::config::stages::{Command, StagePlan};
+use crate::config::validate::ContainerImages;
+use crate::config::{self, validate, DeployConfig};
+use crate::domain::outcome::OutcomeKind;
+use crate::executor::chain::{self, ChainReport};
+use crate::executor::{log, progressive, rolling, Ports};
+use crate::github::commands;
+use crate::github::environments::{GithubGates, UnknownGates};
+use crate::github::runtime::Runtime;
+use crate::github::GitHubReporter;
+use crate::http::HttpSmokeCheck;
+use crate::ports::Gates;
+use crate::ports::{NoReporter, Reporter, StageStart, SystemClock};
+
+/// How the run was asked for: a chain (a config file, or a command other than deploy) or a
+/// single stage from flat inputs. Both end in the same finish.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Chain,
+    Flat,
+}
+
+/// Runs the action from the process environment; returns the exit code.
+pub async fn run() -> u8 {
+    let (raw, context) = match config::from_env() {
+        Ok(v) => v,
+        Err(e) => {
+            println!(
+                "{}",
+                commands::error(&format!("Invalid input: {}", e.input), &e.to_string())
+            );
+            return 2;
+        }
+    };
+    // Mask the token before anything else is printed.
+    if let Some(token) = config::inputs::given(&raw.github_token) {
+        for line in commands::add_mask(token) {
+            println!("{line}");
+        }
+    }
+    let rt = Runtime::new(context.output.clone(), context.step_summary.clone());
+    let mode = if config::inputs::given(&raw.config).is_some()
+        || config::inputs::given(&raw.command).is_some_and(|c| c != "deploy")
+    {
+        Mode::Chain
+    } else {
+        Mode::Flat
+    };
+    // Everything validated before the first AWS call.
+    let (file, command, plans) = match mode {
+        Mode::Chain => {
+            let file = match chain_file(&raw, &rt) {
+                Ok(f) => f,
+                Err(code) => return code,
+            };
+            match chain::plan_stages(&file, &raw, &context, config::region_from_env()) {
+                Ok((command, plans)) => (Some(file), command, plans),
+                Err(errors) => return invalid(&rt, &errors),
+            }
+        }
+        Mode::Flat => match validate(&raw, context, config::region_from_env()) {
+            Ok(cfg) => {
+                let name = cfg.stage.clone().unwrap_or_else(|| "deploy".to_string());
+                let stage = StagePlan {
+                    environment: name.clone(),
+                    name,
+                    version_auto: false,
+                    cfg,
+                };
+                (None, Command::Deploy, vec![stage])
+            }
+            Err(errors) => return invalid(&rt, &errors),
+        },
+    };
+
+    let mut cancel = cancel_on_signal();
+    let first = &plans[0].cfg;
+    let adapters = Adapters::new(&first.region).await;
+    let reporter = reporter(first);
+    let ports = adapters.ports(reporter.as_ref(), &plans[0].name);
+    let report = match &file {
+        Some(file) => {
+            let gates = gates(first);
+            chain::run(file, &raw, command, &plans, &ports, gates.as_ref(), &mut cancel).await
+        }
+        None => one_stage(&plans[0], &ports, &mut cancel).await,
+    };
+    finish::finish(&rt, reporter.as_ref(), &plans, &report, mode).await
+}
+
+/// A single stage from flat inputs, deployed as given (no promotion records).
+async fn one_stage(stage: &StagePlan, ports: &Ports<'_>, cancel: &mut crate::executor::Cancel) -> ChainReport {
+    let cfg = &stage.cfg;
+    ports.reporter.started(&stage_start(cfg, &stage.name)).await;
+    let result = match &cfg.progressive {
+        Some(pc) => progressive::deploy(cfg, pc, ports, cancel).await,
+        None => rolling::deploy(cfg, ports, cancel).await,
+    };
+    let version = cfg.version.as_ref().map(|v| format!("v{v}"));
+    match result {
+        Ok(r) => ChainReport {
+            kind: r.outcome.kind,
+            digest: r.digest.clone(),
+            version,
+            reason: r.outcome.reason.clone(),
+            stages: vec![(stage.name.clone(), r)],
+            ..Default::default()
+        },
+        // Preflight and registration errors: nothing was changed, or what was is put back.
+        Err(e) => ChainReport {
+            kind: OutcomeKind::Failure,
+            version,
+            reason: Some(e.to_string()),
+            failed_before_start: Some((stage.name.clone(), e.to_string())),
+            ..Default::default()
+        },
+    }
+}
+
+/// The chain file named by `config`, or one stage made of the inputs.
+fn chain_file(raw: &config::RawInputs, rt: &Runtime) -> Result<ChainFile, u8> {
+    Ok(match config::inputs::given(&raw.config) {
+        Some(path) => match std::fs::read_to_string(path) {
+            Ok(text) => match ChainFile::parse(&text, path) {
+                Ok(f) => f,
+                Err(e) => return Err(invalid(rt, &[e])),
+            },
+            Err(e) => {
+                return Err(invalid(
+                    rt,
+                    &[config::InputError::new(
+                        "config",
+                        format!("cannot read {path}: {e}"),
+                        "check the path (relative to the repository root)",
+                    )],
+                ))
+            }
+        },
+        // Without a file: one stage made of the inputs.
+        None => ChainFile {
+            repository: None,
+            resume_workflow: None,
+            stages: vec![StageFile {
+                name: config::inputs::given(&raw.stage).unwrap_or("deploy").to_string(),
+                environment: None,
+                url: None,
+                version: None,
+                inputs: Default::default(),
+            }],
+        },
+    })
+}
+
+/// GitHub's environment protection, for the approval gates between stages.
+fn gates(first: &DeployConfig) -> Box<dyn Gates> {
+    match (&first.github_token, &first.context.repository) {
+        (Some(token), Some(repo)) => {
+            let api = first
+                .context
+                .api_url
+                .clone()
+                .unwrap_or_else(|| "https://api.github.com".to_string());
+            match GithubGates::new(&api, token, repo) {
+                Ok(g) => Box::new(g),
+                Err(e) => {
+                    log::warning("GitHub unavailable", &e);
+                    Box::new(UnknownGates)
+                }
+            }
+        }
+        _ => Box::new(UnknownGates),
+    }
+}
+
+/// The AWS adapters of one run, sharing one SDK configuration.
+struct Adapters {
+    ecs: EcsAdapter,
+    registry: EcrRegistry,
+    router: ElbRouter,
+    metrics: CloudWatchMetrics,
+}
+
+impl Adapters {
+    async fn new(region: &str) -> Self {
+        let sdk = sdk_config(region).await;
+        Adapters {
+            ecs: EcsAdapter::new(&sdk),
+            registry: EcrRegistry::new(&sdk),
+            router: ElbRouter::new(&sdk),
+            metrics: CloudWatchMetrics::new(&sdk),
+        }
+    }
+
+    fn ports<'a>(&'a self, reporter: &'a dyn Reporter, stage: &str) -> Ports<'a> {
+        Ports {
+            ecs: &self.ecs,
+            registry: &self.registry,
+            clock: &SystemClock,
+            router: &self.router,
+            metrics: &self.metrics,
+            smoke: &HttpSmokeCheck,
+            reporter,
+            stage: stage.to_string(),
+        }
+    }
+}
+
+/// A receiver that flips to true on SIGINT, SIGTERM or SIGHUP.
+fn cancel_on_signal() -> crate::executor::Cancel {
+    let (cancel_tx, cancel) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        log::warning(
+            "Cancelled",
+            "received a stop signal: putting every service back where it was",
+        );
+        let _ = cancel_tx.send(true);
+        // Stay alive so the receiver is not dropped; a second signal changes nothing.
+        std::future::pending::<()>().await;
+    });
+    cancel
+}
+
+fn invalid(rt: &Runtime, errors: &[config::InputError]) -> u8 {
+    for e in errors {
+        println!(
+            "{}",
+            commands::error(&format!("Invalid input: {}", e.input), &e.to_string())
+        );
+    }
+    let reason = errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+    let _ = rt.set_outputs(&[("outcome", "invalid-input".to_string()), ("rolled-back-reason", reason)]);
+    2
+}
+
+/// GitHub reporting when a token and a repository are known; otherwise none. A client that
+/// cannot be built is a warning: reporting is never a reason to fail a deploy.
+fn reporter(cfg: &DeployConfig) -> Box<dyn Reporter> {
+    match GitHubReporter::from_config(cfg) {
+        Some(Ok(r)) => Box::new(r),
+        Some(Err(e)) => {
+            log::warning("GitHub reporting off", &e.to_string());
+            Box::new(NoReporter)
+        }
+        None => Box::new(NoReporter),
+    }
+}
+
+fn stage_start(cfg: &DeployConfig, stage: &str) -> StageStart {
+    StageStart {
+        stage: stage.to_string(),
+        strategy: cfg.strategy.name().to_string(),
+        cluster: cfg.cluster.clone(),
+        services: cfg.services.clone(),
+        image: match &cfg.images {
+            ContainerImages::Default(i) | ContainerImages::Named { image: i, .. } => i.to_string(),
+            ContainerImages::Map(m) => m.values().map(ToString::to_string).collect::<Vec<_>>().join(", "),
+        },
+        version: cfg.version.as_ref().map(|v| format!("v{v}")),
+        environment_url: None,
+    }
+}
+
+/// The `rolled-back-reason` output: documented as empty unless something failed or was
+/// cancelled (a pause or an approval gate is not a rollback).
+fn rolled_back_reason(kind: OutcomeKind, reason: Option<&str>) -> String {
+    match kind {
+        OutcomeKind::Failure | OutcomeKind::Cancelled => reason.unwrap_or_default().to_string(),
+        _ => String::new(),
+    }
+}
+
+/// PID 1 in a container ignores signals it has no handler for, so we handle all three.
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut streams = Vec::new();
+    for kind in [SignalKind::interrupt(), SignalKind::terminate(), SignalKind::hangup()] {
+        match signal(kind) {
+            Ok(s) => streams.push(s),
+            Err(e) => log::warning("Signal handler", &format!("could not install a handler: {e}")),
+        }
+    }
+    if streams.is_empty() {
+        return std::future::pending().await;
+    }
+    let waits = streams.iter_mut().map(|s| Box::pin(s.recv()));
+    futures::future::select_all(waits).await;
+}
