@@ -70,6 +70,9 @@ pub fn job_summary(report: &DeployReport, ctx: &SummaryContext<'_>) -> String {
             rollback
         ));
     }
+    if let Some(plan) = &report.plan {
+        md.push_str(&plan_section(plan, &report.executed));
+    }
     if !report.timeline.is_empty() {
         md.push_str(&timeline(&report.timeline));
     }
@@ -146,6 +149,23 @@ pub fn timeline(steps: &[StepRecord]) -> String {
 }
 
 /// The chain's own section of the summary: the walk, the gate and how to resume, or the plan.
+/// The plan the run followed, the same lines `command: plan` prints, each marked: ran in
+/// this run, done by an earlier run (a resume starts at the cursor), or not reached.
+fn plan_section(plan: &crate::domain::plan::Plan, executed: &[usize]) -> String {
+    let mut md = format!("\n### Plan {}\n\n", code(&plan.hash(), 20));
+    for (i, line) in plan.lines().iter().enumerate() {
+        let mark = if executed.contains(&i) {
+            "✅"
+        } else if i < plan.cursor {
+            "↩️ earlier run:"
+        } else {
+            "◻️ not reached:"
+        };
+        md.push_str(&format!("- {mark} {}\n", code(line, 300)));
+    }
+    md
+}
+
 pub fn chain_section(report: &crate::executor::chain::ChainReport) -> String {
     let mut md = String::from("\n### Promotion chain\n\n");
     if let Some(v) = &report.version {
@@ -176,6 +196,19 @@ pub fn chain_section(report: &crate::executor::chain::ChainReport) -> String {
 mod tests {
     use super::*;
     use crate::test_fixtures::{rolled_back_canary, success_canary};
+
+    #[test]
+    fn the_plan_section_marks_what_ran() {
+        let mut plan = crate::domain::plan::rolling(&["api".into()], "web@sha256:1");
+        plan.cursor = 1;
+        let md = plan_section(&plan, &[1]);
+        assert!(md.contains("- ↩️ earlier run: `1/3 register-revision"), "{md}");
+        assert!(
+            md.contains("- ✅ `2/3 update-service: update api to the new revision`"),
+            "{md}"
+        );
+        assert!(md.contains("- ◻️ not reached: `3/3 await-stable"), "{md}");
+    }
 
     fn ctx() -> SummaryContext<'static> {
         SummaryContext {

@@ -188,6 +188,14 @@ async fn rolling_service(aws: &Aws, name: &str) -> (String, String) {
     (cluster, Aws::image_uri(&repo, "v2"))
 }
 
+/// A chain config file for the repository of `image`, with the rest of the file as given.
+fn chain_config(image: &str, rest: &str) -> tempfile::NamedTempFile {
+    let repository = image.rsplit_once(':').map(|(r, _)| r).unwrap_or_default();
+    let config = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(config.path(), format!("repository: {repository}\n{rest}")).unwrap();
+    config
+}
+
 fn rolling_inputs<'a>(cluster: &'a str, image: &'a str, stage: &'a str) -> Vec<(&'a str, &'a str)> {
     vec![
         ("cluster", cluster),
@@ -657,15 +665,10 @@ async fn a_stop_at_an_approval_gate_asks_for_action_with_resume_instructions() {
     );
     let aws = Aws::new("gh_gate").await;
     let (cluster, image) = rolling_service(&aws, "gh-gate").await;
-    let repository = image.rsplit_once(':').map(|(r, _)| r.to_string()).unwrap_or_default();
-    let config = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(
-        config.path(),
-        format!(
-            "repository: {repository}\nresume-workflow: promote.yml\nstages:\n  - name: dev\n    cluster: {cluster}\n    services: api\n    url: https://dev.shop.example.com\n  - name: prod\n    cluster: {cluster}\n    services: api\n"
-        ),
-    )
-    .unwrap();
+    let config = chain_config(
+        &image,
+        &format!("resume-workflow: promote.yml\nstages:\n  - name: dev\n    cluster: {cluster}\n    services: api\n    url: https://dev.shop.example.com\n  - name: prod\n    cluster: {cluster}\n    services: api\n"),
+    );
     let gh = Gh::push(repo, SHA, "feat: coupons");
     let path = config.path().to_string_lossy().into_owned();
     let run = gh.run(
@@ -793,16 +796,11 @@ async fn a_chain_failing_at_its_second_stage_closes_the_first_stages_reports_and
     GitHub::shared().seed(repo, json!({"environments": {"dev": {}, "prod": {}}}));
     let aws = Aws::new("gh_chain2").await;
     let (cluster, image) = rolling_service(&aws, "gh-chain2").await;
-    let repository = image.rsplit_once(':').map(|(r, _)| r.to_string()).unwrap_or_default();
-    let config = tempfile::NamedTempFile::new().unwrap();
     // prod names a service that does not exist: its preflight fails after dev succeeded.
-    std::fs::write(
-        config.path(),
-        format!(
-            "repository: {repository}\nstages:\n  - name: dev\n    cluster: {cluster}\n    services: api\n  - name: prod\n    cluster: {cluster}\n    services: no-such-service\n"
-        ),
-    )
-    .unwrap();
+    let config = chain_config(
+        &image,
+        &format!("stages:\n  - name: dev\n    cluster: {cluster}\n    services: api\n  - name: prod\n    cluster: {cluster}\n    services: no-such-service\n"),
+    );
     let gh = Gh::push(repo, SHA, "fix: x");
     let path = config.path().to_string_lossy().into_owned();
     let run = gh.run(

@@ -87,6 +87,40 @@ fn executed(report: &ecs_deploy_action::executor::DeployReport) -> Vec<String> {
     report.executed.iter().map(|i| plan.steps[*i].to_string()).collect()
 }
 
+/// An earlier run died with traffic at 50/50; `stable` carries the stable-slot tag.
+fn split_50_50(ecs: &FakeEcs, router: &FakeRouter, stable: &str) {
+    *router.weights.lock().unwrap() = vec![("tg-blue".into(), 50), ("tg-green".into(), 50)];
+    ecs.tags.lock().unwrap().insert(
+        FakeEcs::arn(stable),
+        vec![(progressive::SLOT_TAG.into(), "stable".into())],
+    );
+}
+
+/// A deploy that must be refused: its error, as the run prints it.
+async fn refused(cfg: &DeployConfig, ports: &Ports<'_>) -> String {
+    let (_tx, mut cancel) = tokio::sync::watch::channel(false);
+    progressive::deploy(cfg, cfg.progressive.as_ref().unwrap(), ports, &mut cancel)
+        .await
+        .unwrap_err()
+        .to_string()
+}
+
+/// Nothing changed: no weight, no scale, no revision, no update, not even a lock tag.
+fn assert_untouched(ecs: &FakeEcs, router: &FakeRouter) {
+    assert!(router.canary_history().is_empty(), "no traffic moved");
+    assert!(ecs.scaled.lock().unwrap().is_empty(), "no slot was scaled");
+    let mutations: Vec<String> = ecs
+        .calls()
+        .into_iter()
+        .filter(|c| {
+            ["UpdateService", "RegisterTaskDefinition", "TagResource"]
+                .iter()
+                .any(|m| c.starts_with(m))
+        })
+        .collect();
+    assert!(mutations.is_empty(), "{mutations:#?}");
+}
+
 #[tokio::test]
 async fn a_healthy_canary_walks_every_step_then_retires_the_old_slot() {
     let (ecs, router) = slots();
@@ -204,47 +238,24 @@ async fn an_error_rate_over_the_threshold_fails_the_first_step() {
 #[tokio::test]
 async fn a_split_with_unreadable_tags_stops_before_any_change() {
     let (ecs, router) = slots();
-    // An earlier run died at 50/50; green was the canary, and the tags say so.
-    *router.weights.lock().unwrap() = vec![("tg-blue".into(), 50), ("tg-green".into(), 50)];
-    ecs.tags.lock().unwrap().insert(
-        FakeEcs::arn("web-blue"),
-        vec![(progressive::SLOT_TAG.into(), "stable".into())],
-    );
+    split_50_50(&ecs, &router, "web-blue");
     // ListTagsForResource is throttled for longer than the retries last.
     ecs.fail_tag_reads(0, 100);
     let metrics = FakeMetrics::new(&router, 0.0);
     let clock = FakeClock::default();
-    let cfg = canary_config(&[]);
-    let (_tx, mut cancel) = tokio::sync::watch::channel(false);
-    let p = ports(&ecs, &router, &metrics, &clock);
-    let err = progressive::deploy(&cfg, cfg.progressive.as_ref().unwrap(), &p, &mut cancel)
-        .await
-        .unwrap_err()
-        .to_string();
+    let err = refused(&canary_config(&[]), &ports(&ecs, &router, &metrics, &clock)).await;
     assert!(
         err.contains("which slot is stable is unknown") && err.contains("nothing was changed"),
         "{err}"
     );
-    assert!(router.canary_history().is_empty(), "no weight was touched");
-    assert!(ecs.scaled.lock().unwrap().is_empty(), "no slot was scaled");
-    assert!(
-        !ecs.calls()
-            .iter()
-            .any(|c| c.starts_with("UpdateService") || c.starts_with("RegisterTaskDefinition")),
-        "{:#?}",
-        ecs.calls()
-    );
+    assert_untouched(&ecs, &router);
 }
 
 #[tokio::test]
 async fn a_split_whose_tag_read_is_throttled_once_restores_the_true_stable_slot() {
     let (ecs, router) = slots();
-    *router.weights.lock().unwrap() = vec![("tg-blue".into(), 50), ("tg-green".into(), 50)];
     // Green is the stable slot this time (listed second): a guess by order would pick blue.
-    ecs.tags.lock().unwrap().insert(
-        FakeEcs::arn("web-green"),
-        vec![(progressive::SLOT_TAG.into(), "stable".into())],
-    );
+    split_50_50(&ecs, &router, "web-green");
     // The first slot-tag read is throttled twice, then answers.
     ecs.fail_tag_reads(0, 2);
     let metrics = FakeMetrics::new(&router, 0.0);
@@ -509,19 +520,7 @@ async fn an_alarm_that_does_not_exist_is_refused_before_any_change() {
     };
     let clock = FakeClock::default();
     let cfg = canary_config(&[("alarms", "web-5xx, web-5xx-typo")]);
-    let (_tx, mut cancel) = tokio::sync::watch::channel(false);
-    let p = ports(&ecs, &router, &metrics, &clock);
-    let err = progressive::deploy(&cfg, cfg.progressive.as_ref().unwrap(), &p, &mut cancel)
-        .await
-        .unwrap_err()
-        .to_string();
+    let err = refused(&cfg, &ports(&ecs, &router, &metrics, &clock)).await;
     assert!(err.contains("alarm web-5xx-typo"), "{err}");
-    assert!(router.canary_history().is_empty(), "no traffic moved");
-    assert!(
-        !ecs.calls()
-            .iter()
-            .any(|c| c.starts_with("TagResource") || c.starts_with("UpdateService")),
-        "nothing changed, not even a lock tag: {:#?}",
-        ecs.calls()
-    );
+    assert_untouched(&ecs, &router);
 }

@@ -3,6 +3,7 @@
 pub mod cloudwatch;
 pub mod ecr;
 pub mod ecs;
+mod ecs_diagnostics;
 pub mod elbv2;
 
 use std::time::{Duration, SystemTime};

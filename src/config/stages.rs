@@ -119,11 +119,7 @@ pub fn plan_stages(
     // Provenance reads the stage before the first one: it must validate too, before any call.
     if command == Command::Deploy && i0 > 0 {
         let prev = &file.stages[i0 - 1];
-        let mut prev_raw = prev.overlay(raw);
-        prev_raw.stage = Some(prev.name.clone());
-        prev_raw.image = Some("registry.invalid/app:chain".to_string());
-        prev_raw.version = None;
-        if let Err(e) = validate(&prev_raw, context.clone(), region_env.clone()) {
+        if let Err(e) = stage_config(file, raw, i0 - 1, "registry.invalid/app", context, region_env.clone()) {
             for mut err in e {
                 err.problem = format!(
                     "(stage {}, read for provenance) {}",
@@ -139,4 +135,22 @@ pub fn plan_stages(
     } else {
         Err(errors)
     }
+}
+
+/// Stage `index` of the file as the chain reads it for provenance: its entry under the step's
+/// inputs, with a stand-in image from `repository` (a stage's image is decided at run time).
+pub fn stage_config(
+    file: &ChainFile,
+    raw: &RawInputs,
+    index: usize,
+    repository: &str,
+    context: &GithubContext,
+    region_env: Option<String>,
+) -> Result<DeployConfig, Vec<InputError>> {
+    let stage = &file.stages[index];
+    let mut stage_raw = stage.overlay(raw);
+    stage_raw.stage = Some(stage.name.clone());
+    stage_raw.image = Some(format!("{repository}:chain"));
+    stage_raw.version = None;
+    validate(&stage_raw, context.clone(), region_env)
 }

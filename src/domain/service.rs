@@ -20,6 +20,26 @@ pub struct ServiceState {
     pub deployment_controller: String,
 }
 
+impl ServiceState {
+    /// A service `DescribeServices` did not find (ECS lists it under `failures`): status MISSING.
+    pub fn missing(name: &str) -> ServiceState {
+        ServiceState {
+            name: name.to_string(),
+            arn: String::new(),
+            status: "MISSING".into(),
+            task_definition: String::new(),
+            desired: 0,
+            running: 0,
+            pending: 0,
+            deployments: vec![],
+            events: vec![],
+            circuit_breaker: None,
+            target_groups: vec![],
+            deployment_controller: "ECS".into(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CircuitBreaker {
     pub enable: bool,

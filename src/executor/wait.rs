@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
+use super::cancel::{race, sleep_or_cancel};
 use super::{log, Cancel, Ports};
 use crate::domain::poll::PollSchedule;
 use crate::domain::rollout::{assess, Assessment, Failure, Tracked};
@@ -49,7 +50,12 @@ pub async fn wait_for(
         if pending.is_empty() {
             return result;
         }
-        match ports.ecs.describe_services(cluster, &pending).await {
+        // A read only: a signal during a slow DescribeServices is acted on at once.
+        let Some(described) = race(cancel, ports.ecs.describe_services(cluster, &pending)).await else {
+            result.cancelled = true;
+            return result;
+        };
+        match described {
             Ok(states) => {
                 for state in states {
                     let Some(t) = tracked.get(&state.name) else {
@@ -99,14 +105,9 @@ pub async fn wait_for(
             return result;
         }
         let delay = schedule.next_delay().min(remaining(ports.clock.now(), deadline));
-        tokio::select! {
-            _ = ports.clock.sleep(delay) => {}
-            changed = cancel.changed() => {
-                // A dropped sender means nobody can cancel any more: just wait.
-                if changed.is_err() {
-                    ports.clock.sleep(delay).await;
-                }
-            }
+        if sleep_or_cancel(ports, delay, cancel).await {
+            result.cancelled = true;
+            return result;
         }
     }
 }

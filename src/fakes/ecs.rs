@@ -194,20 +194,7 @@ impl Ecs for FakeEcs {
                     self.advance(s, &tds);
                     s.clone()
                 }
-                None => ServiceState {
-                    name: n.clone(),
-                    arn: Self::arn(n),
-                    status: "MISSING".into(),
-                    task_definition: String::new(),
-                    desired: 0,
-                    running: 0,
-                    pending: 0,
-                    deployments: vec![],
-                    events: vec![],
-                    circuit_breaker: None,
-                    target_groups: vec![],
-                    deployment_controller: "ECS".into(),
-                },
+                None => ServiceState::missing(n),
             })
             .collect())
     }

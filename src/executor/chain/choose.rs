@@ -7,8 +7,8 @@ use super::observe::{history, live_task_definition, tag};
 use super::refused;
 use crate::config::chain_file::ChainFile;
 use crate::config::inputs::{given, RawInputs};
+use crate::config::stages::stage_config;
 use crate::config::stages::{Command, StagePlan};
-use crate::config::validate::validate;
 use crate::domain::image::{Digest, EcrLocation, ImageRef};
 use crate::error::Error;
 
@@ -111,16 +111,14 @@ pub async fn release(
     }
     // Promote what the previous stage passed.
     let prev = &file.stages[start_index - 1];
-    let mut prev_raw = prev.overlay(raw);
-    prev_raw.stage = Some(prev.name.clone());
-    prev_raw.image = Some(format!("{}:chain", repo_ref.name));
-    prev_raw.version = None;
-    let prev_cfg = validate(&prev_raw, first.cfg.context.clone(), Some(first.cfg.region.clone())).map_err(|e| {
-        refused(
-            &prev.name,
-            e.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
-        )
-    })?;
+    let region = Some(first.cfg.region.clone());
+    let prev_cfg =
+        stage_config(file, raw, start_index - 1, &repo_ref.name, &first.cfg.context, region).map_err(|e| {
+            refused(
+                &prev.name,
+                e.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
+            )
+        })?;
     let hist = history(ports, &prev_cfg, &prev.name).await?;
     let (d, _, td) = hist.first().cloned().ok_or_else(|| {
         refused(

@@ -13,8 +13,9 @@ mod print;
 use super::{log, progressive, rolling, Cancel, DeployReport, Ports};
 use crate::config::chain_file::ChainFile;
 use crate::config::inputs::{given, RawInputs};
+use crate::config::stages::stage_config;
 pub use crate::config::stages::{plan_stages, Command, StagePlan};
-use crate::config::validate::{validate, ContainerImages};
+use crate::config::validate::ContainerImages;
 use crate::domain::image::{Digest, ImageRef};
 use crate::domain::outcome::OutcomeKind;
 use crate::domain::promotion::{bump_of, next_version, releases};
@@ -232,11 +233,8 @@ async fn stage_view(
     let mut previous = None;
     if has_previous && command == Command::Deploy {
         let prev = &file.stages[index - 1];
-        let mut prev_raw = prev.overlay(raw);
-        prev_raw.stage = Some(prev.name.clone());
-        prev_raw.image = Some(format!("{}:chain", repo_ref.name));
-        prev_raw.version = None;
-        let prev_cfg = validate(&prev_raw, plan.cfg.context.clone(), Some(plan.cfg.region.clone())).map_err(|e| {
+        let region = Some(plan.cfg.region.clone());
+        let prev_cfg = stage_config(file, raw, index - 1, &repo_ref.name, &plan.cfg.context, region).map_err(|e| {
             refused(
                 &plan.name,
                 format!(

@@ -156,19 +156,12 @@ async fn deploy_locked(
                 duration_ms: super::elapsed(ports, started).as_millis(),
             })
             .collect();
-        return DeployReport {
-            outcome: Outcome {
-                kind: OutcomeKind::Success,
-                services,
-                reason: None,
-            },
-            image: resolved.image,
-            digest: resolved.digest.map(|d| d.to_string()),
-            strategy: "rolling".into(),
-            timeline: vec![],
-            plan: Some(plan),
-            executed,
+        let outcome = Outcome {
+            kind: OutcomeKind::Success,
+            services,
+            reason: None,
         };
+        return report(outcome, resolved, plan, executed);
     }
 
     // Something went wrong: put everything back, then explain.
@@ -233,16 +226,21 @@ async fn deploy_locked(
             reason = format!("{reason} ({}: {headline})", s.service);
         }
     }
-    DeployReport {
-        outcome: Outcome {
-            kind: if cancelled {
-                OutcomeKind::Cancelled
-            } else {
-                OutcomeKind::Failure
-            },
-            services,
-            reason: Some(reason),
+    let outcome = Outcome {
+        kind: if cancelled {
+            OutcomeKind::Cancelled
+        } else {
+            OutcomeKind::Failure
         },
+        services,
+        reason: Some(reason),
+    };
+    report(outcome, resolved, plan, executed)
+}
+
+fn report(outcome: Outcome, resolved: ResolvedImages, plan: Plan, executed: Vec<usize>) -> DeployReport {
+    DeployReport {
+        outcome,
         image: resolved.image,
         digest: resolved.digest.map(|d| d.to_string()),
         strategy: "rolling".into(),
