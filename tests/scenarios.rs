@@ -524,3 +524,27 @@ async fn an_alarm_that_does_not_exist_is_refused_before_any_change() {
     assert!(err.contains("alarm web-5xx-typo"), "{err}");
     assert_untouched(&ecs, &router);
 }
+
+#[tokio::test]
+async fn a_late_write_that_undoes_the_final_weights_is_set_again_before_success() {
+    let (ecs, router) = slots();
+    let metrics = FakeMetrics::new(&router, 0.0);
+    let clock = FakeClock::default();
+    // The first weight change (to 50) times out at ELB but is applied anyway, after the
+    // change to 100 read back right: without a check, the run would report success at 50/50.
+    *router.abandon_next_at.lock().unwrap() = Some(clock.now());
+    let cfg = canary_config(&[
+        ("canary-steps", "50,100"),
+        ("bake-time", "2s"),
+        ("analysis-interval", "1s"),
+    ]);
+    let report = deploy(&cfg, &ports(&ecs, &router, &metrics, &clock)).await;
+    assert_eq!(report.outcome.kind, OutcomeKind::Success, "{:?}", report.outcome);
+    assert_eq!(router.weight_of("tg-green"), 100, "the weights are final at 100");
+    let history = router.canary_history();
+    assert_eq!(
+        history.iter().filter(|w| **w == 100).count(),
+        2,
+        "100 was set again after the late write: {history:?}"
+    );
+}

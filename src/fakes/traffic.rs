@@ -16,12 +16,22 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// The listener's weights, and every change to them in order.
+/// (target group, weight) as a forward action lists them.
+type Weights = Vec<(String, i32)>;
+
+/// The listener's weights, every change to them in order, and ELB's late writes: a change
+/// whose attempt timed out is applied anyway, after a newer one (the request was in flight).
 pub struct FakeRouter {
     pub weights: Mutex<Vec<(String, i32)>>,
     pub history: Mutex<Vec<Vec<(String, i32)>>>,
     /// Target group whose weight `history_of` and the metrics follow.
     pub canary_group: String,
+    /// Set by a test: the next change times out (at this time) and lands late.
+    pub abandon_next_at: Mutex<Option<SystemTime>>,
+    /// The abandoned change, and whether a newer one has been made since (then it lands right
+    /// after that newer change has been read back).
+    late: Mutex<Option<(Weights, bool)>>,
+    uncertain_at: Mutex<Option<SystemTime>>,
 }
 
 impl FakeRouter {
@@ -30,6 +40,9 @@ impl FakeRouter {
             weights: Mutex::new(weights.iter().map(|(t, w)| (t.to_string(), *w)).collect()),
             history: Mutex::new(vec![]),
             canary_group: canary_group.into(),
+            abandon_next_at: Mutex::new(None),
+            late: Mutex::new(None),
+            uncertain_at: Mutex::new(None),
         }
     }
 
@@ -58,15 +71,33 @@ impl FakeRouter {
 #[async_trait]
 impl TrafficRouter for FakeRouter {
     async fn forward_weights(&self, _: &TrafficSplitRef) -> Result<ForwardWeights, AwsError> {
+        let read = lock(&self.weights).clone();
+        // The late write lands just after the newer change read back right.
+        let mut late = lock(&self.late);
+        if let Some((w, true)) = late.as_ref() {
+            *lock(&self.weights) = w.clone();
+            *late = None;
+        }
         Ok(ForwardWeights {
-            weights: lock(&self.weights).clone(),
+            weights: read,
             load_balancer_dimension: "app/shop/1111".into(),
         })
     }
-    async fn set_weights(&self, _: &TrafficSplitRef, weights: &[(String, i32)]) -> Result<(), AwsError> {
+    async fn set_weights(&self, split: &TrafficSplitRef, weights: &[(String, i32)]) -> Result<(), AwsError> {
+        if let Some(at) = lock(&self.abandon_next_at).take() {
+            *lock(&self.late) = Some((weights.to_vec(), false));
+            *lock(&self.uncertain_at) = Some(at);
+            return Err(throttled("ModifyListener", split.arn()));
+        }
         *lock(&self.weights) = weights.to_vec();
         lock(&self.history).push(weights.to_vec());
+        if let Some((w, newer)) = lock(&self.late).as_mut() {
+            *newer |= w.as_slice() != weights;
+        }
         Ok(())
+    }
+    fn uncertain_write_at(&self) -> Option<SystemTime> {
+        *lock(&self.uncertain_at)
     }
     async fn target_health(&self, _: &str) -> Result<Vec<TargetHealth>, AwsError> {
         Ok((0..4)
