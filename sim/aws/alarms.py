@@ -1,23 +1,30 @@
 """CloudWatch metric alarms, evaluated every tick against the data in moto's backend.
 
 For an alarm with Period P (SIMULATED seconds, so P / time_scale real seconds)
-and EvaluationPeriods N, the last N periods ending now each give one value
-(Statistic or ExtendedStatistic over the datapoints in that period, exact
-dimension match). DatapointsToAlarm M (default N) breaching values -> ALARM,
+and EvaluationPeriods N, the last N periods ending at the current (simulated)
+minute each give one value (Statistic or ExtendedStatistic over the published
+datapoints in that period, exact dimension match). Only published data counts
+(cw_clock), so an alarm on an ALB metric goes to ALARM minutes after the errors
+start, as on AWS. With TreatMissingData missing (or ignore), CloudWatch evaluates
+the most recent N periods that have data within an evaluation range that reaches
+back past the publication delay; otherwise the last N periods, missing ones treated
+as configured. DatapointsToAlarm M (default N) breaching values -> ALARM,
 otherwise OK; missing values follow TreatMissingData (missing, notBreaching,
 breaching, ignore). Alarms start INSUFFICIENT_DATA, as in AWS; SetAlarmState
 holds for one period, then the data decides again. Alarms on metric math
 (Metrics=[...]) are not evaluated.
 """
 import json
+import math
 import operator
+import time
 from datetime import timedelta
 
 from moto.cloudwatch import models as cw_models
 from moto.cloudwatch.models import CloudWatchBackend, Statistics
 from moto.core.utils import utcnow
 
-from . import metrics
+from . import cw_clock, metrics
 from .core import sim
 
 COMPARE = {
@@ -29,11 +36,13 @@ COMPARE = {
 
 
 def _recent(cw, cutoff):
-    """Datapoints newer than cutoff: walk back until an older simulator datapoint (they are in time order)."""
+    """Datapoints newer than cutoff: walk back until a simulator datapoint older than the cutoff by more
+    than the publication delay (they are appended in publication order, at most that much out of order)."""
+    stop = cutoff - timedelta(seconds=cw_clock.max_delay_wall())
     for md in reversed(cw.metric_data):
         if md.timestamp >= cutoff:
             yield md
-        elif isinstance(md, metrics.SimDatum):
+        elif isinstance(md, metrics.SimDatum) and md.timestamp < stop:
             return
 
 
@@ -41,13 +50,19 @@ def _period_values(alarm, data, now):
     stat = alarm.extended_statistic or alarm.statistic
     period = timedelta(seconds=alarm.period / sim.time_scale)
     n = alarm.evaluation_periods
+    end = cw_clock.minute_start(cw_clock.minute_index(time.time()))  # periods end on the minute grid
+    treat = alarm.treat_missing_data or "missing"
+    extra = math.ceil(cw_clock.max_delay_wall() / period.total_seconds()) if treat in ("missing", "ignore") else 0
     values = []
-    for i in range(n):
-        start = now - period * (n - i)
+    for i in range(n + extra):
+        start = end - period * (n + extra - i)
         points = [md for md in data if start <= md.timestamp < start + period]
         s = Statistics([stat], start)
         s.metric_data = points
         values.append((start, s.get_statistics_for_type(stat) if points else None))
+    if extra:
+        present = [v for v in values if v[1] is not None][-n:]
+        return present + [(None, None)] * (n - len(present))
     return values
 
 
@@ -95,7 +110,7 @@ def tick(_dt: float) -> None:
             alarms = [a for a in cw.alarms.values() if a.metric_name and not a.metric_data_queries]
             if not alarms:
                 continue
-            longest = max(a.period * a.evaluation_periods for a in alarms) / sim.time_scale
+            longest = max(a.period * a.evaluation_periods for a in alarms) / sim.time_scale + cw_clock.max_delay_wall()
             recent = list(_recent(cw, now - timedelta(seconds=longest + 1)))
             for alarm in alarms:
                 if getattr(alarm, "sim_hold_until", 0.0) > sim.now:

@@ -4,6 +4,7 @@ from urllib.parse import parse_qs
 
 from moto.moto_api._internal.models import moto_api_backend
 
+from . import cw_clock
 from .core import sim
 from .faults import Fault
 from .scenarios import Scenario
@@ -14,6 +15,7 @@ def reset_all() -> None:
     with sim.lock:
         moto_api_backend.reset()
         sim.reset()
+        cw_clock.reset()
 
 
 def _calls(query):

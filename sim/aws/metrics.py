@@ -7,13 +7,14 @@ evenly over the healthy targets of each target group (fail-open to unhealthy
 targets; none at all -> HTTPCode_ELB_5XX_Count). Each target answers with the
 error rate and latency of its image's scenario.
 
-Requests are accumulated and written straight into moto's CloudWatch backend
-with WALL-CLOCK timestamps, one datapoint per metric every 10 simulated seconds
-(at most every real second), per (TargetGroup, LoadBalancer) and per
-LoadBalancer: RequestCount, HTTPCode_Target_5XX_Count (only when > 0, as AWS),
-TargetResponseTime (seconds). Datapoints carry latency samples so percentile
-statistics (p99, p50, ...) work in GetMetricData, GetMetricStatistics
-(ExtendedStatistics) and alarms.
+Requests are accumulated per simulated minute (cw_clock's grid) and, when the
+minute ends, handed to cw_clock, which publishes them into moto's CloudWatch
+backend 60-180 simulated seconds later, timestamped at the minute's start (real
+wall-clock time), sometimes partial first: one datapoint per metric and minute,
+per (TargetGroup, LoadBalancer) and per LoadBalancer: RequestCount,
+HTTPCode_Target_5XX_Count (only when > 0, as AWS), TargetResponseTime (seconds).
+Datapoints carry latency samples so percentile statistics (p99, p50, ...) work in
+GetMetricData, GetMetricStatistics (ExtendedStatistics) and alarms.
 """
 import functools
 import math
@@ -30,12 +31,10 @@ from moto.cloudwatch.responses import CloudWatchResponse
 from moto.core.utils import utcnow
 from moto.elbv2.models import ELBv2Backend
 
-from . import elb_health
+from . import cw_clock, elb_health
 from .core import sim
 
 NAMESPACE = "AWS/ApplicationELB"
-FLUSH_SIM_SECONDS = 10.0
-FLUSH_WALL_SECONDS = 1.0
 RETENTION_WALL_SECONDS = 900.0  # older simulator datapoints are pruned
 N_QUANTILES = 50  # latency samples per scenario: quantiles 0.01, 0.03, ..., 0.99
 PERCENTILE = re.compile(r"p(\d+(?:\.\d+)?)")
@@ -47,6 +46,26 @@ class SimDatum(MetricAggregatedDatum):
     def __init__(self, name, dims, n, total, lo, hi, unit, samples=()):
         super().__init__(NAMESPACE, name, float(lo), float(hi), float(n), float(total), dims, None, unit)
         self.samples = list(samples)
+        self.args = (name, dims, lo, hi, unit)
+
+
+def split(d: "SimDatum", share: float, remainder_of: "SimDatum | None" = None) -> "SimDatum | None":
+    """A part of a datum (a minute published partially): whole counts, the same latency mix."""
+    name, dims, lo, hi, unit = d.args
+    if remainder_of is not None:
+        n = d.sample_count - remainder_of.sample_count
+        total = d.sum - remainder_of.sum
+    else:
+        n = math.floor(d.sample_count * share)
+        total = d.sum * (n / d.sample_count) if d.sample_count else 0.0
+        if d.unit == "Count":
+            total = n
+    if n <= 0:
+        return None
+    samples = [(v, w * n / d.sample_count) for v, w in d.samples]
+    part = SimDatum(name, dims, n, total, lo, hi, unit, samples)
+    part.timestamp = d.timestamp
+    return part
 
 
 @functools.lru_cache(maxsize=256)
@@ -85,7 +104,7 @@ class Traffic:
         self.new_bucket()
 
     def new_bucket(self) -> None:
-        self.started_wall, self.started_sim = time.time(), sim.now
+        self.minute = cw_clock.minute_index(time.time())
         self.lb, self.elb_5xx, self.tgs = Acc(), 0.0, defaultdict(Acc)
 
     def whole(self, key, value: float) -> int:
@@ -164,10 +183,10 @@ def _flush(cw, lb, traffic: Traffic) -> None:
     for tg_arn, acc in traffic.tgs.items():
         tg_dim = {"Name": "TargetGroup", "Value": tg_arn.split(":", 5)[5]}  # targetgroup/NAME/ID
         datums += _datums(traffic, tg_arn, acc, [tg_dim, lb_dim])
-    now = utcnow()  # one wall-clock timestamp for the whole flush
+    stamp = cw_clock.minute_start(traffic.minute)  # CloudWatch stamps a minute at its start
     for d in datums:
-        d.timestamp = now
-    cw.metric_data.extend(datums)
+        d.timestamp = stamp
+    cw_clock.publish_later(cw, datums, split)
     traffic.new_bucket()
 
 
@@ -187,11 +206,11 @@ def tick(dt: float) -> None:
             if lb.type != "application":
                 continue
             traffic = lb.__dict__.setdefault("sim_traffic", Traffic())
+            if cw_clock.minute_index(time.time()) != traffic.minute:
+                _flush(cw, lb, traffic)
             requests = sim.rpm_for(lb.name, lb.arn) / 60.0 * dt
             if requests > 0:
                 _route(backend, lb, traffic, requests)
-            if time.time() - traffic.started_wall >= FLUSH_WALL_SECONDS or sim.now - traffic.started_sim >= FLUSH_SIM_SECONDS:
-                _flush(cw, lb, traffic)
         if prune:
             _prune(cw)
     if prune:

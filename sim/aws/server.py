@@ -18,7 +18,7 @@ from urllib.parse import parse_qs
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
-from . import alarms, control, ecs_rollouts, elb_health, faults, metrics
+from . import alarms, control, cw_clock, ecs_rollouts, elb_health, faults, metrics
 from .core import run_ticker, sim
 
 CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/[^/]+/[^/]+/([^/]+)/")
@@ -98,7 +98,7 @@ class QuietHandler(MotoRequestHandler):
 
 
 def install_patches() -> None:
-    for module in (ecs_rollouts, elb_health, metrics, alarms):
+    for module in (ecs_rollouts, elb_health, metrics, cw_clock, alarms):
         module.install()
 
 
@@ -117,7 +117,7 @@ def main(argv=None) -> None:
     server = make_server(args.host, args.port, SimApp(), threaded=True, request_handler=QuietHandler)
     stop = threading.Event()
     threading.Thread(target=server.serve_forever, daemon=True, name="http").start()
-    steps = (ecs_rollouts.tick, elb_health.tick, metrics.tick, alarms.tick)
+    steps = (ecs_rollouts.tick, elb_health.tick, metrics.tick, cw_clock.tick, alarms.tick)
     threading.Thread(target=run_ticker, args=(stop, steps), daemon=True, name="ticker").start()
     if not args.no_stdin_watch:
         def watch_stdin():  # os.read: a buffered reader's lock would abort interpreter shutdown

@@ -118,7 +118,7 @@ def test_weighted_listener_splits_traffic_and_metrics(sim):
     changed = [e for e in sim.call("GET", f"/_sim/events?since={since}") if e["type"] == "weights_changed"]
     assert changed and changed[0]["weights"] == {blue: 0.0, green: 100.0}
     time.sleep(1.5)
-    recent = metric(cw, "RequestCount", dims[green], "Sum", minutes=1, period=1)
+    recent = metric(cw, "RequestCount", dims[green], "Sum", minutes=1, period=60)
     assert recent[0] > 50  # ~100 per real second at 6000 rpm, all of it on green now
 
 
@@ -146,5 +146,5 @@ def test_alarm_flips_on_5xx(sim):
     flips = [e for e in sim.call("GET", f"/_sim/events?since={since}") if e["type"] == "alarm_state"]
     assert flips[-1]["state"] == "ALARM" and flips[-1]["at"] - since < 5
     time.sleep(1)
-    values = metric(cw, "HTTPCode_Target_5XX_Count", dims, "Sum", minutes=2, period=1)
+    values = metric(cw, "HTTPCode_Target_5XX_Count", dims, "Sum", minutes=2, period=60)
     assert 60 < max(values) < 180  # 2 errors per simulated second = 120 per real second
