@@ -169,6 +169,7 @@ def run_action(binary, sim, key, inputs, env=None, time_rss=True, term_when=None
     time each was read, spawn time, peak RSS (KB, via /usr/bin/time -v) and signal time."""
     tmp = Path(tempfile.mkdtemp(prefix="bench-"))
     e = {"PATH": os.environ.get("PATH", ""), "AWS_ENDPOINT_URL": sim.url, "AWS_ACCESS_KEY_ID": key,
+         "ECS_DEPLOY_TIME_SCALE": str(sim.time_scale),
          "AWS_SECRET_ACCESS_KEY": "bench", "AWS_REGION": REGION, "AWS_EC2_METADATA_DISABLED": "true",
          "GITHUB_OUTPUT": str(tmp / "output"), "GITHUB_STEP_SUMMARY": str(tmp / "summary"),
          "GITHUB_REPOSITORY": "acme/shop", "GITHUB_RUN_ID": str(abs(hash(key)) % 10**9),

@@ -101,7 +101,7 @@ def run_action(endpoint, inputs, title):
         output, summary = Path(tmp, "output"), Path(tmp, "summary.md")
         env = {
             "PATH": os.environ.get("PATH", ""),
-            "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "AKIADEMO", "AWS_SECRET_ACCESS_KEY": "demo",
+            "AWS_ENDPOINT_URL": endpoint, "ECS_DEPLOY_TIME_SCALE": "60", "AWS_ACCESS_KEY_ID": "AKIADEMO", "AWS_SECRET_ACCESS_KEY": "demo",
             "AWS_REGION": REGION, "AWS_EC2_METADATA_DISABLED": "true",
             "GITHUB_OUTPUT": str(output), "GITHUB_STEP_SUMMARY": str(summary),
             "GITHUB_REPOSITORY": "acme/shop", "GITHUB_RUN_ID": "1", "GITHUB_SHA": SHA,

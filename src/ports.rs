@@ -160,16 +160,18 @@ pub trait TrafficRouter: Send + Sync {
 
 #[async_trait]
 pub trait Metrics: Send + Sync {
-    /// RequestCount, HTTPCode_Target_5XX_Count and p99 TargetResponseTime of one target group.
-    async fn target_group(
+    /// RequestCount, HTTPCode_Target_5XX_Count and p99 TargetResponseTime of one target group,
+    /// per published minute from `start` (a minute's start) to `end`; a minute CloudWatch has
+    /// not published (or that had no requests) is absent.
+    async fn target_group_minutes(
         &self,
         load_balancer_dimension: &str,
         target_group_arn: &str,
         start: SystemTime,
         end: SystemTime,
-    ) -> Result<crate::domain::analysis::TargetGroupMetrics, AwsError>;
-    /// The names among `alarms` whose state is ALARM. An alarm that does not exist is an error.
-    async fn alarms_firing(&self, alarms: &[String]) -> Result<Vec<String>, AwsError>;
+    ) -> Result<Vec<crate::domain::minutes::MinuteMetrics>, AwsError>;
+    /// Those of `alarms` whose state is ALARM. An alarm that does not exist is an error.
+    async fn alarms_firing(&self, alarms: &[String]) -> Result<Vec<crate::domain::analysis::FiringAlarm>, AwsError>;
 }
 
 /// An HTTP check of the new version before it gets production traffic.

@@ -5,10 +5,10 @@ and EvaluationPeriods N, the last N periods ending at the current (simulated)
 minute each give one value (Statistic or ExtendedStatistic over the published
 datapoints in that period, exact dimension match). Only published data counts
 (cw_clock), so an alarm on an ALB metric goes to ALARM minutes after the errors
-start, as on AWS. With TreatMissingData missing (or ignore), CloudWatch evaluates
-the most recent N periods that have data within an evaluation range that reaches
-back past the publication delay; otherwise the last N periods, missing ones treated
-as configured. DatapointsToAlarm M (default N) breaching values -> ALARM,
+start, as on AWS. As CloudWatch does, an alarm retrieves more periods than N (an
+evaluation range that here reaches back past the publication delay) and evaluates
+the most recent N that have data; only when fewer than N have data are the rest
+missing, treated as TreatMissingData says (AWS "Alarm evaluation": evaluation range). DatapointsToAlarm M (default N) breaching values -> ALARM,
 otherwise OK; missing values follow TreatMissingData (missing, notBreaching,
 breaching, ignore). Alarms start INSUFFICIENT_DATA, as in AWS; SetAlarmState
 holds for one period, then the data decides again. Alarms on metric math
@@ -51,8 +51,7 @@ def _period_values(alarm, data, now):
     period = timedelta(seconds=alarm.period / sim.time_scale)
     n = alarm.evaluation_periods
     end = cw_clock.minute_start(cw_clock.minute_index(time.time()))  # periods end on the minute grid
-    treat = alarm.treat_missing_data or "missing"
-    extra = math.ceil(cw_clock.max_delay_wall() / period.total_seconds()) if treat in ("missing", "ignore") else 0
+    extra = math.ceil(cw_clock.max_delay_wall() / period.total_seconds())
     values = []
     for i in range(n + extra):
         start = end - period * (n + extra - i)

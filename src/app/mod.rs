@@ -81,6 +81,13 @@ pub async fn run() -> u8 {
         },
     };
 
+    let mut plans = plans;
+    let scale = config::time_scale_from_env();
+    for stage in &mut plans {
+        if let Some(pc) = stage.cfg.progressive.as_mut() {
+            pc.scale_metrics_clock(scale);
+        }
+    }
     let mut cancel = cancel_on_signal();
     let first = &plans[0].cfg;
     let adapters = Adapters::new(&first.region).await;

@@ -6,11 +6,12 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
-use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, StateValue};
+use aws_sdk_cloudwatch::types::{AlarmType, Dimension, Metric, MetricDataQuery, MetricStat, StateValue};
 use aws_smithy_types::DateTime;
 
 use super::classify;
-use crate::domain::analysis::TargetGroupMetrics;
+use crate::domain::analysis::FiringAlarm;
+use crate::domain::minutes::MinuteMetrics;
 use crate::error::{AwsError, AwsErrorKind};
 use crate::ports::Metrics;
 
@@ -25,6 +26,9 @@ impl CloudWatchMetrics {
         }
     }
 }
+
+/// CloudWatch's minute: the Period of every ALB metric query.
+const MINUTE: i32 = 60;
 
 /// `arn:…:targetgroup/NAME/ID` → `targetgroup/NAME/ID`.
 pub fn target_group_dimension(arn: &str) -> &str {
@@ -65,13 +69,13 @@ fn whole_seconds(start: SystemTime, end: SystemTime) -> (SystemTime, SystemTime)
 
 #[async_trait]
 impl Metrics for CloudWatchMetrics {
-    async fn target_group(
+    async fn target_group_minutes(
         &self,
         load_balancer_dimension: &str,
         target_group_arn: &str,
         start: SystemTime,
         end: SystemTime,
-    ) -> Result<TargetGroupMetrics, AwsError> {
+    ) -> Result<Vec<MinuteMetrics>, AwsError> {
         let dims = [
             Dimension::builder()
                 .name("TargetGroup")
@@ -82,42 +86,50 @@ impl Metrics for CloudWatchMetrics {
                 .value(load_balancer_dimension)
                 .build(),
         ];
-        // One period spanning the window (ALB metrics are 60 s resolution).
-        // The query protocol sends whole seconds: a window inside one second would go out as
-        // StartTime == EndTime, which CloudWatch rejects (ValidationError). Widen it to whole
-        // seconds, at least one.
+        // One value per minute: ALB metrics are 60-second resolution, and CloudWatch wants
+        // the Period a multiple of 60 for them. The query protocol sends whole seconds.
         let (start, end) = whole_seconds(start, end);
-        let secs = end.duration_since(start).map(|d| d.as_secs()).unwrap_or(0).max(1);
-        let period = (secs.div_ceil(60) * 60) as i32;
         let out = self
             .client
             .get_metric_data()
-            .metric_data_queries(query("requests", "RequestCount", "Sum", period, &dims))
-            .metric_data_queries(query("errors", "HTTPCode_Target_5XX_Count", "Sum", period, &dims))
-            .metric_data_queries(query("p99", "TargetResponseTime", "p99", period, &dims))
+            .metric_data_queries(query("requests", "RequestCount", "Sum", MINUTE, &dims))
+            .metric_data_queries(query("errors", "HTTPCode_Target_5XX_Count", "Sum", MINUTE, &dims))
+            .metric_data_queries(query("p99", "TargetResponseTime", "p99", MINUTE, &dims))
             .start_time(DateTime::from(start))
             .end_time(DateTime::from(end))
             .send()
             .await
             .map_err(|e| classify("cloudwatch:GetMetricData", target_group_arn, e))?;
-        let values = |id: &str| -> Vec<f64> {
+        let series = |id: &str| -> Vec<(SystemTime, f64)> {
             out.metric_data_results()
                 .iter()
                 .find(|r| r.id() == Some(id))
-                .map(|r| r.values().to_vec())
+                .map(|r| {
+                    r.timestamps()
+                        .iter()
+                        .filter_map(|t| SystemTime::try_from(*t).ok())
+                        .zip(r.values().iter().copied())
+                        .collect()
+                })
                 .unwrap_or_default()
         };
-        let p99 = values("p99")
-            .into_iter()
-            .fold(None, |acc: Option<f64>, v| Some(acc.map_or(v, |a| a.max(v))));
-        Ok(TargetGroupMetrics {
-            requests: values("requests").iter().fold(0.0, |a, b| a + b),
-            errors_5xx: values("errors").iter().fold(0.0, |a, b| a + b),
-            p99_ms: p99.map(|s| s * 1000.0),
-        })
+        let (requests, errors, p99) = (series("requests"), series("errors"), series("p99"));
+        let at = |s: &[(SystemTime, f64)], t: SystemTime| s.iter().find(|(x, _)| *x == t).map(|(_, v)| *v);
+        // A minute exists when it has requests; errors are published only when there were some.
+        let mut minutes: Vec<MinuteMetrics> = requests
+            .iter()
+            .map(|(t, n)| MinuteMetrics {
+                start: *t,
+                requests: *n,
+                errors_5xx: at(&errors, *t).unwrap_or(0.0),
+                p99_ms: at(&p99, *t).map(|s| s * 1000.0),
+            })
+            .collect();
+        minutes.sort_by_key(|m| m.start);
+        Ok(minutes)
     }
 
-    async fn alarms_firing(&self, alarms: &[String]) -> Result<Vec<String>, AwsError> {
+    async fn alarms_firing(&self, alarms: &[String]) -> Result<Vec<FiringAlarm>, AwsError> {
         if alarms.is_empty() {
             return Ok(vec![]);
         }
@@ -127,19 +139,29 @@ impl Metrics for CloudWatchMetrics {
                 .client
                 .describe_alarms()
                 .set_alarm_names(Some(chunk.to_vec()))
+                .set_alarm_types(Some(vec![AlarmType::MetricAlarm, AlarmType::CompositeAlarm]))
                 .send()
                 .await
                 .map_err(|e| classify("cloudwatch:DescribeAlarms", &chunk.join(","), e))?;
-            let found: Vec<(&str, Option<&StateValue>)> = out
-                .metric_alarms()
-                .iter()
-                .filter_map(|a| Some((a.alarm_name()?, a.state_value())))
-                .chain(
-                    out.composite_alarms()
-                        .iter()
-                        .filter_map(|a| Some((a.alarm_name()?, a.state_value()))),
-                )
-                .collect();
+            let metric = out.metric_alarms().iter().filter_map(|a| {
+                let firing = (a.state_value() == Some(&StateValue::Alarm)).then(|| FiringAlarm {
+                    name: a.alarm_name().unwrap_or_default().to_string(),
+                    since: a.state_updated_timestamp().and_then(|t| SystemTime::try_from(*t).ok()),
+                    data_from: a
+                        .state_reason_data()
+                        .and_then(|d| first_breach(d, a.threshold(), a.comparison_operator().map(|c| c.as_str()))),
+                });
+                Some((a.alarm_name()?, firing))
+            });
+            let composite = out.composite_alarms().iter().filter_map(|a| {
+                let firing = (a.state_value() == Some(&StateValue::Alarm)).then(|| FiringAlarm {
+                    name: a.alarm_name().unwrap_or_default().to_string(),
+                    since: a.state_updated_timestamp().and_then(|t| SystemTime::try_from(*t).ok()),
+                    data_from: None,
+                });
+                Some((a.alarm_name()?, firing))
+            });
+            let found: Vec<(&str, Option<FiringAlarm>)> = metric.chain(composite).collect();
             for name in chunk {
                 match found.iter().find(|(n, _)| n == name) {
                     None => {
@@ -150,7 +172,7 @@ impl Metrics for CloudWatchMetrics {
                             kind: AwsErrorKind::NotFound,
                         })
                     }
-                    Some((_, Some(StateValue::Alarm))) => firing.push(name.clone()),
+                    Some((_, Some(f))) => firing.push(f.clone()),
                     Some(_) => {}
                 }
             }
@@ -159,9 +181,41 @@ impl Metrics for CloudWatchMetrics {
     }
 }
 
+/// The earliest evaluated datapoint that breaches the threshold, from an alarm's
+/// StateReasonData (`{"evaluatedDatapoints":[{"timestamp":"2026-11-26T10:43:00.000+0000","value":61.0}]}`).
+fn first_breach(reason_data: &str, threshold: Option<f64>, operator: Option<&str>) -> Option<SystemTime> {
+    let data: serde_json::Value = serde_json::from_str(reason_data).ok()?;
+    let threshold = threshold?;
+    let breaches = |v: f64| match operator {
+        Some("GreaterThanThreshold") => v > threshold,
+        Some("GreaterThanOrEqualToThreshold") => v >= threshold,
+        Some("LessThanThreshold") => v < threshold,
+        Some("LessThanOrEqualToThreshold") => v <= threshold,
+        _ => false,
+    };
+    data["evaluatedDatapoints"]
+        .as_array()?
+        .iter()
+        .filter(|p| p["value"].as_f64().is_some_and(breaches))
+        .filter_map(|p| {
+            let t = p["timestamp"].as_str()?;
+            humantime::parse_rfc3339(&format!("{}Z", t.get(..19)?)).ok()
+        })
+        .min()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_first_breaching_datapoint_dates_an_alarm() {
+        let data = r#"{"evaluatedDatapoints":[{"timestamp":"2026-11-26T10:44:00.000+0000","value":61.0},{"timestamp":"2026-11-26T10:43:00","value":70.0},{"timestamp":"2026-11-26T10:42:00","value":3.0}]}"#;
+        let t = first_breach(data, Some(50.0), Some("GreaterThanThreshold")).unwrap();
+        assert_eq!(humantime::format_rfc3339_seconds(t).to_string(), "2026-11-26T10:43:00Z");
+        assert_eq!(first_breach(data, Some(500.0), Some("GreaterThanThreshold")), None);
+        assert_eq!(first_breach("not json", Some(1.0), Some("GreaterThanThreshold")), None);
+    }
 
     #[test]
     fn a_window_inside_one_second_becomes_a_whole_second() {

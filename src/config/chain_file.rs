@@ -87,6 +87,8 @@ const STAGE_INPUTS: &[&str] = &[
     "smoke-url",
     "smoke-timeout",
     "keep-old-for",
+    "metrics-delay",
+    "recent-window",
     "on-split",
 ];
 
@@ -206,6 +208,8 @@ fn merge(base: RawInputs, over: &RawInputs) -> RawInputs {
         smoke_url: pick(base.smoke_url, &over.smoke_url),
         smoke_timeout: pick(base.smoke_timeout, &over.smoke_timeout),
         keep_old_for: pick(base.keep_old_for, &over.keep_old_for),
+        metrics_delay: pick(base.metrics_delay, &over.metrics_delay),
+        recent_window: pick(base.recent_window, &over.recent_window),
         on_split: pick(base.on_split, &over.on_split),
         config: pick(base.config, &over.config),
         command: pick(base.command, &over.command),

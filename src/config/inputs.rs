@@ -38,6 +38,8 @@ pub struct RawInputs {
     pub smoke_url: Option<String>,
     pub smoke_timeout: Option<String>,
     pub keep_old_for: Option<String>,
+    pub metrics_delay: Option<String>,
+    pub recent_window: Option<String>,
     pub on_split: Option<String>,
     pub config: Option<String>,
     pub command: Option<String>,

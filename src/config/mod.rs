@@ -22,6 +22,18 @@ pub fn from_env() -> Result<(RawInputs, GithubContext), InputError> {
     Ok((inputs, context))
 }
 
+/// How much faster than real time the AWS behind AWS_ENDPOINT_URL runs: the local simulator's
+/// time scale, which the tests and the demo set as ECS_DEPLOY_TIME_SCALE so CloudWatch's minute
+/// shrinks with it. 1 (real time) when unset, as on AWS.
+#[allow(clippy::disallowed_methods)] // config/ is where the process environment is read
+pub fn time_scale_from_env() -> f64 {
+    std::env::var("ECS_DEPLOY_TIME_SCALE")
+        .ok()
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 1.0)
+        .unwrap_or(1.0)
+}
+
 /// The AWS region from the environment, the fallback for the `aws-region` input.
 #[allow(clippy::disallowed_methods)] // config/ is where the process environment is read
 pub fn region_from_env() -> Option<String> {

@@ -6,6 +6,7 @@ use super::inputs::{given, RawInputs};
 use super::parse;
 use super::validate::{duration_input, printable, InputError};
 use crate::domain::analysis::{Limits, OnInconclusive, Thresholds};
+use crate::domain::minutes::MetricsClock;
 use crate::domain::strategy::{Bake, Strategy};
 use crate::ports::TrafficSplitRef;
 
@@ -31,6 +32,21 @@ pub struct ProgressiveConfig {
     pub smoke_timeout: Duration,
     pub keep_old_for: Duration,
     pub on_split: OnSplit,
+    /// CloudWatch's minute and the longest it takes to publish one (`metrics-delay`).
+    pub clock: MetricsClock,
+    /// How many of the latest published minutes are also judged alone (`recent-window`).
+    pub recent_minutes: usize,
+}
+
+impl ProgressiveConfig {
+    /// Against a simulator that runs `scale` times faster than real time, CloudWatch's minute and
+    /// its delay shrink by as much (set by ECS_DEPLOY_TIME_SCALE; never on AWS).
+    pub fn scale_metrics_clock(&mut self, scale: f64) {
+        if scale > 1.0 {
+            self.clock.minute = self.clock.minute.div_f64(scale);
+            self.clock.max_delay = self.clock.max_delay.div_f64(scale);
+        }
+    }
 }
 
 fn split_ref(arn: &str) -> Option<TrafficSplitRef> {
@@ -156,6 +172,22 @@ pub fn validate(raw: &RawInputs, services: &[String], errors: &mut Vec<InputErro
         6 * hour,
         errors,
     );
+    let metrics_delay = dur(
+        &raw.metrics_delay,
+        "metrics-delay",
+        Duration::from_secs(180),
+        Duration::ZERO,
+        hour,
+        errors,
+    );
+    let recent_window = dur(
+        &raw.recent_window,
+        "recent-window",
+        Duration::from_secs(120),
+        Duration::ZERO,
+        hour,
+        errors,
+    );
     let max_p99 = given(&raw.max_p99_latency).and_then(|s| match parse::duration(s) {
         Ok(d) if d > Duration::ZERO => Some(d.as_secs_f64() * 1000.0),
         _ => {
@@ -270,6 +302,8 @@ pub fn validate(raw: &RawInputs, services: &[String], errors: &mut Vec<InputErro
         smoke_timeout,
         keep_old_for,
         on_split,
+        clock: MetricsClock::aws(metrics_delay),
+        recent_minutes: recent_window.as_secs().div_ceil(60) as usize,
     })
 }
 

@@ -19,6 +19,15 @@ impl TargetGroupMetrics {
     }
 }
 
+/// An alarm in ALARM: since when, and from which minute the data that tripped it came (its
+/// earliest breaching evaluated datapoint), so a late alarm is laid at the right step's door.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FiringAlarm {
+    pub name: String,
+    pub since: Option<std::time::SystemTime>,
+    pub data_from: Option<std::time::SystemTime>,
+}
+
 /// One look at the canary (and the stable slot as baseline) over the bake window so far.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Measurement {
@@ -29,6 +38,12 @@ pub struct Measurement {
     /// Why the metrics or alarms could not be read, if they could not.
     pub query_error: Option<String>,
     pub window_secs: u64,
+    /// What the step's window covers ("minutes 10:41–10:45 of 10:41–10:46, 1,180 requests"),
+    /// when measured on CloudWatch's minutes; otherwise the window is `window_secs`.
+    pub coverage: Option<String>,
+    /// The most recent published minutes alone, and their span ("10:43–10:44"): a regression
+    /// that starts late in a step is not diluted there by the healthy minutes before it.
+    pub recent: Option<(TargetGroupMetrics, String)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -65,6 +80,11 @@ fn pct(rate: f64) -> String {
     format!("{:.1}%", rate * 100.0)
 }
 
+/// `1,204`.
+pub fn thousands(n: f64) -> String {
+    count(n)
+}
+
 fn count(n: f64) -> String {
     let n = n.round() as u64;
     let s = n.to_string();
@@ -89,32 +109,50 @@ pub fn judge(m: &Measurement, t: &Thresholds) -> Verdict {
         return Verdict::Error(e.clone());
     }
     let c = &m.canary;
+    // The recent window fails on its own, with its own minimum sample.
+    if let Some((r, span)) = &m.recent {
+        if r.requests >= t.min_requests {
+            if let Some(breach) = breach(r, t) {
+                let step = c.error_rate().map(pct).unwrap_or_else(|| "n/a".into());
+                return Verdict::Fail(format!(
+                    "{breach} over {span} ({} requests); 5xx {step} over the step",
+                    count(r.requests)
+                ));
+            }
+        }
+    }
+    let window = match &m.coverage {
+        Some(c) => c.clone(),
+        None => format!("{} s", m.window_secs),
+    };
     if c.requests < t.min_requests {
-        return Verdict::Inconclusive(format!(
-            "{} requests in {} s, fewer than the minimum sample of {}",
-            count(c.requests),
-            m.window_secs,
-            count(t.min_requests)
-        ));
+        return Verdict::Inconclusive(match &m.coverage {
+            Some(cov) => format!("{cov}, fewer than the minimum sample of {}", count(t.min_requests)),
+            None => format!(
+                "{} requests in {} s, fewer than the minimum sample of {}",
+                count(c.requests),
+                m.window_secs,
+                count(t.min_requests)
+            ),
+        });
     }
     let rate = c.error_rate().unwrap_or(0.0);
     if let Some(max) = t.max_error_rate {
         if rate > max {
-            return Verdict::Fail(format!(
-                "5xx rate {} > {} over {} s, {} requests",
-                pct(rate),
-                pct(max),
-                m.window_secs,
-                count(c.requests)
-            ));
+            return Verdict::Fail(match &m.coverage {
+                Some(cov) => format!("5xx rate {} > {} over {cov}", pct(rate), pct(max)),
+                None => format!(
+                    "5xx rate {} > {} over {window}, {} requests",
+                    pct(rate),
+                    pct(max),
+                    count(c.requests)
+                ),
+            });
         }
     }
     if let (Some(max), Some(p99)) = (t.max_p99_ms, c.p99_ms) {
         if p99 > max {
-            return Verdict::Fail(format!(
-                "p99 latency {p99:.0} ms > {max:.0} ms over {} s",
-                m.window_secs
-            ));
+            return Verdict::Fail(format!("p99 latency {p99:.0} ms > {max:.0} ms over {window}"));
         }
     }
     if let (Some(max_inc), Some(base)) = (t.max_error_rate_increase, &m.baseline) {
@@ -130,6 +168,20 @@ pub fn judge(m: &Measurement, t: &Thresholds) -> Verdict {
         }
     }
     Verdict::Pass
+}
+
+/// The absolute gates a window breaks, if any ("5xx rate 10.2% > 5.0%").
+fn breach(w: &TargetGroupMetrics, t: &Thresholds) -> Option<String> {
+    let rate = w.error_rate().unwrap_or(0.0);
+    if let Some(max) = t.max_error_rate {
+        if rate > max {
+            return Some(format!("5xx rate {} > {}", pct(rate), pct(max)));
+        }
+    }
+    match (t.max_p99_ms, w.p99_ms) {
+        (Some(max), Some(p99)) if p99 > max => Some(format!("p99 latency {p99:.0} ms > {max:.0} ms")),
+        _ => None,
+    }
 }
 
 /// What to do when a step ends without enough data.
@@ -276,6 +328,37 @@ mod tests {
                     ..m(1000.0, 0.0, 1.0)
                 },
                 "error: throttled",
+            ),
+            (
+                "a regression in the last minutes fails though the step's average passes",
+                Measurement {
+                    recent: Some((
+                        TargetGroupMetrics {
+                            requests: 1204.0,
+                            errors_5xx: 123.0,
+                            p99_ms: Some(90.0),
+                        },
+                        "10:43–10:44".into(),
+                    )),
+                    coverage: Some("minutes 10:41–10:44 of 10:41–10:45, 6,000 requests".into()),
+                    ..m(6000.0, 240.0, 90.0)
+                },
+                "fail: 5xx rate 10.2% > 1.0% over 10:43–10:44 (1,204 requests); 5xx 4.0% over the step",
+            ),
+            (
+                "a quiet recent window does not fail a healthy step",
+                Measurement {
+                    recent: Some((
+                        TargetGroupMetrics {
+                            requests: 20.0,
+                            errors_5xx: 2.0,
+                            p99_ms: Some(90.0),
+                        },
+                        "10:44".into(),
+                    )),
+                    ..m(1204.0, 1.0, 90.0)
+                },
+                "pass",
             ),
             (
                 "alarm beats a metrics error",

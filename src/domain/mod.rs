@@ -4,6 +4,7 @@
 pub mod analysis;
 pub mod diagnostics;
 pub mod image;
+pub mod minutes;
 pub mod outcome;
 pub mod plan;
 pub mod poll;

@@ -8,7 +8,8 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 
 use super::throttled;
-use crate::domain::analysis::TargetGroupMetrics;
+use crate::domain::analysis::FiringAlarm;
+use crate::domain::minutes::{MetricsClock, MinuteMetrics};
 use crate::error::AwsError;
 use crate::ports::{ForwardWeights, Metrics, SmokeCheck, TargetHealth, TrafficRouter, TrafficSplitRef};
 
@@ -110,12 +111,15 @@ impl TrafficRouter for FakeRouter {
     }
 }
 
-/// Metrics that follow the weights: the canary group gets its share of 10,000 requests per
-/// look; alarms fire once the canary's weight reaches `alarm_at`.
+/// CloudWatch as the ALB publishes to it: minute buckets (`minute`) that become readable
+/// `lag` after they end. Each minute the canary group gets its share, by its weight at the
+/// time of the read, of 2,000 requests; alarms fire once the canary's weight reaches `alarm_at`.
 pub struct FakeMetrics<'a> {
     pub router: &'a FakeRouter,
     pub canary_error_rate: f64,
     pub alarm_at: Option<i32>,
+    pub minute: Duration,
+    pub lag: Duration,
     /// Metric queries fail (a CloudWatch brown-out); alarms are still read.
     pub metrics_fail: bool,
     /// Metric queries hang until this is cleared (a CloudWatch call that never answers).
@@ -132,6 +136,8 @@ impl<'a> FakeMetrics<'a> {
             router,
             canary_error_rate,
             alarm_at: None,
+            minute: Duration::from_secs(60),
+            lag: Duration::ZERO,
             metrics_fail: false,
             hang: AtomicBool::new(false),
             hanging: AtomicU32::new(0),
@@ -142,13 +148,13 @@ impl<'a> FakeMetrics<'a> {
 
 #[async_trait]
 impl Metrics for FakeMetrics<'_> {
-    async fn target_group(
+    async fn target_group_minutes(
         &self,
         _: &str,
         tg: &str,
-        _: SystemTime,
-        _: SystemTime,
-    ) -> Result<TargetGroupMetrics, AwsError> {
+        start: SystemTime,
+        end: SystemTime,
+    ) -> Result<Vec<MinuteMetrics>, AwsError> {
         if self.hang.load(Ordering::SeqCst) {
             self.hanging.fetch_add(1, Ordering::SeqCst);
             return std::future::pending().await;
@@ -159,15 +165,25 @@ impl Metrics for FakeMetrics<'_> {
         let canary = *tg == self.router.canary_group;
         let weight = self.router.weight_of(&self.router.canary_group);
         let share = f64::from(if canary { weight } else { 100 - weight }) / 100.0;
-        let requests = 10_000.0 * share;
+        let requests = 2_000.0 * share;
         let rate = if canary { self.canary_error_rate } else { 0.0 };
-        Ok(TargetGroupMetrics {
-            requests,
-            errors_5xx: requests * rate,
-            p99_ms: Some(80.0),
-        })
+        let clock = MetricsClock {
+            minute: self.minute,
+            max_delay: self.lag,
+        };
+        Ok(clock
+            .minutes(start, end)
+            .into_iter()
+            .filter(|m| *m + self.minute + self.lag <= end && requests > 0.0)
+            .map(|m| MinuteMetrics {
+                start: m,
+                requests,
+                errors_5xx: requests * rate,
+                p99_ms: Some(80.0),
+            })
+            .collect())
     }
-    async fn alarms_firing(&self, alarms: &[String]) -> Result<Vec<String>, AwsError> {
+    async fn alarms_firing(&self, alarms: &[String]) -> Result<Vec<FiringAlarm>, AwsError> {
         if let Some(missing) = alarms.iter().find(|a| self.missing_alarms.contains(a)) {
             return Err(AwsError {
                 operation: "cloudwatch:DescribeAlarms",
@@ -177,7 +193,14 @@ impl Metrics for FakeMetrics<'_> {
             });
         }
         Ok(match self.alarm_at {
-            Some(at) if self.router.weight_of(&self.router.canary_group) >= at => alarms.to_vec(),
+            Some(at) if self.router.weight_of(&self.router.canary_group) >= at => alarms
+                .iter()
+                .map(|name| FiringAlarm {
+                    name: name.clone(),
+                    since: None,
+                    data_from: None,
+                })
+                .collect(),
             _ => vec![],
         })
     }

@@ -360,6 +360,8 @@ pub fn spawn_action(aws: &Aws, inputs: &[(&str, &str)], extra_env: &[(&str, &str
         .env("AWS_SECRET_ACCESS_KEY", "test-secret")
         .env("AWS_REGION", REGION)
         .env("AWS_EC2_METADATA_DISABLED", "true")
+        // The simulator runs 60 times faster than real time: CloudWatch's minute is a second.
+        .env("ECS_DEPLOY_TIME_SCALE", "60")
         .env("GITHUB_OUTPUT", dir.path().join("output"))
         .env("GITHUB_STEP_SUMMARY", dir.path().join("summary"))
         .env("GITHUB_REPOSITORY", "acme/shop")

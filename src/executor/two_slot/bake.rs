@@ -1,13 +1,24 @@
-//! The Bake step: hold the weight and measure every `analysis-interval` over the window since
-//! the weight was set; limits on failures and errors decide, and no data is never a pass.
+//! The Bake step on CloudWatch's clock: hold the weight and, every `analysis-interval`, judge
+//! the minutes of the step that CloudWatch has published, as a whole and the most recent ones
+//! alone. The step is over when its bake time has passed *and* every minute it covers is
+//! published; if CloudWatch has not published them by `metrics-delay` past the bake, the step
+//! is inconclusive, never a pass. Limits on failures and errors decide, as in Argo Rollouts.
 
 use std::time::{Duration, SystemTime};
 
 use super::super::cancel::{race, sleep_or_cancel};
 use super::super::{log, Cancel, StepRecord};
 use super::{Ended, Flow, Run};
-use crate::domain::analysis::{judge, Measurement, StepAnalysis, StepStatus, TargetGroupMetrics};
+use crate::domain::analysis::{judge, FiringAlarm, Measurement, StepAnalysis, StepStatus, TargetGroupMetrics, Verdict};
+use crate::domain::minutes::{recent, total, Coverage};
 use crate::domain::rollout::Failure;
+
+/// One look at the step's published minutes, the baseline's and the alarms.
+pub(super) struct Look {
+    pub m: Measurement,
+    pub coverage: Coverage,
+    pub firing: Vec<FiringAlarm>,
+}
 
 pub async fn bake(
     run: &mut Run<'_, '_>,
@@ -17,107 +28,223 @@ pub async fn bake(
     cancel: &mut Cancel,
 ) -> Flow {
     let ports = run.ports;
-    let step_start = run.weight_set_at;
-    let bake_end = ports.clock.now() + duration;
+    let clock = run.pc.clock;
+    let set_at = run.weight_set_at;
+    let bake_end = set_at + duration;
+    let expected = clock.minutes(set_at, bake_end.max(set_at + Duration::from_millis(1)));
+    // CloudWatch's delay runs from the end of the step's last minute.
+    let last_minute_end = expected.last().map_or(bake_end, |m| *m + clock.minute);
+    let deadline = last_minute_end.max(bake_end) + clock.max_delay;
     let mut analysis = StepAnalysis::default();
-    let record = |run: &mut Run<'_, '_>, verdict: String, canary: Option<TargetGroupMetrics>| {
-        run.timeline.push(StepRecord {
-            weight,
-            seconds: super::super::elapsed(ports, step_start).as_secs_f64(),
-            canary,
-            verdict,
-        });
-    };
+    let mut seen: Option<(usize, u64)> = None;
+    let mut waiting_said = false;
     loop {
-        let until_next = interval.min(bake_end.duration_since(ports.clock.now()).unwrap_or(Duration::ZERO));
-        if sleep_or_cancel(ports, until_next, cancel).await {
-            record(run, "cancelled".into(), analysis.last_measurement.map(|m| m.canary));
+        let now = ports.clock.now();
+        let until = if now < bake_end { bake_end } else { deadline };
+        let nap = interval.min(until.duration_since(now).unwrap_or_default());
+        if sleep_or_cancel(ports, nap, cancel).await {
+            record(
+                run,
+                weight,
+                "cancelled".into(),
+                analysis.last_measurement.map(|m| m.canary),
+            );
             return Flow::End(Ended::Cancelled);
         }
-        let Some(m) = race(cancel, measure(run, step_start)).await else {
-            record(run, "cancelled".into(), analysis.last_measurement.map(|m| m.canary));
+        let Some(look) = race(cancel, look(run, &expected)).await else {
+            record(
+                run,
+                weight,
+                "cancelled".into(),
+                analysis.last_measurement.map(|m| m.canary),
+            );
             return Flow::End(Ended::Cancelled);
         };
-        let verdict = judge(&m, &run.pc.thresholds);
-        let rate = m
-            .canary
-            .error_rate()
-            .map(|r| format!("{:.2}%", r * 100.0))
-            .unwrap_or_else(|| "n/a".into());
-        let line = format!(
-            "analysis at {weight}%: {} requests, 5xx {rate}, p99 {} → {verdict}",
-            m.canary.requests.round(),
-            m.canary
-                .p99_ms
-                .map(|p| format!("{p:.0} ms"))
-                .unwrap_or_else(|| "n/a".into())
-        );
-        log::info(&line);
-        ports.reporter.progress(&ports.stage, &line).await;
-        let canary = m.canary;
-        if let StepStatus::Failed(reason) = analysis.record(m, verdict, &run.pc.limits) {
-            record(run, format!("fail: {reason}"), Some(canary));
-            return Flow::End(Ended::Failed(Failure::Analysis { weight, reason }));
+        let verdict = judge(&look.m, &run.pc.thresholds);
+        // The same published data judged twice is one measurement, not two (failure-limit).
+        let data = (look.coverage.published.len(), look.coverage.requests.round() as u64);
+        let fresh = seen != Some(data) || !look.firing.is_empty() || matches!(verdict, Verdict::Error(_));
+        seen = Some(data);
+        let canary = look.m.canary;
+        if fresh {
+            let line = format!("analysis at {weight}%: {} → {verdict}", summary(&canary, &look));
+            log::info(&line);
+            ports.reporter.progress(&ports.stage, &line).await;
+            if let StepStatus::Failed(reason) = analysis.record(look.m, verdict, &run.pc.limits) {
+                let (at, reason) = attribute(run, weight, &look.firing, reason);
+                record(run, weight, format!("fail: {reason}"), Some(canary));
+                return Flow::End(Ended::Failed(Failure::Analysis { weight: at, reason }));
+            }
         }
-        if ports.clock.now() >= bake_end {
-            return match analysis.conclude(run.pc.on_inconclusive) {
-                Ok(None) => {
-                    record(run, "pass".into(), Some(canary));
-                    Flow::Next
-                }
-                Ok(Some(note)) => {
-                    log::warning("Inconclusive analysis", &note);
-                    record(run, note, Some(canary));
-                    Flow::Next
-                }
-                Err(reason) => {
-                    record(run, format!("fail: {reason}"), Some(canary));
-                    Flow::End(Ended::Failed(Failure::Analysis { weight, reason }))
-                }
-            };
+        let now = ports.clock.now();
+        if now < bake_end {
+            continue;
+        }
+        let covered = look.coverage.describe(&clock);
+        if look.coverage.complete() {
+            return conclude(run, weight, &analysis, canary, &covered);
+        }
+        if now >= deadline {
+            let reason = format!(
+                "{covered}: CloudWatch had not published the step's other minutes within metrics-delay ({})",
+                humantime::format_duration(clock.max_delay)
+            );
+            return inconclusive(run, weight, reason, canary);
+        }
+        if !waiting_said {
+            log::info(&format!(
+                "bake time over; waiting for CloudWatch to publish the step's last minutes ({covered})"
+            ));
+            waiting_said = true;
         }
     }
 }
 
-/// One look at the canary, the baseline (when a relative gate needs it) and the alarms.
-/// Alarms are read whatever the metrics did: a firing alarm is evidence on its own.
-async fn measure(run: &Run<'_, '_>, since: SystemTime) -> Measurement {
-    let ports = run.ports;
-    let topo = &run.topo;
-    let pc = run.pc;
+/// The step's verdict once all its minutes are in: the last measurement decides.
+fn conclude(
+    run: &mut Run<'_, '_>,
+    weight: u8,
+    analysis: &StepAnalysis,
+    canary: TargetGroupMetrics,
+    covered: &str,
+) -> Flow {
+    match analysis.conclude(run.pc.on_inconclusive) {
+        Ok(None) => {
+            record(run, weight, format!("pass ({covered})"), Some(canary));
+            Flow::Next
+        }
+        Ok(Some(note)) => {
+            log::warning("Inconclusive analysis", &note);
+            record(run, weight, note, Some(canary));
+            Flow::Next
+        }
+        Err(reason) => {
+            record(run, weight, format!("fail: {reason}"), Some(canary));
+            Flow::End(Ended::Failed(Failure::Analysis { weight, reason }))
+        }
+    }
+}
+
+fn inconclusive(run: &mut Run<'_, '_>, weight: u8, reason: String, canary: TargetGroupMetrics) -> Flow {
+    match run.pc.on_inconclusive {
+        crate::domain::analysis::OnInconclusive::Continue => {
+            let note = format!("inconclusive, continuing as configured: {reason}");
+            log::warning("Inconclusive analysis", &note);
+            record(run, weight, note, Some(canary));
+            Flow::Next
+        }
+        crate::domain::analysis::OnInconclusive::Fail => {
+            let reason = format!("inconclusive: {reason}");
+            record(run, weight, format!("fail: {reason}"), Some(canary));
+            Flow::End(Ended::Failed(Failure::Analysis { weight, reason }))
+        }
+    }
+}
+
+fn record(run: &mut Run<'_, '_>, weight: u8, verdict: String, canary: Option<TargetGroupMetrics>) {
+    let seconds = super::super::elapsed(run.ports, run.weight_set_at).as_secs_f64();
+    run.timeline.push(StepRecord {
+        weight,
+        seconds,
+        canary,
+        verdict,
+    });
+}
+
+fn summary(c: &TargetGroupMetrics, look: &Look) -> String {
+    let rate = c
+        .error_rate()
+        .map(|r| format!("{:.2}%", r * 100.0))
+        .unwrap_or_else(|| "n/a".into());
+    let p99 = c.p99_ms.map(|p| format!("{p:.0} ms")).unwrap_or_else(|| "n/a".into());
+    format!(
+        "5xx {rate}, p99 {p99} over {}",
+        look.m.coverage.clone().unwrap_or_default()
+    )
+}
+
+/// A firing alarm whose breaching data comes from an earlier step is that step's failure: the
+/// alarm fired late because CloudWatch publishes late, not because this step is bad.
+fn attribute(run: &Run<'_, '_>, weight: u8, firing: &[FiringAlarm], reason: String) -> (u8, String) {
+    let Some(alarm) = firing.first() else {
+        return (weight, reason);
+    };
+    let clock = run.pc.clock;
+    let since = alarm
+        .since
+        .map(|t| format!(" since {}", clock.label(t)))
+        .unwrap_or_default();
+    let Some(from) = alarm.data_from else {
+        return (weight, format!("{reason}{since}"));
+    };
+    let at = run
+        .step_starts
+        .iter()
+        .rev()
+        .find(|(_, t)| clock.floor(*t) <= from)
+        .map(|(w, _)| *w)
+        .unwrap_or(weight);
+    let step = if at == weight {
+        "this step".to_string()
+    } else {
+        format!("the {at}% step")
+    };
+    (
+        at,
+        format!("{reason}{since}, on data from {} ({step})", clock.label(from)),
+    )
+}
+
+/// Reads the step's minutes from their first to now (the canary's, and the stable slot's
+/// when a relative gate needs them) and the alarms. Alarms are read whatever the metrics did:
+/// a firing alarm is evidence on its own.
+pub(super) async fn look(run: &Run<'_, '_>, expected: &[SystemTime]) -> Look {
+    let (ports, topo, pc) = (run.ports, &run.topo, run.pc);
     let now = ports.clock.now();
-    let window_secs = now.duration_since(since).map(|d| d.as_secs()).unwrap_or(0);
+    let start = expected.first().copied().unwrap_or(now);
     let mut m = Measurement {
-        window_secs,
+        window_secs: now.duration_since(run.weight_set_at).map(|d| d.as_secs()).unwrap_or(0),
         ..Default::default()
     };
     let mut errors = Vec::new();
+    let mut coverage = Coverage::of(expected.to_vec(), &[]);
+    let lb = &topo.lb_dimension;
     match ports
         .metrics
-        .target_group(&topo.lb_dimension, &topo.idle.target_group, since, now)
+        .target_group_minutes(lb, &topo.idle.target_group, start, now)
         .await
     {
-        Ok(c) => m.canary = c,
+        Ok(minutes) => {
+            coverage = Coverage::of(expected.to_vec(), &minutes);
+            m.canary = total(minutes.iter().filter(|x| expected.contains(&x.start)));
+            if pc.recent_minutes > 0 && coverage.published.len() > pc.recent_minutes {
+                m.recent = recent(&minutes, expected, pc.recent_minutes)
+                    .map(|(w, first, last)| (w, pc.clock.span(first, last)));
+            }
+        }
         Err(e) => errors.push(e.to_string()),
     }
+    m.coverage = Some(coverage.describe(&pc.clock));
     if pc.thresholds.max_error_rate_increase.is_some() {
         match ports
             .metrics
-            .target_group(&topo.lb_dimension, &topo.live.target_group, since, now)
+            .target_group_minutes(lb, &topo.live.target_group, start, now)
             .await
         {
-            Ok(b) => m.baseline = Some(b),
+            Ok(minutes) => m.baseline = Some(total(minutes.iter().filter(|x| expected.contains(&x.start)))),
             Err(e) => errors.push(e.to_string()),
         }
     }
+    let mut firing = Vec::new();
     if !pc.alarms.is_empty() {
         match ports.metrics.alarms_firing(&pc.alarms).await {
-            Ok(firing) => m.alarms_firing = firing,
+            Ok(f) => firing = f,
             Err(e) => errors.push(e.to_string()),
         }
     }
+    m.alarms_firing = firing.iter().map(|a| a.name.clone()).collect();
     if !errors.is_empty() {
         m.query_error = Some(errors.join("; "));
     }
-    m
+    Look { m, coverage, firing }
 }

@@ -61,6 +61,11 @@ pub(super) async fn close(run: &mut Run<'_, '_>, ended: Ended) -> Result<Ending,
         Ended::Failed(failure) => {
             log::group("Roll back: traffic to the stable slot first");
             let rollback = restore_now(false).await;
+            if run.recorded {
+                // Failed after the slot tags named the new slot stable: the old one is again.
+                let topo = &run.topo;
+                super::retire::slot_tags(run, [(&topo.live, "stable"), (&topo.idle, "candidate")]).await;
+            }
             super::traffic::clear_cursor(run).await;
             log::endgroup();
             Ending {

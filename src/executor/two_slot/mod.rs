@@ -63,6 +63,10 @@ pub(super) struct Run<'a, 'p> {
     weight: u8,
     /// When the current weight was set (the metric window and the timeline start there).
     weight_set_at: SystemTime,
+    /// Each weight this run set and when: a late alarm is attributed to the step its data came from.
+    step_starts: Vec<(u8, SystemTime)>,
+    /// The slot tags already name the new slot stable (Record ran): a later failure puts them back.
+    recorded: bool,
     traffic_moved: bool,
     /// Indices of the steps run, in order.
     executed: Vec<usize>,
@@ -148,7 +152,7 @@ async fn alarms_exist(pc: &ProgressiveConfig, ports: &Ports<'_>) -> Result<(), E
             "Alarm already firing",
             &format!(
                 "{} is in ALARM before the deploy; the first traffic step will fail on it",
-                firing.join(", ")
+                firing.iter().map(|a| a.name.as_str()).collect::<Vec<_>>().join(", ")
             ),
         );
     }
@@ -200,6 +204,8 @@ async fn deploy_locked(
         deployment_id: None,
         timeline: Vec::new(),
         weight_set_at: ports.clock.now(),
+        step_starts: Vec::new(),
+        recorded: false,
         executed: Vec::new(),
     };
     let ended = run_steps(&mut run, cancel).await;
@@ -242,7 +248,9 @@ async fn run_steps(run: &mut Run<'_, '_>, cancel: &mut Cancel) -> Ended {
             Step::AwaitApproval { .. } => traffic::await_approval(run, index).await,
             Step::Record { .. } => retire::record(run).await,
             Step::Retire { keep_for_secs, .. } => {
-                retire::retire(run, Duration::from_secs(*keep_for_secs), cancel).await
+                let keep = Duration::from_secs(*keep_for_secs);
+                let interval = run.pc.bake.interval;
+                retire::retire(run, keep, interval, cancel).await
             }
         };
         log::endgroup();

@@ -42,6 +42,7 @@ pub async fn set_weight(run: &mut Run<'_, '_>, index: usize, weight: u8) -> Flow
     }
     run.weight_set_at = started;
     run.weight = weight;
+    run.step_starts.push((weight, started));
     let (live, idle) = (&run.topo.live.state.name, &run.topo.idle.state.name);
     log::info(&format!(
         "weights: {live} {}%, {idle} {weight}% (read back)",
