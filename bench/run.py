@@ -9,6 +9,7 @@ is a test: it prints a table and writes it to target/bench/ (BENCHMARKS.md quote
 """
 import argparse
 import json
+import math
 import os
 import platform
 import re
@@ -219,6 +220,10 @@ def ms(x):
     return f"{x * 1000:.0f} ms"
 
 
+def times(xs):
+    return f"median {statistics.median(xs):.2f}×, max {max(xs):.2f}×" if xs else "n/a"
+
+
 def stats(xs):
     xs = sorted(xs)
     if not xs:
@@ -305,6 +310,53 @@ def bench_alarm(binary, sim, i):
             if back:
                 out["revert"] = back["at"] - seen["at"]
     out["weights"] = weights(sim, key, s)
+    return out
+
+
+def bench_regression(binary, sim, i, by):
+    """CloudWatch's clock: a canary at 25% turns bad (50% 5xx); first bad request → weights back
+    100/0, beside the physical limit: that minute's publication (`metrics_published`)."""
+    key = f"AKIABENCHREG{by.upper()}{i}"
+    s = slots(sim, key + "S", f"reg{by}{i}")
+    digest = push(sim, key + "S", s["repo"], "v2")
+    extra = {"canary-steps": "25,100", "bake-time": "8s"}
+    green_dim = s["tgs"][1].rsplit(":", 1)[1]
+    if by == "alarm":
+        alarm = f"reg{i}-green-5xx"
+        sim.client("cloudwatch", key + "S").put_metric_alarm(
+            AlarmName=alarm, Namespace="AWS/ApplicationELB", MetricName="HTTPCode_Target_5XX_Count",
+            Dimensions=[{"Name": "TargetGroup", "Value": green_dim}, {"Name": "LoadBalancer", "Value": s["lb"].split(":loadbalancer/")[1]}],
+            Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=20.0,
+            ComparisonOperator="GreaterThanThreshold", TreatMissingData="notBreaching")
+        extra.update({"alarms": alarm, "max-5xx-rate": "off"})
+    result = {}
+    runner = threading.Thread(target=lambda: result.update(run=run_action(
+        binary, sim, key, canary_inputs(s, image_uri(s["repo"], "v2"), **extra))))
+    runner.start()
+    deadline = time.time() + 120
+    while weights(sim, key, s)[1] != 25 and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(2)
+    t_bad = time.time()
+    sim.scenario(digest, {"error_rate": 0.5})
+    runner.join()
+    events = sim.events(t_bad)
+    bad_minute = math.floor(t_bad)  # a simulated minute is one real second at scale 60
+    pub = next((e["at"] for e in events if e["type"] == "metrics_published" and e.get("minute") is not None
+                and e["minute"] >= bad_minute and green_dim in e.get("target_groups", [])), None)
+    back = next((e["at"] for e in events if e["type"] == "weights_changed"
+                 and (e.get("weights") or {}).get(s["tgs"][1]) == 0.0), None)
+    return {"run": result.get("run"), "reaction": back - t_bad if back else None, "limit": pub - t_bad if pub else None}
+
+
+def bench_lag_cost(canaries):
+    """Wall time CloudWatch's clock adds to each healthy canary: the time between weight changes
+    beyond the 2 s bakes, summed over the five steps."""
+    out = []
+    for c in canaries:
+        t = [x["at"] for x in c["calls"] if x["operation"] == "ModifyListener"]
+        if len(t) >= 5:
+            out.append(sum(b - a - 2.0 for a, b in zip(t, t[1:5])) + 0.0)
     return out
 
 
@@ -439,6 +491,10 @@ def main():
         print("canary: alarm reaction and revert ...", file=sys.stderr)
         with ThreadPoolExecutor(reps) as pool:
             alarms = list(pool.map(lambda i: bench_alarm(binary, sim, i), range(reps)))
+        print("canary: a regression on CloudWatch's clock, by metrics and by alarm ...", file=sys.stderr)
+        with ThreadPoolExecutor(reps) as pool:
+            regressions = list(pool.map(lambda i: bench_regression(binary, sim, i, "metrics"), range(reps)))
+            alarm_regressions = list(pool.map(lambda i: bench_regression(binary, sim, i, "alarm"), range(reps)))
         print("canary: SIGTERM revert ...", file=sys.stderr)
         with ThreadPoolExecutor(reps) as pool:
             terms = list(pool.map(lambda i: bench_sigterm(binary, sim, i), range(reps)))
@@ -470,6 +526,15 @@ def main():
     p(f"| reaction: … → the DescribeTargetHealth that confirms it | {stats([c['healthy_confirm'] for c in canaries if c['healthy_confirm'] is not None])} | |")
     p(f"| reaction: alarm in ALARM (`alarm_state`) → next DescribeAlarms (analysis-interval 1 s) | {stats([a['reaction'] for a in alarms if a['reaction'] is not None])} | ≈ 1 s |")
     p(f"| revert: failed verdict → weights read back 100/0 | {stats([a['revert'] for a in alarms if a['revert'] is not None])} | ≈ 1 s |")
+    for name, rs in (("5xx rate", regressions), ("alarm", alarm_regressions)):
+        ok = [r for r in rs if r["reaction"] is not None and r["limit"] is not None]
+        ratio = [r["reaction"] / r["limit"] for r in ok]
+        over = [r["reaction"] - r["limit"] for r in ok]
+        p(f"| CloudWatch's clock, by {name}: first bad request → weights back 100/0 | {stats([r['reaction'] for r in ok])}; "
+          f"the limit (that minute published) {stats([r['limit'] for r in ok])}; ratio {times(ratio)}; beyond the limit {stats(over)} "
+          f"(n={len(ok)} of {len(rs)}) | ≤ lag + one analysis interval (1 s) |")
+    lag_cost = bench_lag_cost(canaries)
+    p(f"| CloudWatch's clock: wall time it adds to a healthy 5-step canary (2 s bakes) | {stats(lag_cost)} | the lag itself, ≈ 1.5–4 s a step |")
     p(f"| revert: SIGTERM → weights read back 100/0 | {stats([t['revert'] for t in terms if t['revert'] is not None])} | ≈ 1 s (runner allows ~7.5 s) |")
     p(f"| SIGTERM → process exit | {stats([t['exit'] for t in terms if t['exit'] is not None])} | < 7.5 s |")
     p(f"| process start → first AWS call | {stats(starts)} | ≤ 50 ms |")

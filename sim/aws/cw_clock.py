@@ -75,6 +75,9 @@ def tick(_dt: float) -> None:
     _pending[:] = [p for p in _pending if p[0] > sim.now]
     for _, cw, datums in due:
         cw.metric_data.extend(datums)
+        stamp = datums[0].timestamp.replace(tzinfo=timezone.utc).timestamp() if datums else None
+        groups = sorted({d.value for datum in datums for d in datum.dimensions if d.name == "TargetGroup"})
+        sim.record("metrics_published", minute=stamp, target_groups=groups)
 
 
 def max_delay_wall() -> float:

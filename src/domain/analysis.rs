@@ -109,10 +109,11 @@ pub fn judge(m: &Measurement, t: &Thresholds) -> Verdict {
         return Verdict::Error(e.clone());
     }
     let c = &m.canary;
-    // The recent window fails on its own, with its own minimum sample.
+    // The recent window fails on its own, with its own minimum sample, and only on evidence:
+    // a few minutes at low traffic are noisy, so its 5xx rate must exceed the gate beyond chance.
     if let Some((r, span)) = &m.recent {
         if r.requests >= t.min_requests {
-            if let Some(breach) = breach(r, t) {
+            if let Some(breach) = breach(r, t).filter(|_| beyond_chance(r, t)) {
                 let step = c.error_rate().map(pct).unwrap_or_else(|| "n/a".into());
                 return Verdict::Fail(format!(
                     "{breach} over {span} ({} requests); 5xx {step} over the step",
@@ -181,6 +182,60 @@ fn breach(w: &TargetGroupMetrics, t: &Thresholds) -> Option<String> {
     match (t.max_p99_ms, w.p99_ms) {
         (Some(max), Some(p99)) if p99 > max => Some(format!("p99 latency {p99:.0} ms > {max:.0} ms")),
         _ => None,
+    }
+}
+
+/// Whether a window's errors are too many to be a `max_error_rate` release's bad luck: the
+/// chance of at least this many 5xx among its requests at exactly the gate's rate is under 5%
+/// (a one-sided binomial test). A latency breach needs no such test here.
+fn beyond_chance(w: &TargetGroupMetrics, t: &Thresholds) -> bool {
+    let Some(max) = t.max_error_rate else {
+        return true;
+    };
+    let (n, k) = (w.requests.round(), w.errors_5xx.round());
+    if w.error_rate().unwrap_or(0.0) <= max {
+        return true; // not an error-rate breach: nothing to test
+    }
+    binomial_upper_tail(n, k, max) < 0.05
+}
+
+/// P(X ≥ k) for X ~ Binomial(n, p): exact up to 5,000 trials, a normal approximation beyond.
+fn binomial_upper_tail(n: f64, k: f64, p: f64) -> f64 {
+    if k <= 0.0 {
+        return 1.0;
+    }
+    if p <= 0.0 {
+        return 0.0;
+    }
+    if n > 5_000.0 {
+        let (mean, sd) = (n * p, (n * p * (1.0 - p)).sqrt());
+        let z = (k - 0.5 - mean) / sd;
+        return 0.5 * erfc(z / std::f64::consts::SQRT_2);
+    }
+    // Sum P(X = i) for i < k in log space, then the complement.
+    let (ln_p, ln_q) = (p.ln(), (1.0 - p).ln());
+    let mut ln_pmf = n * ln_q; // P(X = 0)
+    let mut below = 0.0;
+    let mut i = 0.0;
+    while i < k {
+        below += ln_pmf.exp();
+        ln_pmf += ((n - i) / (i + 1.0)).ln() + ln_p - ln_q;
+        i += 1.0;
+    }
+    (1.0 - below).max(0.0)
+}
+
+/// The complementary error function (Abramowitz and Stegun 7.1.26; error below 1.5e-7).
+fn erfc(x: f64) -> f64 {
+    let z = x.abs();
+    let t = 1.0 / (1.0 + 0.327_591_1 * z);
+    let poly =
+        t * (0.254_829_592 + t * (-0.284_496_736 + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
+    let r = poly * (-z * z).exp();
+    if x >= 0.0 {
+        r
+    } else {
+        2.0 - r
     }
 }
 
@@ -381,6 +436,18 @@ mod tests {
         for (name, meas, want) in cases {
             assert_eq!(judge(&meas, &t()).to_string(), want, "{name}");
         }
+    }
+
+    #[test]
+    fn the_binomial_tail_is_right() {
+        // P(X >= 4) and P(X >= 7) for Binomial(60, 0.05): 0.3527 and 0.0297 (exact, by rationals).
+        assert!((binomial_upper_tail(60.0, 4.0, 0.05) - 0.3527).abs() < 0.001);
+        assert!((binomial_upper_tail(60.0, 7.0, 0.05) - 0.0297).abs() < 0.001);
+        assert_eq!(binomial_upper_tail(60.0, 0.0, 0.05), 1.0);
+        // The normal approximation agrees with the exact sum near its switch-over.
+        // Near its switch-over the normal approximation agrees with the exact value, 0.0294.
+        assert!((binomial_upper_tail(5_000.0, 280.0, 0.05) - 0.0294).abs() < 0.001);
+        assert!((binomial_upper_tail(5_001.0, 280.0, 0.05) - 0.0294).abs() < 0.005);
     }
 
     #[test]

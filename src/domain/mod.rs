@@ -5,6 +5,7 @@ pub mod analysis;
 pub mod diagnostics;
 pub mod image;
 pub mod minutes;
+mod noise;
 pub mod outcome;
 pub mod plan;
 pub mod poll;

@@ -64,6 +64,9 @@ pub async fn bake(
         // The same published data judged twice is one measurement, not two (failure-limit).
         let data = (look.coverage.published.len(), look.coverage.requests.round() as u64);
         let fresh = seen != Some(data) || !look.firing.is_empty() || matches!(verdict, Verdict::Error(_));
+        // The newest minute may still grow after it is first published: the step's data is
+        // final only once a complete read is the same as the one before it.
+        let settled = !fresh && look.coverage.complete();
         seen = Some(data);
         let canary = look.m.canary;
         if fresh {
@@ -81,7 +84,7 @@ pub async fn bake(
             continue;
         }
         let covered = look.coverage.describe(&clock);
-        if look.coverage.complete() {
+        if settled || (now >= deadline && look.coverage.complete()) {
             return conclude(run, weight, &analysis, canary, &covered);
         }
         if now >= deadline {

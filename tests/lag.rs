@@ -1,0 +1,197 @@
+//! Judging on CloudWatch's real clock, against the simulator with its publication lag on
+//! (time-scaled: a simulated minute is a real second, the lag 1-3 s): a regression that starts
+//! late in a step fails that step; one that starts after the shift, while the old slot is still
+//! warm, is rolled back by weights; a step whose minutes are not published in time is
+//! inconclusive, never a pass.
+#![allow(clippy::disallowed_methods)] // tests drive real processes and servers in real time
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use support::{run_action, spawn_action, Aws, Sim, Slots};
+
+fn inputs<'a>(s: &'a Slots, image: &'a str, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut v = vec![
+        ("cluster", s.cluster.as_str()),
+        ("services", "web-blue, web-green"),
+        ("image", image),
+        ("listener-arn", s.listener.as_str()),
+        ("analysis-interval", "1s"),
+        ("min-requests", "10"),
+        ("max-5xx-rate", "5%"),
+        ("wait-timeout", "1m"),
+        ("keep-old-for", "1s"),
+    ];
+    for (k, val) in extra {
+        v.retain(|(key, _)| key != k);
+        v.push((k, val));
+    }
+    v
+}
+
+/// Waits until `after` past the moment the listener gave green `weight` percent, as the
+/// simulator logged it (not when this test noticed: under load that can be seconds later).
+async fn when_green_has(aws: &Aws, s: &Slots, weight: i32, after: Duration) {
+    let t = Instant::now();
+    while aws.weights(&s.listener, s).await.1 != weight {
+        assert!(t.elapsed() < Duration::from_secs(90), "green never reached {weight}%");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let events = Sim::shared().get("/_sim/events");
+    let set_at = events
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["type"] == "weights_changed" && e["listener"] == s.listener.as_str())
+        .filter(|e| e["weights"][s.green_tg.as_str()].as_f64() == Some(f64::from(weight)))
+        .filter_map(|e| e["at"].as_f64())
+        .next_back()
+        .expect("the simulator logged the weight change");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    tokio::time::sleep(after.saturating_sub(Duration::from_secs_f64((now - set_at).max(0.0)))).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_regression_in_the_last_minute_of_a_step_fails_that_step() {
+    let aws = Aws::new("lag_last_minute").await;
+    let s = aws.slots("lag-last", 2).await;
+    let digest = aws.push_image(&s.repo, "v2").await;
+    let image = Aws::image_uri(&s.repo, "v2");
+    // Eight minutes at 10%; the new version turns bad (20% 5xx) late in the eighth. Over the
+    // whole step that is about 4%, under the 5% gate; over its last two minutes about 19%.
+    let run = spawn_action(
+        &aws,
+        &inputs(
+            &s,
+            &image,
+            &[
+                ("strategy", "canary"),
+                ("canary-steps", "10,50,100"),
+                ("bake-time", "8s"),
+            ],
+        ),
+        &[],
+    );
+    when_green_has(&aws, &s, 10, Duration::from_millis(7_100)).await;
+    Sim::shared().scenario(&digest, serde_json::json!({"error_rate": 0.2}));
+    let run = tokio::task::spawn_blocking(move || run.wait()).await.unwrap();
+    run.assert_code(1);
+    let reason = run.output("rolled-back-reason");
+    assert!(
+        reason.contains("analysis failed at 10% traffic"),
+        "{reason}\n{}",
+        run.stdout
+    );
+    assert!(
+        reason.contains("over the step"),
+        "the report names the window that failed: {reason}"
+    );
+    assert_eq!(aws.weights(&s.listener, &s).await, (100, 0));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_regression_while_the_old_slot_is_warm_is_rolled_back_by_weights() {
+    let aws = Aws::new("lag_keep_warm").await;
+    let s = aws.slots("lag-warm", 2).await;
+    let digest = aws.push_image(&s.repo, "v2").await;
+    let image = Aws::image_uri(&s.repo, "v2");
+    let run = spawn_action(
+        &aws,
+        &inputs(
+            &s,
+            &image,
+            &[("strategy", "blue-green"), ("bake-time", "2s"), ("keep-old-for", "30s")],
+        ),
+        &[],
+    );
+    // The 100% step has baked, its minutes are in and green is recorded stable; then the
+    // release turns bad while blue is still warm.
+    when_green_has(&aws, &s, 100, Duration::ZERO).await;
+    let green = aws
+        .service(&s.cluster, "web-green")
+        .await
+        .service_arn()
+        .unwrap()
+        .to_string();
+    let t = Instant::now();
+    loop {
+        let tags = aws
+            .ecs
+            .list_tags_for_resource()
+            .resource_arn(&green)
+            .send()
+            .await
+            .unwrap();
+        if tags
+            .tags()
+            .iter()
+            .any(|t| t.key() == Some("ecs-deploy:slot") && t.value() == Some("stable"))
+        {
+            break;
+        }
+        assert!(t.elapsed() < Duration::from_secs(60), "green never recorded stable");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Sim::shared().scenario(&digest, serde_json::json!({"error_rate": 0.3}));
+    let run = tokio::task::spawn_blocking(move || run.wait()).await.unwrap();
+    run.assert_code(1);
+    assert!(run.stdout.contains("keeping web-blue warm"), "{}", run.stdout);
+    let reason = run.output("rolled-back-reason");
+    assert!(
+        reason.contains("after the shift, while web-blue was kept warm"),
+        "{reason}"
+    );
+    assert_eq!(
+        aws.weights(&s.listener, &s).await,
+        (100, 0),
+        "the warm old slot has all traffic again"
+    );
+    let blue = aws.service(&s.cluster, "web-blue").await;
+    assert_eq!(blue.desired_count(), 2, "the old slot was never scaled down");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_step_whose_minutes_are_not_published_in_time_is_inconclusive_never_a_pass() {
+    let aws = Aws::new("lag_no_data").await;
+    let s = aws.slots("lag-none", 1).await;
+    aws.push_image(&s.repo, "v2").await;
+    let image = Aws::image_uri(&s.repo, "v2");
+    // A one-minute step, and no patience for CloudWatch's lag: its minute is never in time.
+    let run = run_action(
+        &aws,
+        &inputs(
+            &s,
+            &image,
+            &[
+                ("strategy", "canary"),
+                ("canary-steps", "50,100"),
+                ("bake-time", "1s"),
+                ("metrics-delay", "0s"),
+            ],
+        ),
+        &[],
+    );
+    run.assert_code(1);
+    let reason = run.output("rolled-back-reason");
+    assert!(
+        reason.contains("inconclusive") && reason.contains("had not published"),
+        "{reason}"
+    );
+    assert_eq!(aws.weights(&s.listener, &s).await, (100, 0));
+    // With the default delay the same step waits for its minute and passes.
+    let run = run_action(
+        &aws,
+        &inputs(
+            &s,
+            &image,
+            &[("strategy", "canary"), ("canary-steps", "50,100"), ("bake-time", "1s")],
+        ),
+        &[],
+    );
+    run.assert_code(0);
+    assert!(run.summary.contains("pass \\(minutes"), "{}", run.summary);
+}
