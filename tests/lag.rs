@@ -195,3 +195,98 @@ async fn a_step_whose_minutes_are_not_published_in_time_is_inconclusive_never_a_
     run.assert_code(0);
     assert!(run.summary.contains("pass \\(minutes"), "{}", run.summary);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_alarm_that_fires_late_is_laid_at_the_step_whose_traffic_tripped_it() {
+    let aws = Aws::new("lag_alarm").await;
+    let s = aws.slots("lag-alarm", 2).await;
+    let digest = aws.push_image(&s.repo, "v2").await;
+    let image = Aws::image_uri(&s.repo, "v2");
+    // Three minutes over 5 errors each, all three needed: the first two come from the end of the
+    // 10% step, the third only from the 50% step, so the alarm can only fire during 50%.
+    let cw = aws_sdk_cloudwatch::Client::new(&aws.config);
+    let dims = [
+        aws_sdk_cloudwatch::types::Dimension::builder()
+            .name("TargetGroup")
+            .value(s.green_tg.rsplit(':').next().unwrap())
+            .build(),
+        aws_sdk_cloudwatch::types::Dimension::builder()
+            .name("LoadBalancer")
+            .value(s.load_balancer.split(":loadbalancer/").nth(1).unwrap())
+            .build(),
+    ];
+    cw.put_metric_alarm()
+        .alarm_name("lag-alarm-green-5xx")
+        .namespace("AWS/ApplicationELB")
+        .metric_name("HTTPCode_Target_5XX_Count")
+        .set_dimensions(Some(dims.to_vec()))
+        .statistic(aws_sdk_cloudwatch::types::Statistic::Sum)
+        .period(60)
+        .evaluation_periods(3)
+        .datapoints_to_alarm(3)
+        .threshold(5.0)
+        .comparison_operator(aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanThreshold)
+        .treat_missing_data("notBreaching")
+        .send()
+        .await
+        .expect("PutMetricAlarm");
+    let run = spawn_action(
+        &aws,
+        &inputs(
+            &s,
+            &image,
+            &[
+                ("strategy", "canary"),
+                ("canary-steps", "10,50,100"),
+                ("bake-time", "8s"),
+                ("max-5xx-rate", "off"),
+                ("alarms", "lag-alarm-green-5xx"),
+            ],
+        ),
+        &[],
+    );
+    when_green_has(&aws, &s, 10, Duration::from_millis(7_100)).await;
+    Sim::shared().scenario(&digest, serde_json::json!({"error_rate": 0.5}));
+    let run = tokio::task::spawn_blocking(move || run.wait()).await.unwrap();
+    run.assert_code(1);
+    let reason = run.output("rolled-back-reason");
+    assert!(
+        reason.contains("alarm lag-alarm-green-5xx is in ALARM since") && reason.contains("(the 10% step)"),
+        "{reason}\n{}",
+        run.stdout
+    );
+    assert!(reason.contains("analysis failed at 10% traffic"), "{reason}");
+    assert_eq!(aws.weights(&s.listener, &s).await, (100, 0));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_blue_green_release_turning_bad_three_minutes_into_its_bake_is_rolled_back_before_retirement() {
+    let aws = Aws::new("lag_bg_bake").await;
+    let s = aws.slots("lag-bg", 2).await;
+    let digest = aws.push_image(&s.repo, "v2").await;
+    let image = Aws::image_uri(&s.repo, "v2");
+    // The measured case: bake 5m, a 5% gate, 10% 5xx from the third minute of the 100% step on.
+    // Over the whole step that reads about 4%; the last minutes read 10%.
+    let run = spawn_action(
+        &aws,
+        &inputs(
+            &s,
+            &image,
+            &[("strategy", "blue-green"), ("bake-time", "5s"), ("keep-old-for", "5s")],
+        ),
+        &[],
+    );
+    when_green_has(&aws, &s, 100, Duration::from_secs(3)).await;
+    Sim::shared().scenario(&digest, serde_json::json!({"error_rate": 0.1}));
+    let run = tokio::task::spawn_blocking(move || run.wait()).await.unwrap();
+    run.assert_code(1);
+    let reason = run.output("rolled-back-reason");
+    assert!(
+        reason.contains("analysis failed at 100% traffic"),
+        "{reason}\n{}",
+        run.stdout
+    );
+    assert_eq!(aws.weights(&s.listener, &s).await, (100, 0), "back on blue by weights");
+    let blue = aws.service(&s.cluster, "web-blue").await;
+    assert_eq!(blue.desired_count(), 2, "blue was never retired");
+}

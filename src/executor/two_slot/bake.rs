@@ -31,7 +31,13 @@ pub async fn bake(
     let clock = run.pc.clock;
     let set_at = run.weight_set_at;
     let bake_end = set_at + duration;
-    let expected = clock.minutes(set_at, bake_end.max(set_at + Duration::from_millis(1)));
+    let mut expected = clock.minutes(set_at, bake_end.max(set_at + Duration::from_millis(1)));
+    // The minute the weight was set in is partial: at low traffic the new slot may get no
+    // request in it at all, and an ALB publishes nothing for a minute without requests, so
+    // waiting for it could only end inconclusive. The step is judged from its first whole minute.
+    if expected.len() > 1 && expected[0] < set_at {
+        expected.remove(0);
+    }
     // CloudWatch's delay runs from the end of the step's last minute.
     let last_minute_end = expected.last().map_or(bake_end, |m| *m + clock.minute);
     let deadline = last_minute_end.max(bake_end) + clock.max_delay;
