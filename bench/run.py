@@ -290,10 +290,10 @@ def bench_alarm(binary, sim, i):
     cw = sim.client("cloudwatch", key + "S")
     lb_dim = s["lb"].split(":loadbalancer/")[1]
     alarm = f"alarm{i}-green-busy"
-    # More than 150 requests a (simulated) minute on the new slot: only at 50% of 600.
+    # More than 120 requests a (simulated) minute on the new slot: only from 50% on (300 at 100%).
     cw.put_metric_alarm(AlarmName=alarm, Namespace="AWS/ApplicationELB", MetricName="RequestCount",
                         Dimensions=[{"Name": "TargetGroup", "Value": s["tgs"][1].rsplit(":", 1)[1]}, {"Name": "LoadBalancer", "Value": lb_dim}],
-                        Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=150.0,
+                        Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=120.0,
                         ComparisonOperator="GreaterThanThreshold", TreatMissingData="notBreaching")
     t0 = time.time()
     run = run_action(binary, sim, key, canary_inputs(s, image_uri(s["repo"], "v2"), **{

@@ -102,7 +102,8 @@ async fn an_alarm_at_the_third_step_rolls_back() {
     let aws = Aws::new("canary_alarm").await;
     let s = aws.slots("canary-alarm", 2).await;
     aws.push_image(&s.repo, "v2").await;
-    // The green target group's requests per (simulated) minute cross 150 only at 50% of 600.
+    // The green target group gets 300 requests a (simulated) minute at 100% (600 split over the
+    // listener and the test listener): it crosses 120 only from 50% on.
     let cw = aws_sdk_cloudwatch::Client::new(&aws.config);
     let dims = [
         aws_sdk_cloudwatch::types::Dimension::builder()
@@ -122,7 +123,7 @@ async fn an_alarm_at_the_third_step_rolls_back() {
         .statistic(aws_sdk_cloudwatch::types::Statistic::Sum)
         .period(60)
         .evaluation_periods(1)
-        .threshold(150.0)
+        .threshold(120.0)
         .comparison_operator(aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanThreshold)
         .treat_missing_data("notBreaching")
         .send()
