@@ -36,6 +36,7 @@ OUT = ROOT / "target/bench"
 # --- the simulator ---------------------------------------------------------------------------
 class Sim:
     def __init__(self, time_scale: float):
+        self.time_scale = time_scale
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "sim.aws", "--port", "0", "--time-scale", str(time_scale)],
             cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
