@@ -48,16 +48,11 @@ pub async fn bake(
         let now = ports.clock.now();
         let until = if now < bake_end { bake_end } else { deadline };
         let nap = interval.min(until.duration_since(now).unwrap_or_default());
-        if sleep_or_cancel(ports, nap, cancel).await {
-            record(
-                run,
-                weight,
-                "cancelled".into(),
-                analysis.last_measurement.map(|m| m.canary),
-            );
-            return Flow::End(Ended::Cancelled);
-        }
-        let Some(look) = race(cancel, look(run, &expected)).await else {
+        let look = match sleep_or_cancel(ports, nap, cancel).await {
+            true => None,
+            false => race(cancel, look(run, &expected)).await,
+        };
+        let Some(look) = look else {
             record(
                 run,
                 weight,
