@@ -209,10 +209,11 @@ mod tests {
     #[test]
     fn the_worst_case_covers_every_remaining_wait() {
         let plan = two_slot(&settings("blue-green", None), "web-blue", "web-green", 4, IMAGE);
-        // 2 waits of 10 min, smoke 30 s, bake 5 min, keep 5 min, 5 quick steps of 30 s.
+        // 2 waits of 10 min, smoke 30 s, bake 5 min plus 4 min for CloudWatch, keep 5 min, 5
+        // quick steps of 30 s.
         assert_eq!(
-            plan.worst_case(Duration::from_secs(600)),
-            Duration::from_secs(1200 + 30 + 300 + 300 + 5 * 30)
+            plan.worst_case(Duration::from_secs(600), Duration::from_secs(240)),
+            Duration::from_secs(1200 + 30 + 300 + 240 + 300 + 5 * 30)
         );
     }
 }

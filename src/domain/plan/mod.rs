@@ -169,16 +169,17 @@ impl Plan {
             .collect()
     }
 
-    /// The longest the remaining steps can take if every wait runs to `wait_timeout`: what the
-    /// deploy lock's lifetime must cover.
-    pub fn worst_case(&self, wait_timeout: Duration) -> Duration {
+    /// The longest the remaining steps can take if every wait runs to `wait_timeout` and every
+    /// bake waits `metrics_wait` past its bake time for CloudWatch (the rest of its last minute,
+    /// the publication delay, a last read): what the deploy lock's lifetime must cover.
+    pub fn worst_case(&self, wait_timeout: Duration, metrics_wait: Duration) -> Duration {
         self.steps
             .iter()
             .skip(self.cursor)
             .map(|s| match s {
                 Step::AwaitStable { .. } | Step::AwaitHealthy { .. } => wait_timeout,
                 Step::Smoke { timeout_secs, .. } => Duration::from_secs(*timeout_secs),
-                Step::Bake { seconds, .. } => Duration::from_secs(*seconds),
+                Step::Bake { seconds, .. } => Duration::from_secs(*seconds) + metrics_wait,
                 Step::Retire { keep_for_secs, .. } => Duration::from_secs(*keep_for_secs),
                 _ => Duration::from_secs(30),
             })

@@ -40,7 +40,12 @@ const PARALLEL: usize = 10;
 /// The longest a run can hold its services: every remaining step of its plan at its worst,
 /// then the rollback's own wait.
 pub fn ttl(cfg: &DeployConfig, plan: &crate::domain::plan::Plan) -> Duration {
-    plan.worst_case(cfg.wait_timeout) + cfg.wait_timeout.max(Duration::from_secs(60)) + MARGIN
+    let metrics_wait = cfg
+        .progressive
+        .as_ref()
+        .map(|pc| pc.clock.minute + pc.clock.max_delay + pc.bake.interval)
+        .unwrap_or_default();
+    plan.worst_case(cfg.wait_timeout, metrics_wait) + cfg.wait_timeout.max(Duration::from_secs(60)) + MARGIN
 }
 
 /// The services this run holds, released by `release`.
