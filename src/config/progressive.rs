@@ -175,7 +175,9 @@ pub fn validate(raw: &RawInputs, services: &[String], errors: &mut Vec<InputErro
     let metrics_delay = dur(
         &raw.metrics_delay,
         "metrics-delay",
-        Duration::from_secs(180),
+        // Above CloudWatch's usual 1-3 minutes: a slow publication must not end a step
+        // inconclusive, only missing data may.
+        Duration::from_secs(300),
         Duration::ZERO,
         hour,
         errors,
