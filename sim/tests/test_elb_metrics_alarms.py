@@ -90,11 +90,11 @@ def test_weighted_listener_splits_traffic_and_metrics(sim):
     elb.register_targets(TargetGroupArn=blue, Targets=[{"Id": "10.9.0.1"}, {"Id": "10.9.0.2"}])
     elb.register_targets(TargetGroupArn=green, Targets=[{"Id": "10.9.0.3"}])
     sim.wait(lambda: all(h["State"] == "healthy" for tg in (blue, green) for h in health(sim, tg).values()))
-    time.sleep(3)
+    time.sleep(9)  # minutes are published 1-3 s late and may grow once within 4 s: let several become final
     lb_dim = {"Name": "LoadBalancer", "Value": lb.split(":loadbalancer/")[1]}
     dims = {tg: [{"Name": "TargetGroup", "Value": tg.split(":")[-1]}, lb_dim] for tg in (blue, green)}
     assert lb_dim["Value"].startswith("app/lb1/") and dims[blue][0]["Value"].startswith("targetgroup/blue/")
-    end = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0) - datetime.timedelta(seconds=1)
+    end = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0) - datetime.timedelta(seconds=5)  # final minutes only
     counts = {tg: sum(metric(cw, "RequestCount", d, "Sum", end=end)) for tg, d in dims.items()}
     assert counts[blue] > 1000 and 0.87 < counts[blue] / (counts[blue] + counts[green]) < 0.93, counts
     total = sum(metric(cw, "RequestCount", [lb_dim], "Sum", end=end))  # per-LB datapoints, not summed with per-TG ones
@@ -110,7 +110,7 @@ def test_weighted_listener_splits_traffic_and_metrics(sim):
     stats = cw.get_metric_statistics(Namespace="AWS/ApplicationELB", MetricName="TargetResponseTime", Dimensions=dims[green],
                                      StartTime=now - datetime.timedelta(minutes=5), EndTime=now, Period=300,
                                      Statistics=["Average", "Maximum", "SampleCount"], ExtendedStatistics=["p99"])["Datapoints"]
-    assert len(stats) == 1 and 0.045 < stats[0]["ExtendedStatistics"]["p99"] < 0.055 and stats[0]["Maximum"] > 0.05
+    assert stats and all(0.045 < s["ExtendedStatistics"]["p99"] < 0.055 and s["Maximum"] > 0.05 for s in stats)  # 300 s periods: one or two have data
 
     since = time.time()
     elb.modify_listener(ListenerArn=listener, DefaultActions=[{"Type": "forward", "ForwardConfig": {"TargetGroups": [
