@@ -210,16 +210,7 @@ async fn an_alarm_that_fires_late_is_laid_at_the_step_whose_traffic_tripped_it()
     // Three minutes over 5 errors each, all three needed: the first two come from the end of the
     // 10% step, the third only from the 50% step, so the alarm can only fire during 50%.
     let cw = aws_sdk_cloudwatch::Client::new(&aws.config);
-    let dims = [
-        aws_sdk_cloudwatch::types::Dimension::builder()
-            .name("TargetGroup")
-            .value(s.green_tg.rsplit(':').next().unwrap())
-            .build(),
-        aws_sdk_cloudwatch::types::Dimension::builder()
-            .name("LoadBalancer")
-            .value(s.load_balancer.split(":loadbalancer/").nth(1).unwrap())
-            .build(),
-    ];
+    let dims = s.green_dimensions();
     cw.put_metric_alarm()
         .alarm_name("lag-alarm-green-5xx")
         .namespace("AWS/ApplicationELB")

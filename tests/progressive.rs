@@ -105,16 +105,7 @@ async fn an_alarm_at_the_third_step_rolls_back() {
     // The green target group gets 300 requests a (simulated) minute at 100% (600 split over the
     // listener and the test listener): it crosses 120 only from 50% on.
     let cw = aws_sdk_cloudwatch::Client::new(&aws.config);
-    let dims = [
-        aws_sdk_cloudwatch::types::Dimension::builder()
-            .name("TargetGroup")
-            .value(s.green_tg.rsplit(':').next().unwrap())
-            .build(),
-        aws_sdk_cloudwatch::types::Dimension::builder()
-            .name("LoadBalancer")
-            .value(s.load_balancer.split(":loadbalancer/").nth(1).unwrap())
-            .build(),
-    ];
+    let dims = s.green_dimensions();
     cw.put_metric_alarm()
         .alarm_name("canary-alarm-green-busy")
         .namespace("AWS/ApplicationELB")

@@ -425,6 +425,22 @@ pub struct Slots {
     pub load_balancer: String,
 }
 
+impl Slots {
+    /// CloudWatch's dimensions of the green (new) slot's target group behind its load balancer.
+    pub fn green_dimensions(&self) -> [aws_sdk_cloudwatch::types::Dimension; 2] {
+        [
+            aws_sdk_cloudwatch::types::Dimension::builder()
+                .name("TargetGroup")
+                .value(self.green_tg.rsplit(':').next().unwrap())
+                .build(),
+            aws_sdk_cloudwatch::types::Dimension::builder()
+                .name("LoadBalancer")
+                .value(self.load_balancer.split(":loadbalancer/").nth(1).unwrap())
+                .build(),
+        ]
+    }
+}
+
 impl Aws {
     /// Subnet ids of the simulator's default VPC (EC2 spoken directly: no EC2 SDK needed).
     pub fn default_subnets(&self) -> (String, Vec<String>, String) {
