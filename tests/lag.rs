@@ -61,8 +61,9 @@ async fn a_regression_in_the_last_minute_of_a_step_fails_that_step() {
     let s = aws.slots("lag-last", 2).await;
     let digest = aws.push_image(&s.repo, "v2").await;
     let image = Aws::image_uri(&s.repo, "v2");
-    // Eight minutes at 10%; the new version turns bad (15% 5xx) late in the eighth. Over the
-    // whole step that is under 4%, under the 5% gate; over its last two minutes about 14%.
+    // Eight minutes at 10%; the new version turns bad (15% 5xx) 6.6 minutes in. The step's last
+    // minute holds its bake's end, so 1.4 to 2 of its last two minutes are bad whatever the minute
+    // grid's phase: 10.5% or more over them, under 4.5% over the step's eight, under the 5% gate.
     // Five times the default traffic, so the last minutes are clear evidence, not a few requests.
     Sim::shared().put(
         "/_sim/config",
@@ -81,7 +82,7 @@ async fn a_regression_in_the_last_minute_of_a_step_fails_that_step() {
         ),
         &[],
     );
-    when_green_has(&aws, &s, 10, Duration::from_millis(7_100)).await;
+    when_green_has(&aws, &s, 10, Duration::from_millis(6_600)).await;
     Sim::shared().scenario(&digest, serde_json::json!({"error_rate": 0.15}));
     let run = tokio::task::spawn_blocking(move || run.wait()).await.unwrap();
     run.assert_code(1);
@@ -207,8 +208,10 @@ async fn an_alarm_that_fires_late_is_laid_at_the_step_whose_traffic_tripped_it()
     let s = aws.slots("lag-alarm", 2).await;
     let digest = aws.push_image(&s.repo, "v2").await;
     let image = Aws::image_uri(&s.repo, "v2");
-    // Three minutes over 5 errors each, all three needed: the first two come from the end of the
-    // 10% step, the third only from the 50% step, so the alarm can only fire during 50%.
+    // Twelve minutes over 5 errors each, all twelve needed, from 3.9 s (minutes) into the 10%
+    // step. The 10% step ends at the latest 8 s + its last minute + metrics-delay (5 s) later, and
+    // the twelfth breaching minute ends at least 15.9 s in and is published a minute after that,
+    // so the alarm can only fire in a later step, on data from the 10% step.
     let cw = aws_sdk_cloudwatch::Client::new(&aws.config);
     let dims = s.green_dimensions();
     cw.put_metric_alarm()
@@ -218,8 +221,8 @@ async fn an_alarm_that_fires_late_is_laid_at_the_step_whose_traffic_tripped_it()
         .set_dimensions(Some(dims.to_vec()))
         .statistic(aws_sdk_cloudwatch::types::Statistic::Sum)
         .period(60)
-        .evaluation_periods(3)
-        .datapoints_to_alarm(3)
+        .evaluation_periods(12)
+        .datapoints_to_alarm(12)
         .threshold(5.0)
         .comparison_operator(aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanThreshold)
         .treat_missing_data("notBreaching")
@@ -241,7 +244,7 @@ async fn an_alarm_that_fires_late_is_laid_at_the_step_whose_traffic_tripped_it()
         ),
         &[],
     );
-    when_green_has(&aws, &s, 10, Duration::from_millis(7_100)).await;
+    when_green_has(&aws, &s, 10, Duration::from_millis(3_900)).await;
     Sim::shared().scenario(&digest, serde_json::json!({"error_rate": 0.5}));
     let run = tokio::task::spawn_blocking(move || run.wait()).await.unwrap();
     run.assert_code(1);
