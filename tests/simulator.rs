@@ -375,7 +375,7 @@ async fn faults_are_injected_per_operation_and_the_sdk_sees_them() {
     let aws = Aws::new("sim_faults").await;
     aws.create_cluster("sim-faults").await;
     // Two throttles: the SDK's standard retries absorb them.
-    let faults = format!("/_sim/faults?access_key={}", aws.access_key);
+    let faults = format!("/_sim/faults?access_key={}", aws.setup_key);
     Sim::shared().put(
         &faults,
         serde_json::json!([{"operation": "DescribeClusters", "kind": "throttle", "rate": 1.0, "count": 2}]),
@@ -387,7 +387,7 @@ async fn faults_are_injected_per_operation_and_the_sdk_sees_them() {
         .await
         .expect("retried through two throttles");
     let statuses: Vec<i64> = Sim::shared()
-        .calls(&aws.access_key)
+        .calls(&aws.setup_key)
         .iter()
         .filter(|c| c["operation"] == "DescribeClusters")
         .map(|c| c["status"].as_i64().unwrap_or(0))

@@ -4,7 +4,7 @@ from urllib.parse import parse_qs
 
 from moto.moto_api._internal.models import moto_api_backend
 
-from . import cw_clock
+from . import cw_clock, iam_policy
 from .core import sim
 from .faults import Fault
 from .scenarios import Scenario
@@ -95,6 +95,7 @@ ROUTES = {
     ("GET", "/_sim/calls"): lambda q, b: _calls(q),
     ("DELETE", "/_sim/calls"): lambda q, b: _clear("calls", [])(),
     ("GET", "/_sim/events"): lambda q, b: _events(q),
+    ("PUT", "/_sim/iam"): lambda q, b: iam_policy.bind(b["access_key"], b.get("policy"), b.get("template")) or {},
 }
 
 

@@ -34,6 +34,7 @@ class Sim:
             self.faults: list = []
             self.calls: list[dict] = []
             self.events: list[dict] = []
+            self.iam_policies: dict[str, dict] = {}  # access key -> enforced identity policy
 
     # --- helpers used by the behaviour modules -------------------------------------
     def scenario_for(self, image: str | None) -> scenarios.Scenario:

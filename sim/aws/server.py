@@ -6,6 +6,7 @@ the simulator lock, and is logged for GET /_sim/calls.
 """
 import argparse
 import io
+import json
 import os
 import re
 import signal
@@ -18,10 +19,11 @@ from urllib.parse import parse_qs
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
-from . import alarms, control, cw_clock, ecs_rollouts, elb_health, faults, metrics
+from . import alarms, control, cw_clock, ecs_rollouts, elb_health, faults, iam_policy, metrics
 from .core import run_ticker, sim
 
-CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/[^/]+/[^/]+/([^/]+)/")
+CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/[^/]+/([^/]+)/([^/]+)/")
+MEMBER = re.compile(r"^(\w+)\.member\.(\d+)$")  # query protocol lists: AlarmNames.member.1
 CBOR_PATH = re.compile(r"^/service/[^/]+/operation/([^/]+)$")  # smithy-rpc-v2-cbor (moto answers 404)
 QUERY_COMPATIBLE = {"monitoring"}  # awsJson services that keep query-protocol error codes
 READ_ONLY = ("Describe", "List", "Get", "BatchGet")
@@ -30,10 +32,11 @@ READ_ONLY = ("Describe", "List", "Get", "BatchGet")
 def identify(environ) -> dict:
     """service, operation and access key of an AWS call (the body is read and put back)."""
     match = CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", ""))
-    access_key, service = match.groups() if match else (None, None)
+    access_key, region, service = match.groups() if match else (None, None, None)
     target = environ.get("HTTP_X_AMZ_TARGET")
     if target:
-        return {"service": service, "operation": target.rsplit(".", 1)[-1], "access_key": access_key, "json": True}
+        return {"service": service, "operation": target.rsplit(".", 1)[-1], "access_key": access_key,
+                "region": region, "json": True}
     operation = parse_qs(environ.get("QUERY_STRING", "")).get("Action", [None])[0]
     if operation is None and environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
         body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
@@ -42,7 +45,27 @@ def identify(environ) -> dict:
     cbor = CBOR_PATH.match(environ.get("PATH_INFO", ""))
     if operation is None and cbor:
         operation = cbor.group(1)
-    return {"service": service, "operation": operation, "access_key": access_key, "json": False}
+    return {"service": service, "operation": operation, "access_key": access_key, "region": region, "json": False}
+
+
+def params(environ, info) -> dict:
+    """The call's parameters (awsJson body or query form, lists as lists); the body is put back."""
+    body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+    environ["wsgi.input"] = io.BytesIO(body)
+    if info["json"]:
+        try:
+            return json.loads(body or b"{}")
+        except ValueError:
+            return {}
+    form = parse_qs(environ.get("QUERY_STRING", "")) | parse_qs(body.decode("utf-8", "replace"))
+    out: dict = {}
+    for key, values in sorted(form.items()):
+        member = MEMBER.match(key)
+        if member:
+            out.setdefault(member.group(1), []).append(values[0])
+        else:
+            out[key] = values[0]
+    return out
 
 
 class SimApp:
@@ -64,6 +87,14 @@ class SimApp:
         if info["operation"] is None:  # not an AWS API call (moto-api, dashboard, ...): pass through
             with sim.lock:
                 return list(self.moto(environ, start_response))
+        if info["access_key"] in sim.iam_policies:
+            refused = iam_policy.refusal(info, params(environ, info), info["region"] or "us-east-1")
+            if refused:
+                status, headers, body = refused
+                call.update(status=int(status.split()[0]), fault="AccessDenied")
+                sim.log_call(call)
+                start_response(status, headers + [("Content-Length", str(len(body)))])
+                return [body]
         fault = faults.pick(info["service"], info["operation"], info["access_key"])
         call["fault"] = fault.kind if fault else None
         if fault and fault.kind == "latency":

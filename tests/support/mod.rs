@@ -105,9 +105,13 @@ impl Sim {
     }
 }
 
-/// AWS credentials and clients for one test, with its own access key so its calls can be counted.
+/// AWS credentials and clients for one test. The action runs with its own access key, bound in
+/// the simulator to the shipped `iam-policy.json` (filled in with the resources that exist), so
+/// its calls can be counted and faulted and every one of them is authorized as on AWS. The
+/// clients here set the world up with another key, which nothing restricts.
 pub struct Aws {
     pub access_key: String,
+    pub setup_key: String,
     pub config: aws_config::SdkConfig,
     pub ecs: aws_sdk_ecs::Client,
     pub ecr: aws_sdk_ecr::Client,
@@ -118,7 +122,13 @@ impl Aws {
     pub async fn new(test: &str) -> Aws {
         let sim = Sim::shared();
         let access_key = access_key(test);
-        let creds = aws_sdk_ecs::config::Credentials::new(&access_key, "test-secret", None, None, "tests");
+        let policy = std::fs::read_to_string(repo_root().join("iam-policy.json")).expect("iam-policy.json");
+        sim.put(
+            "/_sim/iam",
+            serde_json::json!({"access_key": access_key, "template": policy}),
+        );
+        let setup_key = format!("{access_key}SETUP");
+        let creds = aws_sdk_ecs::config::Credentials::new(&setup_key, "test-secret", None, None, "tests");
         let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .region(aws_config::Region::new(REGION))
             .endpoint_url(&sim.endpoint)
@@ -130,6 +140,7 @@ impl Aws {
             ecr: aws_sdk_ecr::Client::new(&config),
             elb: aws_sdk_elasticloadbalancingv2::Client::new(&config),
             access_key,
+            setup_key,
             config,
         }
     }
@@ -446,7 +457,7 @@ impl Aws {
     pub fn default_subnets(&self) -> (String, Vec<String>, String) {
         let auth = format!(
             "AWS4-HMAC-SHA256 Credential={}/20250101/{REGION}/ec2/aws4_request, SignedHeaders=host, Signature=0",
-            self.access_key
+            self.setup_key
         );
         let get = |action: &str| -> String {
             ureq::get(&format!(
