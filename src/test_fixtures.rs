@@ -27,6 +27,7 @@ fn step(weight: u8, requests: f64, errors: f64, verdict: &str) -> StepRecord {
             requests,
             errors_5xx: errors,
             p99_ms: Some(182.0),
+            ..Default::default()
         }),
         verdict: verdict.into(),
     }

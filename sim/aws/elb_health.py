@@ -9,6 +9,12 @@ looked up live from the image of the task behind it; for targets registered via
 the RegisterTargets API the target id (IP or instance id) is the "image".
 
 State lives on moto's FakeTargetGroup as `tg.sim_health[target_id]`.
+
+A target whose scenario changes later follows it as the ALB's health checks would: with the
+defaults for an ALB target group (HealthCheckIntervalSeconds 30, UnhealthyThresholdCount 2,
+HealthyThresholdCount 5; Elastic Load Balancing User Guide, "Health checks for Application
+Load Balancer target groups"), healthy -> unhealthy after 2 failed checks (60 s) and back
+after 5 passed ones (150 s).
 """
 from dataclasses import dataclass
 
@@ -32,6 +38,7 @@ class TargetHealth:
     since: float  # sim time of the last state change
     image: str
     drain_until: float = 0.0
+    turned_at: float | None = None  # sim time the scenario's health last disagreed with the state
 
     @property
     def scenario(self) -> Scenario:
@@ -83,10 +90,26 @@ def tick(_dt: float) -> None:
                     th.state = "unhealthy" if th.scenario.unhealthy else "healthy"
                     th.since = sim.now
                     sim.record(f"target_{th.state}", target_group=tg.arn, target=target_id, image=th.image)
+                elif th.state in ("healthy", "unhealthy"):
+                    _follow_scenario(tg, target_id, th)
                 elif th.state == "draining" and sim.now >= th.drain_until:
                     del tg.targets[target_id]
                     del hs[target_id]
                     sim.record("target_deregistered", target_group=tg.arn, target=target_id)
+
+
+UNHEALTHY_AFTER, HEALTHY_AFTER = 2 * 30.0, 5 * 30.0  # thresholds x interval, ALB defaults
+
+
+def _follow_scenario(tg, target_id: str, th: TargetHealth) -> None:
+    want = "unhealthy" if th.scenario.unhealthy else "healthy"
+    if want == th.state:
+        th.turned_at = None
+        return
+    th.turned_at = sim.now if th.turned_at is None else th.turned_at
+    if sim.now >= th.turned_at + (UNHEALTHY_AFTER if want == "unhealthy" else HEALTHY_AFTER):
+        th.state, th.since, th.turned_at = want, sim.now, None
+        sim.record(f"target_{want}", target_group=tg.arn, target=target_id, image=th.image)
 
 
 # --- moto patch: DescribeTargetHealth reports the simulated state -----------------------

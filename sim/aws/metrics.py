@@ -38,6 +38,7 @@ NAMESPACE = "AWS/ApplicationELB"
 RETENTION_WALL_SECONDS = 900.0  # older simulator datapoints are pruned
 N_QUANTILES = 50  # latency samples per scenario: quantiles 0.01, 0.03, ..., 0.99
 PERCENTILE = re.compile(r"p(\d+(?:\.\d+)?)")
+GAUGES = ("HealthyHostCount", "UnHealthyHostCount")  # sampled counts: Sum is not a request count
 
 
 class SimDatum(MetricAggregatedDatum):
@@ -58,7 +59,7 @@ def split(d: "SimDatum", share: float, remainder_of: "SimDatum | None" = None) -
     else:
         n = math.floor(d.sample_count * share)
         total = d.sum * (n / d.sample_count) if d.sample_count else 0.0
-        if d.unit == "Count":
+        if d.unit == "Count" and name not in GAUGES:
             total = n
     if n <= 0:
         return None
@@ -94,6 +95,8 @@ class Acc:
     requests: float = 0.0
     errors: float = 0.0
     latency: dict = field(default_factory=lambda: defaultdict(float))  # (mean_ms, p99_ms) -> requests
+    conn_errors: float = 0.0  # TargetConnectionErrorCount: the ALB chose a target and could not connect
+    hosts: list = field(default_factory=list)  # (healthy, unhealthy) target counts, one per tick
 
 
 class Traffic:
@@ -105,7 +108,8 @@ class Traffic:
 
     def new_bucket(self) -> None:
         self.minute = cw_clock.minute_index(time.time())
-        self.lb, self.elb_5xx, self.tgs = Acc(), 0.0, defaultdict(Acc)
+        self.lb, self.tgs = Acc(), defaultdict(Acc)
+        self.elb = defaultdict(float)  # ALB-generated errors by code: 502 (connection), 503 (no target)
 
     def whole(self, key, value: float) -> int:
         total = self.carry[key] + value
@@ -142,16 +146,29 @@ def _route(backend, lb, traffic: Traffic, requests: float) -> None:
             traffic.lb.requests += n
             hs = elb_health.health(tg).values()
             targets = [h for h in hs if h.state == "healthy"] or [h for h in hs if h.state == "unhealthy"]
-            if not targets:
-                traffic.elb_5xx += n
+            if not targets:  # rejected before a target is chosen: not in the group's RequestCount
+                traffic.elb[503] += n
                 continue
             tg_acc = traffic.tgs[tg_arn]
             tg_acc.requests += n
             for th in targets:
                 part = n / len(targets)
+                refused = part * th.scenario.connection_error_rate
+                tg_acc.conn_errors += refused
+                traffic.elb[502] += refused
                 for acc in (tg_acc, traffic.lb):
-                    acc.errors += part * th.scenario.error_rate
-                    acc.latency[(th.scenario.mean_ms, th.scenario.p99_ms)] += part
+                    acc.errors += (part - refused) * th.scenario.error_rate
+                    acc.latency[(th.scenario.mean_ms, th.scenario.p99_ms)] += part - refused
+
+
+def _sample_hosts(backend, lb, traffic: Traffic) -> None:
+    """Each routed-to group's healthy and unhealthy target counts, once a tick."""
+    groups = {tg for weights in listener_weights(lb).values() for tg in weights}
+    for tg_arn in groups:
+        tg = backend.target_groups.get(tg_arn)
+        if tg is not None:
+            states = [h.state for h in elb_health.health(tg).values()]
+            traffic.tgs[tg_arn].hosts.append((states.count("healthy"), states.count("unhealthy")))
 
 
 def _datums(traffic: Traffic, key: str, acc: Acc, dims: list) -> list:
@@ -171,15 +188,27 @@ def _datums(traffic: Traffic, key: str, acc: Acc, dims: list) -> list:
             mean += weight / served * mean_ms / 1000.0
             lo, hi = min(lo, q_lo), max(hi, q_hi)
         out.append(SimDatum("TargetResponseTime", dims, n, n * mean, lo, hi, "Seconds", samples))
+    refused = traffic.whole((key, "conn"), acc.conn_errors)
+    if refused:
+        out.append(SimDatum("TargetConnectionErrorCount", dims, refused, refused, 1, 1, "Count"))
+    for i, name in enumerate(("HealthyHostCount", "UnHealthyHostCount")):
+        counts = [h[i] for h in acc.hosts]
+        if counts:
+            out.append(SimDatum(name, dims, len(counts), sum(counts), min(counts), max(counts), "Count"))
     return out
 
 
 def _flush(cw, lb, traffic: Traffic) -> None:
     lb_dim = {"Name": "LoadBalancer", "Value": lb.arn.split(":loadbalancer/", 1)[1]}
     datums = _datums(traffic, "", traffic.lb, [lb_dim])
-    elb_5xx = traffic.whole(("", "elb5xx"), traffic.elb_5xx)
-    if elb_5xx:
-        datums.append(SimDatum("HTTPCode_ELB_5XX_Count", [lb_dim], elb_5xx, elb_5xx, 1, 1, "Count"))
+    total_5xx = 0
+    for code in (502, 503):
+        n = traffic.whole(("", code), traffic.elb[code])
+        total_5xx += n
+        if n:
+            datums.append(SimDatum(f"HTTPCode_ELB_{code}_Count", [lb_dim], n, n, 1, 1, "Count"))
+    if total_5xx:
+        datums.append(SimDatum("HTTPCode_ELB_5XX_Count", [lb_dim], total_5xx, total_5xx, 1, 1, "Count"))
     for tg_arn, acc in traffic.tgs.items():
         tg_dim = {"Name": "TargetGroup", "Value": tg_arn.split(":", 5)[5]}  # targetgroup/NAME/ID
         datums += _datums(traffic, tg_arn, acc, [tg_dim, lb_dim])
@@ -211,6 +240,7 @@ def tick(dt: float) -> None:
             requests = sim.rpm_for(lb.name, lb.arn) / 60.0 * dt
             if requests > 0:
                 _route(backend, lb, traffic, requests)
+            _sample_hosts(backend, lb, traffic)
         if prune:
             _prune(cw)
     if prune:

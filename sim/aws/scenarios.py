@@ -12,6 +12,7 @@ class Scenario:
     unhealthy: bool = False  # ELB health checks fail after health_seconds
     health_seconds: float = 5.0  # initial -> healthy/unhealthy
     error_rate: float = 0.0  # share of requests answered 5xx by the target
+    connection_error_rate: float = 0.0  # share the ALB cannot connect for (reset/refused): ELB 502s
     p99_ms: float = 50.0
     mean_ms: float = 20.0
 

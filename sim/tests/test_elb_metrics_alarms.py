@@ -148,3 +148,27 @@ def test_alarm_flips_on_5xx(sim):
     time.sleep(1)
     values = metric(cw, "HTTPCode_Target_5XX_Count", dims, "Sum", minutes=2, period=60)
     assert 60 < max(values) < 180  # 2 errors per simulated second = 120 per real second
+
+
+def test_connection_errors_are_the_albs_502s_counted_in_the_groups_requests(sim):
+    sim.call("PUT", "/_sim/config", {"time_scale": 60, "requests_per_minute": 6000})
+    sim.call("PUT", "/_sim/scenarios", {"10.9.1.3": {"connection_error_rate": 0.5}, "10.9.1.4": {"unhealthy": True}})
+    elb, cw = sim.client("elbv2"), sim.client("cloudwatch")
+    lb, (blue, green), _ = alb(sim, "lb-refuse", ["blue-r", "green-r"], weights=[50, 50])
+    elb.register_targets(TargetGroupArn=blue, Targets=[{"Id": "10.9.1.1"}, {"Id": "10.9.1.4"}])
+    elb.register_targets(TargetGroupArn=green, Targets=[{"Id": "10.9.1.3"}])
+    sim.wait(lambda: all(h["State"] != "initial" for tg in (blue, green) for h in health(sim, tg).values()))
+    time.sleep(9)
+    lb_dim = {"Name": "LoadBalancer", "Value": lb.split(":loadbalancer/")[1]}
+    dims = {tg: [{"Name": "TargetGroup", "Value": tg.split(":")[-1]}, lb_dim] for tg in (blue, green)}
+    end = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0) - datetime.timedelta(seconds=5)
+    requests = sum(metric(cw, "RequestCount", dims[green], "Sum", end=end))
+    refused = sum(metric(cw, "TargetConnectionErrorCount", dims[green], "Sum", end=end))
+    assert requests > 1000 and 0.45 < refused / requests < 0.55, (requests, refused)
+    assert metric(cw, "HTTPCode_Target_5XX_Count", dims[green], "Sum", end=end) == []  # no target answered 5xx
+    elb_502 = sum(metric(cw, "HTTPCode_ELB_502_Count", [lb_dim], "Sum", end=end))
+    assert abs(elb_502 - refused) <= 3 and sum(metric(cw, "HTTPCode_ELB_5XX_Count", [lb_dim], "Sum", end=end)) >= elb_502
+    # Host counts per group, every minute (newest first): blue has one unhealthy target, green none.
+    assert set(metric(cw, "UnHealthyHostCount", dims[blue], "Maximum", end=end)[:3]) == {1.0}
+    assert set(metric(cw, "UnHealthyHostCount", dims[green], "Maximum", end=end)) == {0.0}
+    assert set(metric(cw, "HealthyHostCount", dims[green], "Minimum", end=end)[:3]) == {1.0}

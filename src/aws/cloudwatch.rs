@@ -95,6 +95,8 @@ impl Metrics for CloudWatchMetrics {
             .metric_data_queries(query("requests", "RequestCount", "Sum", MINUTE, &dims))
             .metric_data_queries(query("errors", "HTTPCode_Target_5XX_Count", "Sum", MINUTE, &dims))
             .metric_data_queries(query("p99", "TargetResponseTime", "p99", MINUTE, &dims))
+            .metric_data_queries(query("connerr", "TargetConnectionErrorCount", "Sum", MINUTE, &dims))
+            .metric_data_queries(query("unhealthy", "UnHealthyHostCount", "Maximum", MINUTE, &dims))
             .start_time(DateTime::from(start))
             .end_time(DateTime::from(end))
             .send()
@@ -114,6 +116,7 @@ impl Metrics for CloudWatchMetrics {
                 .unwrap_or_default()
         };
         let (requests, errors, p99) = (series("requests"), series("errors"), series("p99"));
+        let (connerr, unhealthy) = (series("connerr"), series("unhealthy"));
         let at = |s: &[(SystemTime, f64)], t: SystemTime| s.iter().find(|(x, _)| *x == t).map(|(_, v)| *v);
         // A minute exists when it has requests; errors are published only when there were some.
         let mut minutes: Vec<MinuteMetrics> = requests
@@ -123,6 +126,8 @@ impl Metrics for CloudWatchMetrics {
                 requests: *n,
                 errors_5xx: at(&errors, *t).unwrap_or(0.0),
                 p99_ms: at(&p99, *t).map(|s| s * 1000.0),
+                connection_errors: at(&connerr, *t).unwrap_or(0.0),
+                unhealthy_hosts: at(&unhealthy, *t).unwrap_or(0.0),
             })
             .collect();
         minutes.sort_by_key(|m| m.start);

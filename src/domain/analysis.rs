@@ -11,11 +11,22 @@ pub struct TargetGroupMetrics {
     pub errors_5xx: f64,
     /// p99 of TargetResponseTime, in milliseconds (None when there was no datapoint).
     pub p99_ms: Option<f64>,
+    /// Requests the ALB could not connect to a target for (`TargetConnectionErrorCount`): a
+    /// crashing or resetting canary's failures are ELB-side 502s, never target 5xx, yet
+    /// `RequestCount` counts them.
+    pub connection_errors: f64,
+    /// The most targets the ALB saw unhealthy in any minute (`UnHealthyHostCount`, Maximum).
+    pub unhealthy_hosts: f64,
 }
 
 impl TargetGroupMetrics {
+    /// Failed requests: the targets' 5xx and the ALB's connection errors to them.
+    pub fn errors(&self) -> f64 {
+        self.errors_5xx + self.connection_errors
+    }
+
     pub fn error_rate(&self) -> Option<f64> {
-        (self.requests > 0.0).then(|| self.errors_5xx / self.requests)
+        (self.requests > 0.0).then(|| self.errors() / self.requests)
     }
 }
 
@@ -109,6 +120,12 @@ pub fn judge(m: &Measurement, t: &Thresholds) -> Verdict {
         return Verdict::Error(e.clone());
     }
     let c = &m.canary;
+    if c.unhealthy_hosts > 0.0 {
+        return Verdict::Fail(format!(
+            "{} target(s) of the new slot unhealthy behind the load balancer (UnHealthyHostCount)",
+            c.unhealthy_hosts
+        ));
+    }
     // The recent window fails on its own, with its own minimum sample, and only on evidence:
     // a few minutes at low traffic are noisy, so its 5xx rate must exceed the gate beyond chance.
     if let Some((r, span)) = &m.recent {
@@ -141,10 +158,10 @@ pub fn judge(m: &Measurement, t: &Thresholds) -> Verdict {
     if let Some(max) = t.max_error_rate {
         if rate > max {
             return Verdict::Fail(match &m.coverage {
-                Some(cov) => format!("5xx rate {} > {} over {cov}", pct(rate), pct(max)),
+                Some(cov) => format!("{} > {} over {cov}", rate_of(c), pct(max)),
                 None => format!(
-                    "5xx rate {} > {} over {window}, {} requests",
-                    pct(rate),
+                    "{} > {} over {window}, {} requests",
+                    rate_of(c),
                     pct(max),
                     count(c.requests)
                 ),
@@ -171,12 +188,22 @@ pub fn judge(m: &Measurement, t: &Thresholds) -> Verdict {
     Verdict::Pass
 }
 
+/// "5xx rate 8.1%", saying how many of the failures were the ALB's connection errors.
+fn rate_of(w: &TargetGroupMetrics) -> String {
+    let rate = pct(w.error_rate().unwrap_or(0.0));
+    if w.connection_errors > 0.0 {
+        format!("5xx rate {rate} ({} connection errors)", count(w.connection_errors))
+    } else {
+        format!("5xx rate {rate}")
+    }
+}
+
 /// The absolute gates a window breaks, if any ("5xx rate 10.2% > 5.0%").
 fn breach(w: &TargetGroupMetrics, t: &Thresholds) -> Option<String> {
     let rate = w.error_rate().unwrap_or(0.0);
     if let Some(max) = t.max_error_rate {
         if rate > max {
-            return Some(format!("5xx rate {} > {}", pct(rate), pct(max)));
+            return Some(format!("{} > {}", rate_of(w), pct(max)));
         }
     }
     match (t.max_p99_ms, w.p99_ms) {
@@ -192,7 +219,7 @@ fn beyond_chance(w: &TargetGroupMetrics, t: &Thresholds) -> bool {
     let Some(max) = t.max_error_rate else {
         return true;
     };
-    let (n, k) = (w.requests.round(), w.errors_5xx.round());
+    let (n, k) = (w.requests.round(), w.errors().round());
     if w.error_rate().unwrap_or(0.0) <= max {
         return true; // not an error-rate breach: nothing to test
     }
@@ -341,11 +368,13 @@ mod tests {
                 requests,
                 errors_5xx: errors,
                 p99_ms: Some(p99),
+                ..Default::default()
             },
             baseline: Some(TargetGroupMetrics {
                 requests: 10_000.0,
                 errors_5xx: 10.0,
                 p99_ms: Some(80.0),
+                ..Default::default()
             }),
             window_secs: 60,
             ..Default::default()
@@ -372,6 +401,28 @@ mod tests {
                 "inconclusive: 40 requests in 60 s, fewer than the minimum sample of 100",
             ),
             (
+                "a crashing canary: the ALB's connection errors count, its 5xx are none",
+                Measurement {
+                    canary: TargetGroupMetrics {
+                        connection_errors: 97.5,
+                        ..m(1204.0, 0.0, 90.0).canary
+                    },
+                    ..m(0.0, 0.0, 0.0)
+                },
+                "fail: 5xx rate 8.1% (98 connection errors) > 1.0% over 60 s, 1,204 requests",
+            ),
+            (
+                "an unhealthy target in the new slot, even with too few requests to judge",
+                Measurement {
+                    canary: TargetGroupMetrics {
+                        unhealthy_hosts: 1.0,
+                        ..m(40.0, 0.0, 90.0).canary
+                    },
+                    ..m(0.0, 0.0, 0.0)
+                },
+                "fail: 1 target(s) of the new slot unhealthy behind the load balancer (UnHealthyHostCount)",
+            ),
+            (
                 "worse than baseline",
                 m(1000.0, 8.0, 90.0),
                 "fail: 5xx rate 0.8% exceeds the stable version's 0.1% by more than 0.5 points",
@@ -392,6 +443,7 @@ mod tests {
                             requests: 1204.0,
                             errors_5xx: 123.0,
                             p99_ms: Some(90.0),
+                            ..Default::default()
                         },
                         "10:43–10:44".into(),
                     )),
@@ -408,6 +460,7 @@ mod tests {
                             requests: 20.0,
                             errors_5xx: 2.0,
                             p99_ms: Some(90.0),
+                            ..Default::default()
                         },
                         "10:44".into(),
                     )),

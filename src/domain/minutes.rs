@@ -15,6 +15,10 @@ pub struct MinuteMetrics {
     pub requests: f64,
     pub errors_5xx: f64,
     pub p99_ms: Option<f64>,
+    /// `TargetConnectionErrorCount`: requests the ALB failed to hand to a target (502s).
+    pub connection_errors: f64,
+    /// `UnHealthyHostCount` (Maximum) in the minute.
+    pub unhealthy_hosts: f64,
 }
 
 /// How long CloudWatch's minute is on the run's clock, and the longest it takes to publish one.
@@ -84,6 +88,8 @@ pub fn total<'a>(minutes: impl IntoIterator<Item = &'a MinuteMetrics>) -> Target
                 (Some(a), Some(b)) => Some(a.max(b)),
                 (a, b) => a.or(b),
             },
+            connection_errors: acc.connection_errors + m.connection_errors,
+            unhealthy_hosts: acc.unhealthy_hosts.max(m.unhealthy_hosts),
         })
 }
 
@@ -172,6 +178,8 @@ mod tests {
             requests,
             errors_5xx: errors,
             p99_ms: Some(50.0),
+            connection_errors: 0.0,
+            unhealthy_hosts: 0.0,
         }
     }
 

@@ -42,6 +42,8 @@ mod tests {
                 requests: f64::from(per_minute),
                 errors_5xx: rng.binomial(per_minute, p),
                 p99_ms: None,
+                connection_errors: 0.0,
+                unhealthy_hosts: 0.0,
             });
             let coverage = Coverage::of(expected.clone(), &published);
             let m = Measurement {

@@ -180,6 +180,8 @@ impl Metrics for FakeMetrics<'_> {
                 requests,
                 errors_5xx: requests * rate,
                 p99_ms: Some(80.0),
+                connection_errors: 0.0,
+                unhealthy_hosts: 0.0,
             })
             .collect())
     }

@@ -161,8 +161,13 @@ fn summary(c: &TargetGroupMetrics, look: &Look) -> String {
         .map(|r| format!("{:.2}%", r * 100.0))
         .unwrap_or_else(|| "n/a".into());
     let p99 = c.p99_ms.map(|p| format!("{p:.0} ms")).unwrap_or_else(|| "n/a".into());
+    let refused = if c.connection_errors > 0.0 {
+        format!(" (with {:.0} connection errors)", c.connection_errors)
+    } else {
+        String::new()
+    };
     format!(
-        "5xx {rate}, p99 {p99} over {}",
+        "5xx {rate}{refused}, p99 {p99} over {}",
         look.m.coverage.clone().unwrap_or_default()
     )
 }
