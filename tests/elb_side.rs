@@ -6,7 +6,7 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use support::{spawn_action, Aws, Sim, Slots};
 
@@ -25,14 +25,6 @@ fn inputs<'a>(s: &'a Slots, image: &'a str) -> Vec<(&'a str, &'a str)> {
         ("wait-timeout", "1m"),
         ("keep-old-for", "1s"),
     ]
-}
-
-async fn until_green_has(aws: &Aws, s: &Slots, weight: i32) {
-    let t = Instant::now();
-    while aws.weights(&s.listener, s).await.1 != weight {
-        assert!(t.elapsed() < Duration::from_secs(90), "green never reached {weight}%");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -62,7 +54,7 @@ async fn a_canary_target_turning_unhealthy_mid_step_fails_that_step() {
     let digest = aws.push_image(&s.repo, "v2").await;
     let image = Aws::image_uri(&s.repo, "v2");
     let run = spawn_action(&aws, &inputs(&s, &image), &[]);
-    until_green_has(&aws, &s, 10).await;
+    support::when_green_has(&aws, &s, 10, Duration::ZERO).await;
     // Its health checks start failing; its answers stay 200s, so only the ALB can tell.
     Sim::shared().scenario(&digest, serde_json::json!({"unhealthy": true}));
     let run = tokio::task::spawn_blocking(move || run.wait()).await.unwrap();

@@ -30,31 +30,6 @@ fn inputs<'a>(s: &'a Slots, image: &'a str, extra: &[(&'a str, &'a str)]) -> Vec
     v
 }
 
-/// Waits until `after` past the moment the listener gave green `weight` percent, as the
-/// simulator logged it (not when this test noticed: under load that can be seconds later).
-async fn when_green_has(aws: &Aws, s: &Slots, weight: i32, after: Duration) {
-    let t = Instant::now();
-    while aws.weights(&s.listener, s).await.1 != weight {
-        assert!(t.elapsed() < Duration::from_secs(90), "green never reached {weight}%");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let events = Sim::shared().get("/_sim/events");
-    let set_at = events
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|e| e["type"] == "weights_changed" && e["listener"] == s.listener.as_str())
-        .filter(|e| e["weights"][s.green_tg.as_str()].as_f64() == Some(f64::from(weight)))
-        .filter_map(|e| e["at"].as_f64())
-        .next_back()
-        .expect("the simulator logged the weight change");
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs_f64();
-    tokio::time::sleep(after.saturating_sub(Duration::from_secs_f64((now - set_at).max(0.0)))).await;
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_regression_in_the_last_minute_of_a_step_fails_that_step() {
     let aws = Aws::new("lag_last_minute").await;
@@ -82,7 +57,7 @@ async fn a_regression_in_the_last_minute_of_a_step_fails_that_step() {
         ),
         &[],
     );
-    when_green_has(&aws, &s, 10, Duration::from_millis(6_600)).await;
+    support::when_green_has(&aws, &s, 10, Duration::from_millis(6_600)).await;
     Sim::shared().scenario(&digest, serde_json::json!({"error_rate": 0.15}));
     let run = tokio::task::spawn_blocking(move || run.wait()).await.unwrap();
     run.assert_code(1);
@@ -116,7 +91,7 @@ async fn a_regression_while_the_old_slot_is_warm_is_rolled_back_by_weights() {
     );
     // The 100% step has baked, its minutes are in and green is recorded stable; then the
     // release turns bad while blue is still warm.
-    when_green_has(&aws, &s, 100, Duration::ZERO).await;
+    support::when_green_has(&aws, &s, 100, Duration::ZERO).await;
     let green = aws
         .service(&s.cluster, "web-green")
         .await
@@ -244,7 +219,7 @@ async fn an_alarm_that_fires_late_is_laid_at_the_step_whose_traffic_tripped_it()
         ),
         &[],
     );
-    when_green_has(&aws, &s, 10, Duration::from_millis(3_900)).await;
+    support::when_green_has(&aws, &s, 10, Duration::from_millis(3_900)).await;
     Sim::shared().scenario(&digest, serde_json::json!({"error_rate": 0.5}));
     let run = tokio::task::spawn_blocking(move || run.wait()).await.unwrap();
     run.assert_code(1);
@@ -275,7 +250,7 @@ async fn a_blue_green_release_turning_bad_three_minutes_into_its_bake_is_rolled_
         ),
         &[],
     );
-    when_green_has(&aws, &s, 100, Duration::from_secs(3)).await;
+    support::when_green_has(&aws, &s, 100, Duration::from_secs(3)).await;
     Sim::shared().scenario(&digest, serde_json::json!({"error_rate": 0.1}));
     let run = tokio::task::spawn_blocking(move || run.wait()).await.unwrap();
     run.assert_code(1);

@@ -638,3 +638,28 @@ impl Aws {
         (w(&s.blue_tg), w(&s.green_tg))
     }
 }
+
+/// Waits until `after` past the moment the listener gave green `weight` percent, as the
+/// simulator logged it (not when this test noticed: under load that can be seconds later).
+pub async fn when_green_has(aws: &Aws, s: &Slots, weight: i32, after: Duration) {
+    let t = std::time::Instant::now();
+    while aws.weights(&s.listener, s).await.1 != weight {
+        assert!(t.elapsed() < Duration::from_secs(90), "green never reached {weight}%");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let events = Sim::shared().get("/_sim/events");
+    let set_at = events
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["type"] == "weights_changed" && e["listener"] == s.listener.as_str())
+        .filter(|e| e["weights"][s.green_tg.as_str()].as_f64() == Some(f64::from(weight)))
+        .filter_map(|e| e["at"].as_f64())
+        .next_back()
+        .expect("the simulator logged the weight change");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    tokio::time::sleep(after.saturating_sub(Duration::from_secs_f64((now - set_at).max(0.0)))).await;
+}
