@@ -19,7 +19,7 @@ from urllib.parse import parse_qs
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
-from . import alarms, control, cw_clock, ecs_rollouts, elb_health, faults, iam_policy, metrics
+from . import alarms, control, cw_clock, ecs_rollouts, elb_health, faults, iam_policy, metrics, validation
 from .core import run_ticker, sim
 
 CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/[^/]+/([^/]+)/([^/]+)/")
@@ -87,11 +87,19 @@ class SimApp:
         if info["operation"] is None:  # not an AWS API call (moto-api, dashboard, ...): pass through
             with sim.lock:
                 return list(self.moto(environ, start_response))
-        if info["access_key"] in sim.iam_policies:
-            refused = iam_policy.refusal(info, params(environ, info), info["region"] or "us-east-1")
+        if info["access_key"] in sim.iam_policies or info["service"] in ("ecs", "elasticloadbalancing"):
+            args = params(environ, info)
+            with sim.lock:  # both read moto's backends
+                refused = iam_policy.refusal(info, args, info["region"] or "us-east-1")
+                if refused:
+                    call["fault"] = "AccessDenied"
+                else:
+                    why = validation.problem(info, args)
+                    refused = validation.refusal(info, why) if why else None
             if refused:
                 status, headers, body = refused
-                call.update(status=int(status.split()[0]), fault="AccessDenied")
+                call["status"] = int(status.split()[0])
+                call.setdefault("fault", "ValidationError")
                 sim.log_call(call)
                 start_response(status, headers + [("Content-Length", str(len(body)))])
                 return [body]

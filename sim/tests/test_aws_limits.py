@@ -1,0 +1,40 @@
+"""AWS's input limits the simulator enforces where moto does not."""
+import pytest
+from botocore.exceptions import ClientError
+
+from aws_sim import alb, register, server, sim  # noqa: F401 (fixtures)
+
+
+def refused(fn) -> tuple[str, str]:
+    with pytest.raises(ClientError) as e:
+        fn()
+    return e.value.response["Error"]["Code"], e.value.response["Error"]["Message"]
+
+
+def test_forward_actions_take_at_most_five_groups_weighted_0_to_999(sim):
+    elb = sim.client("elbv2", retries=1)
+    _, tgs, listener = alb(sim, "lb-limits", [f"tg-{i}" for i in range(5)])
+    vpc = elb.describe_target_groups(TargetGroupArns=[tgs[0]])["TargetGroups"][0]["VpcId"]
+    tgs.append(elb.create_target_group(Name="tg-5", Protocol="HTTP", Port=8080, VpcId=vpc,
+                                       TargetType="ip")["TargetGroups"][0]["TargetGroupArn"])
+    forward = lambda weights: elb.modify_listener(ListenerArn=listener, DefaultActions=[{  # noqa: E731
+        "Type": "forward", "ForwardConfig": {"TargetGroups": [
+            {"TargetGroupArn": t, "Weight": w} for t, w in zip(tgs, weights)]}}])
+    forward([999, 0])
+    assert refused(lambda: forward([1000, 0]))[0] == "ValidationError"
+    assert refused(lambda: forward([-1, 100]))[0] == "ValidationError"
+    assert "5 target groups" in refused(lambda: forward([1] * 6))[1]
+    forward([1] * 5)
+
+
+def test_ecs_tags_are_limited_as_on_aws(sim):
+    ecs = sim.client("ecs", retries=1)
+    arn = register(ecs, "app:v1")
+    tag = lambda tags: ecs.tag_resource(resourceArn=arn, tags=tags)  # noqa: E731
+    tag([{"key": "k", "value": "v" * 256}])
+    assert refused(lambda: tag([{"key": "k", "value": "v" * 257}]))[0] == "InvalidParameterException"
+    assert refused(lambda: tag([{"key": "k" * 129, "value": ""}]))[0] == "InvalidParameterException"
+    assert "aws:" in refused(lambda: tag([{"key": "aws:owner", "value": "me"}]))[1]
+    tag([{"key": f"t{i}", "value": ""} for i in range(49)])  # 50 with "k"
+    assert "50 tags" in refused(lambda: tag([{"key": "one-more", "value": ""}]))[1]
+    tag([{"key": "k", "value": "replaced"}])  # an existing key is no new tag
