@@ -32,12 +32,18 @@ def _put_config(body):
         sim.requests_per_minute = float(body["requests_per_minute"])
     if "requests_per_minute_by_lb" in body:
         sim.requests_per_minute_by_lb = {k: float(v) for k, v in body["requests_per_minute_by_lb"].items()}
+    if "rule_shares" in body:
+        shares = {k: float(v) for k, v in body["rule_shares"].items()}
+        if any(not 0.0 <= v <= 1.0 for v in shares.values()):
+            raise ValueError("a rule's share is between 0 and 1")
+        sim.rule_shares = {**sim.rule_shares, **shares}
     return _config()
 
 
 def _config():
     return {"time_scale": sim.time_scale, "requests_per_minute": sim.requests_per_minute,
-            "requests_per_minute_by_lb": sim.requests_per_minute_by_lb, "sim_time": sim.now}
+            "requests_per_minute_by_lb": sim.requests_per_minute_by_lb, "rule_shares": sim.rule_shares,
+            "sim_time": sim.now}
 
 
 def _put_scenarios(body):

@@ -30,6 +30,7 @@ class Sim:
             self.time_scale = self.start_time_scale
             self.requests_per_minute = 600.0  # simulated requests per minute per load balancer
             self.requests_per_minute_by_lb: dict[str, float] = {}  # LB name or ARN -> rpm
+            self.rule_shares: dict[str, float] = {}  # listener rule ARN -> share of its listener's requests
             self.scenarios: dict[str, dict] = {}
             self.faults: list = []
             self.calls: list[dict] = []

@@ -118,29 +118,65 @@ class Traffic:
         return n
 
 
+def forward_weights(actions) -> dict[str, float] | None:
+    """{target group arn: weight} of the first forward action, or None if it does not forward."""
+    for action in actions:
+        if action.type != "forward":
+            continue
+        groups = (action.data.get("ForwardConfig") or {}).get("TargetGroups")
+        if groups:
+            return {g["TargetGroupArn"]: float(g.get("Weight", 1)) for g in groups}
+        if action.data.get("TargetGroupArn"):
+            return {action.data["TargetGroupArn"]: 1.0}
+        return None
+    return None
+
+
 def listener_weights(lb) -> dict[str, dict[str, float]]:
     """{listener arn: {target group arn: weight}} for listeners whose default action forwards."""
     result = {}
     for listener in lb.listeners.values():
-        for action in listener.default_actions:
-            if action.type != "forward":
-                continue
-            groups = (action.data.get("ForwardConfig") or {}).get("TargetGroups")
-            if groups:
-                result[listener.arn] = {g["TargetGroupArn"]: float(g.get("Weight", 1)) for g in groups}
-            elif action.data.get("TargetGroupArn"):
-                result[listener.arn] = {action.data["TargetGroupArn"]: 1.0}
-            break
+        weights = forward_weights(listener.default_actions)
+        if weights is not None:
+            result[listener.arn] = weights
     return result
 
 
+def routes(lb) -> list[tuple[float, dict[str, float]]]:
+    """(share of the LB's requests, {target group: weight}) for every path that forwards.
+
+    Listeners with a forwarding path share the LB's requests evenly. Within a listener each
+    non-default rule (path-pattern, host-header, ...) takes `rule_shares[arn]` of them, by
+    default an equal share with the default action (1 / (rules + 1)); the default action gets
+    the rest. A rule that does not forward (fixed response, redirect) keeps its share."""
+    out = []
+    listeners = []
+    for listener in lb.listeners.values():
+        rules = [r for r in listener._non_default_rules.values()]
+        paths = [(r.arn, forward_weights(r.actions)) for r in rules]
+        default = forward_weights(listener.default_actions)
+        if default is None and all(w is None for _, w in paths):
+            continue
+        listeners.append((paths, default))
+    for paths, default in listeners:
+        per_listener = 1.0 / len(listeners)
+        taken = 0.0
+        for arn, weights in paths:
+            share = sim.rule_shares.get(arn, 1.0 / (len(paths) + 1))
+            taken += share
+            if weights:
+                out.append((per_listener * share, weights))
+        if default:
+            out.append((per_listener * max(0.0, 1.0 - taken), default))
+    return out
+
+
 def _route(backend, lb, traffic: Traffic, requests: float) -> None:
-    listeners = list(listener_weights(lb).values())
-    for weights in listeners:
+    for share, weights in routes(lb):
         total = sum(weights.values())
         for tg_arn, weight in weights.items():
             tg = backend.target_groups.get(tg_arn)
-            n = requests / len(listeners) * (weight / total if total else 0)
+            n = requests * share * (weight / total if total else 0)
             if tg is None or n <= 0:
                 continue
             traffic.lb.requests += n
@@ -163,7 +199,7 @@ def _route(backend, lb, traffic: Traffic, requests: float) -> None:
 
 def _sample_hosts(backend, lb, traffic: Traffic) -> None:
     """Each routed-to group's healthy and unhealthy target counts, once a tick."""
-    groups = {tg for weights in listener_weights(lb).values() for tg in weights}
+    groups = {tg for _, weights in routes(lb) for tg in weights}
     for tg_arn in groups:
         tg = backend.target_groups.get(tg_arn)
         if tg is not None:
@@ -251,6 +287,7 @@ def tick(dt: float) -> None:
 _orig_stat = Statistics.get_statistics_for_type
 _orig_get_metric_statistics = CloudWatchResponse.get_metric_statistics
 _orig_modify_listener = ELBv2Backend.modify_listener
+_orig_modify_rule = ELBv2Backend.modify_rule
 
 
 def _get_statistics_for_type(self, stat):
@@ -296,10 +333,23 @@ def _modify_listener(self, arn, *args, **kwargs):
     return result
 
 
+def _modify_rule(self, rule_arn, *args, **kwargs):
+    """Log a rule's weight changes like a listener's (the rule's ARN in `listener`)."""
+    rule = self.describe_rules(listener_arn=None, rule_arns=[rule_arn])[0]
+    before = forward_weights(rule.actions)
+    result = _orig_modify_rule(self, rule_arn, *args, **kwargs)
+    after = forward_weights(rule.actions)
+    if after != before:
+        listener = self.describe_listeners(load_balancer_arn=None, listener_arns=[rule.listener_arn])[0]
+        sim.record("weights_changed", load_balancer=listener.load_balancer_arn, listener=rule_arn, weights=after)
+    return result
+
+
 def install() -> None:
     Statistics.get_statistics_for_type = _get_statistics_for_type
     CloudWatchResponse.get_metric_statistics = _get_metric_statistics
     ELBv2Backend.modify_listener = _modify_listener
+    ELBv2Backend.modify_rule = _modify_rule
     # moto's Dimension.__lt__ is broken, so GetMetricData's sorted(dims) == sorted(dims)
     # depended on the order the caller listed dimensions in. Sort by (name, value).
     Dimension.__lt__ = lambda self, other: (self.name or "", self.value or "") < (other.name or "", other.value or "")

@@ -172,3 +172,31 @@ def test_connection_errors_are_the_albs_502s_counted_in_the_groups_requests(sim)
     assert set(metric(cw, "UnHealthyHostCount", dims[blue], "Maximum", end=end)[:3]) == {1.0}
     assert set(metric(cw, "UnHealthyHostCount", dims[green], "Maximum", end=end)) == {0.0}
     assert set(metric(cw, "HealthyHostCount", dims[green], "Minimum", end=end)[:3]) == {1.0}
+
+
+def test_a_listener_rule_carries_its_share_split_by_its_own_weights(sim):
+    sim.call("PUT", "/_sim/config", {"time_scale": 60, "requests_per_minute": 6000})
+    elb, cw = sim.client("elbv2"), sim.client("cloudwatch")
+    lb, (blue, green, other), listener = alb(sim, "lb-rule", ["blue-x", "green-x", "other-x"], weights=[0, 0, 1])
+    forward = [{"Type": "forward", "ForwardConfig": {"TargetGroups": [
+        {"TargetGroupArn": blue, "Weight": 80}, {"TargetGroupArn": green, "Weight": 20}]}}]
+    rule = elb.create_rule(ListenerArn=listener, Priority=10, Actions=forward, Conditions=[
+        {"Field": "path-pattern", "PathPatternConfig": {"Values": ["/api/*"]}}])["Rules"][0]["RuleArn"]
+    sim.call("PUT", "/_sim/config", {"rule_shares": {rule: 0.6}})
+    for tg, ip in ((blue, "10.9.2.1"), (green, "10.9.2.2"), (other, "10.9.2.3")):
+        elb.register_targets(TargetGroupArn=tg, Targets=[{"Id": ip}])
+    sim.wait(lambda: all(h["State"] == "healthy" for tg in (blue, green, other) for h in health(sim, tg).values()))
+    time.sleep(9)
+    lb_dim = {"Name": "LoadBalancer", "Value": lb.split(":loadbalancer/")[1]}
+    end = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0) - datetime.timedelta(seconds=5)
+    count = {tg: sum(metric(cw, "RequestCount", [{"Name": "TargetGroup", "Value": tg.split(":")[-1]}, lb_dim],
+                            "Sum", end=end)) for tg in (blue, green, other)}
+    total = sum(count.values())
+    assert total > 1000, count
+    # 60% through the rule (80/20), 40% through the default action.
+    assert 0.10 < count[green] / total < 0.14 and 0.37 < count[other] / total < 0.43, count
+    since = time.time()
+    elb.modify_rule(RuleArn=rule, Actions=[{"Type": "forward", "ForwardConfig": {"TargetGroups": [
+        {"TargetGroupArn": blue, "Weight": 100}, {"TargetGroupArn": green, "Weight": 0}]}}])
+    changed = [e for e in sim.call("GET", f"/_sim/events?since={since}") if e["type"] == "weights_changed"]
+    assert changed and changed[0]["listener"] == rule and changed[0]["weights"] == {blue: 100.0, green: 0.0}
