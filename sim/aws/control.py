@@ -43,7 +43,7 @@ def _put_config(body):
 def _config():
     return {"time_scale": sim.time_scale, "requests_per_minute": sim.requests_per_minute,
             "requests_per_minute_by_lb": sim.requests_per_minute_by_lb, "rule_shares": sim.rule_shares,
-            "sim_time": sim.now}
+            "sim_time": sim.now, "answers_checked": sim.answers_checked}
 
 
 def _put_scenarios(body):
@@ -101,6 +101,8 @@ ROUTES = {
     ("GET", "/_sim/calls"): lambda q, b: _calls(q),
     ("DELETE", "/_sim/calls"): lambda q, b: _clear("calls", [])(),
     ("GET", "/_sim/events"): lambda q, b: _events(q),
+    ("GET", "/_sim/model-violations"): lambda q, b: [
+        v for v in sim.model_violations if v["access_key"] == q.get("access_key", [v["access_key"]])[0]],
     ("PUT", "/_sim/iam"): lambda q, b: iam_policy.bind(b["access_key"], b.get("policy"), b.get("template")) or {},
 }
 

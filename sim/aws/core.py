@@ -36,6 +36,8 @@ class Sim:
             self.calls: list[dict] = []
             self.events: list[dict] = []
             self.iam_policies: dict[str, dict] = {}  # access key -> enforced identity policy
+            self.model_violations: list[dict] = []  # answers that broke botocore's output shapes
+            self.answers_checked = 0
 
     # --- helpers used by the behaviour modules -------------------------------------
     def scenario_for(self, image: str | None) -> scenarios.Scenario:

@@ -19,7 +19,7 @@ from urllib.parse import parse_qs
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
-from . import alarms, control, cw_clock, ecs_rollouts, elb_health, faults, iam_policy, metrics, validation
+from . import alarms, control, cw_clock, ecs_rollouts, elb_health, faults, iam_policy, metrics, model_check, validation
 from .core import run_ticker, sim
 
 CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/[^/]+/([^/]+)/([^/]+)/")
@@ -121,13 +121,17 @@ class SimApp:
             start_response(status, headers + [("Content-Length", str(len(body)))])
             return [body]
 
+        answer = {}
+
         def capture(status, headers, exc_info=None):
             call["status"] = int(status.split()[0])
+            answer["headers"] = headers
             return start_response(status, headers, exc_info)
 
         with sim.lock:
             body = list(self.moto(environ, capture))
         sim.log_call(call)
+        model_check.check(info, call["status"], answer.get("headers", []), b"".join(body))
         return body
 
 

@@ -64,8 +64,10 @@ def server():
 
 @pytest.fixture
 def sim(server):
+    """A reset simulator; afterwards no answer may have broken botocore's output shapes."""
     server.call("POST", "/_sim/reset")
-    return server
+    yield server
+    assert server.call("GET", "/_sim/model-violations") == []
 
 
 DEPLOYMENT_ID = re.compile(r"^ecs-svc/\d{19}$")

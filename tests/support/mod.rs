@@ -335,11 +335,20 @@ pub struct Run {
 pub struct Spawned {
     pub child: Child,
     dir: tempfile::TempDir,
+    access_key: String,
 }
 
 impl Spawned {
+    /// Waits for the run; every answer the action got must fit AWS's own service models
+    /// (botocore's, checked by the simulator), as GitHub's answers are checked by prism.
     pub fn wait(self) -> Run {
         let out = self.child.wait_with_output().expect("wait for the action");
+        let broken = Sim::shared().get(&format!("/_sim/model-violations?access_key={}", self.access_key));
+        assert_eq!(
+            broken,
+            serde_json::json!([]),
+            "answers outside AWS's service models were given to the action"
+        );
         Run {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -391,6 +400,7 @@ pub fn spawn_action(aws: &Aws, inputs: &[(&str, &str)], extra_env: &[(&str, &str
     Spawned {
         child: cmd.spawn().expect("start the action binary"),
         dir,
+        access_key: aws.access_key.clone(),
     }
 }
 
