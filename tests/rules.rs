@@ -115,4 +115,14 @@ async fn a_bad_canary_on_a_listener_rule_is_caught_by_its_metrics_and_rolled_bac
         .filter(|e| e["type"] == "weights_changed" && e["listener"] == rule.as_str())
         .collect();
     assert!(shifted.len() >= 2, "to 10% and back: {shifted:?}");
+    // The metrics were read in CloudWatch's current protocol (the SDK is not pinned to awsQuery).
+    let reads: Vec<serde_json::Value> = Sim::shared()
+        .calls(&aws.access_key)
+        .into_iter()
+        .filter(|c| c["operation"] == "GetMetricData")
+        .collect();
+    assert!(
+        !reads.is_empty() && reads.iter().all(|c| c["protocol"] == "rpc-v2-cbor"),
+        "{reads:?}"
+    );
 }

@@ -19,7 +19,7 @@ from urllib.parse import parse_qs
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
-from . import alarms, control, cw_clock, ecs_rollouts, elb_health, faults, iam_policy, metrics, model_check, validation
+from . import alarms, cbor, control, cw_clock, ecs_rollouts, elb_health, faults, iam_policy, metrics, model_check, validation
 from .core import run_ticker, sim
 
 CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/[^/]+/([^/]+)/([^/]+)/")
@@ -80,10 +80,13 @@ class SimApp:
             control.reset_all()  # moto's reset also clears simulator state
             start_response("200 OK", [("Content-Type", "application/json")])
             return [b'{"status": "ok"}']
+        if cbor.is_cbor(environ):
+            return self.rpc_v2_cbor(environ, start_response)
         info = identify(environ)
         call = {"service": info["service"], "operation": info["operation"],
                 "mutating": bool(info["operation"]) and not info["operation"].startswith(READ_ONLY),
-                "access_key": info["access_key"], "at": time.time(), "status": None}
+                "access_key": info["access_key"], "at": time.time(), "status": None,
+                "protocol": environ.get("sim.protocol") or ("json" if info["json"] else "query")}
         if info["operation"] is None:  # not an AWS API call (moto-api, dashboard, ...): pass through
             with sim.lock:
                 return list(self.moto(environ, start_response))
@@ -133,6 +136,23 @@ class SimApp:
         sim.log_call(call)
         model_check.check(info, call["status"], answer.get("headers", []), b"".join(body))
         return body
+
+
+    def rpc_v2_cbor(self, environ, start_response):
+        """A Smithy RPCv2 CBOR call served as its awsJson 1.0 twin, and answered in CBOR."""
+        service = cbor.PATH.match(environ["PATH_INFO"]).group(1)
+        operation = cbor.to_json_request(environ)
+        environ["sim.protocol"] = "rpc-v2-cbor"
+        answer = {}
+
+        def capture(status, headers, exc_info=None):
+            answer["status"], answer["headers"] = status, headers
+            return lambda data: None
+
+        body = b"".join(self(environ, capture))
+        status, headers, out = cbor.to_cbor_answer(service, operation, answer["status"], answer["headers"], body)
+        start_response(status, headers)
+        return [out]
 
 
 class QuietHandler(MotoRequestHandler):
