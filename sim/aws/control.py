@@ -32,6 +32,11 @@ def _put_config(body):
         sim.requests_per_minute = float(body["requests_per_minute"])
     if "requests_per_minute_by_lb" in body:
         sim.requests_per_minute_by_lb = {k: float(v) for k, v in body["requests_per_minute_by_lb"].items()}
+    if "sticky_session_seconds" in body:
+        value = body["sticky_session_seconds"]
+        if value is not None and float(value) <= 0:
+            raise ValueError("sticky_session_seconds must be > 0 (or null: as long as the cookie)")
+        sim.sticky_session_seconds = None if value is None else float(value)
     if "rule_shares" in body:
         shares = {k: float(v) for k, v in body["rule_shares"].items()}
         if any(not 0.0 <= v <= 1.0 for v in shares.values()):
@@ -43,6 +48,7 @@ def _put_config(body):
 def _config():
     return {"time_scale": sim.time_scale, "requests_per_minute": sim.requests_per_minute,
             "requests_per_minute_by_lb": sim.requests_per_minute_by_lb, "rule_shares": sim.rule_shares,
+            "sticky_session_seconds": sim.sticky_session_seconds,
             "sim_time": sim.now, "answers_checked": sim.answers_checked}
 
 

@@ -31,6 +31,7 @@ class Sim:
             self.requests_per_minute = 600.0  # simulated requests per minute per load balancer
             self.requests_per_minute_by_lb: dict[str, float] = {}  # LB name or ARN -> rpm
             self.rule_shares: dict[str, float] = {}  # listener rule ARN -> share of its listener's requests
+            self.sticky_session_seconds: float | None = None  # a client's visit; None: as long as its cookie
             self.scenarios: dict[str, dict] = {}
             self.faults: list = []
             self.calls: list[dict] = []

@@ -8,11 +8,13 @@ use async_trait::async_trait;
 use aws_sdk_elasticloadbalancingv2::config::interceptors::FinalizerInterceptorContextRef;
 use aws_sdk_elasticloadbalancingv2::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_elasticloadbalancingv2::error::BoxError;
-use aws_sdk_elasticloadbalancingv2::types::{Action, ActionTypeEnum, ForwardActionConfig, TargetGroupTuple};
+use aws_sdk_elasticloadbalancingv2::types::{
+    Action, ActionTypeEnum, ForwardActionConfig, TargetGroupStickinessConfig, TargetGroupTuple,
+};
 
 use super::classify;
 use crate::error::{AwsError, AwsErrorKind};
-use crate::ports::{ForwardWeights, TargetHealth, TrafficRouter, TrafficSplitRef};
+use crate::ports::{ForwardWeights, Stickiness, TargetHealth, TrafficRouter, TrafficSplitRef};
 
 pub struct ElbRouter {
     client: aws_sdk_elasticloadbalancingv2::Client,
@@ -124,29 +126,46 @@ impl TrafficRouter for ElbRouter {
         let weights = forward_weights(&actions).ok_or_else(|| invalid(split, "it has no forward action"))?;
         let load_balancer_dimension = load_balancer_dimension(split.arn())
             .ok_or_else(|| invalid(split, "this is not a listener or listener-rule ARN"))?;
+        let stickiness = actions
+            .iter()
+            .find(|a| a.r#type() == Some(&ActionTypeEnum::Forward))
+            .and_then(|a| a.forward_config())
+            .and_then(|c| c.target_group_stickiness_config())
+            .filter(|s| s.enabled() == Some(true))
+            .map(|s| Duration::from_secs(s.duration_seconds().unwrap_or(0).max(0) as u64));
         Ok(ForwardWeights {
             weights,
             load_balancer_dimension,
+            stickiness,
         })
     }
 
-    async fn set_weights(&self, split: &TrafficSplitRef, weights: &[(String, i32)]) -> Result<(), AwsError> {
+    async fn set_weights(
+        &self,
+        split: &TrafficSplitRef,
+        weights: &[(String, i32)],
+        keep: Stickiness,
+    ) -> Result<(), AwsError> {
         let actions = self.actions(split).await?;
         let tuples: Vec<TargetGroupTuple> = weights
             .iter()
             .map(|(tg, w)| TargetGroupTuple::builder().target_group_arn(tg).weight(*w).build())
             .collect();
-        // Keep every other action and the forward action's stickiness; only the weights change.
+        // Keep every other action and the forward action's stickiness (unless it is to be
+        // turned off); only the weights change.
         let new_actions: Vec<Action> = actions
             .into_iter()
             .map(|a| {
                 if a.r#type() != Some(&ActionTypeEnum::Forward) {
                     return a;
                 }
-                let stickiness = a
-                    .forward_config()
-                    .and_then(|c| c.target_group_stickiness_config())
-                    .cloned();
+                let stickiness = match keep {
+                    Stickiness::Keep => a
+                        .forward_config()
+                        .and_then(|c| c.target_group_stickiness_config())
+                        .cloned(),
+                    Stickiness::TurnOff => Some(TargetGroupStickinessConfig::builder().enabled(false).build()),
+                };
                 let mut a = a;
                 a.target_group_arn = None;
                 a.forward_config = Some(

@@ -89,6 +89,7 @@ const STAGE_INPUTS: &[&str] = &[
     "keep-old-for",
     "metrics-delay",
     "recent-window",
+    "sticky-rollback",
     "on-split",
 ];
 
@@ -210,6 +211,7 @@ fn merge(base: RawInputs, over: &RawInputs) -> RawInputs {
         keep_old_for: pick(base.keep_old_for, &over.keep_old_for),
         metrics_delay: pick(base.metrics_delay, &over.metrics_delay),
         recent_window: pick(base.recent_window, &over.recent_window),
+        sticky_rollback: pick(base.sticky_rollback, &over.sticky_rollback),
         on_split: pick(base.on_split, &over.on_split),
         config: pick(base.config, &over.config),
         command: pick(base.command, &over.command),

@@ -40,6 +40,7 @@ pub struct RawInputs {
     pub keep_old_for: Option<String>,
     pub metrics_delay: Option<String>,
     pub recent_window: Option<String>,
+    pub sticky_rollback: Option<String>,
     pub on_split: Option<String>,
     pub config: Option<String>,
     pub command: Option<String>,

@@ -32,10 +32,23 @@ pub struct ProgressiveConfig {
     pub smoke_timeout: Duration,
     pub keep_old_for: Duration,
     pub on_split: OnSplit,
+    pub sticky_rollback: StickyRollback,
     /// CloudWatch's minute and the longest it takes to publish one (`metrics-delay`).
     pub clock: MetricsClock,
     /// How many of the latest published minutes are also judged alone (`recent-window`).
     pub recent_minutes: usize,
+    /// How many times faster than real time the AWS behind the endpoint runs (1 on AWS): its
+    /// own durations, such as a stickiness cookie's, last that much less on the run's clock.
+    pub aws_time_scale: f64,
+}
+
+/// What a rollback does about clients pinned to the new slot by target-group stickiness.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StickyRollback {
+    /// Stickiness off with the weights: pinned clients follow them back at once.
+    Unstick,
+    /// Stickiness kept; the new slot keeps serving its pinned clients until their cookies expire.
+    KeepServing,
 }
 
 impl ProgressiveConfig {
@@ -45,6 +58,7 @@ impl ProgressiveConfig {
         if scale > 1.0 {
             self.clock.minute = self.clock.minute.div_f64(scale);
             self.clock.max_delay = self.clock.max_delay.div_f64(scale);
+            self.aws_time_scale = scale;
         }
     }
 }
@@ -244,6 +258,18 @@ pub fn validate(raw: &RawInputs, services: &[String], errors: &mut Vec<InputErro
             OnInconclusive::Fail
         }
     };
+    let sticky_rollback = match given(&raw.sticky_rollback).unwrap_or("unstick") {
+        "unstick" => StickyRollback::Unstick,
+        "keep-serving" => StickyRollback::KeepServing,
+        other => {
+            errors.push(InputError::new(
+                "sticky-rollback",
+                format!("`{}` is not a choice", printable(other)),
+                "use unstick or keep-serving",
+            ));
+            StickyRollback::Unstick
+        }
+    };
     let on_split = match given(&raw.on_split).unwrap_or("rollback") {
         "rollback" => OnSplit::Rollback,
         "continue" => OnSplit::Continue,
@@ -300,11 +326,13 @@ pub fn validate(raw: &RawInputs, services: &[String], errors: &mut Vec<InputErro
             consecutive_error_limit: 4,
         },
         on_inconclusive,
+        sticky_rollback,
         smoke_url,
         smoke_timeout,
         keep_old_for,
         on_split,
         clock: MetricsClock::aws(metrics_delay),
+        aws_time_scale: 1.0,
         recent_minutes: recent_window.as_secs().div_ceil(60) as usize,
     })
 }

@@ -11,7 +11,7 @@ use super::throttled;
 use crate::domain::analysis::FiringAlarm;
 use crate::domain::minutes::{MetricsClock, MinuteMetrics};
 use crate::error::AwsError;
-use crate::ports::{ForwardWeights, Metrics, SmokeCheck, TargetHealth, TrafficRouter, TrafficSplitRef};
+use crate::ports::{ForwardWeights, Metrics, SmokeCheck, Stickiness, TargetHealth, TrafficRouter, TrafficSplitRef};
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -33,6 +33,8 @@ pub struct FakeRouter {
     /// after that newer change has been read back).
     late: Mutex<Option<(Weights, bool)>>,
     uncertain_at: Mutex<Option<SystemTime>>,
+    /// The forward action's target-group stickiness (a test sets it; a rollback may turn it off).
+    pub stickiness: Mutex<Option<Duration>>,
 }
 
 impl FakeRouter {
@@ -44,6 +46,7 @@ impl FakeRouter {
             abandon_next_at: Mutex::new(None),
             late: Mutex::new(None),
             uncertain_at: Mutex::new(None),
+            stickiness: Mutex::new(None),
         }
     }
 
@@ -82,9 +85,18 @@ impl TrafficRouter for FakeRouter {
         Ok(ForwardWeights {
             weights: read,
             load_balancer_dimension: "app/shop/1111".into(),
+            stickiness: *lock(&self.stickiness),
         })
     }
-    async fn set_weights(&self, split: &TrafficSplitRef, weights: &[(String, i32)]) -> Result<(), AwsError> {
+    async fn set_weights(
+        &self,
+        split: &TrafficSplitRef,
+        weights: &[(String, i32)],
+        stickiness: Stickiness,
+    ) -> Result<(), AwsError> {
+        if stickiness == Stickiness::TurnOff {
+            *lock(&self.stickiness) = None;
+        }
         if let Some(at) = lock(&self.abandon_next_at).take() {
             *lock(&self.late) = Some((weights.to_vec(), false));
             *lock(&self.uncertain_at) = Some(at);

@@ -14,6 +14,21 @@ pub struct TwoSlotSettings {
     pub test_listener: bool,
     pub smoke: Option<(String, Duration)>,
     pub keep_old_for: Duration,
+    /// The forward action's target-group stickiness, as preflight read it.
+    pub stickiness: Option<Duration>,
+}
+
+/// The longest the run waits for clients pinned to the old slot to leave it (when
+/// `keep-old-for` is shorter); longer stickiness leaves the old slot running.
+pub const PINNED_WAIT_MAX: Duration = Duration::from_secs(15 * 60);
+
+/// How long the old slot stays warm: `keep-old-for`, or the stickiness when that is longer
+/// and within `PINNED_WAIT_MAX`; scaling it down sooner sends its pinned clients 503s.
+pub fn keep_old_for(settings: &TwoSlotSettings) -> Duration {
+    match settings.stickiness {
+        Some(d) if d > settings.keep_old_for && d <= PINNED_WAIT_MAX => d,
+        _ => settings.keep_old_for,
+    }
 }
 
 /// ECS's rolling update of every service, all or nothing.
@@ -91,7 +106,8 @@ pub fn two_slot(settings: &TwoSlotSettings, live: &str, idle: &str, live_desired
     });
     steps.push(Step::Retire {
         service: live.to_string(),
-        keep_for_secs: settings.keep_old_for.as_secs(),
+        keep_for_secs: keep_old_for(settings).as_secs(),
+        pinned_secs: settings.stickiness.map(|d| d.as_secs()),
     });
     Plan {
         strategy: settings.strategy.name().into(),
@@ -117,6 +133,7 @@ mod tests {
             test_listener: true,
             smoke: Some(("https://test.example.com/health".into(), Duration::from_secs(30))),
             keep_old_for: Duration::from_secs(300),
+            stickiness: None,
         }
     }
 
@@ -188,6 +205,28 @@ mod tests {
                 "record",
                 "retire"
             ]
+        );
+    }
+
+    #[test]
+    fn the_old_slot_waits_out_short_stickiness_and_is_left_running_under_long_stickiness() {
+        let retire = |sticky: Option<u64>| {
+            let s = TwoSlotSettings {
+                stickiness: sticky.map(Duration::from_secs),
+                ..settings("blue-green", None)
+            };
+            let plan = two_slot(&s, "web-blue", "web-green", 2, IMAGE);
+            plan.steps.last().map(ToString::to_string).unwrap_or_default()
+        };
+        assert_eq!(retire(None), "keep web-blue warm for 5m, then scale it to 0");
+        assert_eq!(retire(Some(60)), "keep web-blue warm for 5m, then scale it to 0");
+        assert_eq!(
+            retire(Some(600)),
+            "keep web-blue warm for 10m (its clients' stickiness), then scale it to 0"
+        );
+        assert_eq!(
+            retire(Some(86_400)),
+            "keep web-blue warm for 5m, then leave it running: target-group stickiness pins clients to it for 1day"
         );
     }
 

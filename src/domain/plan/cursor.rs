@@ -108,6 +108,7 @@ mod tests {
             test_listener: false,
             smoke: None,
             keep_old_for: Duration::ZERO,
+            stickiness: None,
         };
         two_slot(&s, "blue", "green", 2, "web@sha256:1")
     }

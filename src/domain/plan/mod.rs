@@ -53,8 +53,14 @@ pub enum Step {
     /// Record which slot is stable now (service tags).
     Record { stable: String, previous: String },
     /// Keep the old slot warm for `keep_for_secs` (instant rollback by weights), then scale it
-    /// to 0.
-    Retire { service: String, keep_for_secs: u64 },
+    /// to 0, unless clients pinned to it by target-group stickiness (`pinned_secs`) outlast
+    /// what the run waits: then it stays up and the report says when it may go.
+    Retire {
+        service: String,
+        keep_for_secs: u64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pinned_secs: Option<u64>,
+    },
 }
 
 impl Step {
@@ -117,13 +123,34 @@ impl fmt::Display for Step {
             Step::Record { stable, previous } => {
                 write!(f, "record {stable} as the stable slot, {previous} as previous")
             }
-            Step::Retire { service, keep_for_secs } => {
+            Step::Retire {
+                service,
+                keep_for_secs,
+                pinned_secs,
+            } if pinned_secs.is_none_or(|p| p < *keep_for_secs) => {
                 write!(
                     f,
                     "keep {service} warm for {}, then scale it to 0",
                     secs(*keep_for_secs)
                 )
             }
+            Step::Retire {
+                service,
+                keep_for_secs,
+                pinned_secs: Some(pinned),
+            } if pinned > keep_for_secs => write!(
+                f,
+                "keep {service} warm for {}, then leave it running: target-group stickiness pins clients to it for {}",
+                secs(*keep_for_secs),
+                secs(*pinned)
+            ),
+            Step::Retire {
+                service, keep_for_secs, ..
+            } => write!(
+                f,
+                "keep {service} warm for {} (its clients' stickiness), then scale it to 0",
+                secs(*keep_for_secs)
+            ),
         }
     }
 }

@@ -32,6 +32,7 @@ pub(super) async fn close(run: &mut Run<'_, '_>, ended: Ended) -> Result<Ending,
                 &pc.split,
                 ports,
                 topo,
+                pc.sticky_rollback,
                 revert_budget(cancelled),
             )
             .await

@@ -27,6 +27,7 @@ use crate::domain::plan::cursor::{resume, Resume};
 use crate::domain::plan::{self, Plan, Step, TwoSlotSettings};
 use crate::domain::rollout::Failure;
 use crate::error::Error;
+use crate::ports::Stickiness;
 use topology::Topology;
 pub use topology::SLOT_TAG;
 
@@ -73,8 +74,9 @@ pub(super) struct Run<'a, 'p> {
 }
 
 /// The plan settings of this configuration.
-pub fn settings(cfg: &DeployConfig, pc: &ProgressiveConfig) -> TwoSlotSettings {
+pub fn settings(cfg: &DeployConfig, pc: &ProgressiveConfig, stickiness: Option<Duration>) -> TwoSlotSettings {
     TwoSlotSettings {
+        stickiness,
         strategy: cfg.strategy.clone(),
         bake: pc.bake,
         test_listener: pc.test_listener.is_some(),
@@ -92,7 +94,7 @@ pub async fn plan_now(
 ) -> Result<Plan, Error> {
     let topo = topology::read(cfg, pc, ports).await?;
     Ok(plan::two_slot(
-        &settings(cfg, pc),
+        &settings(cfg, pc, topo.stickiness),
         &topo.live.state.name,
         &topo.idle.state.name,
         topo.live.state.desired,
@@ -125,7 +127,7 @@ pub async fn deploy(
         .map(|s| (s.state.name.clone(), s.state.arn.clone()))
         .collect();
     let outline = plan::two_slot(
-        &settings(cfg, pc),
+        &settings(cfg, pc, first_look.stickiness),
         &first_look.live.state.name,
         &first_look.idle.state.name,
         first_look.live.state.desired,
@@ -171,7 +173,7 @@ async fn deploy_locked(
     started: SystemTime,
 ) -> Result<DeployReport, Error> {
     let mut plan = plan::two_slot(
-        &settings(cfg, pc),
+        &settings(cfg, pc, topo.stickiness),
         &topo.live.state.name,
         &topo.idle.state.name,
         topo.live.state.desired,
@@ -247,10 +249,15 @@ async fn run_steps(run: &mut Run<'_, '_>, cancel: &mut Cancel) -> Ended {
             }
             Step::AwaitApproval { .. } => traffic::await_approval(run, index).await,
             Step::Record { .. } => retire::record(run).await,
-            Step::Retire { keep_for_secs, .. } => {
+            Step::Retire {
+                keep_for_secs,
+                pinned_secs,
+                ..
+            } => {
                 let keep = Duration::from_secs(*keep_for_secs);
+                let pinned = pinned_secs.map(Duration::from_secs).filter(|p| *p > keep);
                 let interval = run.pc.bake.interval;
-                retire::retire(run, keep, interval, cancel).await
+                retire::retire(run, keep, pinned, interval, cancel).await
             }
         };
         log::endgroup();
@@ -306,7 +313,8 @@ async fn converge_split(
             Resume::RollBack(why) => log::warning("Not continuing", &format!("{why}; rolling it back first")),
         }
     }
-    if let Err(reason) = weights::restore_weights(ports, &pc.split, topo, revert_budget(false)).await {
+    let unstick = Stickiness::Keep; // converging a split restores the stable slot's weights only
+    if let Err(reason) = weights::restore_weights(ports, &pc.split, topo, unstick, revert_budget(false)).await {
         return Err(Error::Preflight {
             cluster: cfg.cluster.clone(),
             service: topo.idle.state.name.clone(),

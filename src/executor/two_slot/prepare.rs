@@ -11,6 +11,7 @@ use super::super::{log, Cancel};
 use super::{Ended, Flow, Run};
 use crate::domain::rollout::{Failure, Tracked};
 use crate::domain::task_definition::{assign_images, merge_tags};
+use crate::ports::Stickiness;
 
 /// A new revision of the live slot's task definition with the release's images.
 pub async fn register(run: &mut Run<'_, '_>) -> Flow {
@@ -144,7 +145,7 @@ pub async fn point_test_listener(run: &mut Run<'_, '_>) -> Flow {
         (run.topo.idle.target_group.clone(), 100),
         (run.topo.live.target_group.clone(), 0),
     ];
-    match run.ports.router.set_weights(test, &weights).await {
+    match run.ports.router.set_weights(test, &weights, Stickiness::Keep).await {
         Ok(()) => {
             log::info(&format!("test listener now forwards to {}", run.topo.idle.state.name));
             Flow::Next

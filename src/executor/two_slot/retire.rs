@@ -12,6 +12,7 @@ use super::weights::{scale_to_zero, settle};
 use super::{bake, Ended, Flow, Run};
 use crate::domain::analysis::{judge, StepAnalysis, StepStatus, Verdict};
 use crate::domain::rollout::Failure;
+use crate::ports::Stickiness;
 
 /// Success only once the weights are final (no late write of ours can undo them); then slot
 /// tags swapped and the test listener pointed at the new live slot. Those are warnings:
@@ -32,7 +33,7 @@ pub async fn record(run: &mut Run<'_, '_>) -> Flow {
             (topo.idle.target_group.clone(), 100),
             (topo.live.target_group.clone(), 0),
         ];
-        if let Err(e) = ports.router.set_weights(test, &weights).await {
+        if let Err(e) = ports.router.set_weights(test, &weights, Stickiness::Keep).await {
             log::warning(
                 "Test listener not updated",
                 &format!("{e}; point it at {} by hand", topo.idle.state.name),
@@ -59,7 +60,15 @@ pub async fn slot_tags(run: &Run<'_, '_>, tags: [(&Slot, &str); 2]) {
     }
 }
 
-pub async fn retire(run: &mut Run<'_, '_>, keep_for: Duration, interval: Duration, cancel: &mut Cancel) -> Flow {
+/// Keeps the old slot warm, then scales it to 0; with clients pinned to it for longer than
+/// the run waits (`pinned`), it stays up and the report says when it may go.
+pub async fn retire(
+    run: &mut Run<'_, '_>,
+    keep_for: Duration,
+    pinned: Option<Duration>,
+    interval: Duration,
+    cancel: &mut Cancel,
+) -> Flow {
     let live = run.topo.live.state.name.clone();
     if !keep_for.is_zero() {
         log::info(&format!(
@@ -71,7 +80,18 @@ pub async fn retire(run: &mut Run<'_, '_>, keep_for: Duration, interval: Duratio
             return Flow::End(ended);
         }
     }
-    let _ = scale_to_zero(run.cfg, run.ports, &live, "Old slot not scaled down").await;
+    match pinned {
+        Some(d) => log::warning(
+            "Old slot left running for its pinned clients",
+            &format!(
+                "target-group stickiness sends clients first sent to {live} back to it for up to {}; scaling it to 0 now would answer them 503. Scale it to 0 after that (the next deploy reuses it as the idle slot either way)",
+                humantime::format_duration(d)
+            ),
+        ),
+        None => {
+            let _ = scale_to_zero(run.cfg, run.ports, &live, "Old slot not scaled down").await;
+        }
+    }
     Flow::Next
 }
 

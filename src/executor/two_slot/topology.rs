@@ -43,6 +43,8 @@ pub struct Topology {
     /// weight change keeps them as they are).
     pub others: Vec<(String, i32)>,
     pub late: LateWrites,
+    /// The forward action's target-group stickiness: clients stay with their slot that long.
+    pub stickiness: Option<Duration>,
 }
 
 /// A weight change whose attempt timed out or lost its connection was retried by the SDK, and
@@ -175,12 +177,21 @@ pub async fn read(cfg: &DeployConfig, pc: &ProgressiveConfig, ports: &Ports<'_>)
         short_td(&idle.state.task_definition),
         idle.weight
     ));
+    // A simulator's durations pass faster by its time scale, its stickiness's too (1 on AWS).
+    let stickiness = forward.stickiness.map(|d| d.div_f64(pc.aws_time_scale.max(1.0)));
+    if let Some(d) = stickiness {
+        log::info(&format!(
+            "target-group stickiness is on ({}): a client stays with the slot it was first sent to that long, whatever the weights",
+            humantime::format_duration(d)
+        ));
+    }
     Ok(Topology {
         live,
         idle,
         lb_dimension: forward.load_balancer_dimension,
         others,
         late: LateWrites::default(),
+        stickiness,
     })
 }
 

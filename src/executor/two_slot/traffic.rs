@@ -6,6 +6,7 @@ use super::weights::set_and_verify;
 use super::{Ended, Flow, Run};
 use crate::domain::plan::cursor::{Cursor, CURSOR_TAG};
 use crate::domain::rollout::Failure;
+use crate::ports::Stickiness;
 
 /// Writes the cursor on the new slot. A cursor that cannot be written stops the step before
 /// traffic moves: a later run could not resume safely from here.
@@ -37,7 +38,7 @@ pub async fn set_weight(run: &mut Run<'_, '_>, index: usize, weight: u8) -> Flow
     let ports = run.ports;
     let started = ports.clock.now();
     run.traffic_moved = true;
-    if let Err(reason) = set_and_verify(ports, &run.pc.split, &run.topo, weight).await {
+    if let Err(reason) = set_and_verify(ports, &run.pc.split, &run.topo, weight, Stickiness::Keep).await {
         return Flow::End(Ended::Failed(Failure::Traffic { reason }));
     }
     run.weight_set_at = started;

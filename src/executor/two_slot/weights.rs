@@ -6,9 +6,10 @@ use std::time::{Duration, SystemTime};
 use super::super::cancel::within;
 use super::super::{log, Ports};
 use super::topology::Topology;
+use crate::config::progressive::StickyRollback;
 use crate::config::DeployConfig;
 use crate::domain::outcome::RollbackResult;
-use crate::ports::{ForwardWeights, TrafficSplitRef};
+use crate::ports::{ForwardWeights, Stickiness, TrafficSplitRef};
 
 /// The forward action with the new slot at `weight` and the stable slot at the rest; any
 /// other target group keeps its (zero) weight, so a change never drops it.
@@ -27,6 +28,7 @@ pub async fn set_and_verify(
     split: &TrafficSplitRef,
     topo: &Topology,
     weight: u8,
+    stickiness: Stickiness,
 ) -> Result<(), String> {
     let want = wanted(topo, weight);
     let mut last = String::new();
@@ -34,7 +36,7 @@ pub async fn set_and_verify(
         if attempt > 0 {
             ports.clock.sleep(Duration::from_millis(150 * u64::from(attempt))).await;
         }
-        let set = ports.router.set_weights(split, &want).await;
+        let set = ports.router.set_weights(split, &want, stickiness).await;
         if let Some(at) = ports.router.uncertain_write_at() {
             topo.late.note(at);
         }
@@ -99,7 +101,7 @@ pub async fn settle(
                     fw.weights
                 ),
             );
-            set_and_verify(ports, split, topo, weight).await?;
+            set_and_verify(ports, split, topo, weight, Stickiness::Keep).await?;
         }
         if ports.clock.now() >= deadline {
             return Err(format!(
@@ -117,12 +119,13 @@ pub async fn restore_weights(
     ports: &Ports<'_>,
     split: &TrafficSplitRef,
     topo: &Topology,
+    stickiness: Stickiness,
     budget: Duration,
 ) -> Result<(), String> {
     let deadline = ports.clock.now() + budget;
     let mut delay = Duration::from_millis(250);
     loop {
-        let attempt = within(ports, deadline, set_and_verify(ports, split, topo, 0))
+        let attempt = within(ports, deadline, set_and_verify(ports, split, topo, 0, stickiness))
             .await
             .unwrap_or_else(|| Err(format!("no confirmed weight change within {} s", budget.as_secs())));
         match attempt {
@@ -140,16 +143,26 @@ pub async fn restore_weights(
 
 /// Stable slot back to 100% (confirmed by reading back), the test listener back to it too,
 /// then the new slot scaled to 0. Anything not done is in the result, never swallowed.
+///
+/// With target-group stickiness, clients pinned to the new slot would keep reaching it
+/// whatever the weights: `unstick` turns stickiness off with the weights (they return at once,
+/// and the report says how to turn it on again); `keep-serving` keeps it and leaves the new
+/// slot running for them (scaling it to 0 would answer them 503).
 pub async fn restore(
     cfg: &DeployConfig,
     test_listener: Option<&TrafficSplitRef>,
     split: &TrafficSplitRef,
     ports: &Ports<'_>,
     topo: &Topology,
+    sticky: StickyRollback,
     budget: Duration,
 ) -> RollbackResult {
     let t = ports.clock.now();
-    if let Err(reason) = restore_weights(ports, split, topo, budget).await {
+    let stickiness = match (topo.stickiness, sticky) {
+        (Some(_), StickyRollback::Unstick) => Stickiness::TurnOff,
+        _ => Stickiness::Keep,
+    };
+    if let Err(reason) = restore_weights(ports, split, topo, stickiness, budget).await {
         log::error(
             "Traffic NOT restored",
             &format!(
@@ -171,7 +184,7 @@ pub async fn restore(
             (topo.live.target_group.clone(), 100),
             (topo.idle.target_group.clone(), 0),
         ];
-        if let Err(e) = ports.router.set_weights(test, &back).await {
+        if let Err(e) = ports.router.set_weights(test, &back, Stickiness::Keep).await {
             log::warning(
                 "Test listener not reset",
                 &format!(
@@ -182,8 +195,32 @@ pub async fn restore(
             problems.push(format!("the test listener still forwards to the new slot ({e})"));
         }
     }
-    // A slot left running gets no traffic: that costs money, not safety, so it stays a warning.
-    let _ = scale_to_zero(cfg, ports, &topo.idle.state.name, "New slot not scaled down").await;
+    match (topo.stickiness, sticky) {
+        (Some(d), StickyRollback::KeepServing) => log::warning(
+            "New slot left running for its pinned clients",
+            &format!(
+                "target-group stickiness sends clients first sent to {} back to it for up to {}; scale it to 0 after that",
+                topo.idle.state.name,
+                humantime::format_duration(d)
+            ),
+        ),
+        (pinned, _) => {
+            if let Some(d) = pinned {
+                log::warning(
+                    "Target-group stickiness turned off",
+                    &format!(
+                        "so that clients pinned to {} follow the weights back to {} at once; turn it on again (duration {}) once the release is fixed, in the forward action of {}",
+                        topo.idle.state.name,
+                        topo.live.state.name,
+                        humantime::format_duration(d),
+                        split.arn()
+                    ),
+                );
+            }
+            // A slot left running gets no traffic: that costs money, not safety, so a warning.
+            let _ = scale_to_zero(cfg, ports, &topo.idle.state.name, "New slot not scaled down").await;
+        }
+    }
     if problems.is_empty() {
         RollbackResult::Done
     } else {
