@@ -15,6 +15,8 @@ import json
 import re
 import uuid
 
+from . import ecs_arns
+
 ACCOUNT = "123456789012"
 MAX_TARGET_GROUPS, MAX_WEIGHT = 5, 999
 MAX_TAGS, MAX_KEY, MAX_VALUE = 50, 128, 256
@@ -26,6 +28,9 @@ def problem(info: dict, params: dict) -> str | None:
     service, operation = info["service"], info["operation"]
     if service == "elasticloadbalancing" and operation in ("ModifyListener", "ModifyRule", "CreateListener", "CreateRule"):
         return _forward(params)
+    if service == "ecs" and operation in ("TagResource", "UntagResource", "ListTagsForResource") \
+            and ecs_arns.refuses_tags(params):
+        return "Long arn format must be used for tagging operations"
     if service == "ecs" and params.get("tags"):
         return _ecs_tags(params, info.get("region") or "us-east-1", operation)
     return None

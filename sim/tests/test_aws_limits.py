@@ -38,3 +38,19 @@ def test_ecs_tags_are_limited_as_on_aws(sim):
     tag([{"key": f"t{i}", "value": ""} for i in range(49)])  # 50 with "k"
     assert "50 tags" in refused(lambda: tag([{"key": "one-more", "value": ""}]))[1]
     tag([{"key": "k", "value": "replaced"}])  # an existing key is no new tag
+
+
+def test_a_service_created_with_a_short_arn_keeps_it_and_cannot_be_tagged(sim):
+    ecs = sim.client("ecs", retries=1)
+    ecs.create_cluster(clusterName="old")
+    td = register(ecs, "app:v1")
+    ecs.put_account_setting(name="serviceLongArnFormat", value="disabled")
+    ecs.create_service(cluster="old", serviceName="legacy", taskDefinition=td, desiredCount=0)
+    ecs.put_account_setting(name="serviceLongArnFormat", value="enabled")
+    ecs.create_service(cluster="old", serviceName="modern", taskDefinition=td, desiredCount=0)
+    arns = {s["serviceName"]: s["serviceArn"] for s in
+            ecs.describe_services(cluster="old", services=["legacy", "modern"])["services"]}
+    assert arns["legacy"].endswith(":service/legacy") and arns["modern"].endswith(":service/old/modern")
+    code, message = refused(lambda: ecs.tag_resource(resourceArn=arns["legacy"], tags=[{"key": "k", "value": "v"}]))
+    assert (code, message) == ("InvalidParameterException", "Long arn format must be used for tagging operations")
+    ecs.tag_resource(resourceArn=arns["modern"], tags=[{"key": "k", "value": "v"}])

@@ -28,6 +28,12 @@ pub use holder::{judge, Found, Holder};
 
 pub const LOCK_TAG: &str = "ecs-deploy:lock";
 
+/// `arn:aws:ecs:REGION:ACCOUNT:service/NAME`: a service created before the account opted in
+/// to ECS's long ARN format (`service/CLUSTER/NAME`), which cannot carry tags.
+fn is_short_service_arn(arn: &str) -> bool {
+    arn.split_once(":service/").is_some_and(|(_, rest)| !rest.contains('/'))
+}
+
 /// Between writing the lock and reading it back; longer than any run's read-to-write gap.
 pub const SETTLE: Duration = Duration::from_millis(1000);
 
@@ -65,6 +71,15 @@ pub async fn acquire(
     services: &[(String, String)],
     ttl: Duration,
 ) -> Result<Lock, Error> {
+    if let Some((name, arn)) = services.iter().find(|(_, arn)| is_short_service_arn(arn)) {
+        return Err(Error::Preflight {
+            cluster: cfg.cluster.clone(),
+            service: name.clone(),
+            problem: format!(
+                "has an ARN in ECS's old short format ({arn}), and ECS refuses to tag such a service; the deploy lock and the release records are tags, so nothing was changed. The format is fixed when a service is created: opt the account in (aws ecs put-account-setting-default --name serviceLongArnFormat --value enabled) and re-create the service, e.g. as a new slot, then deploy to that"
+            ),
+        });
+    }
     let lock = Lock {
         holder: Holder::for_run(&cfg.context, ports.clock.now(), ttl),
         services: services.to_vec(),
@@ -280,5 +295,18 @@ fn locked(cfg: &DeployConfig, service: &str, h: &Holder) -> Error {
         service: service.to_string(),
         holder: h.describe(&cfg.context),
         until: h.expiry_text(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_short_service_arn_is_told_from_a_long_one() {
+        assert!(is_short_service_arn("arn:aws:ecs:us-east-1:123456789012:service/web"));
+        assert!(!is_short_service_arn(
+            "arn:aws:ecs:us-east-1:123456789012:service/prod/web"
+        ));
     }
 }
