@@ -399,7 +399,10 @@ async fn hits_of(access_key: &str, kind: Kind) -> usize {
     n
 }
 
+/// Lock tags still on the services once ECS's tag delay (2.5 s simulated) has passed: another
+/// caller may read a just-released lock for that long.
 async fn lock_left(aws: &Aws, arns: &[String]) -> Vec<String> {
+    tokio::time::sleep(Duration::from_millis(200)).await;
     let mut left = Vec::new();
     for arn in arns {
         if let Ok(out) = aws.ecs.list_tags_for_resource().resource_arn(arn).send().await {

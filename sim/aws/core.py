@@ -32,6 +32,8 @@ class Sim:
             self.requests_per_minute_by_lb: dict[str, float] = {}  # LB name or ARN -> rpm
             self.rule_shares: dict[str, float] = {}  # listener rule ARN -> share of its listener's requests
             self.sticky_session_seconds: float | None = None  # a client's visit; None: as long as its cookie
+            self.tag_visibility_seconds = 2.5  # simulated seconds before other callers see an ECS tag change
+            self.tag_writes: list[dict] = []
             self.scenarios: dict[str, dict] = {}
             self.faults: list = []
             self.calls: list[dict] = []

@@ -19,7 +19,7 @@ from urllib.parse import parse_qs
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
-from . import alarms, cbor, control, cw_clock, ecs_arns, ecs_rollouts, elb_health, faults, iam_policy, metrics, model_check, validation
+from . import alarms, cbor, control, cw_clock, ecs_arns, ecs_rollouts, elb_health, faults, iam_policy, metrics, model_check, tag_visibility, validation
 from .core import run_ticker, sim
 
 CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/[^/]+/([^/]+)/([^/]+)/")
@@ -128,14 +128,20 @@ class SimApp:
 
         def capture(status, headers, exc_info=None):
             call["status"] = int(status.split()[0])
-            answer["headers"] = headers
-            return start_response(status, headers, exc_info)
+            answer["status"], answer["headers"] = status, headers
+            return lambda data: None
 
+        args = params(environ, info) if info["service"] == "ecs" else {}
         with sim.lock:
-            body = list(self.moto(environ, capture))
+            pending = tag_visibility.before_write(info, args)
+            body = b"".join(self.moto(environ, capture))
+            tag_visibility.after_write(info, pending, call["status"])
+            body = tag_visibility.view(info, args, call["status"], body)
         sim.log_call(call)
-        model_check.check(info, call["status"], answer.get("headers", []), b"".join(body))
-        return body
+        model_check.check(info, call["status"], answer.get("headers", []), body)
+        headers = [(k, v) for k, v in answer.get("headers", []) if k.lower() != "content-length"]
+        start_response(answer.get("status", "500 Internal Server Error"), headers + [("Content-Length", str(len(body)))])
+        return [body]
 
 
     def rpc_v2_cbor(self, environ, start_response):

@@ -54,3 +54,16 @@ def test_a_service_created_with_a_short_arn_keeps_it_and_cannot_be_tagged(sim):
     code, message = refused(lambda: ecs.tag_resource(resourceArn=arns["legacy"], tags=[{"key": "k", "value": "v"}]))
     assert (code, message) == ("InvalidParameterException", "Long arn format must be used for tagging operations")
     ecs.tag_resource(resourceArn=arns["modern"], tags=[{"key": "k", "value": "v"}])
+
+
+def test_another_caller_sees_a_tag_change_only_after_the_visibility_delay(sim):
+    sim.call("PUT", "/_sim/config", {"time_scale": 60, "tag_visibility_seconds": 30})  # half a real second
+    writer, reader = sim.client("ecs", access_key="AKIDWRITER"), sim.client("ecs", access_key="AKIDREADER")
+    arn = register(writer, "app:v1")
+    tags = lambda c: {t["key"]: t["value"] for t in c.list_tags_for_resource(resourceArn=arn)["tags"]}  # noqa: E731
+    writer.tag_resource(resourceArn=arn, tags=[{"key": "lock", "value": "a"}])
+    assert tags(writer) == {"lock": "a"}  # read-your-writes
+    assert tags(reader) == {}  # not yet for anyone else
+    sim.wait(lambda: tags(reader) == {"lock": "a"}, timeout=3, what="the tag to become visible")
+    writer.untag_resource(resourceArn=arn, tagKeys=["lock"])
+    assert tags(reader) == {"lock": "a"} and tags(writer) == {}

@@ -84,6 +84,7 @@ pub async fn run() -> u8 {
     let mut plans = plans;
     let scale = config::time_scale_from_env();
     for stage in &mut plans {
+        stage.cfg.aws_time_scale = scale;
         if let Some(pc) = stage.cfg.progressive.as_mut() {
             pc.scale_metrics_clock(scale);
         }

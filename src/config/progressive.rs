@@ -37,9 +37,6 @@ pub struct ProgressiveConfig {
     pub clock: MetricsClock,
     /// How many of the latest published minutes are also judged alone (`recent-window`).
     pub recent_minutes: usize,
-    /// How many times faster than real time the AWS behind the endpoint runs (1 on AWS): its
-    /// own durations, such as a stickiness cookie's, last that much less on the run's clock.
-    pub aws_time_scale: f64,
 }
 
 /// What a rollback does about clients pinned to the new slot by target-group stickiness.
@@ -58,7 +55,6 @@ impl ProgressiveConfig {
         if scale > 1.0 {
             self.clock.minute = self.clock.minute.div_f64(scale);
             self.clock.max_delay = self.clock.max_delay.div_f64(scale);
-            self.aws_time_scale = scale;
         }
     }
 }
@@ -332,7 +328,6 @@ pub fn validate(raw: &RawInputs, services: &[String], errors: &mut Vec<InputErro
         keep_old_for,
         on_split,
         clock: MetricsClock::aws(metrics_delay),
-        aws_time_scale: 1.0,
         recent_minutes: recent_window.as_secs().div_ceil(60) as usize,
     })
 }

@@ -38,6 +38,10 @@ pub struct DeployConfig {
     pub stage: Option<String>,
     pub version: Option<semver::Version>,
     pub github_token: Option<String>,
+    /// How many times faster than real time the AWS behind the endpoint runs: 1 on AWS, the
+    /// simulator's time scale in tests (`ECS_DEPLOY_TIME_SCALE`). AWS-side durations the run
+    /// waits out (a tag's propagation, a stickiness cookie) last that much less.
+    pub aws_time_scale: f64,
     pub strategy: Strategy,
     /// Set for the two-slot strategies.
     pub progressive: Option<ProgressiveConfig>,
@@ -286,6 +290,7 @@ pub fn validate(
             stage,
             version,
             github_token,
+            aws_time_scale: 1.0,
             strategy,
             progressive,
             context,

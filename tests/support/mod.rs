@@ -673,3 +673,32 @@ pub async fn when_green_has(aws: &Aws, s: &Slots, weight: i32, after: Duration) 
         .as_secs_f64();
     tokio::time::sleep(after.saturating_sub(Duration::from_secs_f64((now - set_at).max(0.0)))).await;
 }
+
+/// A cluster with one service on v1, and v2 pushed; returns (cluster, image v2, service ARN).
+pub async fn one_service(aws: &Aws, test: &str) -> (String, String, String) {
+    let cluster = format!("c-{test}");
+    let repo = format!("app-{test}");
+    aws.create_cluster(&cluster).await;
+    aws.push_image(&repo, "v1").await;
+    aws.push_image(&repo, "v2").await;
+    let td = aws
+        .register(&format!("{test}-api"), &[("app", &Aws::image_uri(&repo, "v1"))])
+        .await;
+    aws.create_service(&cluster, "api", &td, 1).await;
+    let arn = aws
+        .service(&cluster, "api")
+        .await
+        .service_arn()
+        .unwrap_or_default()
+        .to_string();
+    (cluster, Aws::image_uri(&repo, "v2"), arn)
+}
+
+pub fn mutations(access_key: &str) -> Vec<String> {
+    Sim::shared()
+        .calls(access_key)
+        .into_iter()
+        .filter(|c| c["mutating"] == true)
+        .map(|c| c["operation"].as_str().unwrap_or_default().to_string())
+        .collect()
+}

@@ -12,8 +12,10 @@
 //! earlier attempt of the same run (GitHub starts a re-run only after the attempt ended), or
 //! when it is unreadable. Tags have no compare-and-swap, so taking the lock is: read, write,
 //! wait `SETTLE`, read back. Two runs that both read "free" both write; whichever wrote last
-//! owns it, and the other sees that when it reads back, as long as each run writes within
-//! `SETTLE` of its first read (one API call apart here).
+//! owns it, and the other sees that when it reads back, as long as each run writes soon enough
+//! after its first read (one API call apart here) and ECS's tag reads converge within
+//! `TAG_VISIBILITY` (eventual consistency). A store with a real compare-and-swap (a DynamoDB
+//! or S3 conditional write) would need no such bound, at the cost of another resource.
 
 mod holder;
 
@@ -34,8 +36,27 @@ fn is_short_service_arn(arn: &str) -> bool {
     arn.split_once(":service/").is_some_and(|(_, rest)| !rest.contains('/'))
 }
 
-/// Between writing the lock and reading it back; longer than any run's read-to-write gap.
-pub const SETTLE: Duration = Duration::from_millis(1000);
+/// How long another caller may still read a service's old tags after a change. ECS's API is
+/// eventually consistent and AWS gives no figure; this is the bound the lock is built for
+/// (the simulator delays tag reads by as much).
+pub const TAG_VISIBILITY: Duration = Duration::from_millis(2500);
+
+/// Between writing the lock and reading it back. Two runs that both found it free both
+/// wrote; the earlier writer sees the later one's tag when it reads back if SETTLE covers
+/// the later writer's read-to-write gap plus two propagations (its read missed ours, ours
+/// must see its write): SETTLE >= gap + 2 x TAG_VISIBILITY, checked per run.
+pub const SETTLE: Duration = Duration::from_secs(6);
+
+/// SETTLE against an AWS `scale` times faster than real time, never under a second (the
+/// read-to-write gap is real time: API latency does not speed up with a simulator).
+fn settle(cfg: &DeployConfig) -> Duration {
+    SETTLE.div_f64(cfg.aws_time_scale.max(1.0)).max(Duration::from_secs(1))
+}
+
+/// The longest read-to-write gap that still keeps two racing runs apart.
+fn max_gap(cfg: &DeployConfig) -> Duration {
+    settle(cfg).saturating_sub(2 * TAG_VISIBILITY.div_f64(cfg.aws_time_scale.max(1.0)))
+}
 
 /// Slack on top of the longest a run can take, for API latency and retries.
 const MARGIN: Duration = Duration::from_secs(600);
@@ -175,9 +196,9 @@ async fn try_acquire(cfg: &DeployConfig, ports: &Ports<'_>, lock: &Lock) -> Resu
         let this = match step {
             Step::Held(h) => Err(Attempt::Fatal(locked(cfg, name, &h))),
             Step::Failed(e) => Err(classify(e.into())),
-            // Mutual exclusion holds while every run writes within SETTLE of the read that
+            // Mutual exclusion holds while every run writes within `max_gap` of the read that
             // found the lock free; a write slowed down by retries starts over.
-            Step::Taken { gap } if gap >= SETTLE / 2 => Err(Attempt::Retry(Error::Preflight {
+            Step::Taken { gap } if gap > max_gap(cfg) => Err(Attempt::Retry(Error::Preflight {
                 cluster: cfg.cluster.clone(),
                 service: name.clone(),
                 problem: format!(
@@ -200,7 +221,7 @@ async fn try_acquire(cfg: &DeployConfig, ports: &Ports<'_>, lock: &Lock) -> Resu
         return outcome;
     }
 
-    ports.clock.sleep(SETTLE).await;
+    ports.clock.sleep(settle(cfg)).await;
     let back = match read_all(ports, services).await {
         Ok(b) => b,
         Err(e) => {

@@ -178,7 +178,7 @@ pub async fn read(cfg: &DeployConfig, pc: &ProgressiveConfig, ports: &Ports<'_>)
         idle.weight
     ));
     // A simulator's durations pass faster by its time scale, its stickiness's too (1 on AWS).
-    let stickiness = forward.stickiness.map(|d| d.div_f64(pc.aws_time_scale.max(1.0)));
+    let stickiness = forward.stickiness.map(|d| d.div_f64(cfg.aws_time_scale.max(1.0)));
     if let Some(d) = stickiness {
         log::info(&format!(
             "target-group stickiness is on ({}): a client stays with the slot it was first sent to that long, whatever the weights",
