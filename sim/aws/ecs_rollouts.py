@@ -15,12 +15,10 @@ Sim state: `service.sim` (ServiceSim) and SimTask objects stored in moto's own
 import math
 import random
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from moto.core.utils import utcnow
 from moto.ecs import models as ecs_models
-from moto.ecs.models import EC2ContainerServiceBackend
-from moto.ecs.responses import EC2ContainerServiceResponse
 
 from . import elb_health
 from .core import sim
@@ -42,6 +40,7 @@ DEFAULT_DEPLOYMENT_CONFIGURATION = {
 @dataclass
 class ServiceSim:
     last_completed: dict | None = None  # {"id", "taskDefinition"} of the last COMPLETED deployment
+    cb_failures: dict = field(default_factory=dict)  # deployment id -> the circuit breaker's failure count
 
 
 class SimContainer:
@@ -91,6 +90,7 @@ class SimTask:
         self.image = next((i for i in images if sim.scenario_for(i) is not DEFAULT), images[0] if images else None)
         # Simulated-time bookkeeping.
         self.sim_created = sim.now
+        self.sim_healthy_once = False  # has reached a healthy state (resets the circuit breaker once)
         self.sim_running_at = sim.now + sim.scenario_for(self.image).start_seconds
         self.sim_stopped_at: float | None = None
         self.targets: list[tuple] = []  # FakeTargetGroups this task's IP is registered in
@@ -171,6 +171,8 @@ def _stop(service, task: SimTask, reason: str, *, failed=False, exit_code=0, gra
         for d in service.deployments:
             if d["id"] == task.started_by:
                 d["failedTasks"] += 1
+        if getattr(service, "sim", None) is not None:
+            service.sim.cb_failures[task.started_by] = service.sim.cb_failures.get(task.started_by, 0) + 1
     if graceful and task.targets and task.last_status == "RUNNING":
         task.last_status = "DEACTIVATING"
     else:
@@ -236,10 +238,63 @@ def _targets_healthy(task: SimTask) -> bool:
 
 
 # --- deployments --------------------------------------------------------------------------
+def _threshold(cb: dict, desired: int) -> int:
+    """thresholdConfiguration: COUNT is the value itself; the percent types multiply it (default
+    50) by the desired count, BOUNDED_PERCENT (the default) within 3..200."""
+    cfg = cb.get("thresholdConfiguration") or {}
+    kind, value = cfg.get("type", "BOUNDED_PERCENT"), float(cfg.get("value", 50))
+    if kind == "COUNT":
+        return max(1, int(value))
+    n = math.ceil(value / 100.0 * desired)
+    return max(1, n) if kind == "UNBOUNDED_PERCENT" else max(3, min(200, n))
+
+
+def _reset_on_healthy(service, primary: dict, tasks: list) -> None:
+    """resetOnHealthyTask (default true): a task of the deployment reaching a healthy state sets
+    the breaker's failure count back to 0. Healthy here is what completes a deployment: RUNNING
+    for STEADY_SECONDS and healthy in every target group."""
+    cb = (getattr(service, "deployment_configuration", None) or {}).get("deploymentCircuitBreaker") or {}
+    for t in tasks:
+        if t.started_by == primary["id"] and t.live and t.last_status == "RUNNING" and not t.sim_healthy_once \
+                and _stable(t):
+            t.sim_healthy_once = True
+            if cb.get("resetOnHealthyTask", True):
+                service.sim.cb_failures[primary["id"]] = 0
+
+
+def _percents(service) -> tuple[int, int]:
+    cfg = getattr(service, "deployment_configuration", None) or {}
+    return int(cfg.get("maximumPercent", 200)), int(cfg.get("minimumHealthyPercent", 100))
+
+
+def _room_to_start(service, primary: dict, tasks: list) -> int:
+    """maximumPercent: tasks of every deployment that are running or on their way (pending, or
+    still draining behind the load balancer) stay within desired x max% (rounded down)."""
+    max_pct, _ = _percents(service)
+    ceiling = math.floor(service.desired_count * max_pct / 100.0)
+    counted = [t for t in tasks if t.live or (t.sim_stopped_at is None and t.last_status == "DEACTIVATING")]
+    return ceiling - len(counted)
+
+
+def _stop_old_within_min_healthy(service, primary: dict, tasks: list) -> None:
+    """minimumHealthyPercent: older deployments' tasks are stopped (oldest first) only while
+    the healthy ones left, old and new, stay at or above desired x min% (rounded up)."""
+    _, min_pct = _percents(service)
+    floor_ = math.ceil(service.desired_count * min_pct / 100.0)
+    old = sorted([t for t in tasks if t.started_by != primary["id"] and t.live], key=lambda t: t.sim_created)
+    healthy_new = [t for t in tasks if t.started_by == primary["id"] and t.live and t.last_status == "RUNNING"
+                   and _targets_healthy(t)]
+    healthy_old = [t for t in old if t.last_status == "RUNNING"]
+    stoppable = len(healthy_new) + len(healthy_old) - floor_
+    for t in old[:max(0, stoppable)]:
+        _stop(service, t, f"Scaling activity initiated by (deployment {t.started_by})")
+
+
 def _circuit_breaker(service, primary: dict) -> None:
     cb = (getattr(service, "deployment_configuration", None) or {}).get("deploymentCircuitBreaker") or {}
-    threshold = max(3, min(200, math.ceil(0.5 * primary["desiredCount"])))
-    if not cb.get("enable") or primary["rolloutState"] != "IN_PROGRESS" or primary["failedTasks"] < threshold:
+    threshold = _threshold(cb, primary["desiredCount"])
+    failures = service.sim.cb_failures.get(primary["id"], 0)
+    if not cb.get("enable") or primary["rolloutState"] != "IN_PROGRESS" or failures < threshold:
         return
     dep_id = primary["id"]
     primary.update(rolloutState="FAILED", updatedAt=utcnow(),
@@ -269,12 +324,16 @@ def _tick_service(backend, service) -> None:
     live = [t for t in tasks if t.started_by == primary["id"] and t.live]
     primary["desiredCount"] = service.desired_count
     if len(live) < service.desired_count:
-        _start_tasks(backend, service, primary, service.desired_count - len(live))
+        room = _room_to_start(service, primary, tasks)
+        if room > 0:
+            _start_tasks(backend, service, primary, min(room, service.desired_count - len(live)))
+        _stop_old_within_min_healthy(service, primary, tasks)
     elif len(live) > service.desired_count:  # scale in: stop the youngest first
         extra = sorted(live, key=lambda t: t.sim_created)[service.desired_count:]
         for t in extra:
             _stop(service, t, f"Scaling activity initiated by (deployment {primary['id']})")
         _event(service, f"has stopped {len(extra)} running tasks: " + " ".join(f"(task {t.id})" for t in extra) + ".")
+    _reset_on_healthy(service, primary, tasks)
     _circuit_breaker(service, primary)
     primary = service.deployments[0]  # a rollback inserts a new PRIMARY
     _update_counts(backend, service)
@@ -318,71 +377,3 @@ def tick(_dt: float) -> None:
             for arn, t in list(cluster_tasks.items()):
                 if isinstance(t, SimTask) and t.sim_stopped_at is not None and sim.now - t.sim_stopped_at > STOPPED_TASK_RETENTION:
                     del cluster_tasks[arn]
-
-
-# --- moto patches ---------------------------------------------------------------------------
-_orig_create_service = EC2ContainerServiceBackend.create_service
-_orig_update_service = EC2ContainerServiceBackend.update_service
-_orig_list_tasks = EC2ContainerServiceBackend.list_tasks
-_orig_create_service_response = EC2ContainerServiceResponse.create_service
-
-
-def _create_service(self, *args, **kwargs):
-    """Replace moto's never-progressing deployment with a real PRIMARY one."""
-    service = _orig_create_service(self, *args, **kwargs)
-    if service.deployment_controller.get("type") == "ECS" and service.task_definition:
-        service.sim = ServiceSim()
-        service.deployment_configuration = dict(DEFAULT_DEPLOYMENT_CONFIGURATION)
-        service.deployments = []
-        _new_deployment(service, service.task_definition)
-        _update_counts(self, service)
-    return service
-
-
-def _create_service_response(self):
-    """moto drops deploymentConfiguration on CreateService: keep it (circuit breaker included)."""
-    result = _orig_create_service_response(self)
-    config = self._get_param("deploymentConfiguration")
-    grace = self._get_param("healthCheckGracePeriodSeconds")
-    if config or grace is not None:
-        service = self.ecs_backend._get_service(self._get_param("cluster", "default"), self._get_param("serviceName"))
-        if config:
-            service.deployment_configuration = {**DEFAULT_DEPLOYMENT_CONFIGURATION, **config}
-        if grace is not None:  # moto drops it too; DescribeServices reports it from this attribute
-            service.health_check_grace_period_seconds = int(grace)
-    return result
-
-
-def _update_service(self, props: dict):
-    """A new task definition or forceNewDeployment starts a deployment; desiredCount alone scales."""
-    force = props.pop("force_new_deployment", False)  # moto would rename the current deployment
-    service = self._get_service(props.get("cluster", "default"), props["service"].split("/")[-1])
-    before = service.task_definition
-    grace = props.get("health_check_grace_period_seconds")
-    service = _orig_update_service(self, props)
-    if grace is not None:
-        service.health_check_grace_period_seconds = int(grace)
-    if getattr(service, "sim", None) is None:
-        return service
-    service.task_definition = self.describe_task_definition(service.task_definition).arn  # moto keeps the raw string
-    if service.task_definition != before or force:
-        _new_deployment(service, service.task_definition)
-    service.deployments[0]["desiredCount"] = service.desired_count
-    _update_counts(self, service)  # moto claims running == desired at once
-    return service
-
-
-def _list_tasks(self, cluster_str=None, container_instance=None, family=None, started_by=None,
-                service_name=None, desiredStatus=None):
-    """moto ignores serviceName, and AWS lists only desiredStatus RUNNING by default."""
-    tasks = _orig_list_tasks(self, cluster_str, container_instance, family, started_by, None, desiredStatus or "RUNNING")
-    if service_name:
-        tasks = [t for t in tasks if getattr(t, "group", None) == f"service:{service_name.split('/')[-1]}"]
-    return tasks
-
-
-def install() -> None:
-    EC2ContainerServiceBackend.create_service = _create_service
-    EC2ContainerServiceBackend.update_service = _update_service
-    EC2ContainerServiceBackend.list_tasks = _list_tasks
-    EC2ContainerServiceResponse.create_service = _create_service_response

@@ -19,7 +19,7 @@ from urllib.parse import parse_qs
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
-from . import alarms, cbor, control, cw_clock, ecs_arns, ecs_rollouts, elb_health, faults, iam_policy, metrics, model_check, tag_visibility, validation
+from . import alarms, cbor, control, cw_clock, ecs_api, ecs_arns, ecs_rollouts, elb_health, faults, iam_policy, metrics, model_check, tag_visibility, validation
 from .core import run_ticker, sim
 
 CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/[^/]+/([^/]+)/([^/]+)/")
@@ -167,7 +167,7 @@ class QuietHandler(MotoRequestHandler):
 
 
 def install_patches() -> None:
-    for module in (ecs_arns, ecs_rollouts, elb_health, metrics, cw_clock, alarms):
+    for module in (ecs_arns, ecs_api, elb_health, metrics, cw_clock, alarms):
         module.install()
 
 

@@ -104,15 +104,16 @@ def alb(sim, name, target_groups, weights=None):
     return lb, tgs, listener
 
 
-def service(sim, name, td, desired=2, target_group=None, circuit_breaker=None, cluster="c1"):
+def service(sim, name, td, desired=2, target_group=None, circuit_breaker=None, cluster="c1", percents=None):
     ecs = sim.client("ecs")
     ecs.create_cluster(clusterName=cluster)
     _, subnets, sg = network(sim)
     kwargs = {}
     if target_group:
         kwargs["loadBalancers"] = [{"targetGroupArn": target_group, "containerName": "app", "containerPort": 8080}]
-    if circuit_breaker:
-        kwargs["deploymentConfiguration"] = {"deploymentCircuitBreaker": circuit_breaker}
+    if circuit_breaker or percents:
+        kwargs["deploymentConfiguration"] = {**({"deploymentCircuitBreaker": circuit_breaker} if circuit_breaker else {}),
+                                             **(percents or {})}
     ecs.create_service(cluster=cluster, serviceName=name, taskDefinition=td, desiredCount=desired, launchType="FARGATE",
                        networkConfiguration={"awsvpcConfiguration": {"subnets": subnets, "securityGroups": [sg]}}, **kwargs)
     return ecs

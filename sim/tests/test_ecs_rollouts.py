@@ -116,3 +116,61 @@ def test_crash_without_rollback_stays_failed(sim):
     failed = s["deployments"][0]["failedTasks"]
     sim.wait(lambda: describe(ecs, "web")["deployments"][0]["failedTasks"] > failed + 2, what="retries")
     assert describe(ecs, "web")["deployments"][1]["runningCount"] == 1  # the old tasks keep serving
+
+
+def tasks_alive(ecs):
+    s = describe(ecs, "web")
+    return sum(d["runningCount"] + d["pendingCount"] for d in s["deployments"])
+
+
+def test_a_rollout_is_paced_by_maximum_and_minimum_healthy_percent(sim):
+    sim.call("PUT", "/_sim/config", {"time_scale": 300})
+    ecs = sim.client("ecs")
+    ecs.create_cluster(clusterName="c1")
+    v1, v2 = register(ecs, "repo/web:v1"), register(ecs, "repo/web:v2")
+    # 50..100%: never more than 2 tasks, at least 1 of them healthy; one task at a time.
+    service(sim, "web", v1, desired=2, percents={"maximumPercent": 100, "minimumHealthyPercent": 50})
+    sim.wait(lambda: completed(ecs, "web"), what="first deployment")
+    ecs.update_service(cluster="c1", service="web", taskDefinition=v2)
+    seen = []
+    while not completed(ecs, "web"):
+        seen.append(tasks_alive(ecs))
+        time.sleep(0.01)
+    assert max(seen) <= 2 and min(seen) >= 1, seen
+    started = [e["message"] for e in describe(ecs, "web")["events"] if "has started" in e["message"]]
+    assert len(started) >= 3, started  # 2 at creation, then the new tasks one by one
+
+
+def test_the_circuit_breaker_threshold_and_its_reset_on_a_healthy_task():
+    import types
+
+    from sim.aws import ecs_rollouts as r
+    from sim.aws.core import sim as state
+
+    assert [r._threshold({}, n) for n in (1, 10, 1000)] == [3, 5, 200]  # BOUNDED_PERCENT 50
+    assert r._threshold({"thresholdConfiguration": {"type": "UNBOUNDED_PERCENT", "value": 50}}, 1000) == 500
+    assert r._threshold({"thresholdConfiguration": {"type": "COUNT", "value": 1}}, 1000) == 1
+    state.now = 100.0
+    healthy = types.SimpleNamespace(started_by="d1", live=True, last_status="RUNNING", sim_healthy_once=False,
+                                    sim_running_at=50.0, targets=[])
+    for reset, left in ((None, 0), (True, 0), (False, 2)):
+        cb = {"enable": True} if reset is None else {"enable": True, "resetOnHealthyTask": reset}
+        service = types.SimpleNamespace(deployment_configuration={"deploymentCircuitBreaker": cb},
+                                        sim=r.ServiceSim(cb_failures={"d1": 2}))
+        healthy.sim_healthy_once = False
+        r._reset_on_healthy(service, {"id": "d1"}, [healthy])
+        assert service.sim.cb_failures["d1"] == left, (reset, service.sim.cb_failures)
+
+
+def test_a_count_threshold_trips_at_that_many_failures(sim):
+    sim.call("PUT", "/_sim/config", {"time_scale": 300})
+    sim.call("PUT", "/_sim/scenarios", {":bad": {"crash": True}})
+    ecs = sim.client("ecs")
+    ecs.create_cluster(clusterName="c1")
+    good, bad = register(ecs, "repo/web:good"), register(ecs, "repo/web:bad")
+    service(sim, "api", good, desired=2, circuit_breaker={
+        "enable": True, "rollback": False, "thresholdConfiguration": {"type": "COUNT", "value": 12}})
+    sim.wait(lambda: completed(ecs, "api"))
+    ecs.update_service(cluster="c1", service="api", taskDefinition=bad)
+    s = sim.wait(lambda: (s := describe(ecs, "api"))["deployments"][0]["rolloutState"] == "FAILED" and s, what="trip")
+    assert s["deployments"][0]["failedTasks"] >= 12  # the default would have tripped at 3
