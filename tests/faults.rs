@@ -77,6 +77,8 @@ impl Rng {
 enum Strategy {
     Rolling,
     Canary,
+    /// A canary whose `listener-arn` is a listener rule (ModifyRule, DescribeRules).
+    CanaryRule,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -138,7 +140,11 @@ impl Case {
     /// before the phase where the faulted operation is not called until the phase begins, so
     /// the phase's first call is never missed.
     fn marker(&self) -> Option<&'static str> {
-        match (self.strategy, self.phase, self.op) {
+        let strategy = match self.strategy {
+            Strategy::CanaryRule => Strategy::Canary, // the same log, the same phases
+            s => s,
+        };
+        match (strategy, self.phase, self.op) {
             (_, Phase::Preflight, _) => None,
             // The end of the preflight reads (the lock only tags).
             (Strategy::Rolling, Phase::Shift, _) => Some("::endgroup::"),
@@ -156,6 +162,7 @@ impl Case {
             // The first step's weights are set; its bake fails and the rollback follows.
             (Strategy::Canary, Phase::Rollback, _) => Some("weights: web-blue 50%"),
             (Strategy::Rolling, Phase::Prepare, _) => None,
+            (Strategy::CanaryRule, _, _) => None,
         }
     }
 }
@@ -206,12 +213,28 @@ fn operations(strategy: Strategy, phase: Phase) -> &'static [&'static str] {
             "ListTagsForResource",
             "UntagResource",
         ],
+        (Strategy::CanaryRule, Phase::Preflight) => &[
+            "DescribeImages",
+            "DescribeRules",
+            "DescribeServices",
+            "ListTagsForResource",
+            "TagResource",
+        ],
+        (Strategy::CanaryRule, Phase::Shift) => &["ModifyRule", "DescribeRules"],
+        (Strategy::CanaryRule, Phase::Rollback) => &[
+            "ModifyRule",
+            "DescribeRules",
+            "UpdateService",
+            "ListTagsForResource",
+            "UntagResource",
+        ],
+        (Strategy::CanaryRule, phase) => operations(Strategy::Canary, phase),
     }
 }
 
 fn full_matrix() -> Vec<Case> {
     let mut cases = Vec::new();
-    for strategy in [Strategy::Rolling, Strategy::Canary] {
+    for strategy in [Strategy::Rolling, Strategy::Canary, Strategy::CanaryRule] {
         for phase in [
             Phase::Preflight,
             Phase::Prepare,
@@ -249,6 +272,8 @@ fn reduced_matrix() -> Vec<Case> {
         c(Strategy::Canary, Phase::Shift, "ModifyListener", Kind::Throttle),
         c(Strategy::Canary, Phase::Analyse, "GetMetricData", Kind::Fivexx),
         c(Strategy::Canary, Phase::Rollback, "ModifyListener", Kind::Fivexx),
+        c(Strategy::CanaryRule, Phase::Shift, "ModifyRule", Kind::Throttle),
+        c(Strategy::CanaryRule, Phase::Rollback, "DescribeRules", Kind::Drop),
     ]
 }
 
@@ -558,11 +583,32 @@ struct CanaryFixture {
     v2: String,
     alarm: String,
     arns: Vec<String>,
+    /// The listener rule the canary shifts, when it shifts one (else the listener).
+    rule: Option<String>,
 }
 
-async fn canary_fixture(id: &str) -> CanaryFixture {
+impl CanaryFixture {
+    fn split(&self) -> &str {
+        self.rule.as_deref().unwrap_or(&self.slots.listener)
+    }
+    async fn weights(&self) -> (i32, i32) {
+        match &self.rule {
+            Some(rule) => self.setup.rule_weights(rule, &self.slots).await,
+            None => self.setup.weights(&self.slots.listener, &self.slots).await,
+        }
+    }
+}
+
+async fn canary_fixture(id: &str, on_rule: bool) -> CanaryFixture {
     let setup = Aws::new(&format!("s{id}")).await;
     let slots = setup.slots(id, 1).await;
+    let rule = if on_rule {
+        let rule = setup.api_rule(&slots).await;
+        Sim::shared().put("/_sim/config", serde_json::json!({"rule_shares": {rule.as_str(): 0.9}}));
+        Some(rule)
+    } else {
+        None
+    };
     let v2 = setup.push_image(&slots.repo, "v2").await;
     let bad = setup.push_image(&slots.repo, "bad").await;
     Sim::shared().scenario(&bad, serde_json::json!({"error_rate": 0.5}));
@@ -605,6 +651,7 @@ async fn canary_fixture(id: &str) -> CanaryFixture {
         v2,
         alarm,
         arns,
+        rule,
     }
 }
 
@@ -614,7 +661,7 @@ fn canary_inputs<'a>(f: &'a CanaryFixture, image: &'a str, steps: &'a str, bake:
         ("services", "web-blue, web-green"),
         ("image", image),
         ("strategy", "canary"),
-        ("listener-arn", f.slots.listener.as_str()),
+        ("listener-arn", f.split()),
         ("canary-steps", steps),
         ("bake-time", bake),
         ("analysis-interval", "500ms"),
@@ -628,7 +675,7 @@ fn canary_inputs<'a>(f: &'a CanaryFixture, image: &'a str, steps: &'a str, bake:
 /// (state, leftovers): which slot serves, on what, and anything left running or locked.
 async fn canary_state(f: &CanaryFixture, blue_td_before: &str, digest: &str) -> (EndState, Vec<String>) {
     let s = &f.slots;
-    let weights = f.setup.weights(&s.listener, s).await;
+    let weights = f.weights().await;
     let blue = f.setup.service(&s.cluster, "web-blue").await;
     let green = f.setup.service(&s.cluster, "web-green").await;
     let image_of = |svc: &aws_sdk_ecs::types::Service| svc.task_definition().unwrap_or_default().to_string();
@@ -688,7 +735,7 @@ async fn cleanup_canary(f: &CanaryFixture) {
 }
 
 async fn run_canary_case(id: String, case: Case) -> CaseResult {
-    let f = canary_fixture(&id).await;
+    let f = canary_fixture(&id, case.strategy == Strategy::CanaryRule).await;
     let runner = Aws::new(&format!("r{id}")).await;
     let tag = if case.phase == Phase::Rollback { "bad" } else { "v2" };
     let image = Aws::image_uri(&f.slots.repo, tag);
@@ -735,7 +782,7 @@ async fn run_canary_case(id: String, case: Case) -> CaseResult {
 async fn run_case(id: String, case: Case) -> (Case, CaseResult) {
     let r = match case.strategy {
         Strategy::Rolling => run_rolling_case(id, case.clone()).await,
-        Strategy::Canary => run_canary_case(id, case.clone()).await,
+        Strategy::Canary | Strategy::CanaryRule => run_canary_case(id, case.clone()).await,
     };
     eprintln!("{:<55} {:>5.1} s  {}", r.name, r.seconds, r.cell());
     (case, r)
@@ -856,7 +903,7 @@ async fn weights_events(listener: &str, since: f64) -> Vec<serde_json::Value> {
 }
 
 async fn run_trial(id: String, signal: Signal, at: f64) -> Trial {
-    let f = canary_fixture(&id).await;
+    let f = canary_fixture(&id, false).await;
     let runner = Aws::new(&format!("r{id}")).await;
     let image = Aws::image_uri(&f.slots.repo, "v2");
     let mut inputs = canary_inputs(&f, &image, "10,50,100", "1s");

@@ -5,71 +5,13 @@
 
 mod support;
 
-use aws_sdk_elasticloadbalancingv2::types as elb;
-use support::{run_action, Aws, Sim, Slots};
-
-/// A path-pattern rule on the production listener forwarding to blue (100) and green (0).
-async fn api_rule(aws: &Aws, s: &Slots) -> String {
-    let tg = |arn: &str, weight: i32| {
-        elb::TargetGroupTuple::builder()
-            .target_group_arn(arn)
-            .weight(weight)
-            .build()
-    };
-    let out = aws
-        .elb
-        .create_rule()
-        .listener_arn(&s.listener)
-        .priority(10)
-        .conditions(
-            elb::RuleCondition::builder()
-                .field("path-pattern")
-                .path_pattern_config(elb::PathPatternConditionConfig::builder().values("/api/*").build())
-                .build(),
-        )
-        .actions(
-            elb::Action::builder()
-                .r#type(elb::ActionTypeEnum::Forward)
-                .forward_config(
-                    elb::ForwardActionConfig::builder()
-                        .target_groups(tg(&s.blue_tg, 100))
-                        .target_groups(tg(&s.green_tg, 0))
-                        .build(),
-                )
-                .build(),
-        )
-        .send()
-        .await
-        .expect("CreateRule");
-    out.rules()[0].rule_arn().expect("rule arn").to_string()
-}
-
-async fn rule_weights(aws: &Aws, rule: &str, s: &Slots) -> (i32, i32) {
-    let out = aws
-        .elb
-        .describe_rules()
-        .rule_arns(rule)
-        .send()
-        .await
-        .expect("DescribeRules");
-    let tgs = out.rules()[0].actions()[0]
-        .forward_config()
-        .map(|f| f.target_groups().to_vec())
-        .unwrap_or_default();
-    let w = |arn: &str| {
-        tgs.iter()
-            .find(|t| t.target_group_arn() == Some(arn))
-            .and_then(|t| t.weight())
-            .unwrap_or(0)
-    };
-    (w(&s.blue_tg), w(&s.green_tg))
-}
+use support::{run_action, Aws, Sim};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_bad_canary_on_a_listener_rule_is_caught_by_its_metrics_and_rolled_back() {
     let aws = Aws::new("rule_canary").await;
     let s = aws.slots("rule-canary", 2).await;
-    let rule = api_rule(&aws, &s).await;
+    let rule = aws.api_rule(&s).await;
     let digest = aws.push_image(&s.repo, "v2").await;
     let image = Aws::image_uri(&s.repo, "v2");
     // The rule takes half of its listener's requests; the new version answers 30% 5xx.
@@ -105,7 +47,7 @@ async fn a_bad_canary_on_a_listener_rule_is_caught_by_its_metrics_and_rolled_bac
         run.stdout
     );
     // The rule, not the listener's default action, was shifted and is back on blue.
-    assert_eq!(rule_weights(&aws, &rule, &s).await, (100, 0));
+    assert_eq!(aws.rule_weights(&rule, &s).await, (100, 0));
     let shifted: Vec<serde_json::Value> = Sim::shared()
         .get("/_sim/events")
         .as_array()

@@ -10,6 +10,7 @@ use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use aws_sdk_ecs::types as ecs;
+use aws_sdk_elasticloadbalancingv2::types as elb;
 
 pub mod github;
 pub mod runner;
@@ -701,4 +702,63 @@ pub fn mutations(access_key: &str) -> Vec<String> {
         .filter(|c| c["mutating"] == true)
         .map(|c| c["operation"].as_str().unwrap_or_default().to_string())
         .collect()
+}
+
+impl Aws {
+    /// A path-pattern rule on the production listener forwarding to blue (100) and green (0).
+    pub async fn api_rule(&self, s: &Slots) -> String {
+        let tg = |arn: &str, weight: i32| {
+            elb::TargetGroupTuple::builder()
+                .target_group_arn(arn)
+                .weight(weight)
+                .build()
+        };
+        let out = self
+            .elb
+            .create_rule()
+            .listener_arn(&s.listener)
+            .priority(10)
+            .conditions(
+                elb::RuleCondition::builder()
+                    .field("path-pattern")
+                    .path_pattern_config(elb::PathPatternConditionConfig::builder().values("/api/*").build())
+                    .build(),
+            )
+            .actions(
+                elb::Action::builder()
+                    .r#type(elb::ActionTypeEnum::Forward)
+                    .forward_config(
+                        elb::ForwardActionConfig::builder()
+                            .target_groups(tg(&s.blue_tg, 100))
+                            .target_groups(tg(&s.green_tg, 0))
+                            .build(),
+                    )
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("CreateRule");
+        out.rules()[0].rule_arn().expect("rule arn").to_string()
+    }
+
+    pub async fn rule_weights(&self, rule: &str, s: &Slots) -> (i32, i32) {
+        let out = self
+            .elb
+            .describe_rules()
+            .rule_arns(rule)
+            .send()
+            .await
+            .expect("DescribeRules");
+        let tgs = out.rules()[0].actions()[0]
+            .forward_config()
+            .map(|f| f.target_groups().to_vec())
+            .unwrap_or_default();
+        let w = |arn: &str| {
+            tgs.iter()
+                .find(|t| t.target_group_arn() == Some(arn))
+                .and_then(|t| t.weight())
+                .unwrap_or(0)
+        };
+        (w(&s.blue_tg), w(&s.green_tg))
+    }
 }
