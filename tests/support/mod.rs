@@ -222,6 +222,19 @@ impl Aws {
 
     /// Creates a service with the circuit breaker (with rollback) on, and waits until it is stable.
     pub async fn create_service(&self, cluster: &str, name: &str, task_definition: &str, desired: i32) {
+        self.create_paced_service(cluster, name, task_definition, desired, (200, 100))
+            .await;
+    }
+
+    /// As `create_service`, with (maximumPercent, minimumHealthyPercent).
+    pub async fn create_paced_service(
+        &self,
+        cluster: &str,
+        name: &str,
+        task_definition: &str,
+        desired: i32,
+        (max, min): (i32, i32),
+    ) {
         self.ecs
             .create_service()
             .cluster(cluster)
@@ -237,8 +250,8 @@ impl Aws {
                             .rollback(true)
                             .build(),
                     )
-                    .maximum_percent(200)
-                    .minimum_healthy_percent(100)
+                    .maximum_percent(max)
+                    .minimum_healthy_percent(min)
                     .build(),
             )
             .send()
