@@ -3,7 +3,7 @@ import datetime
 import time
 import types
 
-from sim.aws import metrics
+from sim.aws import routing
 from sim.aws.core import sim as state
 
 from aws_sim import alb, server, sim  # noqa: F401 (fixtures)
@@ -12,20 +12,20 @@ from aws_sim import alb, server, sim  # noqa: F401 (fixtures)
 def test_a_group_keeps_the_average_of_its_weight_over_the_cookies_duration():
     lb = types.SimpleNamespace()
     state.now = 1000.0
-    assert metrics._sticky(lb, "l", {"blue": 100, "green": 0}, 600) == {"blue": 1.0, "green": 0.0}  # shares
+    assert routing._sticky(lb, "l", {"blue": 100, "green": 0}, 600) == {"blue": 1.0, "green": 0.0}  # shares
     state.now = 2000.0
-    shares = metrics._sticky(lb, "l", {"blue": 0, "green": 100}, 600)  # the switch happens now
+    shares = routing._sticky(lb, "l", {"blue": 0, "green": 100}, 600)  # the switch happens now
     assert shares == {"blue": 1.0, "green": 0.0}
     state.now = 2150.0
-    shares = metrics._sticky(lb, "l", {"blue": 0, "green": 100}, 600)
+    shares = routing._sticky(lb, "l", {"blue": 0, "green": 100}, 600)
     assert abs(shares["blue"] - 0.75) < 1e-9 and abs(shares["green"] - 0.25) < 1e-9
     state.now = 2600.0
-    assert metrics._sticky(lb, "l", {"blue": 0, "green": 100}, 600)["blue"] == 0.0
+    assert routing._sticky(lb, "l", {"blue": 0, "green": 100}, 600)["blue"] == 0.0
     # Stickiness off: the weights, at once.
     state.now = 2700.0
-    metrics._sticky(lb, "l", {"blue": 100, "green": 0}, 600)
+    routing._sticky(lb, "l", {"blue": 100, "green": 0}, 600)
     state.now = 2710.0
-    assert metrics._sticky(lb, "l", {"blue": 100, "green": 0}, None) == {"blue": 100, "green": 0}
+    assert routing._sticky(lb, "l", {"blue": 100, "green": 0}, None) == {"blue": 100, "green": 0}
 
 
 def test_pinned_clients_reach_a_group_with_no_target_as_503s(sim):
