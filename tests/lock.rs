@@ -7,21 +7,6 @@ use support::{run_action, Aws};
 
 const LOCK: &str = "ecs-deploy:lock";
 
-async fn lock_tag(aws: &Aws, arn: &str) -> Option<String> {
-    let out = aws
-        .ecs
-        .list_tags_for_resource()
-        .resource_arn(arn)
-        .send()
-        .await
-        .expect("ListTagsForResource");
-    out.tags()
-        .iter()
-        .find(|t| t.key() == Some(LOCK))
-        .and_then(|t| t.value())
-        .map(str::to_string)
-}
-
 async fn set_lock(aws: &Aws, arn: &str, value: &str) {
     aws.ecs
         .tag_resource()
@@ -37,7 +22,7 @@ async fn set_lock(aws: &Aws, arn: &str, value: &str) {
 /// The lock tag as another caller sees it once ECS's tag delay has passed.
 async fn lock_tag_settled(aws: &Aws, arn: &str) -> Option<String> {
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    lock_tag(aws, arn).await
+    aws.tag_value(arn, LOCK).await
 }
 
 #[tokio::test(flavor = "multi_thread")]

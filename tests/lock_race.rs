@@ -7,21 +7,6 @@ mod support;
 
 use support::{spawn_action, Aws, Sim};
 
-async fn lock_tag(aws: &Aws, arn: &str) -> Option<String> {
-    let out = aws
-        .ecs
-        .list_tags_for_resource()
-        .resource_arn(arn)
-        .send()
-        .await
-        .expect("ListTagsForResource");
-    out.tags()
-        .iter()
-        .find(|t| t.key() == Some("ecs-deploy:lock"))
-        .and_then(|t| t.value())
-        .map(str::to_string)
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn two_deploys_at_once_exactly_one_proceeds_and_the_other_names_the_holder() {
     // 24 simulated seconds: 0.4 s at the simulator's pace, far above the 2.5 s (42 ms here)
@@ -94,7 +79,7 @@ async fn two_deploys_at_once_exactly_one_proceeds_and_the_other_names_the_holder
     assert!(support::mutations(winner_key).contains(&"UpdateService".to_string()));
     // The winner released its lock (seen by another caller once the release propagated).
     let t = std::time::Instant::now();
-    while lock_tag(&setup, &arn).await.is_some() {
+    while setup.tag_value(&arn, "ecs-deploy:lock").await.is_some() {
         assert!(
             t.elapsed() < std::time::Duration::from_secs(5),
             "the winner released its lock"

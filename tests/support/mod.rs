@@ -775,3 +775,21 @@ impl Aws {
         (w(&s.blue_tg), w(&s.green_tg))
     }
 }
+
+impl Aws {
+    /// A tag's value on an ECS resource, as this (setup) caller reads it now.
+    pub async fn tag_value(&self, arn: &str, key: &str) -> Option<String> {
+        let out = self
+            .ecs
+            .list_tags_for_resource()
+            .resource_arn(arn)
+            .send()
+            .await
+            .expect("ListTagsForResource");
+        out.tags()
+            .iter()
+            .find(|t| t.key() == Some(key))
+            .and_then(|t| t.value())
+            .map(str::to_string)
+    }
+}
