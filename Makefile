@@ -36,6 +36,7 @@ lint: setup
 # The full matrix (make test runs a reduced one); tables land in target/reliability/.
 reliability: setup
 	ECS_DEPLOY_FULL_MATRIX=1 cargo test --test faults -- --nocapture --test-threads=1
+	ECS_DEPLOY_FULL_MATRIX=1 cargo test --test chain_faults -- --nocapture
 	@cat target/reliability/matrix-full.md target/reliability/crash-full.md
 
 # Measures the shipped (dist) binary; its first build takes several minutes on 2 cores.
