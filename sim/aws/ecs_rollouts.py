@@ -277,16 +277,21 @@ def _room_to_start(service, primary: dict, tasks: list) -> int:
 
 
 def _stop_old_within_min_healthy(service, primary: dict, tasks: list) -> None:
-    """minimumHealthyPercent: older deployments' tasks are stopped (oldest first) only while
-    the healthy ones left, old and new, stay at or above desired x min% (rounded up)."""
+    """minimumHealthyPercent: older deployments' healthy tasks are stopped (oldest first) only
+    while the healthy ones left, old and new, stay at or above desired x min% (rounded up).
+    Their tasks that are not healthy (still pending, failing checks) count for nothing there:
+    they are stopped first, as far as the new deployment needs room under maximumPercent."""
     _, min_pct = _percents(service)
     floor_ = math.ceil(service.desired_count * min_pct / 100.0)
+    healthy = lambda t: t.last_status == "RUNNING" and _targets_healthy(t)  # noqa: E731
     old = sorted([t for t in tasks if t.started_by != primary["id"] and t.live], key=lambda t: t.sim_created)
-    healthy_new = [t for t in tasks if t.started_by == primary["id"] and t.live and t.last_status == "RUNNING"
-                   and _targets_healthy(t)]
-    healthy_old = [t for t in old if t.last_status == "RUNNING"]
-    stoppable = len(healthy_new) + len(healthy_old) - floor_
-    for t in old[:max(0, stoppable)]:
+    new_live = [t for t in tasks if t.started_by == primary["id"] and t.live]
+    need = service.desired_count - len(new_live) - max(0, _room_to_start(service, primary, tasks))
+    for t in [t for t in old if not healthy(t)][:max(0, need)]:
+        _stop(service, t, f"Scaling activity initiated by (deployment {t.started_by})")
+    healthy_old = [t for t in old if healthy(t)]
+    stoppable = sum(map(healthy, new_live)) + len(healthy_old) - floor_
+    for t in healthy_old[:max(0, stoppable)]:
         _stop(service, t, f"Scaling activity initiated by (deployment {t.started_by})")
 
 
