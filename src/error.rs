@@ -21,6 +21,14 @@ pub enum AwsErrorKind {
 }
 
 impl AwsErrorKind {
+    /// AWS refused the call outright: nothing was changed, and asking again cannot help.
+    pub fn is_definite_refusal(&self) -> bool {
+        matches!(
+            self,
+            AwsErrorKind::AccessDenied | AwsErrorKind::Invalid | AwsErrorKind::NotFound
+        )
+    }
+
     pub fn fix(&self, operation: &str) -> String {
         match self {
             AwsErrorKind::NotFound => "Check the name and the region (aws-region input or AWS_REGION).".into(),

@@ -118,7 +118,11 @@ async fn deploy_locked(
                             tracked.insert(p.service.clone(), Tracked { deployment_id, ..t });
                         }
                         Err(e) => {
-                            uncertain.insert(p.service.clone(), t);
+                            // A refusal (denied, invalid, not found) changed nothing; anything
+                            // else (an outage, a timeout) may have been applied after all.
+                            if !e.kind.is_definite_refusal() {
+                                uncertain.insert(p.service.clone(), t);
+                            }
                             mutation_error = Some(e.into());
                             break;
                         }

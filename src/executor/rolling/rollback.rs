@@ -87,7 +87,8 @@ pub async fn roll_back(
             });
             match answer {
                 Ok(id) => break Ok(id),
-                Err(e) if ports.clock.now() + delay < deadline => {
+                // Only an outage is worth asking again: a refusal will be refused again.
+                Err(e) if !e.kind.is_definite_refusal() && ports.clock.now() + delay < deadline => {
                     log::warning(
                         &format!("Rollback of {service} not accepted yet"),
                         &format!("{e}; retrying"),
