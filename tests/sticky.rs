@@ -9,37 +9,14 @@ mod support;
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat};
-use aws_sdk_elasticloadbalancingv2::types as elb;
 use support::{run_action, Aws, Sim, Slots};
 
 /// Turns target-group stickiness on for `seconds` (simulated) on the production listener.
 async fn stick(aws: &Aws, s: &Slots, seconds: i32) {
-    let tg = |arn: &str, weight: i32| {
-        elb::TargetGroupTuple::builder()
-            .target_group_arn(arn)
-            .weight(weight)
-            .build()
-    };
     aws.elb
         .modify_listener()
         .listener_arn(&s.listener)
-        .default_actions(
-            elb::Action::builder()
-                .r#type(elb::ActionTypeEnum::Forward)
-                .forward_config(
-                    elb::ForwardActionConfig::builder()
-                        .target_groups(tg(&s.blue_tg, 100))
-                        .target_groups(tg(&s.green_tg, 0))
-                        .target_group_stickiness_config(
-                            elb::TargetGroupStickinessConfig::builder()
-                                .enabled(true)
-                                .duration_seconds(seconds)
-                                .build(),
-                        )
-                        .build(),
-                )
-                .build(),
-        )
+        .default_actions(support::forward_to_blue(s, Some(seconds)))
         .send()
         .await
         .expect("ModifyListener");

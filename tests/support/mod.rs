@@ -648,18 +648,7 @@ impl Aws {
             .send()
             .await
             .expect("DescribeListeners");
-        let action = &out.listeners()[0].default_actions()[0];
-        let tgs = action
-            .forward_config()
-            .map(|f| f.target_groups().to_vec())
-            .unwrap_or_default();
-        let w = |arn: &str| {
-            tgs.iter()
-                .find(|t| t.target_group_arn() == Some(arn))
-                .and_then(|t| t.weight())
-                .unwrap_or(0)
-        };
-        (w(&s.blue_tg), w(&s.green_tg))
+        blue_green(&out.listeners()[0].default_actions()[0], s)
     }
 }
 
@@ -720,12 +709,6 @@ pub fn mutations(access_key: &str) -> Vec<String> {
 impl Aws {
     /// A path-pattern rule on the production listener forwarding to blue (100) and green (0).
     pub async fn api_rule(&self, s: &Slots) -> String {
-        let tg = |arn: &str, weight: i32| {
-            elb::TargetGroupTuple::builder()
-                .target_group_arn(arn)
-                .weight(weight)
-                .build()
-        };
         let out = self
             .elb
             .create_rule()
@@ -737,17 +720,7 @@ impl Aws {
                     .path_pattern_config(elb::PathPatternConditionConfig::builder().values("/api/*").build())
                     .build(),
             )
-            .actions(
-                elb::Action::builder()
-                    .r#type(elb::ActionTypeEnum::Forward)
-                    .forward_config(
-                        elb::ForwardActionConfig::builder()
-                            .target_groups(tg(&s.blue_tg, 100))
-                            .target_groups(tg(&s.green_tg, 0))
-                            .build(),
-                    )
-                    .build(),
-            )
+            .actions(forward_to_blue(s, None))
             .send()
             .await
             .expect("CreateRule");
@@ -762,17 +735,7 @@ impl Aws {
             .send()
             .await
             .expect("DescribeRules");
-        let tgs = out.rules()[0].actions()[0]
-            .forward_config()
-            .map(|f| f.target_groups().to_vec())
-            .unwrap_or_default();
-        let w = |arn: &str| {
-            tgs.iter()
-                .find(|t| t.target_group_arn() == Some(arn))
-                .and_then(|t| t.weight())
-                .unwrap_or(0)
-        };
-        (w(&s.blue_tg), w(&s.green_tg))
+        blue_green(&out.rules()[0].actions()[0], s)
     }
 }
 
@@ -792,4 +755,45 @@ impl Aws {
             .and_then(|t| t.value())
             .map(str::to_string)
     }
+}
+
+/// A forward action with blue at 100 and green at 0, with target-group stickiness (seconds).
+pub fn forward_to_blue(s: &Slots, stickiness: Option<i32>) -> elb::Action {
+    let tg = |arn: &str, weight: i32| {
+        elb::TargetGroupTuple::builder()
+            .target_group_arn(arn)
+            .weight(weight)
+            .build()
+    };
+    let sticky = stickiness.map(|d| {
+        elb::TargetGroupStickinessConfig::builder()
+            .enabled(true)
+            .duration_seconds(d)
+            .build()
+    });
+    elb::Action::builder()
+        .r#type(elb::ActionTypeEnum::Forward)
+        .forward_config(
+            elb::ForwardActionConfig::builder()
+                .target_groups(tg(&s.blue_tg, 100))
+                .target_groups(tg(&s.green_tg, 0))
+                .set_target_group_stickiness_config(sticky)
+                .build(),
+        )
+        .build()
+}
+
+/// (blue, green) weights of a forward action.
+fn blue_green(action: &elb::Action, s: &Slots) -> (i32, i32) {
+    let tgs = action
+        .forward_config()
+        .map(|f| f.target_groups().to_vec())
+        .unwrap_or_default();
+    let w = |arn: &str| {
+        tgs.iter()
+            .find(|t| t.target_group_arn() == Some(arn))
+            .and_then(|t| t.weight())
+            .unwrap_or(0)
+    };
+    (w(&s.blue_tg), w(&s.green_tg))
 }
