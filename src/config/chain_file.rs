@@ -90,6 +90,10 @@ const STAGE_INPUTS: &[&str] = &[
     "metrics-delay",
     "recent-window",
     "sticky-rollback",
+    "judge",
+    "judge-confidence",
+    "judge-margin",
+    "early-pass",
     "on-split",
 ];
 
@@ -212,6 +216,10 @@ fn merge(base: RawInputs, over: &RawInputs) -> RawInputs {
         metrics_delay: pick(base.metrics_delay, &over.metrics_delay),
         recent_window: pick(base.recent_window, &over.recent_window),
         sticky_rollback: pick(base.sticky_rollback, &over.sticky_rollback),
+        judge: pick(base.judge, &over.judge),
+        judge_confidence: pick(base.judge_confidence, &over.judge_confidence),
+        judge_margin: pick(base.judge_margin, &over.judge_margin),
+        early_pass: pick(base.early_pass, &over.early_pass),
         on_split: pick(base.on_split, &over.on_split),
         config: pick(base.config, &over.config),
         command: pick(base.command, &over.command),

@@ -10,6 +10,7 @@ use super::super::cancel::{race, sleep_or_cancel};
 use super::super::{log, Cancel, StepRecord};
 use super::{Ended, Flow, Run};
 use crate::domain::analysis::{judge, FiringAlarm, Measurement, StepAnalysis, StepStatus, TargetGroupMetrics, Verdict};
+use crate::domain::compare;
 use crate::domain::minutes::{recent, total, Coverage};
 use crate::domain::rollout::Failure;
 
@@ -74,10 +75,29 @@ pub async fn bake(
             let line = format!("analysis at {weight}%: {} → {verdict}", summary(&canary, &look));
             log::info(&line);
             ports.reporter.progress(&ports.stage, &line).await;
+            let baseline = look.m.baseline;
             if let StepStatus::Failed(reason) = analysis.record(look.m, verdict, &run.pc.limits) {
                 let (at, reason) = attribute(run, weight, &look.firing, reason);
                 record(run, weight, format!("fail: {reason}"), Some(canary));
                 return Flow::End(Ended::Failed(Failure::Analysis { weight: at, reason }));
+            }
+            if let (Some(cj), Some(baseline)) = (run.pc.compare, baseline) {
+                let halfway = ports.clock.now() >= set_at + duration / 2;
+                match compared(cj, &canary, &baseline, expected.len()) {
+                    (compare::Decision::Worse(_), text) => {
+                        let reason = format!("worse than the stable version: {text}");
+                        record(run, weight, format!("fail: {reason}"), Some(canary));
+                        return Flow::End(Ended::Failed(Failure::Analysis { weight, reason }));
+                    }
+                    (compare::Decision::NotWorse(_), text) if cj.early_pass && halfway => {
+                        log::info(&format!(
+                            "analysis at {weight}%: not worse than the stable version ({text}): passing early"
+                        ));
+                        record(run, weight, format!("pass early ({text})"), Some(canary));
+                        return Flow::Next;
+                    }
+                    (_, text) => log::info(&format!("comparison at {weight}%: {text}")),
+                }
             }
         }
         let now = ports.clock.now();
@@ -102,6 +122,39 @@ pub async fn bake(
             waiting_said = true;
         }
     }
+}
+
+/// The canary against the baseline, with the numbers behind the decision for the report.
+fn compared(
+    cj: crate::config::progressive::CompareJudge,
+    canary: &TargetGroupMetrics,
+    baseline: &TargetGroupMetrics,
+    looks: usize,
+) -> (compare::Decision, String) {
+    let counts = |m: &TargetGroupMetrics| compare::Counts {
+        requests: m.requests,
+        errors: m.errors(),
+    };
+    let settings = compare::Settings {
+        margin: cj.margin,
+        alpha: cj.alpha,
+        looks: looks.max(1) as u32,
+    };
+    let decision = compare::error_rates(counts(canary), counts(baseline), &settings);
+    let e = match &decision {
+        compare::Decision::Worse(e) | compare::Decision::NotWorse(e) | compare::Decision::Undecided(e) => *e,
+    };
+    let text = format!(
+        "5xx {:.0} of {:.0} against {:.0} of {:.0}, P(worse by more than {:.2} points) = {:.4}, boundary {:.4}",
+        e.canary.errors,
+        e.canary.requests,
+        e.baseline.errors,
+        e.baseline.requests,
+        cj.margin * 100.0,
+        e.p_worse,
+        e.boundary
+    );
+    (decision, text)
 }
 
 /// The step's verdict once all its minutes are in: the last measurement decides.
@@ -234,7 +287,7 @@ pub(super) async fn look(run: &Run<'_, '_>, expected: &[SystemTime]) -> Look {
         Err(e) => errors.push(e.to_string()),
     }
     m.coverage = Some(coverage.describe(&pc.clock));
-    if pc.thresholds.max_error_rate_increase.is_some() {
+    if pc.thresholds.max_error_rate_increase.is_some() || pc.compare.is_some() {
         match ports
             .metrics
             .target_group_minutes(lb, &topo.live.target_group, start, now)

@@ -1,0 +1,74 @@
+//! `judge: compare` against the simulator with CloudWatch's lag: a canary with a clearly worse
+//! 5xx rate than the stable version fails on the comparison, and a healthy one with
+//! `early-pass` passes its long bakes early.
+#![allow(clippy::disallowed_methods)] // tests drive real processes and servers in real time
+
+mod support;
+
+use support::{run_action, Aws, Sim, Slots};
+
+fn inputs<'a>(s: &'a Slots, image: &'a str, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut v = vec![
+        ("cluster", s.cluster.as_str()),
+        ("services", "web-blue, web-green"),
+        ("image", image),
+        ("listener-arn", s.listener.as_str()),
+        ("strategy", "canary"),
+        ("canary-steps", "25,100"),
+        ("analysis-interval", "1s"),
+        ("min-requests", "10"),
+        ("max-5xx-rate", "off"),
+        ("wait-timeout", "1m"),
+        ("keep-old-for", "0s"),
+        ("judge", "compare"),
+    ];
+    v.extend_from_slice(extra);
+    v
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_canary_clearly_worse_than_the_stable_version_fails_on_the_comparison() {
+    let aws = Aws::new("cmp_bad").await;
+    let s = aws.slots("cmp-bad", 2).await;
+    Sim::shared().put(
+        "/_sim/config",
+        serde_json::json!({"requests_per_minute_by_lb": {s.load_balancer.as_str(): 6000}}),
+    );
+    let digest = aws.push_image(&s.repo, "v2").await;
+    let image = Aws::image_uri(&s.repo, "v2");
+    // 4% 5xx against the stable version's 0%: no absolute gate (max-5xx-rate off) would see it.
+    Sim::shared().scenario(&digest, serde_json::json!({"error_rate": 0.04}));
+    let run = run_action(&aws, &inputs(&s, &image, &[("bake-time", "10s")]), &[]);
+    run.assert_code(1);
+    let reason = run.output("rolled-back-reason");
+    assert!(
+        reason.contains("analysis failed at 25% traffic") && reason.contains("worse than the stable version"),
+        "{reason}\n{}",
+        run.stdout
+    );
+    assert_eq!(aws.weights(&s.listener, &s).await, (100, 0));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_healthy_canary_with_early_pass_ends_its_steps_before_their_bake_time() {
+    let aws = Aws::new("cmp_good").await;
+    let s = aws.slots("cmp-good", 2).await;
+    Sim::shared().put(
+        "/_sim/config",
+        serde_json::json!({"requests_per_minute_by_lb": {s.load_balancer.as_str(): 30000}}),
+    );
+    aws.push_image(&s.repo, "v2").await;
+    let image = Aws::image_uri(&s.repo, "v2");
+    let run = run_action(
+        &aws,
+        &inputs(&s, &image, &[("bake-time", "40s"), ("early-pass", "true")]),
+        &[],
+    );
+    run.assert_code(0);
+    assert_eq!(
+        run.stdout.matches("passing early").count(),
+        2,
+        "both steps passed on the evidence, before their 40 s bake: {}",
+        run.stdout
+    );
+}
