@@ -111,7 +111,8 @@ pub fn error_lines(o: &Outcome) -> Vec<(String, String)> {
         .collect()
 }
 
-/// The per-step table and a Mermaid chart of weight and 5xx rate over the rollout.
+/// The per-step table and a Mermaid chart of weight and 5xx rate over the rollout; with
+/// `judge: compare`, the stable version's side and the evidence too.
 pub fn timeline(steps: &[StepRecord]) -> String {
     let mut md = String::from("\n### Timeline\n\n| Step | Weight | Duration | Requests | 5xx rate | p99 | Verdict |\n|---|---|---|---|---|---|---|\n");
     for (i, s) in steps.iter().enumerate() {
@@ -133,18 +134,83 @@ pub fn timeline(steps: &[StepRecord]) -> String {
             cell(&s.verdict, 300)
         ));
     }
+    let compared = steps.iter().any(|s| s.comparison.is_some());
+    if compared {
+        md.push_str(&evidence_table(steps));
+    }
     let labels: Vec<String> = (1..=steps.len()).map(|i| format!("\"{i}\"")).collect();
     let weights: Vec<String> = steps.iter().map(|s| s.weight.to_string()).collect();
+    let percent = |r: Option<f64>| format!("{:.2}", r.unwrap_or(0.0) * 100.0);
     let rates: Vec<String> = steps
         .iter()
-        .map(|s| format!("{:.2}", s.canary.and_then(|c| c.error_rate()).unwrap_or(0.0) * 100.0))
+        .map(|s| percent(s.canary.and_then(|c| c.error_rate())))
         .collect();
+    let (title, stable_line) = if compared {
+        let stable: Vec<String> = steps
+            .iter()
+            .map(|s| percent(s.comparison.map(|c| rate(c.errors.baseline))))
+            .collect();
+        (
+            "Traffic to the new version (bars, %), its 5xx rate and the stable version's (lines, %)",
+            format!("\n    line [{}]", stable.join(", ")),
+        )
+    } else {
+        (
+            "Traffic to the new version (bars, %) and its 5xx rate (line, %)",
+            String::new(),
+        )
+    };
     md.push_str(&format!(
-        "\n```mermaid\nxychart-beta\n    title \"Traffic to the new version (bars, %) and its 5xx rate (line, %)\"\n    x-axis \"step\" [{}]\n    y-axis \"percent\" 0 --> 100\n    bar [{}]\n    line [{}]\n```\n",
+        "\n```mermaid\nxychart-beta\n    title \"{title}\"\n    x-axis \"step\" [{}]\n    y-axis \"percent\" 0 --> 100\n    bar [{}]\n    line [{}]{stable_line}\n```\n",
         labels.join(", "),
         weights.join(", "),
         rates.join(", ")
     ));
+    md
+}
+
+fn rate(c: crate::domain::compare::Counts) -> f64 {
+    if c.requests > 0.0 {
+        c.errors / c.requests
+    } else {
+        0.0
+    }
+}
+
+/// `judge: compare`'s numbers per step: each side's requests and errors, the probability the
+/// new version is worse by more than the margin against the boundary a verdict needs, and the
+/// per-minute p99 comparison.
+fn evidence_table(steps: &[StepRecord]) -> String {
+    let mut md = String::from(
+        "\n**Canary against the stable version** (`judge: compare`)\n\n| Step | New: 5xx of requests | Stable: 5xx of requests | P(worse by > margin) | Boundary | p99 per minute (median, new vs stable) | Mann-Whitney p |\n|---|---|---|---|---|---|---|\n",
+    );
+    for (i, s) in steps.iter().enumerate() {
+        let Some(c) = &s.comparison else { continue };
+        let e = &c.errors;
+        let (p99, p) = match &c.latency {
+            Some(l) => (
+                format!(
+                    "{:.0} ms ({}) vs {:.0} ms ({})",
+                    l.canary_median_ms, l.canary_minutes, l.baseline_median_ms, l.baseline_minutes
+                ),
+                format!("{:.4} (needs < {:.4})", l.p_value, l.needs_below),
+            ),
+            None => ("too few minutes".into(), "—".into()),
+        };
+        md.push_str(&format!(
+            "| {} | {:.0} of {:.0} ({:.2}%) | {:.0} of {:.0} ({:.2}%) | {:.4} (margin {:.2} points) | {:.4} | {p99} | {p} |\n",
+            i + 1,
+            e.canary.errors,
+            e.canary.requests,
+            rate(e.canary) * 100.0,
+            e.baseline.errors,
+            e.baseline.requests,
+            rate(e.baseline) * 100.0,
+            e.p_worse,
+            e.margin * 100.0,
+            e.boundary
+        ));
+    }
     md
 }
 
@@ -222,6 +288,49 @@ mod tests {
     #[test]
     fn job_summary_of_a_successful_canary() {
         insta::assert_snapshot!(job_summary(&success_canary(), &ctx()));
+    }
+
+    #[test]
+    fn a_compared_timeline_shows_both_sides_and_the_boundary() {
+        use crate::domain::compare::{Counts, Evidence, Latency};
+        use crate::domain::report::Comparison;
+        let mut steps = rolled_back_canary().timeline;
+        steps[1].comparison = Some(Comparison {
+            errors: Evidence {
+                canary: Counts {
+                    requests: 1502.0,
+                    errors: 122.0,
+                },
+                baseline: Counts {
+                    requests: 28_538.0,
+                    errors: 285.0,
+                },
+                p_worse: 0.999_97,
+                boundary: 0.995,
+                margin: 0.005,
+            },
+            latency: Some(Latency {
+                slower: false,
+                p_value: 0.41,
+                needs_below: 0.005,
+                canary_minutes: 5,
+                baseline_minutes: 5,
+                canary_median_ms: 182.0,
+                baseline_median_ms: 179.0,
+            }),
+        });
+        let md = timeline(&steps);
+        assert!(
+            md.contains("| 2 | 122 of 1502 (8.12%) | 285 of 28538 (1.00%) | 1.0000 (margin 0.50 points) | 0.9950"),
+            "{md}"
+        );
+        assert!(
+            md.contains("182 ms (5) vs 179 ms (5) | 0.4100 (needs < 0.0050)"),
+            "{md}"
+        );
+        // The chart gets the stable version's line: 0 where a step had no comparison.
+        assert!(md.contains("line [0.13, 8.12]\n    line [0.00, 1.00]"), "{md}");
+        assert!(!timeline(&rolled_back_canary().timeline).contains("Canary against the stable version"));
     }
 
     #[test]

@@ -30,6 +30,7 @@ fn step(weight: u8, requests: f64, errors: f64, verdict: &str) -> StepRecord {
             ..Default::default()
         }),
         verdict: verdict.into(),
+        comparison: None,
     }
 }
 

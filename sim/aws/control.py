@@ -41,6 +41,9 @@ def _put_config(body):
         if value is not None and float(value) <= 0:
             raise ValueError("sticky_session_seconds must be > 0 (or null: as long as the cookie)")
         sim.sticky_session_seconds = None if value is None else float(value)
+    if "traffic_seed" in body:
+        sim.traffic_seed = int(body["traffic_seed"])
+        sim.traffic_rng.seed(sim.traffic_seed)
     if "rule_shares" in body:
         shares = {k: float(v) for k, v in body["rule_shares"].items()}
         if any(not 0.0 <= v <= 1.0 for v in shares.values()):
@@ -53,7 +56,7 @@ def _config():
     return {"time_scale": sim.time_scale, "requests_per_minute": sim.requests_per_minute,
             "requests_per_minute_by_lb": sim.requests_per_minute_by_lb, "rule_shares": sim.rule_shares,
             "sticky_session_seconds": sim.sticky_session_seconds,
-            "tag_visibility_seconds": sim.tag_visibility_seconds,
+            "tag_visibility_seconds": sim.tag_visibility_seconds, "traffic_seed": sim.traffic_seed,
             "sim_time": sim.now, "answers_checked": sim.answers_checked}
 
 

@@ -6,6 +6,7 @@ objects (so moto's reset wipes it). One RLock guards both: the ticker holds it
 for a whole tick, the WSGI layer holds it around every moto call.
 """
 import sys
+import random
 import threading
 import time
 import traceback
@@ -33,6 +34,8 @@ class Sim:
             self.rule_shares: dict[str, float] = {}  # listener rule ARN -> share of its listener's requests
             self.sticky_session_seconds: float | None = None  # a client's visit; None: as long as its cookie
             self.tag_visibility_seconds = 2.5  # simulated seconds before other callers see an ECS tag change
+            self.traffic_seed = 20261126  # seeds each minute's draw of which requests fail (metrics.py)
+            self.traffic_rng = random.Random(self.traffic_seed)
             self.tag_writes: list[dict] = []
             self.scenarios: dict[str, dict] = {}
             self.faults: list = []

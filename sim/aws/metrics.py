@@ -13,6 +13,7 @@ backend 60-180 simulated seconds later, timestamped at the minute's start (real
 wall-clock time), sometimes partial first: one datapoint per metric and minute,
 per (TargetGroup, LoadBalancer) and per LoadBalancer: RequestCount,
 HTTPCode_Target_5XX_Count (only when > 0, as AWS), TargetResponseTime (seconds).
+Which requests fail is drawn per minute (binomial at the scenario's rates, seeded).
 Datapoints carry latency samples so percentile statistics (p99, p50, ...) work in
 GetMetricData, GetMetricStatistics (ExtendedStatistics) and alarms.
 """
@@ -139,7 +140,6 @@ def _route(backend, lb, traffic: Traffic, requests: float) -> None:
                 part = n / len(targets)
                 refused = part * th.scenario.connection_error_rate
                 tg_acc.conn_errors += refused
-                traffic.elb[502] += refused
                 for acc in (tg_acc, traffic.lb):
                     acc.errors += (part - refused) * th.scenario.error_rate
                     acc.latency[(th.scenario.mean_ms, th.scenario.p99_ms)] += part - refused
@@ -155,12 +155,37 @@ def _sample_hosts(backend, lb, traffic: Traffic) -> None:
             traffic.tgs[tg_arn].hosts.append((states.count("healthy"), states.count("unhealthy")))
 
 
-def _datums(traffic: Traffic, key: str, acc: Acc, dims: list) -> list:
-    out = []
+def binomial(rng, n: int, p: float) -> int:
+    """Failures among n requests that each fail with chance p: exact below 2,000 requests, a
+    rounded normal approximation above (n·p·(1−p) is large there)."""
+    p = min(max(p, 0.0), 1.0)
+    if n <= 0 or p <= 0.0:
+        return 0
+    if p >= 1.0:
+        return n
+    if n <= 2000:
+        return sum(1 for _ in range(n) if rng.random() < p)
+    mean, sd = n * p, math.sqrt(n * p * (1 - p))
+    return min(n, max(0, round(rng.gauss(mean, sd))))
+
+
+def draw(traffic: Traffic, key: str, acc: Acc) -> tuple[int, int, int]:
+    """A minute's whole requests, connection errors and target 5xx for one group. Which
+    requests fail is drawn (binomial at the scenario's rates, seeded: /_sim/config
+    traffic_seed): a real service's 1% error rate is 0, 1 or 3 errors in a minute of 100
+    requests, never exactly one; judging on expected values would be kinder than AWS."""
     n = traffic.whole((key, "req"), acc.requests)
+    rng = sim.traffic_rng
+    conn = binomial(rng, n, acc.conn_errors / acc.requests) if acc.requests else 0
+    served = acc.requests - acc.conn_errors
+    errors = binomial(rng, n - conn, acc.errors / served) if served > 0 else 0
+    return n, conn, errors
+
+
+def _datums(acc: Acc, dims: list, n: int, errors: int, refused: int) -> list:
+    out = []
     if n:
         out.append(SimDatum("RequestCount", dims, n, n, 1, 1, "Count"))
-    errors = traffic.whole((key, "5xx"), acc.errors)
     if errors:
         out.append(SimDatum("HTTPCode_Target_5XX_Count", dims, errors, errors, 1, 1, "Count"))
     served = sum(acc.latency.values())
@@ -172,7 +197,6 @@ def _datums(traffic: Traffic, key: str, acc: Acc, dims: list) -> list:
             mean += weight / served * mean_ms / 1000.0
             lo, hi = min(lo, q_lo), max(hi, q_hi)
         out.append(SimDatum("TargetResponseTime", dims, n, n * mean, lo, hi, "Seconds", samples))
-    refused = traffic.whole((key, "conn"), acc.conn_errors)
     if refused:
         out.append(SimDatum("TargetConnectionErrorCount", dims, refused, refused, 1, 1, "Count"))
     for i, name in enumerate(("HealthyHostCount", "UnHealthyHostCount")):
@@ -184,18 +208,23 @@ def _datums(traffic: Traffic, key: str, acc: Acc, dims: list) -> list:
 
 def _flush(cw, lb, traffic: Traffic) -> None:
     lb_dim = {"Name": "LoadBalancer", "Value": lb.arn.split(":loadbalancer/", 1)[1]}
-    datums = _datums(traffic, "", traffic.lb, [lb_dim])
+    datums, lb_errors, lb_refused = [], 0, 0
+    for tg_arn, acc in traffic.tgs.items():
+        tg_dim = {"Name": "TargetGroup", "Value": tg_arn.split(":", 5)[5]}  # targetgroup/NAME/ID
+        n, refused, errors = draw(traffic, tg_arn, acc)
+        lb_errors, lb_refused = lb_errors + errors, lb_refused + refused
+        datums += _datums(acc, [tg_dim, lb_dim], n, errors, refused)
+    # The load balancer's own counts are its groups' drawn ones, not a second draw.
+    lb_requests = traffic.whole(("", "req"), traffic.lb.requests)
+    datums += _datums(traffic.lb, [lb_dim], lb_requests, lb_errors, 0)
     total_5xx = 0
     for code in (502, 503):
-        n = traffic.whole(("", code), traffic.elb[code])
+        n = lb_refused if code == 502 else traffic.whole(("", code), traffic.elb[code])
         total_5xx += n
         if n:
             datums.append(SimDatum(f"HTTPCode_ELB_{code}_Count", [lb_dim], n, n, 1, 1, "Count"))
     if total_5xx:
         datums.append(SimDatum("HTTPCode_ELB_5XX_Count", [lb_dim], total_5xx, total_5xx, 1, 1, "Count"))
-    for tg_arn, acc in traffic.tgs.items():
-        tg_dim = {"Name": "TargetGroup", "Value": tg_arn.split(":", 5)[5]}  # targetgroup/NAME/ID
-        datums += _datums(traffic, tg_arn, acc, [tg_dim, lb_dim])
     stamp = cw_clock.minute_start(traffic.minute)  # CloudWatch stamps a minute at its start
     for d in datums:
         d.timestamp = stamp

@@ -105,3 +105,20 @@ def test_an_alarm_fires_only_once_the_errors_are_published(sim):
     fired = [e for e in sim.call("GET", f"/_sim/events?since={onset}") if e["type"] == "alarm_state" and e["state"] == "ALARM"][0]
     # The bad minute must end (up to 1 s) and be published (1-3 s more): never within a second.
     assert fired["at"] - onset >= 1.0, fired["at"] - onset
+
+
+def test_which_requests_fail_is_drawn_not_averaged():
+    """A 1% error rate over 100-request minutes is a binomial count: its spread is that of
+    Binomial(100, 0.01), not zero, and the same seed draws the same counts."""
+    import random
+
+    from sim.aws.metrics import binomial
+    draws = [binomial(random.Random(7 + i), 100, 0.01) for i in range(2000)]
+    mean = sum(draws) / len(draws)
+    var = sum((d - mean) ** 2 for d in draws) / len(draws)
+    assert 0.9 < mean < 1.1 and 0.85 < var < 1.15, (mean, var)
+    assert draws.count(0) > 200  # P(0) = 0.366
+    assert binomial(random.Random(1), 100, 0.01) == binomial(random.Random(1), 100, 0.01)
+    big = [binomial(random.Random(i), 100_000, 0.02) for i in range(300)]
+    assert 1900 < sum(big) / len(big) < 2100 and max(big) != min(big)
+    assert binomial(random.Random(1), 50, 0.0) == 0 and binomial(random.Random(1), 50, 1.0) == 50

@@ -42,6 +42,8 @@ pub struct Evidence {
     pub p_worse: f64,
     /// The probability a decision needs at this look (1 − alpha / looks).
     pub boundary: f64,
+    /// The tolerated excess of the canary's rate, as a share (0.005: half a point).
+    pub margin: f64,
 }
 
 /// How the comparison is set up.
@@ -72,6 +74,7 @@ pub fn error_rates(canary: Counts, baseline: Counts, s: &Settings) -> Decision {
         baseline,
         p_worse,
         boundary: s.boundary(),
+        margin: s.margin,
     };
     if p_worse >= evidence.boundary {
         Decision::Worse(evidence)
@@ -93,15 +96,50 @@ fn beta_moments(c: Counts) -> (f64, f64) {
 /// Fewest per-minute samples on each side before latency is compared at all.
 pub const MIN_LATENCY_SAMPLES: usize = 4;
 
+/// The canary's per-minute p99s against the baseline's, for the verdict and the report.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Latency {
+    /// The canary tends to be slower than the baseline × (1 + margin), beyond chance.
+    pub slower: bool,
+    /// One-sided Mann-Whitney p-value of that.
+    pub p_value: f64,
+    /// The p-value a verdict needs at this look (alpha / looks).
+    pub needs_below: f64,
+    pub canary_minutes: usize,
+    pub baseline_minutes: usize,
+    /// Median of each side's per-minute p99, in ms.
+    pub canary_median_ms: f64,
+    pub baseline_median_ms: f64,
+}
+
 /// Whether the canary's per-minute p99s are larger than the baseline's, scaled by
 /// (1 + `relative_margin`), beyond chance at the per-look alpha; None: too few samples.
-pub fn slower(canary_p99: &[f64], baseline_p99: &[f64], relative_margin: f64, s: &Settings) -> Option<(bool, f64)> {
+pub fn slower(canary_p99: &[f64], baseline_p99: &[f64], relative_margin: f64, s: &Settings) -> Option<Latency> {
     if canary_p99.len() < MIN_LATENCY_SAMPLES || baseline_p99.len() < MIN_LATENCY_SAMPLES {
         return None;
     }
     let shifted: Vec<f64> = baseline_p99.iter().map(|b| b * (1.0 + relative_margin)).collect();
-    let p = mann_whitney_greater(canary_p99, &shifted);
-    Some((p < 1.0 - s.boundary(), p))
+    let p_value = mann_whitney_greater(canary_p99, &shifted);
+    let needs_below = 1.0 - s.boundary();
+    Some(Latency {
+        slower: p_value < needs_below,
+        p_value,
+        needs_below,
+        canary_minutes: canary_p99.len(),
+        baseline_minutes: baseline_p99.len(),
+        canary_median_ms: median(canary_p99),
+        baseline_median_ms: median(baseline_p99),
+    })
+}
+
+fn median(xs: &[f64]) -> f64 {
+    let mut v = xs.to_vec();
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
 }
 
 /// One-sided p-value of Mann-Whitney U that `x` tends to be larger than `y` (normal
@@ -184,10 +222,14 @@ mod tests {
     fn latency_is_compared_only_with_enough_minutes_and_beyond_the_margin() {
         let base = [50.0, 52.0, 49.0, 51.0, 50.0, 53.0];
         assert_eq!(slower(&[90.0, 95.0, 92.0], &base, 0.1, &S), None);
-        let (bad, _) = slower(&[90.0, 95.0, 92.0, 91.0, 94.0, 93.0], &base, 0.1, &S).unwrap();
-        assert!(bad, "twice as slow in every minute");
-        let (bad, _) = slower(&[52.0, 53.0, 51.0, 54.0, 52.0, 53.0], &base, 0.1, &S).unwrap();
-        assert!(!bad, "within the 10% margin");
+        let bad = slower(&[90.0, 95.0, 92.0, 91.0, 94.0, 93.0], &base, 0.1, &S).unwrap();
+        assert!(bad.slower, "twice as slow in every minute: {bad:?}");
+        assert_eq!((bad.canary_median_ms, bad.baseline_median_ms), (92.5, 50.5));
+        let ok = slower(&[52.0, 53.0, 51.0, 54.0, 52.0, 53.0], &base, 0.1, &S).unwrap();
+        assert!(!ok.slower, "within the 10% margin: {ok:?}");
+        // The same slow minutes interleaved with fast ones are not beyond chance.
+        let mixed = slower(&[90.0, 49.0, 92.0, 50.0, 94.0, 51.0], &base, 0.1, &S).unwrap();
+        assert!(!mixed.slower, "{mixed:?}");
     }
 
     /// splitmix64, seeded: reproducible without a dependency.
@@ -205,20 +247,25 @@ mod tests {
         }
     }
 
-    /// A 10-minute step at 5% of 600 requests a minute, looked at every minute: the minute of
-    /// the first "worse", if any.
-    fn first_worse(rng: &mut Rng, canary_rate: f64, baseline_rate: f64) -> Option<u32> {
+    /// A 10-minute step at 5% traffic, looked at every minute: the minute of the first
+    /// "worse", if any. `per_minute`: the load balancer's requests a minute.
+    fn first_worse_at(rng: &mut Rng, per_minute: u32, canary_rate: f64, baseline_rate: f64) -> Option<u32> {
+        let (to_canary, to_baseline) = (per_minute / 20, per_minute - per_minute / 20);
         let (mut canary, mut baseline) = (Counts::default(), Counts::default());
         for minute in 1..=S.looks {
-            canary.requests += 30.0;
-            canary.errors += rng.binomial(30, canary_rate);
-            baseline.requests += 570.0;
-            baseline.errors += rng.binomial(570, baseline_rate);
+            canary.requests += f64::from(to_canary);
+            canary.errors += rng.binomial(to_canary, canary_rate);
+            baseline.requests += f64::from(to_baseline);
+            baseline.errors += rng.binomial(to_baseline, baseline_rate);
             if let Decision::Worse(_) = error_rates(canary, baseline, &S) {
                 return Some(minute);
             }
         }
         None
+    }
+
+    fn first_worse(rng: &mut Rng, canary_rate: f64, baseline_rate: f64) -> Option<u32> {
+        first_worse_at(rng, 600, canary_rate, baseline_rate)
     }
 
     #[test]
@@ -246,5 +293,23 @@ mod tests {
         println!("5% vs 1% at 5% traffic: caught {caught} of 500, median minute {median}");
         // Measured at seed 18: 353 of 500 caught, median minute 6 (alpha split over 10 looks).
         assert!(caught >= 300 && median <= 7, "caught {caught}, median minute {median}");
+    }
+
+    #[test]
+    fn twice_the_baseline_rate_at_five_percent_traffic_is_caught_in_bounded_minutes() {
+        // 2% against 1% at 5% of 6,000 requests a minute (300 canary requests a minute): the
+        // difference is one point, only half a point beyond the margin, so about a third of
+        // such canaries are caught within a 10-minute step (103 of 300 at seed 19, median
+        // minute 6); the rest go on to the next step, where more traffic shows it sooner.
+        let mut rng = Rng(19);
+        let runs = 300;
+        let mut minutes: Vec<u32> = (0..runs)
+            .filter_map(|_| first_worse_at(&mut rng, 6000, 0.02, 0.01))
+            .collect();
+        minutes.sort_unstable();
+        let caught = minutes.len();
+        let median = minutes.get(caught / 2).copied().unwrap_or(u32::MAX);
+        println!("2% vs 1% at 5% of 6,000 a minute: caught {caught} of {runs}, median minute {median}");
+        assert!(caught >= 90 && median <= 7, "caught {caught}, median minute {median}");
     }
 }

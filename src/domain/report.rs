@@ -28,4 +28,15 @@ pub struct StepRecord {
     pub seconds: f64,
     pub canary: Option<TargetGroupMetrics>,
     pub verdict: String,
+    /// The numbers behind a `judge: compare` verdict (None with the threshold judge).
+    pub comparison: Option<Comparison>,
+}
+
+/// The canary against the stable version at a step's last look (`judge: compare`): requests
+/// and errors on each side, the probability it is worse and the boundary a verdict needs, and
+/// the per-minute p99 comparison when both sides had enough minutes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Comparison {
+    pub errors: super::compare::Evidence,
+    pub latency: Option<super::compare::Latency>,
 }

@@ -8,10 +8,11 @@ use std::time::{Duration, SystemTime};
 
 use super::super::cancel::{race, sleep_or_cancel};
 use super::super::{log, Cancel, StepRecord};
+use super::comparison::{compare_step, Call, MinuteP99s};
 use super::{Ended, Flow, Run};
 use crate::domain::analysis::{judge, FiringAlarm, Measurement, StepAnalysis, StepStatus, TargetGroupMetrics, Verdict};
-use crate::domain::compare;
 use crate::domain::minutes::{recent, total, Coverage};
+use crate::domain::report::Comparison;
 use crate::domain::rollout::Failure;
 
 /// One look at the step's published minutes, the baseline's and the alarms.
@@ -19,6 +20,8 @@ pub(super) struct Look {
     pub m: Measurement,
     pub coverage: Coverage,
     pub firing: Vec<FiringAlarm>,
+    /// Each side's per-minute p99 over the step's published minutes (`judge: compare`).
+    pub p99s: MinuteP99s,
 }
 
 pub async fn bake(
@@ -45,6 +48,7 @@ pub async fn bake(
     let mut analysis = StepAnalysis::default();
     let mut seen: Option<(usize, u64)> = None;
     let mut waiting_said = false;
+    let mut compared: Option<Comparison> = None;
     loop {
         let now = ports.clock.now();
         let until = if now < bake_end { bake_end } else { deadline };
@@ -54,12 +58,8 @@ pub async fn bake(
             false => race(cancel, look(run, &expected)).await,
         };
         let Some(look) = look else {
-            record(
-                run,
-                weight,
-                "cancelled".into(),
-                analysis.last_measurement.map(|m| m.canary),
-            );
+            let canary = analysis.last_measurement.map(|m| m.canary);
+            record(run, weight, "cancelled".into(), canary, compared);
             return Flow::End(Ended::Cancelled);
         };
         let verdict = judge(&look.m, &run.pc.thresholds);
@@ -78,25 +78,29 @@ pub async fn bake(
             let baseline = look.m.baseline;
             if let StepStatus::Failed(reason) = analysis.record(look.m, verdict, &run.pc.limits) {
                 let (at, reason) = attribute(run, weight, &look.firing, reason);
-                record(run, weight, format!("fail: {reason}"), Some(canary));
+                record(run, weight, format!("fail: {reason}"), Some(canary), compared);
                 return Flow::End(Ended::Failed(Failure::Analysis { weight: at, reason }));
             }
             if let (Some(cj), Some(baseline)) = (run.pc.compare, baseline) {
                 let halfway = ports.clock.now() >= set_at + duration / 2;
-                match compared(cj, &canary, &baseline, expected.len()) {
-                    (compare::Decision::Worse(_), text) => {
+                let (call, evidence) = compare_step(cj, &canary, &baseline, &look.p99s, expected.len());
+                compared = Some(evidence);
+                match call {
+                    Call::Worse(text) => {
                         let reason = format!("worse than the stable version: {text}");
-                        record(run, weight, format!("fail: {reason}"), Some(canary));
+                        record(run, weight, format!("fail: {reason}"), Some(canary), compared);
                         return Flow::End(Ended::Failed(Failure::Analysis { weight, reason }));
                     }
-                    (compare::Decision::NotWorse(_), text) if cj.early_pass && halfway => {
+                    Call::NotWorse(text) if cj.early_pass && halfway => {
                         log::info(&format!(
                             "analysis at {weight}%: not worse than the stable version ({text}): passing early"
                         ));
-                        record(run, weight, format!("pass early ({text})"), Some(canary));
+                        record(run, weight, format!("pass early ({text})"), Some(canary), compared);
                         return Flow::Next;
                     }
-                    (_, text) => log::info(&format!("comparison at {weight}%: {text}")),
+                    Call::NotWorse(text) | Call::Undecided(text) => {
+                        log::info(&format!("comparison at {weight}%: {text}"))
+                    }
                 }
             }
         }
@@ -106,14 +110,14 @@ pub async fn bake(
         }
         let covered = look.coverage.describe(&clock);
         if settled || (now >= deadline && look.coverage.complete()) {
-            return conclude(run, weight, &analysis, canary, &covered);
+            return conclude(run, weight, &analysis, (canary, compared), &covered);
         }
         if now >= deadline {
             let reason = format!(
                 "{covered}: CloudWatch had not published the step's other minutes within metrics-delay ({})",
                 humantime::format_duration(clock.max_delay)
             );
-            return inconclusive(run, weight, reason, canary);
+            return inconclusive(run, weight, reason, (canary, compared));
         }
         if !waiting_said {
             log::info(&format!(
@@ -124,87 +128,66 @@ pub async fn bake(
     }
 }
 
-/// The canary against the baseline, with the numbers behind the decision for the report.
-fn compared(
-    cj: crate::config::progressive::CompareJudge,
-    canary: &TargetGroupMetrics,
-    baseline: &TargetGroupMetrics,
-    looks: usize,
-) -> (compare::Decision, String) {
-    let counts = |m: &TargetGroupMetrics| compare::Counts {
-        requests: m.requests,
-        errors: m.errors(),
-    };
-    let settings = compare::Settings {
-        margin: cj.margin,
-        alpha: cj.alpha,
-        looks: looks.max(1) as u32,
-    };
-    let decision = compare::error_rates(counts(canary), counts(baseline), &settings);
-    let e = match &decision {
-        compare::Decision::Worse(e) | compare::Decision::NotWorse(e) | compare::Decision::Undecided(e) => *e,
-    };
-    let text = format!(
-        "5xx {:.0} of {:.0} against {:.0} of {:.0}, P(worse by more than {:.2} points) = {:.4}, boundary {:.4}",
-        e.canary.errors,
-        e.canary.requests,
-        e.baseline.errors,
-        e.baseline.requests,
-        cj.margin * 100.0,
-        e.p_worse,
-        e.boundary
-    );
-    (decision, text)
-}
-
 /// The step's verdict once all its minutes are in: the last measurement decides.
 fn conclude(
     run: &mut Run<'_, '_>,
     weight: u8,
     analysis: &StepAnalysis,
-    canary: TargetGroupMetrics,
+    (canary, compared): (TargetGroupMetrics, Option<Comparison>),
     covered: &str,
 ) -> Flow {
     match analysis.conclude(run.pc.on_inconclusive) {
         Ok(None) => {
-            record(run, weight, format!("pass ({covered})"), Some(canary));
+            record(run, weight, format!("pass ({covered})"), Some(canary), compared);
             Flow::Next
         }
         Ok(Some(note)) => {
             log::warning("Inconclusive analysis", &note);
-            record(run, weight, note, Some(canary));
+            record(run, weight, note, Some(canary), compared);
             Flow::Next
         }
         Err(reason) => {
-            record(run, weight, format!("fail: {reason}"), Some(canary));
+            record(run, weight, format!("fail: {reason}"), Some(canary), compared);
             Flow::End(Ended::Failed(Failure::Analysis { weight, reason }))
         }
     }
 }
 
-fn inconclusive(run: &mut Run<'_, '_>, weight: u8, reason: String, canary: TargetGroupMetrics) -> Flow {
+fn inconclusive(
+    run: &mut Run<'_, '_>,
+    weight: u8,
+    reason: String,
+    (canary, compared): (TargetGroupMetrics, Option<Comparison>),
+) -> Flow {
     match run.pc.on_inconclusive {
         crate::domain::analysis::OnInconclusive::Continue => {
             let note = format!("inconclusive, continuing as configured: {reason}");
             log::warning("Inconclusive analysis", &note);
-            record(run, weight, note, Some(canary));
+            record(run, weight, note, Some(canary), compared);
             Flow::Next
         }
         crate::domain::analysis::OnInconclusive::Fail => {
             let reason = format!("inconclusive: {reason}");
-            record(run, weight, format!("fail: {reason}"), Some(canary));
+            record(run, weight, format!("fail: {reason}"), Some(canary), compared);
             Flow::End(Ended::Failed(Failure::Analysis { weight, reason }))
         }
     }
 }
 
-fn record(run: &mut Run<'_, '_>, weight: u8, verdict: String, canary: Option<TargetGroupMetrics>) {
+fn record(
+    run: &mut Run<'_, '_>,
+    weight: u8,
+    verdict: String,
+    canary: Option<TargetGroupMetrics>,
+    comparison: Option<Comparison>,
+) {
     let seconds = super::super::elapsed(run.ports, run.weight_set_at).as_secs_f64();
     run.timeline.push(StepRecord {
         weight,
         seconds,
         canary,
         verdict,
+        comparison,
     });
 }
 
@@ -270,6 +253,14 @@ pub(super) async fn look(run: &Run<'_, '_>, expected: &[SystemTime]) -> Look {
     };
     let mut errors = Vec::new();
     let mut coverage = Coverage::of(expected.to_vec(), &[]);
+    let mut p99s = MinuteP99s::default();
+    let p99s_of = |minutes: &[crate::domain::minutes::MinuteMetrics]| -> Vec<f64> {
+        minutes
+            .iter()
+            .filter(|x| expected.contains(&x.start))
+            .filter_map(|x| x.p99_ms)
+            .collect()
+    };
     let lb = &topo.lb_dimension;
     match ports
         .metrics
@@ -279,6 +270,7 @@ pub(super) async fn look(run: &Run<'_, '_>, expected: &[SystemTime]) -> Look {
         Ok(minutes) => {
             coverage = Coverage::of(expected.to_vec(), &minutes);
             m.canary = total(minutes.iter().filter(|x| expected.contains(&x.start)));
+            p99s.canary = p99s_of(&minutes);
             if pc.recent_minutes > 0 && coverage.published.len() > pc.recent_minutes {
                 m.recent = recent(&minutes, expected, pc.recent_minutes)
                     .map(|(w, first, last)| (w, pc.clock.span(first, last)));
@@ -293,7 +285,10 @@ pub(super) async fn look(run: &Run<'_, '_>, expected: &[SystemTime]) -> Look {
             .target_group_minutes(lb, &topo.live.target_group, start, now)
             .await
         {
-            Ok(minutes) => m.baseline = Some(total(minutes.iter().filter(|x| expected.contains(&x.start)))),
+            Ok(minutes) => {
+                m.baseline = Some(total(minutes.iter().filter(|x| expected.contains(&x.start))));
+                p99s.baseline = p99s_of(&minutes);
+            }
             Err(e) => errors.push(e.to_string()),
         }
     }
@@ -308,5 +303,10 @@ pub(super) async fn look(run: &Run<'_, '_>, expected: &[SystemTime]) -> Look {
     if !errors.is_empty() {
         m.query_error = Some(errors.join("; "));
     }
-    Look { m, coverage, firing }
+    Look {
+        m,
+        coverage,
+        firing,
+        p99s,
+    }
 }

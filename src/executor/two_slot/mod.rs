@@ -10,6 +10,7 @@
 //!    slot first (read back), then scales the new slot down, then reports.
 
 mod bake;
+mod comparison;
 mod prepare;
 mod retire;
 mod topology;

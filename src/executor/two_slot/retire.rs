@@ -141,6 +141,7 @@ async fn watch(run: &mut Run<'_, '_>, keep_for: Duration, interval: Duration, ca
                 seconds: super::super::elapsed(ports, run.weight_set_at).as_secs_f64(),
                 canary: Some(canary),
                 verdict: format!("fail: {reason}"),
+                comparison: None,
             });
             return Some(Ended::Failed(Failure::Analysis { weight: 100, reason }));
         }
