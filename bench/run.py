@@ -27,6 +27,8 @@ from pathlib import Path
 import boto3
 from botocore.config import Config
 
+import judges
+
 ROOT = Path(__file__).resolve().parents[1]
 DIST = ROOT / "target/x86_64-unknown-linux-musl/dist/ecs-deploy-action"
 REGION, ACCOUNT = "us-east-1", "123456789012"
@@ -468,6 +470,7 @@ def main():
     ap.add_argument("--binary", default=str(DIST))
     ap.add_argument("--skip-image", action="store_true")
     ap.add_argument("--quick", action="store_true", help="fewer repetitions and no 50-service run")
+    ap.add_argument("--only-judges", action="store_true", help="only threshold against compare (issue 17)")
     args = ap.parse_args()
     binary = Path(args.binary)
     if not binary.exists():
@@ -481,6 +484,17 @@ def main():
     p(f"binary: {binary.relative_to(ROOT) if binary.is_relative_to(ROOT) else binary} ({binary.stat().st_size / 1e6:.1f} MB)")
     p(f"command: make bench  (= .venv/bin/python bench/run.py{' --quick' if args.quick else ''})")
     p("")
+
+    sim = Sim(60)
+    try:
+        print("judges: threshold against compare (~5 min) ...", file=sys.stderr)
+        judged = judges.run(sys.modules[__name__], binary, sim, 2 if args.quick else 3, 2 if args.quick else 5)
+    finally:
+        sim.close()
+    if args.only_judges:
+        judges.report(judged, p)
+        print("\n".join(report))
+        return
 
     sim = Sim(60)
     try:
@@ -570,6 +584,10 @@ def main():
     for name, ops in calls_per_phase(r0["run"], r0["calls"]):
         p(f"| {name} | {sum(ops.values())} | {', '.join(f'{k} {v}' for k, v in sorted(ops.items()))} |")
     p(f"| total | {len(r0['calls'])} | |")
+    p("")
+    p("Threshold against compare (`bench/judges.py`: both sides 1% 5xx at 6,000 requests a minute, drawn per minute):")
+    p("")
+    judges.report(judged, p)
     p("")
     p("Official waiter vs ours, per service:")
     p("")

@@ -72,3 +72,29 @@ async fn a_healthy_canary_with_early_pass_ends_its_steps_before_their_bake_time(
         run.stdout
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_canary_slower_than_the_stable_version_in_every_minute_fails_on_latency() {
+    let aws = Aws::new("cmp_slow").await;
+    let s = aws.slots("cmp-slow", 2).await;
+    Sim::shared().put(
+        "/_sim/config",
+        serde_json::json!({"requests_per_minute_by_lb": {s.load_balancer.as_str(): 6000}}),
+    );
+    let digest = aws.push_image(&s.repo, "v2").await;
+    let image = Aws::image_uri(&s.repo, "v2");
+    // No 5xx and no latency gate (max-p99-latency empty): only the comparison can see a p99
+    // of 160 ms against the stable version's 50 ms.
+    Sim::shared().scenario(&digest, serde_json::json!({"p99_ms": 160, "mean_ms": 40}));
+    let run = run_action(&aws, &inputs(&s, &image, &[("bake-time", "12s")]), &[]);
+    run.assert_code(1);
+    let reason = run.output("rolled-back-reason");
+    assert!(
+        reason.contains("worse than the stable version") && reason.contains("Mann-Whitney"),
+        "{reason}\n{}",
+        run.stdout
+    );
+    assert_eq!(aws.weights(&s.listener, &s).await, (100, 0));
+    let summary = &run.summary;
+    assert!(summary.contains("Canary against the stable version"), "{summary}");
+}

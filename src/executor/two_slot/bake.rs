@@ -81,6 +81,8 @@ pub async fn bake(
                 record(run, weight, format!("fail: {reason}"), Some(canary), compared);
                 return Flow::End(Ended::Failed(Failure::Analysis { weight: at, reason }));
             }
+            // Without traffic on the stable version (the 100% step) there is nothing to compare.
+            let baseline = baseline.filter(|b| b.requests >= run.pc.thresholds.min_requests);
             if let (Some(cj), Some(baseline)) = (run.pc.compare, baseline) {
                 let halfway = ports.clock.now() >= set_at + duration / 2;
                 let (call, evidence) = compare_step(cj, &canary, &baseline, &look.p99s, expected.len());
