@@ -15,6 +15,7 @@ pub mod github;
 pub mod http;
 pub mod ports;
 pub mod report;
+pub mod webhooks;
 
 #[cfg(test)]
 mod test_fixtures;

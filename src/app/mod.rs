@@ -6,6 +6,7 @@ mod finish;
 
 use crate::aws::{cloudwatch::CloudWatchMetrics, ecr::EcrRegistry, ecs::EcsAdapter, elbv2::ElbRouter, sdk_config};
 use crate::config::chain_file::{ChainFile, StageFile};
+use crate::config::notify::Webhook;
 use crate::config::stages::{Command, StagePlan};
 use crate::config::validate::ContainerImages;
 use crate::config::{self, validate, DeployConfig};
@@ -19,6 +20,7 @@ use crate::github::GitHubReporter;
 use crate::http::HttpSmokeCheck;
 use crate::ports::Gates;
 use crate::ports::{NoReporter, Reporter, StageStart, SystemClock};
+use crate::webhooks::{Reporters, WebhookReporter};
 
 /// How the run was asked for: a chain (a config file, or a command other than deploy) or a
 /// single stage from flat inputs. Both end in the same finish.
@@ -40,13 +42,21 @@ pub async fn run() -> u8 {
             return 2;
         }
     };
-    // Mask the token before anything else is printed.
-    if let Some(token) = config::inputs::given(&raw.github_token) {
-        for line in commands::add_mask(token) {
+    // Mask the token and the webhook URLs before anything else is printed.
+    let secrets = config::inputs::given(&raw.github_token)
+        .into_iter()
+        .chain(config::notify::secrets(&raw));
+    for secret in secrets {
+        for line in commands::add_mask(secret) {
             println!("{line}");
         }
     }
     let rt = Runtime::new(context.output.clone(), context.step_summary.clone());
+    let webhooks = match config::notify::webhooks(&raw) {
+        Ok(w) => w,
+        Err(e) => return invalid(&rt, &[e]),
+    };
+    let notify_context = context.clone();
     let mode = if config::inputs::given(&raw.config).is_some()
         || config::inputs::given(&raw.command).is_some_and(|c| c != "deploy")
     {
@@ -92,7 +102,7 @@ pub async fn run() -> u8 {
     let mut cancel = cancel_on_signal();
     let first = &plans[0].cfg;
     let adapters = Adapters::new(&first.region).await;
-    let reporter = reporter(first);
+    let reporter = reporter(first, webhooks, &notify_context);
     let ports = adapters.ports(reporter.as_ref(), &plans[0].name);
     let report = match &file {
         Some(file) => {
@@ -251,15 +261,20 @@ fn invalid(rt: &Runtime, errors: &[config::InputError]) -> u8 {
 
 /// GitHub reporting when a token and a repository are known; otherwise none. A client that
 /// cannot be built is a warning: reporting is never a reason to fail a deploy.
-fn reporter(cfg: &DeployConfig) -> Box<dyn Reporter> {
-    match GitHubReporter::from_config(cfg) {
+/// Webhook notifications, when any are configured, go beside it.
+fn reporter(cfg: &DeployConfig, webhooks: Vec<Webhook>, ctx: &config::GithubContext) -> Box<dyn Reporter> {
+    let github: Box<dyn Reporter> = match GitHubReporter::from_config(cfg) {
         Some(Ok(r)) => Box::new(r),
         Some(Err(e)) => {
             log::warning("GitHub reporting off", &e.to_string());
             Box::new(NoReporter)
         }
         None => Box::new(NoReporter),
+    };
+    if webhooks.is_empty() {
+        return github;
     }
+    Box::new(Reporters(vec![github, Box::new(WebhookReporter::new(webhooks, ctx))]))
 }
 
 fn stage_start(cfg: &DeployConfig, stage: &str) -> StageStart {

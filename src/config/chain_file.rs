@@ -226,6 +226,8 @@ fn merge(base: RawInputs, over: &RawInputs) -> RawInputs {
         to: pick(base.to, &over.to),
         until: pick(base.until, &over.until),
         allow_unverified: pick(base.allow_unverified, &over.allow_unverified),
+        slack_webhook_url: pick(base.slack_webhook_url, &over.slack_webhook_url),
+        webhook_url: pick(base.webhook_url, &over.webhook_url),
     }
 }
 

@@ -51,6 +51,8 @@ pub struct RawInputs {
     pub to: Option<String>,
     pub until: Option<String>,
     pub allow_unverified: Option<String>,
+    pub slack_webhook_url: Option<String>,
+    pub webhook_url: Option<String>,
 }
 
 impl RawInputs {

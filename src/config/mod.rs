@@ -6,6 +6,7 @@ pub mod containers;
 pub mod github_context;
 pub mod input_error;
 pub mod inputs;
+pub mod notify;
 pub mod parse;
 pub mod progressive;
 pub mod stages;

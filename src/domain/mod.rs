@@ -7,6 +7,7 @@ pub mod diagnostics;
 pub mod image;
 pub mod minutes;
 mod noise;
+pub mod notification;
 pub mod outcome;
 pub mod plan;
 pub mod poll;
