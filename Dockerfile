@@ -59,7 +59,7 @@ FROM ${BINARY_FROM} AS binary
 FROM scratch
 
 LABEL org.opencontainers.image.title="ecs-deploy-action" \
-      org.opencontainers.image.description="GitHub Action: deploy container images to Amazon ECS, pinned by digest, with real stability checks and rollback (rolling now; blue/green and canary next)." \
+      org.opencontainers.image.description="GitHub Action: deploy container images to Amazon ECS, pinned by digest, rolling, blue/green, canary and linear, judged on CloudWatch and rolled back on any failure." \
       org.opencontainers.image.source="https://github.com/ecs-deploy-action/ecs-deploy-action" \
       org.opencontainers.image.licenses="Apache-2.0"
 

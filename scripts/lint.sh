@@ -67,11 +67,11 @@ if ((${#workflows[@]} + ${#examples[@]})); then
     "${workflows[@]}" "${examples[@]}"
 fi
 ((${#chain_configs[@]})) && check chain-config-schema check-jsonschema --schemafile docs/ecs-deploy.schema.json "${chain_configs[@]}"
-zizmor_paths=()
+zizmor_paths=(action.yml)
 [[ -d .github ]] && zizmor_paths+=(.github)
 ((${#examples[@]})) && zizmor_paths+=("${examples[@]}")
 if ((${#zizmor_paths[@]})); then
-  check zizmor zizmor --offline --no-progress "${zizmor_paths[@]}"
+  check zizmor zizmor --offline --no-progress --pedantic "${zizmor_paths[@]}"
 fi
 check shellcheck shellcheck "${scripts[@]}"
 check iam-policy python3 -c '
@@ -84,10 +84,22 @@ if bad or dupes:
     sys.exit(f"iam-policy.json: every statement needs a unique alphanumeric Sid (bad: {bad}, repeated: {dupes})")
 print(f"ok -- {len(statements)} statements")
 '
+# Dependabot moves the pins under .github/workflows only: an example must pin the same SHA.
+check example-pins python3 -c '
+import glob, re, sys
+pins = {}
+for path in glob.glob(".github/workflows/*.yml") + glob.glob("examples/*.yml"):
+    for action, sha in re.findall(r"uses: ([^@\s]+)@([0-9a-f]{40})", open(path).read()):
+        pins.setdefault(action, {}).setdefault(sha, []).append(path)
+bad = {a: s for a, s in pins.items() if len(s) > 1}
+if bad:
+    sys.exit(f"the same action pinned to different SHAs: {bad}")
+print(f"ok -- {len(pins)} actions, one pin each")
+'
 check yamllint yamllint --strict -c .yamllint.yml .
 
 if ((${#failed[@]})); then
   echo "lint: FAILED: ${failed[*]}" >&2
   exit 1
 fi
-echo "lint: all clean (hadolint, action schema, workflow schema, zizmor, shellcheck, iam-policy, yamllint)"
+echo "lint: all clean (hadolint, action schema, workflow schema, zizmor --pedantic, shellcheck, iam-policy, example pins, yamllint)"
