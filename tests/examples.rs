@@ -1,0 +1,234 @@
+//! `examples/pipeline.yml` as the runner runs it: the real file is read, its jobs are taken in
+//! `needs` order, and each job's ecs-deploy-action step is run (the real binary, against the
+//! AWS simulator and the GitHub fake) with the inputs the workflow gives it, every `${{ }}`
+//! evaluated from the earlier jobs' outputs as GitHub would. The only change to the file's
+//! inputs is where the chain config lives. An expression this test does not understand fails
+//! it, so the example cannot drift from what is tested.
+#![allow(clippy::disallowed_methods)] // tests drive real processes and servers in real time
+
+mod support;
+
+use std::collections::HashMap;
+
+use serde_yaml_ng::Value;
+use support::github::{GitHub, TOKEN};
+use support::{run_action, Aws, Run};
+
+const REPO: &str = "acme/pipeline";
+const ACTION: &str = "ecs-deploy-action/ecs-deploy-action@";
+
+type Outputs = HashMap<String, HashMap<String, String>>;
+
+fn pipeline() -> Value {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/pipeline.yml");
+    serde_yaml_ng::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        other => panic!("not a scalar: {other:?}"),
+    }
+}
+
+/// `${{ needs.J.outputs.K }}` and `${{ steps.ID.outputs.K }}` (with `steps` the job's own step
+/// outputs); nothing else is passed to the action by the example.
+fn eval(s: &str, needs: &Outputs, steps: &HashMap<String, String>) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(start) = rest.find("${{") {
+        out.push_str(&rest[..start]);
+        let end = rest[start..].find("}}").expect("closed expression") + start;
+        let expr = rest[start + 3..end].trim();
+        let parts: Vec<&str> = expr.split('.').collect();
+        let value = match parts.as_slice() {
+            ["needs", job, "outputs", key] => needs
+                .get(*job)
+                .and_then(|o| o.get(*key))
+                .unwrap_or_else(|| panic!("{expr}: job {job} has no output {key}"))
+                .clone(),
+            ["steps", _, "outputs", key] => steps
+                .get(*key)
+                .unwrap_or_else(|| panic!("{expr}: the step has no output {key}"))
+                .clone(),
+            _ => panic!("an expression this test does not evaluate: {expr}"),
+        };
+        out.push_str(&value);
+        rest = &rest[end + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The job's ecs-deploy-action step: its `with:` inputs.
+fn action_inputs(job: &Value) -> Vec<(String, String)> {
+    let steps = job["steps"].as_sequence().expect("steps");
+    let step = steps
+        .iter()
+        .find(|s| s["uses"].as_str().is_some_and(|u| u.starts_with(ACTION)))
+        .expect("an ecs-deploy-action step");
+    step["with"]
+        .as_mapping()
+        .expect("with")
+        .iter()
+        .map(|(k, v)| (text(k), text(v)))
+        .collect()
+}
+
+struct Pipeline {
+    aws: Aws,
+    file: Value,
+    config: tempfile::NamedTempFile,
+    outputs: Outputs,
+}
+
+impl Pipeline {
+    /// Runs `job`'s action step for `event` at commit `sha`, records its job outputs.
+    fn run(&mut self, job: &str, event: &str, sha: &str) -> Run {
+        let j = &self.file["jobs"][job];
+        let inputs: Vec<(String, String)> = action_inputs(j)
+            .into_iter()
+            .map(|(k, v)| {
+                let v = if k == "config" {
+                    self.config.path().to_str().unwrap().to_string()
+                } else {
+                    eval(&v, &self.outputs, &HashMap::new())
+                };
+                (k, v)
+            })
+            .collect();
+        let mut all: Vec<(&str, &str)> = inputs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        all.push(("github-token", TOKEN));
+        let payload = support::github::event(event, REPO, |p| {
+            if event == "push" {
+                p["ref"] = "refs/heads/main".into();
+                p["after"] = sha.into();
+            } else {
+                p["pull_request"]["head"]["sha"] = sha.into();
+            }
+        });
+        let g = GitHub::shared();
+        let run = run_action(
+            &self.aws,
+            &all,
+            &[
+                ("GITHUB_API_URL", g.api.as_str()),
+                ("GITHUB_REPOSITORY", REPO),
+                ("GITHUB_EVENT_NAME", event),
+                ("GITHUB_EVENT_PATH", payload.path().to_str().unwrap()),
+                ("GITHUB_SHA", sha),
+            ],
+        );
+        let steps: HashMap<String, String> = run.outputs.clone();
+        let outputs = j["outputs"]
+            .as_mapping()
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (text(k), eval(&text(v), &self.outputs, &steps)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        self.outputs.insert(job.to_string(), outputs);
+        run
+    }
+
+    async fn digest_of(&self, cluster: &str) -> String {
+        let svc = self.aws.service(cluster, "web").await;
+        let (td, _) = self.aws.task_definition(svc.task_definition().unwrap()).await;
+        let image = td.container_definitions()[0].image().unwrap().to_string();
+        image.rsplit_once('@').map(|(_, d)| d.to_string()).unwrap_or(image)
+    }
+}
+
+/// What the build job would have pushed for `sha`, as its script names it.
+async fn build(p: &mut Pipeline, sha: &str) -> String {
+    let script = text(&p.file["jobs"]["build"]["steps"][2]["run"]);
+    assert!(script.contains(r#"image="$REGISTRY/shop/web:git-$SHA""#), "{script}");
+    let digest = p.aws.push_image("shop/web", &format!("git-{sha}")).await;
+    p.outputs.insert(
+        "build".into(),
+        HashMap::from([("image".into(), Aws::image_uri("shop/web", &format!("git-{sha}")))]),
+    );
+    digest
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_merge_goes_build_dev_staging_prod_with_the_digest_passed_between_jobs() {
+    let file = pipeline();
+    let jobs = &file["jobs"];
+    // The shape GitHub's gate relies on.
+    assert_eq!(jobs["dev"]["needs"], Value::from("build"));
+    assert_eq!(jobs["staging"]["needs"], Value::from("dev"));
+    assert_eq!(jobs["prod"]["needs"], Value::from("staging"));
+    assert_eq!(jobs["prod"]["environment"], Value::from("prod"));
+    assert_eq!(jobs["staging"]["if"], Value::from("github.event_name == 'push'"));
+    for job in ["dev", "staging", "prod"] {
+        assert_eq!(
+            jobs[job]["concurrency"]["cancel-in-progress"],
+            Value::from(false),
+            "{job}"
+        );
+        assert_eq!(jobs[job]["environment"], Value::from(job));
+    }
+
+    let aws = Aws::new("pipeline").await;
+    aws.push_image("shop/web", "v1.0.0").await;
+    let base = Aws::image_uri("shop/web", "v1.0.0");
+    for stage in ["dev", "staging", "prod"] {
+        let cluster = format!("c-pipeline-{stage}");
+        aws.create_cluster(&cluster).await;
+        let td = aws.register(&format!("pipeline-{stage}-web"), &[("app", &base)]).await;
+        aws.create_service(&cluster, "web", &td, 1).await;
+    }
+    let config = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        config.path(),
+        "repository: 123456789012.dkr.ecr.us-east-1.amazonaws.com/shop/web\nstages:\n  - name: dev\n    cluster: c-pipeline-dev\n    services: [web]\n  - name: staging\n    version: auto\n    cluster: c-pipeline-staging\n    services: [web]\n  - name: prod\n    environment: prod\n    cluster: c-pipeline-prod\n    services: [web]\n",
+    )
+    .unwrap();
+    GitHub::shared().seed(
+        REPO,
+        serde_json::json!({"environments": {
+            "dev": {}, "staging": {},
+            "prod": {"required_reviewers": [{"type": "User", "login": "sre-oncall"}], "wait_timer": 0}
+        }}),
+    );
+    let mut p = Pipeline {
+        aws,
+        file,
+        config,
+        outputs: Outputs::new(),
+    };
+
+    // The merge: build → dev.
+    let merged = "1111111111111111111111111111111111111111";
+    let merged_digest = build(&mut p, merged).await;
+    p.run("dev", "push", merged).assert_code(0);
+    assert_eq!(p.outputs["dev"]["digest"], merged_digest);
+
+    // A pull request deploys its own build to dev before staging's job starts.
+    let pr = "2222222222222222222222222222222222222222";
+    let pr_digest = build(&mut p, pr).await;
+    let mut pr_outputs = p.outputs.clone();
+    p.run("dev", "pull_request", pr).assert_code(0);
+    assert_eq!(p.digest_of("c-pipeline-dev").await, pr_digest);
+    std::mem::swap(&mut p.outputs, &mut pr_outputs); // back to the merge's run
+
+    // staging gets the merge's digest from `needs.dev.outputs`, not dev's newest release.
+    let run = p.run("staging", "push", merged);
+    run.assert_code(0);
+    assert_eq!(run.output("outcome"), "success", "{}", run.stdout);
+    assert_eq!(p.digest_of("c-pipeline-staging").await, merged_digest);
+    let version = p.outputs["staging"]["version"].clone();
+    assert!(version.starts_with('v'), "staging versions the release: {version}");
+
+    // prod (after its reviewers, which GitHub enforces before the job starts): exactly the
+    // staging digest and version from `needs.staging.outputs`.
+    let run = p.run("prod", "push", merged);
+    run.assert_code(0);
+    assert_eq!(run.output("outcome"), "success", "{}", run.stdout);
+    assert_eq!(run.output("version"), version);
+    assert_eq!(p.digest_of("c-pipeline-prod").await, merged_digest);
+}
