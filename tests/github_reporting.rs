@@ -448,6 +448,35 @@ async fn missing_permissions_are_one_warning_each_and_the_deploy_goes_on() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn the_report_input_switches_channels_off_without_warnings() {
+    let gh = Gh::pull_request("quiet-org/shop", 6, |_| {});
+    let aws = Aws::new("gh_quiet").await;
+    let (cluster, image) = rolling_service(&aws, "gh-quiet").await;
+    let mut inputs = rolling_inputs(&cluster, &image, "dev");
+    inputs.push(("report", "checks"));
+    let run = gh.run(&aws, &inputs);
+    run.assert_code(0);
+    assert_eq!(run.output("outcome"), "success");
+    assert!(github_warnings(&run).is_empty(), "{}", run.stdout);
+    let reqs = gh.requests();
+    assert!(count(&reqs, "POST", "/check-runs") >= 1, "checks stay on");
+    assert_eq!(count(&reqs, "POST", "/deployments"), 0, "deployments off");
+    assert_eq!(
+        gh.state()["comments"].as_array().map(Vec::len).unwrap_or(0),
+        0,
+        "comment off"
+    );
+    assert!(run.summary.is_empty(), "summary off: {}", run.summary);
+    gh.assert_clean(&[&run]);
+
+    let mut inputs = rolling_inputs(&cluster, &image, "dev");
+    inputs.push(("report", "checks, pager"));
+    let run = gh.run(&aws, &inputs);
+    run.assert_code(2);
+    assert!(run.stdout.contains("`pager` is not a report channel"), "{}", run.stdout);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_github_outage_is_a_warning_not_a_failed_deploy() {
     let gh = Gh::pull_request("down-org/shop", 6, |_| {});
     GitHub::shared().add_faults(vec![

@@ -19,7 +19,7 @@ pub async fn finish(
     reporter: &dyn Reporter,
     plans: &[StagePlan],
     report: &ChainReport,
-    mode: Mode,
+    (mode, write_summary): (Mode, bool),
 ) -> u8 {
     let first = &plans[0].cfg;
     let cfg_of = |stage: &str| plans.iter().find(|p| p.name == stage).map(|p| &p.cfg).unwrap_or(first);
@@ -76,7 +76,13 @@ pub async fn finish(
         }
     }
     write_outputs(rt, plans, report, mode);
-    if let Err(e) = rt.append_summary(&summary) {
+    // `report` without `summary`: the job summary is left to the workflow.
+    let written = if write_summary {
+        rt.append_summary(&summary)
+    } else {
+        Ok(())
+    };
+    if let Err(e) = written {
         log::warning(
             "Summary not written",
             &format!("could not write GITHUB_STEP_SUMMARY: {e}"),

@@ -7,6 +7,7 @@ mod finish;
 use crate::aws::{cloudwatch::CloudWatchMetrics, ecr::EcrRegistry, ecs::EcsAdapter, elbv2::ElbRouter, sdk_config};
 use crate::config::chain_file::{ChainFile, StageFile};
 use crate::config::notify::Webhook;
+use crate::config::report_channels::ReportChannels;
 use crate::config::stages::{Command, StagePlan};
 use crate::config::validate::ContainerImages;
 use crate::config::{self, validate, DeployConfig};
@@ -52,9 +53,12 @@ pub async fn run() -> u8 {
         }
     }
     let rt = Runtime::new(context.output.clone(), context.step_summary.clone());
-    let webhooks = match config::notify::webhooks(&raw) {
-        Ok(w) => w,
-        Err(e) => return invalid(&rt, &[e]),
+    let (webhooks, channels) = match (
+        config::notify::webhooks(&raw),
+        config::report_channels::report_channels(&raw),
+    ) {
+        (Ok(w), Ok(c)) => (w, c),
+        (w, c) => return invalid(&rt, &[w.err(), c.err()].into_iter().flatten().collect::<Vec<_>>()),
     };
     let notify_context = context.clone();
     let mode = if config::inputs::given(&raw.config).is_some()
@@ -102,7 +106,7 @@ pub async fn run() -> u8 {
     let mut cancel = cancel_on_signal();
     let first = &plans[0].cfg;
     let adapters = Adapters::new(&first.region).await;
-    let reporter = reporter(first, webhooks, &notify_context);
+    let reporter = reporter(first, channels, webhooks, &notify_context);
     let ports = adapters.ports(reporter.as_ref(), &plans[0].name);
     let report = match &file {
         Some(file) => {
@@ -111,7 +115,7 @@ pub async fn run() -> u8 {
         }
         None => one_stage(&plans[0], &ports, &mut cancel).await,
     };
-    finish::finish(&rt, reporter.as_ref(), &plans, &report, mode).await
+    finish::finish(&rt, reporter.as_ref(), &plans, &report, (mode, channels.summary)).await
 }
 
 /// A single stage from flat inputs, deployed as given (no promotion records).
@@ -262,8 +266,13 @@ fn invalid(rt: &Runtime, errors: &[config::InputError]) -> u8 {
 /// GitHub reporting when a token and a repository are known; otherwise none. A client that
 /// cannot be built is a warning: reporting is never a reason to fail a deploy.
 /// Webhook notifications, when any are configured, go beside it.
-fn reporter(cfg: &DeployConfig, webhooks: Vec<Webhook>, ctx: &config::GithubContext) -> Box<dyn Reporter> {
-    let github: Box<dyn Reporter> = match GitHubReporter::from_config(cfg) {
+fn reporter(
+    cfg: &DeployConfig,
+    channels: ReportChannels,
+    webhooks: Vec<Webhook>,
+    ctx: &config::GithubContext,
+) -> Box<dyn Reporter> {
+    let github: Box<dyn Reporter> = match GitHubReporter::from_config(cfg, channels) {
         Some(Ok(r)) => Box::new(r),
         Some(Err(e)) => {
             log::warning("GitHub reporting off", &e.to_string());

@@ -228,6 +228,7 @@ fn merge(base: RawInputs, over: &RawInputs) -> RawInputs {
         allow_unverified: pick(base.allow_unverified, &over.allow_unverified),
         slack_webhook_url: pick(base.slack_webhook_url, &over.slack_webhook_url),
         webhook_url: pick(base.webhook_url, &over.webhook_url),
+        report: pick(base.report, &over.report),
     }
 }
 

@@ -53,6 +53,7 @@ pub struct RawInputs {
     pub allow_unverified: Option<String>,
     pub slack_webhook_url: Option<String>,
     pub webhook_url: Option<String>,
+    pub report: Option<String>,
 }
 
 impl RawInputs {

@@ -9,6 +9,7 @@ pub mod inputs;
 pub mod notify;
 pub mod parse;
 pub mod progressive;
+pub mod report_channels;
 pub mod stages;
 pub mod validate;
 

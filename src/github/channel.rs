@@ -62,6 +62,13 @@ struct Inner {
 }
 
 impl Channels {
+    /// Switched off by the `report` input: skipped without a warning.
+    pub fn switch_off(&self, ch: Channel) {
+        if let Ok(mut i) = self.inner.lock() {
+            i.off.insert(ch);
+        }
+    }
+
     pub fn health(&self, ch: Channel) -> Health {
         let Ok(i) = self.inner.lock() else {
             return Health::Off;

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
-use super::channel::Channels;
+use super::channel::{Channel, Channels};
 use super::checks::{self, CheckRuns};
 use super::client::{Client, ClientError, DEFAULT_API_URL};
 use super::comment::{Row, StickyComment};
@@ -74,7 +74,10 @@ impl GitHubReporter {
 
     /// The reporter for a run, when it has a token, a repository and a commit; `None` otherwise
     /// (a local run), and an error when the client cannot be built.
-    pub fn from_config(cfg: &DeployConfig) -> Option<Result<GitHubReporter, ClientError>> {
+    pub fn from_config(
+        cfg: &DeployConfig,
+        on: crate::config::report_channels::ReportChannels,
+    ) -> Option<Result<GitHubReporter, ClientError>> {
         let token = cfg.github_token.as_deref().filter(|t| !t.is_empty())?;
         let info = RunInfo::from_context(&cfg.context)?;
         let api = cfg
@@ -84,7 +87,18 @@ impl GitHubReporter {
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .unwrap_or(DEFAULT_API_URL);
-        Some(GitHubReporter::new(info, api, token))
+        Some(GitHubReporter::new(info, api, token).inspect(|r| {
+            for (enabled, ch) in [
+                (on.checks, Channel::CheckRuns),
+                (on.comment, Channel::Comment),
+                (on.comment, Channel::PullLookup),
+                (on.deployments, Channel::Deployments),
+            ] {
+                if !enabled {
+                    r.channels.switch_off(ch);
+                }
+            }
+        }))
     }
 
     /// The writes (POST, PATCH) sent so far.
