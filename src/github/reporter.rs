@@ -305,8 +305,8 @@ mod tests {
             };
             crate::config::validate(&raw, ctx, Some("us-east-1".into())).unwrap()
         };
-        assert!(GitHubReporter::from_config(&cfg(None, Some("a/b"))).is_none());
-        assert!(GitHubReporter::from_config(&cfg(Some("t"), None)).is_none());
+        assert!(GitHubReporter::from_config(&cfg(None, Some("a/b")), Default::default()).is_none());
+        assert!(GitHubReporter::from_config(&cfg(Some("t"), None), Default::default()).is_none());
         let _ = rustls::crypto::ring::default_provider().install_default();
         assert!(matches!(
             GitHubReporter::from_config(&cfg(Some("t"), Some("a/b"))),
