@@ -309,7 +309,7 @@ mod tests {
         assert!(GitHubReporter::from_config(&cfg(Some("t"), None), Default::default()).is_none());
         let _ = rustls::crypto::ring::default_provider().install_default();
         assert!(matches!(
-            GitHubReporter::from_config(&cfg(Some("t"), Some("a/b"))),
+            GitHubReporter::from_config(&cfg(Some("t"), Some("a/b")), Default::default()),
             Some(Ok(_))
         ));
     }
