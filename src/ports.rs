@@ -211,6 +211,9 @@ pub struct StageStart {
     /// Where the stage can be visited (the chain file's `url`), for deployment statuses and
     /// the PR comment.
     pub environment_url: Option<String>,
+    /// The stage's GitHub environment (the chain file's `environment`, else the stage's
+    /// name; the `stage` input in a single-stage run). None: no deployment is recorded.
+    pub environment: Option<String>,
 }
 
 /// Where people watch a deployment: GitHub check runs, the sticky PR comment, deployment

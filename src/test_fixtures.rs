@@ -43,6 +43,7 @@ pub fn start(stage: &str) -> StageStart {
         image: image(),
         version: Some("v1.4.0".into()),
         environment_url: Some("https://shop.example.com".into()),
+        environment: Some(stage.into()),
     }
 }
 

@@ -298,6 +298,7 @@ fn stage_start(cfg: &DeployConfig, stage: &str) -> StageStart {
         },
         version: cfg.version.as_ref().map(|v| format!("v{v}")),
         environment_url: None,
+        environment: cfg.stage.clone(),
     }
 }
 

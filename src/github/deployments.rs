@@ -1,6 +1,12 @@
 //! GitHub deployments: one per stage environment for the deployed commit, with statuses
 //! `in_progress` then `success`, `failure` or `inactive` (cancelled), so the repository's
 //! Environments page tells the truth. Each status links the run (`log_url`).
+//!
+//! A job with `environment:` already has a deployment: GitHub creates it when the job starts
+//! (after its protection rules pass). That one is found (same commit, same environment, a
+//! status linking this run) and gets the statuses; a second deployment would list the release
+//! twice. One is created only for a job without an environment, named after the stage's
+//! environment, never anything else, and none at all when the run names no environment.
 
 use std::collections::HashMap;
 
@@ -85,14 +91,20 @@ impl Deployments {
     }
 
     async fn create(&self, client: &Client, channels: &Channels, info: &RunInfo, start: &StageStart) -> Option<u64> {
+        let environment = start.environment.as_deref()?;
+        // Unreadable: whether the job has one is unknown, and a second one would be a lie too.
+        if let Some(id) = self.job_deployment(client, channels, info, environment).await.ok()? {
+            self.ids.lock().await.insert(start.stage.clone(), id);
+            return Some(id);
+        }
         let body = json!({
             "ref": info.sha,
-            "environment": start.stage,
+            "environment": environment,
             "task": "deploy",
             "auto_merge": false,
             "required_contexts": [],
             "transient_environment": false,
-            "production_environment": is_production(&start.stage),
+            "production_environment": is_production(environment),
             "description": plain(&format!("{} of {}", start.strategy, start.image), DESCRIPTION_LIMIT),
             "payload": {
                 "image": start.image,
@@ -115,6 +127,57 @@ impl Deployments {
                 None
             }
         }
+    }
+
+    /// The deployment GitHub made for this job's environment: on this commit, in this
+    /// environment, not one of ours (ours carry the image in their payload), with a status
+    /// that links this workflow run.
+    async fn job_deployment(
+        &self,
+        client: &Client,
+        channels: &Channels,
+        info: &RunInfo,
+        environment: &str,
+    ) -> Result<Option<u64>, ()> {
+        let Some(run_url) = info.run_url.as_deref() else {
+            return Ok(None);
+        };
+        let repo = repo_path(&info.owner, &info.repo);
+        let query = [
+            ("sha", info.sha.clone()),
+            ("environment", environment.to_string()),
+            ("per_page", "20".to_string()),
+        ];
+        let listed = match client.get(&format!("{repo}/deployments"), &query).await {
+            Ok(v) => v,
+            Err(e) => {
+                channels.failed(Channel::Deployments, &e);
+                return Err(());
+            }
+        };
+        for d in listed.as_array().into_iter().flatten() {
+            let ours = d["payload"].get("image").is_some();
+            let Some(id) = d["id"].as_u64().filter(|_| !ours) else {
+                continue;
+            };
+            let statuses = client
+                .get(
+                    &format!("{repo}/deployments/{id}/statuses"),
+                    &[("per_page", "20".into())],
+                )
+                .await
+                .unwrap_or_default();
+            let links_this_run = statuses.as_array().into_iter().flatten().any(|s| {
+                ["log_url", "target_url"]
+                    .iter()
+                    .filter_map(|k| s[*k].as_str())
+                    .any(|u| same_run(u, run_url))
+            });
+            if links_this_run {
+                return Ok(Some(id));
+            }
+        }
+        Ok(None)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -145,9 +208,24 @@ impl Deployments {
     }
 }
 
+/// `…/actions/runs/123` or below it (`…/runs/123/job/9`), never `…/runs/1234`.
+fn same_run(url: &str, run_url: &str) -> bool {
+    url.strip_prefix(run_url)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/') || rest.starts_with('?'))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_status_links_this_run_or_a_job_of_it_only() {
+        let run = "https://github.com/acme/shop/actions/runs/123";
+        assert!(same_run(run, run));
+        assert!(same_run("https://github.com/acme/shop/actions/runs/123/job/9", run));
+        assert!(!same_run("https://github.com/acme/shop/actions/runs/1234", run));
+        assert!(!same_run("https://github.com/acme/other/actions/runs/123", run));
+    }
 
     #[test]
     fn outcomes_map_to_deployment_states() {

@@ -254,6 +254,7 @@ fn start_from(stage: &str, report: &DeployReport) -> StageStart {
         image: report.image.clone(),
         version: None,
         environment_url: None,
+        environment: None,
     }
 }
 

@@ -289,6 +289,7 @@ async fn deploy_stage(
             image: format!("{}@{digest}", repo_ref.name),
             version: cfg.version.as_ref().map(|v| format!("v{v}")),
             environment_url: file.stages.get(index).and_then(|s| s.url.clone()),
+            environment: Some(plan.environment.clone()),
         })
         .await;
     match &cfg.progressive {
