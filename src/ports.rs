@@ -246,11 +246,32 @@ impl Reporter for NoReporter {
 pub struct Protection {
     pub required_reviewers: bool,
     pub wait_timer_minutes: u32,
+    /// Deployment branch policies: a job that walks into the environment would bypass them.
+    pub branch_policy: bool,
+    /// Enabled custom deployment protection rules (GitHub Apps, by slug), and rule types this
+    /// reader does not know: each one a gate, never assumed open.
+    pub other_rules: Vec<String>,
 }
 
 impl Protection {
     pub fn gated(&self) -> bool {
-        self.required_reviewers || self.wait_timer_minutes > 0
+        self.required_reviewers || self.wait_timer_minutes > 0 || self.branch_policy || !self.other_rules.is_empty()
+    }
+
+    /// "required reviewers, a 30-minute wait timer, the custom rule change-freeze".
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if self.required_reviewers {
+            parts.push("required reviewers".to_string());
+        }
+        if self.wait_timer_minutes > 0 {
+            parts.push(format!("a {}-minute wait timer", self.wait_timer_minutes));
+        }
+        if self.branch_policy {
+            parts.push("a deployment branch policy".to_string());
+        }
+        parts.extend(self.other_rules.iter().cloned());
+        parts.join(", ")
     }
 }
 

@@ -784,6 +784,45 @@ async fn a_stop_at_an_approval_gate_asks_for_action_with_resume_instructions() {
     gh.assert_clean(&[&run]);
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_walk_stops_before_custom_protection_rules_and_branch_policies() {
+    let repo = "rules-org/shop";
+    GitHub::shared().seed(
+        repo,
+        json!({"environments": {
+            "dev": {},
+            "staging": {"custom_rules": [{"slug": "change-freeze", "enabled": true}]},
+            "qa": {"deployment_branch_policy": {"protected_branches": true, "custom_branch_policies": false}},
+        }}),
+    );
+    let aws = Aws::new("gh_rules").await;
+    let (cluster, image) = rolling_service(&aws, "gh-rules").await;
+    let gh = Gh::push(repo, SHA, "feat: coupons");
+    for (next, why) in [
+        ("staging", "the custom rule change-freeze"),
+        ("qa", "a deployment branch policy"),
+    ] {
+        let config = chain_config(
+            &image,
+            &format!("stages:\n  - name: dev\n    cluster: {cluster}\n    services: api\n  - name: {next}\n    cluster: {cluster}\n    services: api\n"),
+        );
+        let path = config.path().to_string_lossy().into_owned();
+        let run = gh.run(
+            &aws,
+            &[("config", &path), ("image", &image), ("stage", "dev"), ("until", next)],
+        );
+        run.assert_code(0);
+        assert_eq!(run.output("outcome"), "awaiting-approval", "{}", run.stdout);
+        assert_eq!(run.output("next-stage"), next);
+        assert!(
+            run.stdout.contains(&format!("requires approval ({why})")),
+            "{}",
+            run.stdout
+        );
+        gh.assert_clean(&[&run]);
+    }
+}
+
 /// Markdown without its fenced code blocks and inline code spans, which show text literally.
 fn outside_code(md: &str) -> String {
     let mut out = String::new();

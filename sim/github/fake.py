@@ -40,6 +40,7 @@ ID_BASE = {
     "pull": 6_000_000,
     "user": 7_000_000,
     "team": 7_500_000,
+    "app": 8_000_000,
 }
 DEFAULT_ACTOR = {"login": "github-actions[bot]", "id": 41898282, "type": "Bot"}
 MAX_BODY = 65536
@@ -817,6 +818,27 @@ def create_app(spec: Spec) -> tuple[Flask, State]:
                 raise not_found()
             ensure_env(repo, env_name)
             return json_response(env_obj(repo, env_name, e))
+
+    @app.get("/repos/<owner>/<name>/environments/<env_name>/deployment_protection_rules")
+    def deployment_protection_rules(owner, name, env_name):
+        """Custom deployment protection rules (GitHub Apps), seeded as an environment's
+        `custom_rules`: [{"slug": "change-freeze", "enabled": true}]."""
+        op("repos/get-all-deployment-protection-rules")
+        with st.lock:
+            repo = st.repo(owner, name)
+            e = repo.environments.get(env_name)
+            if e is None:
+                raise not_found()
+            rules = []
+            for seed in e.get("custom_rules") or []:
+                rid = seed.setdefault("_id", st.next_id("rule"))
+                aid = seed.setdefault("_app_id", st.next_id("app"))
+                slug = seed.get("slug", "custom-gate")
+                rules.append({"id": rid, "node_id": node_id("04:Gate", rid), "enabled": bool(seed.get("enabled", True)),
+                              "app": {"id": aid, "slug": slug, "integration_url": st.api(f"/apps/{slug}"),
+                                      "node_id": node_id("03:Integration", aid)}})
+            return json_response({"total_count": sum(r["enabled"] for r in rules),
+                                  "custom_deployment_protection_rules": rules})
 
     @app.get("/repos/<owner>/<name>/actions/runs/<int:run_id>/pending_deployments")
     def pending_deployments(owner, name, run_id):

@@ -19,11 +19,14 @@ impl GithubGates {
     }
 }
 
-/// Reads `protection_rules` of `GET /repos/{o}/{r}/environments/{name}`.
+/// Reads `protection_rules` and `deployment_branch_policy` of
+/// `GET /repos/{o}/{r}/environments/{name}`.
 pub fn protection_of(env: &serde_json::Value) -> Protection {
     let mut p = Protection {
         required_reviewers: false,
         wait_timer_minutes: 0,
+        branch_policy: !env["deployment_branch_policy"].is_null() && env.get("deployment_branch_policy").is_some(),
+        other_rules: Vec::new(),
     };
     for rule in env["protection_rules"].as_array().into_iter().flatten() {
         match rule["type"].as_str() {
@@ -31,10 +34,29 @@ pub fn protection_of(env: &serde_json::Value) -> Protection {
                 p.required_reviewers = rule["reviewers"].as_array().is_none_or(|r| !r.is_empty());
             }
             Some("wait_timer") => p.wait_timer_minutes = rule["wait_timer"].as_u64().unwrap_or(0) as u32,
-            _ => {}
+            Some("branch_policy") => p.branch_policy = true,
+            other => p
+                .other_rules
+                .push(format!("a rule of type {}", other.unwrap_or("(none)"))),
         }
     }
     p
+}
+
+/// The enabled custom rules of `GET …/environments/{name}/deployment_protection_rules`.
+pub fn custom_rules_of(v: &serde_json::Value) -> Vec<String> {
+    v["custom_deployment_protection_rules"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| r["enabled"].as_bool() != Some(false))
+        .map(|r| {
+            format!(
+                "the custom rule {}",
+                r["app"]["slug"].as_str().unwrap_or("(unnamed app)")
+            )
+        })
+        .collect()
 }
 
 #[async_trait]
@@ -42,7 +64,16 @@ impl Gates for GithubGates {
     async fn protection(&self, environment: &str) -> Result<Option<Protection>, String> {
         let path = format!("/repos/{}/environments/{}", self.repository, seg(environment));
         match self.client.get(&path, &[]).await {
-            Ok(env) => Ok(Some(protection_of(&env))),
+            Ok(env) => {
+                let mut p = protection_of(&env);
+                let rules = format!("{path}/deployment_protection_rules");
+                match self.client.get(&rules, &[]).await {
+                    Ok(v) => p.other_rules.extend(custom_rules_of(&v)),
+                    // Unreadable custom rules are a gate too: never assumed open.
+                    Err(e) => p.other_rules.push(format!("custom rules that could not be read ({e})")),
+                }
+                Ok(Some(p))
+            }
             Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
             Err(e) if matches!(e.kind, ErrorKind::Unauthorized | ErrorKind::Forbidden) => Err(format!(
                 "could not read environment `{environment}`: {e}. Fix: give the token `actions: read` (environments read access)"
@@ -80,9 +111,19 @@ mod tests {
             protection_of(&env),
             Protection {
                 required_reviewers: true,
-                wait_timer_minutes: 30
+                wait_timer_minutes: 30,
+                branch_policy: true,
+                other_rules: vec![],
             }
         );
         assert!(!protection_of(&serde_json::json!({"protection_rules": []})).gated());
+        let policy =
+            serde_json::json!({"protection_rules": [], "deployment_branch_policy": {"protected_branches": true}});
+        assert!(protection_of(&policy).gated(), "a branch policy is a gate");
+        let unknown = serde_json::json!({"protection_rules": [{"type": "something_new"}]});
+        assert!(protection_of(&unknown).gated(), "an unknown rule is a gate");
+        let custom = serde_json::json!({"total_count": 1, "custom_deployment_protection_rules": [
+            {"enabled": true, "app": {"slug": "change-freeze"}}, {"enabled": false, "app": {"slug": "off"}}]});
+        assert_eq!(custom_rules_of(&custom), ["the custom rule change-freeze"]);
     }
 }

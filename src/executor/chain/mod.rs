@@ -191,17 +191,18 @@ async fn gated(
     gates: &dyn Gates,
     report: &mut ChainReport,
 ) -> bool {
-    let gated = match gates.protection(&plan.environment).await {
-        Ok(Some(p)) => p.gated(),
-        Ok(None) => false,
+    let gate = match gates.protection(&plan.environment).await {
+        Ok(Some(p)) => p.gated().then(|| p.describe()),
+        Ok(None) => None,
         Err(e) => {
             log::warning(
                 "Approval gate unknown",
                 &format!("{e}; stopping before {} to be safe", plan.name),
             );
-            true
+            Some("protection that could not be read".to_string())
         }
     };
+    let gated = gate.is_some();
     if gated {
         let workflow = file.resume_workflow.clone().unwrap_or_else(|| "promote.yml".into());
         let v = report.version.clone().unwrap_or_else(|| digest.to_string());
@@ -209,9 +210,10 @@ async fn gated(
         report.next_stage = Some(plan.name.clone());
         report.reason = Some(format!("{} waits for approval", plan.name));
         report.message.push(format!(
-            "Stopped before {stage}: its environment `{env}` requires approval. To resume, run the `{workflow}` workflow (Actions → {workflow} → Run workflow) with stage={stage} and version={v}; GitHub asks {env}'s reviewers when that job starts.",
+            "Stopped before {stage}: its environment `{env}` requires approval ({gate}). To resume, run the `{workflow}` workflow (Actions → {workflow} → Run workflow) with stage={stage} and version={v}; GitHub asks {env}'s reviewers when that job starts.",
             stage = plan.name,
             env = plan.environment,
+            gate = gate.unwrap_or_default(),
         ));
     }
     gated
