@@ -823,6 +823,43 @@ async fn a_walk_stops_before_custom_protection_rules_and_branch_policies() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_walk_stops_before_a_stage_under_another_aws_role() {
+    let repo = "roles-org/shop";
+    GitHub::shared().seed(repo, json!({"environments": {"dev": {}, "staging": {}}}));
+    let aws = Aws::new("gh_roles").await;
+    let (cluster, image) = rolling_service(&aws, "gh-roles").await;
+    let gh = Gh::push(repo, SHA, "feat: coupons");
+    let config = chain_config(
+        &image,
+        &format!("stages:\n  - name: dev\n    aws-role: arn:aws:iam::111111111111:role/deploy-dev\n    cluster: {cluster}\n    services: api\n  - name: staging\n    aws-role: arn:aws:iam::222222222222:role/deploy-staging\n    cluster: {cluster}\n    services: api\n"),
+    );
+    let path = config.path().to_string_lossy().into_owned();
+    let run = gh.run(
+        &aws,
+        &[
+            ("config", &path),
+            ("image", &image),
+            ("stage", "dev"),
+            ("until", "staging"),
+        ],
+    );
+    run.assert_code(0);
+    assert_eq!(run.output("outcome"), "awaiting-approval", "{}", run.stdout);
+    assert_eq!(run.output("next-stage"), "staging");
+    assert!(
+        run.stdout
+            .contains("it runs under the AWS role arn:aws:iam::222222222222:role/deploy-staging"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        count(&gh.requests(), "GET", "/environments/staging"),
+        0,
+        "stopped before even reading staging's gate"
+    );
+}
+
 /// Markdown without its fenced code blocks and inline code spans, which show text literally.
 fn outside_code(md: &str) -> String {
     let mut out = String::new();

@@ -194,6 +194,7 @@ fn single_stage(raw: &RawInputs) -> ChainFile {
                 .unwrap_or("deploy".into()),
             environment: None,
             url: None,
+            aws_role: None,
             version: None,
             inputs: Default::default(),
         }],

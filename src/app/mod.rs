@@ -174,6 +174,7 @@ fn chain_file(raw: &config::RawInputs, rt: &Runtime) -> Result<ChainFile, u8> {
                 name: config::inputs::given(&raw.stage).unwrap_or("deploy").to_string(),
                 environment: None,
                 url: None,
+                aws_role: None,
                 version: None,
                 inputs: Default::default(),
             }],

@@ -54,6 +54,9 @@ pub struct StageFile {
     pub environment: Option<String>,
     /// Where the stage is reachable, for reports.
     pub url: Option<String>,
+    /// The IAM role the stage's job assumes (documentation for the walk: a run never walks
+    /// into a stage whose role differs from the one it started with).
+    pub aws_role: Option<String>,
     /// `auto`: entering this stage gives the digest the next release version.
     pub version: Option<String>,
     /// Every other key is an action input of the same name.

@@ -121,7 +121,9 @@ async fn walk(
     for (i, plan) in plans.iter().enumerate() {
         *at = plan.name.clone();
         let index = file.index(&plan.name).unwrap_or(0);
-        if i > 0 && gated(file, plan, &digest, gates, report).await {
+        if i > 0
+            && (other_role(file, &plans[0], plan, &digest, report) || gated(file, plan, &digest, gates, report).await)
+        {
             return Ok(());
         }
         if command == Command::Plan {
@@ -180,6 +182,35 @@ async fn walk(
         report.kind = OutcomeKind::Planned;
     }
     Ok(())
+}
+
+/// Whether `plan` runs under another AWS role (`aws-role`) than the stage the run started
+/// at: the run has that stage's credentials, not these, so it stops and says which job to run.
+fn other_role(
+    file: &ChainFile,
+    first: &StagePlan,
+    plan: &StagePlan,
+    digest: &Digest,
+    report: &mut ChainReport,
+) -> bool {
+    let role = |p: &StagePlan| file.stage(&p.name).and_then(|s| s.aws_role.clone());
+    let (mine, theirs) = (role(first), role(plan));
+    if mine == theirs {
+        return false;
+    }
+    let workflow = file.resume_workflow.clone().unwrap_or_else(|| "promote.yml".into());
+    let v = report.version.clone().unwrap_or_else(|| digest.to_string());
+    report.kind = OutcomeKind::AwaitingApproval;
+    report.next_stage = Some(plan.name.clone());
+    report.reason = Some(format!("{} runs under another AWS role", plan.name));
+    report.message.push(format!(
+        "Stopped before {stage}: it runs under the AWS role {theirs}, and this run has {first}'s credentials ({mine}). To go on, run {stage}'s own job, e.g. the `{workflow}` workflow with stage={stage} and version={v}.",
+        stage = plan.name,
+        first = first.name,
+        theirs = theirs.as_deref().unwrap_or("(none given)"),
+        mine = mine.as_deref().unwrap_or("none given"),
+    ));
+    true
 }
 
 /// Whether the run stops before `plan` for approval (an environment it cannot read counts
