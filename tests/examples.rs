@@ -16,6 +16,7 @@ use support::{run_action, Aws, Run};
 
 const REPO: &str = "acme/pipeline";
 const ACTION: &str = "ecs-deploy-action/ecs-deploy-action@";
+const MERGE_REF_SHA: &str = "9999999999999999999999999999999999999999";
 
 type Outputs = HashMap<String, HashMap<String, String>>;
 
@@ -109,6 +110,8 @@ impl Pipeline {
                 p["pull_request"]["head"]["sha"] = sha.into();
             }
         });
+        // On a pull request GITHUB_SHA is the merge ref's commit, not the image's.
+        let github_sha = if event == "push" { sha } else { MERGE_REF_SHA };
         let g = GitHub::shared();
         let run = run_action(
             &self.aws,
@@ -118,7 +121,7 @@ impl Pipeline {
                 ("GITHUB_REPOSITORY", REPO),
                 ("GITHUB_EVENT_NAME", event),
                 ("GITHUB_EVENT_PATH", payload.path().to_str().unwrap()),
-                ("GITHUB_SHA", sha),
+                ("GITHUB_SHA", github_sha),
             ],
         );
         let steps: HashMap<String, String> = run.outputs.clone();
@@ -140,6 +143,16 @@ impl Pipeline {
         let image = td.container_definitions()[0].image().unwrap().to_string();
         image.rsplit_once('@').map(|(_, d)| d.to_string()).unwrap_or(image)
     }
+
+    /// The commit the running revision's record names (`ecs-deploy:git-sha`).
+    async fn recorded_commit(&self, cluster: &str) -> String {
+        let svc = self.aws.service(cluster, "web").await;
+        let (_, tags) = self.aws.task_definition(svc.task_definition().unwrap()).await;
+        tags.into_iter()
+            .find(|(k, _)| k == "ecs-deploy:git-sha")
+            .map(|(_, v)| v)
+            .unwrap_or_default()
+    }
 }
 
 /// What the build job would have pushed for `sha`, as its script names it.
@@ -147,9 +160,13 @@ async fn build(p: &mut Pipeline, sha: &str) -> String {
     let script = text(&p.file["jobs"]["build"]["steps"][2]["run"]);
     assert!(script.contains(r#"image="$REGISTRY/shop/web:git-$SHA""#), "{script}");
     let digest = p.aws.push_image("shop/web", &format!("git-{sha}")).await;
+    assert!(script.contains(r#"echo "commit=$SHA""#), "{script}");
     p.outputs.insert(
         "build".into(),
-        HashMap::from([("image".into(), Aws::image_uri("shop/web", &format!("git-{sha}")))]),
+        HashMap::from([
+            ("image".into(), Aws::image_uri("shop/web", &format!("git-{sha}"))),
+            ("commit".into(), sha.to_string()),
+        ]),
     );
     digest
 }
@@ -214,6 +231,11 @@ async fn a_merge_goes_build_dev_staging_prod_with_the_digest_passed_between_jobs
     let mut pr_outputs = p.outputs.clone();
     p.run("dev", "pull_request", pr).assert_code(0);
     assert_eq!(p.digest_of("c-pipeline-dev").await, pr_digest);
+    assert_eq!(
+        p.recorded_commit("c-pipeline-dev").await,
+        pr,
+        "the image's commit, not the merge ref"
+    );
     std::mem::swap(&mut p.outputs, &mut pr_outputs); // back to the merge's run
 
     // staging gets the merge's digest from `needs.dev.outputs`, not dev's newest release.
@@ -231,4 +253,5 @@ async fn a_merge_goes_build_dev_staging_prod_with_the_digest_passed_between_jobs
     assert_eq!(run.output("outcome"), "success", "{}", run.stdout);
     assert_eq!(run.output("version"), version);
     assert_eq!(p.digest_of("c-pipeline-prod").await, merged_digest);
+    assert_eq!(p.recorded_commit("c-pipeline-prod").await, merged);
 }

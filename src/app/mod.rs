@@ -53,6 +53,10 @@ pub async fn run() -> u8 {
         }
     }
     let rt = Runtime::new(context.output.clone(), context.step_summary.clone());
+    let context = match context.with_commit(&raw) {
+        Ok(c) => c,
+        Err(e) => return invalid(&rt, &[e]),
+    };
     let (webhooks, channels) = match (
         config::notify::webhooks(&raw),
         config::report_channels::report_channels(&raw),

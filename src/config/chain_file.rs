@@ -232,6 +232,7 @@ fn merge(base: RawInputs, over: &RawInputs) -> RawInputs {
         slack_webhook_url: pick(base.slack_webhook_url, &over.slack_webhook_url),
         webhook_url: pick(base.webhook_url, &over.webhook_url),
         report: pick(base.report, &over.report),
+        commit: pick(base.commit, &over.commit),
     }
 }
 

@@ -43,6 +43,26 @@ impl GithubContext {
     }
 
     /// The event payload, if the runner gave one and it parses; reporting degrades without it.
+    /// The `commit` input: the commit the image was built from, which the records and every
+    /// report name instead of `GITHUB_SHA` (a PR's merge ref, or a dispatch's HEAD).
+    pub fn with_commit(mut self, raw: &super::RawInputs) -> Result<GithubContext, super::InputError> {
+        let Some(commit) = super::inputs::given(&raw.commit) else {
+            return Ok(self);
+        };
+        if commit.len() != 40 || !commit.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()) {
+            return Err(super::InputError::new(
+                "commit",
+                format!(
+                    "`{}` is not a full commit SHA (40 lower-case hex digits)",
+                    super::input_error::printable(commit)
+                ),
+                "pass the commit the image was built from, e.g. `${{ github.event.pull_request.head.sha || github.sha }}`",
+            ));
+        }
+        self.sha = Some(commit.to_string());
+        Ok(self)
+    }
+
     pub fn event(&self) -> Option<serde_json::Value> {
         let path = self.event_path.as_deref()?;
         let text = std::fs::read_to_string(path).ok()?;
@@ -53,6 +73,30 @@ impl GithubContext {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_commit_input_replaces_github_sha_when_it_is_a_full_sha() {
+        let ctx = GithubContext {
+            sha: Some("9".repeat(40)),
+            ..Default::default()
+        };
+        let raw = |c: &str| super::super::RawInputs {
+            commit: Some(c.into()),
+            ..Default::default()
+        };
+        let sha = "0123456789abcdef0123456789abcdef01234567";
+        assert_eq!(ctx.clone().with_commit(&raw(sha)).unwrap().sha.as_deref(), Some(sha));
+        assert_eq!(ctx.clone().with_commit(&raw("")).unwrap().sha, ctx.sha);
+        for bad in [
+            "0123456",
+            "main",
+            &sha.to_uppercase(),
+            "0123456789abcdef0123456789abcdef0123456$",
+        ] {
+            let e = ctx.clone().with_commit(&raw(bad)).unwrap_err();
+            assert_eq!(e.input, "commit", "{bad}");
+        }
+    }
 
     #[test]
     fn reads_the_runner_variables() {

@@ -54,6 +54,7 @@ pub struct RawInputs {
     pub slack_webhook_url: Option<String>,
     pub webhook_url: Option<String>,
     pub report: Option<String>,
+    pub commit: Option<String>,
 }
 
 impl RawInputs {
