@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod aws;
+pub mod chart;
 pub mod config;
 pub mod domain;
 pub mod error;

@@ -74,7 +74,7 @@ pub fn job_summary(report: &DeployReport, ctx: &SummaryContext<'_>) -> String {
         md.push_str(&plan_section(plan, &report.executed));
     }
     if !report.timeline.is_empty() {
-        md.push_str(&timeline(&report.timeline));
+        md.push_str(&timeline(&report.timeline, report.limits.as_ref()));
     }
     for s in &o.services {
         if let ServiceStatus::Failed { failure, .. } = &s.status {
@@ -113,7 +113,7 @@ pub fn error_lines(o: &Outcome) -> Vec<(String, String)> {
 
 /// The per-step table and a Mermaid chart of weight and 5xx rate over the rollout; with
 /// `judge: compare`, the stable version's side and the evidence too.
-pub fn timeline(steps: &[StepRecord]) -> String {
+pub fn timeline(steps: &[StepRecord], limits: Option<&crate::domain::analysis::Thresholds>) -> String {
     let mut md = String::from("\n### Timeline\n\n| Step | Weight | Duration | Requests | 5xx rate | p99 | Verdict |\n|---|---|---|---|---|---|---|\n");
     for (i, s) in steps.iter().enumerate() {
         let (req, rate, p99) = match &s.canary {
@@ -138,34 +138,7 @@ pub fn timeline(steps: &[StepRecord]) -> String {
     if compared {
         md.push_str(&evidence_table(steps));
     }
-    let labels: Vec<String> = (1..=steps.len()).map(|i| format!("\"{i}\"")).collect();
-    let weights: Vec<String> = steps.iter().map(|s| s.weight.to_string()).collect();
-    let percent = |r: Option<f64>| format!("{:.2}", r.unwrap_or(0.0) * 100.0);
-    let rates: Vec<String> = steps
-        .iter()
-        .map(|s| percent(s.canary.and_then(|c| c.error_rate())))
-        .collect();
-    let (title, stable_line) = if compared {
-        let stable: Vec<String> = steps
-            .iter()
-            .map(|s| percent(s.comparison.map(|c| rate(c.errors.baseline))))
-            .collect();
-        (
-            "Traffic to the new version (bars, %), its 5xx rate and the stable version's (lines, %)",
-            format!("\n    line [{}]", stable.join(", ")),
-        )
-    } else {
-        (
-            "Traffic to the new version (bars, %) and its 5xx rate (line, %)",
-            String::new(),
-        )
-    };
-    md.push_str(&format!(
-        "\n```mermaid\nxychart-beta\n    title \"{title}\"\n    x-axis \"step\" [{}]\n    y-axis \"percent\" 0 --> 100\n    bar [{}]\n    line [{}]{stable_line}\n```\n",
-        labels.join(", "),
-        weights.join(", "),
-        rates.join(", ")
-    ));
+    md.push_str(&crate::chart::chart(steps, limits));
     md
 }
 
@@ -319,7 +292,7 @@ mod tests {
                 baseline_median_ms: 179.0,
             }),
         });
-        let md = timeline(&steps);
+        let md = timeline(&steps, None);
         assert!(
             md.contains("| 2 | 122 of 1502 (8.12%) | 285 of 28538 (1.00%) | 1.0000 (margin 0.50 points) | 0.9950"),
             "{md}"
@@ -328,9 +301,16 @@ mod tests {
             md.contains("182 ms (5) vs 179 ms (5) | 0.4100 (needs < 0.0050)"),
             "{md}"
         );
-        // The chart gets the stable version's line: 0 where a step had no comparison.
-        assert!(md.contains("line [0.13, 8.12]\n    line [0.00, 1.00]"), "{md}");
-        assert!(!timeline(&rolled_back_canary().timeline).contains("Canary against the stable version"));
+        // The chart: both steps' rates; no stable line, as step 1 had no comparison.
+        assert!(
+            md.contains("bar [0.13, 8.12]") && !md.contains("stable version (line)"),
+            "{md}"
+        );
+        let mut both = steps.clone();
+        both[0].comparison = both[1].comparison;
+        let md = timeline(&both, None);
+        assert!(md.contains("line [1.00, 1.00]"), "the stable version's line: {md}");
+        assert!(!timeline(&rolled_back_canary().timeline, None).contains("Canary against the stable version"));
     }
 
     #[test]

@@ -73,6 +73,7 @@ pub fn success_canary() -> DeployReport {
         ],
         plan: None,
         executed: vec![],
+        limits: Some(limits()),
     }
 }
 
@@ -128,6 +129,7 @@ pub fn rolled_back_canary() -> DeployReport {
         ],
         plan: None,
         executed: vec![],
+        limits: Some(limits()),
     }
 }
 
@@ -157,5 +159,15 @@ pub fn hostile_info() -> RunInfo {
         }),
         commit_message: Some(format!("{HOSTILE}\n::error::pwned")),
         ..info()
+    }
+}
+
+/// A canary's usual gates: 1% 5xx, 500 ms p99.
+fn limits() -> crate::domain::analysis::Thresholds {
+    crate::domain::analysis::Thresholds {
+        max_error_rate: Some(0.01),
+        max_p99_ms: Some(500.0),
+        max_error_rate_increase: None,
+        min_requests: 50.0,
     }
 }

@@ -110,6 +110,7 @@ async fn report_gate(reporter: &dyn Reporter, report: &ChainReport, next: &str, 
         timeline: vec![],
         plan: None,
         executed: vec![],
+        limits: None,
     };
     let md = report::job_summary(
         &gate,

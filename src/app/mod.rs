@@ -53,17 +53,23 @@ pub async fn run() -> u8 {
         }
     }
     let rt = Runtime::new(context.output.clone(), context.step_summary.clone());
-    let context = match context.with_commit(&raw) {
+    // The action-wide inputs; their errors are reported with the stage inputs' (all at once).
+    let mut early = Vec::new();
+    let context = match context.clone().with_commit(&raw) {
         Ok(c) => c,
-        Err(e) => return invalid(&rt, &[e]),
+        Err(e) => {
+            early.push(e);
+            context
+        }
     };
-    let (webhooks, channels) = match (
-        config::notify::webhooks(&raw),
-        config::report_channels::report_channels(&raw),
-    ) {
-        (Ok(w), Ok(c)) => (w, c),
-        (w, c) => return invalid(&rt, &[w.err(), c.err()].into_iter().flatten().collect::<Vec<_>>()),
-    };
+    let webhooks = config::notify::webhooks(&raw).unwrap_or_else(|e| {
+        early.push(e);
+        Vec::new()
+    });
+    let channels = config::report_channels::report_channels(&raw).unwrap_or_else(|e| {
+        early.push(e);
+        Default::default()
+    });
     let notify_context = context.clone();
     let mode = if config::inputs::given(&raw.config).is_some()
         || config::inputs::given(&raw.command).is_some_and(|c| c != "deploy")
@@ -75,16 +81,18 @@ pub async fn run() -> u8 {
     // Everything validated before the first AWS call.
     let (file, command, plans) = match mode {
         Mode::Chain => {
-            let file = match chain_file(&raw, &rt) {
+            let file = match chain_file(&raw, &rt, &early) {
                 Ok(f) => f,
                 Err(code) => return code,
             };
             match chain::plan_stages(&file, &raw, &context, config::region_from_env()) {
-                Ok((command, plans)) => (Some(file), command, plans),
-                Err(errors) => return invalid(&rt, &errors),
+                Ok((command, plans)) if early.is_empty() => (Some(file), command, plans),
+                Ok(_) => return invalid(&rt, &early),
+                Err(errors) => return invalid(&rt, &[early, errors].concat()),
             }
         }
         Mode::Flat => match validate(&raw, context, config::region_from_env()) {
+            Ok(_) if !early.is_empty() => return invalid(&rt, &early),
             Ok(cfg) => {
                 let name = cfg.stage.clone().unwrap_or_else(|| "deploy".to_string());
                 let stage = StagePlan {
@@ -95,7 +103,7 @@ pub async fn run() -> u8 {
                 };
                 (None, Command::Deploy, vec![stage])
             }
-            Err(errors) => return invalid(&rt, &errors),
+            Err(errors) => return invalid(&rt, &[early, errors].concat()),
         },
     };
 
@@ -152,22 +160,21 @@ async fn one_stage(stage: &StagePlan, ports: &Ports<'_>, cancel: &mut crate::exe
 }
 
 /// The chain file named by `config`, or one stage made of the inputs.
-fn chain_file(raw: &config::RawInputs, rt: &Runtime) -> Result<ChainFile, u8> {
+/// `early`: errors of the action-wide inputs, reported with the file's.
+fn chain_file(raw: &config::RawInputs, rt: &Runtime, early: &[config::InputError]) -> Result<ChainFile, u8> {
     Ok(match config::inputs::given(&raw.config) {
         Some(path) => match std::fs::read_to_string(path) {
             Ok(text) => match ChainFile::parse(&text, path) {
                 Ok(f) => f,
-                Err(e) => return Err(invalid(rt, &[e])),
+                Err(e) => return Err(invalid(rt, &[early, &[e]].concat())),
             },
             Err(e) => {
-                return Err(invalid(
-                    rt,
-                    &[config::InputError::new(
-                        "config",
-                        format!("cannot read {path}: {e}"),
-                        "check the path (relative to the repository root)",
-                    )],
-                ))
+                let e = config::InputError::new(
+                    "config",
+                    format!("cannot read {path}: {e}"),
+                    "check the path (relative to the repository root)",
+                );
+                return Err(invalid(rt, &[early, &[e]].concat()));
             }
         },
         // Without a file: one stage made of the inputs.

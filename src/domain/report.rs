@@ -19,6 +19,8 @@ pub struct DeployReport {
     pub plan: Option<Plan>,
     /// Indices into the plan's steps of the steps this run executed, in order.
     pub executed: Vec<usize>,
+    /// The analysis's limits, for the chart (None: no analysis ran).
+    pub limits: Option<super::analysis::Thresholds>,
 }
 
 /// What happened at one traffic step, for the timeline and chart.

@@ -251,6 +251,7 @@ fn report(outcome: Outcome, resolved: ResolvedImages, plan: Plan, executed: Vec<
         timeline: vec![],
         plan: Some(plan),
         executed,
+        limits: None,
     }
 }
 

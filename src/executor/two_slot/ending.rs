@@ -145,5 +145,6 @@ pub(super) async fn report(run: &Run<'_, '_>, ending: Ending, started: SystemTim
         timeline: run.timeline.clone(),
         plan: Some(run.plan.clone()),
         executed: run.executed.clone(),
+        limits: Some(run.pc.thresholds),
     }
 }
