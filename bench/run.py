@@ -487,8 +487,8 @@ def main():
 
     sim = Sim(60)
     try:
-        print("judges: threshold against compare (~5 min) ...", file=sys.stderr)
-        judged = judges.run(sys.modules[__name__], binary, sim, 2 if args.quick else 3, 2 if args.quick else 5)
+        print("judges: threshold against compare (~8 min) ...", file=sys.stderr)
+        judged = judges.run(sys.modules[__name__], binary, sim, 2 if args.quick else 4, 2 if args.quick else 8)
     finally:
         sim.close()
     if args.only_judges:
