@@ -15,33 +15,27 @@ pub struct SummaryContext<'a> {
 
 pub fn job_summary(report: &DeployReport, ctx: &SummaryContext<'_>) -> String {
     let o = &report.outcome;
-    let icon = match o.kind {
-        OutcomeKind::Success => "✅",
-        OutcomeKind::Failure => "❌",
-        OutcomeKind::Cancelled => "⏹️",
-        OutcomeKind::Paused => "⏸️",
-        OutcomeKind::AwaitingApproval => "✋",
-        OutcomeKind::Planned => "📝",
-    };
-    let mut md = String::new();
-    let stage = ctx.stage.map(|s| format!(" to {}", escape(s))).unwrap_or_default();
-    md.push_str(&format!("## {icon} ecs-deploy{stage}: {}\n\n", o.kind.as_output()));
+    let stage = ctx.stage.unwrap_or("deploy");
+    let mut md = format!("## {}\n\n", headline(report, stage, ctx.version.as_deref()));
     if let Some(reason) = &o.reason {
         md.push_str(&format!("> {}\n\n", cell(reason, 2000)));
     }
-    md.push_str("| | |\n|---|---|\n");
+    if let Some(next) = next_step(report) {
+        md.push_str(&format!("**Next:** {next}\n\n"));
+    }
+    md.push_str(&format!("`outcome: {}`\n\n", o.kind.as_output()));
     // Code spans show backslashes literally, so they get `code` (drops what could end the
     // span), never `cell`.
-    md.push_str(&format!("| Cluster | {} |\n", code(ctx.cluster, 255)));
-    md.push_str(&format!("| Image | {} |\n", code(&report.image, 400)));
+    md.push_str(&format!("- **Cluster:** {}\n", code(ctx.cluster, 255)));
+    md.push_str(&format!("- **Image:** {}\n", code(&report.image, 400)));
     if let Some(d) = &report.digest {
-        md.push_str(&format!("| Digest | {} |\n", code(d, 80)));
+        md.push_str(&format!("- **Digest:** {}\n", code(d, 80)));
     }
     if let Some(v) = &ctx.version {
-        md.push_str(&format!("| Version | {} |\n", escape(v)));
+        md.push_str(&format!("- **Version:** {}\n", escape(v)));
     }
     if let Some(url) = &ctx.run_url {
-        md.push_str(&format!("| Run | [logs]({}) |\n", url.replace(')', "%29")));
+        md.push_str(&format!("- **Run:** [logs]({})\n", url.replace(')', "%29")));
     }
     md.push_str("\n| Service | Result | Task definition | Previous | Rollback |\n|---|---|---|---|---|\n");
     for s in &o.services {
@@ -91,6 +85,70 @@ pub fn job_summary(report: &DeployReport, ctx: &SummaryContext<'_>) -> String {
         }
     }
     md
+}
+
+/// What happened, in the words an on-call engineer looks for first.
+fn headline(report: &DeployReport, stage: &str, version: Option<&str>) -> String {
+    let stage = escape(stage);
+    // A version is validated semver ("v1.4.0-rc.1+b7"): shown as is, not escaped.
+    let safe = |v: &str| v.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
+    let what = version
+        .map(|v| if safe(v) { v.to_string() } else { escape(v) })
+        .unwrap_or_else(|| "the new image".into());
+    let analysed: f64 = report
+        .timeline
+        .iter()
+        .filter_map(|s| s.canary)
+        .map(|c| c.requests)
+        .sum();
+    match report.outcome.kind {
+        OutcomeKind::Success if !report.timeline.is_empty() && analysed == 0.0 => {
+            format!("⚠️ {stage}: {what} deployed, but not one request was analysed")
+        }
+        OutcomeKind::Success => format!("✅ {stage}: {what} deployed"),
+        OutcomeKind::Planned => format!("📝 {stage}: plan only, nothing changed"),
+        OutcomeKind::Paused => format!("⏸️ {stage}: paused with traffic split; a re-run goes on"),
+        OutcomeKind::AwaitingApproval => format!("✋ {stage}: waiting for approval"),
+        OutcomeKind::Cancelled if restored(report) => format!("⏹️ {stage}: cancelled; the previous version serves"),
+        OutcomeKind::Cancelled => {
+            format!("⏹️ {stage}: cancelled; the way back is not confirmed, check the Rollback column")
+        }
+        OutcomeKind::Failure if report.outcome.services.is_empty() => {
+            format!("❌ {stage}: failed before any change; nothing to undo")
+        }
+        OutcomeKind::Failure if restored(report) => {
+            format!("↩️ {stage}: {what} failed and was rolled back; the previous version serves")
+        }
+        OutcomeKind::Failure => format!("🚨 {stage}: {what} failed and is NOT rolled back; needs a person"),
+    }
+}
+
+/// Every service is back on its previous revision (by ECS or by us).
+fn restored(report: &DeployReport) -> bool {
+    let ok = |r: &RollbackResult| matches!(r, RollbackResult::ByEcs | RollbackResult::Done);
+    !report.outcome.services.is_empty()
+        && report.outcome.services.iter().all(|s| match &s.status {
+            ServiceStatus::Deployed => false,
+            ServiceStatus::Failed { rollback, .. }
+            | ServiceStatus::RolledBackWithOthers(rollback)
+            | ServiceStatus::Cancelled(rollback) => ok(rollback),
+        })
+}
+
+/// The one thing to do now, on every way a run can end badly.
+fn next_step(report: &DeployReport) -> Option<String> {
+    let o = &report.outcome;
+    match o.kind {
+        OutcomeKind::Failure if o.services.is_empty() => {
+            Some("nothing changed; fix the cause above and run again.".into())
+        }
+        OutcomeKind::Failure if restored(report) => Some("nothing to undo; fix the cause above and run again.".into()),
+        OutcomeKind::Cancelled if restored(report) => Some("nothing to undo; run again to deploy.".into()),
+        OutcomeKind::Failure | OutcomeKind::Cancelled => Some(
+            "check the Rollback column: put each service not rolled back on its Previous task definition (`command: rollback`, or `aws ecs update-service`), then look at the traffic.".into(),
+        ),
+        _ => None,
+    }
 }
 
 /// Exit-worthy one-liners for `::error`, one per failed service.
@@ -256,6 +314,47 @@ mod tests {
             version: Some("v1.4.0".into()),
             run_url: Some("https://github.com/acme/shop/actions/runs/1001".into()),
         }
+    }
+
+    #[test]
+    fn headlines_say_what_happened_and_what_to_do() {
+        let head = |r: &DeployReport| {
+            let md = job_summary(r, &ctx());
+            let first = md.lines().next().unwrap_or("").to_string();
+            let next = md.lines().find(|l| l.starts_with("**Next:**")).map(str::to_string);
+            (first, next)
+        };
+        let (h, n) = head(&success_canary());
+        assert_eq!(h, "## ✅ prod: v1.4.0 deployed");
+        assert_eq!(n, None);
+
+        let mut stuck = rolled_back_canary();
+        if let ServiceStatus::Failed { rollback, .. } = &mut stuck.outcome.services[0].status {
+            *rollback = RollbackResult::Failed("UpdateService refused".into());
+        }
+        let (h, n) = head(&stuck);
+        assert_eq!(h, "## 🚨 prod: v1.4.0 failed and is NOT rolled back; needs a person");
+        assert!(n.unwrap().contains("Rollback column"));
+
+        let mut early = rolled_back_canary();
+        early.outcome.services.clear();
+        let (h, n) = head(&early);
+        assert_eq!(h, "## ❌ prod: failed before any change; nothing to undo");
+        assert!(n.unwrap().contains("nothing changed"));
+
+        let mut blind = success_canary();
+        for s in &mut blind.timeline {
+            s.canary = Some(Default::default());
+        }
+        assert_eq!(
+            head(&blind).0,
+            "## ⚠️ prod: v1.4.0 deployed, but not one request was analysed"
+        );
+
+        let mut cancelled = rolled_back_canary();
+        cancelled.outcome.kind = OutcomeKind::Cancelled;
+        cancelled.outcome.services[0].status = ServiceStatus::Cancelled(RollbackResult::Requested);
+        assert!(head(&cancelled).0.contains("cancelled; the way back is not confirmed"));
     }
 
     #[test]

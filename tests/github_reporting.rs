@@ -259,7 +259,7 @@ async fn a_canary_through_three_stages_reports_each_stage_and_keeps_one_comment(
         assert_eq!(c["details_url"], gh.run_url());
         let summary = c["output"]["summary"].as_str().unwrap_or("");
         assert!(
-            summary.contains(&format!("ecs-deploy to {stage}: success")),
+            summary.contains(&format!("✅ {stage}: v1.4.0 deployed")) && summary.contains("`outcome: success`"),
             "{summary}"
         );
         assert!(
@@ -350,7 +350,10 @@ async fn a_rolled_back_canary_fails_its_check_run_with_diagnostics() {
         "{text}"
     );
     let summary = c["output"]["summary"].as_str().unwrap_or("");
-    assert!(summary.contains("ecs-deploy to staging: failure"), "{summary}");
+    assert!(
+        summary.contains("`outcome: failure`") && summary.contains("↩️ staging:"),
+        "{summary}"
+    );
     let d = &st["deployments"][0];
     assert_eq!(statuses(d), vec!["in_progress", "failure"]);
     let body = st["comments"][0]["body"].as_str().unwrap_or("");

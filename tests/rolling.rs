@@ -125,7 +125,7 @@ async fn deploys_a_digest_pinned_revision_keeping_everything_else() {
         Some("https://github.com/acme/shop/actions/runs/1001")
     );
 
-    assert!(run.summary.contains("ecs-deploy to dev: success"), "{}", run.summary);
+    assert!(run.summary.contains("## ✅ dev: v1.2.3 deployed"), "{}", run.summary);
     assert!(run.stdout.contains("::group::"), "steps are grouped in the log");
 }
 
