@@ -72,11 +72,13 @@ pub fn job_summary(report: &DeployReport, ctx: &SummaryContext<'_>) -> String {
     }
     for s in &o.services {
         if let ServiceStatus::Failed { failure, .. } = &s.status {
-            md.push_str(&format!(
-                "\n### Why {} failed\n\n{}\n\n",
-                code(&s.service, 100),
-                cell(&failure.summary(), 2000)
-            ));
+            // The reason at the top usually says it already: once is enough.
+            let why = failure.summary();
+            let said = o.reason.as_deref().is_some_and(|r| r.contains(&why));
+            md.push_str(&format!("\n### Why {} failed\n\n", code(&s.service, 100)));
+            if !said {
+                md.push_str(&format!("{}\n\n", cell(&why, 2000)));
+            }
             if !s.diagnostics.is_empty() || !s.diagnostics.gaps.is_empty() {
                 md.push_str("<details open><summary>Diagnostics</summary>\n\n");
                 md.push_str(&code_block(&s.diagnostics.lines().join("\n")));

@@ -345,9 +345,12 @@ async fn a_rolled_back_canary_fails_its_check_run_with_diagnostics() {
     let title = c["output"]["title"].as_str().unwrap_or("");
     assert!(title.contains("failure") && title.contains("5xx rate"), "{title}");
     let text = c["output"]["text"].as_str().unwrap_or("");
+    assert!(text.contains("## Diagnostics") && text.contains("Rollback"), "{text}");
+    let all = format!("{title}\n{}\n{text}", c["output"]["summary"].as_str().unwrap_or(""));
+    assert!(all.contains("analysis failed at 50% traffic"), "{all}");
     assert!(
-        text.contains("## Diagnostics") && text.contains("analysis failed at 50% traffic") && text.contains("Rollback"),
-        "{text}"
+        all.matches("analysis failed at 50% traffic").count() <= 3,
+        "the reason once in the title, once in the summary's headline quote (and the comment row): {all}"
     );
     let summary = c["output"]["summary"].as_str().unwrap_or("");
     assert!(

@@ -333,6 +333,8 @@ proptest! {
             seconds: Some(61),
             run_url: Some(format!("https://github.com/acme/shop/actions/runs/{row_text}")),
             environment_url: Some(row_text.clone()),
+            reason: Some(row_text.clone()),
+            updated_at: Some(row_text.clone()),
         };
         let body = comment::render(std::slice::from_ref(&row), &info);
         prop_assert_eq!(comment::parse_rows(&body), vec![row], "the hidden state survives any text");
@@ -342,7 +344,7 @@ proptest! {
         let visible = visible_comment(&body);
         assert_inert(&visible)?;
         for line in visible.lines().filter(|l| l.starts_with("| ") && !l.starts_with("| Stage")) {
-            prop_assert_eq!(unescaped_pipes(line), 9, "a row keeps its 8 cells: {}", line);
+            prop_assert_eq!(unescaped_pipes(line), 10, "a row keeps its 9 cells: {}", line);
         }
     }
 

@@ -43,7 +43,7 @@ pub fn name(stage: &str) -> String {
 /// The table of what the run is (commit, branch, pull request, what is deployed where), at the
 /// top of every summary. Every value from the event payload is escaped.
 pub fn context_table(info: &RunInfo, start: Option<&StageStart>) -> String {
-    let mut md = String::from("| | |\n|---|---|\n");
+    let mut md = String::from("| Run | Value |\n|---|---|\n");
     md.push_str(&format!("| Commit | {} |\n", code(info.short_sha(), 40)));
     if let Some(b) = &info.branch {
         md.push_str(&format!("| Branch | {} |\n", cell(b, 200)));
@@ -151,21 +151,24 @@ pub fn early_output(
     }
 }
 
-/// Why the stage failed: the reason, then per service the failure, the rollback and what ECS,
-/// the tasks and the load balancer said.
+/// Under the summary (which opens with the reason): per service the failure, the rollback and
+/// what ECS, the tasks and the load balancer said. Nothing the reason already says is repeated.
 pub fn diagnostics_text(report: &DeployReport) -> String {
     let o = &report.outcome;
+    let said = |text: &str| {
+        let core = text.strip_prefix("fail: ").unwrap_or(text);
+        o.reason.as_deref().is_some_and(|r| r.contains(core))
+    };
     let mut md = String::from("## Diagnostics\n\n");
-    if let Some(r) = &o.reason {
-        md.push_str(&format!("**Reason:** {}\n\n", cell(r, 2000)));
-    }
     if let Some(step) = report.timeline.last() {
         md.push_str(&format!(
-            "**Last traffic step:** {}% for {:.1} s, verdict: {}\n\n",
-            step.weight,
-            step.seconds,
-            cell(&step.verdict, 500)
+            "**Last traffic step:** {}% for {:.1} s",
+            step.weight, step.seconds
         ));
+        if !said(&step.verdict) {
+            md.push_str(&format!(", verdict: {}", cell(&step.verdict, 500)));
+        }
+        md.push_str("\n\n");
     }
     for s in &o.services {
         let (what, rollback) = match &s.status {
@@ -174,12 +177,12 @@ pub fn diagnostics_text(report: &DeployReport) -> String {
             ServiceStatus::RolledBackWithOthers(r) => ("another service of the run failed".to_string(), r),
             ServiceStatus::Cancelled(r) => ("cancelled".to_string(), r),
         };
-        md.push_str(&format!(
-            "### {}: {}\n\nRollback: {}\n\n",
-            code(&s.service, 255),
-            cell(&what, 2000),
-            cell(&rollback.describe(), 500)
-        ));
+        if said(&what) {
+            md.push_str(&format!("### {}\n\n", code(&s.service, 255)));
+        } else {
+            md.push_str(&format!("### {}: {}\n\n", code(&s.service, 255), cell(&what, 2000)));
+        }
+        md.push_str(&format!("Rollback: {}\n\n", cell(&rollback.describe(), 500)));
         let lines = s.diagnostics.lines();
         if !lines.is_empty() {
             md.push_str(&code_block(&lines.join("\n")));

@@ -42,6 +42,12 @@ pub struct Row {
     pub run_url: Option<String>,
     #[serde(default)]
     pub environment_url: Option<String>,
+    /// Why it did not succeed, shortened (failures, cancellations, gates).
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// When the row last changed, `2026-11-26 19:55 UTC`.
+    #[serde(default)]
+    pub updated_at: Option<String>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -97,6 +103,16 @@ pub fn duration(seconds: u64) -> String {
     }
 }
 
+/// Our own `2026-11-26 19:55 UTC` as is; anything else (the state block is editable) escaped.
+fn timestamp(t: &str) -> String {
+    let ours = t.len() <= 24 && t.chars().all(|c| c.is_ascii_digit() || " -:UTC".contains(c));
+    if ours {
+        t.to_string()
+    } else {
+        cell(t, 40)
+    }
+}
+
 /// `sha256:` and the first 12 hex digits.
 pub fn short_digest(d: &str) -> String {
     match d.strip_prefix("sha256:") {
@@ -120,8 +136,8 @@ pub fn render(rows: &[Row], info: &RunInfo) -> String {
 
 fn render_all(rows: &[Row], info: &RunInfo) -> String {
     let mut md = format!("{MARKER}\n### 🚀 ecs-deploy\n\n");
-    md.push_str("| Stage | Version | Digest | Strategy | Outcome | Duration | Commit | Links |\n");
-    md.push_str("|---|---|---|---|---|---|---|---|\n");
+    md.push_str("| Stage | Version | Digest | Strategy | Outcome | Duration | Updated | Commit | Links |\n");
+    md.push_str("|---|---|---|---|---|---|---|---|---|\n");
     for r in rows {
         let mut links = Vec::new();
         if let Some(u) = &r.run_url {
@@ -130,8 +146,12 @@ fn render_all(rows: &[Row], info: &RunInfo) -> String {
         if let Some(u) = &r.environment_url {
             links.push(link("environment", u));
         }
+        let outcome = match &r.reason {
+            Some(why) => format!("{}: {}", outcome_label(&r.outcome), cell(why, 160)),
+            None => outcome_label(&r.outcome),
+        };
         md.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             cell(&r.stage, 100),
             r.version.as_deref().map(|v| cell(v, 100)).unwrap_or_else(|| "—".into()),
             r.digest
@@ -139,8 +159,9 @@ fn render_all(rows: &[Row], info: &RunInfo) -> String {
                 .map(|d| code(&short_digest(d), 40))
                 .unwrap_or_else(|| "—".into()),
             cell(&r.strategy, 40),
-            outcome_label(&r.outcome),
+            outcome,
             r.seconds.map(duration).unwrap_or_else(|| "—".into()),
+            r.updated_at.as_deref().map(timestamp).unwrap_or_else(|| "—".into()),
             code(short_sha(&r.sha), 40),
             if links.is_empty() {
                 "—".into()
@@ -333,6 +354,8 @@ mod tests {
             seconds: Some(95),
             run_url: Some("https://github.com/acme/shop/actions/runs/1001".into()),
             environment_url: None,
+            reason: None,
+            updated_at: Some("2026-11-26 19:55 UTC".into()),
         }
     }
 

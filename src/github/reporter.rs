@@ -130,6 +130,11 @@ impl GitHubReporter {
             seconds: secs,
             run_url: self.info.run_url.clone(),
             environment_url: start.and_then(|s| s.environment_url.clone()),
+            reason: report
+                .filter(|r| r.outcome.kind != crate::domain::outcome::OutcomeKind::Success)
+                .and_then(|r| r.outcome.reason.as_deref())
+                .map(|r| plain(r, 160)),
+            updated_at: Some(now_utc()),
         }
     }
 
@@ -242,6 +247,13 @@ impl Reporter for GitHubReporter {
             self.comment.upsert(c, e, i, row, true),
         );
     }
+}
+
+/// The wall-clock time for the comment's "Updated" column, to the minute, in UTC.
+#[allow(clippy::disallowed_methods)] // a timestamp people read, not a duration the run waits on
+fn now_utc() -> String {
+    let t = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    format!("{} {} UTC", t.get(..10).unwrap_or(""), t.get(11..16).unwrap_or(""))
 }
 
 /// What a stage was, from its report, when `started` was not called for it.
