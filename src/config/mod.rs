@@ -2,6 +2,7 @@
 //! payload. This is the only module that reads the process environment.
 
 pub mod chain_file;
+pub mod compare_judge;
 pub mod containers;
 pub mod github_context;
 pub mod input_error;

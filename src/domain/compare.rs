@@ -232,20 +232,7 @@ mod tests {
         assert!(!mixed.slower, "{mixed:?}");
     }
 
-    /// splitmix64, seeded: reproducible without a dependency.
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> f64 {
-            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
-        }
-        fn binomial(&mut self, n: u32, p: f64) -> f64 {
-            (0..n).filter(|_| self.next() < p).count() as f64
-        }
-    }
+    use crate::domain::seeded::Rng;
 
     /// A 10-minute step at 5% traffic, looked at every minute: the minute of the first
     /// "worse", if any. `per_minute`: the load balancer's requests a minute.

@@ -15,6 +15,8 @@ pub mod promotion;
 pub mod release;
 pub mod report;
 pub mod rollout;
+#[cfg(test)]
+pub mod seeded;
 pub mod service;
 pub mod strategy;
 pub mod task_definition;

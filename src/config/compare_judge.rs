@@ -1,0 +1,70 @@
+//! The `judge: compare` inputs (issue 17): `judge`, `judge-confidence`, `judge-margin` and
+//! `early-pass`, validated together so each bad value is one error naming its input.
+
+use super::inputs::{given, RawInputs};
+use super::progressive::rate;
+use super::validate::{printable, InputError};
+
+/// The canary-vs-baseline judge's settings (`judge: compare`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CompareJudge {
+    /// The chance of a false verdict allowed per step (1 − `judge-confidence`).
+    pub alpha: f64,
+    /// Tolerated excess of the canary's 5xx rate over the baseline's (`judge-margin`).
+    pub margin: f64,
+    /// Pass a step as soon as the evidence says "not worse" (`early-pass`), after half its bake.
+    pub early_pass: bool,
+}
+
+/// A rate input with a default; a bad value is an error naming the input.
+fn percent(value: &Option<String>, input: &'static str, default: f64, errors: &mut Vec<InputError>) -> f64 {
+    match given(value) {
+        None => default,
+        Some(s) => rate(s).unwrap_or_else(|e| {
+            errors.push(InputError::new(input, e, "write a percentage such as 95% or 0.5%"));
+            default
+        }),
+    }
+}
+
+/// `judge`, `judge-confidence`, `judge-margin` and `early-pass`; None for `judge: threshold`.
+pub fn compare_judge(raw: &RawInputs, errors: &mut Vec<InputError>) -> Option<CompareJudge> {
+    let compare = match given(&raw.judge).unwrap_or("threshold") {
+        "threshold" => false,
+        "compare" => true,
+        other => {
+            errors.push(InputError::new(
+                "judge",
+                format!("`{}` is not a choice", printable(other)),
+                "use threshold or compare",
+            ));
+            false
+        }
+    };
+    let confidence = percent(&raw.judge_confidence, "judge-confidence", 0.95, errors);
+    if !(0.5..1.0).contains(&confidence) {
+        errors.push(InputError::new(
+            "judge-confidence",
+            "must be at least 50% and below 100%",
+            "write e.g. 95%",
+        ));
+    }
+    let margin = percent(&raw.judge_margin, "judge-margin", 0.005, errors);
+    let early_pass = match given(&raw.early_pass).unwrap_or("false") {
+        "true" => true,
+        "false" => false,
+        other => {
+            errors.push(InputError::new(
+                "early-pass",
+                format!("`{}` is not true or false", printable(other)),
+                "write true or false",
+            ));
+            false
+        }
+    };
+    compare.then_some(CompareJudge {
+        alpha: 1.0 - confidence,
+        margin,
+        early_pass,
+    })
+}

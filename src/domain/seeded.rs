@@ -1,0 +1,21 @@
+//! A seeded random source for the domain's Monte Carlo tests (splitmix64): reproducible runs
+//! without a dependency.
+
+/// splitmix64 with a seed.
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// Uniform in [0, 1).
+    pub fn uniform(&mut self) -> f64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// Failures among `n` trials that each fail with chance `p`.
+    pub fn binomial(&mut self, n: u32, p: f64) -> f64 {
+        (0..n).filter(|_| self.uniform() < p).count() as f64
+    }
+}
