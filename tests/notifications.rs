@@ -88,16 +88,12 @@ struct Service {
 
 async fn service(test: &str) -> Service {
     let aws = Aws::new(test).await;
-    let cluster = format!("c-{test}");
-    let repo = format!("app-{test}");
-    aws.create_cluster(&cluster).await;
-    aws.push_image(&repo, "v1").await;
-    aws.push_image(&repo, "v2").await;
-    let td = aws
-        .register(&format!("{test}-api"), &[("app", &Aws::image_uri(&repo, "v1"))])
-        .await;
-    aws.create_service(&cluster, "api", &td, 1).await;
-    Service { aws, cluster, repo }
+    let (cluster, _, _) = support::one_service(&aws, test).await;
+    Service {
+        aws,
+        cluster,
+        repo: format!("app-{test}"),
+    }
 }
 
 /// The URL may appear only in the mask command that hides it.
