@@ -138,6 +138,7 @@ pub fn info() -> RunInfo {
         owner: "acme".into(),
         repo: "shop".into(),
         sha: SHA.into(),
+        job_sha: SHA.into(),
         run_url: Some("https://github.com/acme/shop/actions/runs/1001".into()),
         event_name: Some("pull_request".into()),
         branch: Some("feat/faster-checkout".into()),

@@ -6,7 +6,7 @@
 mod support;
 
 use support::github::{GitHub, TOKEN};
-use support::{run_action, Aws, Run, Sim};
+use support::{spawn_action, Aws, Run, Sim, Spawned};
 
 const REPO: &str = "acme/chain";
 
@@ -112,6 +112,10 @@ stages:
 
 impl Chain {
     fn run(&self, inputs: &[(&str, &str)], event_name: &str, event: &tempfile::NamedTempFile) -> Run {
+        self.spawn(inputs, event_name, event).wait()
+    }
+
+    fn spawn(&self, inputs: &[(&str, &str)], event_name: &str, event: &tempfile::NamedTempFile) -> Spawned {
         let g = GitHub::shared();
         let mut all = vec![
             ("config", self.config.path().to_str().unwrap()),
@@ -119,7 +123,7 @@ impl Chain {
         ];
         all.extend_from_slice(inputs);
         let event_path = event.path().to_str().unwrap().to_string();
-        run_action(
+        spawn_action(
             &self.aws,
             &all,
             &[
@@ -168,6 +172,25 @@ impl Chain {
 /// One release through the three workflows: PR → dev, merge → staging (stops at prod's
 /// gate), promote → prod. Returns (digest, version).
 async fn release(c: &Chain, test: &str, tag: &str, commit: &str) -> (String, String) {
+    let (digest, version) = to_prods_gate(c, test, tag, commit).await;
+    // promote.yml: the job with environment prod.
+    let run = c.run(
+        &[("stage", "prod"), ("version", &version)],
+        "workflow_dispatch",
+        &event("workflow_dispatch", &[]),
+    );
+    run.assert_code(0);
+    assert_eq!(run.output("outcome"), "success", "{}", run.stdout);
+    assert_eq!(
+        c.prod_live_digest().await,
+        digest,
+        "prod runs exactly what passed staging"
+    );
+    (digest, version)
+}
+
+/// PR → dev, merge → staging, stopped at prod's gate. Returns (digest, version).
+async fn to_prods_gate(c: &Chain, test: &str, tag: &str, commit: &str) -> (String, String) {
     let digest = c.aws.push_image(&c.repo, tag).await;
     // deploy.yml on a pull request: dev.
     let image = Aws::image_uri(&c.repo, tag);
@@ -210,20 +233,6 @@ async fn release(c: &Chain, test: &str, tag: &str, commit: &str) -> (String, Str
         c.tag_digest(&version).await.as_deref(),
         Some(digest.as_str()),
         "the version tag is the same manifest"
-    );
-
-    // promote.yml: the job with environment prod.
-    let run = c.run(
-        &[("stage", "prod"), ("version", &version)],
-        "workflow_dispatch",
-        &event("workflow_dispatch", &[]),
-    );
-    run.assert_code(0);
-    assert_eq!(run.output("outcome"), "success", "{}", run.stdout);
-    assert_eq!(
-        c.prod_live_digest().await,
-        digest,
-        "prod runs exactly what passed staging"
     );
     (digest, version)
 }
@@ -285,6 +294,98 @@ async fn the_three_workflows_promote_one_digest_and_roll_back() {
         Vec::<serde_json::Value>::new(),
         "every GitHub call matched the spec"
     );
+}
+
+/// rollback.yml shares prod's concurrency group with `cancel-in-progress: true`: started while
+/// a promote keeps the old slot warm, it cancels that run, whose signal path puts traffic back
+/// on the old slot by weights at once. The rollback itself then finds nothing left to undo
+/// (not the release before the good one).
+#[tokio::test(flavor = "multi_thread")]
+async fn an_emergency_rollback_during_keep_old_for_reverts_by_weights_and_goes_no_further() {
+    let c = chain("emergency", false).await;
+    let (d1, v1) = release(&c, "emergency", "dev-aaa111", "fix: rounding").await;
+    let (d2, v2) = to_prods_gate(&c, "emergency", "dev-bbb222", "feat: coupons").await;
+    let promote = c.spawn(
+        &[("stage", "prod"), ("version", &v2), ("keep-old-for", "5m")],
+        "workflow_dispatch",
+        &event("workflow_dispatch", &[]),
+    );
+    // Wait for the shift to finish and the slot tags to name the new slot stable.
+    let t = std::time::Instant::now();
+    let (old, new) = loop {
+        let (blue, green) = c.aws.weights(&c.prod.listener, &c.prod).await;
+        let (old, new) = if green == 100 {
+            ("web-blue", "web-green")
+        } else {
+            ("web-green", "web-blue")
+        };
+        if (blue == 100 || green == 100) && c.prod_live_digest().await == d2 && slot_tag(&c, new).await == "stable" {
+            break (old, new);
+        }
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(90),
+            "the promote never reached keep-old-for"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    // GitHub cancels the promote for the rollback: the runner's signal.
+    promote.signal("INT");
+    let run = promote.wait();
+    run.assert_code(1);
+    assert_eq!(run.output("outcome"), "cancelled", "{}", run.stdout);
+    assert_eq!(c.prod_live_digest().await, d1, "traffic is back on {v1}");
+    assert_eq!(slot_tag(&c, old).await, "stable", "the warm slot is stable again");
+    assert_eq!(
+        c.aws.service(&c.prod.cluster, new).await.desired_count(),
+        0,
+        "the cancelled release is scaled down"
+    );
+
+    // rollback.yml: nothing left to undo; above all, not back to v1.2.0.
+    let run = c.run(
+        &[("command", "rollback"), ("stage", "prod")],
+        "workflow_dispatch",
+        &event("workflow_dispatch", &[]),
+    );
+    run.assert_code(0);
+    assert_eq!(run.output("outcome"), "success", "{}", run.stdout);
+    assert_eq!(run.output("version"), v1, "{}", run.stdout);
+    assert!(run.stdout.contains("nothing to undo"), "{}", run.stdout);
+    assert_eq!(c.prod_live_digest().await, d1);
+
+    // Named explicitly, the release that runs is a no-op too: no new canary of it.
+    let run = c.run(
+        &[("command", "rollback"), ("stage", "prod"), ("to", &v1)],
+        "workflow_dispatch",
+        &event("workflow_dispatch", &[]),
+    );
+    run.assert_code(0);
+    assert!(run.stdout.contains("nothing to do"), "{}", run.stdout);
+    assert_eq!(c.prod_live_digest().await, d1);
+}
+
+async fn slot_tag(c: &Chain, service: &str) -> String {
+    let arn = c
+        .aws
+        .service(&c.prod.cluster, service)
+        .await
+        .service_arn()
+        .unwrap()
+        .to_string();
+    let tags = c
+        .aws
+        .ecs
+        .list_tags_for_resource()
+        .resource_arn(arn)
+        .send()
+        .await
+        .unwrap();
+    tags.tags()
+        .iter()
+        .find(|t| t.key() == Some("ecs-deploy:slot"))
+        .and_then(|t| t.value())
+        .unwrap_or_default()
+        .to_string()
 }
 
 #[tokio::test(flavor = "multi_thread")]

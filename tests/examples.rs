@@ -83,6 +83,16 @@ struct Pipeline {
     file: Value,
     config: tempfile::NamedTempFile,
     outputs: Outputs,
+    /// Jobs run so far: each job's GitHub deployment links its own job.
+    jobs_run: u32,
+}
+
+/// The deployments anyone asked GitHub to create (GitHub's own job deployments are seeded).
+fn deployments_created(g: &GitHub) -> usize {
+    g.requests(REPO)
+        .iter()
+        .filter(|r| r["method"] == "POST" && r["path"].as_str().is_some_and(|p| p.ends_with("/deployments")))
+        .count()
 }
 
 impl Pipeline {
@@ -113,6 +123,20 @@ impl Pipeline {
         // On a pull request GITHUB_SHA is the merge ref's commit, not the image's.
         let github_sha = if event == "push" { sha } else { MERGE_REF_SHA };
         let g = GitHub::shared();
+        // What GitHub does when a job with `environment:` starts: one deployment, on the PR's
+        // head (else GITHUB_SHA), with an in-progress status linking the job.
+        let environment = j["environment"].as_str().map(str::to_string);
+        self.jobs_run += 1;
+        if let Some(env) = &environment {
+            g.seed(
+                REPO,
+                serde_json::json!({"deployments": [{"ref": sha, "environment": env, "statuses": [
+                    {"state": "in_progress",
+                     "log_url": format!("https://github.com/{REPO}/actions/runs/1001/job/{}", self.jobs_run)}
+                ]}]}),
+            );
+        }
+        let created_before = deployments_created(g);
         let run = run_action(
             &self.aws,
             &all,
@@ -124,6 +148,30 @@ impl Pipeline {
                 ("GITHUB_SHA", github_sha),
             ],
         );
+        if let Some(env) = &environment {
+            assert_eq!(
+                deployments_created(g),
+                created_before,
+                "{job}: the action made a second deployment next to GitHub's"
+            );
+            let state = g.state(REPO);
+            let ours: Vec<&serde_json::Value> = state["deployments"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|d| d["environment"] == env.as_str() && d["sha"] == sha)
+                .collect();
+            let finals: Vec<&serde_json::Value> = ours
+                .iter()
+                .filter_map(|d| d["statuses"].as_array().and_then(|s| s.last()))
+                .filter(|s| s["state"] != "in_progress")
+                .collect();
+            assert_eq!(
+                finals.len(),
+                1,
+                "{job}: exactly one deployment of {env} at {sha} got the outcome: {ours:#?}"
+            );
+        }
         let steps: HashMap<String, String> = run.outputs.clone();
         let outputs = j["outputs"]
             .as_mapping()
@@ -217,6 +265,7 @@ async fn a_merge_goes_build_dev_staging_prod_with_the_digest_passed_between_jobs
         file,
         config,
         outputs: Outputs::new(),
+        jobs_run: 0,
     };
 
     // The merge: build → dev.
@@ -254,4 +303,50 @@ async fn a_merge_goes_build_dev_staging_prod_with_the_digest_passed_between_jobs
     assert_eq!(run.output("version"), version);
     assert_eq!(p.digest_of("c-pipeline-prod").await, merged_digest);
     assert_eq!(p.recorded_commit("c-pipeline-prod").await, merged);
+}
+
+/// Every job that runs the action shares one concurrency group per stage it deploys to,
+/// across all the example workflows, so two deploys to one service take turns instead of
+/// failing on the lock; the rollback cancels a running deploy instead of queueing behind it.
+#[test]
+fn every_deploying_job_takes_its_stages_concurrency_group() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("yml") || path.ends_with("ecs-deploy.yml") {
+            continue;
+        }
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let file: Value = serde_yaml_ng::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        for (job_name, job) in file["jobs"].as_mapping().unwrap() {
+            let runs_action = job["steps"]
+                .as_sequence()
+                .is_some_and(|s| s.iter().any(|s| s["uses"].as_str().is_some_and(|u| u.starts_with(ACTION))));
+            if !runs_action {
+                continue;
+            }
+            seen += 1;
+            let job_name = text(job_name);
+            let stage = action_inputs(job)
+                .into_iter()
+                .find(|(k, _)| k == "stage")
+                .map(|(_, v)| v)
+                .unwrap_or_else(|| panic!("{name} {job_name}: no stage"));
+            let concurrency = if job["concurrency"].is_mapping() {
+                &job["concurrency"]
+            } else {
+                &file["concurrency"]
+            };
+            assert_eq!(
+                text(&concurrency["group"]),
+                format!("ecs-deploy-{stage}"),
+                "{name} {job_name}: the stage's group"
+            );
+            let cancels = text(&concurrency["cancel-in-progress"]);
+            let is_rollback = action_inputs(job).iter().any(|(k, v)| k == "command" && v == "rollback");
+            assert_eq!(cancels, is_rollback.to_string(), "{name} {job_name}: cancel-in-progress");
+        }
+    }
+    assert_eq!(seen, 7, "deploying jobs in examples/");
 }

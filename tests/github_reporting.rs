@@ -61,15 +61,26 @@ impl Gh {
         }
     }
 
+    /// A `workflow_dispatch` run at `sha` (the branch's HEAD when it was dispatched).
+    fn dispatch(repo: &'static str, sha: &'static str) -> Gh {
+        Gh {
+            repo,
+            event_name: "workflow_dispatch",
+            event: event("workflow_dispatch", repo, |_| {}),
+            sha,
+            token: TOKEN,
+        }
+    }
+
     fn run(&self, aws: &Aws, inputs: &[(&str, &str)]) -> Run {
         let g = GitHub::shared();
         let mut all = inputs.to_vec();
         all.push(("github-token", self.token));
         let path = self.event.path().to_string_lossy().into_owned();
-        let git_ref = if self.event_name == "push" {
-            "refs/heads/main"
-        } else {
+        let git_ref = if self.event_name == "pull_request" {
             "refs/pull/12/merge"
+        } else {
+            "refs/heads/main"
         };
         run_action(
             aws,
@@ -499,6 +510,39 @@ async fn a_job_with_an_environment_reuses_the_deployment_github_made_for_it() {
     );
     run.assert_code(0);
     assert_eq!(count(&gh.requests(), "POST", "/deployments"), 0);
+}
+
+/// A dispatched promote names the image's commit (`commit`), while GitHub put the job's
+/// deployment on the dispatch's HEAD: that deployment gets the statuses, and the check run
+/// goes on the image's commit.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dispatch_naming_the_images_commit_still_reuses_the_jobs_deployment() {
+    const HEAD: &str = "dddddddddddddddddddddddddddddddddddddddd";
+    let gh = Gh::dispatch("dispatchjob-org/shop", HEAD);
+    let job_url = format!("{}/job/5", gh.run_url());
+    GitHub::shared().seed(
+        gh.repo,
+        json!({"deployments": [
+            {"ref": HEAD, "environment": "dev", "statuses": [{"state": "in_progress", "log_url": job_url}]}
+        ]}),
+    );
+    let aws = Aws::new("gh_dispatchjob").await;
+    let (cluster, image) = rolling_service(&aws, "gh-dispatchjob").await;
+    let mut inputs = rolling_inputs(&cluster, &image, "dev");
+    inputs.push(("commit", SHA));
+    let run = gh.run(&aws, &inputs);
+    run.assert_code(0);
+    assert_eq!(count(&gh.requests(), "POST", "/deployments"), 0, "no second deployment");
+    let state = gh.state();
+    let deployments = state["deployments"].as_array().unwrap();
+    assert_eq!(statuses(&deployments[0]), ["in_progress", "in_progress", "success"]);
+    let checks = state["check_runs"].as_array().unwrap();
+    assert!(!checks.is_empty());
+    assert!(
+        checks.iter().all(|c| c["head_sha"] == SHA),
+        "checks on the image's commit: {checks:#?}"
+    );
+    gh.assert_clean(&[&run]);
 }
 
 #[tokio::test(flavor = "multi_thread")]

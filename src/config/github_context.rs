@@ -19,6 +19,10 @@ pub struct GithubContext {
     pub workflow: Option<String>,
     pub job: Option<String>,
     pub actor: Option<String>,
+    /// `GITHUB_SHA` as the runner gave it, kept when the `commit` input replaces `sha`: GitHub
+    /// puts the deployment of a job with `environment:` on this commit, not the image's.
+    #[serde(skip)]
+    pub runner_sha: Option<String>,
 }
 
 impl GithubContext {
@@ -59,6 +63,7 @@ impl GithubContext {
                 "pass the commit the image was built from, e.g. `${{ github.event.pull_request.head.sha || github.sha }}`",
             ));
         }
+        self.runner_sha = self.sha.take();
         self.sha = Some(commit.to_string());
         Ok(self)
     }
@@ -85,7 +90,9 @@ mod tests {
             ..Default::default()
         };
         let sha = "0123456789abcdef0123456789abcdef01234567";
-        assert_eq!(ctx.clone().with_commit(&raw(sha)).unwrap().sha.as_deref(), Some(sha));
+        let with = ctx.clone().with_commit(&raw(sha)).unwrap();
+        assert_eq!(with.sha.as_deref(), Some(sha));
+        assert_eq!(with.runner_sha, ctx.sha, "GITHUB_SHA is kept for the job's deployment");
         assert_eq!(ctx.clone().with_commit(&raw("")).unwrap().sha, ctx.sha);
         for bad in [
             "0123456",

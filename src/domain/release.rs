@@ -95,7 +95,8 @@ pub fn decide_stage(
         .running
         .as_ref()
         .is_some_and(|r| r.succeeded && r.digest.as_deref() == Some(digest));
-    if already && command == Command::Deploy {
+    // A rollback to what already runs, recorded good, has nothing to undo either.
+    if already && matches!(command, Command::Deploy | Command::Rollback) {
         return StageDecision::AlreadyThere;
     }
     StageDecision::Deploy { overridden }
@@ -213,6 +214,15 @@ mod tests {
                 view(None, prod_on(B, "1.3.0")),
                 false,
                 "deploy",
+            ),
+            (
+                "a rollback to what already runs is a no-op",
+                Command::Rollback,
+                A,
+                Some("1.2.0"),
+                view(None, prod_on(A, "1.2.0")),
+                false,
+                "already there",
             ),
             (
                 "a downgrade needs rollback",

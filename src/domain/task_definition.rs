@@ -119,11 +119,16 @@ pub fn assign_images(
     }
 }
 
-/// Record tags on a task definition. Existing tags are kept; ours replace their own keys.
+/// The prefix of every record tag the action writes on a task definition.
+pub const RECORD_PREFIX: &str = "ecs-deploy:";
+
+/// Record tags on a new revision registered from `existing`. The team's own tags are kept; the
+/// source revision's records are not: they describe its deployment, not this one (a copied
+/// `ecs-deploy:result=success` would make a failed release look as if it passed the stage).
 pub fn merge_tags(existing: &[(String, String)], ours: &[(String, String)]) -> Vec<(String, String)> {
     let mut merged: Vec<(String, String)> = existing
         .iter()
-        .filter(|(k, _)| !ours.iter().any(|(ok, _)| ok == k))
+        .filter(|(k, _)| !k.starts_with(RECORD_PREFIX))
         .cloned()
         .collect();
     merged.extend(ours.iter().map(|(k, v)| (k.clone(), sanitize_tag_value(v))));
@@ -226,5 +231,24 @@ mod tests {
         assert_eq!(merged[0], ("team".to_string(), "pay".to_string()));
         assert_eq!(merged[1].1, "v1.2.3");
         assert_eq!(merged[2].1, "https://x/y_z=1_a");
+    }
+
+    #[test]
+    fn a_new_revision_never_inherits_the_source_revisions_records() {
+        let merged = merge_tags(
+            &[
+                ("team".into(), "pay".into()),
+                ("ecs-deploy:result".into(), "success".into()),
+                ("ecs-deploy:git-sha".into(), "0ld".into()),
+            ],
+            &[("ecs-deploy:digest".into(), "sha256:bb".into())],
+        );
+        assert_eq!(
+            merged,
+            vec![
+                ("team".to_string(), "pay".to_string()),
+                ("ecs-deploy:digest".to_string(), "sha256:bb".to_string())
+            ]
+        );
     }
 }

@@ -144,7 +144,7 @@ impl Deployments {
         };
         let repo = repo_path(&info.owner, &info.repo);
         let query = [
-            ("sha", info.sha.clone()),
+            ("sha", info.job_sha.clone()),
             ("environment", environment.to_string()),
             ("per_page", "20".to_string()),
         ];

@@ -16,8 +16,11 @@ pub struct PullRequest {
 pub struct RunInfo {
     pub owner: String,
     pub repo: String,
-    /// The deployed commit (`GITHUB_SHA`).
+    /// The deployed commit: the `commit` input, a PR's head, or `GITHUB_SHA`.
     pub sha: String,
+    /// The commit GitHub puts a job's own environment deployment on: a PR's head, else
+    /// `GITHUB_SHA` (a dispatch's HEAD even when `commit` names the image's commit).
+    pub job_sha: String,
     pub run_url: Option<String>,
     pub event_name: Option<String>,
     /// The branch (a PR's head branch, or the pushed branch).
@@ -40,6 +43,7 @@ impl RunInfo {
             owner: owner.to_string(),
             repo: repo.to_string(),
             sha: sha.trim().to_string(),
+            job_sha: ctx.runner_sha.as_deref().unwrap_or(sha).trim().to_string(),
             run_url: ctx.run_url(),
             event_name: ctx.event_name.clone(),
             branch: ctx
@@ -76,6 +80,7 @@ impl RunInfo {
                 .filter(|s| s.len() == 40 && s.bytes().all(|b| b.is_ascii_hexdigit()))
             {
                 self.sha = head_sha.to_string();
+                self.job_sha = head_sha.to_string();
             }
         }
         if let Some(msg) = event.pointer("/head_commit/message").and_then(Value::as_str) {
@@ -160,6 +165,11 @@ mod tests {
             &serde_json::json!({"pull_request": {"number": 7, "head": {"ref": "feat/x", "sha": "a".repeat(40)}}}),
         );
         assert_eq!(info.sha, "a".repeat(40));
+        assert_eq!(
+            info.job_sha,
+            "a".repeat(40),
+            "GitHub's job deployment is on the head too"
+        );
         assert_eq!(info.branch.as_deref(), Some("feat/x"));
     }
 }

@@ -3,7 +3,7 @@
 
 use super::super::wait::short_td;
 use super::super::Ports;
-use super::observe::{history, live_task_definition, tag};
+use super::observe::{attempts, history, live_task_definition, tag, Attempt};
 use super::refused;
 use crate::config::chain_file::ChainFile;
 use crate::config::inputs::{given, RawInputs};
@@ -33,37 +33,7 @@ pub async fn release(
     let start_index = file.index(&first.name).unwrap_or(0);
     let mut notes = Vec::new();
     if command == Command::Rollback {
-        let hist = history(ports, &first.cfg, &first.name).await?;
-        let current = live_task_definition(ports, &first.cfg)
-            .await?
-            .and_then(|td| tag(&td, record::DIGEST).map(str::to_string));
-        let to = given(&raw.to).unwrap_or("previous");
-        let pick = if to == "previous" {
-            hist.iter().find(|(d, _, _)| Some(d) != current.as_ref())
-        } else {
-            let want = to.trim_start_matches('v');
-            hist.iter()
-                .find(|(d, v, _)| d.as_str() == to || v.as_deref().map(|v| v.trim_start_matches('v')) == Some(want))
-        };
-        let Some((d, v, td)) = pick.cloned() else {
-            return Err(refused(
-                &first.name,
-                format!(
-                    "has no recorded good release matching `to: {to}` (records: {} successful releases)",
-                    hist.len()
-                ),
-            ));
-        };
-        notes.push(format!(
-            "rolling {} back to {} ({d}, recorded on {})",
-            first.name,
-            v.clone().unwrap_or_else(|| "unversioned".into()),
-            short_td(&td)
-        ));
-        let digest =
-            Digest::parse(&d).ok_or_else(|| refused(&first.name, format!("record {td} has a malformed digest")))?;
-        let version = v.and_then(|v| semver::Version::parse(v.trim_start_matches('v')).ok());
-        return Ok(Choice { digest, version, notes });
+        return rollback_target(raw, first, ports).await;
     }
     if let Some(image) = given(&raw.image) {
         let r = ImageRef::parse(image).map_err(|e| Error::Image {
@@ -139,4 +109,66 @@ pub async fn release(
         version: None,
         notes,
     })
+}
+
+/// What `command: rollback` goes back to. `to: previous` undoes the stage's newest release:
+/// the newest successful one other than what runs now. When the newest release deployed
+/// there did not complete (cancelled, e.g. by this rollback's own workflow, or rolled back)
+/// and the stage already runs the good release before it, that release is the answer: there
+/// is nothing left to undo, and going one further back would undo a good release nobody asked
+/// to undo. A named version or digest is taken as given.
+async fn rollback_target(raw: &RawInputs, first: &StagePlan, ports: &Ports<'_>) -> Result<Choice, Error> {
+    let all = attempts(ports, &first.cfg, &first.name).await?;
+    let good: Vec<&Attempt> = all.iter().filter(|a| a.succeeded).collect();
+    let current = live_task_definition(ports, &first.cfg)
+        .await?
+        .and_then(|td| tag(&td, record::DIGEST).map(str::to_string));
+    let to = given(&raw.to).unwrap_or("previous");
+    let mut notes = Vec::new();
+    let pick = if to == "previous" {
+        match (all.first(), good.first()) {
+            (Some(newest), Some(last_good))
+                if !newest.succeeded && current.as_deref() == Some(last_good.digest.as_str()) =>
+            {
+                notes.push(format!(
+                    "the newest release deployed to {stage}, {newest_name}, did not complete (cancelled or rolled back), and {stage} already runs the release before it; nothing to undo. To go further back, run with `to:` set to an older version",
+                    stage = first.name,
+                    newest_name = newest.version.clone().unwrap_or_else(|| newest.digest.clone()),
+                ));
+                Some(*last_good)
+            }
+            _ => good.iter().copied().find(|a| Some(&a.digest) != current.as_ref()),
+        }
+    } else {
+        let want = to.trim_start_matches('v');
+        good.iter()
+            .copied()
+            .find(|a| a.digest == to || a.version.as_deref().map(|v| v.trim_start_matches('v')) == Some(want))
+    };
+    let Some(a) = pick.cloned() else {
+        return Err(refused(
+            &first.name,
+            format!(
+                "has no recorded good release matching `to: {to}` (records: {} successful releases)",
+                good.len()
+            ),
+        ));
+    };
+    notes.push(format!(
+        "rolling {} back to {} ({}, recorded on {})",
+        first.name,
+        a.version.clone().unwrap_or_else(|| "unversioned".into()),
+        a.digest,
+        short_td(&a.task_definition)
+    ));
+    let digest = Digest::parse(&a.digest).ok_or_else(|| {
+        refused(
+            &first.name,
+            format!("record {} has a malformed digest", a.task_definition),
+        )
+    })?;
+    let version = a
+        .version
+        .and_then(|v| semver::Version::parse(v.trim_start_matches('v')).ok());
+    Ok(Choice { digest, version, notes })
 }

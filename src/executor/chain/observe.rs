@@ -51,26 +51,47 @@ pub fn tag<'a>(info: &'a TaskDefinitionInfo, key: &str) -> Option<&'a str> {
     info.tags.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }
 
-/// Successful releases recorded for a stage, newest first: (digest, version, task definition).
-pub async fn history(
-    ports: &Ports<'_>,
-    cfg: &DeployConfig,
-    stage: &str,
-) -> Result<Vec<(String, Option<String>, String)>, Error> {
+/// One release a stage was given, as its task-definition revision records it.
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    pub digest: String,
+    pub version: Option<String>,
+    pub task_definition: String,
+    /// The deployment ended in success (a failed, cancelled or interrupted one did not).
+    pub succeeded: bool,
+}
+
+/// Every release deployed to a stage, newest revision first, with how each ended.
+pub async fn attempts(ports: &Ports<'_>, cfg: &DeployConfig, stage: &str) -> Result<Vec<Attempt>, Error> {
     let Some(live) = live_task_definition(ports, cfg).await? else {
         return Ok(vec![]);
     };
     let revisions = ports.ecs.task_definition_history(&live.family, 50).await?;
     Ok(revisions
         .iter()
-        .filter(|td| tag(td, record::STAGE) == Some(stage) && tag(td, RESULT) == Some("success"))
+        .filter(|td| tag(td, record::STAGE) == Some(stage))
         .filter_map(|td| {
-            Some((
-                tag(td, record::DIGEST)?.to_string(),
-                tag(td, record::VERSION).map(str::to_string),
-                td.arn.clone(),
-            ))
+            Some(Attempt {
+                digest: tag(td, record::DIGEST)?.to_string(),
+                version: tag(td, record::VERSION).map(str::to_string),
+                task_definition: td.arn.clone(),
+                succeeded: tag(td, RESULT) == Some("success"),
+            })
         })
+        .collect())
+}
+
+/// Successful releases recorded for a stage, newest first: (digest, version, task definition).
+pub async fn history(
+    ports: &Ports<'_>,
+    cfg: &DeployConfig,
+    stage: &str,
+) -> Result<Vec<(String, Option<String>, String)>, Error> {
+    Ok(attempts(ports, cfg, stage)
+        .await?
+        .into_iter()
+        .filter(|a| a.succeeded)
+        .map(|a| (a.digest, a.version, a.task_definition))
         .collect())
 }
 

@@ -78,6 +78,11 @@ pub(super) async fn close(run: &mut Run<'_, '_>, ended: Ended) -> Result<Ending,
         Ended::Cancelled => {
             log::group("Cancelled: traffic to the stable slot");
             let rollback = restore_now(true).await;
+            if run.recorded {
+                // Cancelled while the old slot was kept warm: it is the stable one again.
+                let topo = &run.topo;
+                super::retire::slot_tags(run, [(&topo.live, "stable"), (&topo.idle, "candidate")]).await;
+            }
             super::traffic::clear_cursor(run).await;
             log::endgroup();
             Ending {

@@ -219,9 +219,16 @@ async fn deploy_locked(
 /// The loop: each step from the cursor, in order, until one ends the run.
 async fn run_steps(run: &mut Run<'_, '_>, cancel: &mut Cancel) -> Ended {
     let n = run.plan.steps.len();
+    // With the old slot kept warm after the shift, a signal still reverts (by weights, at once);
+    // without, traffic is final once it is all on the new slot, and the run completes.
+    let kept_warm = run
+        .plan
+        .steps
+        .iter()
+        .any(|s| matches!(s, Step::Retire { keep_for_secs, .. } if *keep_for_secs > 0));
     for index in run.plan.cursor..n {
         let step = run.plan.steps[index].clone();
-        let after_traffic_is_final = matches!(step, Step::Record { .. } | Step::Retire { .. });
+        let after_traffic_is_final = !kept_warm && matches!(step, Step::Record { .. } | Step::Retire { .. });
         if *cancel.borrow() && !after_traffic_is_final {
             return Ended::Cancelled;
         }

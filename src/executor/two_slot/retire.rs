@@ -1,6 +1,6 @@
 //! The end of a successful rollout: record which slot is stable, keep the old slot warm for
-//! `keep-old-for` while analysis keeps watching the new one (a failure there rolls back by
-//! weights, instantly: the old slot still runs), then scale the old slot to 0.
+//! `keep-old-for` while analysis keeps watching the new one (a failure or a cancel there rolls
+//! back by weights, instantly: the old slot still runs), then scale the old slot to 0.
 
 use std::time::Duration;
 
@@ -97,8 +97,9 @@ pub async fn retire(
 
 /// The new slot at 100% under analysis while the old one is warm: its minutes since the shift,
 /// as a whole and the latest alone. Only a failing verdict counts here (the release passed its
-/// bake; a CloudWatch outage now is no reason to undo it). A signal ends the watch: the rollout
-/// itself is complete.
+/// bake; a CloudWatch outage now is no reason to undo it). A signal reverts: while the old slot
+/// is warm, undoing the release costs one weight change, and a cancel here is how an emergency
+/// rollback reaches a running promote.
 async fn watch(run: &mut Run<'_, '_>, keep_for: Duration, interval: Duration, cancel: &mut Cancel) -> Option<Ended> {
     let ports = run.ports;
     let end = ports.clock.now() + keep_for;
@@ -117,8 +118,13 @@ async fn watch(run: &mut Run<'_, '_>, keep_for: Duration, interval: Duration, ca
             race(cancel, bake::look(run, &expected)).await
         };
         let Some(look) = look else {
-            log::info("cancelled while keeping the old slot warm; the rollout itself is complete");
-            return None;
+            // The old release still runs at full size: a cancel now (an emergency rollback's
+            // workflow cancels this run) puts traffic back on it at once, by weights.
+            log::info(&format!(
+                "cancelled while keeping {} warm: traffic goes back to it",
+                run.topo.live.state.name
+            ));
+            return Some(Ended::Cancelled);
         };
         let verdict = judge(&look.m, &run.pc.thresholds);
         let data = (look.coverage.published.len(), look.coverage.requests.round() as u64);
