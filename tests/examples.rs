@@ -20,9 +20,15 @@ const MERGE_REF_SHA: &str = "9999999999999999999999999999999999999999";
 
 type Outputs = HashMap<String, HashMap<String, String>>;
 
-fn pipeline() -> Value {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/pipeline.yml");
+fn example(name: &str) -> Value {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(name);
     serde_yaml_ng::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn pipeline() -> Value {
+    example("pipeline.yml")
 }
 
 fn text(v: &Value) -> String {
@@ -34,9 +40,10 @@ fn text(v: &Value) -> String {
     }
 }
 
-/// `${{ needs.J.outputs.K }}` and `${{ steps.ID.outputs.K }}` (with `steps` the job's own step
-/// outputs); nothing else is passed to the action by the example.
-fn eval(s: &str, needs: &Outputs, steps: &HashMap<String, String>) -> String {
+/// `${{ needs.J.outputs.K }}`, `${{ steps.ID.outputs.K }}` (with `steps` the job's own step
+/// outputs) and `${{ github.event.A.B }}` (the event payload); nothing else is passed to the
+/// action by the examples.
+fn eval(s: &str, needs: &Outputs, steps: &HashMap<String, String>, event: &serde_json::Value) -> String {
     let mut out = String::new();
     let mut rest = s;
     while let Some(start) = rest.find("${{") {
@@ -54,6 +61,14 @@ fn eval(s: &str, needs: &Outputs, steps: &HashMap<String, String>) -> String {
                 .get(*key)
                 .unwrap_or_else(|| panic!("{expr}: the step has no output {key}"))
                 .clone(),
+            ["github", "event", path @ ..] => {
+                let pointer = format!("/{}", path.join("/"));
+                event
+                    .pointer(&pointer)
+                    .and_then(serde_json::Value::as_str)
+                    .unwrap_or_else(|| panic!("{expr}: not in the event payload"))
+                    .to_string()
+            }
             _ => panic!("an expression this test does not evaluate: {expr}"),
         };
         out.push_str(&value);
@@ -79,17 +94,21 @@ fn action_inputs(job: &Value) -> Vec<(String, String)> {
 }
 
 struct Pipeline {
+    /// The repository the workflow runs in.
+    repo: &'static str,
     aws: Aws,
     file: Value,
     config: tempfile::NamedTempFile,
     outputs: Outputs,
     /// Jobs run so far: each job's GitHub deployment links its own job.
     jobs_run: u32,
+    /// What a `repository_dispatch` event carries.
+    client_payload: serde_json::Value,
 }
 
 /// The deployments anyone asked GitHub to create (GitHub's own job deployments are seeded).
-fn deployments_created(g: &GitHub) -> usize {
-    g.requests(REPO)
+fn deployments_created(g: &GitHub, repo: &str) -> usize {
+    g.requests(repo)
         .iter()
         .filter(|r| r["method"] == "POST" && r["path"].as_str().is_some_and(|p| p.ends_with("/deployments")))
         .count()
@@ -99,29 +118,37 @@ impl Pipeline {
     /// Runs `job`'s action step for `event` at commit `sha`, records its job outputs.
     fn run(&mut self, job: &str, event: &str, sha: &str) -> Run {
         let j = &self.file["jobs"][job];
+        let client_payload = self.client_payload.clone();
+        let repo = self.repo;
+        let payload = support::github::event(event, repo, |p| match event {
+            "push" => {
+                p["ref"] = "refs/heads/main".into();
+                p["after"] = sha.into();
+            }
+            "repository_dispatch" => p["client_payload"] = client_payload,
+            _ => p["pull_request"]["head"]["sha"] = sha.into(),
+        });
+        let event_json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(payload.path()).unwrap()).unwrap();
+        // The job's earlier steps: an app token is the only output the action takes from them.
+        let earlier = HashMap::from([("token".to_string(), TOKEN.to_string())]);
         let inputs: Vec<(String, String)> = action_inputs(j)
             .into_iter()
             .map(|(k, v)| {
                 let v = if k == "config" {
                     self.config.path().to_str().unwrap().to_string()
                 } else {
-                    eval(&v, &self.outputs, &HashMap::new())
+                    eval(&v, &self.outputs, &earlier, &event_json)
                 };
                 (k, v)
             })
             .collect();
         let mut all: Vec<(&str, &str)> = inputs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        all.push(("github-token", TOKEN));
-        let payload = support::github::event(event, REPO, |p| {
-            if event == "push" {
-                p["ref"] = "refs/heads/main".into();
-                p["after"] = sha.into();
-            } else {
-                p["pull_request"]["head"]["sha"] = sha.into();
-            }
-        });
+        if !inputs.iter().any(|(k, _)| k == "github-token") {
+            all.push(("github-token", TOKEN));
+        }
         // On a pull request GITHUB_SHA is the merge ref's commit, not the image's.
-        let github_sha = if event == "push" { sha } else { MERGE_REF_SHA };
+        let github_sha = if event == "pull_request" { MERGE_REF_SHA } else { sha };
         let g = GitHub::shared();
         // What GitHub does when a job with `environment:` starts: one deployment, on the PR's
         // head (else GITHUB_SHA), with an in-progress status linking the job.
@@ -129,32 +156,35 @@ impl Pipeline {
         self.jobs_run += 1;
         if let Some(env) = &environment {
             g.seed(
-                REPO,
+                repo,
                 serde_json::json!({"deployments": [{"ref": sha, "environment": env, "statuses": [
                     {"state": "in_progress",
-                     "log_url": format!("https://github.com/{REPO}/actions/runs/1001/job/{}", self.jobs_run)}
+                     "log_url": format!("https://github.com/{repo}/actions/runs/1001/job/{}", self.jobs_run)}
                 ]}]}),
             );
         }
-        let created_before = deployments_created(g);
+        // Reporting to another repository's commit leaves GitHub's own job deployment here to
+        // GitHub (it finishes it with the job).
+        let cross_repository = inputs.iter().any(|(k, _)| k == "commit-repository");
+        let created_before = deployments_created(g, repo);
         let run = run_action(
             &self.aws,
             &all,
             &[
                 ("GITHUB_API_URL", g.api.as_str()),
-                ("GITHUB_REPOSITORY", REPO),
+                ("GITHUB_REPOSITORY", repo),
                 ("GITHUB_EVENT_NAME", event),
                 ("GITHUB_EVENT_PATH", payload.path().to_str().unwrap()),
                 ("GITHUB_SHA", github_sha),
             ],
         );
-        if let Some(env) = &environment {
-            assert_eq!(
-                deployments_created(g),
-                created_before,
-                "{job}: the action made a second deployment next to GitHub's"
-            );
-            let state = g.state(REPO);
+        assert_eq!(
+            deployments_created(g, repo),
+            created_before,
+            "{job}: the action made a second deployment next to GitHub's"
+        );
+        if let Some(env) = environment.as_ref().filter(|_| !cross_repository) {
+            let state = g.state(repo);
             let ours: Vec<&serde_json::Value> = state["deployments"]
                 .as_array()
                 .unwrap()
@@ -177,7 +207,7 @@ impl Pipeline {
             .as_mapping()
             .map(|m| {
                 m.iter()
-                    .map(|(k, v)| (text(k), eval(&text(v), &self.outputs, &steps)))
+                    .map(|(k, v)| (text(k), eval(&text(v), &self.outputs, &steps, &event_json)))
                     .collect()
             })
             .unwrap_or_default();
@@ -261,11 +291,13 @@ async fn a_merge_goes_build_dev_staging_prod_with_the_digest_passed_between_jobs
         }}),
     );
     let mut p = Pipeline {
+        repo: REPO,
         aws,
         file,
         config,
         outputs: Outputs::new(),
         jobs_run: 0,
+        client_payload: serde_json::Value::Null,
     };
 
     // The merge: build → dev.
@@ -320,9 +352,10 @@ fn every_deploying_job_takes_its_stages_concurrency_group() {
         let name = path.file_name().unwrap().to_string_lossy().to_string();
         let file: Value = serde_yaml_ng::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         for (job_name, job) in file["jobs"].as_mapping().unwrap() {
-            let runs_action = job["steps"]
-                .as_sequence()
-                .is_some_and(|s| s.iter().any(|s| s["uses"].as_str().is_some_and(|u| u.starts_with(ACTION))));
+            let runs_action = job["steps"].as_sequence().is_some_and(|s| {
+                s.iter()
+                    .any(|s| s["uses"].as_str().is_some_and(|u| u.starts_with(ACTION)))
+            });
             if !runs_action {
                 continue;
             }
@@ -344,9 +377,152 @@ fn every_deploying_job_takes_its_stages_concurrency_group() {
                 "{name} {job_name}: the stage's group"
             );
             let cancels = text(&concurrency["cancel-in-progress"]);
-            let is_rollback = action_inputs(job).iter().any(|(k, v)| k == "command" && v == "rollback");
-            assert_eq!(cancels, is_rollback.to_string(), "{name} {job_name}: cancel-in-progress");
+            let is_rollback = action_inputs(job)
+                .iter()
+                .any(|(k, v)| k == "command" && v == "rollback");
+            assert_eq!(
+                cancels,
+                is_rollback.to_string(),
+                "{name} {job_name}: cancel-in-progress"
+            );
         }
     }
-    assert_eq!(seen, 7, "deploying jobs in examples/");
+    assert_eq!(seen, 8, "deploying jobs in examples/");
+}
+
+/// `app-release.yml` in the app repository dispatches `infra-deploy.yml` in the infrastructure
+/// repository: the image is deployed, and the check run, the PR comment and a deployment land
+/// on the app's commit, in the app's repository. A token the app repository refuses costs a
+/// warning, never the deploy.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_app_repositorys_dispatch_deploys_its_image_and_reports_on_its_commit() {
+    const INFRA: &str = "acme/shop-infra";
+    const APP: &str = "acme/shop-app";
+    const INFRA_HEAD: &str = "3333333333333333333333333333333333333333";
+    let app = example("app-release.yml");
+    let dispatch = app["jobs"]["build"]["steps"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "Dispatch the deploy")
+        .map(|s| text(&s["run"]))
+        .expect("the dispatch step");
+    let sent: Vec<String> = dispatch
+        .split("client_payload[")
+        .skip(1)
+        .map(|rest| rest.split(']').next().unwrap().to_string())
+        .collect();
+    let file = example("infra-deploy.yml");
+    let read: Vec<String> = action_inputs(&file["jobs"]["dev"])
+        .into_iter()
+        .filter_map(|(_, v)| {
+            v.strip_prefix("${{ github.event.client_payload.")
+                .and_then(|r| r.strip_suffix(" }}"))
+                .map(str::to_string)
+        })
+        .collect();
+    assert_eq!(
+        sent, read,
+        "the app sends exactly what the infrastructure workflow reads"
+    );
+    assert!(dispatch.contains("event_type=deploy-shop"));
+    assert_eq!(
+        file["on"]["repository_dispatch"]["types"][0],
+        Value::from("deploy-shop")
+    );
+
+    let aws = Aws::new("dispatch").await;
+    aws.push_image("dispatch/web", "v1.0.0").await;
+    aws.create_cluster("c-dispatch-dev").await;
+    let td = aws
+        .register(
+            "dispatch-dev-web",
+            &[("app", &Aws::image_uri("dispatch/web", "v1.0.0"))],
+        )
+        .await;
+    aws.create_service("c-dispatch-dev", "web", &td, 1).await;
+    let config = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        config.path(),
+        "repository: 123456789012.dkr.ecr.us-east-1.amazonaws.com/dispatch/web\nstages:\n  - name: dev\n    cluster: c-dispatch-dev\n    services: [web]\n",
+    )
+    .unwrap();
+    let g = GitHub::shared();
+    g.seed(INFRA, serde_json::json!({"environments": {"dev": {}}}));
+    let commit = "4444444444444444444444444444444444444444";
+    g.seed(
+        APP,
+        serde_json::json!({
+            "pulls": [{"number": 42, "title": "Faster checkout", "head_ref": "feat/fast",
+                       "head_sha": "5555555555555555555555555555555555555555", "base_ref": "main",
+                       "state": "closed", "merged": true, "merge_commit_sha": commit, "user": "alice"}],
+            "commit_pulls": {commit: [42]}
+        }),
+    );
+    let digest = aws.push_image("dispatch/web", &format!("git-{commit}")).await;
+    let mut p = Pipeline {
+        repo: INFRA,
+        aws,
+        file,
+        config,
+        outputs: Outputs::new(),
+        jobs_run: 0,
+        client_payload: serde_json::json!({
+            "image": Aws::image_uri("dispatch/web", &format!("git-{commit}")),
+            "commit": commit,
+            "repository": APP,
+        }),
+    };
+    let run = p.run("dev", "repository_dispatch", INFRA_HEAD);
+    run.assert_code(0);
+    assert_eq!(run.output("outcome"), "success", "{}", run.stdout);
+    assert_eq!(p.digest_of("c-dispatch-dev").await, digest);
+    assert_eq!(p.recorded_commit("c-dispatch-dev").await, commit);
+
+    let app_state = g.state(APP);
+    let checks = app_state["check_runs"].as_array().unwrap();
+    assert!(!checks.is_empty(), "a check run on the app's commit");
+    assert!(checks.iter().all(|c| c["head_sha"] == commit), "{checks:#?}");
+    let comments = app_state["comments"].as_array().unwrap();
+    assert_eq!(comments.len(), 1, "the sticky comment on the app's pull request");
+    assert_eq!(comments[0]["issue_number"], 42);
+    let deployments = app_state["deployments"].as_array().unwrap();
+    assert_eq!(deployments.len(), 1, "{deployments:#?}");
+    assert_eq!(deployments[0]["sha"], commit);
+    assert_eq!(deployments[0]["environment"], "dev");
+    assert_eq!(
+        deployments[0]["statuses"].as_array().unwrap().last().unwrap()["state"],
+        "success"
+    );
+    let infra_state = g.state(INFRA);
+    assert!(infra_state["check_runs"].as_array().unwrap().is_empty());
+    assert!(infra_state["comments"].as_array().unwrap().is_empty());
+    assert_eq!(g.violations(APP), Vec::<serde_json::Value>::new());
+
+    // A token the app repository refuses: one warning per channel, the deploy unchanged.
+    g.add_faults(vec![
+        serde_json::json!({"method": "*", "path_regex": "^/repos/acme/shop-app/", "status": 403,
+                                         "message": "Resource not accessible by integration"}),
+    ]);
+    let next = "6666666666666666666666666666666666666666";
+    let digest = p.aws.push_image("dispatch/web", &format!("git-{next}")).await;
+    p.client_payload["image"] = Aws::image_uri("dispatch/web", &format!("git-{next}")).into();
+    p.client_payload["commit"] = next.into();
+    let run = p.run("dev", "repository_dispatch", INFRA_HEAD);
+    run.assert_code(0);
+    assert_eq!(run.output("outcome"), "success", "{}", run.stdout);
+    assert_eq!(p.digest_of("c-dispatch-dev").await, digest);
+    assert!(run.stdout.contains("::warning"), "{}", run.stdout);
+    let refused: Vec<&str> = run.stdout.lines().filter(|l| l.contains("HTTP 403")).collect();
+    assert!(
+        refused.iter().any(|l| l.contains("check runs skipped")),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        refused
+            .iter()
+            .all(|l| l.contains("on acme/shop-app") && !l.contains("give the job")),
+        "the fix is the token's permission there: {refused:#?}"
+    );
 }

@@ -233,6 +233,7 @@ fn merge(base: RawInputs, over: &RawInputs) -> RawInputs {
         webhook_url: pick(base.webhook_url, &over.webhook_url),
         report: pick(base.report, &over.report),
         commit: pick(base.commit, &over.commit),
+        commit_repository: pick(base.commit_repository, &over.commit_repository),
     }
 }
 

@@ -23,6 +23,10 @@ pub struct GithubContext {
     /// puts the deployment of a job with `environment:` on this commit, not the image's.
     #[serde(skip)]
     pub runner_sha: Option<String>,
+    /// The `commit-repository` input: where `commit` lives when it is not this repository (an
+    /// app repository that dispatched this run). Reports go there; environments stay here.
+    #[serde(skip)]
+    pub commit_repository: Option<String>,
 }
 
 impl GithubContext {
@@ -50,9 +54,30 @@ impl GithubContext {
     /// The `commit` input: the commit the image was built from, which the records and every
     /// report name instead of `GITHUB_SHA` (a PR's merge ref, or a dispatch's HEAD).
     pub fn with_commit(mut self, raw: &super::RawInputs) -> Result<GithubContext, super::InputError> {
+        let repository = super::inputs::given(&raw.commit_repository);
         let Some(commit) = super::inputs::given(&raw.commit) else {
-            return Ok(self);
+            return match repository {
+                Some(_) => Err(super::InputError::new(
+                    "commit-repository",
+                    "is set without `commit`: a repository alone names no commit to report on".to_string(),
+                    "pass the commit too, e.g. `commit: ${{ github.event.client_payload.commit }}`",
+                )),
+                None => Ok(self),
+            };
         };
+        if let Some(repo) = repository {
+            if !is_repository_name(repo) {
+                return Err(super::InputError::new(
+                    "commit-repository",
+                    format!(
+                        "`{}` is not a repository as owner/name",
+                        super::input_error::printable(repo)
+                    ),
+                    "pass the app repository's full name, e.g. `acme/shop` (`${{ github.event.client_payload.repository }}`)",
+                ));
+            }
+            self.commit_repository = Some(repo.to_string());
+        }
         if commit.len() != 40 || !commit.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()) {
             return Err(super::InputError::new(
                 "commit",
@@ -68,11 +93,32 @@ impl GithubContext {
         Ok(self)
     }
 
+    /// The repository reports go to: `commit-repository`, else `GITHUB_REPOSITORY`.
+    pub fn report_repository(&self) -> Option<&str> {
+        self.commit_repository.as_deref().or(self.repository.as_deref())
+    }
+
     pub fn event(&self) -> Option<serde_json::Value> {
         let path = self.event_path.as_deref()?;
         let text = std::fs::read_to_string(path).ok()?;
         serde_json::from_str(&text).ok()
     }
+}
+
+/// GitHub's owner/name: an owner of letters, digits and hyphens, a name of letters, digits,
+/// `.`, `_` and `-` (it goes into API paths, so nothing else is let through).
+fn is_repository_name(s: &str) -> bool {
+    let Some((owner, name)) = s.split_once('/') else {
+        return false;
+    };
+    let owner_ok =
+        !owner.is_empty() && owner.len() <= 39 && owner.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    let name_ok = !name.is_empty()
+        && name.len() <= 100
+        && name != "."
+        && name != ".."
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+    owner_ok && name_ok
 }
 
 #[cfg(test)]
@@ -103,6 +149,31 @@ mod tests {
             let e = ctx.clone().with_commit(&raw(bad)).unwrap_err();
             assert_eq!(e.input, "commit", "{bad}");
         }
+    }
+
+    #[test]
+    fn the_commit_repository_comes_with_a_commit_and_is_owner_slash_name() {
+        let ctx = GithubContext {
+            repository: Some("acme/infra".into()),
+            sha: Some("9".repeat(40)),
+            ..Default::default()
+        };
+        let raw = |c: &str, r: &str| super::super::RawInputs {
+            commit: Some(c.into()),
+            commit_repository: Some(r.into()),
+            ..Default::default()
+        };
+        let sha = "0123456789abcdef0123456789abcdef01234567";
+        let with = ctx.clone().with_commit(&raw(sha, "acme/shop")).unwrap();
+        assert_eq!(with.report_repository(), Some("acme/shop"));
+        assert_eq!(with.repository.as_deref(), Some("acme/infra"), "environments stay here");
+        assert_eq!(ctx.report_repository(), Some("acme/infra"));
+        for bad in ["acme", "acme/shop/x", "/shop", "acme/..", "ac me/shop", "acme/shop?x=1"] {
+            let e = ctx.clone().with_commit(&raw(sha, bad)).unwrap_err();
+            assert_eq!(e.input, "commit-repository", "{bad}");
+        }
+        let e = ctx.clone().with_commit(&raw("", "acme/shop")).unwrap_err();
+        assert_eq!(e.input, "commit-repository");
     }
 
     #[test]

@@ -55,6 +55,7 @@ pub struct RawInputs {
     pub webhook_url: Option<String>,
     pub report: Option<String>,
     pub commit: Option<String>,
+    pub commit_repository: Option<String>,
 }
 
 impl RawInputs {

@@ -59,9 +59,20 @@ struct Inner {
     /// 401 switches every channel off with a single warning.
     token_refused: bool,
     warned: HashSet<(Channel, &'static str)>,
+    /// Reports go to another repository (`commit-repository`): the job's `permissions:` do
+    /// not reach it, so the fix is the token's own permissions there.
+    elsewhere: Option<String>,
 }
 
 impl Channels {
+    /// Reports go to `repository`, not the workflow's own: a refusal names the token's
+    /// permissions there, not the job's.
+    pub fn report_elsewhere(&self, repository: &str) {
+        if let Ok(mut i) = self.inner.lock() {
+            i.elsewhere = Some(repository.to_string());
+        }
+    }
+
     /// Switched off by the `report` input: skipped without a warning.
     pub fn switch_off(&self, ch: Channel) {
         if let Ok(mut i) = self.inner.lock() {
@@ -119,12 +130,21 @@ impl Channels {
                 } else {
                     "forbidden"
                 };
+                let fix = match &i.elsewhere {
+                    Some(repo) => format!(
+                        "give the `github-token` `{}` on {repo} (a GitHub App's installation token for that repository; the job's own token cannot write to another repository)",
+                        ch.permission()
+                    ),
+                    None => format!(
+                        "give the job `permissions: {}` (a pull request from a fork gets a read-only token, so nothing can be written there)",
+                        ch.permission()
+                    ),
+                };
                 (
                     "denied",
                     format!("GitHub {} skipped", ch.what()),
                     format!(
-                        "{why} ({e}). Fix: give the job `permissions: {}` (a pull request from a fork gets a read-only token, so nothing can be written there). Skipping {} for the rest of this run; the deploy goes on.",
-                        ch.permission(),
+                        "{why} ({e}). Fix: {fix}. Skipping {} for the rest of this run; the deploy goes on.",
                         ch.what()
                     ),
                 )

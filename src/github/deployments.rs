@@ -139,7 +139,7 @@ impl Deployments {
         info: &RunInfo,
         environment: &str,
     ) -> Result<Option<u64>, ()> {
-        let Some(run_url) = info.run_url.as_deref() else {
+        let Some(run_url) = info.run_url.as_deref().filter(|_| !info.job_sha.is_empty()) else {
             return Ok(None);
         };
         let repo = repo_path(&info.owner, &info.repo);

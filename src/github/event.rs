@@ -34,7 +34,7 @@ pub struct RunInfo {
 impl RunInfo {
     /// `None` without `GITHUB_REPOSITORY` as `owner/repo` or without `GITHUB_SHA`.
     pub fn from_context(ctx: &GithubContext) -> Option<RunInfo> {
-        let (owner, repo) = ctx.repository.as_deref()?.split_once('/')?;
+        let (owner, repo) = ctx.report_repository()?.split_once('/')?;
         let sha = ctx.sha.as_deref().filter(|s| !s.trim().is_empty())?;
         if owner.is_empty() || repo.is_empty() {
             return None;
@@ -53,7 +53,12 @@ impl RunInfo {
                 .map(str::to_string),
             ..Default::default()
         };
-        if let Some(event) = ctx.event() {
+        if ctx.commit_repository.is_some() {
+            // The commit is another repository's: this run's event, ref and job deployment
+            // say nothing about it (its pull request is looked up there).
+            info.branch = None;
+            info.job_sha = String::new();
+        } else if let Some(event) = ctx.event() {
             info.apply_event(&event);
         }
         Some(info)

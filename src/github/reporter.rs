@@ -87,7 +87,11 @@ impl GitHubReporter {
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .unwrap_or(DEFAULT_API_URL);
+        let elsewhere = cfg.context.commit_repository.clone();
         Some(GitHubReporter::new(info, api, token).inspect(|r| {
+            if let Some(repo) = &elsewhere {
+                r.channels.report_elsewhere(repo);
+            }
             for (enabled, ch) in [
                 (on.checks, Channel::CheckRuns),
                 (on.comment, Channel::Comment),
