@@ -5,7 +5,6 @@ two images, a cluster, a service running v1), then runs the action's real binary
 the GitHub runner would (INPUT_* variables, GITHUB_OUTPUT, GITHUB_STEP_SUMMARY) to deploy v2,
 and prints the outputs and the job summary it wrote.
 """
-import hashlib
 import json
 import os
 import subprocess
@@ -16,6 +15,8 @@ import urllib.request
 from pathlib import Path
 
 import boto3
+
+from sim.images import push_image
 
 ROOT = Path(__file__).resolve().parents[1]
 BINARY = ROOT / "target/x86_64-unknown-linux-musl/debug/ecs-deploy-action"
@@ -69,20 +70,6 @@ def start_simulator():
     if not line.startswith("READY "):
         sys.exit(f"the simulator did not start: {line!r}")
     return proc, line.split(" ", 1)[1]
-
-
-def push_image(ecr, repo, tag):
-    layer = hashlib.sha256(f"{repo}:{tag}".encode()).hexdigest()
-    manifest = {
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-        "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 1469,
-                   "digest": "sha256:" + hashlib.sha256(f"{repo}:{tag}:config".encode()).hexdigest()},
-        "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": 3208942,
-                    "digest": f"sha256:{layer}"}],
-    }
-    out = ecr.put_image(repositoryName=repo, imageTag=tag, imageManifest=json.dumps(manifest))
-    return out["image"]["imageId"]["imageDigest"]
 
 
 def wait_stable(ecs, cluster, service):

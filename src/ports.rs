@@ -75,6 +75,9 @@ pub trait Registry: Send + Sync {
     async fn immutable(&self, location: &EcrLocation) -> Result<bool, AwsError>;
     /// Puts `tag` on the manifest of `digest` (a re-tag: the digest does not change).
     async fn retag(&self, location: &EcrLocation, digest: &Digest, tag: &str) -> Result<Retag, AwsError>;
+    /// The commit the image says it was built from (its `org.opencontainers.image.revision`
+    /// label), `None` when it carries none.
+    async fn revision(&self, location: &EcrLocation, digest: &Digest) -> Result<Option<String>, AwsError>;
 }
 
 /// What a re-tag did.

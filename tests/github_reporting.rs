@@ -545,6 +545,53 @@ async fn a_dispatch_naming_the_images_commit_still_reuses_the_jobs_deployment() 
     gh.assert_clean(&[&run]);
 }
 
+/// Without `commit`, a dispatched run names the commit the image says it was built from (its
+/// `org.opencontainers.image.revision` label, read from the config blob through ECR), not the
+/// dispatch's HEAD; an image without the label falls back to GITHUB_SHA, quietly.
+#[tokio::test(flavor = "multi_thread")]
+async fn without_commit_the_images_revision_label_names_the_commit() {
+    const HEAD: &str = "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee";
+    let gh = Gh::dispatch("label-org/shop", HEAD);
+    let aws = Aws::new("gh_label").await;
+    let (cluster, _) = rolling_service(&aws, "gh-label").await;
+    aws.push_labelled_image("app-gh-label", "v3", &[("org.opencontainers.image.revision", SHA)])
+        .await;
+    let image = Aws::image_uri("app-gh-label", "v3");
+    let run = gh.run(&aws, &rolling_inputs(&cluster, &image, "dev"));
+    run.assert_code(0);
+    assert!(
+        run.stdout.contains(&format!(
+            "commit {SHA}: from the image's org.opencontainers.image.revision label"
+        )),
+        "{}",
+        run.stdout
+    );
+    let state = gh.state();
+    let checks = state["check_runs"].as_array().unwrap();
+    assert!(!checks.is_empty());
+    assert!(checks.iter().all(|c| c["head_sha"] == SHA), "{checks:#?}");
+    let svc = aws.service(&cluster, "api").await;
+    let (_, tags) = aws.task_definition(svc.task_definition().unwrap()).await;
+    assert!(
+        tags.contains(&("ecs-deploy:git-sha".to_string(), SHA.to_string())),
+        "{tags:?}"
+    );
+    gh.assert_clean(&[&run]);
+
+    // No label: GITHUB_SHA, and nothing to warn about.
+    aws.push_image("app-gh-label", "v4").await;
+    let image = Aws::image_uri("app-gh-label", "v4");
+    let run = gh.run(&aws, &rolling_inputs(&cluster, &image, "dev"));
+    run.assert_code(0);
+    assert!(!run.stdout.contains("::warning"), "{}", run.stdout);
+    let svc = aws.service(&cluster, "api").await;
+    let (_, tags) = aws.task_definition(svc.task_definition().unwrap()).await;
+    assert!(
+        tags.contains(&("ecs-deploy:git-sha".to_string(), HEAD.to_string())),
+        "{tags:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_report_input_switches_channels_off_without_warnings() {
     let gh = Gh::pull_request("quiet-org/shop", 6, |_| {});

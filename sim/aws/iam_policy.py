@@ -158,7 +158,8 @@ RESOURCES = {
     },
     "ecr": {
         op: (lambda op: lambda p, r: [(f"ecr:{op}", _ecr_repo(p, r, p.get("repositoryName", "")), {})])(op)
-        for op in ("DescribeImages", "BatchGetImage", "PutImage", "ListImages")
+        for op in ("DescribeImages", "BatchGetImage", "PutImage", "ListImages", "GetDownloadUrlForLayer",
+                   "InitiateLayerUpload", "UploadLayerPart", "CompleteLayerUpload")
     } | {
         "DescribeRepositories": lambda p, r: [("ecr:DescribeRepositories", _ecr_repo(p, r, n), {})
                                               for n in p.get("repositoryNames") or []] or

@@ -19,7 +19,7 @@ from urllib.parse import parse_qs
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
-from . import alarms, cbor, control, cw_clock, ecs_api, ecs_arns, ecs_rollouts, elb_health, faults, iam_policy, metrics, model_check, tag_visibility, validation
+from . import alarms, cbor, control, cw_clock, ecr_layers, ecs_api, ecs_arns, ecs_rollouts, elb_health, faults, iam_policy, metrics, model_check, tag_visibility, validation
 from .core import run_ticker, sim
 
 CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/[^/]+/([^/]+)/([^/]+)/")
@@ -76,6 +76,8 @@ class SimApp:
         path = environ.get("PATH_INFO", "")
         if path.startswith("/_sim/"):
             return control.handle(environ, start_response)
+        if path.startswith("/_blobs/"):  # ECR's presigned layer URLs (an S3 host in AWS)
+            return ecr_layers.serve(environ, start_response)
         if path == "/moto-api/reset" and environ["REQUEST_METHOD"] == "POST":
             control.reset_all()  # moto's reset also clears simulator state
             start_response("200 OK", [("Content-Type", "application/json")])
@@ -167,7 +169,7 @@ class QuietHandler(MotoRequestHandler):
 
 
 def install_patches() -> None:
-    for module in (ecs_arns, ecs_api, elb_health, metrics, cw_clock, alarms):
+    for module in (ecs_arns, ecs_api, elb_health, metrics, cw_clock, alarms, ecr_layers):
         module.install()
 
 

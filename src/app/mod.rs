@@ -3,6 +3,7 @@
 //! reports, on success and on failure.
 
 mod finish;
+mod revision;
 
 use crate::aws::{cloudwatch::CloudWatchMetrics, ecr::EcrRegistry, ecs::EcsAdapter, elbv2::ElbRouter, sdk_config};
 use crate::config::chain_file::{ChainFile, StageFile};
@@ -116,8 +117,17 @@ pub async fn run() -> u8 {
         }
     }
     let mut cancel = cancel_on_signal();
+    let adapters = Adapters::new(&plans[0].cfg.region).await;
+    let mut notify_context = notify_context;
+    if config::inputs::given(&raw.commit).is_none() {
+        if let Some(sha) = revision::image_commit(&adapters.registry, &plans[0].cfg).await {
+            for stage in &mut plans {
+                stage.cfg.context = stage.cfg.context.clone().with_revision(&sha);
+            }
+            notify_context = notify_context.with_revision(&sha);
+        }
+    }
     let first = &plans[0].cfg;
-    let adapters = Adapters::new(&first.region).await;
     let reporter = reporter(first, channels, webhooks, &notify_context);
     let ports = adapters.ports(reporter.as_ref(), &plans[0].name);
     let report = match &file {

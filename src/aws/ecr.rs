@@ -1,10 +1,11 @@
-//! ECR: resolving tags to digests.
+//! ECR: resolving tags to digests, re-tagging, and reading an image's revision label.
 
 use async_trait::async_trait;
 use aws_sdk_ecr::types::{ImageIdentifier, ImageTagMutability};
 
 use super::classify;
 use crate::domain::image::{Digest, EcrLocation};
+use crate::domain::image_revision::{self, Next, MANIFEST_TYPES};
 use crate::error::{AwsError, AwsErrorKind};
 use crate::ports::{Registry, Retag};
 
@@ -43,8 +44,107 @@ impl EcrRegistry {
     }
 }
 
+impl EcrRegistry {
+    /// The manifest of `digest`, as stored (an image manifest or an index).
+    async fn manifest(&self, location: &EcrLocation, digest: &Digest, resource: &str) -> Result<String, AwsError> {
+        let got = self
+            .client
+            .batch_get_image()
+            .registry_id(&location.registry_id)
+            .repository_name(&location.repository)
+            .image_ids(ImageIdentifier::builder().image_digest(digest.as_str()).build())
+            .set_accepted_media_types(Some(MANIFEST_TYPES.iter().map(|t| t.to_string()).collect()))
+            .send()
+            .await
+            .map_err(|e| classify("ecr:BatchGetImage", resource, e))?;
+        got.images()
+            .first()
+            .and_then(|i| i.image_manifest())
+            .map(str::to_string)
+            .ok_or_else(|| AwsError {
+                operation: "ecr:BatchGetImage",
+                resource: resource.to_string(),
+                message: format!("no manifest for {digest}"),
+                kind: AwsErrorKind::NotFound,
+            })
+    }
+
+    /// The config blob of an image: ECR hands out a short-lived download URL for it, and the
+    /// bytes must hash to the digest the manifest names (else they are not that config).
+    async fn blob(&self, location: &EcrLocation, digest: &Digest, resource: &str) -> Result<Vec<u8>, AwsError> {
+        let out = self
+            .client
+            .get_download_url_for_layer()
+            .registry_id(&location.registry_id)
+            .repository_name(&location.repository)
+            .layer_digest(digest.as_str())
+            .send()
+            .await
+            .map_err(|e| classify("ecr:GetDownloadUrlForLayer", resource, e))?;
+        let failed = |message: String| AwsError {
+            operation: "ecr:GetDownloadUrlForLayer",
+            resource: resource.to_string(),
+            message,
+            kind: AwsErrorKind::Other,
+        };
+        let url = out
+            .download_url()
+            .ok_or_else(|| failed("no download URL".into()))?
+            .to_string();
+        let bytes = tokio::task::spawn_blocking(move || download(&url))
+            .await
+            .map_err(|e| failed(format!("download task failed: {e}")))?
+            .map_err(failed)?;
+        use sha2::Digest as _;
+        let got = format!("sha256:{:x}", sha2::Sha256::digest(&bytes));
+        if got != digest.as_str() {
+            return Err(failed(format!("the downloaded config hashes to {got}, not {digest}")));
+        }
+        Ok(bytes)
+    }
+}
+
+/// The largest config blob read (real ones are a few KiB).
+const MAX_CONFIG_BYTES: u64 = 4 * 1024 * 1024;
+
+/// One GET of a presigned URL; never printed (it carries a signature).
+fn download(url: &str) -> Result<Vec<u8>, String> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(std::time::Duration::from_secs(15)))
+        .build()
+        .into();
+    let mut response = agent.get(url).call().map_err(|e| format!("download failed: {e}"))?;
+    response
+        .body_mut()
+        .with_config()
+        .limit(MAX_CONFIG_BYTES)
+        .read_to_vec()
+        .map_err(|e| format!("download failed: {e}"))
+}
+
 #[async_trait]
 impl Registry for EcrRegistry {
+    async fn revision(&self, location: &EcrLocation, digest: &Digest) -> Result<Option<String>, AwsError> {
+        let resource = format!("ECR repository {} (image {digest})", location.repository);
+        let mut manifest = self.manifest(location, digest, &resource).await?;
+        for _ in 0..2 {
+            match image_revision::next(&manifest) {
+                Next::Config(config) => {
+                    let bytes = self.blob(location, &config, &resource).await?;
+                    return image_revision::revision(&bytes).map_err(|message| AwsError {
+                        operation: "ecr:GetDownloadUrlForLayer",
+                        resource: resource.clone(),
+                        message,
+                        kind: AwsErrorKind::Other,
+                    });
+                }
+                Next::Platform(child) => manifest = self.manifest(location, &child, &resource).await?,
+                Next::Nothing(_) => return Ok(None),
+            }
+        }
+        Ok(None)
+    }
+
     async fn resolve_tag(&self, location: &EcrLocation, tag: &str) -> Result<Digest, AwsError> {
         self.describe(
             location,

@@ -93,6 +93,15 @@ impl GithubContext {
         Ok(self)
     }
 
+    /// The commit the image's revision label names, in place of `GITHUB_SHA` (as `commit` does).
+    pub fn with_revision(mut self, sha: &str) -> GithubContext {
+        if self.runner_sha.is_none() {
+            self.runner_sha = self.sha.take();
+        }
+        self.sha = Some(sha.to_string());
+        self
+    }
+
     /// The repository reports go to: `commit-repository`, else `GITHUB_REPOSITORY`.
     pub fn report_repository(&self) -> Option<&str> {
         self.commit_repository.as_deref().or(self.repository.as_deref())

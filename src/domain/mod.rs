@@ -5,6 +5,7 @@ pub mod analysis;
 pub mod compare;
 pub mod diagnostics;
 pub mod image;
+pub mod image_revision;
 pub mod minutes;
 mod noise;
 pub mod notification;

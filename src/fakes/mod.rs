@@ -39,6 +39,9 @@ impl Registry for FakeRegistry {
     async fn retag(&self, _: &EcrLocation, _: &Digest, _: &str) -> Result<Retag, AwsError> {
         Ok(Retag::Created)
     }
+    async fn revision(&self, _: &EcrLocation, _: &Digest) -> Result<Option<String>, AwsError> {
+        Ok(None)
+    }
 }
 
 /// The error AWS gives a throttled call once the SDK's retries are spent.

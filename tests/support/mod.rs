@@ -148,14 +148,28 @@ impl Aws {
 
     /// Pushes an image manifest to ECR under `tag` and returns its digest (as ECR computes it).
     pub async fn push_image(&self, repo: &str, tag: &str) -> String {
+        self.push_labelled_image(repo, tag, &[]).await
+    }
+
+    /// Pushes `repo:tag` as docker does: its config (with `labels`) and layer blobs first,
+    /// then the manifest (ECR refuses a manifest whose blobs are missing). Returns the digest.
+    pub async fn push_labelled_image(&self, repo: &str, tag: &str, labels: &[(&str, &str)]) -> String {
         let _ = self.ecr.create_repository().repository_name(repo).send().await;
-        let layer = sha256_hex(&format!("{repo}:{tag}:layer"));
-        let config = sha256_hex(&format!("{repo}:{tag}:config"));
+        let labels: serde_json::Map<String, serde_json::Value> =
+            labels.iter().map(|(k, v)| (k.to_string(), (*v).into())).collect();
+        let config = serde_json::json!({
+            "architecture": "amd64", "os": "linux", "config": {"Labels": labels},
+            "rootfs": {"type": "layers", "diff_ids": []}, "created": format!("{repo}:{tag}")
+        })
+        .to_string();
+        let layer = format!("{repo}:{tag}:layer");
         let manifest = serde_json::json!({
             "schemaVersion": 2,
             "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-            "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 1469, "digest": format!("sha256:{config}")},
-            "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": 3208942, "digest": format!("sha256:{layer}")}]
+            "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": config.len(),
+                       "digest": self.upload_blob(repo, config.as_bytes()).await},
+            "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": layer.len(),
+                        "digest": self.upload_blob(repo, layer.as_bytes()).await}]
         });
         let out = self
             .ecr
@@ -170,6 +184,40 @@ impl Aws {
             .and_then(|i| i.image_id())
             .and_then(|i| i.image_digest())
             .expect("digest")
+            .to_string()
+    }
+
+    /// One blob through ECR's layer upload; returns its digest.
+    pub async fn upload_blob(&self, repo: &str, data: &[u8]) -> String {
+        let upload = self
+            .ecr
+            .initiate_layer_upload()
+            .repository_name(repo)
+            .send()
+            .await
+            .expect("InitiateLayerUpload");
+        let id = upload.upload_id().expect("upload id").to_string();
+        self.ecr
+            .upload_layer_part()
+            .repository_name(repo)
+            .upload_id(&id)
+            .part_first_byte(0)
+            .part_last_byte(data.len() as i64 - 1)
+            .layer_part_blob(aws_smithy_types::Blob::new(data))
+            .send()
+            .await
+            .expect("UploadLayerPart");
+        let digest = format!("sha256:{}", sha256_bytes_hex(data));
+        self.ecr
+            .complete_layer_upload()
+            .repository_name(repo)
+            .upload_id(&id)
+            .layer_digests(&digest)
+            .send()
+            .await
+            .expect("CompleteLayerUpload")
+            .layer_digest()
+            .expect("layer digest")
             .to_string()
     }
 
@@ -319,18 +367,9 @@ pub fn access_key(test: &str) -> String {
     format!("AKIA{}", &clean[..clean.len().min(16)])
 }
 
-fn sha256_hex(s: &str) -> String {
-    // A stable, unique 64-hex string per input; real hashing is not needed for fixtures.
-    let mut out = String::new();
-    let mut h: u64 = 0xcbf29ce484222325;
-    for round in 0..4u64 {
-        for b in s.bytes().chain(round.to_le_bytes()) {
-            h ^= b as u64;
-            h = h.wrapping_mul(0x100000001b3);
-        }
-        out.push_str(&format!("{h:016x}"));
-    }
-    out
+fn sha256_bytes_hex(data: &[u8]) -> String {
+    use sha2::Digest as _;
+    format!("{:x}", sha2::Sha256::digest(data))
 }
 
 /// What one run of the binary left behind.
