@@ -4,7 +4,7 @@
 use crate::domain::outcome::{Outcome, OutcomeKind, RollbackResult, ServiceStatus};
 use crate::domain::report::{DeployReport, StepRecord};
 use crate::executor::wait::short_td;
-use crate::github::markdown::{cell, code, code_block, escape};
+use crate::github::markdown::{cell, code, code_block, escape, prose};
 
 pub struct SummaryContext<'a> {
     pub cluster: &'a str,
@@ -18,7 +18,7 @@ pub fn job_summary(report: &DeployReport, ctx: &SummaryContext<'_>) -> String {
     let stage = ctx.stage.unwrap_or("deploy");
     let mut md = format!("## {}\n\n", headline(report, stage, ctx.version.as_deref()));
     if let Some(reason) = &o.reason {
-        md.push_str(&format!("> {}\n\n", cell(reason, 2000)));
+        md.push_str(&format!("> {}\n\n", prose(reason, 2000)));
     }
     if let Some(next) = next_step(report) {
         md.push_str(&format!("**Next:** {next}\n\n"));
@@ -46,9 +46,9 @@ pub fn job_summary(report: &DeployReport, ctx: &SummaryContext<'_>) -> String {
             | ServiceStatus::Cancelled(rollback) => {
                 let text = rollback.describe();
                 if matches!(rollback, RollbackResult::Failed(_)) {
-                    format!("**{}**", cell(&text, 300))
+                    format!("**{}**", prose(&text, 300))
                 } else {
-                    cell(&text, 300)
+                    prose(&text, 300)
                 }
             }
         };
@@ -77,7 +77,7 @@ pub fn job_summary(report: &DeployReport, ctx: &SummaryContext<'_>) -> String {
             let said = o.reason.as_deref().is_some_and(|r| r.contains(&why));
             md.push_str(&format!("\n### Why {} failed\n\n", code(&s.service, 100)));
             if !said {
-                md.push_str(&format!("{}\n\n", cell(&why, 2000)));
+                md.push_str(&format!("{}\n\n", prose(&why, 2000)));
             }
             if !s.diagnostics.is_empty() || !s.diagnostics.gaps.is_empty() {
                 md.push_str("<details open><summary>Diagnostics</summary>\n\n");

@@ -40,46 +40,105 @@ pub struct TargetProblem {
     pub description: String,
 }
 
+/// Why one task stopped, as concretely as ECS says: the container that crashed and how
+/// ("app exited 137 (OutOfMemoryError)"), or ECS's own reason when ECS stopped it.
+fn cause(t: &StoppedTask) -> String {
+    if t.stopped_by_ecs() {
+        return t.stopped_reason.clone();
+    }
+    let crashed: Vec<String> = t
+        .containers
+        .iter()
+        .filter_map(|(name, code, reason)| match (code, reason) {
+            (Some(c), Some(r)) => Some(format!("{name} exited {c} ({r})")),
+            (Some(c), None) if *c != 0 => Some(format!("{name} exited {c}")),
+            (None, Some(r)) => Some(format!("{name}: {r}")),
+            _ => None,
+        })
+        .collect();
+    if crashed.is_empty() {
+        t.stopped_reason.clone()
+    } else {
+        crashed.join("; ")
+    }
+}
+
+/// Each container's exit, as the diagnostics list it.
+fn exits(t: &StoppedTask) -> String {
+    t.containers
+        .iter()
+        .map(|(name, code, reason)| {
+            // A task ECS stopped (failed health checks, a scale-in) exits as its process
+            // answers the stop signal: that code is not why it stopped.
+            let code = match code {
+                Some(c) if t.stopped_by_ecs() => format!("exit {c} after ECS stopped it"),
+                Some(c) => format!("exit {c}"),
+                None => "no exit code".into(),
+            };
+            match reason {
+                Some(r) => format!("{name}: {code} ({r})"),
+                None => format!("{name}: {code}"),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 impl Diagnostics {
     pub fn is_empty(&self) -> bool {
         self.events.is_empty() && self.stopped_tasks.is_empty() && self.unhealthy_targets.is_empty()
     }
 
-    /// The most telling cause in one line, for `rolled-back-reason`: ECS's circuit breaker says
-    /// only "tasks failed to start" even when the tasks started and failed ELB health checks.
+    /// The most telling cause in one line, for the headline and `rolled-back-reason`: ECS's
+    /// circuit breaker says only "tasks failed to start" even when the tasks started and failed
+    /// ELB health checks, or ran out of memory. The commonest cause of the stopped tasks, with
+    /// how many ("3×"), and what the load balancer saw when ECS stopped them for it.
     pub fn headline(&self) -> Option<String> {
-        self.stopped_tasks
-            .first()
-            .map(|t| format!("stopped task: {}", t.stopped_reason))
+        let causes: Vec<(String, bool)> = self
+            .stopped_tasks
+            .iter()
+            .map(|t| (cause(t), t.stopped_by_ecs()))
+            .collect();
+        let (top, by_ecs) = causes
+            .iter()
+            .max_by_key(|(c, _)| {
+                let n = causes.iter().filter(|(o, _)| o == c).count();
+                // Ties go to the earliest (max_by_key keeps the last maximum).
+                (n, std::cmp::Reverse(causes.iter().position(|(o, _)| o == c)))
+            })?
+            .clone();
+        let n = causes.iter().filter(|(c, _)| *c == top).count();
+        let mut line = if n > 1 { format!("{n}× {top}") } else { top };
+        if by_ecs {
+            if let Some(p) = self.unhealthy_targets.first() {
+                let seen = format!("{} {}", p.reason, p.description);
+                line.push_str(&format!(" ({})", seen.trim()));
+            }
+        }
+        Some(line)
     }
 
-    /// Plain lines for the log and for `::error` (most telling first).
+    /// Plain lines for the log and for `::error` (most telling first). Stopped tasks with the
+    /// same cause and exit codes are one line ("3× stopped tasks a, b, c: …").
     pub fn lines(&self) -> Vec<String> {
         let mut out = Vec::new();
+        let mut groups: Vec<(String, Vec<&str>)> = Vec::new();
         for t in &self.stopped_tasks {
-            let codes: Vec<String> = t
-                .containers
-                .iter()
-                .map(|(name, code, reason)| {
-                    // A task ECS stopped (failed health checks, a scale-in) exits as its process
-                    // answers the stop signal: that code is not why it stopped.
-                    let code = match code {
-                        Some(c) if t.stopped_by_ecs() => format!("exit {c} after ECS stopped it"),
-                        Some(c) => format!("exit {c}"),
-                        None => "no exit code".into(),
-                    };
-                    match reason {
-                        Some(r) => format!("{name}: {code} ({r})"),
-                        None => format!("{name}: {code}"),
-                    }
-                })
-                .collect();
-            out.push(format!(
-                "stopped task {}: {} [{}]",
-                t.task_id,
-                t.stopped_reason,
-                codes.join("; ")
-            ));
+            let what = format!("{} [{}]", t.stopped_reason, exits(t));
+            match groups.iter_mut().find(|(w, _)| *w == what) {
+                Some((_, ids)) => ids.push(&t.task_id),
+                None => groups.push((what, vec![&t.task_id])),
+            }
+        }
+        for (what, ids) in groups {
+            out.push(match ids.len() {
+                1 => format!("stopped task {}: {what}", ids[0]),
+                n => {
+                    let shown: Vec<&str> = ids.iter().take(5).copied().collect();
+                    let more = if n > 5 { ", …" } else { "" };
+                    format!("{n}× stopped tasks {}{more}: {what}", shown.join(", "))
+                }
+            });
         }
         for p in &self.unhealthy_targets {
             out.push(
@@ -130,7 +189,56 @@ mod tests {
         );
         assert_eq!(
             d.headline().as_deref(),
-            Some("stopped task: Task failed ELB health checks in (target-group arn:…/web-green/1)")
+            Some("Task failed ELB health checks in (target-group arn:…/web-green/1)")
+        );
+    }
+
+    #[test]
+    fn the_headline_is_the_commonest_concrete_cause_and_same_tasks_are_one_line() {
+        let oom = |id: &str| StoppedTask {
+            task_id: id.into(),
+            containers: vec![(
+                "app".into(),
+                Some(137),
+                Some("OutOfMemoryError: Container killed".into()),
+            )],
+            ..task("Essential container in task exited", 137)
+        };
+        let d = Diagnostics {
+            stopped_tasks: vec![
+                task("Essential container in task exited", 1),
+                oom("a"),
+                oom("b"),
+                oom("c"),
+            ],
+            ..Default::default()
+        };
+        assert_eq!(
+            d.headline().as_deref(),
+            Some("3× app exited 137 (OutOfMemoryError: Container killed)")
+        );
+        let lines = d.lines();
+        assert_eq!(lines.len(), 2, "{lines:#?}");
+        assert_eq!(
+            lines[1],
+            "3× stopped tasks a, b, c: Essential container in task exited [app: exit 137 (OutOfMemoryError: Container killed)]"
+        );
+
+        // ECS stopped them for failing health checks: what the load balancer saw goes along.
+        let d = Diagnostics {
+            stopped_tasks: vec![task("Task failed ELB health checks in (target-group tg)", 0)],
+            unhealthy_targets: vec![TargetProblem {
+                target_group: "tg".into(),
+                target: "10.0.0.1:80".into(),
+                state: "unhealthy".into(),
+                reason: "Target.ResponseCodeMismatch".into(),
+                description: "Health checks failed with these codes: [502]".into(),
+            }],
+            ..Default::default()
+        };
+        assert_eq!(
+            d.headline().as_deref(),
+            Some("Task failed ELB health checks in (target-group tg) (Target.ResponseCodeMismatch Health checks failed with these codes: [502])")
         );
     }
 
@@ -144,6 +252,7 @@ mod tests {
             d.lines()[0],
             "stopped task t1: Essential container in task exited [app: exit 3]"
         );
+        assert_eq!(d.headline().as_deref(), Some("app exited 3"));
         assert_eq!(Diagnostics::default().headline(), None);
     }
 }

@@ -11,7 +11,7 @@ use tokio::sync::Mutex;
 use super::channel::{Channel, Channels};
 use super::client::{repo_path, Client};
 use super::event::RunInfo;
-use super::markdown::{cell, code, code_block, escape, plain, truncate};
+use super::markdown::{cell, code, code_block, escape, plain, prose, truncate};
 use crate::domain::outcome::{OutcomeKind, ServiceStatus};
 use crate::domain::report::DeployReport;
 use crate::ports::StageStart;
@@ -74,7 +74,7 @@ pub fn progress_output(info: &RunInfo, start: &StageStart, lines: &[String]) -> 
     if !lines.is_empty() {
         md.push_str("\n### Progress\n\n");
         for l in lines {
-            md.push_str(&format!("- {}\n", cell(l, 500)));
+            md.push_str(&format!("- {}\n", prose(l, 500)));
         }
     }
     let title = match lines.last() {
@@ -180,9 +180,9 @@ pub fn diagnostics_text(report: &DeployReport) -> String {
         if said(&what) {
             md.push_str(&format!("### {}\n\n", code(&s.service, 255)));
         } else {
-            md.push_str(&format!("### {}: {}\n\n", code(&s.service, 255), cell(&what, 2000)));
+            md.push_str(&format!("### {}: {}\n\n", code(&s.service, 255), prose(&what, 2000)));
         }
-        md.push_str(&format!("Rollback: {}\n\n", cell(&rollback.describe(), 500)));
+        md.push_str(&format!("Rollback: {}\n\n", prose(&rollback.describe(), 500)));
         let lines = s.diagnostics.lines();
         if !lines.is_empty() {
             md.push_str(&code_block(&lines.join("\n")));
@@ -200,7 +200,7 @@ fn approval_instructions(report: &DeployReport) -> String {
         .unwrap_or("The next stage's environment requires approval.");
     format!(
         "## Approval required\n\n{}\n\nNothing was deployed to this stage. Its environment's reviewers approve when the resuming job starts.\n",
-        cell(how, 2000)
+        prose(how, 2000)
     )
 }
 

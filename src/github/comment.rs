@@ -9,7 +9,7 @@ use tokio::sync::{Mutex, OnceCell};
 use super::channel::{Channel, Channels};
 use super::client::{repo_path, seg, Client};
 use super::event::{short_sha, RunInfo};
-use super::markdown::{cell, code, link};
+use super::markdown::{cell, code, link, prose};
 
 pub const MARKER: &str = "<!-- ecs-deploy-action:sticky -->";
 const STATE_OPEN: &str = "<!-- ecs-deploy-action:state ";
@@ -147,7 +147,7 @@ fn render_all(rows: &[Row], info: &RunInfo) -> String {
             links.push(link("environment", u));
         }
         let outcome = match &r.reason {
-            Some(why) => format!("{}: {}", outcome_label(&r.outcome), cell(why, 160)),
+            Some(why) => format!("{}: {}", outcome_label(&r.outcome), prose(why, 160)),
             None => outcome_label(&r.outcome),
         };
         md.push_str(&format!(

@@ -1,8 +1,32 @@
 //! Escaping untrusted text (branch names, commit messages, PR titles, AWS messages) for
 //! Markdown: no formatting, no HTML, no @mentions, no table breakage, bounded length.
 
+/// Escaped text. An `https://` URL in it stays a working link: it becomes an autolink
+/// (`<https://…>`), whose content GitHub shows literally (no formatting, no mention), instead
+/// of a backslash-escaped URL that points to `github%5C.com`.
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(at) = rest.find("https://") {
+        escape_plain(&rest[..at], &mut out);
+        let url_len = rest[at..]
+            .find(|c: char| c.is_whitespace() || c.is_control() || "<>\"`'\\".contains(c))
+            .unwrap_or(rest.len() - at);
+        let url = rest[at..at + url_len].trim_end_matches(['.', ',', ';', ':', ')', '!', '?']);
+        if url.len() > "https://".len() {
+            out.push('<');
+            out.push_str(&url.replace('|', "%7C"));
+            out.push('>');
+        } else {
+            escape_plain(url, &mut out);
+        }
+        rest = &rest[at + url.len()..];
+    }
+    escape_plain(rest, &mut out);
+    out
+}
+
+fn escape_plain(s: &str, out: &mut String) {
     for c in s.chars() {
         match c {
             '\\' | '`' | '*' | '_' | '{' | '}' | '[' | ']' | '(' | ')' | '#' | '+' | '-' | '.' | '!' | '|' | '~'
@@ -19,13 +43,38 @@ pub fn escape(s: &str) -> String {
             c => out.push(c),
         }
     }
-    out
 }
 
 /// Escaped and cut to `max` characters, for table cells.
 pub fn cell(s: &str, max: usize) -> String {
     let cut: String = s.chars().take(max).collect();
     let mut out = escape(&cut);
+    if s.chars().count() > max {
+        out.push('…');
+    }
+    out
+}
+
+/// The action's own sentences, which quote names and commands in backticks (and may carry
+/// untrusted parts): each backtick pair becomes a code span (inert: see `code`), the rest is
+/// escaped; an empty pair reads "(none)" instead of a stray "``". Cut to `max` characters.
+pub fn prose(s: &str, max: usize) -> String {
+    let cut: String = s.chars().take(max).collect();
+    let parts: Vec<&str> = cut.split('`').collect();
+    let mut out = String::with_capacity(cut.len());
+    for (i, part) in parts.iter().enumerate() {
+        let quoted = i % 2 == 1 && i + 1 < parts.len();
+        match (quoted, part.is_empty()) {
+            (true, true) => out.push_str("(none)"),
+            (true, false) => out.push_str(&code(part, max)),
+            (false, _) if i % 2 == 1 => {
+                // An unpaired backtick: shown as one.
+                out.push_str("\\`");
+                out.push_str(&escape(part));
+            }
+            (false, _) => out.push_str(&escape(part)),
+        }
+    }
     if s.chars().count() > max {
         out.push('…');
     }
@@ -114,6 +163,31 @@ mod tests {
         assert!(e.contains("@\u{200B}org"));
         assert!(e.contains("\\|"));
         assert!(!e.contains('\n'));
+    }
+
+    #[test]
+    fn urls_stay_links_and_cannot_carry_markup() {
+        assert_eq!(
+            escape("held by run 7 (https://github.com/acme/shop/actions/runs/7), until 12:00."),
+            "held by run 7 \\(<https://github.com/acme/shop/actions/runs/7>\\), until 12:00\\."
+        );
+        assert_eq!(
+            escape("see https://x.io/a|b **c**"),
+            "see <https://x.io/a%7Cb> \\*\\*c\\*\\*"
+        );
+        assert_eq!(escape("https://x.io/<img>"), "<https://x.io/>&lt;img\\>");
+        assert_eq!(escape("https://"), "https://");
+    }
+
+    #[test]
+    fn prose_quotes_in_code_and_escapes_the_rest() {
+        assert_eq!(
+            prose("re-run with `on-split: continue` on *web*", 200),
+            "re\\-run with `on-split: continue` on \\*web\\*"
+        );
+        assert_eq!(prose("cluster `` not found", 200), "cluster (none) not found");
+        assert_eq!(prose("a ` b", 200), "a \\` b");
+        assert_eq!(prose("`x|y`", 200), "`x\\|y`");
     }
 
     #[test]
