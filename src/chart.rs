@@ -109,6 +109,7 @@ mod tests {
     fn step(weight: u8, requests: f64, errors: f64, p99: Option<f64>, verdict: &str) -> StepRecord {
         StepRecord {
             weight,
+            started_at: None,
             seconds: 60.0,
             canary: Some(TargetGroupMetrics {
                 requests,

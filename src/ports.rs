@@ -76,8 +76,9 @@ pub trait Registry: Send + Sync {
     /// Puts `tag` on the manifest of `digest` (a re-tag: the digest does not change).
     async fn retag(&self, location: &EcrLocation, digest: &Digest, tag: &str) -> Result<Retag, AwsError>;
     /// The commit the image says it was built from (its `org.opencontainers.image.revision`
-    /// label), `None` when it carries none.
-    async fn revision(&self, location: &EcrLocation, digest: &Digest) -> Result<Option<String>, AwsError>;
+    /// label), `None` when it carries none. `reference` is a tag or a `sha256:` digest: the
+    /// manifest is fetched by either, so a tag costs no separate resolution.
+    async fn revision(&self, location: &EcrLocation, reference: &str) -> Result<Option<String>, AwsError>;
 }
 
 /// What a re-tag did.

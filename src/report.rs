@@ -4,7 +4,7 @@
 use crate::domain::outcome::{Outcome, OutcomeKind, RollbackResult, ServiceStatus};
 use crate::domain::report::{DeployReport, StepRecord};
 use crate::executor::wait::short_td;
-use crate::github::markdown::{cell, code, code_block, escape, prose};
+use crate::github::markdown::{cell, code, code_block, escape, link, prose};
 
 pub struct SummaryContext<'a> {
     pub cluster: &'a str,
@@ -17,6 +17,9 @@ pub fn job_summary(report: &DeployReport, ctx: &SummaryContext<'_>) -> String {
     let o = &report.outcome;
     let stage = ctx.stage.unwrap_or("deploy");
     let mut md = format!("## {}\n\n", headline(report, stage, ctx.version.as_deref()));
+    if let Some(p) = &report.production {
+        md.push_str(&format!("**Production now: {}**\n\n", escape(&p.describe())));
+    }
     if let Some(reason) = &o.reason {
         md.push_str(&format!("> {}\n\n", prose(reason, 2000)));
     }
@@ -36,6 +39,10 @@ pub fn job_summary(report: &DeployReport, ctx: &SummaryContext<'_>) -> String {
     }
     if let Some(url) = &ctx.run_url {
         md.push_str(&format!("- **Run:** [logs]({})\n", url.replace(')', "%29")));
+    }
+    if !report.links.is_empty() {
+        let links: Vec<String> = report.links.iter().map(|(label, url)| link(label, url)).collect();
+        md.push_str(&format!("- **In the AWS console:** {}\n", links.join(" · ")));
     }
     md.push_str("\n| Service | Result | Task definition | Previous | Rollback |\n|---|---|---|---|---|\n");
     for s in &o.services {
@@ -153,6 +160,12 @@ fn next_step(report: &DeployReport) -> Option<String> {
     }
 }
 
+/// `21:04:05` (UTC), the time of day a step started.
+fn utc_time(t: std::time::SystemTime) -> String {
+    let full = humantime::format_rfc3339_seconds(t).to_string();
+    full.get(11..19).unwrap_or(&full).to_string()
+}
+
 /// Exit-worthy one-liners for `::error`, one per failed service.
 pub fn error_lines(o: &Outcome) -> Vec<(String, String)> {
     o.services
@@ -174,7 +187,9 @@ pub fn error_lines(o: &Outcome) -> Vec<(String, String)> {
 /// The per-step table and a Mermaid chart of weight and 5xx rate over the rollout; with
 /// `judge: compare`, the stable version's side and the evidence too.
 pub fn timeline(steps: &[StepRecord], limits: Option<&crate::domain::analysis::Thresholds>) -> String {
-    let mut md = String::from("\n### Timeline\n\n| Step | Weight | Duration | Requests | 5xx rate | p99 | Verdict |\n|---|---|---|---|---|---|---|\n");
+    let mut md = String::from(
+        "\n### Timeline\n\n| Step | Start (UTC) | Weight | Duration | Requests | 5xx rate | p99 | Verdict |\n|---|---|---|---|---|---|---|---|\n",
+    );
     for (i, s) in steps.iter().enumerate() {
         let (req, rate, p99) = match &s.canary {
             Some(c) => (
@@ -187,8 +202,9 @@ pub fn timeline(steps: &[StepRecord], limits: Option<&crate::domain::analysis::T
             None => ("—".into(), "—".into(), "—".into()),
         };
         md.push_str(&format!(
-            "| {} | {}% | {:.1} s | {req} | {rate} | {p99} | {} |\n",
+            "| {} | {} | {}% | {:.1} s | {req} | {rate} | {p99} | {} |\n",
             i + 1,
+            s.started_at.map(utc_time).unwrap_or_else(|| "—".into()),
             s.weight,
             s.seconds,
             cell(&s.verdict, 300)

@@ -22,6 +22,10 @@ fn image() -> String {
 fn step(weight: u8, requests: f64, errors: f64, verdict: &str) -> StepRecord {
     StepRecord {
         weight,
+        // 2026-11-26 03:00 UTC, one five-minute step per percent of weight.
+        started_at: Some(
+            std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_795_662_000 + u64::from(weight) * 300),
+        ),
         seconds: 300.0,
         canary: Some(TargetGroupMetrics {
             requests,
@@ -74,6 +78,11 @@ pub fn success_canary() -> DeployReport {
         plan: None,
         executed: vec![],
         limits: Some(limits()),
+        production: Some(slots(("web-green", 42, 100), ("web-blue", 41, 0))),
+        links: vec![(
+            "web-green".into(),
+            crate::domain::console::service("us-east-1", "shop-prod", "web-green"),
+        )],
     }
 }
 
@@ -130,7 +139,23 @@ pub fn rolled_back_canary() -> DeployReport {
         plan: None,
         executed: vec![],
         limits: Some(limits()),
+        production: Some(slots(("web-blue", 41, 100), ("web-green", 42, 0))),
+        links: vec![],
     }
+}
+
+/// Two slots as the read-back finds them: (service, revision, share); no share, no tasks.
+fn slots(a: (&str, u32, u8), b: (&str, u32, u8)) -> crate::domain::production::Production {
+    let state = |(name, rev, share): (&str, u32, u8)| {
+        let state = crate::domain::service::ServiceState {
+            name: name.into(),
+            task_definition: format!("arn:aws:ecs:us-east-1:123456789012:task-definition/shop-web:{rev}"),
+            desired: if share > 0 { 4 } else { 0 },
+            ..Default::default()
+        };
+        (state, share)
+    };
+    crate::domain::production::Production::of_slots(&[state(a), state(b)])
 }
 
 pub fn info() -> RunInfo {

@@ -111,6 +111,8 @@ async fn report_gate(reporter: &dyn Reporter, report: &ChainReport, next: &str, 
         plan: None,
         executed: vec![],
         limits: None,
+        production: None,
+        links: vec![],
     };
     let md = report::job_summary(
         &gate,

@@ -17,12 +17,12 @@ pub async fn image_commit(registry: &dyn Registry, cfg: &DeployConfig) -> Option
         ContainerImages::Map(_) => return None,
     };
     let location = image.ecr()?;
-    let digest = match (&image.digest, &image.tag) {
-        (Some(d), _) => d.clone(),
-        (None, Some(tag)) => registry.resolve_tag(&location, tag).await.ok()?,
+    let reference = match (&image.digest, &image.tag) {
+        (Some(d), _) => d.as_str().to_string(),
+        (None, Some(tag)) => tag.clone(),
         (None, None) => return None,
     };
-    match registry.revision(&location, &digest).await {
+    match registry.revision(&location, &reference).await {
         Ok(Some(sha)) => {
             log::info(&format!(
                 "commit {sha}: from the image's org.opencontainers.image.revision label (reports and records name it)"

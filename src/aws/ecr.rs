@@ -45,14 +45,19 @@ impl EcrRegistry {
 }
 
 impl EcrRegistry {
-    /// The manifest of `digest`, as stored (an image manifest or an index).
-    async fn manifest(&self, location: &EcrLocation, digest: &Digest, resource: &str) -> Result<String, AwsError> {
+    /// The manifest of a tag or a `sha256:` digest, as stored (an image manifest or an index).
+    async fn manifest(&self, location: &EcrLocation, reference: &str, resource: &str) -> Result<String, AwsError> {
+        let id = if Digest::parse(reference).is_some() {
+            ImageIdentifier::builder().image_digest(reference)
+        } else {
+            ImageIdentifier::builder().image_tag(reference)
+        };
         let got = self
             .client
             .batch_get_image()
             .registry_id(&location.registry_id)
             .repository_name(&location.repository)
-            .image_ids(ImageIdentifier::builder().image_digest(digest.as_str()).build())
+            .image_ids(id.build())
             .set_accepted_media_types(Some(MANIFEST_TYPES.iter().map(|t| t.to_string()).collect()))
             .send()
             .await
@@ -64,7 +69,7 @@ impl EcrRegistry {
             .ok_or_else(|| AwsError {
                 operation: "ecr:BatchGetImage",
                 resource: resource.to_string(),
-                message: format!("no manifest for {digest}"),
+                message: format!("no manifest for {reference}"),
                 kind: AwsErrorKind::NotFound,
             })
     }
@@ -124,9 +129,9 @@ fn download(url: &str) -> Result<Vec<u8>, String> {
 
 #[async_trait]
 impl Registry for EcrRegistry {
-    async fn revision(&self, location: &EcrLocation, digest: &Digest) -> Result<Option<String>, AwsError> {
-        let resource = format!("ECR repository {} (image {digest})", location.repository);
-        let mut manifest = self.manifest(location, digest, &resource).await?;
+    async fn revision(&self, location: &EcrLocation, reference: &str) -> Result<Option<String>, AwsError> {
+        let resource = format!("ECR repository {} (image {reference})", location.repository);
+        let mut manifest = self.manifest(location, reference, &resource).await?;
         for _ in 0..2 {
             match image_revision::next(&manifest) {
                 Next::Config(config) => {
@@ -138,7 +143,7 @@ impl Registry for EcrRegistry {
                         kind: AwsErrorKind::Other,
                     });
                 }
-                Next::Platform(child) => manifest = self.manifest(location, &child, &resource).await?,
+                Next::Platform(child) => manifest = self.manifest(location, child.as_str(), &resource).await?,
                 Next::Nothing(_) => return Ok(None),
             }
         }

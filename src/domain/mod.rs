@@ -3,6 +3,7 @@
 
 pub mod analysis;
 pub mod compare;
+pub mod console;
 pub mod diagnostics;
 pub mod image;
 pub mod image_revision;
@@ -12,6 +13,7 @@ pub mod notification;
 pub mod outcome;
 pub mod plan;
 pub mod poll;
+pub mod production;
 pub mod promotion;
 pub mod release;
 pub mod report;

@@ -21,12 +21,18 @@ pub struct DeployReport {
     pub executed: Vec<usize>,
     /// The analysis's limits, for the chart (None: no analysis ran).
     pub limits: Option<super::analysis::Thresholds>,
+    /// What serves production as the run ended, read back from AWS (None: not read).
+    pub production: Option<super::production::Production>,
+    /// (label, AWS console URL) of what the run touched: services, target groups, alarms, image.
+    pub links: Vec<(String, String)>,
 }
 
 /// What happened at one traffic step, for the timeline and chart.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StepRecord {
     pub weight: u8,
+    /// When the step's weight was set (None: not known, e.g. a fixture).
+    pub started_at: Option<std::time::SystemTime>,
     pub seconds: f64,
     pub canary: Option<TargetGroupMetrics>,
     pub verdict: String,

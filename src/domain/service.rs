@@ -2,7 +2,7 @@
 
 use std::time::SystemTime;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ServiceState {
     pub name: String,
     pub arn: String,

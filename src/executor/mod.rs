@@ -3,8 +3,10 @@
 pub mod cancel;
 pub mod chain;
 pub mod images;
+pub mod links;
 pub mod lock;
 pub mod log;
+pub mod readback;
 pub mod two_slot;
 /// The two-slot strategies, under the name the rest of the code knew them by.
 pub use two_slot as progressive;

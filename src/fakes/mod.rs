@@ -39,7 +39,7 @@ impl Registry for FakeRegistry {
     async fn retag(&self, _: &EcrLocation, _: &Digest, _: &str) -> Result<Retag, AwsError> {
         Ok(Retag::Created)
     }
-    async fn revision(&self, _: &EcrLocation, _: &Digest) -> Result<Option<String>, AwsError> {
+    async fn revision(&self, _: &EcrLocation, _: &str) -> Result<Option<String>, AwsError> {
         Ok(None)
     }
 }

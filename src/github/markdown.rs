@@ -27,8 +27,14 @@ pub fn escape(s: &str) -> String {
 }
 
 fn escape_plain(s: &str, out: &mut String) {
+    let mut previous: Option<char> = out.chars().last();
     for c in s.chars() {
+        let after_word = previous.is_some_and(|p| p.is_alphanumeric() || p == '_');
+        previous = Some(c);
         match c {
+            // "name@host" or "web@sha256:…" mentions nobody: no invisible character in what
+            // a person copies. Only an @ that starts a word can notify.
+            '@' if after_word => out.push('@'),
             '\\' | '`' | '*' | '_' | '{' | '}' | '[' | ']' | '(' | ')' | '#' | '+' | '-' | '.' | '!' | '|' | '~'
             | '>' => {
                 out.push('\\');
@@ -36,7 +42,8 @@ fn escape_plain(s: &str, out: &mut String) {
             }
             '<' => out.push_str("&lt;"),
             '&' => out.push_str("&amp;"),
-            // A zero-width joiner after @ stops GitHub from notifying the named user or team.
+            // A zero-width space after a word-starting @ stops GitHub from notifying the
+            // named user or team.
             '@' => out.push_str("@\u{200B}"),
             '\r' | '\n' => out.push(' '),
             c if c.is_control() => {}
@@ -163,6 +170,13 @@ mod tests {
         assert!(e.contains("@\u{200B}org"));
         assert!(e.contains("\\|"));
         assert!(!e.contains('\n'));
+    }
+
+    #[test]
+    fn only_a_word_starting_at_sign_is_defused() {
+        assert_eq!(escape("ping @acme/ops"), "ping @\u{200B}acme/ops");
+        assert_eq!(escape("@ops"), "@\u{200B}ops");
+        assert_eq!(escape("shop/web@sha256:ab"), "shop/web@sha256:ab");
     }
 
     #[test]

@@ -54,7 +54,11 @@ pub async fn deploy(cfg: &DeployConfig, ports: &Ports<'_>, cancel: &mut Cancel) 
         log::group("Preflight: check the services and their task definitions (under the lock)");
         let planned = preflight(cfg, ports, &resolved).await;
         log::endgroup();
-        Ok(deploy_locked(cfg, ports, cancel, resolved, planned?, plan, started).await)
+        let mut report = deploy_locked(cfg, ports, cancel, resolved, planned?, plan, started).await;
+        report.production = Some(super::readback::services(ports, &cfg.cluster, &cfg.services).await);
+        let services: Vec<&str> = cfg.services.iter().map(String::as_str).collect();
+        report.links = super::links::for_run(cfg, &services, &[], &report.image);
+        Ok(report)
     }
     .await;
     lock::release(ports, &held).await;
@@ -252,6 +256,8 @@ fn report(outcome: Outcome, resolved: ResolvedImages, plan: Plan, executed: Vec<
         plan: Some(plan),
         executed,
         limits: None,
+        production: None,
+        links: vec![],
     }
 }
 

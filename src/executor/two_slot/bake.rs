@@ -186,6 +186,7 @@ fn record(
     let seconds = super::super::elapsed(run.ports, run.weight_set_at).as_secs_f64();
     run.timeline.push(StepRecord {
         weight,
+        started_at: Some(run.weight_set_at),
         seconds,
         canary,
         verdict,

@@ -151,5 +151,23 @@ pub(super) async fn report(run: &Run<'_, '_>, ending: Ending, started: SystemTim
         plan: Some(run.plan.clone()),
         executed: run.executed.clone(),
         limits: Some(run.pc.thresholds),
+        links: super::super::links::for_run(
+            cfg,
+            &[live.as_str(), idle.as_str()],
+            &[run.topo.live.target_group.as_str(), run.topo.idle.target_group.as_str()],
+            &run.resolved.image,
+        ),
+        production: Some(
+            super::super::readback::slots(
+                ports,
+                &cfg.cluster,
+                &run.pc.split,
+                [
+                    (live.as_str(), run.topo.live.target_group.as_str()),
+                    (idle.as_str(), run.topo.idle.target_group.as_str()),
+                ],
+            )
+            .await,
+        ),
     }
 }

@@ -144,6 +144,7 @@ async fn watch(run: &mut Run<'_, '_>, keep_for: Duration, interval: Duration, ca
             );
             run.timeline.push(StepRecord {
                 weight: 100,
+                started_at: Some(run.weight_set_at),
                 seconds: super::super::elapsed(ports, run.weight_set_at).as_secs_f64(),
                 canary: Some(canary),
                 verdict: format!("fail: {reason}"),
