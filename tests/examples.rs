@@ -61,6 +61,11 @@ fn eval(s: &str, needs: &Outputs, steps: &HashMap<String, String>, event: &serde
                 .get(*key)
                 .unwrap_or_else(|| panic!("{expr}: the step has no output {key}"))
                 .clone(),
+            ["inputs", key] => event
+                .pointer(&format!("/inputs/{key}"))
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or_else(|| panic!("{expr}: the dispatch has no input {key}"))
+                .to_string(),
             ["github", "event", path @ ..] => {
                 let pointer = format!("/{}", path.join("/"));
                 event
@@ -104,7 +109,13 @@ struct Pipeline {
     jobs_run: u32,
     /// What a `repository_dispatch` event carries.
     client_payload: serde_json::Value,
+    /// A `workflow_dispatch`'s inputs.
+    inputs: serde_json::Value,
 }
+
+/// The tests here share the `shop/web` ECR repository the example files name (and its
+/// version tags): one at a time.
+static SHOP_WEB: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// The deployments anyone asked GitHub to create (GitHub's own job deployments are seeded).
 fn deployments_created(g: &GitHub, repo: &str) -> usize {
@@ -119,6 +130,7 @@ impl Pipeline {
     fn run(&mut self, job: &str, event: &str, sha: &str) -> Run {
         let j = &self.file["jobs"][job];
         let client_payload = self.client_payload.clone();
+        let dispatch_inputs = self.inputs.clone();
         let repo = self.repo;
         let payload = support::github::event(event, repo, |p| match event {
             "push" => {
@@ -126,6 +138,10 @@ impl Pipeline {
                 p["after"] = sha.into();
             }
             "repository_dispatch" => p["client_payload"] = client_payload,
+            "workflow_dispatch" => {
+                p["ref"] = "refs/heads/main".into();
+                p["inputs"] = dispatch_inputs;
+            }
             _ => p["pull_request"]["head"]["sha"] = sha.into(),
         });
         let event_json: serde_json::Value =
@@ -152,7 +168,9 @@ impl Pipeline {
         let g = GitHub::shared();
         // What GitHub does when a job with `environment:` starts: one deployment, on the PR's
         // head (else GITHUB_SHA), with an in-progress status linking the job.
-        let environment = j["environment"].as_str().map(str::to_string);
+        let environment = j["environment"]
+            .as_str()
+            .map(|e| eval(e, &self.outputs, &HashMap::new(), &event_json));
         self.jobs_run += 1;
         if let Some(env) = &environment {
             g.seed(
@@ -185,22 +203,22 @@ impl Pipeline {
         );
         if let Some(env) = environment.as_ref().filter(|_| !cross_repository) {
             let state = g.state(repo);
+            // GitHub's deployment for this job (its first status links the job) got the outcome.
+            let this_job = format!("/job/{}", self.jobs_run);
             let ours: Vec<&serde_json::Value> = state["deployments"]
                 .as_array()
                 .unwrap()
                 .iter()
                 .filter(|d| d["environment"] == env.as_str() && d["sha"] == sha)
+                .filter(|d| {
+                    d["statuses"][0]["log_url"]
+                        .as_str()
+                        .is_some_and(|u| u.ends_with(&this_job))
+                })
                 .collect();
-            let finals: Vec<&serde_json::Value> = ours
-                .iter()
-                .filter_map(|d| d["statuses"].as_array().and_then(|s| s.last()))
-                .filter(|s| s["state"] != "in_progress")
-                .collect();
-            assert_eq!(
-                finals.len(),
-                1,
-                "{job}: exactly one deployment of {env} at {sha} got the outcome: {ours:#?}"
-            );
+            assert_eq!(ours.len(), 1, "{job}: GitHub's deployment of {env} for this job");
+            let last = ours[0]["statuses"].as_array().and_then(|s| s.last()).unwrap();
+            assert_ne!(last["state"], "in_progress", "{job}: the outcome was posted: {ours:#?}");
         }
         let steps: HashMap<String, String> = run.outputs.clone();
         let outputs = j["outputs"]
@@ -251,6 +269,7 @@ async fn build(p: &mut Pipeline, sha: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_merge_goes_build_dev_staging_prod_with_the_digest_passed_between_jobs() {
+    let _shop_web = SHOP_WEB.lock().await;
     let file = pipeline();
     let jobs = &file["jobs"];
     // The shape GitHub's gate relies on.
@@ -298,6 +317,7 @@ async fn a_merge_goes_build_dev_staging_prod_with_the_digest_passed_between_jobs
         outputs: Outputs::new(),
         jobs_run: 0,
         client_payload: serde_json::Value::Null,
+        inputs: serde_json::Value::Null,
     };
 
     // The merge: build → dev.
@@ -472,6 +492,7 @@ async fn an_app_repositorys_dispatch_deploys_its_image_and_reports_on_its_commit
             "commit": commit,
             "repository": APP,
         }),
+        inputs: serde_json::Value::Null,
     };
     let run = p.run("dev", "repository_dispatch", INFRA_HEAD);
     run.assert_code(0);
@@ -525,4 +546,98 @@ async fn an_app_repositorys_dispatch_deploys_its_image_and_reports_on_its_commit
             .all(|l| l.contains("on acme/shop-app") && !l.contains("give the job")),
         "the fix is the token's permission there: {refused:#?}"
     );
+}
+
+/// The dispatch-based path, job by job from the real deploy.yml, promote.yml and rollback.yml:
+/// a pull request deploys its `dev-<sha>` image to dev, the merge promotes it to staging and
+/// stops at prod's gate, promote.yml takes the version to prod; after a second release,
+/// rollback.yml puts prod back on the first.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_dispatch_path_runs_from_the_real_deploy_promote_and_rollback_files() {
+    let _shop_web = SHOP_WEB.lock().await;
+    const PATH_REPO: &str = "acme/dispatch-path";
+    let aws = Aws::new("dpath").await;
+    aws.push_image("shop/web", "dpath-base").await;
+    let base = Aws::image_uri("shop/web", "dpath-base");
+    for stage in ["dev", "staging", "prod"] {
+        let cluster = format!("c-dpath-{stage}");
+        aws.create_cluster(&cluster).await;
+        let td = aws.register(&format!("dpath-{stage}-web"), &[("app", &base)]).await;
+        aws.create_service(&cluster, "web", &td, 1).await;
+    }
+    let config = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        config.path(),
+        "repository: 123456789012.dkr.ecr.us-east-1.amazonaws.com/shop/web\nresume-workflow: promote.yml\nstages:\n  - name: dev\n    cluster: c-dpath-dev\n    services: [web]\n  - name: staging\n    version: auto\n    cluster: c-dpath-staging\n    services: [web]\n  - name: prod\n    cluster: c-dpath-prod\n    services: [web]\n",
+    )
+    .unwrap();
+    GitHub::shared().seed(
+        PATH_REPO,
+        serde_json::json!({"environments": {
+            "dev": {}, "staging": {},
+            "prod": {"required_reviewers": [{"type": "User", "login": "sre-oncall"}], "wait_timer": 0}
+        }}),
+    );
+    let mut p = Pipeline {
+        repo: PATH_REPO,
+        aws,
+        file: example("deploy.yml"),
+        config,
+        outputs: Outputs::new(),
+        jobs_run: 0,
+        client_payload: serde_json::Value::Null,
+        inputs: serde_json::Value::Null,
+    };
+    let mut releases = Vec::new();
+    for (pr, merge) in [
+        (
+            "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1",
+            "b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1",
+        ),
+        (
+            "a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2",
+            "b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2",
+        ),
+    ] {
+        // deploy.yml on the pull request: its dev-<head sha> image to dev.
+        let digest = p.aws.push_image("shop/web", &format!("dev-{pr}")).await;
+        p.file = example("deploy.yml");
+        let run = p.run("dev", "pull_request", pr);
+        run.assert_code(0);
+        assert_eq!(p.digest_of("c-dpath-dev").await, digest);
+
+        // deploy.yml on the merge: staging, then the walk stops at prod's gate.
+        let run = p.run("staging", "push", merge);
+        run.assert_code(0);
+        assert_eq!(run.output("outcome"), "awaiting-approval", "{}", run.stdout);
+        assert_eq!(run.output("next-stage"), "prod");
+        assert_eq!(p.digest_of("c-dpath-staging").await, digest);
+        let version = run.output("version").to_string();
+
+        // promote.yml, dispatched with what the staging job said.
+        p.file = example("promote.yml");
+        p.inputs = serde_json::json!({"stage": "prod", "version": version});
+        let run = p.run("promote", "workflow_dispatch", merge);
+        run.assert_code(0);
+        assert_eq!(run.output("outcome"), "success", "{}", run.stdout);
+        assert_eq!(
+            p.digest_of("c-dpath-prod").await,
+            digest,
+            "prod runs what passed staging"
+        );
+        releases.push((digest, version));
+    }
+
+    // rollback.yml: prod back on the first release.
+    p.file = example("rollback.yml");
+    p.inputs = serde_json::json!({"stage": "prod", "to": "previous"});
+    let run = p.run(
+        "rollback",
+        "workflow_dispatch",
+        "b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2",
+    );
+    run.assert_code(0);
+    assert_eq!(run.output("outcome"), "success", "{}", run.stdout);
+    assert_eq!(run.output("version"), releases[0].1);
+    assert_eq!(p.digest_of("c-dpath-prod").await, releases[0].0);
 }

@@ -1,10 +1,28 @@
 //! Escaping untrusted text (branch names, commit messages, PR titles, AWS messages) for
 //! Markdown: no formatting, no HTML, no @mentions, no table breakage, bounded length.
 
-/// Escaped text. An `https://` URL in it stays a working link: it becomes an autolink
-/// (`<https://…>`), whose content GitHub shows literally (no formatting, no mention), instead
-/// of a backslash-escaped URL that points to `github%5C.com`.
 pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    escape_plain(s, &mut out);
+    out
+}
+
+/// Hosts whose `https://` URLs the action's own sentences link to: its run (github.com) and
+/// the AWS console. Any other URL stays escaped text, as untrusted text must.
+const LINKED_HOSTS: [&str; 2] = ["https://github.com/", "https://console.aws.amazon.com/"];
+
+fn linked(url: &str) -> bool {
+    LINKED_HOSTS.iter().any(|h| url.starts_with(h))
+        || url
+            .strip_prefix("https://")
+            .and_then(|r| r.split('/').next())
+            .is_some_and(|host| host.ends_with(".console.aws.amazon.com"))
+}
+
+/// Escaped text in which a URL to GitHub or the AWS console stays a working link: it becomes
+/// an autolink (`<https://…>`), whose content GitHub shows literally (no formatting, no
+/// mention), instead of a backslash-escaped URL that points to `github%5C.com`.
+fn escape_linking(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
     while let Some(at) = rest.find("https://") {
@@ -13,14 +31,16 @@ pub fn escape(s: &str) -> String {
             .find(|c: char| c.is_whitespace() || c.is_control() || "<>\"`'\\".contains(c))
             .unwrap_or(rest.len() - at);
         let url = rest[at..at + url_len].trim_end_matches(['.', ',', ';', ':', ')', '!', '?']);
-        if url.len() > "https://".len() {
+        if url.len() > "https://".len() && linked(url) {
             out.push('<');
             out.push_str(&url.replace('|', "%7C"));
             out.push('>');
+            rest = &rest[at + url.len()..];
         } else {
-            escape_plain(url, &mut out);
+            let plain_len = url.len().max("https://".len());
+            escape_plain(&rest[at..at + plain_len], &mut out);
+            rest = &rest[at + plain_len..];
         }
-        rest = &rest[at + url.len()..];
     }
     escape_plain(rest, &mut out);
     out
@@ -29,7 +49,8 @@ pub fn escape(s: &str) -> String {
 fn escape_plain(s: &str, out: &mut String) {
     let mut previous: Option<char> = out.chars().last();
     for c in s.chars() {
-        let after_word = previous.is_some_and(|p| p.is_alphanumeric() || p == '_');
+        // ASCII only: whether GitHub counts other letters as word characters is not documented.
+        let after_word = previous.is_some_and(|p| p.is_ascii_alphanumeric() || p == '_');
         previous = Some(c);
         match c {
             // "name@host" or "web@sha256:…" mentions nobody: no invisible character in what
@@ -64,7 +85,8 @@ pub fn cell(s: &str, max: usize) -> String {
 
 /// The action's own sentences, which quote names and commands in backticks (and may carry
 /// untrusted parts): each backtick pair becomes a code span (inert: see `code`), the rest is
-/// escaped; an empty pair reads "(none)" instead of a stray "``". Cut to `max` characters.
+/// escaped with its GitHub and AWS console URLs kept as links; an empty pair reads "(none)"
+/// instead of a stray "``". Cut to `max` characters.
 pub fn prose(s: &str, max: usize) -> String {
     let cut: String = s.chars().take(max).collect();
     let parts: Vec<&str> = cut.split('`').collect();
@@ -77,9 +99,9 @@ pub fn prose(s: &str, max: usize) -> String {
             (false, _) if i % 2 == 1 => {
                 // An unpaired backtick: shown as one.
                 out.push_str("\\`");
-                out.push_str(&escape(part));
+                out.push_str(&escape_linking(part));
             }
-            (false, _) => out.push_str(&escape(part)),
+            (false, _) => out.push_str(&escape_linking(part)),
         }
     }
     if s.chars().count() > max {
@@ -180,28 +202,30 @@ mod tests {
     }
 
     #[test]
-    fn urls_stay_links_and_cannot_carry_markup() {
+    fn the_actions_own_links_stay_links_and_others_stay_text() {
         assert_eq!(
-            escape("held by run 7 (https://github.com/acme/shop/actions/runs/7), until 12:00."),
+            prose(
+                "held by run 7 (https://github.com/acme/shop/actions/runs/7), until 12:00.",
+                500
+            ),
             "held by run 7 \\(<https://github.com/acme/shop/actions/runs/7>\\), until 12:00\\."
         );
         assert_eq!(
-            escape("see https://x.io/a|b **c**"),
-            "see <https://x.io/a%7Cb> \\*\\*c\\*\\*"
+            prose("see https://github.com/a|b **c**", 500),
+            "see <https://github.com/a%7Cb> \\*\\*c\\*\\*"
         );
-        assert_eq!(escape("https://x.io/<img>"), "<https://x.io/>&lt;img\\>");
-        assert_eq!(escape("https://"), "https://");
-    }
-
-    #[test]
-    fn prose_quotes_in_code_and_escapes_the_rest() {
         assert_eq!(
-            prose("re-run with `on-split: continue` on *web*", 200),
-            "re\\-run with `on-split: continue` on \\*web\\*"
+            prose("https://github.com/<img>", 500),
+            "<https://github.com/>&lt;img\\>"
         );
-        assert_eq!(prose("cluster `` not found", 200), "cluster (none) not found");
-        assert_eq!(prose("a ` b", 200), "a \\` b");
-        assert_eq!(prose("`x|y`", 200), "`x\\|y`");
+        assert!(prose("https://eu-west-1.console.aws.amazon.com/ecs/v2", 500).starts_with("<https://eu-west-1.console"));
+        // Anything else, and all untrusted text, stays escaped.
+        assert_eq!(
+            prose("https://evil.example/t.png", 500),
+            "https://evil\\.example/t\\.png"
+        );
+        assert_eq!(escape("https://github.com/x"), "https://github\\.com/x");
+        assert_eq!(prose("https://", 500), "https://");
     }
 
     #[test]
