@@ -52,6 +52,10 @@ pub trait Ecs: Send + Sync {
     async fn untag_service(&self, service_arn: &str, keys: &[String]) -> Result<(), AwsError>;
     /// The newest revisions of a task-definition family (newest first, at most `limit`), with tags.
     async fn task_definition_history(&self, family: &str, limit: usize) -> Result<Vec<TaskDefinitionInfo>, AwsError>;
+    /// ARNs of the family's ACTIVE revisions, newest first (no describe per revision).
+    async fn active_revisions(&self, family: &str) -> Result<Vec<String>, AwsError>;
+    /// Marks a revision INACTIVE (services already running it keep running and scaling).
+    async fn deregister_task_definition(&self, arn: &str) -> Result<(), AwsError>;
     /// Events since `since`, stopped tasks of `task_definition`, unhealthy targets. Never fails:
     /// what could not be read is listed in `gaps`.
     async fn diagnostics(

@@ -314,7 +314,7 @@ mod tests {
 
     #[test]
     fn the_plan_section_marks_what_ran() {
-        let mut plan = crate::domain::plan::rolling(&["api".into()], "web@sha256:1");
+        let mut plan = crate::domain::plan::rolling(&["api".into()], "web@sha256:1", None);
         plan.cursor = 1;
         let md = plan_section(&plan, &[1]);
         assert!(md.contains("- ↩️ earlier run: `1/3 register-revision"), "{md}");

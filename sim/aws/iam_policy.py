@@ -147,6 +147,7 @@ RESOURCES = {
                                         {"ecs:cluster": [_ecs_cluster(p, r)]})],
         "DescribeTaskDefinition": lambda p, r: [("ecs:DescribeTaskDefinition", "*", {})],
         "ListTaskDefinitions": lambda p, r: [("ecs:ListTaskDefinitions", "*", {})],
+        "DeregisterTaskDefinition": lambda p, r: [("ecs:DeregisterTaskDefinition", "*", {})],
         "RegisterTaskDefinition": _register,
         "ListTasks": lambda p, r: [("ecs:ListTasks", "*", {"ecs:cluster": [_ecs_cluster(p, r)]})],
         "DescribeTasks": lambda p, r: [("ecs:DescribeTasks", a, {"ecs:cluster": [_ecs_cluster(p, r)]})

@@ -148,6 +148,9 @@ async fn one_stage(stage: &StagePlan, ports: &Ports<'_>, cancel: &mut crate::exe
         Some(pc) => progressive::deploy(cfg, pc, ports, cancel).await,
         None => rolling::deploy(cfg, ports, cancel).await,
     };
+    if let Ok(r) = &result {
+        crate::executor::revisions::prune(cfg, ports, r).await;
+    }
     let version = cfg.version.as_ref().map(|v| format!("v{v}"));
     match result {
         Ok(r) => ChainReport {

@@ -327,31 +327,20 @@ impl Ecs for EcsAdapter {
     }
 
     async fn task_definition_history(&self, family: &str, limit: usize) -> Result<Vec<TaskDefinitionInfo>, AwsError> {
-        // Collect ARNs (bounded), then order by revision ourselves: not every endpoint honours
-        // `sort`, and a record must never be missed because a page was cut.
-        let mut arns: Vec<String> = Vec::new();
-        let mut pages = self
-            .ecs
-            .list_task_definitions()
-            .family_prefix(family)
-            .sort(aws_sdk_ecs::types::SortOrder::Desc)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| classify("ecs:ListTaskDefinitions", &format!("family {family}"), e))?;
-            arns.extend(page.task_definition_arns().iter().cloned());
-            if arns.len() >= 1000 {
-                break;
-            }
-        }
-        let revision = |arn: &str| arn.rsplit(':').next().and_then(|r| r.parse::<i32>().ok()).unwrap_or(0);
-        arns.retain(|a| a.rsplit_once(':').and_then(|(l, _)| l.rsplit('/').next()) == Some(family));
-        arns.sort_by_key(|a| std::cmp::Reverse(revision(a)));
+        let arns = super::ecs_revisions::active(&self.ecs, family).await?;
         let mut infos = Vec::new();
         for arn in arns.iter().take(limit) {
             infos.push(self.describe_task_definition(arn).await?);
         }
         Ok(infos)
+    }
+
+    async fn active_revisions(&self, family: &str) -> Result<Vec<String>, AwsError> {
+        super::ecs_revisions::active(&self.ecs, family).await
+    }
+
+    async fn deregister_task_definition(&self, arn: &str) -> Result<(), AwsError> {
+        super::ecs_revisions::deregister(&self.ecs, arn).await
     }
 
     async fn diagnostics(

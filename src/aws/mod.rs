@@ -4,6 +4,7 @@ pub mod cloudwatch;
 pub mod ecr;
 pub mod ecs;
 mod ecs_diagnostics;
+mod ecs_revisions;
 pub mod elbv2;
 
 use std::time::{Duration, SystemTime};

@@ -90,6 +90,9 @@ const STAGE_INPUTS: &[&str] = &[
     "smoke-url",
     "smoke-timeout",
     "keep-old-for",
+    "desired-count",
+    "force-new-deployment",
+    "keep-revisions",
     "metrics-delay",
     "recent-window",
     "sticky-rollback",
@@ -234,6 +237,9 @@ fn merge(base: RawInputs, over: &RawInputs) -> RawInputs {
         report: pick(base.report, &over.report),
         commit: pick(base.commit, &over.commit),
         commit_repository: pick(base.commit_repository, &over.commit_repository),
+        desired_count: pick(base.desired_count, &over.desired_count),
+        force_new_deployment: pick(base.force_new_deployment, &over.force_new_deployment),
+        keep_revisions: pick(base.keep_revisions, &over.keep_revisions),
     }
 }
 

@@ -56,6 +56,9 @@ pub struct RawInputs {
     pub report: Option<String>,
     pub commit: Option<String>,
     pub commit_repository: Option<String>,
+    pub desired_count: Option<String>,
+    pub force_new_deployment: Option<String>,
+    pub keep_revisions: Option<String>,
 }
 
 impl RawInputs {

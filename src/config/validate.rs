@@ -10,6 +10,7 @@ pub use super::input_error::{duration_input, printable, InputError};
 use super::inputs::{given, RawInputs};
 use super::parse;
 use super::progressive::{self, ProgressiveConfig};
+use super::service_controls::{service_controls, ServiceControls};
 use crate::domain::image::ImageRef;
 use crate::domain::strategy::Strategy;
 
@@ -46,6 +47,8 @@ pub struct DeployConfig {
     /// Set for the two-slot strategies.
     pub progressive: Option<ProgressiveConfig>,
     pub context: GithubContext,
+    /// `desired-count`, `force-new-deployment`, `keep-revisions`.
+    pub controls: ServiceControls,
 }
 
 const MAX_WAIT: Duration = Duration::from_secs(6 * 3600);
@@ -277,6 +280,7 @@ pub fn validate(
     } else {
         None
     };
+    let controls = service_controls(raw, strategy.uses_two_slots(), &mut errors);
 
     match (errors.is_empty(), images) {
         (true, Some(images)) => Ok(DeployConfig {
@@ -294,6 +298,7 @@ pub fn validate(
             strategy,
             progressive,
             context,
+            controls,
         }),
         _ => Err(errors),
     }

@@ -13,6 +13,9 @@ pub struct Tracked {
     pub deployment_id: String,
     pub task_definition: String,
     pub previous_task_definition: String,
+    /// The task count to put back with the previous revision, when the run changed it
+    /// (`desired-count`); None: the count was left alone.
+    pub previous_desired: Option<i32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -212,6 +215,7 @@ mod tests {
             deployment_id: "new".into(),
             task_definition: "td:2".into(),
             previous_task_definition: "td:1".into(),
+            previous_desired: None,
         }
     }
 

@@ -7,6 +7,7 @@ pub mod links;
 pub mod lock;
 pub mod log;
 pub mod readback;
+pub mod revisions;
 pub mod two_slot;
 /// The two-slot strategies, under the name the rest of the code knew them by.
 pub use two_slot as progressive;

@@ -284,6 +284,21 @@ impl Ecs for FakeEcs {
     async fn task_definition_history(&self, _: &str, _: usize) -> Result<Vec<TaskDefinitionInfo>, AwsError> {
         Ok(vec![])
     }
+    async fn active_revisions(&self, family: &str) -> Result<Vec<String>, AwsError> {
+        let mut arns: Vec<String> = lock(&self.task_definitions)
+            .values()
+            .filter(|td| td.family == family)
+            .map(|td| td.arn.clone())
+            .collect();
+        let revision = |a: &String| a.rsplit(':').next().and_then(|r| r.parse::<i32>().ok()).unwrap_or(0);
+        arns.sort_by_key(|a| std::cmp::Reverse(revision(a)));
+        Ok(arns)
+    }
+    async fn deregister_task_definition(&self, arn: &str) -> Result<(), AwsError> {
+        lock(&self.calls).push(format!("DeregisterTaskDefinition {arn}"));
+        lock(&self.task_definitions).remove(arn);
+        Ok(())
+    }
     async fn diagnostics(&self, _: &str, _: &ServiceState, _: &str, _: SystemTime) -> Diagnostics {
         Diagnostics::default()
     }

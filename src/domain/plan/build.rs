@@ -32,7 +32,8 @@ pub fn keep_old_for(settings: &TwoSlotSettings) -> Duration {
 }
 
 /// ECS's rolling update of every service, all or nothing.
-pub fn rolling(services: &[String], image: &str) -> Plan {
+/// `desired`: the task count `desired-count` sets (None: each service keeps its own).
+pub fn rolling(services: &[String], image: &str, desired: Option<i32>) -> Plan {
     let services = services.to_vec();
     Plan {
         strategy: "rolling".into(),
@@ -43,7 +44,7 @@ pub fn rolling(services: &[String], image: &str) -> Plan {
             },
             Step::UpdateService {
                 services: services.clone(),
-                desired: None,
+                desired,
             },
             Step::AwaitStable { services },
         ],
@@ -148,7 +149,7 @@ mod tests {
 
     #[test]
     fn rolling_plan() {
-        insta::assert_snapshot!(snapshot(&rolling(&["api".into(), "worker".into()], IMAGE)));
+        insta::assert_snapshot!(snapshot(&rolling(&["api".into(), "worker".into()], IMAGE, None)));
     }
 
     #[test]

@@ -134,6 +134,10 @@ async fn walk(
         let view = stage_view(file, raw, command, plan, index, &repo_ref, ports).await?;
         match decide_stage(command, digest.as_str(), version.as_ref(), &view, allow_unverified) {
             StageDecision::Refuse(r) => return Err(refused(&plan.name, r.to_string())),
+            StageDecision::AlreadyThere if plan.cfg.controls.force_new_deployment => log::info(&format!(
+                "{} already runs {digest}; force-new-deployment: deploying it again",
+                plan.name
+            )),
             StageDecision::AlreadyThere => {
                 log::info(&format!(
                     "{} already runs {digest}, recorded as a success; nothing to do",
@@ -169,6 +173,7 @@ async fn walk(
         let kind = result.outcome.kind;
         if kind == OutcomeKind::Success {
             record_success(ports, &result).await;
+            super::revisions::prune(&plan.cfg, ports, &result).await;
             observe::record_moving_tag(ports, &location, &digest, &plan.name, immutable).await;
         }
         report.stages.push((plan.name.clone(), result));

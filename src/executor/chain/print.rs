@@ -51,7 +51,11 @@ pub async fn plan_lines(
     let image = format!("{}@{digest}", repo_ref.name);
     let plan = match &cfg.progressive {
         Some(pc) => super::super::two_slot::plan_now(cfg, pc, ports, &image).await,
-        None => Ok(crate::domain::plan::rolling(&cfg.services, &image)),
+        None => Ok(crate::domain::plan::rolling(
+            &cfg.services,
+            &image,
+            cfg.controls.desired_count,
+        )),
     };
     match plan {
         Ok(plan) => {

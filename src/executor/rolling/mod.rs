@@ -47,7 +47,7 @@ pub async fn deploy(cfg: &DeployConfig, ports: &Ports<'_>, cancel: &mut Cancel) 
 
     // One deploy per service at a time, taken before the state the run acts on is read: a
     // run that gets the lock just after another released it sees that run's result.
-    let plan = crate::domain::plan::rolling(&cfg.services, &resolved.image);
+    let plan = crate::domain::plan::rolling(&cfg.services, &resolved.image, cfg.controls.desired_count);
     let services: Vec<(String, String)> = states.iter().map(|s| (s.name.clone(), s.arn.clone())).collect();
     let held = lock::acquire(cfg, ports, &services, lock::ttl(cfg, &plan)).await?;
     let result = async {
@@ -107,12 +107,14 @@ async fn deploy_locked(
                         break;
                     }
                     let td = new_td[&p.previous_task_definition].clone();
+                    let desired = cfg.controls.desired_count;
                     let t = Tracked {
                         deployment_id: String::new(),
                         task_definition: td.clone(),
                         previous_task_definition: p.previous_task_definition.clone(),
+                        previous_desired: desired.map(|_| p.previous_desired),
                     };
-                    match ports.ecs.update_service(&cfg.cluster, &p.service, &td, None).await {
+                    match ports.ecs.update_service(&cfg.cluster, &p.service, &td, desired).await {
                         Ok(deployment_id) => {
                             log::info(&format!(
                                 "{}: deployment {deployment_id} started on {}",

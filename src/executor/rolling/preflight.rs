@@ -24,6 +24,8 @@ pub mod record {
 pub struct Planned {
     pub service: String,
     pub previous_task_definition: String,
+    /// The service's task count before the run.
+    pub previous_desired: i32,
     pub images: Vec<(String, String)>,
     pub tags: Vec<(String, String)>,
 }
@@ -55,6 +57,7 @@ pub async fn preflight(
         planned.push(Planned {
             service: s.name.clone(),
             previous_task_definition: s.task_definition.clone(),
+            previous_desired: s.desired,
             images,
             tags,
         });

@@ -41,6 +41,15 @@ pub async fn roll_back(
     for (service, t) in tracked.iter().chain(uncertain) {
         let failure = wait.verdicts.get(service).and_then(|v| v.as_ref().err());
         if failure.is_some_and(Failure::ecs_already_rolled_back) {
+            // ECS's rollback restores the revision, not the task count `desired-count` changed.
+            if let Some(n) = t.previous_desired {
+                if let Err(e) = ports.ecs.scale_service(&cfg.cluster, service, n).await {
+                    log::warning(
+                        "Task count not restored",
+                        &format!("{e}; ECS rolled {service} back, but set its desired count back to {n} by hand"),
+                    );
+                }
+            }
             // ECS's rollback is a deployment like ours: it is only done when it is stable.
             match ecs_rollback(wait, service) {
                 Some(t) => {
@@ -73,7 +82,7 @@ pub async fn roll_back(
         let asked = loop {
             let ask = ports
                 .ecs
-                .update_service(&cfg.cluster, service, &t.previous_task_definition, None);
+                .update_service(&cfg.cluster, service, &t.previous_task_definition, t.previous_desired);
             let answer = within(ports, deadline, ask).await.unwrap_or_else(|| {
                 Err(crate::error::AwsError {
                     operation: "ecs:UpdateService",
@@ -112,6 +121,7 @@ pub async fn roll_back(
                         deployment_id,
                         task_definition: t.previous_task_definition.clone(),
                         previous_task_definition: t.task_definition.clone(),
+                        previous_desired: None,
                     },
                 );
             }
@@ -178,5 +188,6 @@ fn ecs_rollback(wait: &WaitResult, service: &str) -> Option<Tracked> {
         deployment_id: primary.id.clone(),
         task_definition: primary.task_definition.clone(),
         previous_task_definition: String::new(),
+        previous_desired: None,
     })
 }

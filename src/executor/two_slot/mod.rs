@@ -98,7 +98,7 @@ pub async fn plan_now(
         &settings(cfg, pc, topo.stickiness),
         &topo.live.state.name,
         &topo.idle.state.name,
-        topo.live.state.desired,
+        cfg.controls.desired_count.unwrap_or(topo.live.state.desired),
         image,
     ))
 }
@@ -131,7 +131,7 @@ pub async fn deploy(
         &settings(cfg, pc, first_look.stickiness),
         &first_look.live.state.name,
         &first_look.idle.state.name,
-        first_look.live.state.desired,
+        cfg.controls.desired_count.unwrap_or(first_look.live.state.desired),
         &resolved.image,
     );
     let held = lock::acquire(cfg, ports, &services, lock::ttl(cfg, &outline)).await?;
@@ -177,7 +177,7 @@ async fn deploy_locked(
         &settings(cfg, pc, topo.stickiness),
         &topo.live.state.name,
         &topo.idle.state.name,
-        topo.live.state.desired,
+        cfg.controls.desired_count.unwrap_or(topo.live.state.desired),
         &resolved.image,
     );
     if topo.live.weight > 0 && topo.idle.weight > 0 {
@@ -239,7 +239,12 @@ async fn run_steps(run: &mut Run<'_, '_>, cancel: &mut Cancel) -> Ended {
             Step::UpdateService { desired, .. } => prepare::update(run, desired.unwrap_or(1)).await,
             Step::AwaitStable { .. } => prepare::await_stable(run, cancel).await,
             Step::AwaitHealthy { .. } => {
-                let desired = run.topo.live.state.desired.max(1);
+                let desired = run
+                    .cfg
+                    .controls
+                    .desired_count
+                    .unwrap_or(run.topo.live.state.desired)
+                    .max(1);
                 prepare::await_healthy(run, desired, cancel).await
             }
             Step::PointTestListener { .. } => prepare::point_test_listener(run).await,

@@ -76,6 +76,8 @@ pub async fn await_stable(run: &mut Run<'_, '_>, cancel: &mut Cancel) -> Flow {
             deployment_id: run.deployment_id.clone().unwrap_or_default(),
             task_definition: run.new_td.clone(),
             previous_task_definition: run.topo.idle.state.task_definition.clone(),
+            // The idle slot is scaled to 0 on the way back, whatever its count.
+            previous_desired: None,
         },
     )]);
     let cfg = run.cfg;
