@@ -181,6 +181,11 @@ async fn release(c: &Chain, test: &str, tag: &str, commit: &str) -> (String, Str
     );
     run.assert_code(0);
     assert_eq!(run.output("outcome"), "success", "{}", run.stdout);
+    assert!(
+        !run.stdout.contains("::warning"),
+        "a promotion warns about nothing:\n{}",
+        run.stdout
+    );
     assert_eq!(
         c.prod_live_digest().await,
         digest,

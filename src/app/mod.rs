@@ -119,7 +119,9 @@ pub async fn run() -> u8 {
     let mut cancel = cancel_on_signal();
     let adapters = Adapters::new(&plans[0].cfg.region).await;
     let mut notify_context = notify_context;
-    if config::inputs::given(&raw.commit).is_none() {
+    // Only for an image the run was given: a chain stage's stand-in (`<repo>:chain`, until the
+    // promoted digest is known) names no image.
+    if config::inputs::given(&raw.commit).is_none() && config::inputs::given(&raw.image).is_some() {
         if let Some(sha) = revision::image_commit(&adapters.registry, &plans[0].cfg).await {
             for stage in &mut plans {
                 stage.cfg.context = stage.cfg.context.clone().with_revision(&sha);

@@ -30,6 +30,8 @@ pub async fn image_commit(registry: &dyn Registry, cfg: &DeployConfig) -> Option
             Some(sha)
         }
         Ok(None) => None,
+        // No such image: the deploy's own resolution says so, with the fix.
+        Err(e) if e.kind == AwsErrorKind::NotFound => None,
         Err(e) => {
             let fix = if e.kind == AwsErrorKind::AccessDenied {
                 "allow ecr:GetDownloadUrlForLayer on the repository (iam-policy.json has it), or pass `commit`"
