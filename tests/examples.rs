@@ -600,7 +600,14 @@ async fn the_dispatch_path_runs_from_the_real_deploy_promote_and_rollback_files(
         ),
     ] {
         // deploy.yml on the pull request: its dev-<head sha> image to dev.
-        let digest = p.aws.push_image("shop/web", &format!("dev-{pr}")).await;
+        let digest = p
+            .aws
+            .push_labelled_image(
+                "shop/web",
+                &format!("dev-{pr}"),
+                &[("org.opencontainers.image.revision", pr)],
+            )
+            .await;
         p.file = example("deploy.yml");
         let run = p.run("dev", "pull_request", pr);
         run.assert_code(0);
@@ -624,6 +631,11 @@ async fn the_dispatch_path_runs_from_the_real_deploy_promote_and_rollback_files(
             p.digest_of("c-dpath-prod").await,
             digest,
             "prod runs what passed staging"
+        );
+        assert_eq!(
+            p.recorded_commit("c-dpath-prod").await,
+            pr,
+            "the promotion names the image's commit (its label), not the dispatch's HEAD"
         );
         releases.push((digest, version));
     }

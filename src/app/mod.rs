@@ -119,10 +119,11 @@ pub async fn run() -> u8 {
     let mut cancel = cancel_on_signal();
     let adapters = Adapters::new(&plans[0].cfg.region).await;
     let mut notify_context = notify_context;
-    // Only for an image the run was given: a chain stage's stand-in (`<repo>:chain`, until the
-    // promoted digest is known) names no image.
-    if config::inputs::given(&raw.commit).is_none() && config::inputs::given(&raw.image).is_some() {
-        if let Some(sha) = revision::image_commit(&adapters.registry, &plans[0].cfg).await {
+    // Only for an image the run names: a chain stage's stand-in (`<repo>:chain`, until the
+    // promoted digest is known) names none.
+    let named = revision::named_image(&raw, file.as_ref(), &plans[0].cfg);
+    if let (None, Some((location, reference))) = (config::inputs::given(&raw.commit), named) {
+        if let Some(sha) = revision::image_commit(&adapters.registry, &location, &reference).await {
             for stage in &mut plans {
                 stage.cfg.context = stage.cfg.context.clone().with_revision(&sha);
             }
