@@ -68,6 +68,15 @@ impl RawInputs {
     }
 
     /// Parses from any (name, value) list; tests use this instead of the process environment.
+    /// Inputs as the runner would pass `pairs` (name, value), for the tests.
+    #[cfg(test)]
+    pub fn from_pairs(pairs: &[(&str, &str)]) -> RawInputs {
+        let vars = pairs
+            .iter()
+            .map(|(k, v)| (format!("INPUT_{}", k.to_uppercase()), v.to_string()));
+        RawInputs::from_vars(vars).unwrap_or_else(|e| panic!("{e}"))
+    }
+
     pub fn from_vars<I: IntoIterator<Item = (String, String)>>(vars: I) -> Result<RawInputs, InputError> {
         envy::prefixed("INPUT_").from_iter(vars).map_err(|e| {
             InputError::new(

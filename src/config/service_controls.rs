@@ -65,12 +65,7 @@ mod tests {
     use super::*;
 
     fn raw(pairs: &[(&str, &str)]) -> RawInputs {
-        RawInputs::from_vars(
-            pairs
-                .iter()
-                .map(|(k, v)| (format!("INPUT_{}", k.to_uppercase()), v.to_string())),
-        )
-        .unwrap()
+        RawInputs::from_pairs(pairs)
     }
 
     #[test]

@@ -309,12 +309,7 @@ mod tests {
     use super::*;
 
     fn raw(pairs: &[(&str, &str)]) -> RawInputs {
-        RawInputs::from_vars(
-            pairs
-                .iter()
-                .map(|(k, v)| (format!("INPUT_{}", k.to_uppercase()), v.to_string())),
-        )
-        .unwrap()
+        RawInputs::from_pairs(pairs)
     }
 
     const IMG: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:v1";
