@@ -62,14 +62,21 @@ class SimTask:
     """A service task. Duck-types moto's ecs Task (serializer, list/describe/stop_task)."""
 
     def __init__(self, service, deployment: dict, td):
+        self._init(service.region_name, service._account_id, service.cluster_name, service.cluster_arn, td,
+                   started_by=deployment["id"], group=f"service:{service.name}", launch_type=service.launch_type,
+                   platform_version=service.platform_version, network=service.network_configuration)
+
+    def _init(self, region, account, cluster_name, cluster_arn, td, *, started_by, group, launch_type,
+              platform_version, network) -> None:
+        """What every simulated task has, a service's or one RunTask started (ecs_run_task)."""
         self.id = uuid.uuid4().hex
-        self.region_name, self.account_id = service.region_name, service._account_id
-        self.cluster_name, self.cluster_arn = service.cluster_name, service.cluster_arn
+        self.region_name, self.account_id = region, account
+        self.cluster_name, self.cluster_arn = cluster_name, cluster_arn
         self.task_definition_arn = td.arn
-        self.started_by = deployment["id"]
-        self.group = f"service:{service.name}"
-        self.launch_type = service.launch_type
-        self.platform_version = service.platform_version
+        self.started_by = started_by
+        self.group = group
+        self.launch_type = launch_type
+        self.platform_version = platform_version
         self.desired_status, self.last_status = "RUNNING", "PROVISIONING"
         self.created_at, self.started_at, self.stopping_at, self.stopped_at = utcnow(), None, None, None
         self.stopped_reason = self.stop_code = None
@@ -79,7 +86,7 @@ class SimTask:
         self.health_status = "UNKNOWN"
         self.version = 1
         self.ip, self.eni_id = sim.next_ip(), f"eni-attach-{uuid.uuid4()}"
-        subnets = (service.network_configuration or {}).get("awsvpcConfiguration", {}).get("subnets") or [""]
+        subnets = (network or {}).get("awsvpcConfiguration", {}).get("subnets") or [""]
         self.attachments = [{
             "id": self.eni_id, "type": "ElasticNetworkInterface", "status": "ATTACHED",
             "details": [{"name": "subnetId", "value": subnets[0]}, {"name": "privateIPv4Address", "value": self.ip}],

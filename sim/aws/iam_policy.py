@@ -134,6 +134,25 @@ def _register(params: dict, region: str) -> list:
     return checks
 
 
+def _run_task(params: dict, region: str) -> list:
+    """RunTask: on the task definition, in the cluster; and passing its roles (the task
+    definition's, or an override's), as for RegisterTaskDefinition."""
+    from moto.ecs.models import ecs_backends
+
+    td = params.get("taskDefinition", "")
+    arn = td if td.startswith("arn:") else _arn("ecs", region, f"task-definition/{td}")
+    checks = [("ecs:RunTask", arn, {"ecs:cluster": [_ecs_cluster(params, region)]})]
+    try:
+        found = ecs_backends[ACCOUNT][region].describe_task_definition(td)
+        roles = [getattr(found, "task_role_arn", None), getattr(found, "execution_role_arn", None)]
+    except Exception:  # an unknown task definition is moto's to refuse
+        roles = []
+    overrides = params.get("overrides") or {}
+    roles += [overrides.get("taskRoleArn"), overrides.get("executionRoleArn")]
+    checks += [("iam:PassRole", r, {"iam:PassedToService": ["ecs-tasks.amazonaws.com"]}) for r in roles if r]
+    return checks
+
+
 def _ecr_repo(params: dict, region: str, name: str) -> str:
     return f"arn:aws:ecr:{region}:{params.get('registryId') or ACCOUNT}:repository/{name}"
 
@@ -149,6 +168,9 @@ RESOURCES = {
         "ListTaskDefinitions": lambda p, r: [("ecs:ListTaskDefinitions", "*", {})],
         "DeregisterTaskDefinition": lambda p, r: [("ecs:DeregisterTaskDefinition", "*", {})],
         "RegisterTaskDefinition": _register,
+        "RunTask": _run_task,
+        "StopTask": lambda p, r: [("ecs:StopTask", _ecs_named(p, r, "task", [p.get("task", "")])[0],
+                                   {"ecs:cluster": [_ecs_cluster(p, r)]})],
         "ListTasks": lambda p, r: [("ecs:ListTasks", "*", {"ecs:cluster": [_ecs_cluster(p, r)]})],
         "DescribeTasks": lambda p, r: [("ecs:DescribeTasks", a, {"ecs:cluster": [_ecs_cluster(p, r)]})
                                        for a in _ecs_named(p, r, "task", p.get("tasks") or [])],

@@ -15,6 +15,10 @@ class Scenario:
     connection_error_rate: float = 0.0  # share the ALB cannot connect for (reset/refused): ELB 502s
     p99_ms: float = 50.0
     mean_ms: float = 20.0
+    # A task RunTask started (ecs_run_task): how long its command runs and how it exits.
+    task_seconds: float = 20.0
+    task_exit_code: int = 0
+    task_stop_reason: str = ""  # set: the task never starts (stopCode TaskFailedToStart, this reason)
 
     @classmethod
     def from_dict(cls, d: dict) -> "Scenario":
