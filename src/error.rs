@@ -58,6 +58,16 @@ pub enum Error {
     /// The chain will not let the release into a stage (provenance, versions, records).
     #[error("stage `{stage}` refused the release: {problem}")]
     Refused { stage: String, problem: String },
+    /// A one-off task (`run-task-command`) did not exit 0: the deploy stops before any service
+    /// or traffic moves.
+    #[error("one-off task `{task}` (`{command}`) {problem}; no service was changed{logs}")]
+    OneOffTask {
+        task: String,
+        command: String,
+        problem: String,
+        /// ` (logs: URL)` or empty.
+        logs: String,
+    },
     #[error("image `{image}`: {problem}")]
     Image { image: String, problem: String },
     #[error("service `{service}` in cluster `{cluster}` is being deployed by {holder} (deploy lock tag `ecs-deploy:lock`, until {until}); nothing was changed. Wait for that run to finish or cancel it, then re-run; a lock left by a killed run is taken over when it expires or when that run is re-run")]

@@ -7,6 +7,7 @@ use async_trait::async_trait;
 
 use crate::domain::diagnostics::Diagnostics;
 use crate::domain::image::{Digest, EcrLocation};
+use crate::domain::one_off_task::{RunTaskRequest, StartedTask, TaskStatus};
 use crate::domain::service::ServiceState;
 use crate::error::AwsError;
 
@@ -56,6 +57,13 @@ pub trait Ecs: Send + Sync {
     async fn active_revisions(&self, family: &str) -> Result<Vec<String>, AwsError>;
     /// Marks a revision INACTIVE (services already running it keep running and scaling).
     async fn deregister_task_definition(&self, arn: &str) -> Result<(), AwsError>;
+    /// Starts a one-off task of the request's task definition, placed like its service (network,
+    /// launch type or capacity providers, platform version) unless the request overrides the
+    /// network. Retried attempts reuse one idempotency token: at most one task starts.
+    async fn run_task(&self, req: &RunTaskRequest) -> Result<StartedTask, AwsError>;
+    /// ECS's account of a task; `None` while DescribeTasks does not list it yet (RunTask's
+    /// tasks appear late: eventual consistency).
+    async fn describe_task(&self, cluster: &str, task_arn: &str) -> Result<Option<TaskStatus>, AwsError>;
     /// Events since `since`, stopped tasks of `task_definition`, unhealthy targets. Never fails:
     /// what could not be read is listed in `gaps`.
     async fn diagnostics(

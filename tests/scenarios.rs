@@ -552,3 +552,60 @@ async fn a_late_write_that_undoes_the_final_weights_is_set_again_before_success(
         "100 was set again after the late write: {history:?}"
     );
 }
+
+#[tokio::test]
+async fn a_migration_runs_between_registration_and_the_update_and_its_failure_moves_nothing() {
+    // Rolling: the task runs from the new revision, in container app, before UpdateService.
+    let ecs = FakeEcs::default();
+    ecs.add("api", "td:1", "web:v1", 2, None);
+    let router = FakeRouter::new(&[], "");
+    let metrics = FakeMetrics::new(&router, 0.0);
+    let clock = FakeClock::default();
+    let p = ports(&ecs, &router, &metrics, &clock);
+    let cfg = config(&[("services", "api"), ("run-task-command", "./migrate up")]);
+    let (_tx, mut cancel) = tokio::sync::watch::channel(false);
+    let report = rolling::deploy(&cfg, &p, &mut cancel).await.unwrap();
+    assert_eq!(report.outcome.kind, OutcomeKind::Success);
+    let kinds: Vec<&str> = report.plan.as_ref().unwrap().steps.iter().map(Step::kind).collect();
+    assert_eq!(
+        kinds,
+        ["register-revision", "run-task", "update-service", "await-stable"]
+    );
+    let run = ecs.tasks_run.lock().unwrap().clone();
+    assert_eq!(run.len(), 1);
+    assert_eq!(
+        (run[0].container.as_str(), run[0].command.clone()),
+        ("app", vec!["./migrate".to_string(), "up".into()])
+    );
+    assert_eq!(run[0].task_definition, ecs.td_of("api"), "the new revision");
+    let order: Vec<String> = ecs
+        .calls()
+        .into_iter()
+        .filter(|c| c.starts_with("RunTask") || c.starts_with("UpdateService"))
+        .map(|c| c.split(' ').next().unwrap().to_string())
+        .collect();
+    assert_eq!(order, ["RunTask", "UpdateService"]);
+
+    // Canary: a migration that exits 5 stops the run before the new slot or traffic moves.
+    let (ecs, router) = slots();
+    let ecs = FakeEcs {
+        one_off_exit_code: Some(5),
+        ..ecs
+    };
+    let metrics = FakeMetrics::new(&router, 0.0);
+    let p = ports(&ecs, &router, &metrics, &clock);
+    let cfg = canary_config(&[("run-task-command", "./migrate up")]);
+    let error = refused(&cfg, &p).await;
+    assert!(
+        error.contains("container `app` exited with code 5") && error.contains("no service was changed"),
+        "{error}"
+    );
+    assert!(router.canary_history().is_empty(), "no traffic moved");
+    assert!(
+        !ecs.calls()
+            .iter()
+            .any(|c| c.starts_with("UpdateService web-green") && !c.contains("desired=")),
+        "the new slot was never pointed at the new revision (only kept at 0): {:?}",
+        ecs.calls()
+    );
+}

@@ -14,11 +14,16 @@ Validation AWS does and moto skips: an awsvpc task definition needs a networkCon
 ("Network Configuration must be provided when networkMode 'awsvpc' is specified."), count is
 1-10 (RunTask API Reference).
 
+Idempotency: a RunTask with a `clientToken` already used answers the tasks that token started
+instead of starting more (RunTask API Reference, clientToken; the SDKs fill it in once per call,
+so a retried attempt whose first try AWS executed does not run a migration twice).
+
 Eventual consistency: RunTask's tasks are invisible to DescribeTasks for VISIBILITY_SECONDS
 (a MISSING failure), as the RunTask API Reference warns ("the result of an API command ...
 might not be immediately visible ... run the DescribeTasks command using an exponential
 backoff algorithm"). The delay is not documented: 5 s is our less forgiving reading.
 """
+from moto.core.responses import ActionResult
 from moto.core.utils import utcnow
 from moto.ecs.exceptions import InvalidParameterException
 from moto.ecs.models import EC2ContainerServiceBackend
@@ -32,6 +37,7 @@ VISIBILITY_SECONDS = 5.0
 MAX_COUNT = 10
 AWSVPC_NEEDS_NETWORK = "Network Configuration must be provided when networkMode 'awsvpc' is specified."
 
+_orig_run_task_response = EC2ContainerServiceResponse.run_task
 _orig_describe_tasks = EC2ContainerServiceBackend.describe_tasks
 _orig_describe_tasks_response = EC2ContainerServiceResponse.describe_tasks
 
@@ -65,9 +71,23 @@ def _run_task(self, cluster_str, task_definition_str, count, overrides, started_
                           platform_version=platform_version, network=networking_configuration,
                           overrides=overrides, tags=tags)
         self.tasks.setdefault(cluster.name, {})[task.task_arn] = task
-        sim.record("task_run", task=task.task_arn, task_definition=td.arn, overrides=overrides)
+        sim.record("task_run", task=task.task_arn, task_definition=td.arn, overrides=overrides,
+                   network=networking_configuration, started_by=started_by, launch_type=task.launch_type)
         tasks.append(task)
     return tasks
+
+
+def _run_task_response(self):
+    token = self._get_param("clientToken")
+    seen = getattr(self.ecs_backend, "sim_run_task_tokens", None)
+    if seen is None:
+        seen = self.ecs_backend.sim_run_task_tokens = {}
+    if token and token in seen:
+        return ActionResult({"tasks": seen[token], "failures": []})
+    result = _orig_run_task_response(self)
+    if token:
+        seen[token] = result.result.get("tasks", [])
+    return result
 
 
 def _describe_tasks(self, cluster_str, tasks):
@@ -141,5 +161,6 @@ def tick(_dt: float) -> None:
 
 def install() -> None:
     EC2ContainerServiceBackend.run_task = _run_task
+    EC2ContainerServiceResponse.run_task = _run_task_response
     EC2ContainerServiceBackend.describe_tasks = _describe_tasks
     EC2ContainerServiceResponse.describe_tasks = _describe_tasks_response

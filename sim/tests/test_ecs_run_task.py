@@ -70,3 +70,13 @@ def test_an_awsvpc_task_without_a_network_is_refused(sim):
         ecs.run_task(cluster="c1", taskDefinition=td, launchType="FARGATE")
     assert e.value.response["Error"]["Code"] == "InvalidParameterException"
     assert "Network Configuration must be provided" in e.value.response["Error"]["Message"]
+
+
+def test_a_client_token_used_again_starts_nothing_new(sim):
+    ecs = sim.client("ecs")
+    ecs.create_cluster(clusterName="c1")
+    td = register(ecs, "repo/web:v1")
+    first = run(sim, ecs, td, clientToken="deploy-1")
+    again = run(sim, ecs, td, clientToken="deploy-1")
+    other = run(sim, ecs, td, clientToken="deploy-2")
+    assert first["taskArn"] == again["taskArn"] != other["taskArn"]

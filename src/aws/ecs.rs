@@ -9,6 +9,7 @@ use aws_sdk_ecs::types::{Tag, TaskDefinition, TaskDefinitionField};
 
 use super::{classify, system_time};
 use crate::domain::diagnostics::Diagnostics;
+use crate::domain::one_off_task::{RunTaskRequest, StartedTask, TaskStatus};
 use crate::domain::service::{CircuitBreaker, Deployment, ServiceEvent, ServiceState};
 use crate::error::{AwsError, AwsErrorKind};
 use crate::ports::{Ecs, TaskDefinitionInfo};
@@ -34,6 +35,20 @@ impl EcsAdapter {
 
     fn cached(&self, arn: &str) -> Option<TaskDefinition> {
         self.described.lock().ok()?.get(arn).cloned()
+    }
+
+    /// The whole task definition, described once per run.
+    async fn definition(&self, arn: &str) -> Result<TaskDefinition, AwsError> {
+        if let Some(td) = self.cached(arn) {
+            return Ok(td);
+        }
+        self.describe_task_definition(arn).await?;
+        self.cached(arn).ok_or_else(|| AwsError {
+            operation: "ecs:DescribeTaskDefinition",
+            resource: format!("task definition {arn}"),
+            message: "could not keep the described task definition".into(),
+            kind: AwsErrorKind::Other,
+        })
     }
 }
 
@@ -163,18 +178,7 @@ impl Ecs for EcsAdapter {
         images: &[(String, String)],
         tags: &[(String, String)],
     ) -> Result<String, AwsError> {
-        let td = match self.cached(base) {
-            Some(td) => td,
-            None => {
-                self.describe_task_definition(base).await?;
-                self.cached(base).ok_or_else(|| AwsError {
-                    operation: "ecs:DescribeTaskDefinition",
-                    resource: format!("task definition {base}"),
-                    message: "could not keep the described task definition".into(),
-                    kind: AwsErrorKind::Other,
-                })?
-            }
-        };
+        let td = self.definition(base).await?;
         // Copy every registrable field; only images and tags change.
         let containers = td
             .container_definitions()
@@ -341,6 +345,23 @@ impl Ecs for EcsAdapter {
 
     async fn deregister_task_definition(&self, arn: &str) -> Result<(), AwsError> {
         super::ecs_revisions::deregister(&self.ecs, arn).await
+    }
+
+    async fn run_task(&self, req: &RunTaskRequest) -> Result<StartedTask, AwsError> {
+        let td = self.definition(&req.task_definition).await?;
+        super::ecs_tasks::run(&self.ecs, req, &td).await
+    }
+
+    async fn describe_task(&self, cluster: &str, task_arn: &str) -> Result<Option<TaskStatus>, AwsError> {
+        let Some((mut status, td)) = super::ecs_tasks::describe(&self.ecs, cluster, task_arn).await? else {
+            return Ok(None);
+        };
+        if let Some(td) = td {
+            if let Ok(td) = self.definition(&td).await {
+                super::ecs_tasks::mark_essential(&mut status, &td);
+            }
+        }
+        Ok(Some(status))
     }
 
     async fn diagnostics(

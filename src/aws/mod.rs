@@ -5,6 +5,7 @@ pub mod ecr;
 pub mod ecs;
 mod ecs_diagnostics;
 mod ecs_revisions;
+mod ecs_tasks;
 pub mod elbv2;
 
 use std::time::{Duration, SystemTime};

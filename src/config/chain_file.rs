@@ -93,6 +93,12 @@ const STAGE_INPUTS: &[&str] = &[
     "desired-count",
     "force-new-deployment",
     "keep-revisions",
+    "run-task-command",
+    "run-task-container",
+    "run-task-timeout",
+    "run-task-subnets",
+    "run-task-security-groups",
+    "run-task-assign-public-ip",
     "metrics-delay",
     "recent-window",
     "sticky-rollback",
@@ -184,63 +190,21 @@ impl StageFile {
     }
 }
 
-/// `over` wins wherever it has a non-empty value.
+/// `over` wins wherever it has a non-empty value. Field by field through serde, so an input
+/// added to `RawInputs` is merged without being listed here.
 fn merge(base: RawInputs, over: &RawInputs) -> RawInputs {
-    let pick = |b: Option<String>, o: &Option<String>| match o.as_deref().map(str::trim) {
-        Some(v) if !v.is_empty() => Some(v.to_string()),
-        _ => b,
+    let (Ok(serde_json::Value::Object(mut merged)), Ok(serde_json::Value::Object(over))) =
+        (serde_json::to_value(base.clone()), serde_json::to_value(over))
+    else {
+        return base;
     };
-    RawInputs {
-        cluster: pick(base.cluster, &over.cluster),
-        services: pick(base.services, &over.services),
-        image: pick(base.image, &over.image),
-        containers: pick(base.containers, &over.containers),
-        aws_region: pick(base.aws_region, &over.aws_region),
-        wait_timeout: pick(base.wait_timeout, &over.wait_timeout),
-        poll_interval: pick(base.poll_interval, &over.poll_interval),
-        rollback_on_failure: pick(base.rollback_on_failure, &over.rollback_on_failure),
-        stage: pick(base.stage, &over.stage),
-        version: pick(base.version, &over.version),
-        github_token: pick(base.github_token, &over.github_token),
-        strategy: pick(base.strategy, &over.strategy),
-        listener_arn: pick(base.listener_arn, &over.listener_arn),
-        test_listener_arn: pick(base.test_listener_arn, &over.test_listener_arn),
-        canary_steps: pick(base.canary_steps, &over.canary_steps),
-        linear_step: pick(base.linear_step, &over.linear_step),
-        bake_time: pick(base.bake_time, &over.bake_time),
-        analysis_interval: pick(base.analysis_interval, &over.analysis_interval),
-        alarms: pick(base.alarms, &over.alarms),
-        max_5xx_rate: pick(base.max_5xx_rate, &over.max_5xx_rate),
-        max_p99_latency: pick(base.max_p99_latency, &over.max_p99_latency),
-        max_5xx_rate_increase: pick(base.max_5xx_rate_increase, &over.max_5xx_rate_increase),
-        min_requests: pick(base.min_requests, &over.min_requests),
-        failure_limit: pick(base.failure_limit, &over.failure_limit),
-        on_inconclusive: pick(base.on_inconclusive, &over.on_inconclusive),
-        smoke_url: pick(base.smoke_url, &over.smoke_url),
-        smoke_timeout: pick(base.smoke_timeout, &over.smoke_timeout),
-        keep_old_for: pick(base.keep_old_for, &over.keep_old_for),
-        metrics_delay: pick(base.metrics_delay, &over.metrics_delay),
-        recent_window: pick(base.recent_window, &over.recent_window),
-        sticky_rollback: pick(base.sticky_rollback, &over.sticky_rollback),
-        judge: pick(base.judge, &over.judge),
-        judge_confidence: pick(base.judge_confidence, &over.judge_confidence),
-        judge_margin: pick(base.judge_margin, &over.judge_margin),
-        early_pass: pick(base.early_pass, &over.early_pass),
-        on_split: pick(base.on_split, &over.on_split),
-        config: pick(base.config, &over.config),
-        command: pick(base.command, &over.command),
-        to: pick(base.to, &over.to),
-        until: pick(base.until, &over.until),
-        allow_unverified: pick(base.allow_unverified, &over.allow_unverified),
-        slack_webhook_url: pick(base.slack_webhook_url, &over.slack_webhook_url),
-        webhook_url: pick(base.webhook_url, &over.webhook_url),
-        report: pick(base.report, &over.report),
-        commit: pick(base.commit, &over.commit),
-        commit_repository: pick(base.commit_repository, &over.commit_repository),
-        desired_count: pick(base.desired_count, &over.desired_count),
-        force_new_deployment: pick(base.force_new_deployment, &over.force_new_deployment),
-        keep_revisions: pick(base.keep_revisions, &over.keep_revisions),
+    for (key, value) in over {
+        if value.as_str().is_some_and(|v| !v.trim().is_empty()) {
+            let trimmed = value.as_str().map(str::trim).unwrap_or_default().to_string();
+            merged.insert(key, serde_json::Value::String(trimmed));
+        }
     }
+    serde_json::from_value(serde_json::Value::Object(merged)).unwrap_or(base)
 }
 
 #[cfg(test)]

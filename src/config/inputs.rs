@@ -3,11 +3,11 @@
 //! a string here: an omitted input arrives as `""`, and typed parsing happens in `validate` so
 //! that each error can name its input.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::validate::InputError;
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(rename_all = "kebab-case")]
 pub struct RawInputs {
     pub cluster: Option<String>,
@@ -59,6 +59,12 @@ pub struct RawInputs {
     pub desired_count: Option<String>,
     pub force_new_deployment: Option<String>,
     pub keep_revisions: Option<String>,
+    pub run_task_command: Option<String>,
+    pub run_task_container: Option<String>,
+    pub run_task_timeout: Option<String>,
+    pub run_task_subnets: Option<String>,
+    pub run_task_security_groups: Option<String>,
+    pub run_task_assign_public_ip: Option<String>,
 }
 
 impl RawInputs {

@@ -11,6 +11,7 @@ pub mod notify;
 pub mod parse;
 pub mod progressive;
 pub mod report_channels;
+pub mod run_task;
 pub mod service_controls;
 pub mod stages;
 pub mod validate;

@@ -49,6 +49,8 @@ pub struct DeployConfig {
     pub context: GithubContext,
     /// `desired-count`, `force-new-deployment`, `keep-revisions`.
     pub controls: ServiceControls,
+    /// `run-task-*`: a one-off task (a migration) before anything is deployed.
+    pub run_task: Option<crate::domain::one_off_task::OneOffTaskSpec>,
 }
 
 const MAX_WAIT: Duration = Duration::from_secs(6 * 3600);
@@ -281,6 +283,7 @@ pub fn validate(
         None
     };
     let controls = service_controls(raw, strategy.uses_two_slots(), &mut errors);
+    let run_task = super::run_task::run_task(raw, &mut errors);
 
     match (errors.is_empty(), images) {
         (true, Some(images)) => Ok(DeployConfig {
@@ -299,6 +302,7 @@ pub fn validate(
             progressive,
             context,
             controls,
+            run_task,
         }),
         _ => Err(errors),
     }

@@ -58,6 +58,19 @@ pub fn image(region: &str, registry: &str, repository: &str, digest: &str) -> St
     )
 }
 
+/// One log stream of a CloudWatch Logs group. The console's fragment takes each name
+/// percent-encoded, with `%` itself written `$25` (so `/` is `$252F`).
+pub fn log_stream(region: &str, group: &str, stream: &str) -> String {
+    let fragment = |s: &str| encode(s, false).replace('%', "$25");
+    format!(
+        "{}/cloudwatch/home?region={}#logsV2:log-groups/log-group/{}/log-events/{}",
+        console(region),
+        encode(region, false),
+        fragment(group),
+        fragment(stream)
+    )
+}
+
 /// The short name of a target group from its ARN (`…:targetgroup/NAME/ID`).
 pub fn target_group_name(arn: &str) -> &str {
     arn.split_once(":targetgroup/")
@@ -74,6 +87,10 @@ mod tests {
         assert_eq!(
             service("eu-west-1", "shop-prod", "web-green"),
             "https://eu-west-1.console.aws.amazon.com/ecs/v2/clusters/shop-prod/services/web-green/health?region=eu-west-1"
+        );
+        assert_eq!(
+            log_stream("us-east-1", "/ecs/web", "ecs/app/abc123"),
+            "https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#logsV2:log-groups/log-group/$252Fecs$252Fweb/log-events/ecs$252Fapp$252Fabc123"
         );
         let tg = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/green-shop/73e2d6bc24d8a067";
         assert_eq!(target_group_name(tg), "green-shop");

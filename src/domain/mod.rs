@@ -10,6 +10,7 @@ pub mod image_revision;
 pub mod minutes;
 mod noise;
 pub mod notification;
+pub mod one_off_task;
 pub mod outcome;
 pub mod plan;
 pub mod poll;

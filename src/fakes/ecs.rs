@@ -10,6 +10,7 @@ use async_trait::async_trait;
 
 use super::throttled;
 use crate::domain::diagnostics::Diagnostics;
+use crate::domain::one_off_task::{ContainerStatus, RunTaskRequest, StartedTask, TaskStatus};
 use crate::domain::service::{CircuitBreaker, Deployment, ServiceEvent, ServiceState};
 use crate::error::AwsError;
 use crate::ports::{Ecs, TaskDefinitionInfo};
@@ -32,6 +33,13 @@ pub struct FakeEcs {
     pub calls: Mutex<Vec<String>>,
     /// Looks each rollback deployment has had.
     pub rollback_looks: Mutex<HashMap<String, u32>>,
+    /// Every one-off task started, in order.
+    pub tasks_run: Mutex<Vec<RunTaskRequest>>,
+    /// The exit code of one-off tasks (None: 0). A task is MISSING at the first look and
+    /// STOPPED at the next.
+    pub one_off_exit_code: Option<i32>,
+    /// Looks each one-off task has had.
+    pub task_looks: Mutex<HashMap<String, u32>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -298,6 +306,38 @@ impl Ecs for FakeEcs {
         lock(&self.calls).push(format!("DeregisterTaskDefinition {arn}"));
         lock(&self.task_definitions).remove(arn);
         Ok(())
+    }
+    async fn run_task(&self, req: &RunTaskRequest) -> Result<StartedTask, AwsError> {
+        let mut run = lock(&self.tasks_run);
+        run.push(req.clone());
+        self.log(format!("RunTask {}", req.task_definition));
+        Ok(StartedTask {
+            arn: format!("arn:aws:ecs:us-east-1:123456789012:task/c/task{}", run.len()),
+            logs: None,
+        })
+    }
+    async fn describe_task(&self, _: &str, task_arn: &str) -> Result<Option<TaskStatus>, AwsError> {
+        let mut looks = lock(&self.task_looks);
+        let seen = looks.entry(task_arn.to_string()).or_default();
+        *seen += 1;
+        if *seen == 1 {
+            return Ok(None);
+        }
+        let container = lock(&self.tasks_run)
+            .last()
+            .map(|r| r.container.clone())
+            .unwrap_or_default();
+        Ok(Some(TaskStatus {
+            last_status: "STOPPED".into(),
+            stop_code: Some("EssentialContainerExited".into()),
+            stopped_reason: Some("Essential container in task exited".into()),
+            containers: vec![ContainerStatus {
+                name: container,
+                essential: true,
+                exit_code: Some(self.one_off_exit_code.unwrap_or(0)),
+                reason: None,
+            }],
+        }))
     }
     async fn diagnostics(&self, _: &str, _: &ServiceState, _: &str, _: SystemTime) -> Diagnostics {
         Diagnostics::default()

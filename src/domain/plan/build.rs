@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use super::{Plan, Step};
+use crate::domain::one_off_task::OneOffTaskSpec;
 use crate::domain::strategy::{self, Bake, Strategy};
 
 /// What a two-slot plan needs to know of the configuration.
@@ -118,6 +119,29 @@ pub fn two_slot(settings: &TwoSlotSettings, live: &str, idle: &str, live_desired
     }
 }
 
+impl Plan {
+    /// The plan with a one-off task (`run-task-command`) right after the new revision is
+    /// registered: it runs from that revision, before any service or traffic moves.
+    pub fn with_run_task(mut self, spec: Option<&OneOffTaskSpec>) -> Plan {
+        if let Some(spec) = spec {
+            let at = self
+                .steps
+                .iter()
+                .position(|s| matches!(s, Step::RegisterRevision { .. }))
+                .map_or(0, |i| i + 1);
+            self.steps.insert(
+                at,
+                Step::RunTask {
+                    container: spec.container.clone(),
+                    command: spec.command.clone(),
+                    timeout_secs: spec.timeout.as_secs(),
+                },
+            );
+        }
+        self
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,6 +174,34 @@ mod tests {
     #[test]
     fn rolling_plan() {
         insta::assert_snapshot!(snapshot(&rolling(&["api".into(), "worker".into()], IMAGE, None)));
+    }
+
+    #[test]
+    fn a_one_off_task_runs_after_registration_and_before_anything_moves() {
+        let spec = OneOffTaskSpec {
+            command: vec!["sh".into(), "-c".into(), "./migrate && ./seed".into()],
+            container: None,
+            timeout: Duration::from_secs(900),
+            subnets: vec![],
+            security_groups: vec![],
+            assign_public_ip: None,
+        };
+        let rolling = rolling(&["api".into()], IMAGE, None).with_run_task(Some(&spec));
+        let kinds: Vec<&str> = rolling.steps.iter().map(Step::kind).collect();
+        assert_eq!(
+            kinds,
+            ["register-revision", "run-task", "update-service", "await-stable"]
+        );
+        assert_eq!(
+            rolling.lines()[1],
+            "2/4 run-task: run `sh -c './migrate && ./seed'` as a one-off task of the new revision; exit code 0 within 15m or nothing is deployed"
+        );
+        let canary = two_slot(&settings("canary", None), "web-blue", "web-green", 4, IMAGE);
+        let with = canary.clone().with_run_task(Some(&spec));
+        assert_eq!(with.steps[1].kind(), "run-task");
+        assert!(with.steps[..2].iter().all(|s| !s.moves_traffic()));
+        assert_ne!(with.hash(), canary.hash(), "a resume must not mix the two plans");
+        assert_eq!(canary.clone().with_run_task(None), canary);
     }
 
     #[test]

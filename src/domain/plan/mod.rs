@@ -25,6 +25,14 @@ pub use build::{rolling, two_slot, TwoSlotSettings};
 pub enum Step {
     /// Register a new revision of each service's task definition with the release's images.
     RegisterRevision { services: Vec<String> },
+    /// Run a one-off task (a migration) from the new revision and require exit code 0, before
+    /// any service moves. `container` None: the first container the release's image goes into.
+    RunTask {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        container: Option<String>,
+        command: Vec<String>,
+        timeout_secs: u64,
+    },
     /// Point the services at the new revision (two-slot: scaled to the live slot's count).
     UpdateService {
         services: Vec<String>,
@@ -68,6 +76,7 @@ impl Step {
     pub fn kind(&self) -> &'static str {
         match self {
             Step::RegisterRevision { .. } => "register-revision",
+            Step::RunTask { .. } => "run-task",
             Step::UpdateService { .. } => "update-service",
             Step::AwaitStable { .. } => "await-stable",
             Step::AwaitHealthy { .. } => "await-healthy",
@@ -96,6 +105,18 @@ impl fmt::Display for Step {
         match self {
             Step::RegisterRevision { services } => {
                 write!(f, "register a new task-definition revision for {}", services.join(", "))
+            }
+            Step::RunTask {
+                container,
+                command,
+                timeout_secs,
+            } => {
+                let line = shlex::try_join(command.iter().map(String::as_str)).unwrap_or_else(|_| command.join(" "));
+                write!(f, "run `{line}` as a one-off task of the new revision")?;
+                if let Some(c) = container {
+                    write!(f, " in container {c}")?;
+                }
+                write!(f, "; exit code 0 within {} or nothing is deployed", secs(*timeout_secs))
             }
             Step::UpdateService { services, desired } => {
                 write!(f, "update {} to the new revision", services.join(", "))?;
@@ -205,7 +226,9 @@ impl Plan {
             .skip(self.cursor)
             .map(|s| match s {
                 Step::AwaitStable { .. } | Step::AwaitHealthy { .. } => wait_timeout,
-                Step::Smoke { timeout_secs, .. } => Duration::from_secs(*timeout_secs),
+                Step::Smoke { timeout_secs, .. } | Step::RunTask { timeout_secs, .. } => {
+                    Duration::from_secs(*timeout_secs)
+                }
                 Step::Bake { seconds, .. } => Duration::from_secs(*seconds) + metrics_wait,
                 Step::Retire { keep_for_secs, .. } => Duration::from_secs(*keep_for_secs),
                 _ => Duration::from_secs(30),

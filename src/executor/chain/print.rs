@@ -51,11 +51,10 @@ pub async fn plan_lines(
     let image = format!("{}@{digest}", repo_ref.name);
     let plan = match &cfg.progressive {
         Some(pc) => super::super::two_slot::plan_now(cfg, pc, ports, &image).await,
-        None => Ok(crate::domain::plan::rolling(
-            &cfg.services,
-            &image,
-            cfg.controls.desired_count,
-        )),
+        None => Ok(
+            crate::domain::plan::rolling(&cfg.services, &image, cfg.controls.desired_count)
+                .with_run_task(cfg.run_task.as_ref()),
+        ),
     };
     match plan {
         Ok(plan) => {

@@ -15,6 +15,7 @@ mod rollback;
 use std::collections::BTreeMap;
 
 use super::images::{self, ResolvedImages};
+use super::one_off::OneOffEnd;
 use super::wait::{short_td, wait_for, WaitResult};
 use super::{lock, log, Cancel, DeployReport, Ports};
 use crate::config::DeployConfig;
@@ -47,7 +48,8 @@ pub async fn deploy(cfg: &DeployConfig, ports: &Ports<'_>, cancel: &mut Cancel) 
 
     // One deploy per service at a time, taken before the state the run acts on is read: a
     // run that gets the lock just after another released it sees that run's result.
-    let plan = crate::domain::plan::rolling(&cfg.services, &resolved.image, cfg.controls.desired_count);
+    let plan = crate::domain::plan::rolling(&cfg.services, &resolved.image, cfg.controls.desired_count)
+        .with_run_task(cfg.run_task.as_ref());
     let services: Vec<(String, String)> = states.iter().map(|s| (s.name.clone(), s.arn.clone())).collect();
     let held = lock::acquire(cfg, ports, &services, lock::ttl(cfg, &plan)).await?;
     let result = async {
@@ -98,6 +100,17 @@ async fn deploy_locked(
             Step::RegisterRevision { .. } => {
                 if let Err(e) = register_all(ports, &planned, &mut new_td).await {
                     mutation_error = Some(e);
+                }
+            }
+            Step::RunTask { .. } => {
+                if let (Some(spec), Some(first)) = (&cfg.run_task, planned.first()) {
+                    let td = new_td[&first.previous_task_definition].clone();
+                    let container = first.one_off_container.clone().unwrap_or_default();
+                    match super::one_off::run(cfg, ports, spec, &td, &container, &first.service, cancel).await {
+                        OneOffEnd::Succeeded => {}
+                        OneOffEnd::Failed(e) => mutation_error = Some(e),
+                        OneOffEnd::Cancelled => wait.cancelled = true,
+                    }
                 }
             }
             Step::UpdateService { .. } => {

@@ -28,6 +28,8 @@ pub struct Planned {
     pub previous_desired: i32,
     pub images: Vec<(String, String)>,
     pub tags: Vec<(String, String)>,
+    /// The container that runs `run-task-command` (the first service's only).
+    pub one_off_container: Option<String>,
 }
 
 pub async fn preflight(
@@ -54,12 +56,22 @@ pub async fn preflight(
         for (container, image) in &images {
             log::info(&format!("{}: container {container} → {image}", s.name));
         }
+        let one_off_container = match (&cfg.run_task, planned.is_empty()) {
+            (Some(spec), true) => Some(super::super::one_off::container(
+                spec,
+                &info.arn,
+                &info.containers,
+                &images,
+            )?),
+            _ => None,
+        };
         planned.push(Planned {
             service: s.name.clone(),
             previous_task_definition: s.task_definition.clone(),
             previous_desired: s.desired,
             images,
             tags,
+            one_off_container,
         });
     }
     // Every name=image pair must have found its container in some service.

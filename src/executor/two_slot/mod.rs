@@ -72,6 +72,8 @@ pub(super) struct Run<'a, 'p> {
     traffic_moved: bool,
     /// Indices of the steps run, in order.
     executed: Vec<usize>,
+    /// The container that runs `run-task-command`, chosen when the revision is registered.
+    one_off_container: Option<String>,
 }
 
 /// The plan settings of this configuration.
@@ -100,7 +102,8 @@ pub async fn plan_now(
         &topo.idle.state.name,
         cfg.controls.desired_count.unwrap_or(topo.live.state.desired),
         image,
-    ))
+    )
+    .with_run_task(cfg.run_task.as_ref()))
 }
 
 pub async fn deploy(
@@ -133,7 +136,8 @@ pub async fn deploy(
         &first_look.idle.state.name,
         cfg.controls.desired_count.unwrap_or(first_look.live.state.desired),
         &resolved.image,
-    );
+    )
+    .with_run_task(cfg.run_task.as_ref());
     let held = lock::acquire(cfg, ports, &services, lock::ttl(cfg, &outline)).await?;
     let result = async {
         log::group("Read the listener and slots again, under the lock");
@@ -179,7 +183,8 @@ async fn deploy_locked(
         &topo.idle.state.name,
         cfg.controls.desired_count.unwrap_or(topo.live.state.desired),
         &resolved.image,
-    );
+    )
+    .with_run_task(cfg.run_task.as_ref());
     if topo.live.weight > 0 && topo.idle.weight > 0 {
         plan.cursor = converge_split(cfg, pc, ports, &mut topo, &plan, &resolved).await?;
     }
@@ -210,6 +215,7 @@ async fn deploy_locked(
         step_starts: Vec::new(),
         recorded: false,
         executed: Vec::new(),
+        one_off_container: None,
     };
     let ended = run_steps(&mut run, cancel).await;
     let ending = ending::close(&mut run, ended).await?;
@@ -236,6 +242,7 @@ async fn run_steps(run: &mut Run<'_, '_>, cancel: &mut Cancel) -> Ended {
         run.executed.push(index);
         let flow = match &step {
             Step::RegisterRevision { .. } => prepare::register(run).await,
+            Step::RunTask { .. } => prepare::run_task(run, cancel).await,
             Step::UpdateService { desired, .. } => prepare::update(run, desired.unwrap_or(1)).await,
             Step::AwaitStable { .. } => prepare::await_stable(run, cancel).await,
             Step::AwaitHealthy { .. } => {

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::super::cancel::{race, sleep_or_cancel};
+use super::super::one_off::{self, OneOffEnd};
 use super::super::rolling::record_tags;
 use super::super::wait::{short_td, wait_for};
 use super::super::{log, Cancel};
@@ -20,6 +21,9 @@ pub async fn register(run: &mut Run<'_, '_>) -> Flow {
     let registered = async {
         let info = ports.ecs.describe_task_definition(&base).await?;
         let images = assign_images(&info.arn, &info.containers, &run.resolved.assignment)?;
+        if let Some(spec) = &run.cfg.run_task {
+            run.one_off_container = Some(one_off::container(spec, &info.arn, &info.containers, &images)?);
+        }
         let tags = merge_tags(&info.tags, &record_tags(run.cfg, &run.resolved));
         ports
             .ecs
@@ -35,6 +39,31 @@ pub async fn register(run: &mut Run<'_, '_>) -> Flow {
             Flow::Next
         }
         Err(e) => Flow::Abort(e),
+    }
+}
+
+/// The one-off task (a migration) from the new revision, before the idle slot moves. A
+/// re-run that resumes past this step does not run it again.
+pub async fn run_task(run: &mut Run<'_, '_>, cancel: &mut Cancel) -> Flow {
+    let Some(spec) = &run.cfg.run_task else {
+        return Flow::Next;
+    };
+    let container = match &run.one_off_container {
+        Some(c) => c.clone(),
+        // Resumed right at this step: choose the container from the new revision.
+        None => match run.ports.ecs.describe_task_definition(&run.new_td).await {
+            Ok(info) => match one_off::container(spec, &info.arn, &info.containers, &[]) {
+                Ok(c) => c,
+                Err(e) => return Flow::Abort(e),
+            },
+            Err(e) => return Flow::Abort(e.into()),
+        },
+    };
+    let idle = run.topo.idle.state.name.clone();
+    match one_off::run(run.cfg, run.ports, spec, &run.new_td, &container, &idle, cancel).await {
+        OneOffEnd::Succeeded => Flow::Next,
+        OneOffEnd::Failed(e) => Flow::Abort(e),
+        OneOffEnd::Cancelled => Flow::End(Ended::Cancelled),
     }
 }
 
