@@ -13,7 +13,7 @@ The evaluation follows "Policy evaluation logic" (docs.aws.amazon.com/IAM/latest
 reference_policies_evaluation-logic.html): an explicit Deny wins, then any Allow, else an
 implicit deny. The resource and condition keys of each call are those of the Service
 Authorization Reference (docs.aws.amazon.com/service-authorization/latest/reference/) for
-ECS, ECR, Elastic Load Balancing v2, CloudWatch and IAM (iam:PassRole on a task definition's
+ECS, ECR, Elastic Load Balancing v2, CloudWatch, Application Auto Scaling and IAM (iam:PassRole on a task definition's
 roles). A call the simulator cannot place (an operation missing from RESOURCES below) is
 refused: the less forgiving reading.
 """
@@ -153,6 +153,28 @@ def _run_task(params: dict, region: str) -> list:
     return checks
 
 
+def _register_scalable_target(params: dict, region: str) -> list:
+    """RegisterScalableTarget on the scalable target, and for an ECS service the ECS calls
+    Application Auto Scaling makes as the caller (its "Permissions required" table:
+    ecs:DescribeServices and ecs:UpdateService)."""
+    from moto.applicationautoscaling.models import applicationautoscaling_backends
+
+    resource_id, dimension = params.get("ResourceId", ""), params.get("ScalableDimension", "")
+    try:
+        target = applicationautoscaling_backends[ACCOUNT][region].targets[dimension][resource_id]
+        arn = target.arn
+    except (KeyError, AttributeError):  # a new target: its ARN does not exist yet
+        arn = _arn("application-autoscaling", region, "scalable-target/*")
+    checks = [("application-autoscaling:RegisterScalableTarget", arn, {})]
+    if params.get("ServiceNamespace") == "ecs" and resource_id.count("/") == 2:
+        _, cluster, service = resource_id.split("/")
+        service_arn = _arn("ecs", region, f"service/{cluster}/{service}")
+        cluster_arn = _arn("ecs", region, f"cluster/{cluster}")
+        checks += [("ecs:DescribeServices", service_arn, {"ecs:cluster": [cluster_arn]}),
+                   ("ecs:UpdateService", service_arn, {"ecs:cluster": [cluster_arn]})]
+    return checks
+
+
 def _ecr_repo(params: dict, region: str, name: str) -> str:
     return f"arn:aws:ecr:{region}:{params.get('registryId') or ACCOUNT}:repository/{name}"
 
@@ -196,6 +218,10 @@ RESOURCES = {
         "DescribeLoadBalancers": lambda p, r: [("elasticloadbalancing:DescribeLoadBalancers", "*", {})],
         "ModifyListener": lambda p, r: [("elasticloadbalancing:ModifyListener", p.get("ListenerArn", ""), {})],
         "ModifyRule": lambda p, r: [("elasticloadbalancing:ModifyRule", p.get("RuleArn", ""), {})],
+    },
+    "application-autoscaling": {
+        "DescribeScalableTargets": lambda p, r: [("application-autoscaling:DescribeScalableTargets", "*", {})],
+        "RegisterScalableTarget": _register_scalable_target,
     },
     "cloudwatch": {
         "GetMetricData": lambda p, r: [("cloudwatch:GetMetricData", "*", {})],
