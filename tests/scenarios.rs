@@ -12,7 +12,7 @@ use ecs_deploy_action::domain::plan::cursor::CURSOR_TAG;
 use ecs_deploy_action::domain::plan::Step;
 use ecs_deploy_action::executor::{progressive, rolling, Ports};
 use ecs_deploy_action::fakes::{FakeClock, FakeEcs, FakeMetrics, FakeRegistry, FakeRouter, FakeSmoke, DIGEST};
-use ecs_deploy_action::ports::{Clock, NoReporter};
+use ecs_deploy_action::ports::{Clock, NoAutoScaling, NoReporter};
 
 const LISTENER: &str = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/shop/1111/2222";
 
@@ -30,6 +30,7 @@ fn ports<'a>(
         router,
         metrics,
         smoke: &FakeSmoke,
+        autoscaling: &NoAutoScaling,
         reporter: &NoReporter,
         stage: "prod".into(),
     }

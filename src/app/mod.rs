@@ -5,6 +5,7 @@
 mod finish;
 mod revision;
 
+use crate::aws::autoscaling::AutoScalingAdapter;
 use crate::aws::{cloudwatch::CloudWatchMetrics, ecr::EcrRegistry, ecs::EcsAdapter, elbv2::ElbRouter, sdk_config};
 use crate::config::chain_file::{ChainFile, StageFile};
 use crate::config::notify::Webhook;
@@ -236,6 +237,7 @@ struct Adapters {
     registry: EcrRegistry,
     router: ElbRouter,
     metrics: CloudWatchMetrics,
+    autoscaling: AutoScalingAdapter,
 }
 
 impl Adapters {
@@ -246,6 +248,7 @@ impl Adapters {
             registry: EcrRegistry::new(&sdk),
             router: ElbRouter::new(&sdk),
             metrics: CloudWatchMetrics::new(&sdk),
+            autoscaling: AutoScalingAdapter::new(&sdk),
         }
     }
 
@@ -257,6 +260,7 @@ impl Adapters {
             router: &self.router,
             metrics: &self.metrics,
             smoke: &HttpSmokeCheck,
+            autoscaling: &self.autoscaling,
             reporter,
             stage: stage.to_string(),
         }

@@ -1,5 +1,6 @@
 //! Adapters from the ports to the AWS SDK. Only this module (and `github`) imports SDK crates.
 
+pub mod autoscaling;
 pub mod cloudwatch;
 pub mod ecr;
 pub mod ecs;

@@ -93,6 +93,7 @@ const STAGE_INPUTS: &[&str] = &[
     "desired-count",
     "force-new-deployment",
     "keep-revisions",
+    "suspend-auto-scaling",
     "run-task-command",
     "run-task-container",
     "run-task-timeout",

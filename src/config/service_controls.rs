@@ -1,4 +1,4 @@
-//! `desired-count`, `force-new-deployment` and `keep-revisions`: how many tasks the new
+//! `desired-count`, `force-new-deployment`, `keep-revisions` and `suspend-auto-scaling`: how many tasks the new
 //! revision runs, whether a stage that already runs the release deploys it again (to pick up
 //! rotated secrets), and how many revisions of the family are kept registered.
 
@@ -18,10 +18,15 @@ pub struct ServiceControls {
     /// After a success, deregister the family's revisions beyond the newest N (never one a
     /// service of the run uses, never the previous one).
     pub keep_revisions: Option<u32>,
+    /// Suspend Application Auto Scaling of the services for the deploy (default on).
+    pub suspend_auto_scaling: bool,
 }
 
 pub fn service_controls(raw: &RawInputs, two_slot: bool, errors: &mut Vec<InputError>) -> ServiceControls {
-    let mut c = ServiceControls::default();
+    let mut c = ServiceControls {
+        suspend_auto_scaling: true,
+        ..ServiceControls::default()
+    };
     if let Some(v) = given(&raw.desired_count) {
         let least = if two_slot { 1 } else { 0 };
         match v.parse::<i32>() {
@@ -44,6 +49,16 @@ pub fn service_controls(raw: &RawInputs, two_slot: bool, errors: &mut Vec<InputE
                 "force-new-deployment",
                 e,
                 "write `force-new-deployment: true` or `false` (the default)",
+            )),
+        }
+    }
+    if let Some(v) = given(&raw.suspend_auto_scaling) {
+        match parse::boolean(v) {
+            Ok(b) => c.suspend_auto_scaling = b,
+            Err(e) => errors.push(InputError::new(
+                "suspend-auto-scaling",
+                e,
+                "write `suspend-auto-scaling: true` (the default) or `false`",
             )),
         }
     }
@@ -76,6 +91,7 @@ mod tests {
                 ("desired-count", "4"),
                 ("force-new-deployment", "true"),
                 ("keep-revisions", "10"),
+                ("suspend-auto-scaling", "false"),
             ]),
             false,
             &mut errors,
@@ -86,12 +102,16 @@ mod tests {
             ServiceControls {
                 desired_count: Some(4),
                 force_new_deployment: true,
-                keep_revisions: Some(10)
+                keep_revisions: Some(10),
+                suspend_auto_scaling: false,
             }
         );
         assert_eq!(
             service_controls(&raw(&[]), false, &mut errors),
-            ServiceControls::default()
+            ServiceControls {
+                suspend_auto_scaling: true,
+                ..ServiceControls::default()
+            }
         );
         for (input, bad, two_slot) in [
             ("desired-count", "-1", false),
@@ -101,6 +121,7 @@ mod tests {
             ("force-new-deployment", "maybe", false),
             ("keep-revisions", "1", false),
             ("keep-revisions", "ten", false),
+            ("suspend-auto-scaling", "sometimes", false),
         ] {
             let mut errors = Vec::new();
             service_controls(&raw(&[(input, bad)]), two_slot, &mut errors);

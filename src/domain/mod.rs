@@ -2,6 +2,7 @@
 //! from other values, so it is unit-tested with tables.
 
 pub mod analysis;
+pub mod autoscaling;
 pub mod compare;
 pub mod console;
 pub mod diagnostics;

@@ -9,6 +9,7 @@ pub mod log;
 pub mod one_off;
 pub mod readback;
 pub mod revisions;
+pub mod scaling;
 pub mod two_slot;
 /// The two-slot strategies, under the name the rest of the code knew them by.
 pub use two_slot as progressive;
@@ -17,7 +18,7 @@ pub mod wait;
 
 use tokio::sync::watch;
 
-use crate::ports::{Clock, Ecs, Metrics, Registry, Reporter, SmokeCheck, TrafficRouter};
+use crate::ports::{AutoScaling, Clock, Ecs, Metrics, Registry, Reporter, SmokeCheck, TrafficRouter};
 
 /// The adapters a run uses.
 pub struct Ports<'a> {
@@ -27,6 +28,7 @@ pub struct Ports<'a> {
     pub router: &'a dyn TrafficRouter,
     pub metrics: &'a dyn Metrics,
     pub smoke: &'a dyn SmokeCheck,
+    pub autoscaling: &'a dyn AutoScaling,
     pub reporter: &'a dyn Reporter,
     /// The stage name reports use.
     pub stage: String,

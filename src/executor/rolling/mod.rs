@@ -56,7 +56,11 @@ pub async fn deploy(cfg: &DeployConfig, ports: &Ports<'_>, cancel: &mut Cancel) 
         log::group("Preflight: check the services and their task definitions (under the lock)");
         let planned = preflight(cfg, ports, &resolved).await;
         log::endgroup();
-        let mut report = deploy_locked(cfg, ports, cancel, resolved, planned?, plan, started).await;
+        let planned = planned?;
+        let states = ports.ecs.describe_services(&cfg.cluster, &cfg.services).await?;
+        let suspension = super::scaling::suspend(cfg, ports, &states).await?;
+        let mut report = deploy_locked(cfg, ports, cancel, resolved, planned, plan, started).await;
+        super::scaling::resume(cfg, ports, suspension, &BTreeMap::new()).await;
         report.production = Some(super::readback::services(ports, &cfg.cluster, &cfg.services).await);
         let services: Vec<&str> = cfg.services.iter().map(String::as_str).collect();
         report.links = super::links::for_run(cfg, &services, &[], &report.image);

@@ -143,7 +143,16 @@ pub async fn deploy(
         log::group("Read the listener and slots again, under the lock");
         let topo = topology::read(cfg, pc, ports).await;
         log::endgroup();
-        deploy_locked(cfg, pc, ports, cancel, resolved, topo?, started).await
+        let topo = topo?;
+        let slots = [&topo.live, &topo.idle].map(|s| (s.state.name.clone(), s.target_group.clone()));
+        let production = topo.live.state.name.clone();
+        let states = [topo.live.state.clone(), topo.idle.state.clone()];
+        let suspension = super::scaling::suspend(cfg, ports, &states).await?;
+        let report = deploy_locked(cfg, pc, ports, cancel, resolved, topo, started).await;
+        let ranges =
+            super::scaling::ranges_after_two_slot(cfg, ports, &pc.split, &slots, &production, &suspension).await;
+        super::scaling::resume(cfg, ports, suspension, &ranges).await;
+        report
     }
     .await;
     lock::release(ports, &held).await;
