@@ -233,6 +233,15 @@ pub trait Metrics: Send + Sync {
         start: SystemTime,
         end: SystemTime,
     ) -> Result<Vec<crate::domain::minutes::MinuteMetrics>, AwsError>;
+    /// (minute start, value) of a custom metric gate's series, per published minute from
+    /// `start` to `end`; a minute with no datapoint is absent.
+    async fn gate_minutes(
+        &self,
+        gate: &str,
+        source: &crate::domain::metric_gate::GateSource,
+        start: SystemTime,
+        end: SystemTime,
+    ) -> Result<Vec<(SystemTime, f64)>, AwsError>;
     /// Those of `alarms` whose state is ALARM. An alarm that does not exist is an error.
     async fn alarms_firing(&self, alarms: &[String]) -> Result<Vec<crate::domain::analysis::FiringAlarm>, AwsError>;
 }

@@ -186,6 +186,7 @@ fn single_stage(raw: &RawInputs) -> ChainFile {
     ChainFile {
         repository: None,
         resume_workflow: None,
+        metrics: vec![],
         stages: vec![StageFile {
             name: raw
                 .stage
@@ -196,6 +197,7 @@ fn single_stage(raw: &RawInputs) -> ChainFile {
             url: None,
             aws_role: None,
             version: None,
+            metrics: vec![],
             inputs: Default::default(),
         }],
     }

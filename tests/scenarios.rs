@@ -237,6 +237,42 @@ async fn an_error_rate_over_the_threshold_fails_the_first_step() {
 }
 
 #[tokio::test]
+async fn a_custom_metric_gate_fails_the_first_step_over_its_threshold_and_passes_under_it() {
+    use ecs_deploy_action::domain::metric_gate::{Direction, GateSource, MetricGate, MetricQuery};
+    let gate = MetricGate {
+        name: "queue-errors".into(),
+        source: GateSource::Metric(MetricQuery {
+            id: "m1".into(),
+            namespace: "TaskQueue/Production".into(),
+            metric: "ErrorRate".into(),
+            dimensions: vec![("Service".into(), "${service}".into())],
+            statistic: "Average".into(),
+        }),
+        threshold: 2.0,
+        direction: Direction::Above,
+        min_points: 2,
+    };
+    let mut cfg = canary_config(&[]);
+    cfg.progressive.as_mut().unwrap().gates = vec![gate];
+    for (value, fails) in [(5.0, true), (1.0, false)] {
+        let (ecs, router) = slots();
+        let metrics = FakeMetrics {
+            gate_value: Some(value),
+            ..FakeMetrics::new(&router, 0.0)
+        };
+        let clock = FakeClock::default();
+        let report = deploy(&cfg, &ports(&ecs, &router, &metrics, &clock)).await;
+        if fails {
+            assert_eq!(router.canary_history(), vec![5, 0]);
+            let reason = report.outcome.reason.unwrap();
+            assert!(reason.contains("custom metric queue-errors 5 > 2"), "{reason}");
+        } else {
+            assert_eq!(report.outcome.kind, OutcomeKind::Success, "{:?}", report.outcome.reason);
+        }
+    }
+}
+
+#[tokio::test]
 async fn a_split_with_unreadable_tags_stops_before_any_change() {
     let (ecs, router) = slots();
     split_50_50(&ecs, &router, "web-blue");

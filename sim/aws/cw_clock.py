@@ -1,4 +1,5 @@
-"""CloudWatch's clock for ALB metrics (namespace AWS/ApplicationELB), time-scaled.
+"""CloudWatch's clock for ALB metrics (namespace AWS/ApplicationELB) and custom metrics
+(PutMetricData), time-scaled.
 
 - Minute buckets. An ALB publishes its metrics in 60-second buckets aligned to the
   minute, timestamped at the minute's start. Simulated minutes are aligned to a grid of
@@ -76,6 +77,9 @@ def tick(_dt: float) -> None:
     for _, cw, datums in due:
         cw.metric_data.extend(datums)
         stamp = datums[0].timestamp.replace(tzinfo=timezone.utc).timestamp() if datums else None
+        if datums and datums[0].namespace != NAMESPACE:
+            sim.record("custom_metric_published", minute=stamp, namespace=datums[0].namespace, metric=datums[0].name)
+            continue
         groups = sorted({d.value for datum in datums for d in datum.dimensions if d.name == "TargetGroup"})
         sim.record("metrics_published", minute=stamp, target_groups=groups)
 
@@ -119,63 +123,100 @@ _orig_get_metric_data = None
 _orig_get_metric_statistics = None
 
 
-def _is_alb(query) -> bool:
-    stat = query.get("MetricStat")
-    return bool(stat) and stat["Metric"].get("Namespace") == NAMESPACE
+def _is_stat(query) -> bool:
+    return bool(query.get("MetricStat"))
 
 
 def _get_metric_data(self, queries, start_time, end_time, scan_by="TimestampAscending"):
-    """ALB MetricStat queries on CloudWatch's clock; anything else as moto does it."""
+    """MetricStat queries (ALB and custom namespaces alike) on CloudWatch's clock, metric math
+    over them (metric_math.py); anything else (Metrics Insights) as moto does it."""
     from moto.cloudwatch.models import Dimension, Statistics
 
-    alb = [q for q in queries if _is_alb(q)]
-    others = [q for q in queries if not _is_alb(q)]
+    from . import metric_math
+
+    stats = [q for q in queries if _is_stat(q)]
+    maths = [q for q in queries if "Expression" in q and not q["Expression"].startswith("SELECT")]
+    others = [q for q in queries if not _is_stat(q) and q not in maths]
     results = {r["id"]: r for r in (_orig_get_metric_data(self, others, start_time, end_time, scan_by) if others else [])}
-    if alb:
-        start = round_start(start_time).replace(microsecond=0)
-        end = end_time.replace(microsecond=0)
-        if start.tzinfo:
-            start, end = start.replace(tzinfo=None), end.astimezone(timezone.utc).replace(tzinfo=None)
-        if start >= end:
-            raise InvalidParameterValue("The parameter StartTime must be less than the parameter EndTime.")
-        data = [md for md in self.get_all_metrics() if md.namespace == NAMESPACE and start <= md.timestamp < end]
-        for i, q in enumerate(queries):
-            if not _is_alb(q):
-                continue
-            stat_spec = q["MetricStat"]
-            period = check_period(stat_spec["Period"], f"MetricDataQueries.member.{i + 1}.MetricStat.Period")
-            name = stat_spec["Metric"]["MetricName"]
-            dims = sorted(Dimension(name=d["Name"], value=d["Value"]) for d in stat_spec["Metric"].get("Dimensions", []))
-            unit = stat_spec.get("Unit")
-            series = [md for md in data if md.name == name and sorted(md.dimensions) == dims and (not unit or md.unit == unit)]
-            values, stamps = [], []
-            for p_start, p_end in scaled_periods(start, end, period):
-                points = [md for md in series if p_start <= md.timestamp < p_end]
-                if points:
-                    s = Statistics([stat_spec["Stat"]], p_start)
-                    s.metric_data = points
-                    values.append(s.get_statistics_for_type(stat_spec["Stat"]))
-                    stamps.append(p_start)
-            if scan_by == "TimestampDescending":
-                values.reverse()
-                stamps.reverse()
-            results[q["Id"]] = {"id": q["Id"], "label": q.get("Label") or f"{name} {stat_spec['Stat']}",
-                                "values": values, "timestamps": stamps, "status_code": "Complete"}
-    return [results[q["Id"]] for q in queries if q.get("ReturnData", True) and q["Id"] in results]
+    start = round_start(start_time).replace(microsecond=0)
+    end = end_time.replace(microsecond=0)
+    if start.tzinfo:
+        start, end = start.replace(tzinfo=None), end.astimezone(timezone.utc).replace(tzinfo=None)
+    if (stats or maths) and start >= end:
+        raise InvalidParameterValue("The parameter StartTime must be less than the parameter EndTime.")
+    data = [md for md in self.get_all_metrics() if start <= md.timestamp < end] if stats else []
+    for i, q in enumerate(queries):
+        if not _is_stat(q):
+            continue
+        stat_spec = q["MetricStat"]
+        period = check_period(stat_spec["Period"], f"MetricDataQueries.member.{i + 1}.MetricStat.Period")
+        namespace, name = stat_spec["Metric"]["Namespace"], stat_spec["Metric"]["MetricName"]
+        dims = sorted(Dimension(name=d["Name"], value=d["Value"]) for d in stat_spec["Metric"].get("Dimensions", []))
+        unit = stat_spec.get("Unit")
+        series = [md for md in data if md.namespace == namespace and md.name == name
+                  and sorted(md.dimensions) == dims and (not unit or md.unit == unit)]
+        values, stamps = [], []
+        for p_start, p_end in scaled_periods(start, end, period):
+            points = [md for md in series if p_start <= md.timestamp < p_end]
+            if points:
+                s = Statistics([stat_spec["Stat"]], p_start)
+                s.metric_data = points
+                values.append(s.get_statistics_for_type(stat_spec["Stat"]))
+                stamps.append(p_start)
+        results[q["Id"]] = {"id": q["Id"], "label": q.get("Label") or f"{name} {stat_spec['Stat']}",
+                            "values": values, "timestamps": stamps, "status_code": "Complete"}
+    for q in maths:
+        values, stamps = metric_math.evaluate(q["Expression"], results)
+        results[q["Id"]] = {"id": q["Id"], "label": q.get("Label") or q["Id"], "values": values,
+                            "timestamps": stamps, "status_code": "Complete"}
+    out = [results[q["Id"]] for q in queries if q.get("ReturnData", True) and q["Id"] in results]
+    if scan_by == "TimestampDescending":
+        for r in out:
+            if r["id"] not in {q["Id"] for q in others}:
+                r["values"], r["timestamps"] = list(reversed(r["values"])), list(reversed(r["timestamps"]))
+    return out
+
+
+_orig_put_metric_data = None
+
+
+def _put_metric_data(self, namespace, metric_data):
+    """A custom metric's datapoints become readable as ALB ones do: after their (simulated)
+    minute ends and a lag drawn from LAG. AWS documents no figure for recent datapoints; the
+    same lag as the ALB's is the less forgiving reading."""
+    if namespace.startswith("AWS/"):
+        return _orig_put_metric_data(self, namespace, metric_data)
+    kept, self.metric_data = self.metric_data, []
+    try:
+        _orig_put_metric_data(self, namespace, metric_data)
+        fresh = self.metric_data
+    finally:
+        self.metric_data = kept
+    now_wall = datetime.now(timezone.utc).timestamp()
+    by_minute: dict = {}  # one call's datums of one minute are published together
+    for datum in fresh:
+        stamp = datum.timestamp.replace(tzinfo=timezone.utc).timestamp() if datum.timestamp else now_wall
+        by_minute.setdefault(minute_index(stamp), []).append(datum)
+    for index, datums in by_minute.items():
+        minute_end = (index + 1) * minute_wall()
+        at = sim.now + max(0.0, minute_end - now_wall) * sim.time_scale + _rng.uniform(*LAG)
+        _pending.append((at, self, datums))
 
 
 def _get_metric_statistics(self, namespace, metric_name, start_time, end_time, period, stats, dimensions, unit=None):
-    if namespace == NAMESPACE:
+    if namespace == NAMESPACE:  # (custom namespaces: GetMetricStatistics keeps moto's real-time periods)
         period = check_period(period, "Period")
         start_time = round_start(start_time)
     return _orig_get_metric_statistics(self, namespace, metric_name, start_time, end_time, period, stats, dimensions, unit)
 
 
 def install() -> None:
-    global _orig_get_metric_data, _orig_get_metric_statistics
+    global _orig_get_metric_data, _orig_get_metric_statistics, _orig_put_metric_data
     from moto.cloudwatch.models import CloudWatchBackend
 
     _orig_get_metric_data = CloudWatchBackend.get_metric_data
     _orig_get_metric_statistics = CloudWatchBackend.get_metric_statistics
+    _orig_put_metric_data = CloudWatchBackend.put_metric_data
     CloudWatchBackend.get_metric_data = _get_metric_data
+    CloudWatchBackend.put_metric_data = _put_metric_data
     CloudWatchBackend.get_metric_statistics = _get_metric_statistics

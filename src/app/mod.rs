@@ -198,12 +198,14 @@ fn chain_file(raw: &config::RawInputs, rt: &Runtime, early: &[config::InputError
         None => ChainFile {
             repository: None,
             resume_workflow: None,
+            metrics: vec![],
             stages: vec![StageFile {
                 name: config::inputs::given(&raw.stage).unwrap_or("deploy").to_string(),
                 environment: None,
                 url: None,
                 aws_role: None,
                 version: None,
+                metrics: vec![],
                 inputs: Default::default(),
             }],
         },

@@ -11,6 +11,7 @@ use aws_smithy_types::DateTime;
 
 use super::classify;
 use crate::domain::analysis::FiringAlarm;
+use crate::domain::metric_gate::GateSource;
 use crate::domain::minutes::MinuteMetrics;
 use crate::error::{AwsError, AwsErrorKind};
 use crate::ports::Metrics;
@@ -69,6 +70,16 @@ fn whole_seconds(start: SystemTime, end: SystemTime) -> (SystemTime, SystemTime)
 
 #[async_trait]
 impl Metrics for CloudWatchMetrics {
+    async fn gate_minutes(
+        &self,
+        gate: &str,
+        source: &GateSource,
+        start: SystemTime,
+        end: SystemTime,
+    ) -> Result<Vec<(SystemTime, f64)>, AwsError> {
+        super::cloudwatch_gates::minutes(&self.client, gate, source, MINUTE, whole_seconds(start, end)).await
+    }
+
     async fn target_group_minutes(
         &self,
         load_balancer_dimension: &str,

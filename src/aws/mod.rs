@@ -2,6 +2,7 @@
 
 pub mod autoscaling;
 pub mod cloudwatch;
+mod cloudwatch_gates;
 pub mod ecr;
 pub mod ecs;
 mod ecs_diagnostics;

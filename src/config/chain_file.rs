@@ -17,6 +17,9 @@ pub struct ChainFile {
     pub repository: Option<String>,
     /// The workflow file that resumes a stopped chain (named in the approval-gate message).
     pub resume_workflow: Option<String>,
+    /// Custom metric gates of every stage (`metric_gates`).
+    #[serde(default)]
+    pub metrics: Vec<super::metric_gates::GateFile>,
     pub stages: Vec<StageFile>,
 }
 
@@ -59,6 +62,9 @@ pub struct StageFile {
     pub aws_role: Option<String>,
     /// `auto`: entering this stage gives the digest the next release version.
     pub version: Option<String>,
+    /// Custom metric gates of this stage (a gate named like one of the file's replaces it).
+    #[serde(default)]
+    pub metrics: Vec<super::metric_gates::GateFile>,
     /// Every other key is an action input of the same name.
     #[serde(flatten)]
     pub inputs: BTreeMap<String, Value>,

@@ -7,6 +7,7 @@ pub mod containers;
 pub mod github_context;
 pub mod input_error;
 pub mod inputs;
+pub mod metric_gates;
 pub mod notify;
 pub mod parse;
 pub mod progressive;

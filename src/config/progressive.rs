@@ -40,6 +40,8 @@ pub struct ProgressiveConfig {
     pub clock: MetricsClock,
     /// How many of the latest published minutes are also judged alone (`recent-window`).
     pub recent_minutes: usize,
+    /// Custom metric gates (`metrics:` in the config file), judged on every bake.
+    pub gates: Vec<crate::domain::metric_gate::MetricGate>,
 }
 
 /// What a rollback does about clients pinned to the new slot by target-group stickiness.
@@ -334,6 +336,7 @@ pub fn validate(raw: &RawInputs, services: &[String], errors: &mut Vec<InputErro
         on_split,
         clock: MetricsClock::aws(metrics_delay),
         recent_minutes: recent_window.as_secs().div_ceil(60) as usize,
+        gates: Vec::new(),
     })
 }
 

@@ -101,7 +101,11 @@ pub fn plan_stages(
         if stage.name != start {
             stage_raw.version = None;
         }
-        match validate(&stage_raw, context.clone(), region_env.clone()) {
+        let validated = validate(&stage_raw, context.clone(), region_env.clone()).and_then(|mut cfg| {
+            with_gates(&mut cfg, file, stage)?;
+            Ok(cfg)
+        });
+        match validated {
             Ok(cfg) => plans.push(StagePlan {
                 name: stage.name.clone(),
                 environment: stage.environment().to_string(),
@@ -134,6 +138,33 @@ pub fn plan_stages(
         Ok((command, plans))
     } else {
         Err(errors)
+    }
+}
+
+/// The stage's custom metric gates on its two-slot config. They judge bake steps: the file's
+/// apply to its two-slot stages, and a rolling stage with gates of its own is refused.
+fn with_gates(
+    cfg: &mut DeployConfig,
+    file: &ChainFile,
+    stage: &super::chain_file::StageFile,
+) -> Result<(), Vec<InputError>> {
+    let gates = super::metric_gates::gates(&file.metrics, &stage.metrics, &stage.name).map_err(|e| vec![e])?;
+    let none = gates.is_empty() || (stage.metrics.is_empty() && cfg.progressive.is_none());
+    match (&mut cfg.progressive, none) {
+        (_, true) => Ok(()),
+        (Some(pc), false) => {
+            pc.gates = gates;
+            Ok(())
+        }
+        (None, false) => Err(vec![InputError::new(
+            "config",
+            format!(
+                "stage `{}` has metric gates but deploys with {}",
+                super::validate::printable(&stage.name),
+                cfg.strategy.name()
+            ),
+            "metric gates judge bake steps: give the stage a canary, linear or blue-green strategy, or remove its gates",
+        )]),
     }
 }
 

@@ -55,6 +55,8 @@ pub struct Measurement {
     /// The most recent published minutes alone, and their span ("10:43–10:44"): a regression
     /// that starts late in a step is not diluted there by the healthy minutes before it.
     pub recent: Option<(TargetGroupMetrics, String)>,
+    /// The custom metric gates' readings of the new slot over the step (`metrics:`).
+    pub gates: Vec<super::metric_gate::GateReading>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -118,6 +120,10 @@ pub fn judge(m: &Measurement, t: &Thresholds) -> Verdict {
     }
     if let Some(e) = &m.query_error {
         return Verdict::Error(e.clone());
+    }
+    // A custom gate fails on its own evidence, once it has its minimum sample.
+    if let Some(breach) = m.gates.iter().filter(|g| !g.too_few()).find_map(|g| g.breach()) {
+        return Verdict::Fail(format!("custom metric {breach}"));
     }
     let c = &m.canary;
     if c.unhealthy_hosts > 0.0 {
@@ -184,6 +190,12 @@ pub fn judge(m: &Measurement, t: &Thresholds) -> Verdict {
                 ));
             }
         }
+    }
+    if let Some(g) = m.gates.iter().find(|g| g.too_few()) {
+        return Verdict::Inconclusive(format!(
+            "custom metric {}: {} published minute(s), fewer than its minimum of {}",
+            g.gate, g.points, g.min_points
+        ));
     }
     Verdict::Pass
 }
@@ -381,6 +393,24 @@ mod tests {
         }
     }
 
+    fn reading(minutes: &[f64]) -> super::super::metric_gate::GateReading {
+        use super::super::metric_gate::{Direction, GateReading, GateSource, MetricGate, MetricQuery};
+        let gate = MetricGate {
+            name: "queue-errors".into(),
+            source: GateSource::Metric(MetricQuery {
+                id: "m1".into(),
+                namespace: "TaskQueue/Production".into(),
+                metric: "ErrorRate".into(),
+                dimensions: vec![],
+                statistic: "Average".into(),
+            }),
+            threshold: 2.0,
+            direction: Direction::Above,
+            min_points: 2,
+        };
+        GateReading::of(&gate, minutes)
+    }
+
     #[test]
     fn verdict_table() {
         let cases: Vec<(&str, Measurement, &str)> = vec![
@@ -426,6 +456,30 @@ mod tests {
                 "worse than baseline",
                 m(1000.0, 8.0, 90.0),
                 "fail: 5xx rate 0.8% exceeds the stable version's 0.1% by more than 0.5 points",
+            ),
+            (
+                "a custom gate over its threshold fails a step the ALB passes",
+                Measurement {
+                    gates: vec![reading(&[3.0, 5.0])],
+                    ..m(1204.0, 1.0, 90.0)
+                },
+                "fail: custom metric queue-errors 4 > 2 over 2 published minute(s)",
+            ),
+            (
+                "a custom gate without its minimum sample is inconclusive, not a pass",
+                Measurement {
+                    gates: vec![reading(&[1.0])],
+                    ..m(1204.0, 1.0, 90.0)
+                },
+                "inconclusive: custom metric queue-errors: 1 published minute(s), fewer than its minimum of 2",
+            ),
+            (
+                "a custom gate within its threshold passes",
+                Measurement {
+                    gates: vec![reading(&[1.0, 1.5])],
+                    ..m(1204.0, 1.0, 90.0)
+                },
+                "pass",
             ),
             (
                 "query failed",

@@ -8,6 +8,7 @@ pub mod console;
 pub mod diagnostics;
 pub mod image;
 pub mod image_revision;
+pub mod metric_gate;
 pub mod minutes;
 mod noise;
 pub mod notification;

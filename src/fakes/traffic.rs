@@ -140,6 +140,8 @@ pub struct FakeMetrics<'a> {
     pub hanging: AtomicU32,
     /// Alarm names that do not exist (DescribeAlarms does not find them).
     pub missing_alarms: Vec<String>,
+    /// Every custom gate's value in each published minute (None: no datapoints).
+    pub gate_value: Option<f64>,
 }
 
 impl<'a> FakeMetrics<'a> {
@@ -154,12 +156,34 @@ impl<'a> FakeMetrics<'a> {
             hang: AtomicBool::new(false),
             hanging: AtomicU32::new(0),
             missing_alarms: vec![],
+            gate_value: None,
         }
     }
 }
 
 #[async_trait]
 impl Metrics for FakeMetrics<'_> {
+    async fn gate_minutes(
+        &self,
+        _: &str,
+        _: &crate::domain::metric_gate::GateSource,
+        start: SystemTime,
+        end: SystemTime,
+    ) -> Result<Vec<(SystemTime, f64)>, AwsError> {
+        let Some(v) = self.gate_value else {
+            return Ok(vec![]);
+        };
+        let clock = MetricsClock {
+            minute: self.minute,
+            max_delay: self.lag,
+        };
+        Ok(clock
+            .minutes(start, end)
+            .into_iter()
+            .filter(|m| *m + self.minute + self.lag <= end)
+            .map(|m| (m, v))
+            .collect())
+    }
     async fn target_group_minutes(
         &self,
         _: &str,

@@ -11,6 +11,7 @@ use super::super::{log, Cancel, StepRecord};
 use super::comparison::{compare_step, Call, MinuteP99s};
 use super::{Ended, Flow, Run};
 use crate::domain::analysis::{judge, FiringAlarm, Measurement, StepAnalysis, StepStatus, TargetGroupMetrics, Verdict};
+use crate::domain::metric_gate::GateReading;
 use crate::domain::minutes::{recent, total, Coverage};
 use crate::domain::report::Comparison;
 use crate::domain::rollout::Failure;
@@ -205,8 +206,17 @@ fn summary(c: &TargetGroupMetrics, look: &Look) -> String {
     } else {
         String::new()
     };
+    let gates: String = look
+        .m
+        .gates
+        .iter()
+        .map(|g| match g.value {
+            Some(v) => format!(", {} {v:.3}", g.gate),
+            None => format!(", {} n/a", g.gate),
+        })
+        .collect();
     format!(
-        "5xx {rate}{refused}, p99 {p99} over {}",
+        "5xx {rate}{refused}, p99 {p99}{gates} over {}",
         look.m.coverage.clone().unwrap_or_default()
     )
 }
@@ -291,6 +301,20 @@ pub(super) async fn look(run: &Run<'_, '_>, expected: &[SystemTime]) -> Look {
             Ok(minutes) => {
                 m.baseline = Some(total(minutes.iter().filter(|x| expected.contains(&x.start))));
                 p99s.baseline = p99s_of(&minutes);
+            }
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    for gate in &pc.gates {
+        let gate = gate.for_slot(&run.cfg.cluster, &topo.idle.state.name);
+        match ports.metrics.gate_minutes(&gate.name, &gate.source, start, now).await {
+            Ok(minutes) => {
+                let values: Vec<f64> = minutes
+                    .iter()
+                    .filter(|(t, _)| expected.contains(t))
+                    .map(|(_, v)| *v)
+                    .collect();
+                m.gates.push(GateReading::of(&gate, &values));
             }
             Err(e) => errors.push(e.to_string()),
         }
