@@ -117,7 +117,10 @@ ROUTES = {
     ("GET", "/_sim/events"): lambda q, b: _events(q),
     ("GET", "/_sim/model-violations"): lambda q, b: [
         v for v in sim.model_violations if v["access_key"] == q.get("access_key", [v["access_key"]])[0]],
-    ("PUT", "/_sim/iam"): lambda q, b: iam_policy.bind(b["access_key"], b.get("policy"), b.get("template")) or {},
+    ("POST", "/_sim/iam/role"): lambda q, b: iam_policy.create_role(b["account"], b["name"], b["trust"]) or {},
+    ("PUT", "/_sim/iam"): lambda q, b: (iam_policy.bind_role(b["role_arn"], b.get("policy"), b.get("template"))
+                                        if "role_arn" in b else
+                                        iam_policy.bind(b["access_key"], b.get("policy"), b.get("template"))) or {},
 }
 
 

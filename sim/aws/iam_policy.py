@@ -17,6 +17,7 @@ ECS, ECR, Elastic Load Balancing v2, CloudWatch, Application Auto Scaling and IA
 roles). A call the simulator cannot place (an operation missing from RESOURCES below) is
 refused: the less forgiving reading.
 """
+import contextvars
 import functools
 import json
 import re
@@ -24,12 +25,54 @@ import uuid
 
 from .core import sim
 
-ACCOUNT = "123456789012"
+ACCOUNT = "123456789012"  # the default account (every key that is not an assumed role's)
+_account = contextvars.ContextVar("account", default=ACCOUNT)  # the caller's, during one check
 IAM_PREFIX = {"monitoring": "cloudwatch"}  # SigV4 signing name -> IAM service prefix
 
 
 PLACEHOLDERS = ("REGION", "ACCOUNT_ID", "CLUSTER", "FAMILY", "REPOSITORY", "LOAD_BALANCER", "TASK_ROLE",
-                "EXECUTION_ROLE")
+                "EXECUTION_ROLE", "STAGE_ROLE_ARN")
+
+
+def caller(access_key: str | None) -> tuple[str, str | None]:
+    """(account, role ARN) of an access key: an assumed role's (moto keeps its temporary keys
+    in the role's account), else the default account's."""
+    from moto.iam.models import get_account_id_from, iam_backends
+
+    if not access_key:
+        return ACCOUNT, None
+    account = get_account_id_from(access_key)
+    key = iam_backends[account]["aws"].access_keys.get(access_key)
+    return account, getattr(key, "role_arn", None)
+
+
+def create_role(account: str, name: str, trust: str) -> None:
+    """A role in any account, with its trust policy (a stage account's deploy role, as its own
+    administrator would create it; the control API's, for tests)."""
+    from moto.iam.models import iam_backends
+
+    iam_backends[account]["aws"].create_role(
+        role_name=name, assume_role_policy_document=trust, path="/", permissions_boundary=None,
+        description="", tags=[], max_session_duration="3600")
+
+
+def enforced(access_key: str | None) -> bool:
+    """Whether calls signed with this key are held to a policy (its own, or its role's)."""
+    if not access_key:
+        return False
+    if access_key in sim.iam_policies:
+        return True
+    role = caller(access_key)[1]
+    return bool(role) and f"role:{role}" in sim.iam_policies
+
+
+def bind_role(role_arn: str, policy: dict | None = None, template: str | None = None) -> None:
+    """Binds a policy (or template) to an IAM role: every session that assumes it is held to it."""
+    if template is not None:
+        sim.iam_policies[f"role:{role_arn}"] = {"template": template}
+        return
+    _check(policy)
+    sim.iam_policies[f"role:{role_arn}"] = {"policy": policy}
 
 
 def bind(access_key: str, policy: dict | None = None, template: str | None = None) -> None:
@@ -60,12 +103,15 @@ def _names(region: str) -> dict:
     from moto.elbv2.models import elbv2_backends
     from moto.iam.models import iam_backends
 
-    ecs, iam = ecs_backends[ACCOUNT][region], iam_backends[ACCOUNT]["aws"]
+    account = _account.get()
+    ecs, iam = ecs_backends[account][region], iam_backends[account]["aws"]
     roles = [r.name for r in iam.roles.values()] if isinstance(iam.roles, dict) else []
-    return {"REGION": [region], "ACCOUNT_ID": [ACCOUNT], "CLUSTER": list(ecs.clusters),
-            "FAMILY": list(ecs.task_definitions), "REPOSITORY": list(ecr_backends[ACCOUNT][region].repositories),
-            "LOAD_BALANCER": [lb.name for lb in elbv2_backends[ACCOUNT][region].load_balancers.values()],
-            "TASK_ROLE": roles, "EXECUTION_ROLE": roles}
+    # The stage roles a deploy may assume: every role of every account (a test names them).
+    stage_roles = [r.arn for a in list(iam_backends.values()) for r in list(a["aws"].roles.values())]
+    return {"REGION": [region], "ACCOUNT_ID": [account], "CLUSTER": list(ecs.clusters),
+            "FAMILY": list(ecs.task_definitions), "REPOSITORY": list(ecr_backends[account][region].repositories),
+            "LOAD_BALANCER": [lb.name for lb in elbv2_backends[account][region].load_balancers.values()],
+            "TASK_ROLE": roles, "EXECUTION_ROLE": roles, "STAGE_ROLE_ARN": stage_roles}
 
 
 def _expand(text: str, names: dict) -> list[str]:
@@ -98,12 +144,15 @@ def render(template: str, region: str) -> dict:
 def policy_for(access_key: str, region: str) -> dict | None:
     bound = sim.iam_policies.get(access_key)
     if bound is None:
+        role = caller(access_key)[1]
+        bound = sim.iam_policies.get(f"role:{role}") if role else None
+    if bound is None:
         return None
     return bound["policy"] if "policy" in bound else render(bound["template"], region)
 
 
 def _arn(service: str, region: str, resource: str) -> str:
-    return f"arn:aws:{service}:{region}:{ACCOUNT}:{resource}"
+    return f"arn:aws:{service}:{region}:{_account.get()}:{resource}"
 
 
 def _ecs_cluster(params: dict, region: str) -> str:
@@ -143,7 +192,7 @@ def _run_task(params: dict, region: str) -> list:
     arn = td if td.startswith("arn:") else _arn("ecs", region, f"task-definition/{td}")
     checks = [("ecs:RunTask", arn, {"ecs:cluster": [_ecs_cluster(params, region)]})]
     try:
-        found = ecs_backends[ACCOUNT][region].describe_task_definition(td)
+        found = ecs_backends[_account.get()][region].describe_task_definition(td)
         roles = [getattr(found, "task_role_arn", None), getattr(found, "execution_role_arn", None)]
     except Exception:  # an unknown task definition is moto's to refuse
         roles = []
@@ -161,7 +210,7 @@ def _register_scalable_target(params: dict, region: str) -> list:
 
     resource_id, dimension = params.get("ResourceId", ""), params.get("ScalableDimension", "")
     try:
-        target = applicationautoscaling_backends[ACCOUNT][region].targets[dimension][resource_id]
+        target = applicationautoscaling_backends[_account.get()][region].targets[dimension][resource_id]
         arn = target.arn
     except (KeyError, AttributeError):  # a new target: its ARN does not exist yet
         arn = _arn("application-autoscaling", region, "scalable-target/*")
@@ -176,7 +225,7 @@ def _register_scalable_target(params: dict, region: str) -> list:
 
 
 def _ecr_repo(params: dict, region: str, name: str) -> str:
-    return f"arn:aws:ecr:{region}:{params.get('registryId') or ACCOUNT}:repository/{name}"
+    return f"arn:aws:ecr:{region}:{params.get('registryId') or _account.get()}:repository/{name}"
 
 
 # operation -> params, region -> [(iam action, resource, condition context)]
@@ -222,6 +271,9 @@ RESOURCES = {
     "application-autoscaling": {
         "DescribeScalableTargets": lambda p, r: [("application-autoscaling:DescribeScalableTargets", "*", {})],
         "RegisterScalableTarget": _register_scalable_target,
+    },
+    "sts": {
+        "AssumeRole": lambda p, r: [("sts:AssumeRole", p.get("RoleArn", ""), {})],
     },
     "cloudwatch": {
         "GetMetricData": lambda p, r: [("cloudwatch:GetMetricData", "*", {})],
@@ -330,6 +382,14 @@ def _value_test(base: str, expected: list):
 
 def refusal(info: dict, params: dict, region: str):
     """None if the call is allowed; else AWS's AccessDenied (status, headers, body) for it."""
+    token = _account.set(caller(info["access_key"])[0])
+    try:
+        return _refusal(info, params, region)
+    finally:
+        _account.reset(token)
+
+
+def _refusal(info: dict, params: dict, region: str):
     policy = policy_for(info["access_key"], region)
     if policy is None:
         return None
@@ -343,7 +403,7 @@ def refusal(info: dict, params: dict, region: str):
 
 
 def _denied(info: dict, action: str, resource: str, why: str):
-    message = (f"User: arn:aws:sts::{ACCOUNT}:assumed-role/ecs-deploy/{info['access_key']} is not authorized "
+    message = (f"User: arn:aws:sts::{_account.get()}:assumed-role/ecs-deploy/{info['access_key']} is not authorized "
                f"to perform: {action} on resource: {resource} because {why}")
     request_id = str(uuid.uuid4())
     headers = [("x-amzn-RequestId", request_id)]

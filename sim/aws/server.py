@@ -19,7 +19,7 @@ from urllib.parse import parse_qs
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
-from . import alarms, autoscaling, cbor, control, cw_clock, ecr_layers, ecs_api, ecs_arns, ecs_rollouts, ecs_run_task, elb_health, faults, iam_policy, metrics, model_check, tag_visibility, validation
+from . import alarms, autoscaling, cbor, control, cw_clock, ecr_layers, ecs_api, ecs_arns, ecs_rollouts, ecs_run_task, elb_health, faults, iam_policy, metrics, model_check, sts_trust, tag_visibility, validation
 from .core import run_ticker, sim
 
 CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/[^/]+/([^/]+)/([^/]+)/")
@@ -92,7 +92,7 @@ class SimApp:
         if info["operation"] is None:  # not an AWS API call (moto-api, dashboard, ...): pass through
             with sim.lock:
                 return list(self.moto(environ, start_response))
-        if info["access_key"] in sim.iam_policies or info["service"] in ("ecs", "elasticloadbalancing"):
+        if iam_policy.enforced(info["access_key"]) or info["service"] in ("ecs", "elasticloadbalancing"):
             args = params(environ, info)
             with sim.lock:  # both read moto's backends
                 refused = iam_policy.refusal(info, args, info["region"] or "us-east-1")
@@ -169,7 +169,7 @@ class QuietHandler(MotoRequestHandler):
 
 
 def install_patches() -> None:
-    for module in (ecs_arns, ecs_api, ecs_run_task, autoscaling, elb_health, metrics, cw_clock, alarms, ecr_layers):
+    for module in (ecs_arns, ecs_api, ecs_run_task, autoscaling, sts_trust, elb_health, metrics, cw_clock, alarms, ecr_layers):
         module.install()
 
 

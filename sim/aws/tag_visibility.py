@@ -24,8 +24,9 @@ def before_write(info: dict, params: dict) -> dict | None:
 
     arn = params.get("resourceArn", "")
     try:
+        account = arn.split(":")[4]  # the resource's own account (a stage's, through its role)
         current = {t["key"]: t["value"] for t in
-                   ecs_backends["123456789012"][info.get("region") or "us-east-1"].list_tags_for_resource(arn)}
+                   ecs_backends[account][info.get("region") or "us-east-1"].list_tags_for_resource(arn)}
     except Exception:
         return None
     keys = [t.get("key") for t in params.get("tags") or []] or list(params.get("tagKeys") or [])

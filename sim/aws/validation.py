@@ -65,7 +65,8 @@ def _ecs_tags(params: dict, region: str, operation: str) -> str | None:
         from moto.ecs.models import ecs_backends
 
         try:
-            existing = {t["key"] for t in ecs_backends[ACCOUNT][region].list_tags_for_resource(params["resourceArn"])}
+            account = params["resourceArn"].split(":")[4]
+            existing = {t["key"] for t in ecs_backends[account][region].list_tags_for_resource(params["resourceArn"])}
         except Exception:  # an unknown resource is moto's to refuse
             existing = set()
     if len(existing | {t.get("key") for t in tags}) > MAX_TAGS:
