@@ -2,11 +2,10 @@
 //! adapters → the stages → one finish that writes the outputs once and closes every stage's
 //! reports, on success and on failure.
 
+mod adapters;
 mod finish;
 mod revision;
 
-use crate::aws::autoscaling::AutoScalingAdapter;
-use crate::aws::{cloudwatch::CloudWatchMetrics, ecr::EcrRegistry, ecs::EcsAdapter, elbv2::ElbRouter, sdk_config};
 use crate::config::chain_file::{ChainFile, StageFile};
 use crate::config::notify::Webhook;
 use crate::config::report_channels::ReportChannels;
@@ -20,10 +19,10 @@ use crate::github::commands;
 use crate::github::environments::{GithubGates, UnknownGates};
 use crate::github::runtime::Runtime;
 use crate::github::GitHubReporter;
-use crate::http::HttpSmokeCheck;
 use crate::ports::Gates;
-use crate::ports::{NoReporter, Reporter, StageStart, SystemClock};
+use crate::ports::{NoReporter, Reporter, StageStart};
 use crate::webhooks::{Reporters, WebhookReporter};
+use adapters::{Adapters, StageRoles};
 
 /// How the run was asked for: a chain (a config file, or a command other than deploy) or a
 /// single stage from flat inputs. Both end in the same finish.
@@ -118,7 +117,8 @@ pub async fn run() -> u8 {
         }
     }
     let mut cancel = cancel_on_signal();
-    let adapters = Adapters::new(&plans[0].cfg.region).await;
+    let adapters = Adapters::new(&plans[0].cfg.region, None).await;
+    let stage_roles = StageRoles::new(file.as_ref(), &raw, &plans).await;
     let mut notify_context = notify_context;
     // Only for an image the run names: a chain stage's stand-in (`<repo>:chain`, until the
     // promoted digest is known) names none.
@@ -133,13 +133,24 @@ pub async fn run() -> u8 {
     }
     let first = &plans[0].cfg;
     let reporter = reporter(first, channels, webhooks, &notify_context);
-    let ports = adapters.ports(reporter.as_ref(), &plans[0].name);
+    let ports = adapters.ports(reporter.as_ref(), &plans[0].name, &adapters.registry);
+    let by_role = stage_roles.ports(reporter.as_ref(), &plans[0].name, &adapters.registry);
     let report = match &file {
         Some(file) => {
             let gates = gates(first);
-            chain::run(file, &raw, command, &plans, &ports, gates.as_ref(), &mut cancel).await
+            let stage_ports = chain::StagePorts {
+                default: &ports,
+                by_role: &by_role,
+            };
+            chain::run(file, &raw, command, &plans, &stage_ports, gates.as_ref(), &mut cancel).await
         }
-        None => one_stage(&plans[0], &ports, &mut cancel).await,
+        None => {
+            let stage_ports = chain::StagePorts {
+                default: &ports,
+                by_role: &by_role,
+            };
+            one_stage(&plans[0], stage_ports.of(&plans[0].cfg), &mut cancel).await
+        }
     };
     finish::finish(&rt, reporter.as_ref(), &plans, &report, (mode, channels.summary)).await
 }
@@ -230,42 +241,6 @@ fn gates(first: &DeployConfig) -> Box<dyn Gates> {
             }
         }
         _ => Box::new(UnknownGates),
-    }
-}
-
-/// The AWS adapters of one run, sharing one SDK configuration.
-struct Adapters {
-    ecs: EcsAdapter,
-    registry: EcrRegistry,
-    router: ElbRouter,
-    metrics: CloudWatchMetrics,
-    autoscaling: AutoScalingAdapter,
-}
-
-impl Adapters {
-    async fn new(region: &str) -> Self {
-        let sdk = sdk_config(region).await;
-        Adapters {
-            ecs: EcsAdapter::new(&sdk),
-            registry: EcrRegistry::new(&sdk),
-            router: ElbRouter::new(&sdk),
-            metrics: CloudWatchMetrics::new(&sdk),
-            autoscaling: AutoScalingAdapter::new(&sdk),
-        }
-    }
-
-    fn ports<'a>(&'a self, reporter: &'a dyn Reporter, stage: &str) -> Ports<'a> {
-        Ports {
-            ecs: &self.ecs,
-            registry: &self.registry,
-            clock: &SystemClock,
-            router: &self.router,
-            metrics: &self.metrics,
-            smoke: &HttpSmokeCheck,
-            autoscaling: &self.autoscaling,
-            reporter,
-            stage: stage.to_string(),
-        }
     }
 }
 

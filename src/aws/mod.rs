@@ -54,6 +54,19 @@ pub async fn sdk_config(region: &str) -> SdkConfig {
         .await
 }
 
+/// `base`, with credentials of `role` assumed through STS (refreshed before they expire). The
+/// first call made with it assumes the role: a refusal surfaces there, naming STS.
+pub async fn assumed(base: &SdkConfig, role: &str, session: &str) -> SdkConfig {
+    let provider = aws_config::sts::AssumeRoleProvider::builder(role)
+        .session_name(session)
+        .configure(base)
+        .build()
+        .await;
+    base.to_builder()
+        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(provider))
+        .build()
+}
+
 pub fn retry_config() -> RetryConfig {
     RetryConfig::standard()
         .with_max_attempts(5)

@@ -100,6 +100,7 @@ const STAGE_INPUTS: &[&str] = &[
     "force-new-deployment",
     "keep-revisions",
     "suspend-auto-scaling",
+    "role-to-assume",
     "run-task-command",
     "run-task-container",
     "run-task-timeout",

@@ -12,6 +12,7 @@ pub mod notify;
 pub mod parse;
 pub mod progressive;
 pub mod report_channels;
+pub mod role;
 pub mod run_task;
 pub mod service_controls;
 pub mod stages;

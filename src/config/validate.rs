@@ -49,6 +49,8 @@ pub struct DeployConfig {
     pub context: GithubContext,
     /// `desired-count`, `force-new-deployment`, `keep-revisions`.
     pub controls: ServiceControls,
+    /// `role-to-assume`: the IAM role of the stage's AWS calls (ECR excepted).
+    pub role_to_assume: Option<String>,
     /// `run-task-*`: a one-off task (a migration) before anything is deployed.
     pub run_task: Option<crate::domain::one_off_task::OneOffTaskSpec>,
 }
@@ -284,6 +286,7 @@ pub fn validate(
     };
     let controls = service_controls(raw, strategy.uses_two_slots(), &mut errors);
     let run_task = super::run_task::run_task(raw, &mut errors);
+    let role_to_assume = super::role::role_to_assume(raw, &mut errors);
 
     match (errors.is_empty(), images) {
         (true, Some(images)) => Ok(DeployConfig {
@@ -303,6 +306,7 @@ pub fn validate(
             context,
             controls,
             run_task,
+            role_to_assume,
         }),
         _ => Err(errors),
     }

@@ -83,6 +83,12 @@ impl Sim {
             .unwrap_or_else(|e| panic!("PUT {path}: {e}"));
     }
 
+    pub fn post(&self, path: &str, body: serde_json::Value) {
+        ureq::post(&self.url(path))
+            .send_json(body)
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"));
+    }
+
     pub fn get(&self, path: &str) -> serde_json::Value {
         ureq::get(&self.url(path))
             .call()

@@ -28,8 +28,10 @@ pub async fn release(
     first: &StagePlan,
     repo_ref: &ImageRef,
     location: &EcrLocation,
-    ports: &Ports<'_>,
+    stages: &super::StagePorts<'_, '_>,
 ) -> Result<Choice, Error> {
+    // The first stage's own ports (its role's), with the registry, as always, the job's.
+    let ports = stages.of(&first.cfg);
     let start_index = file.index(&first.name).unwrap_or(0);
     let mut notes = Vec::new();
     if command == Command::Rollback {
@@ -89,7 +91,8 @@ pub async fn release(
                 e.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
             )
         })?;
-    let hist = history(ports, &prev_cfg, &prev.name).await?;
+    // Read with the previous stage's own role (its own account).
+    let hist = history(stages.of(&prev_cfg), &prev_cfg, &prev.name).await?;
     let (d, _, td) = hist.first().cloned().ok_or_else(|| {
         refused(
             &first.name,

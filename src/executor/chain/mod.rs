@@ -44,6 +44,22 @@ pub struct ChainReport {
     pub failed_before_start: Option<(String, String)>,
 }
 
+/// The ports of each stage: a stage with `role-to-assume` acts through its role's adapters
+/// (another account); the others, and ECR always, through the job's own.
+pub struct StagePorts<'s, 'a> {
+    pub default: &'s Ports<'a>,
+    pub by_role: &'s std::collections::BTreeMap<String, Ports<'a>>,
+}
+
+impl<'s, 'a> StagePorts<'s, 'a> {
+    pub fn of(&self, cfg: &crate::config::DeployConfig) -> &'s Ports<'a> {
+        cfg.role_to_assume
+            .as_ref()
+            .and_then(|r| self.by_role.get(r))
+            .unwrap_or(self.default)
+    }
+}
+
 fn refused(stage: &str, problem: String) -> Error {
     Error::Refused {
         stage: stage.to_string(),
@@ -58,7 +74,7 @@ pub async fn run(
     raw: &RawInputs,
     command: Command,
     plans: &[StagePlan],
-    ports: &Ports<'_>,
+    ports: &StagePorts<'_, '_>,
     gates: &dyn Gates,
     cancel: &mut Cancel,
 ) -> ChainReport {
@@ -78,13 +94,15 @@ async fn walk(
     raw: &RawInputs,
     command: Command,
     plans: &[StagePlan],
-    ports: &Ports<'_>,
+    stages: &StagePorts<'_, '_>,
     gates: &dyn Gates,
     cancel: &mut Cancel,
     report: &mut ChainReport,
     at: &mut String,
 ) -> Result<(), Error> {
     let first = &plans[0];
+    // ECR (the registry) is always reached with the job's own credentials.
+    let ports = stages.default;
     let (repo_ref, location) = observe::repository(file, raw).ok_or_else(|| Error::Image {
         image: given(&raw.image).unwrap_or("").to_string(),
         problem: "the chain needs an ECR repository: set `repository:` in the config file or give an ECR `image`"
@@ -96,7 +114,7 @@ async fn walk(
         .unwrap_or(false);
 
     // 1. Which digest and version.
-    let choice = choose::release(file, raw, command, first, &repo_ref, &location, ports).await?;
+    let choice = choose::release(file, raw, command, first, &repo_ref, &location, stages).await?;
     let digest = choice.digest;
     let mut version = choice.version;
     report.kind = OutcomeKind::Success;
@@ -127,11 +145,19 @@ async fn walk(
             return Ok(());
         }
         if command == Command::Plan {
-            let lines = print::plan_lines(ports, plan, &location, &repo_ref, &digest, report.version.as_deref()).await;
+            let lines = print::plan_lines(
+                stages.of(&plan.cfg),
+                plan,
+                &location,
+                &repo_ref,
+                &digest,
+                report.version.as_deref(),
+            )
+            .await;
             report.message.extend(lines);
             continue;
         }
-        let view = stage_view(file, raw, command, plan, index, &repo_ref, ports).await?;
+        let view = stage_view(file, raw, command, plan, index, &repo_ref, stages).await?;
         match decide_stage(command, digest.as_str(), version.as_ref(), &view, allow_unverified) {
             StageDecision::Refuse(r) => return Err(refused(&plan.name, r.to_string())),
             StageDecision::AlreadyThere if plan.cfg.controls.force_new_deployment => log::info(&format!(
@@ -169,11 +195,22 @@ async fn walk(
                 Retag::AlreadyThere => {}
             }
         }
-        let result = deploy_stage(file, plan, index, &repo_ref, &digest, version.as_ref(), ports, cancel).await?;
+        let stage_ports = stages.of(&plan.cfg);
+        let result = deploy_stage(
+            file,
+            plan,
+            index,
+            &repo_ref,
+            &digest,
+            version.as_ref(),
+            stage_ports,
+            cancel,
+        )
+        .await?;
         let kind = result.outcome.kind;
         if kind == OutcomeKind::Success {
-            record_success(ports, &result).await;
-            super::revisions::prune(&plan.cfg, ports, &result).await;
+            record_success(stage_ports, &result).await;
+            super::revisions::prune(&plan.cfg, stage_ports, &result).await;
             observe::record_moving_tag(ports, &location, &digest, &plan.name, immutable).await;
         }
         report.stages.push((plan.name.clone(), result));
@@ -200,7 +237,8 @@ fn other_role(
 ) -> bool {
     let role = |p: &StagePlan| file.stage(&p.name).and_then(|s| s.aws_role.clone());
     let (mine, theirs) = (role(first), role(plan));
-    if mine == theirs {
+    // With `role-to-assume` the run reaches the stage itself.
+    if mine == theirs || plan.cfg.role_to_assume.is_some() {
         return false;
     }
     let workflow = file.resume_workflow.clone().unwrap_or_else(|| "promote.yml".into());
@@ -265,7 +303,7 @@ async fn stage_view(
     plan: &StagePlan,
     index: usize,
     repo_ref: &ImageRef,
-    ports: &Ports<'_>,
+    stages: &StagePorts<'_, '_>,
 ) -> Result<StageView, Error> {
     let has_previous = index > 0;
     let mut previous = None;
@@ -282,14 +320,15 @@ async fn stage_view(
                 ),
             )
         })?;
-        previous = Some(observe::previous(ports, &prev_cfg, &prev.name).await?);
+        // The previous stage is read with its own role (its own account).
+        previous = Some(observe::previous(stages.of(&prev_cfg), &prev_cfg, &prev.name).await?);
     }
     Ok(StageView {
         stage: plan.name.clone(),
         is_last: index + 1 == file.stages.len(),
         has_previous,
         previous,
-        running: observe::running(ports, &plan.cfg).await?,
+        running: observe::running(stages.of(&plan.cfg), &plan.cfg).await?,
     })
 }
 

@@ -1,0 +1,113 @@
+//! The AWS adapters of a run: one set on the job's own credentials, and one per stage role
+//! (`role-to-assume`) for the stages in other accounts. ECR, the release's registry, is always
+//! the job's: a stage's role reaches its cluster, load balancer, metrics and scaling only.
+
+use std::collections::BTreeMap;
+
+use crate::aws::autoscaling::AutoScalingAdapter;
+use crate::aws::{
+    assumed, cloudwatch::CloudWatchMetrics, ecr::EcrRegistry, ecs::EcsAdapter, elbv2::ElbRouter, sdk_config,
+};
+use crate::config::chain_file::ChainFile;
+use crate::config::inputs::{given, RawInputs};
+use crate::config::stages::StagePlan;
+use crate::executor::Ports;
+use crate::http::HttpSmokeCheck;
+use crate::ports::{Reporter, SystemClock};
+
+/// The adapters of one set of credentials, sharing one SDK configuration.
+pub struct Adapters {
+    ecs: EcsAdapter,
+    pub registry: EcrRegistry,
+    router: ElbRouter,
+    metrics: CloudWatchMetrics,
+    autoscaling: AutoScalingAdapter,
+}
+
+impl Adapters {
+    /// On the job's credentials, or on `role`'s (assumed with the session name).
+    pub async fn new(region: &str, role: Option<(&str, &str)>) -> Self {
+        let base = sdk_config(region).await;
+        let sdk = match role {
+            Some((role, session)) => assumed(&base, role, session).await,
+            None => base,
+        };
+        Adapters {
+            ecs: EcsAdapter::new(&sdk),
+            registry: EcrRegistry::new(&sdk),
+            router: ElbRouter::new(&sdk),
+            metrics: CloudWatchMetrics::new(&sdk),
+            autoscaling: AutoScalingAdapter::new(&sdk),
+        }
+    }
+
+    /// The ports of a stage; `registry` is the job's.
+    pub fn ports<'a>(&'a self, reporter: &'a dyn Reporter, stage: &str, registry: &'a EcrRegistry) -> Ports<'a> {
+        Ports {
+            ecs: &self.ecs,
+            registry,
+            clock: &SystemClock,
+            router: &self.router,
+            metrics: &self.metrics,
+            smoke: &HttpSmokeCheck,
+            autoscaling: &self.autoscaling,
+            reporter,
+            stage: stage.to_string(),
+        }
+    }
+}
+
+/// The adapters of every stage role the run may use: the roles of the file's stages (a
+/// promotion reads the previous stage with its role), or of the one stage of a run without a
+/// file. Building them calls nothing: a role is assumed at its first call.
+pub struct StageRoles {
+    by_role: BTreeMap<String, Adapters>,
+}
+
+impl StageRoles {
+    pub async fn new(file: Option<&ChainFile>, raw: &RawInputs, plans: &[StagePlan]) -> Self {
+        let default_region = plans[0].cfg.region.clone();
+        let mut wanted: BTreeMap<String, String> = plans
+            .iter()
+            .filter_map(|p| Some((p.cfg.role_to_assume.clone()?, p.cfg.region.clone())))
+            .collect();
+        for stage in file.map(|f| f.stages.as_slice()).unwrap_or_default() {
+            let r = stage.overlay(raw);
+            if let Some(role) = given(&r.role_to_assume) {
+                let region = given(&r.aws_region).map_or(default_region.clone(), str::to_string);
+                wanted.entry(role.to_string()).or_insert(region);
+            }
+        }
+        let session = session_name(plans[0].cfg.context.run_id.as_deref());
+        let mut by_role = BTreeMap::new();
+        for (role, region) in wanted {
+            let adapters = Adapters::new(&region, Some((&role, &session))).await;
+            by_role.insert(role, adapters);
+        }
+        StageRoles { by_role }
+    }
+
+    pub fn ports<'a>(
+        &'a self,
+        reporter: &'a dyn Reporter,
+        stage: &str,
+        registry: &'a EcrRegistry,
+    ) -> BTreeMap<String, Ports<'a>> {
+        self.by_role
+            .iter()
+            .map(|(role, a)| (role.clone(), a.ports(reporter, stage, registry)))
+            .collect()
+    }
+}
+
+/// `ecs-deploy-<run id>`: what CloudTrail shows for the stage's calls (2-64 characters of
+/// `[\w+=,.@-]`).
+fn session_name(run_id: Option<&str>) -> String {
+    let id: String = run_id
+        .unwrap_or("local")
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || "+=,.@-_".contains(*c))
+        .take(48)
+        .collect();
+    format!("ecs-deploy-{id}")
+}
