@@ -26,10 +26,13 @@ def test_get_metric_data_in_cbor_with_tag_1_timestamps(sim):
     cw = sim.client("cloudwatch")
     now = datetime.datetime.now(datetime.timezone.utc).replace(second=0, microsecond=0)
     cw.put_metric_data(Namespace="App", MetricData=[{"MetricName": "Hits", "Value": 3, "Timestamp": now}])
-    status, answer, _ = call(sim, "GetMetricData", {
+    query = {
         "MetricDataQueries": [{"Id": "h", "MetricStat": {"Metric": {"Namespace": "App", "MetricName": "Hits"},
                                                           "Period": 60, "Stat": "Sum"}}],
-        "StartTime": now - datetime.timedelta(minutes=5), "EndTime": now + datetime.timedelta(minutes=1)})
+        "StartTime": now - datetime.timedelta(minutes=5), "EndTime": now + datetime.timedelta(minutes=1)}
+    # A custom datapoint is readable once CloudWatch publishes it (cw_clock: late, by minute).
+    status, answer, _ = sim.wait(lambda: (r := call(sim, "GetMetricData", query))[1]["MetricDataResults"][0]["Values"]
+                                 and r, what="the datapoint published")
     assert status == 200, answer
     result = answer["MetricDataResults"][0]
     assert result["Values"] == [3.0] and isinstance(result["Values"][0], float)
