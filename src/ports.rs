@@ -23,6 +23,17 @@ pub struct TaskDefinitionInfo {
     pub tags: Vec<(String, String)>,
 }
 
+/// A task definition to summarize: a registered revision, or a file with images substituted.
+#[derive(Debug, Clone, Copy)]
+pub enum TaskDefinitionSource<'a> {
+    Revision(&'a str),
+    File {
+        json: &'a str,
+        path: &'a str,
+        images: &'a [(String, String)],
+    },
+}
+
 #[async_trait]
 pub trait Ecs: Send + Sync {
     /// Any number of services; the adapter batches 10 per `DescribeServices` call.
@@ -36,6 +47,18 @@ pub trait Ecs: Send + Sync {
         images: &[(String, String)],
         tags: &[(String, String)],
     ) -> Result<String, AwsError>;
+    /// Registers a revision from a task-definition file (its JSON text, named `path` in errors),
+    /// with the release's images per container and tags.
+    async fn register_file(
+        &self,
+        json: &str,
+        path: &str,
+        images: &[(String, String)],
+        tags: &[(String, String)],
+    ) -> Result<String, AwsError>;
+    /// What `command: plan` diffs of a revision, or of a file with `images` substituted
+    /// (`domain::td_diff`).
+    async fn summary(&self, source: TaskDefinitionSource<'_>) -> Result<serde_json::Value, AwsError>;
     /// Points the service at `task_definition` (and, if given, sets its desired count); returns
     /// the id of the deployment ECS started.
     async fn update_service(

@@ -12,7 +12,7 @@ use crate::domain::diagnostics::Diagnostics;
 use crate::domain::one_off_task::{RunTaskRequest, StartedTask, TaskStatus};
 use crate::domain::service::{CircuitBreaker, Deployment, ServiceEvent, ServiceState};
 use crate::error::{AwsError, AwsErrorKind};
-use crate::ports::{Ecs, TaskDefinitionInfo};
+use crate::ports::{Ecs, TaskDefinitionInfo, TaskDefinitionSource};
 
 /// ECS allows 10 services per `DescribeServices` call.
 pub const DESCRIBE_BATCH: usize = 10;
@@ -179,62 +179,41 @@ impl Ecs for EcsAdapter {
         tags: &[(String, String)],
     ) -> Result<String, AwsError> {
         let td = self.definition(base).await?;
-        // Copy every registrable field; only images and tags change.
-        let containers = td
-            .container_definitions()
-            .iter()
-            .map(|c| {
-                let mut c = c.clone();
-                if let Some((_, image)) = images.iter().find(|(n, _)| Some(n.as_str()) == c.name()) {
-                    c.image = Some(image.clone());
-                }
-                c
-            })
-            .collect::<Vec<_>>();
-        let resp = self
-            .ecs
-            .register_task_definition()
-            .family(td.family().unwrap_or_default())
-            .set_task_role_arn(td.task_role_arn().map(str::to_string))
-            .set_execution_role_arn(td.execution_role_arn().map(str::to_string))
-            .set_network_mode(td.network_mode().cloned())
-            .set_container_definitions(Some(containers))
-            .set_volumes(Some(td.volumes().to_vec()))
-            .set_placement_constraints(Some(td.placement_constraints().to_vec()))
-            .set_requires_compatibilities(Some(td.requires_compatibilities().to_vec()))
-            .set_cpu(td.cpu().map(str::to_string))
-            .set_memory(td.memory().map(str::to_string))
-            .set_pid_mode(td.pid_mode().cloned())
-            .set_ipc_mode(td.ipc_mode().cloned())
-            .set_proxy_configuration(td.proxy_configuration().cloned())
-            .set_ephemeral_storage(td.ephemeral_storage().cloned())
-            .set_runtime_platform(td.runtime_platform().cloned())
-            .set_tags(
-                Some(
-                    tags.iter()
-                        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        super::ecs_register::register(&self.ecs, &td, images, tags).await
+    }
+
+    async fn register_file(
+        &self,
+        json: &str,
+        path: &str,
+        images: &[(String, String)],
+        tags: &[(String, String)],
+    ) -> Result<String, AwsError> {
+        let td = super::ecs_register::parse_file(json, path).await?;
+        super::ecs_register::register(&self.ecs, &td, images, tags).await
+    }
+
+    async fn summary(&self, source: TaskDefinitionSource<'_>) -> Result<serde_json::Value, AwsError> {
+        let td = match source {
+            TaskDefinitionSource::Revision(arn) => self.definition(arn).await?,
+            TaskDefinitionSource::File { json, path, images } => {
+                let mut td = super::ecs_register::parse_file(json, path).await?;
+                td.container_definitions = Some(
+                    td.container_definitions()
+                        .iter()
+                        .map(|c| {
+                            let mut c = c.clone();
+                            if let Some((_, image)) = images.iter().find(|(n, _)| Some(n.as_str()) == c.name()) {
+                                c.image = Some(image.clone());
+                            }
+                            c
+                        })
                         .collect(),
-                )
-                .filter(|v: &Vec<Tag>| !v.is_empty()),
-            )
-            .send()
-            .await
-            .map_err(|e| {
-                classify(
-                    "ecs:RegisterTaskDefinition",
-                    &format!("family {}", td.family().unwrap_or_default()),
-                    e,
-                )
-            })?;
-        resp.task_definition()
-            .and_then(|t| t.task_definition_arn())
-            .map(str::to_string)
-            .ok_or_else(|| AwsError {
-                operation: "ecs:RegisterTaskDefinition",
-                resource: format!("family {}", td.family().unwrap_or_default()),
-                message: "the response carried no task definition ARN".into(),
-                kind: AwsErrorKind::Other,
-            })
+                );
+                td
+            }
+        };
+        Ok(super::ecs_register::summary(&td))
     }
 
     async fn update_service(

@@ -101,6 +101,7 @@ const STAGE_INPUTS: &[&str] = &[
     "keep-revisions",
     "suspend-auto-scaling",
     "role-to-assume",
+    "task-definition",
     "run-task-command",
     "run-task-container",
     "run-task-timeout",

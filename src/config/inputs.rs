@@ -61,6 +61,7 @@ pub struct RawInputs {
     pub keep_revisions: Option<String>,
     pub suspend_auto_scaling: Option<String>,
     pub role_to_assume: Option<String>,
+    pub task_definition: Option<String>,
     pub run_task_command: Option<String>,
     pub run_task_container: Option<String>,
     pub run_task_timeout: Option<String>,

@@ -16,6 +16,7 @@ pub mod role;
 pub mod run_task;
 pub mod service_controls;
 pub mod stages;
+pub mod task_definition_file;
 pub mod validate;
 
 pub use github_context::GithubContext;

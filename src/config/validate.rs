@@ -49,6 +49,9 @@ pub struct DeployConfig {
     pub context: GithubContext,
     /// `desired-count`, `force-new-deployment`, `keep-revisions`.
     pub controls: ServiceControls,
+    /// `task-definition`: register this file (images substituted) instead of copying the
+    /// running revision.
+    pub task_definition_file: Option<super::task_definition_file::TaskDefinitionFile>,
     /// `role-to-assume`: the IAM role of the stage's AWS calls (ECR excepted).
     pub role_to_assume: Option<String>,
     /// `run-task-*`: a one-off task (a migration) before anything is deployed.
@@ -287,6 +290,7 @@ pub fn validate(
     let controls = service_controls(raw, strategy.uses_two_slots(), &mut errors);
     let run_task = super::run_task::run_task(raw, &mut errors);
     let role_to_assume = super::role::role_to_assume(raw, &mut errors);
+    let task_definition_file = super::task_definition_file::task_definition_file(raw, images.as_ref(), &mut errors);
 
     match (errors.is_empty(), images) {
         (true, Some(images)) => Ok(DeployConfig {
@@ -307,6 +311,7 @@ pub fn validate(
             controls,
             run_task,
             role_to_assume,
+            task_definition_file,
         }),
         _ => Err(errors),
     }

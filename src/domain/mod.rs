@@ -26,3 +26,4 @@ pub mod seeded;
 pub mod service;
 pub mod strategy;
 pub mod task_definition;
+pub mod td_diff;

@@ -13,7 +13,7 @@ use crate::domain::diagnostics::Diagnostics;
 use crate::domain::one_off_task::{ContainerStatus, RunTaskRequest, StartedTask, TaskStatus};
 use crate::domain::service::{CircuitBreaker, Deployment, ServiceEvent, ServiceState};
 use crate::error::AwsError;
-use crate::ports::{Ecs, TaskDefinitionInfo};
+use crate::ports::{Ecs, TaskDefinitionInfo, TaskDefinitionSource};
 
 #[derive(Default)]
 pub struct FakeEcs {
@@ -306,6 +306,54 @@ impl Ecs for FakeEcs {
         lock(&self.calls).push(format!("DeregisterTaskDefinition {arn}"));
         lock(&self.task_definitions).remove(arn);
         Ok(())
+    }
+    async fn register_file(
+        &self,
+        json: &str,
+        _: &str,
+        images: &[(String, String)],
+        tags: &[(String, String)],
+    ) -> Result<String, AwsError> {
+        let value: serde_json::Value = serde_json::from_str(json).unwrap_or_default();
+        let family = value["family"].as_str().unwrap_or("file").to_string();
+        let containers = value["containerDefinitions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| {
+                let name = c["name"].as_str().unwrap_or_default().to_string();
+                let image = images
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, i)| i.clone())
+                    .unwrap_or_else(|| c["image"].as_str().unwrap_or_default().to_string());
+                (name, image)
+            })
+            .collect();
+        let mut tds = lock(&self.task_definitions);
+        let revision = tds.values().filter(|t| t.family == family).count() as i32 + 1;
+        let arn = format!("arn:aws:ecs:us-east-1:123456789012:task-definition/{family}:{revision}");
+        self.log(format!("RegisterTaskDefinition file:{family}"));
+        tds.insert(
+            arn.clone(),
+            TaskDefinitionInfo {
+                arn: arn.clone(),
+                family,
+                revision,
+                containers,
+                tags: tags.to_vec(),
+            },
+        );
+        Ok(arn)
+    }
+    async fn summary(&self, source: TaskDefinitionSource<'_>) -> Result<serde_json::Value, AwsError> {
+        Ok(match source {
+            TaskDefinitionSource::Revision(arn) => {
+                let tds = lock(&self.task_definitions);
+                serde_json::json!({"containers": tds.get(arn).map(|t| t.containers.clone())})
+            }
+            TaskDefinitionSource::File { json, .. } => serde_json::from_str(json).unwrap_or_default(),
+        })
     }
     async fn run_task(&self, req: &RunTaskRequest) -> Result<StartedTask, AwsError> {
         let mut run = lock(&self.tasks_run);

@@ -5,7 +5,11 @@ use super::super::wait::short_td;
 use super::super::Ports;
 use super::observe::live_task_definition;
 use crate::config::stages::StagePlan;
+use crate::config::task_definition_file::TaskDefinitionFile;
 use crate::domain::image::{Digest, EcrLocation, ImageRef};
+use crate::domain::task_definition::{assign_images, ImageAssignment};
+use crate::domain::td_diff::diff;
+use crate::ports::TaskDefinitionSource;
 
 /// What `command: plan` prints for one stage (reads only).
 pub async fn plan_lines(
@@ -30,7 +34,12 @@ pub async fn plan_lines(
         location.repository,
         version.map(|v| format!(" as {v}")).unwrap_or_default()
     ));
-    match live_task_definition(ports, cfg).await {
+    let live = live_task_definition(ports, cfg).await;
+    if let (Some(file), Ok(Some(td))) = (&cfg.task_definition_file, &live) {
+        lines.extend(file_diff(ports, file, &td.arn, &format!("{}@{digest}", repo_ref.name)).await);
+    }
+    match live {
+        Ok(Some(_)) if cfg.task_definition_file.is_some() => {}
         Ok(Some(td)) => {
             for (name, image) in &td.containers {
                 lines.push(format!(
@@ -48,6 +57,50 @@ pub async fn plan_lines(
         Err(e) => lines.push(format!("  (could not read the current task definition: {e})")),
     }
     // The same plan the deploy follows, step for step.
+    lines.extend(plan_steps(ports, cfg, repo_ref, digest).await);
+    lines
+}
+
+/// `task-definition`: what registering the file (the release's image substituted) changes
+/// against the running revision, setting by setting.
+async fn file_diff(ports: &Ports<'_>, file: &TaskDefinitionFile, running: &str, image: &str) -> Vec<String> {
+    let assignment = ImageAssignment::SameRepository(image.to_string());
+    let images = match assign_images(&file.path, &file.containers, &assignment) {
+        Ok(i) => i,
+        Err(e) => return vec![format!("  (the task-definition file cannot take the image: {e})")],
+    };
+    let before = ports.ecs.summary(TaskDefinitionSource::Revision(running)).await;
+    let after = ports
+        .ecs
+        .summary(TaskDefinitionSource::File {
+            json: &file.json,
+            path: &file.path,
+            images: &images,
+        })
+        .await;
+    match (before, after) {
+        (Ok(b), Ok(a)) => {
+            let changes = diff(&b, &a);
+            let mut lines = vec![format!(
+                "  task definition {} → {} ({} change(s); environment values as fingerprints):",
+                short_td(running),
+                file.path,
+                changes.len()
+            )];
+            lines.extend(changes.into_iter().map(|c| format!("    {c}")));
+            lines
+        }
+        (Err(e), _) | (_, Err(e)) => vec![format!("  (could not compare the task-definition file: {e})")],
+    }
+}
+
+async fn plan_steps(
+    ports: &Ports<'_>,
+    cfg: &crate::config::DeployConfig,
+    repo_ref: &ImageRef,
+    digest: &Digest,
+) -> Vec<String> {
+    let mut lines = Vec::new();
     let image = format!("{}@{digest}", repo_ref.name);
     let plan = match &cfg.progressive {
         Some(pc) => super::super::two_slot::plan_now(cfg, pc, ports, &image).await,

@@ -102,7 +102,7 @@ async fn deploy_locked(
         executed.push(index);
         match step {
             Step::RegisterRevision { .. } => {
-                if let Err(e) = register_all(ports, &planned, &mut new_td).await {
+                if let Err(e) = register_all(cfg, ports, &planned, &mut new_td).await {
                     mutation_error = Some(e);
                 }
             }
@@ -280,12 +280,25 @@ fn report(outcome: Outcome, resolved: ResolvedImages, plan: Plan, executed: Vec<
     }
 }
 
-/// One new revision per base task definition (services that share one share the revision).
+/// One new revision per base task definition (services that share one share the revision);
+/// with a task-definition file, one revision from the file for every service.
 async fn register_all(
+    cfg: &DeployConfig,
     ports: &Ports<'_>,
     planned: &[Planned],
     new_td: &mut BTreeMap<String, String>,
 ) -> Result<(), Error> {
+    if let (Some(file), Some(first)) = (&cfg.task_definition_file, planned.first()) {
+        let td = ports
+            .ecs
+            .register_file(&file.json, &file.path, &first.images, &first.tags)
+            .await?;
+        log::info(&format!("registered {} from {}", short_td(&td), file.path));
+        for p in planned {
+            new_td.insert(p.previous_task_definition.clone(), td.clone());
+        }
+        return Ok(());
+    }
     for p in planned {
         if new_td.contains_key(&p.previous_task_definition) {
             continue;

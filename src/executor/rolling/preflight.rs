@@ -51,18 +51,18 @@ pub async fn preflight(
             );
         }
         let info = &infos[&s.task_definition];
-        let images = assign_images(&info.arn, &info.containers, &resolved.assignment)?;
-        let tags = merge_tags(&info.tags, &record_tags(cfg, resolved));
+        // With a task-definition file the new revision is the file's, not a copy of this one.
+        let (source, containers, kept_tags) = match &cfg.task_definition_file {
+            Some(f) => (f.path.as_str(), &f.containers, &f.tags),
+            None => (info.arn.as_str(), &info.containers, &info.tags),
+        };
+        let images = assign_images(source, containers, &resolved.assignment)?;
+        let tags = merge_tags(kept_tags, &record_tags(cfg, resolved));
         for (container, image) in &images {
             log::info(&format!("{}: container {container} → {image}", s.name));
         }
         let one_off_container = match (&cfg.run_task, planned.is_empty()) {
-            (Some(spec), true) => Some(super::super::one_off::container(
-                spec,
-                &info.arn,
-                &info.containers,
-                &images,
-            )?),
+            (Some(spec), true) => Some(super::super::one_off::container(spec, source, containers, &images)?),
             _ => None,
         };
         planned.push(Planned {

@@ -20,16 +20,22 @@ pub async fn register(run: &mut Run<'_, '_>) -> Flow {
     let base = run.topo.live.state.task_definition.clone();
     let registered = async {
         let info = ports.ecs.describe_task_definition(&base).await?;
-        let images = assign_images(&info.arn, &info.containers, &run.resolved.assignment)?;
+        // With a task-definition file the new revision is the file's, not a copy of the live one.
+        let file = run.cfg.task_definition_file.as_ref();
+        let (source, containers, kept_tags) = match file {
+            Some(f) => (f.path.as_str(), &f.containers, &f.tags),
+            None => (info.arn.as_str(), &info.containers, &info.tags),
+        };
+        let images = assign_images(source, containers, &run.resolved.assignment)?;
         if let Some(spec) = &run.cfg.run_task {
-            run.one_off_container = Some(one_off::container(spec, &info.arn, &info.containers, &images)?);
+            run.one_off_container = Some(one_off::container(spec, source, containers, &images)?);
         }
-        let tags = merge_tags(&info.tags, &record_tags(run.cfg, &run.resolved));
-        ports
-            .ecs
-            .register_revision(&base, &images, &tags)
-            .await
-            .map_err(Into::into)
+        let tags = merge_tags(kept_tags, &record_tags(run.cfg, &run.resolved));
+        match file {
+            Some(f) => ports.ecs.register_file(&f.json, &f.path, &images, &tags).await,
+            None => ports.ecs.register_revision(&base, &images, &tags).await,
+        }
+        .map_err(Into::into)
     }
     .await;
     match registered {
