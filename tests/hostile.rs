@@ -186,6 +186,7 @@ fn single_stage(raw: &RawInputs) -> ChainFile {
     ChainFile {
         repository: None,
         resume_workflow: None,
+        images: Default::default(),
         metrics: vec![],
         stages: vec![StageFile {
             name: raw

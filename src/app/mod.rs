@@ -209,6 +209,7 @@ fn chain_file(raw: &config::RawInputs, rt: &Runtime, early: &[config::InputError
         None => ChainFile {
             repository: None,
             resume_workflow: None,
+            images: Default::default(),
             metrics: vec![],
             stages: vec![StageFile {
                 name: config::inputs::given(&raw.stage).unwrap_or("deploy").to_string(),

@@ -15,6 +15,10 @@ use super::validate::{printable, InputError};
 pub struct ChainFile {
     /// The ECR repository (`registry/repository`) the chain's images live in.
     pub repository: Option<String>,
+    /// A release of several images: component (container name) → its ECR repository. Instead
+    /// of `repository`; the components are promoted, versioned and rolled back together.
+    #[serde(default)]
+    pub images: std::collections::BTreeMap<String, String>,
     /// The workflow file that resumes a stopped chain (named in the approval-gate message).
     pub resume_workflow: Option<String>,
     /// Custom metric gates of every stage (`metric_gates`).
@@ -135,6 +139,29 @@ impl ChainFile {
                 "list the stages in order, e.g. dev, staging, prod",
             ));
         }
+        if !file.images.is_empty() && file.repository.is_some() {
+            return Err(InputError::new(
+                "config",
+                format!("{path} sets both `repository` and `images`"),
+                "a single-image chain names its `repository`; a multi-image one lists `images` (component: repository)",
+            ));
+        }
+        for (component, repo) in &file.images {
+            let ecr = crate::domain::image::ImageRef::parse(&format!("{repo}:x"))
+                .ok()
+                .and_then(|r| r.ecr());
+            if !super::validate::is_ecs_name(component) || ecr.is_none() {
+                return Err(InputError::new(
+                    "config",
+                    format!(
+                        "{path}: image `{}: {}` is not a container name and an ECR repository",
+                        printable(component),
+                        printable(repo)
+                    ),
+                    "list each component as `container: <account>.dkr.ecr.<region>.amazonaws.com/<repository>`",
+                ));
+            }
+        }
         let mut seen = std::collections::BTreeSet::new();
         for s in &file.stages {
             if !seen.insert(&s.name) {
@@ -171,6 +198,20 @@ impl ChainFile {
             }
         }
         Ok(file)
+    }
+
+    /// Whether the chain's release is several images (`images:`).
+    pub fn multi_image(&self) -> bool {
+        !self.images.is_empty()
+    }
+
+    /// The stand-in `containers` of a multi-image stage whose images are decided at run time.
+    pub fn stand_in_containers(&self) -> String {
+        self.images
+            .iter()
+            .map(|(c, repo)| format!("{c}={repo}:chain"))
+            .collect::<Vec<_>>()
+            .join(",")
     }
 
     pub fn stage(&self, name: &str) -> Option<&StageFile> {

@@ -91,7 +91,9 @@ pub fn plan_stages(
         let mut stage_raw = stage.overlay(raw);
         stage_raw.stage = Some(stage.name.clone());
         // The image is decided at run time (a digest); validate the rest with a stand-in.
-        if given(&stage_raw.image).is_none() && given(&stage_raw.containers).is_none() {
+        if given(&stage_raw.image).is_none() && given(&stage_raw.containers).is_none() && file.multi_image() {
+            stage_raw.containers = Some(file.stand_in_containers());
+        } else if given(&stage_raw.image).is_none() && given(&stage_raw.containers).is_none() {
             let repo = file
                 .repository
                 .clone()
@@ -181,7 +183,12 @@ pub fn stage_config(
     let stage = &file.stages[index];
     let mut stage_raw = stage.overlay(raw);
     stage_raw.stage = Some(stage.name.clone());
-    stage_raw.image = Some(format!("{repository}:chain"));
+    if file.multi_image() {
+        stage_raw.image = None;
+        stage_raw.containers = Some(file.stand_in_containers());
+    } else {
+        stage_raw.image = Some(format!("{repository}:chain"));
+    }
     stage_raw.version = None;
     validate(&stage_raw, context.clone(), region_env)
 }

@@ -52,6 +52,9 @@ pub struct DeployConfig {
     /// `task-definition`: register this file (images substituted) instead of copying the
     /// running revision.
     pub task_definition_file: Option<super::task_definition_file::TaskDefinitionFile>,
+    /// A multi-image release the chain deploys (set by the chain, never by inputs): its
+    /// components are recorded on the revision, its key is the recorded digest.
+    pub release: Option<crate::domain::components::Components>,
     /// `role-to-assume`: the IAM role of the stage's AWS calls (ECR excepted).
     pub role_to_assume: Option<String>,
     /// `run-task-*`: a one-off task (a migration) before anything is deployed.
@@ -312,6 +315,7 @@ pub fn validate(
             run_task,
             role_to_assume,
             task_definition_file,
+            release: None,
         }),
         _ => Err(errors),
     }

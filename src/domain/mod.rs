@@ -4,6 +4,7 @@
 pub mod analysis;
 pub mod autoscaling;
 pub mod compare;
+pub mod components;
 pub mod console;
 pub mod diagnostics;
 pub mod image;

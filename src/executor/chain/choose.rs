@@ -9,6 +9,7 @@ use crate::config::chain_file::ChainFile;
 use crate::config::inputs::{given, RawInputs};
 use crate::config::stages::stage_config;
 use crate::config::stages::{Command, StagePlan};
+use crate::domain::components::Components;
 use crate::domain::image::{Digest, EcrLocation, ImageRef};
 use crate::error::Error;
 
@@ -19,6 +20,8 @@ pub struct Choice {
     pub digest: Digest,
     pub version: Option<semver::Version>,
     pub notes: Vec<String>,
+    /// A multi-image release's components (empty for a single image).
+    pub components: Components,
 }
 
 pub async fn release(
@@ -36,6 +39,11 @@ pub async fn release(
     let mut notes = Vec::new();
     if command == Command::Rollback {
         return rollback_target(raw, first, ports).await;
+    }
+    if file.multi_image() {
+        if let Some(choice) = super::components::given(file, raw, first, ports).await? {
+            return Ok(choice);
+        }
     }
     if let Some(image) = given(&raw.image) {
         let r = ImageRef::parse(image).map_err(|e| Error::Image {
@@ -56,6 +64,7 @@ pub async fn release(
             digest,
             version: first.cfg.version.clone(),
             notes,
+            components: Components::new(),
         });
     }
     if let Some(v) = &first.cfg.version {
@@ -73,6 +82,7 @@ pub async fn release(
             digest,
             version: Some(v.clone()),
             notes,
+            components: Components::new(),
         });
     }
     if start_index == 0 {
@@ -107,10 +117,16 @@ pub async fn release(
         prev.name,
         short_td(&td)
     ));
+    let digest = Digest::parse(&d).ok_or_else(|| refused(&prev.name, "malformed digest record".into()))?;
+    let components = match file.multi_image() {
+        true => super::components::recorded(stages.of(&prev_cfg), &td, &digest, &prev.name).await?,
+        false => Components::new(),
+    };
     Ok(Choice {
-        digest: Digest::parse(&d).ok_or_else(|| refused(&prev.name, "malformed digest record".into()))?,
+        digest,
         version: None,
         notes,
+        components,
     })
 }
 
@@ -173,5 +189,14 @@ async fn rollback_target(raw: &RawInputs, first: &StagePlan, ports: &Ports<'_>) 
     let version = a
         .version
         .and_then(|v| semver::Version::parse(v.trim_start_matches('v')).ok());
-    Ok(Choice { digest, version, notes })
+    // A multi-image record names its components beside its key.
+    let components = super::components::recorded(ports, &a.task_definition, &digest, &first.name)
+        .await
+        .unwrap_or_default();
+    Ok(Choice {
+        digest,
+        version,
+        notes,
+        components,
+    })
 }

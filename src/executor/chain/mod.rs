@@ -7,6 +7,7 @@
 //! decided by the pure `domain::release::decide_stage`; this module reads and acts.
 
 mod choose;
+mod components;
 mod observe;
 mod print;
 
@@ -16,6 +17,7 @@ use crate::config::inputs::{given, RawInputs};
 use crate::config::stages::stage_config;
 pub use crate::config::stages::{plan_stages, Command, StagePlan};
 use crate::config::validate::ContainerImages;
+use crate::domain::components::Components;
 use crate::domain::image::{Digest, ImageRef};
 use crate::domain::outcome::OutcomeKind;
 use crate::domain::promotion::{bump_of, next_version, releases};
@@ -117,6 +119,15 @@ async fn walk(
     let choice = choose::release(file, raw, command, first, &repo_ref, &location, stages).await?;
     let digest = choice.digest;
     let mut version = choice.version;
+    let release = choice.components;
+    if file.multi_image() && release.is_empty() {
+        return Err(refused(
+            &first.name,
+            "has no components for this multi-image release: give `containers` as component=image pairs, or a `version`".into(),
+        ));
+    }
+    // A version tag names image digests: a multi-image release's is its first component's.
+    let version_key = release.values().next().cloned().unwrap_or_else(|| digest.clone());
     report.kind = OutcomeKind::Success;
     report.digest = Some(digest.to_string());
     report.message = choice.notes;
@@ -124,7 +135,7 @@ async fn walk(
     let immutable = ports.registry.immutable(&location).await?;
     if version.is_none() && plans.iter().any(|p| p.version_auto) {
         // Idempotent: a digest that already has a release version keeps it.
-        let existing = releases(tags.iter().filter(|(_, d)| *d == digest).map(|(t, _)| t.as_str()));
+        let existing = releases(tags.iter().filter(|(_, d)| *d == version_key).map(|(t, _)| t.as_str()));
         version = Some(match existing.last() {
             Some(v) => v.clone(),
             None => next_version(
@@ -172,7 +183,7 @@ async fn walk(
                 report
                     .message
                     .push(format!("{}: already on this digest, skipped", plan.name));
-                observe::record_moving_tag(ports, &location, &digest, &plan.name, immutable).await;
+                record_stage_tags(ports, file, &release, (&location, &digest, immutable), &plan.name).await;
                 continue;
             }
             StageDecision::Deploy { overridden: Some(r) } => {
@@ -180,7 +191,9 @@ async fn walk(
             }
             StageDecision::Deploy { overridden: None } => {}
         }
-        if let Some(v) = &version {
+        if let (Some(v), true) = (&version, file.multi_image()) {
+            components::tag_version(ports, file, &release, v, &plan.name).await?;
+        } else if let Some(v) = &version {
             match ports.registry.retag(&location, &digest, &format!("v{v}")).await? {
                 Retag::ImmutableElsewhere => {
                     return Err(refused(
@@ -200,8 +213,7 @@ async fn walk(
             file,
             plan,
             index,
-            &repo_ref,
-            &digest,
+            (&repo_ref, &digest, &release),
             version.as_ref(),
             stage_ports,
             cancel,
@@ -211,7 +223,7 @@ async fn walk(
         if kind == OutcomeKind::Success {
             record_success(stage_ports, &result).await;
             super::revisions::prune(&plan.cfg, stage_ports, &result).await;
-            observe::record_moving_tag(ports, &location, &digest, &plan.name, immutable).await;
+            record_stage_tags(ports, file, &release, (&location, &digest, immutable), &plan.name).await;
         }
         report.stages.push((plan.name.clone(), result));
         if kind != OutcomeKind::Success {
@@ -332,14 +344,29 @@ async fn stage_view(
     })
 }
 
-/// Deploys the digest with the stage's own settings.
+/// The moving `<stage>` tag on the release's image, or on every component's.
+async fn record_stage_tags(
+    ports: &Ports<'_>,
+    file: &ChainFile,
+    release: &Components,
+    (location, digest, immutable): (&crate::domain::image::EcrLocation, &Digest, bool),
+    stage: &str,
+) {
+    if file.multi_image() {
+        components::move_stage_tags(ports, file, release, stage).await;
+    } else {
+        observe::record_moving_tag(ports, location, digest, stage, immutable).await;
+    }
+}
+
+/// Deploys the digest (or every component of a multi-image release) with the stage's own
+/// settings.
 #[allow(clippy::too_many_arguments)]
 async fn deploy_stage(
     file: &ChainFile,
     plan: &StagePlan,
     index: usize,
-    repo_ref: &ImageRef,
-    digest: &Digest,
+    (repo_ref, digest, release): (&ImageRef, &Digest, &Components),
     version: Option<&semver::Version>,
     ports: &Ports<'_>,
     cancel: &mut Cancel,
@@ -350,6 +377,26 @@ async fn deploy_stage(
         tag: None,
         digest: Some(digest.clone()),
     });
+    if !release.is_empty() {
+        let repos = components::repositories(file);
+        cfg.images = ContainerImages::Map(
+            release
+                .iter()
+                .filter_map(|(c, d)| {
+                    let (_, name, _) = repos.iter().find(|(rc, _, _)| rc == c)?;
+                    Some((
+                        c.clone(),
+                        ImageRef {
+                            name: name.clone(),
+                            tag: None,
+                            digest: Some(d.clone()),
+                        },
+                    ))
+                })
+                .collect(),
+        );
+        cfg.release = Some(release.clone());
+    }
     cfg.version = version.cloned();
     let stage_ports = Ports {
         stage: plan.name.clone(),
@@ -363,7 +410,11 @@ async fn deploy_stage(
             strategy: cfg.strategy.name().to_string(),
             cluster: cfg.cluster.clone(),
             services: cfg.services.clone(),
-            image: format!("{}@{digest}", repo_ref.name),
+            image: if release.is_empty() {
+                format!("{}@{digest}", repo_ref.name)
+            } else {
+                crate::domain::components::describe(release)
+            },
             version: cfg.version.as_ref().map(|v| format!("v{v}")),
             environment_url: file.stages.get(index).and_then(|s| s.url.clone()),
             environment: Some(plan.environment.clone()),

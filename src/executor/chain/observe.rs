@@ -15,7 +15,11 @@ use crate::ports::TaskDefinitionInfo;
 /// The repository the chain's images live in.
 pub fn repository(file: &ChainFile, raw: &RawInputs) -> Option<(ImageRef, EcrLocation)> {
     let from_input = given(&raw.image).and_then(|i| ImageRef::parse(i).ok());
-    let name = from_input.map(|r| r.name).or_else(|| file.repository.clone())?;
+    // A multi-image chain's versions live on its first component's repository (all carry them).
+    let name = from_input
+        .map(|r| r.name)
+        .or_else(|| file.repository.clone())
+        .or_else(|| file.images.values().next().cloned())?;
     let r = ImageRef {
         name,
         tag: Some("x".into()),

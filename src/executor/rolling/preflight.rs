@@ -128,8 +128,18 @@ pub fn record_tags(cfg: &DeployConfig, resolved: &ResolvedImages) -> Vec<(String
     if let Some(v) = &cfg.version {
         tags.push((record::VERSION.to_string(), format!("v{v}")));
     }
-    if let Some(d) = &resolved.digest {
-        tags.push((record::DIGEST.to_string(), d.to_string()));
+    // A multi-image release is keyed by its components' digest, each component beside it.
+    match &cfg.release {
+        Some(components) => {
+            let id = crate::domain::components::release_id(components);
+            tags.push((record::DIGEST.to_string(), id.to_string()));
+            tags.extend(crate::domain::components::tags(components));
+        }
+        None => {
+            if let Some(d) = &resolved.digest {
+                tags.push((record::DIGEST.to_string(), d.to_string()));
+            }
+        }
     }
     if let Some(sha) = &cfg.context.sha {
         tags.push((record::GIT_SHA.to_string(), sha.clone()));
