@@ -102,6 +102,9 @@ async fn a_bad_value_of_each_new_input_is_one_clear_error_and_no_aws_call() {
         ("desired-count", "-1"),
         ("force-new-deployment", "maybe"),
         ("keep-revisions", "1"),
+        ("suspend-auto-scaling", "sometimes"),
+        ("role-to-assume", "prod-deployer"),
+        ("role-to-assume", "arn:aws:iam::12345:role/x"),
     ] {
         let run = run_action(
             &aws,
@@ -112,6 +115,54 @@ async fn a_bad_value_of_each_new_input_is_one_clear_error_and_no_aws_call() {
         let errors: Vec<&str> = run.stdout.lines().filter(|l| l.starts_with("::error")).collect();
         assert_eq!(errors.len(), 1, "{input}: {errors:?}");
         assert!(errors[0].contains(input), "{}", errors[0]);
+    }
+    assert!(Sim::shared().calls(&aws.access_key).is_empty(), "no AWS call");
+}
+
+/// The config file's custom metric gates and multi-image `images:` are checked with it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bad_metric_gate_or_images_entry_is_one_clear_error_and_no_aws_call() {
+    let aws = Aws::new("ctl_bad_file").await;
+    let ecr = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
+    for (file, want) in [
+        (
+            "metrics:\n  - {name: q, namespace: N, metric: M, statistic: Avg, threshold: 1}\nstages:\n  - {name: prod, cluster: c, services: [a, b], strategy: canary, listener-arn: 'arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/x/1/2'}\n".to_string(),
+            "`Avg` is not a statistic",
+        ),
+        (
+            "stages:\n  - name: dev\n    cluster: c\n    services: [api]\n    metrics: [{name: q, namespace: N, metric: M, statistic: Sum, threshold: 1}]\n".to_string(),
+            "has metric gates but deploys with rolling",
+        ),
+        (
+            format!("repository: {ecr}/app\nimages:\n  api: {ecr}/api\nstages:\n  - {{name: dev, cluster: c, services: [api]}}\n"),
+            "sets both `repository` and `images`",
+        ),
+        (
+            "images:\n  api: docker.io/library/nginx\nstages:\n  - {name: dev, cluster: c, services: [api]}\n".to_string(),
+            "is not a container name and an ECR repository",
+        ),
+    ] {
+        let config = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(config.path(), &file).unwrap();
+        let run = run_action(
+            &aws,
+            &[("config", config.path().to_str().unwrap()), ("stage", "dev"), ("image", &format!("{ecr}/api:v1"))],
+            &[],
+        );
+        let stage_prod = file.contains("name: prod");
+        let run = if stage_prod {
+            run_action(
+                &aws,
+                &[("config", config.path().to_str().unwrap()), ("stage", "prod"), ("image", &format!("{ecr}/api:v1"))],
+                &[],
+            )
+        } else {
+            run
+        };
+        run.assert_code(2);
+        let errors: Vec<&str> = run.stdout.lines().filter(|l| l.starts_with("::error")).collect();
+        assert_eq!(errors.len(), 1, "{want}: {}", run.stdout);
+        assert!(errors[0].contains(want), "{}", errors[0]);
     }
     assert!(Sim::shared().calls(&aws.access_key).is_empty(), "no AWS call");
 }

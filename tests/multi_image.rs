@@ -138,6 +138,15 @@ async fn release(s: &Storefront, tag: &str) -> (BTreeMap<String, String>, String
     promote.assert_code(0);
     assert_eq!(promote.output("outcome"), "success", "{}", promote.stdout);
     assert_eq!(s.running("prod").await, want, "prod runs exactly what passed staging");
+    let images = promote.output("images");
+    for (c, d) in &want {
+        assert!(
+            images
+                .lines()
+                .any(|l| l.starts_with(&format!("{c}=")) && l.ends_with(d.as_str())),
+            "{images}"
+        );
+    }
     (want, version)
 }
 

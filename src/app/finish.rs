@@ -149,6 +149,7 @@ fn write_outputs(rt: &Runtime, plans: &[StagePlan], report: &ChainReport, mode: 
         ("next-stage", report.next_stage.clone().unwrap_or_default()),
         ("version", report.version.clone().unwrap_or_default()),
         ("digest", report.digest.clone().unwrap_or_default()),
+        ("images", report.images.clone().unwrap_or_default()),
         ("image", last.map(|r| r.image.clone()).unwrap_or_default()),
         ("task-definition-arns", arns(|s| s.new_task_definition.clone())),
         (

@@ -162,3 +162,12 @@ pub async fn move_stage_tags(ports: &Ports<'_>, file: &ChainFile, release: &Comp
         super::observe::record_moving_tag(ports, &location, digest, stage, immutable).await;
     }
 }
+
+/// `api=<repository>@sha256:…` per component, one per line (the `images` output).
+pub fn pairs(file: &ChainFile, release: &Components) -> String {
+    repositories(file)
+        .iter()
+        .filter_map(|(c, name, _)| Some(format!("{c}={name}@{}", release.get(c)?)))
+        .collect::<Vec<_>>()
+        .join("\n")
+}

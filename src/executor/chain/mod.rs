@@ -36,6 +36,8 @@ pub struct ChainReport {
     /// Each stage that ran, with its report.
     pub stages: Vec<(String, DeployReport)>,
     pub digest: Option<String>,
+    /// A multi-image release's components, `container=repository@digest` one per line.
+    pub images: Option<String>,
     pub version: Option<String>,
     pub next_stage: Option<String>,
     /// Human lines for the log, summary and outputs (gates, plan, notes).
@@ -145,6 +147,9 @@ async fn walk(
         });
     }
     report.version = version.as_ref().map(|v| format!("v{v}"));
+    if !release.is_empty() {
+        report.images = Some(components::pairs(file, &release));
+    }
 
     // 2. Walk the stages.
     for (i, plan) in plans.iter().enumerate() {
@@ -160,8 +165,7 @@ async fn walk(
                 stages.of(&plan.cfg),
                 plan,
                 &location,
-                &repo_ref,
-                &digest,
+                (&repo_ref, &digest, &release),
                 report.version.as_deref(),
             )
             .await;

@@ -6,6 +6,7 @@ use super::super::Ports;
 use super::observe::live_task_definition;
 use crate::config::stages::StagePlan;
 use crate::config::task_definition_file::TaskDefinitionFile;
+use crate::domain::components::Components;
 use crate::domain::image::{Digest, EcrLocation, ImageRef};
 use crate::domain::task_definition::{assign_images, ImageAssignment};
 use crate::domain::td_diff::diff;
@@ -16,8 +17,7 @@ pub async fn plan_lines(
     ports: &Ports<'_>,
     plan: &StagePlan,
     location: &EcrLocation,
-    repo_ref: &ImageRef,
-    digest: &Digest,
+    (repo_ref, digest, release): (&ImageRef, &Digest, &Components),
     version: Option<&str>,
 ) -> Vec<String> {
     let cfg = &plan.cfg;
@@ -29,11 +29,15 @@ pub async fn plan_lines(
         cfg.cluster,
         cfg.services.join(", ")
     )];
-    lines.push(format!(
-        "  image {}@{digest}{}",
-        location.repository,
-        version.map(|v| format!(" as {v}")).unwrap_or_default()
-    ));
+    let as_version = version.map(|v| format!(" as {v}")).unwrap_or_default();
+    if release.is_empty() {
+        lines.push(format!("  image {}@{digest}{as_version}", location.repository));
+    } else {
+        lines.push(format!(
+            "  release {digest}{as_version}: {}",
+            crate::domain::components::describe(release)
+        ));
+    }
     let live = live_task_definition(ports, cfg).await;
     if let (Some(file), Ok(Some(td))) = (&cfg.task_definition_file, &live) {
         lines.extend(file_diff(ports, file, &td.arn, &format!("{}@{digest}", repo_ref.name)).await);
@@ -45,7 +49,11 @@ pub async fn plan_lines(
                 lines.push(format!(
                     "  task definition {}: container {name}: {image} → {}",
                     short_td(&td.arn),
-                    if crate::domain::task_definition::repository_of(image).ends_with(&location.repository) {
+                    if let Some(d) = release.get(name) {
+                        format!("…@{d}")
+                    } else if release.is_empty()
+                        && crate::domain::task_definition::repository_of(image).ends_with(&location.repository)
+                    {
                         format!("…@{digest}")
                     } else {
                         "unchanged".to_string()
