@@ -119,10 +119,7 @@ struct Canned(String);
 
 impl HttpConnector for Canned {
     fn call(&self, _request: HttpRequest) -> HttpConnectorFuture {
-        let mut response = Response::new(
-            StatusCode::try_from(200u16).unwrap_or_else(|_| unreachable!()),
-            SdkBody::from(self.0.clone()),
-        );
+        let mut response = Response::new(StatusCode::from(http::StatusCode::OK), SdkBody::from(self.0.clone()));
         response
             .headers_mut()
             .insert("content-type", "application/x-amz-json-1.1");

@@ -6,8 +6,6 @@
 
 use std::collections::BTreeMap;
 
-use sha2::{Digest as _, Sha256};
-
 use super::image::Digest;
 
 /// Component (container) name → its image's digest.
@@ -19,12 +17,11 @@ pub const IMAGE_TAG_PREFIX: &str = "ecs-deploy:image:";
 /// The release's key: sha256 over `name=digest` lines in name order. The same components give
 /// the same key in every stage and every later run.
 pub fn release_id(components: &Components) -> Digest {
-    let mut h = Sha256::new();
-    for (name, digest) in components {
-        h.update(format!("{name}={digest}\n").as_bytes());
-    }
-    let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
-    Digest::parse(&format!("sha256:{hex}")).unwrap_or_else(|| unreachable!("64 hex digits"))
+    let lines: String = components
+        .iter()
+        .map(|(name, digest)| format!("{name}={digest}\n"))
+        .collect();
+    Digest::of_bytes(lines.as_bytes())
 }
 
 /// The per-component record tags of a release.
@@ -46,7 +43,7 @@ pub fn from_tags(tags: &[(String, String)]) -> Components {
 pub fn describe(components: &Components) -> String {
     components
         .iter()
-        .map(|(n, d)| format!("{n}@{}", &d.to_string()[..19.min(d.to_string().len())]))
+        .map(|(n, d)| format!("{n}@sha256:{}", d.short()))
         .collect::<Vec<_>>()
         .join(", ")
 }

@@ -11,6 +11,12 @@ impl Digest {
         let hex = s.strip_prefix("sha256:")?;
         (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit())).then(|| Digest(s.to_ascii_lowercase()))
     }
+    /// The sha256 digest of `bytes` (what a content-addressed key of them is).
+    pub fn of_bytes(bytes: &[u8]) -> Digest {
+        use sha2::Digest as _;
+        let hex: String = sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect();
+        Digest(format!("sha256:{hex}"))
+    }
     pub fn as_str(&self) -> &str {
         &self.0
     }

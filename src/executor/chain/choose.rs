@@ -46,20 +46,7 @@ pub async fn release(
         }
     }
     if let Some(image) = given(&raw.image) {
-        let r = ImageRef::parse(image).map_err(|e| Error::Image {
-            image: image.into(),
-            problem: e.to_string(),
-        })?;
-        let digest = match (&r.digest, &r.tag) {
-            (Some(d), _) => d.clone(),
-            (None, Some(t)) => ports.registry.resolve_tag(location, t).await?,
-            _ => {
-                return Err(Error::Image {
-                    image: image.into(),
-                    problem: "has neither tag nor digest".into(),
-                })
-            }
-        };
+        let (_, digest) = digest_of(ports, location, image).await?;
         return Ok(Choice {
             digest,
             version: first.cfg.version.clone(),
@@ -128,6 +115,29 @@ pub async fn release(
         notes,
         components,
     })
+}
+
+/// The image's reference and digest: as given, or its tag resolved in `location`.
+pub(super) async fn digest_of(
+    ports: &Ports<'_>,
+    location: &EcrLocation,
+    image: &str,
+) -> Result<(ImageRef, Digest), Error> {
+    let r = ImageRef::parse(image).map_err(|e| Error::Image {
+        image: image.into(),
+        problem: e.to_string(),
+    })?;
+    let digest = match (&r.digest, &r.tag) {
+        (Some(d), _) => d.clone(),
+        (None, Some(t)) => ports.registry.resolve_tag(location, t).await?,
+        _ => {
+            return Err(Error::Image {
+                image: image.into(),
+                problem: "has neither tag nor digest".into(),
+            })
+        }
+    };
+    Ok((r, digest))
 }
 
 /// What `command: rollback` goes back to. `to: previous` undoes the stage's newest release:

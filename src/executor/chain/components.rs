@@ -50,26 +50,14 @@ pub async fn given(
                     format!("`containers` has no image for component `{component}`; a release carries every component of `images:`"),
                 ));
             };
-            let r = ImageRef::parse(image).map_err(|e| Error::Image {
-                image: image.clone(),
-                problem: e.to_string(),
-            })?;
-            if &r.name != name {
+            let named_repo = ImageRef::parse(image).map(|r| r.name).unwrap_or_default();
+            if &named_repo != name {
                 return Err(Error::Image {
                     image: image.clone(),
                     problem: format!("is not from {name}, the repository `images:` gives component `{component}`"),
                 });
             }
-            let digest = match (&r.digest, &r.tag) {
-                (Some(d), _) => d.clone(),
-                (None, Some(t)) => ports.registry.resolve_tag(location, t).await?,
-                _ => {
-                    return Err(Error::Image {
-                        image: image.clone(),
-                        problem: "has neither tag nor digest".into(),
-                    })
-                }
-            };
+            let (_, digest) = super::choose::digest_of(ports, location, image).await?;
             components.insert(component.clone(), digest);
         }
         if let Some((extra, _)) = pairs.iter().find(|(c, _)| !file.images.contains_key(c)) {

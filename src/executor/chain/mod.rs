@@ -10,21 +10,21 @@ mod choose;
 mod components;
 mod observe;
 mod print;
+mod stage;
 
-use super::{log, progressive, rolling, Cancel, DeployReport, Ports};
+use super::{log, Cancel, DeployReport, Ports};
 use crate::config::chain_file::ChainFile;
 use crate::config::inputs::{given, RawInputs};
 use crate::config::stages::stage_config;
 pub use crate::config::stages::{plan_stages, Command, StagePlan};
-use crate::config::validate::ContainerImages;
-use crate::domain::components::Components;
 use crate::domain::image::{Digest, ImageRef};
 use crate::domain::outcome::OutcomeKind;
 use crate::domain::promotion::{bump_of, next_version, releases};
 use crate::domain::release::{decide_stage, StageDecision, StageView};
 use crate::error::Error;
-use crate::ports::{Gates, Retag, StageStart};
+use crate::ports::{Gates, Retag};
 pub use observe::commit_messages;
+use stage::{deploy_stage, record_stage_tags, record_success};
 
 /// Tag recording how a revision's deployment ended.
 pub const RESULT: &str = "ecs-deploy:result";
@@ -346,101 +346,4 @@ async fn stage_view(
         previous,
         running: observe::running(stages.of(&plan.cfg), &plan.cfg).await?,
     })
-}
-
-/// The moving `<stage>` tag on the release's image, or on every component's.
-async fn record_stage_tags(
-    ports: &Ports<'_>,
-    file: &ChainFile,
-    release: &Components,
-    (location, digest, immutable): (&crate::domain::image::EcrLocation, &Digest, bool),
-    stage: &str,
-) {
-    if file.multi_image() {
-        components::move_stage_tags(ports, file, release, stage).await;
-    } else {
-        observe::record_moving_tag(ports, location, digest, stage, immutable).await;
-    }
-}
-
-/// Deploys the digest (or every component of a multi-image release) with the stage's own
-/// settings.
-#[allow(clippy::too_many_arguments)]
-async fn deploy_stage(
-    file: &ChainFile,
-    plan: &StagePlan,
-    index: usize,
-    (repo_ref, digest, release): (&ImageRef, &Digest, &Components),
-    version: Option<&semver::Version>,
-    ports: &Ports<'_>,
-    cancel: &mut Cancel,
-) -> Result<DeployReport, Error> {
-    let mut cfg = plan.cfg.clone();
-    cfg.images = ContainerImages::Default(ImageRef {
-        name: repo_ref.name.clone(),
-        tag: None,
-        digest: Some(digest.clone()),
-    });
-    if !release.is_empty() {
-        let repos = components::repositories(file);
-        cfg.images = ContainerImages::Map(
-            release
-                .iter()
-                .filter_map(|(c, d)| {
-                    let (_, name, _) = repos.iter().find(|(rc, _, _)| rc == c)?;
-                    Some((
-                        c.clone(),
-                        ImageRef {
-                            name: name.clone(),
-                            tag: None,
-                            digest: Some(d.clone()),
-                        },
-                    ))
-                })
-                .collect(),
-        );
-        cfg.release = Some(release.clone());
-    }
-    cfg.version = version.cloned();
-    let stage_ports = Ports {
-        stage: plan.name.clone(),
-        ..*ports
-    };
-    log::info(&format!("── stage {} ({}) ──", plan.name, cfg.strategy.name()));
-    ports
-        .reporter
-        .started(&StageStart {
-            stage: plan.name.clone(),
-            strategy: cfg.strategy.name().to_string(),
-            cluster: cfg.cluster.clone(),
-            services: cfg.services.clone(),
-            image: if release.is_empty() {
-                format!("{}@{digest}", repo_ref.name)
-            } else {
-                crate::domain::components::describe(release)
-            },
-            version: cfg.version.as_ref().map(|v| format!("v{v}")),
-            environment_url: file.stages.get(index).and_then(|s| s.url.clone()),
-            environment: Some(plan.environment.clone()),
-        })
-        .await;
-    match &cfg.progressive {
-        Some(pc) => progressive::deploy(&cfg, pc, &stage_ports, cancel).await,
-        None => rolling::deploy(&cfg, &stage_ports, cancel).await,
-    }
-}
-
-/// Tags every new revision of a successful stage as a success (what provenance reads).
-async fn record_success(ports: &Ports<'_>, result: &DeployReport) {
-    for s in &result.outcome.services {
-        if let Some(td) = &s.new_task_definition {
-            if let Err(e) = ports
-                .ecs
-                .tag_service(td, &[(RESULT.to_string(), "success".to_string())])
-                .await
-            {
-                log::warning("Record not written", &format!("could not tag {td} as a success: {e}"));
-            }
-        }
-    }
 }
