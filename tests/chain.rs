@@ -339,7 +339,12 @@ async fn an_emergency_rollback_during_keep_old_for_reverts_by_weights_and_goes_n
     run.assert_code(1);
     assert_eq!(run.output("outcome"), "cancelled", "{}", run.stdout);
     assert_eq!(c.prod_live_digest().await, d1, "traffic is back on {v1}");
-    assert_eq!(slot_tag(&c, old).await, "stable", "the warm slot is stable again");
+    assert_eq!(
+        slot_tag(&c, old).await,
+        "stable",
+        "the warm slot is stable again ({old} old, {new} new):\n{}",
+        run.stdout
+    );
     assert_eq!(
         c.aws.service(&c.prod.cluster, new).await.desired_count(),
         0,
