@@ -103,6 +103,10 @@ fn service_state(s: &aws_sdk_ecs::types::Service) -> ServiceState {
             .deployment_controller()
             .map(|c| c.r#type().as_str().to_string())
             .unwrap_or_else(|| "ECS".to_string()),
+        deployment_strategy: s
+            .deployment_configuration()
+            .and_then(|c| c.strategy())
+            .map(|st| st.as_str().to_string()),
     }
 }
 

@@ -18,6 +18,9 @@ pub struct ServiceState {
     pub target_groups: Vec<String>,
     /// `ECS`, `CODE_DEPLOY` or `EXTERNAL`; only `ECS` services can be rolled by us.
     pub deployment_controller: String,
+    /// ECS's own deployment strategy (`deploymentConfiguration.strategy`): `ROLLING` (also when
+    /// absent), or `BLUE_GREEN`, `LINEAR`, `CANARY`, which ECS drives itself.
+    pub deployment_strategy: Option<String>,
 }
 
 impl ServiceState {
@@ -36,6 +39,7 @@ impl ServiceState {
             circuit_breaker: None,
             target_groups: vec![],
             deployment_controller: "ECS".into(),
+            deployment_strategy: None,
         }
     }
 }

@@ -101,6 +101,12 @@ pub fn check_service(cluster: &str, s: &ServiceState) -> Result<(), Error> {
             "uses the {} deployment controller; this action drives rolling (ECS) deployments, so deploy it with its own controller",
             s.deployment_controller
         ))
+    } else if let Some(strategy) = s.deployment_strategy.as_deref().filter(|st| *st != "ROLLING") {
+        // ECS shifts traffic itself (alternate target group, bake, lifecycle hooks): driving it
+        // as a rolling update would judge the wrong deployment and could report a false success.
+        Some(format!(
+            "uses ECS's own {strategy} deployment strategy, which this action does not drive yet; deploy it with `aws ecs update-service`, or set its deploymentConfiguration.strategy to ROLLING (or use two slots) to deploy it with this action"
+        ))
     } else if s.deployments.len() > 1 {
         let ids: Vec<&str> = s.deployments.iter().map(|d| d.id.as_str()).collect();
         Some(format!(
