@@ -1,10 +1,21 @@
 """The ECS API calls whose moto behaviour the simulated rollouts replace or complete:
-CreateService and UpdateService start real deployments (ecs_rollouts), CreateService keeps
-its deploymentConfiguration and grace period, ListTasks filters as AWS does."""
+CreateService and UpdateService start real deployments (ecs_rollouts; ecs_native for the
+BLUE_GREEN, LINEAR and CANARY strategies), CreateService keeps its deploymentConfiguration and
+grace period, ListTasks filters as AWS does; the service-deployment calls moto lacks
+(List/DescribeServiceDeployments, Stop/ContinueServiceDeployment, DescribeServiceRevisions)."""
+import json
+
+from moto.ecs.exceptions import ECSException
 from moto.ecs.models import EC2ContainerServiceBackend
 from moto.ecs.responses import EC2ContainerServiceResponse
 
+from . import ecs_native
 from .ecs_rollouts import DEFAULT_DEPLOYMENT_CONFIGURATION, ServiceSim, _new_deployment, _update_counts
+
+
+class ServiceDeploymentNotFound(ECSException):
+    def __init__(self, arn: str):
+        super().__init__("ServiceDeploymentNotFoundException", f"The service deployment {arn} does not exist.")
 
 _orig_create_service = EC2ContainerServiceBackend.create_service
 _orig_update_service = EC2ContainerServiceBackend.update_service
@@ -26,6 +37,7 @@ def _create_service(self, *args, **kwargs):
 
 def _create_service_response(self):
     """moto drops deploymentConfiguration on CreateService: keep it (circuit breaker included)."""
+    ecs_native.validate(self._get_param("deploymentConfiguration") or {}, self._get_param("loadBalancers") or [])
     result = _orig_create_service_response(self)
     config = self._get_param("deploymentConfiguration")
     grace = self._get_param("healthCheckGracePeriodSeconds")
@@ -44,13 +56,25 @@ def _update_service(self, props: dict):
     service = self._get_service(props.get("cluster", "default"), props["service"].split("/")[-1])
     before = service.task_definition
     grace = props.get("health_check_grace_period_seconds")
+    config = {**DEFAULT_DEPLOYMENT_CONFIGURATION, **(props.get("deployment_configuration") or service.deployment_configuration or {})}
+    new_td = props.get("task_definition")
+    deploys = force or (new_td is not None and self.describe_task_definition(new_td).arn != before)
+    native = ecs_native.strategy_of(config) in ecs_native.NATIVE
+    if native:  # refused before moto changes anything
+        ecs_native.validate(config, props.get("load_balancers") or service.load_balancers)
+        if deploys:
+            ecs_native.refuse_if_in_progress(self, service)
     service = _orig_update_service(self, props)
+    if props.get("deployment_configuration") is not None:
+        service.deployment_configuration = config
     if grace is not None:
         service.health_check_grace_period_seconds = int(grace)
     if getattr(service, "sim", None) is None:
         return service
     service.task_definition = self.describe_task_definition(service.task_definition).arn  # moto keeps the raw string
-    if service.task_definition != before or force:
+    if deploys and native:
+        ecs_native.start(self, service, service.task_definition)
+    elif deploys:
         _new_deployment(service, service.task_definition)
     service.deployments[0]["desiredCount"] = service.desired_count
     _update_counts(self, service)  # moto claims running == desired at once
@@ -66,7 +90,68 @@ def _list_tasks(self, cluster_str=None, container_instance=None, family=None, st
     return tasks
 
 
+# --- service deployments (moto has none) ----------------------------------------------------
+def _answer(body: dict) -> str:
+    return json.dumps(body)
+
+
+def _list_service_deployments(self):
+    service = self.ecs_backend._get_service(self._get_param("cluster", "default"), self._get_param("service"))
+    statuses = self._get_param("status") or []
+    briefs = [{k: sd[k] for k in ("serviceDeploymentArn", "serviceArn", "clusterArn", "startedAt", "createdAt",
+                                  "finishedAt", "status", "statusReason") if k in sd}
+              | {"targetServiceRevisionArn": sd["targetServiceRevision"]["arn"]}
+              for sd in ecs_native.list_for(service.arn, statuses)]
+    limit = int(self._get_param("maxResults") or 20)
+    return _answer({"serviceDeployments": briefs[:limit]})
+
+
+def _describe_service_deployments(self):
+    found, failures = [], []
+    for arn in self._get_param("serviceDeploymentArns") or []:
+        sd = ecs_native.find(arn)
+        if sd is None:
+            failures.append({"arn": arn, "reason": "MISSING"})
+        else:
+            found.append(ecs_native.public(sd))
+    return _answer({"serviceDeployments": found, "failures": failures})
+
+
+def _stop_service_deployment(self):
+    arn = self._get_param("serviceDeploymentArn")
+    sd = ecs_native.find(arn)
+    if sd is None:
+        raise ServiceDeploymentNotFound(arn)
+    ecs_native.stop(sd, self._get_param("stopType") or "ROLLBACK")
+    return _answer({"serviceDeploymentArn": arn})
+
+
+def _continue_service_deployment(self):
+    arn = self._get_param("serviceDeploymentArn")
+    sd = ecs_native.find(arn)
+    if sd is None:
+        raise ServiceDeploymentNotFound(arn)
+    ecs_native.continue_hook(sd, self._get_param("hookId"), self._get_param("action") or "CONTINUE")
+    return _answer({"serviceDeploymentArn": arn})
+
+
+def _describe_service_revisions(self):
+    found, failures = [], []
+    for arn in self._get_param("serviceRevisionArns") or []:
+        rev = ecs_native.revision(arn)
+        if rev is None:
+            failures.append({"arn": arn, "reason": "MISSING"})
+        else:
+            found.append(rev)
+    return _answer({"serviceRevisions": found, "failures": failures})
+
+
 def install() -> None:
+    EC2ContainerServiceResponse.list_service_deployments = _list_service_deployments
+    EC2ContainerServiceResponse.describe_service_deployments = _describe_service_deployments
+    EC2ContainerServiceResponse.stop_service_deployment = _stop_service_deployment
+    EC2ContainerServiceResponse.continue_service_deployment = _continue_service_deployment
+    EC2ContainerServiceResponse.describe_service_revisions = _describe_service_revisions
     EC2ContainerServiceBackend.create_service = _create_service
     EC2ContainerServiceBackend.update_service = _update_service
     EC2ContainerServiceBackend.list_tasks = _list_tasks

@@ -41,6 +41,8 @@ DEFAULT_DEPLOYMENT_CONFIGURATION = {
 class ServiceSim:
     last_completed: dict | None = None  # {"id", "taskDefinition"} of the last COMPLETED deployment
     cb_failures: dict = field(default_factory=dict)  # deployment id -> the circuit breaker's failure count
+    native_current: str | None = None  # ARN of the ECS-native service deployment last started (ecs_native)
+    native_active_tg: str | None = None  # the target group production is on after a native deployment
 
 
 class SimContainer:
@@ -156,11 +158,14 @@ def _update_counts(backend, service) -> None:
 
 
 # --- task life-cycle ----------------------------------------------------------------------
-def _start_tasks(backend, service, dep: dict, n: int) -> None:
+def _start_tasks(backend, service, dep: dict, n: int, target_groups: list[str] | None = None) -> None:
+    """`target_groups`: where the tasks register (an ECS-native green deployment's alternate
+    group); by default the group the service's production traffic is on."""
     td = backend.describe_task_definition(dep["taskDefinition"])
     started = []
     for _ in range(n):
         task = SimTask(service, dep, td)
+        task.sim_target_groups = target_groups
         backend.tasks.setdefault(service.cluster_name, {})[task.task_arn] = task
         started.append(task)
     _event(service, f"has started {n} tasks: " + " ".join(f"(task {t.id})" for t in started) + ".")
@@ -211,7 +216,12 @@ def _advance_task(service, task: SimTask) -> None:
         for c in task.containers:
             c.last_status = "RUNNING"
         for lb in service.load_balancers or []:
-            tg = elb_health.find_target_group(task.account_id, task.region_name, lb.get("targetGroupArn"))
+            arn = lb.get("targetGroupArn")
+            if getattr(service, "sim", None) is not None and getattr(service.sim, "native_active_tg", None):
+                arn = service.sim.native_active_tg  # ECS native: the group production is on now
+            if getattr(task, "sim_target_groups", None):
+                arn = task.sim_target_groups[0]
+            tg = elb_health.find_target_group(task.account_id, task.region_name, arn)
             if tg is not None:
                 elb_health.register(tg, task.ip, int(lb.get("containerPort") or 80), task.image, task.sim_running_at)
                 task.targets.append(tg)
@@ -302,6 +312,13 @@ def _stop_old_within_min_healthy(service, primary: dict, tasks: list) -> None:
         _stop(service, t, f"Scaling activity initiated by (deployment {t.started_by})")
 
 
+def _circuit_breaker_tripped(service, deployment_id: str) -> bool:
+    """Whether the breaker (when enabled) has counted enough failed tasks of this deployment."""
+    cb = (getattr(service, "deployment_configuration", None) or {}).get("deploymentCircuitBreaker") or {}
+    desired = service.desired_count
+    return bool(cb.get("enable")) and service.sim.cb_failures.get(deployment_id, 0) >= _threshold(cb, desired)
+
+
 def _circuit_breaker(service, primary: dict) -> None:
     cb = (getattr(service, "deployment_configuration", None) or {}).get("deploymentCircuitBreaker") or {}
     threshold = _threshold(cb, primary["desiredCount"])
@@ -381,10 +398,13 @@ def all_backends():
 
 
 def tick(_dt: float) -> None:
+    from . import ecs_native  # it builds on this module
+
     for backend in all_backends():
         for service in list(backend.services.values()):
             if getattr(service, "sim", None) is not None and service.deployments:
-                _tick_service(backend, service)
+                if not ecs_native.tick_service(backend, service):
+                    _tick_service(backend, service)
         for cluster_tasks in backend.tasks.values():  # forget long-stopped tasks, as AWS does
             for arn, t in list(cluster_tasks.items()):
                 if isinstance(t, SimTask) and t.sim_stopped_at is not None and sim.now - t.sim_stopped_at > STOPPED_TASK_RETENTION:

@@ -224,6 +224,12 @@ def _register_scalable_target(params: dict, region: str) -> list:
     return checks
 
 
+def _cluster_of(arn: str, region: str) -> dict:
+    """ecs:cluster of a service-deployment or service-revision ARN (…:kind/cluster/service/id)."""
+    parts = arn.split(":", 5)[-1].split("/")
+    return {"ecs:cluster": [_arn("ecs", region, f"cluster/{parts[1]}")]} if len(parts) >= 3 else {}
+
+
 def _ecr_repo(params: dict, region: str, name: str) -> str:
     return f"arn:aws:ecr:{region}:{params.get('registryId') or _account.get()}:repository/{name}"
 
@@ -249,6 +255,19 @@ RESOURCES = {
         "UntagResource": lambda p, r: [("ecs:UntagResource", p.get("resourceArn", ""),
                                         {"aws:TagKeys": _tag_keys(p)})],
         "ListTagsForResource": lambda p, r: [("ecs:ListTagsForResource", p.get("resourceArn", ""), {})],
+        # Service deployments and revisions (Service Authorization Reference, ECS: resource types
+        # service, service-deployment and service-revision, each with ecs:cluster).
+        "ListServiceDeployments": lambda p, r: [("ecs:ListServiceDeployments",
+                                                 _ecs_named(p, r, "service", [p.get("service", "")])[0],
+                                                 {"ecs:cluster": [_ecs_cluster(p, r)]})],
+        "DescribeServiceDeployments": lambda p, r: [("ecs:DescribeServiceDeployments", a, _cluster_of(a, r))
+                                                    for a in p.get("serviceDeploymentArns") or []],
+        "StopServiceDeployment": lambda p, r: [("ecs:StopServiceDeployment", p.get("serviceDeploymentArn", ""),
+                                                _cluster_of(p.get("serviceDeploymentArn", ""), r))],
+        "ContinueServiceDeployment": lambda p, r: [("ecs:ContinueServiceDeployment", p.get("serviceDeploymentArn", ""),
+                                                    _cluster_of(p.get("serviceDeploymentArn", ""), r))],
+        "DescribeServiceRevisions": lambda p, r: [("ecs:DescribeServiceRevisions", a, _cluster_of(a, r))
+                                                  for a in p.get("serviceRevisionArns") or []],
     },
     "ecr": {
         op: (lambda op: lambda p, r: [(f"ecr:{op}", _ecr_repo(p, r, p.get("repositoryName", "")), {})])(op)

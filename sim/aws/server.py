@@ -20,7 +20,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.serving import make_server
 
 from . import alarms, autoscaling, cbor, control, cw_clock, ecr_layers, ecs_api, ecs_arns, ecs_rollouts, ecs_run_task, elb_health, faults, iam_policy, metrics, model_check, sts_trust, tag_visibility, validation
-from .core import run_ticker, sim
+from .core import run_ticker, sim  # noqa: E402
 
 CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/[^/]+/([^/]+)/([^/]+)/")
 MEMBER = re.compile(r"^(\w+)\.member\.(\d+)$")  # query protocol lists: AlarmNames.member.1
