@@ -88,6 +88,39 @@ pub trait Ecs: Send + Sync {
     /// ECS's account of a task; `None` while DescribeTasks does not list it yet (RunTask's
     /// tasks appear late: eventual consistency).
     async fn describe_task(&self, cluster: &str, task_arn: &str) -> Result<Option<TaskStatus>, AwsError>;
+    /// ECS-native deployments (`domain::native`): UpdateService to `task_definition` with the
+    /// service's own deployment configuration, its strategy parameters taken from `setup`.
+    async fn start_native(
+        &self,
+        cluster: &str,
+        service: &str,
+        task_definition: &str,
+        setup: &crate::domain::native::NativeSetup,
+    ) -> Result<(), AwsError> {
+        let _ = (cluster, task_definition, setup);
+        Err(no_native("ecs:UpdateService", service))
+    }
+    /// The service's deployments that have not ended, newest first: (ARN, target revision ARN).
+    async fn active_service_deployments(&self, cluster: &str, service: &str) -> Result<Vec<(String, String)>, AwsError> {
+        let _ = cluster;
+        Err(no_native("ecs:ListServiceDeployments", service))
+    }
+    /// The task definition of a service revision.
+    async fn revision_task_definition(&self, revision_arn: &str) -> Result<String, AwsError> {
+        Err(no_native("ecs:DescribeServiceRevisions", revision_arn))
+    }
+    async fn service_deployment(&self, arn: &str) -> Result<crate::domain::native::DeploymentView, AwsError> {
+        Err(no_native("ecs:DescribeServiceDeployments", arn))
+    }
+    /// StopServiceDeployment with ROLLBACK: ECS puts production back on the previous revision.
+    async fn stop_service_deployment(&self, arn: &str) -> Result<(), AwsError> {
+        Err(no_native("ecs:StopServiceDeployment", arn))
+    }
+    /// Answers a PAUSE hook: CONTINUE, or ROLLBACK.
+    async fn continue_service_deployment(&self, arn: &str, hook: &str, rollback: bool) -> Result<(), AwsError> {
+        let _ = (hook, rollback);
+        Err(no_native("ecs:ContinueServiceDeployment", arn))
+    }
     /// Events since `since`, stopped tasks of `task_definition`, unhealthy targets. Never fails:
     /// what could not be read is listed in `gaps`.
     async fn diagnostics(
@@ -97,6 +130,16 @@ pub trait Ecs: Send + Sync {
         task_definition: &str,
         since: SystemTime,
     ) -> Diagnostics;
+}
+
+/// What an `Ecs` without ECS-native deployments (the in-memory fakes) answers.
+fn no_native(operation: &'static str, resource: &str) -> AwsError {
+    AwsError {
+        operation,
+        resource: resource.to_string(),
+        message: "this ECS has no ECS-native deployments".into(),
+        kind: crate::error::AwsErrorKind::Invalid,
+    }
 }
 
 /// Application Auto Scaling of the services (`ecs:service:DesiredCount` targets).

@@ -115,6 +115,9 @@ pub async fn run() -> u8 {
         if let Some(pc) = stage.cfg.progressive.as_mut() {
             pc.scale_metrics_clock(scale);
         }
+        if let Some(n) = stage.cfg.native.as_mut() {
+            n.analysis.scale_metrics_clock(scale);
+        }
     }
     let mut cancel = cancel_on_signal();
     let adapters = Adapters::new(&plans[0].cfg.region, None).await;

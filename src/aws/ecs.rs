@@ -107,6 +107,7 @@ fn service_state(s: &aws_sdk_ecs::types::Service) -> ServiceState {
             .deployment_configuration()
             .and_then(|c| c.strategy())
             .map(|st| st.as_str().to_string()),
+        native: super::ecs_native::setup(s),
     }
 }
 
@@ -328,6 +329,36 @@ impl Ecs for EcsAdapter {
 
     async fn deregister_task_definition(&self, arn: &str) -> Result<(), AwsError> {
         super::ecs_revisions::deregister(&self.ecs, arn).await
+    }
+
+    async fn start_native(
+        &self,
+        cluster: &str,
+        service: &str,
+        task_definition: &str,
+        setup: &crate::domain::native::NativeSetup,
+    ) -> Result<(), AwsError> {
+        super::ecs_native::start(&self.ecs, cluster, service, task_definition, setup).await
+    }
+
+    async fn active_service_deployments(&self, cluster: &str, service: &str) -> Result<Vec<(String, String)>, AwsError> {
+        super::ecs_native::active(&self.ecs, cluster, service).await
+    }
+
+    async fn revision_task_definition(&self, revision_arn: &str) -> Result<String, AwsError> {
+        super::ecs_native::revision_task_definition(&self.ecs, revision_arn).await
+    }
+
+    async fn service_deployment(&self, arn: &str) -> Result<crate::domain::native::DeploymentView, AwsError> {
+        super::ecs_native::describe(&self.ecs, arn).await
+    }
+
+    async fn stop_service_deployment(&self, arn: &str) -> Result<(), AwsError> {
+        super::ecs_native::stop_with_rollback(&self.ecs, arn).await
+    }
+
+    async fn continue_service_deployment(&self, arn: &str, hook: &str, rollback: bool) -> Result<(), AwsError> {
+        super::ecs_native::continue_hook(&self.ecs, arn, hook, rollback).await
     }
 
     async fn run_task(&self, req: &RunTaskRequest) -> Result<StartedTask, AwsError> {

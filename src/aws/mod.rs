@@ -6,6 +6,7 @@ mod cloudwatch_gates;
 pub mod ecr;
 pub mod ecs;
 mod ecs_diagnostics;
+mod ecs_native;
 mod ecs_register;
 mod ecs_revisions;
 mod ecs_tasks;

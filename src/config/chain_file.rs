@@ -120,6 +120,12 @@ const STAGE_INPUTS: &[&str] = &[
     "judge-margin",
     "early-pass",
     "on-split",
+    "native-canary-percent",
+    "native-canary-bake",
+    "native-linear-percent",
+    "native-linear-bake",
+    "native-bake-time",
+    "wait-until",
 ];
 
 impl ChainFile {

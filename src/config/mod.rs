@@ -8,6 +8,7 @@ pub mod github_context;
 pub mod input_error;
 pub mod inputs;
 pub mod metric_gates;
+pub mod native;
 pub mod notify;
 pub mod parse;
 pub mod progressive;

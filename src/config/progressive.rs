@@ -114,8 +114,25 @@ pub fn strategy(raw: &RawInputs, errors: &mut Vec<InputError>) -> Strategy {
 }
 
 pub fn validate(raw: &RawInputs, services: &[String], errors: &mut Vec<InputError>) -> Option<ProgressiveConfig> {
+    validate_shaped(raw, services, true, errors)
+}
+
+/// The analysis settings (alarms, thresholds, judge, metrics clock, smoke) for a service that
+/// ECS deploys with its own BLUE_GREEN, LINEAR or CANARY strategy: no slots, no listener input
+/// (the rule ECS shifts is the service's). `slots` and `split` are filled in from the service
+/// when the deployment starts.
+pub fn validate_native(raw: &RawInputs, services: &[String], errors: &mut Vec<InputError>) -> Option<ProgressiveConfig> {
+    validate_shaped(raw, services, false, errors)
+}
+
+fn validate_shaped(
+    raw: &RawInputs,
+    services: &[String],
+    two_slot: bool,
+    errors: &mut Vec<InputError>,
+) -> Option<ProgressiveConfig> {
     let before = errors.len();
-    if services.len() != 2 {
+    if two_slot && services.len() != 2 {
         errors.push(InputError::new(
             "services",
             format!(
@@ -126,6 +143,7 @@ pub fn validate(raw: &RawInputs, services: &[String], errors: &mut Vec<InputErro
         ));
     }
     let split = match given(&raw.listener_arn) {
+        None if !two_slot => Some(TrafficSplitRef::Rule(String::new())),
         None => {
             errors.push(InputError::new(
                 "listener-arn",
@@ -309,7 +327,7 @@ pub fn validate(raw: &RawInputs, services: &[String], errors: &mut Vec<InputErro
         return None;
     }
     Some(ProgressiveConfig {
-        slots: [services[0].clone(), services[1].clone()],
+        slots: [0, usize::from(two_slot)].map(|i| services.get(i).cloned().unwrap_or_default()),
         split: split?,
         test_listener,
         bake: Bake {

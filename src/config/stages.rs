@@ -152,6 +152,9 @@ fn with_gates(
 ) -> Result<(), Vec<InputError>> {
     let gates = super::metric_gates::gates(&file.metrics, &stage.metrics, &stage.name).map_err(|e| vec![e])?;
     let none = gates.is_empty() || (stage.metrics.is_empty() && cfg.progressive.is_none());
+    if let Some(n) = cfg.native.as_mut() {
+        n.analysis.gates = gates.clone(); // judged if the service turns out to be ECS-native
+    }
     match (&mut cfg.progressive, none) {
         (_, true) => Ok(()),
         (Some(pc), false) => {

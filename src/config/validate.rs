@@ -46,6 +46,9 @@ pub struct DeployConfig {
     pub strategy: Strategy,
     /// Set for the two-slot strategies.
     pub progressive: Option<ProgressiveConfig>,
+    /// Set for `rolling`: how a service that ECS deploys with its own BLUE_GREEN, LINEAR or
+    /// CANARY strategy is followed and judged (known only once the service is read).
+    pub native: Option<super::native::NativeConfig>,
     pub context: GithubContext,
     /// `desired-count`, `force-new-deployment`, `keep-revisions`.
     pub controls: ServiceControls,
@@ -285,10 +288,11 @@ pub fn validate(
     }
 
     let strategy = progressive::strategy(raw, &mut errors);
-    let progressive = if strategy.uses_two_slots() {
-        progressive::validate(raw, &services, &mut errors)
+    let (progressive, native) = if strategy.uses_two_slots() {
+        (progressive::validate(raw, &services, &mut errors), None)
     } else {
-        None
+        let analysis = progressive::validate_native(raw, &services, &mut errors);
+        (None, super::native::native(raw, analysis, &mut errors))
     };
     let controls = service_controls(raw, strategy.uses_two_slots(), &mut errors);
     let run_task = super::run_task::run_task(raw, &mut errors);
@@ -310,6 +314,7 @@ pub fn validate(
             aws_time_scale: 1.0,
             strategy,
             progressive,
+            native,
             context,
             controls,
             run_task,

@@ -11,6 +11,7 @@ pub mod image;
 pub mod image_revision;
 pub mod metric_gate;
 pub mod minutes;
+pub mod native;
 mod noise;
 pub mod notification;
 pub mod one_off_task;

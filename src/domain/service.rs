@@ -21,6 +21,8 @@ pub struct ServiceState {
     /// ECS's own deployment strategy (`deploymentConfiguration.strategy`): `ROLLING` (also when
     /// absent), or `BLUE_GREEN`, `LINEAR`, `CANARY`, which ECS drives itself.
     pub deployment_strategy: Option<String>,
+    /// ECS's own strategy and the resources it shifts, when that strategy is not ROLLING.
+    pub native: Option<crate::domain::native::NativeSetup>,
 }
 
 impl ServiceState {
@@ -40,6 +42,7 @@ impl ServiceState {
             target_groups: vec![],
             deployment_controller: "ECS".into(),
             deployment_strategy: None,
+            native: None,
         }
     }
 }

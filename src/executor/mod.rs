@@ -6,6 +6,7 @@ pub mod images;
 pub mod links;
 pub mod lock;
 pub mod log;
+pub mod native;
 pub mod one_off;
 pub mod readback;
 pub mod revisions;

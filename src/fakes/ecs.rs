@@ -93,6 +93,7 @@ impl FakeEcs {
                 target_groups: target_group.map(|t| vec![t.to_string()]).unwrap_or_default(),
                 deployment_controller: "ECS".into(),
                 deployment_strategy: None,
+                native: None,
             },
         );
     }

@@ -53,6 +53,31 @@ pub fn rolling(services: &[String], image: &str, desired: Option<i32>) -> Plan {
     }
 }
 
+/// A service ECS deploys with its own BLUE_GREEN, LINEAR or CANARY strategy: register, start
+/// ECS's deployment, follow it (judging production traffic) until `until`.
+pub fn native(service: &str, image: &str, setup: &crate::domain::native::NativeSetup, until: &str) -> Plan {
+    let services = vec![service.to_string()];
+    Plan {
+        strategy: format!("ecs-{}", setup.strategy.name().to_ascii_lowercase().replace('_', "-")),
+        image: image.into(),
+        steps: vec![
+            Step::RegisterRevision {
+                services: services.clone(),
+            },
+            Step::UpdateService {
+                services,
+                desired: None,
+            },
+            Step::FollowServiceDeployment {
+                service: service.to_string(),
+                shape: setup.to_string(),
+                until: until.to_string(),
+            },
+        ],
+        cursor: 0,
+    }
+}
+
 /// Blue/green, canary, linear and all-at-once: prepare the idle slot without production
 /// traffic, shift by the strategy's steps (each baked unless the strategy never bakes), then
 /// record and retire the old slot.

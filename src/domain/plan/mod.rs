@@ -16,7 +16,7 @@ use std::time::Duration;
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 
-pub use build::{rolling, two_slot, TwoSlotSettings};
+pub use build::{native, rolling, two_slot, TwoSlotSettings};
 
 /// One thing the executor does. Durations are whole seconds so the plan prints and hashes
 /// the same everywhere.
@@ -58,6 +58,10 @@ pub enum Step {
     },
     /// Stop with traffic held at `weight`; a later, gated run continues or rolls back.
     AwaitApproval { weight: u8 },
+    /// Follow ECS's own deployment (BLUE_GREEN, LINEAR, CANARY) through its lifecycle stages,
+    /// judging production traffic on the new revision; a failing verdict or a signal stops it
+    /// with ROLLBACK. `until`: deployed, shifted or started (`wait-until`).
+    FollowServiceDeployment { service: String, shape: String, until: String },
     /// Record which slot is stable now (service tags).
     Record { stable: String, previous: String },
     /// Keep the old slot warm for `keep_for_secs` (instant rollback by weights), then scale it
@@ -85,6 +89,7 @@ impl Step {
             Step::SetWeight { .. } => "set-weight",
             Step::Bake { .. } => "bake",
             Step::AwaitApproval { .. } => "await-approval",
+            Step::FollowServiceDeployment { .. } => "follow-service-deployment",
             Step::Record { .. } => "record",
             Step::Retire { .. } => "retire",
         }
@@ -141,6 +146,10 @@ impl fmt::Display for Step {
                 secs(*interval_secs)
             ),
             Step::AwaitApproval { weight } => write!(f, "pause at {weight}% until a gated run continues"),
+            Step::FollowServiceDeployment { service, shape, until } => write!(
+                f,
+                "follow ECS's deployment of {service} ({shape}) under analysis until {until}; a failing verdict or a signal stops it with ROLLBACK"
+            ),
             Step::Record { stable, previous } => {
                 write!(f, "record {stable} as the stable slot, {previous} as previous")
             }
@@ -225,7 +234,9 @@ impl Plan {
             .iter()
             .skip(self.cursor)
             .map(|s| match s {
-                Step::AwaitStable { .. } | Step::AwaitHealthy { .. } => wait_timeout,
+                Step::AwaitStable { .. } | Step::AwaitHealthy { .. } | Step::FollowServiceDeployment { .. } => {
+                    wait_timeout
+                }
                 Step::Smoke { timeout_secs, .. } | Step::RunTask { timeout_secs, .. } => {
                     Duration::from_secs(*timeout_secs)
                 }

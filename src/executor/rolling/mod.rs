@@ -24,8 +24,8 @@ use crate::domain::outcome::{Outcome, OutcomeKind, RollbackResult, ServiceResult
 use crate::domain::plan::{Plan, Step};
 use crate::domain::rollout::{Failure, Tracked};
 use crate::error::Error;
-pub(crate) use preflight::{check_service, record, record_tags};
-use preflight::{preflight, Planned};
+pub(crate) use preflight::{check_service, preflight as preflight_native, record, record_tags, Planned};
+use preflight::preflight;
 pub(crate) use rollback::revert_budget;
 use rollback::roll_back;
 
@@ -37,7 +37,7 @@ pub async fn deploy(cfg: &DeployConfig, ports: &Ports<'_>, cancel: &mut Cancel) 
         let resolved = images::resolve(ports, &cfg.images).await?;
         let states = ports.ecs.describe_services(&cfg.cluster, &cfg.services).await?;
         // Refused here with no change at all (not even a lock tag); checked again under the lock.
-        for s in &states {
+        for s in states.iter().filter(|s| s.native.is_none()) {
             check_service(&cfg.cluster, s)?;
         }
         Ok::<_, Error>((resolved, states))
@@ -45,6 +45,10 @@ pub async fn deploy(cfg: &DeployConfig, ports: &Ports<'_>, cancel: &mut Cancel) 
     .await;
     log::endgroup();
     let (resolved, states) = pre?;
+    // ECS shifts this service's traffic itself: follow and judge its own deployment.
+    if let Some(native) = states.iter().find(|s| s.native.is_some()) {
+        return super::native::deploy(cfg, ports, cancel, resolved, native.clone()).await;
+    }
 
     // One deploy per service at a time, taken before the state the run acts on is read: a
     // run that gets the lock just after another released it sees that run's result.
@@ -282,7 +286,7 @@ fn report(outcome: Outcome, resolved: ResolvedImages, plan: Plan, executed: Vec<
 
 /// One new revision per base task definition (services that share one share the revision);
 /// with a task-definition file, one revision from the file for every service.
-async fn register_all(
+pub(crate) async fn register_all(
     cfg: &DeployConfig,
     ports: &Ports<'_>,
     planned: &[Planned],

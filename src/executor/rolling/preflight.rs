@@ -101,7 +101,11 @@ pub fn check_service(cluster: &str, s: &ServiceState) -> Result<(), Error> {
             "uses the {} deployment controller; this action drives rolling (ECS) deployments, so deploy it with its own controller",
             s.deployment_controller
         ))
-    } else if let Some(strategy) = s.deployment_strategy.as_deref().filter(|st| *st != "ROLLING") {
+    } else if let Some(strategy) = s
+        .deployment_strategy
+        .as_deref()
+        .filter(|st| *st != "ROLLING" && s.native.is_none())
+    {
         // ECS shifts traffic itself (alternate target group, bake, lifecycle hooks): driving it
         // as a rolling update would judge the wrong deployment and could report a false success.
         Some(format!(

@@ -17,7 +17,7 @@ use crate::domain::report::Comparison;
 use crate::domain::rollout::Failure;
 
 /// One look at the step's published minutes, the baseline's and the alarms.
-pub(super) struct Look {
+pub(crate) struct Look {
     pub m: Measurement,
     pub coverage: Coverage,
     pub firing: Vec<FiringAlarm>,
@@ -25,7 +25,7 @@ pub(super) struct Look {
     pub p99s: MinuteP99s,
 }
 
-pub async fn bake(
+pub(super) async fn bake(
     run: &mut Run<'_, '_>,
     weight: u8,
     duration: Duration,
@@ -257,11 +257,39 @@ fn attribute(run: &Run<'_, '_>, weight: u8, firing: &[FiringAlarm], reason: Stri
 /// when a relative gate needs them) and the alarms. Alarms are read whatever the metrics did:
 /// a firing alarm is evidence on its own.
 pub(super) async fn look(run: &Run<'_, '_>, expected: &[SystemTime]) -> Look {
-    let (ports, topo, pc) = (run.ports, &run.topo, run.pc);
+    let topo = &run.topo;
+    let sides = Sides {
+        lb: &topo.lb_dimension,
+        canary_tg: &topo.idle.target_group,
+        baseline_tg: &topo.live.target_group,
+        canary_service: &topo.idle.state.name,
+    };
+    look_at(run.ports, &run.cfg.cluster, run.pc, &sides, run.weight_set_at, expected).await
+}
+
+/// What is compared: the new version's target group against the stable one's, behind one
+/// load balancer (two slots, or ECS-native's target group and its alternate).
+pub(crate) struct Sides<'a> {
+    pub lb: &'a str,
+    pub canary_tg: &'a str,
+    pub baseline_tg: &'a str,
+    /// The service the new version runs in (`${service}` of a metric gate).
+    pub canary_service: &'a str,
+}
+
+/// One look at the minutes from `expected`'s first to now, since the weight was set at `set_at`.
+pub(crate) async fn look_at(
+    ports: &super::super::Ports<'_>,
+    cluster: &str,
+    pc: &crate::config::progressive::ProgressiveConfig,
+    sides: &Sides<'_>,
+    set_at: SystemTime,
+    expected: &[SystemTime],
+) -> Look {
     let now = ports.clock.now();
     let start = expected.first().copied().unwrap_or(now);
     let mut m = Measurement {
-        window_secs: now.duration_since(run.weight_set_at).map(|d| d.as_secs()).unwrap_or(0),
+        window_secs: now.duration_since(set_at).map(|d| d.as_secs()).unwrap_or(0),
         ..Default::default()
     };
     let mut errors = Vec::new();
@@ -274,10 +302,10 @@ pub(super) async fn look(run: &Run<'_, '_>, expected: &[SystemTime]) -> Look {
             .filter_map(|x| x.p99_ms)
             .collect()
     };
-    let lb = &topo.lb_dimension;
+    let lb = sides.lb;
     match ports
         .metrics
-        .target_group_minutes(lb, &topo.idle.target_group, start, now)
+        .target_group_minutes(lb, sides.canary_tg, start, now)
         .await
     {
         Ok(minutes) => {
@@ -295,7 +323,7 @@ pub(super) async fn look(run: &Run<'_, '_>, expected: &[SystemTime]) -> Look {
     if pc.thresholds.max_error_rate_increase.is_some() || pc.compare.is_some() {
         match ports
             .metrics
-            .target_group_minutes(lb, &topo.live.target_group, start, now)
+            .target_group_minutes(lb, sides.baseline_tg, start, now)
             .await
         {
             Ok(minutes) => {
@@ -306,7 +334,7 @@ pub(super) async fn look(run: &Run<'_, '_>, expected: &[SystemTime]) -> Look {
         }
     }
     for gate in &pc.gates {
-        let gate = gate.for_slot(&run.cfg.cluster, &topo.idle.state.name);
+        let gate = gate.for_slot(cluster, sides.canary_service);
         match ports.metrics.gate_minutes(&gate.name, &gate.source, start, now).await {
             Ok(minutes) => {
                 let values: Vec<f64> = minutes

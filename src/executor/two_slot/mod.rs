@@ -9,7 +9,7 @@
 //! 3. The steps run in order; any failure or a signal sends the weights back to the stable
 //!    slot first (read back), then scales the new slot down, then reports.
 
-mod bake;
+pub(crate) mod bake;
 mod comparison;
 mod prepare;
 mod retire;
@@ -287,6 +287,10 @@ async fn run_steps(run: &mut Run<'_, '_>, cancel: &mut Cancel) -> Ended {
                 let pinned = pinned_secs.map(Duration::from_secs).filter(|p| *p > keep);
                 let interval = run.pc.bake.interval;
                 retire::retire(run, keep, pinned, interval, cancel).await
+            }
+            Step::FollowServiceDeployment { .. } => {
+                log::warning("Step skipped", "follow-service-deployment is not a two-slot step");
+                Flow::Next
             }
         };
         log::endgroup();

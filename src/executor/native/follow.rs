@@ -1,0 +1,437 @@
+//! Following one ECS service deployment: find it, watch its lifecycle stages, judge the new
+//! revision while it serves production, answer PAUSE hooks, and stop it with ROLLBACK when it
+//! must not go on. ECS does the traffic work; every exit here leaves ECS either finished or
+//! rolling back by itself (never split by us).
+
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime};
+
+use super::super::cancel::sleep_or_cancel;
+use super::super::images::ResolvedImages;
+use super::super::rolling::{record, revert_budget, Planned};
+use super::super::two_slot::bake::{look_at, Sides};
+use super::super::{log, Cancel, Ports, StepRecord};
+use crate::config::progressive::{OnSplit, ProgressiveConfig};
+use crate::config::DeployConfig;
+use crate::domain::analysis::{judge, StepAnalysis, StepStatus, Verdict};
+use crate::domain::native::{smoke_stage, DeploymentView, NativeSetup, Phase, WaitUntil};
+use crate::domain::outcome::{OutcomeKind, RollbackResult, ServiceStatus};
+use crate::domain::rollout::Failure;
+use crate::error::Error;
+use crate::ports::TrafficSplitRef;
+
+/// The service deployment this run follows, and the target groups it moves traffic between.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub arn: String,
+    pub task_definition: String,
+    pub green_tg: String,
+    pub blue_tg: String,
+    pub lb_dimension: String,
+    pub service: String,
+}
+
+/// How following ended.
+pub struct Followed {
+    pub kind: OutcomeKind,
+    pub status: ServiceStatus,
+    pub reason: Option<String>,
+    pub timeline: Vec<StepRecord>,
+}
+
+/// How long ECS may take to list a deployment it just started (eventual consistency).
+const FIND_FOR: Duration = Duration::from_secs(120);
+
+/// Which target group production is on now (blue) and the other (green, where ECS starts the
+/// new revision), read from the production rule's weights.
+async fn groups(ports: &Ports<'_>, setup: &NativeSetup) -> Result<(String, String, String), Error> {
+    let fw = ports
+        .router
+        .forward_weights(&TrafficSplitRef::Rule(setup.production_rule.clone()))
+        .await?;
+    let (a, b) = &setup.target_groups;
+    let blue = if fw.weight_of(b).unwrap_or(0) > fw.weight_of(a).unwrap_or(0) { b } else { a };
+    let green = if blue == a { b } else { a };
+    Ok((blue.clone(), green.clone(), fw.load_balancer_dimension))
+}
+
+/// UpdateService, then the service deployment ECS started for `td`.
+pub async fn start(
+    cfg: &DeployConfig,
+    ports: &Ports<'_>,
+    service: &str,
+    td: &str,
+    setup: &NativeSetup,
+) -> Result<Target, Error> {
+    let (blue_tg, green_tg, lb_dimension) = groups(ports, setup).await?;
+    ports.ecs.start_native(&cfg.cluster, service, td, setup).await?;
+    log::info(&format!("{service}: ECS started its {} deployment of {td}", setup.strategy.name()));
+    let since = ports.clock.now();
+    loop {
+        for (arn, revision) in ports.ecs.active_service_deployments(&cfg.cluster, service).await? {
+            if ports.ecs.revision_task_definition(&revision).await? == td {
+                log::info(&format!("{service}: following service deployment {arn}"));
+                return Ok(Target {
+                    arn,
+                    task_definition: td.to_string(),
+                    green_tg,
+                    blue_tg,
+                    lb_dimension,
+                    service: service.to_string(),
+                });
+            }
+        }
+        if super::super::elapsed(ports, since) > FIND_FOR {
+            return Err(Error::Preflight {
+                cluster: cfg.cluster.clone(),
+                service: service.to_string(),
+                problem: format!("was updated to {td}, but ECS lists no service deployment of it; check the service's Deployments tab"),
+            });
+        }
+        ports.clock.sleep(cfg.poll_interval).await;
+    }
+}
+
+/// A deployment an earlier run left in progress. Continued when it is this release held at a
+/// PAUSE hook and `on-split: continue` says so; otherwise stopped with ROLLBACK and waited out,
+/// so this run starts from the stable revision.
+pub async fn settle_earlier(
+    cfg: &DeployConfig,
+    ports: &Ports<'_>,
+    service: &str,
+    resolved: &ResolvedImages,
+    cancel: &mut Cancel,
+) -> Result<Option<Target>, Error> {
+    let active = ports.ecs.active_service_deployments(&cfg.cluster, service).await?;
+    let Some((arn, revision)) = active.into_iter().next() else {
+        return Ok(None);
+    };
+    let view = ports.ecs.service_deployment(&arn).await?;
+    let td = ports.ecs.revision_task_definition(&revision).await?;
+    let same_release = match &resolved.digest {
+        Some(d) => ports
+            .ecs
+            .describe_task_definition(&td)
+            .await?
+            .tags
+            .iter()
+            .any(|(k, v)| k == record::DIGEST && *v == d.to_string()),
+        None => false,
+    };
+    let continue_it = cfg.native.as_ref().map(|n| n.analysis.on_split) == Some(OnSplit::Continue);
+    if let (Phase::Paused { hook }, true, true) = (view.phase(), same_release, continue_it) {
+        log::info(&format!("{service}: continuing service deployment {arn}, paused at {} (hook {hook})", view.stage));
+        ports.ecs.continue_service_deployment(&arn, &hook, false).await?;
+        let setup = ports
+            .ecs
+            .describe_services(&cfg.cluster, &[service.to_string()])
+            .await?
+            .into_iter()
+            .next()
+            .and_then(|s| s.native);
+        let setup = setup.ok_or_else(|| Error::Preflight {
+            cluster: cfg.cluster.clone(),
+            service: service.to_string(),
+            problem: "is no longer ECS-native".into(),
+        })?;
+        // Blue is where production was before the paused deployment: the source side.
+        let (blue_tg, green_tg, lb_dimension) = groups(ports, &setup).await?;
+        return Ok(Some(Target {
+            arn,
+            task_definition: td,
+            green_tg,
+            blue_tg,
+            lb_dimension,
+            service: service.to_string(),
+        }));
+    }
+    log::warning(
+        "Earlier deployment rolled back",
+        &format!(
+            "{service}: service deployment {arn} ({}, {}) was left by an earlier run; stopping it with ROLLBACK before this deployment (with `on-split: continue`, a deployment of this release paused at a hook is continued instead)",
+            view.status, view.stage
+        ),
+    );
+    if !matches!(view.phase(), Phase::RollingBack) {
+        ports.ecs.stop_service_deployment(&arn).await?;
+    }
+    let end = await_end(ports, &arn, cfg.wait_timeout, cfg.poll_interval, cancel).await;
+    match end.map(|v| v.phase()) {
+        Some(Phase::RolledBack { .. }) | Some(Phase::Succeeded) | Some(Phase::Ended { .. }) => Ok(None),
+        _ => Err(Error::Preflight {
+            cluster: cfg.cluster.clone(),
+            service: service.to_string(),
+            problem: format!("has service deployment {arn} still rolling back; re-run once it has finished"),
+        }),
+    }
+}
+
+/// Polls until ECS has finished with the deployment (or `budget` passes, or a signal).
+async fn await_end(
+    ports: &Ports<'_>,
+    arn: &str,
+    budget: Duration,
+    every: Duration,
+    cancel: &mut Cancel,
+) -> Option<DeploymentView> {
+    let since = ports.clock.now();
+    loop {
+        if let Ok(view) = ports.ecs.service_deployment(arn).await {
+            if view.finished() {
+                return Some(view);
+            }
+        }
+        if super::super::elapsed(ports, since) > budget {
+            return None;
+        }
+        // A second signal does not cut the wait short: ECS is already rolling back.
+        if sleep_or_cancel(ports, every, cancel).await {
+            ports.clock.sleep(every).await;
+        }
+    }
+}
+
+/// `run-task-command` before the service is updated.
+pub async fn one_off(
+    cfg: &DeployConfig,
+    ports: &Ports<'_>,
+    planned: &[Planned],
+    new_td: &BTreeMap<String, String>,
+    cancel: &mut Cancel,
+) -> Result<(), Error> {
+    let (Some(spec), Some(first)) = (&cfg.run_task, planned.first()) else {
+        return Ok(());
+    };
+    let td = new_td.get(&first.previous_task_definition).cloned().unwrap_or_default();
+    let container = first.one_off_container.clone().unwrap_or_default();
+    match super::super::one_off::run(cfg, ports, spec, &td, &container, &first.service, cancel).await {
+        super::super::one_off::OneOffEnd::Succeeded | super::super::one_off::OneOffEnd::Cancelled => Ok(()),
+        super::super::one_off::OneOffEnd::Failed(e) => Err(e),
+    }
+}
+
+/// The analysis of one production weight (a window from when ECS set it).
+struct Window {
+    weight: u8,
+    set_at: SystemTime,
+    analysis: StepAnalysis,
+    seen: Option<(usize, u64)>,
+}
+
+/// Follows the deployment to `until`. Every way out that is not ECS's own success or
+/// rollback asks ECS to roll back (and waits for it, within the budget a signal allows).
+pub async fn follow(
+    cfg: &DeployConfig,
+    ports: &Ports<'_>,
+    pc: &ProgressiveConfig,
+    setup: &NativeSetup,
+    until: WaitUntil,
+    target: &Target,
+    cancel: &mut Cancel,
+) -> Followed {
+    let since = ports.clock.now();
+    let mut timeline = Vec::new();
+    let mut window: Option<Window> = None;
+    let mut said = String::new();
+    let mut smoked = false;
+    let every = cfg.poll_interval.min(pc.bake.interval);
+    let mut stop_reason: Option<(Failure, bool)> = None; // (why, cancelled)
+    loop {
+        if *cancel.borrow() {
+            stop_reason = Some((Failure::RolloutFailed { reason: "cancelled".into() }, true));
+        }
+        if stop_reason.is_none() {
+            if let Ok(view) = ports.ecs.service_deployment(&target.arn).await {
+                let line = format!(
+                    "{}: {} {} ({}% of production on the new revision)",
+                    target.service, view.status, view.stage, view.production_weight
+                );
+                if line != said {
+                    log::info(&line);
+                    ports.reporter.progress(&ports.stage, &line).await;
+                    said = line;
+                }
+                match view.phase() {
+                    Phase::Succeeded => {
+                        close(ports, &mut window, &mut timeline, "pass (ECS completed the deployment)");
+                        return ended(OutcomeKind::Success, ServiceStatus::Deployed, None, timeline);
+                    }
+                    Phase::RolledBack { reason } | Phase::Ended { reason } => {
+                        close(ports, &mut window, &mut timeline, &format!("rolled back by ECS: {reason}"));
+                        let failure = Failure::RolloutFailed {
+                            reason: format!("ECS rolled the deployment back: {reason}"),
+                        };
+                        let why = failure.summary();
+                        return ended(OutcomeKind::Failure, super::rolled_back(failure), Some(why), timeline);
+                    }
+                    Phase::Paused { hook } if pc.smoke_url.is_some() && smoke_stage(&view.stage) && !smoked => {
+                        smoked = true;
+                        let url = pc.smoke_url.clone().unwrap_or_default();
+                        match smoke(ports, &url, pc.smoke_timeout, cancel).await {
+                            Ok(()) => {
+                                log::info(&format!("smoke check of {url} through the test listener passed; continuing"));
+                                if let Err(e) = ports.ecs.continue_service_deployment(&target.arn, &hook, false).await {
+                                    log::warning("ContinueServiceDeployment failed", &e.to_string());
+                                }
+                            }
+                            Err(reason) => stop_reason = Some((Failure::SmokeCheck { reason }, false)),
+                        }
+                    }
+                    Phase::Paused { hook } => {
+                        let how = format!(
+                            "paused by ECS at {} (PAUSE hook {hook}); re-run this release with `on-split: continue` to continue it, or without to roll it back",
+                            view.stage
+                        );
+                        log::info(&how);
+                        return ended(OutcomeKind::Paused, ServiceStatus::Deployed, Some(how), timeline);
+                    }
+                    Phase::Serving => {
+                        let weight = view.production_weight.round().clamp(0.0, 100.0) as u8;
+                        if window.as_ref().map(|w| w.weight) != Some(weight) {
+                            close(ports, &mut window, &mut timeline, "pass (ECS moved on)");
+                            window = Some(Window {
+                                weight,
+                                set_at: ports.clock.now(),
+                                analysis: StepAnalysis::default(),
+                                seen: None,
+                            });
+                        }
+                        if let Some(w) = window.as_mut() {
+                            if let Some(reason) = judge_window(ports, cfg, pc, target, w).await {
+                                stop_reason = Some((Failure::Analysis { weight: w.weight, reason }, false));
+                            }
+                        }
+                    }
+                    Phase::Preparing | Phase::RollingBack => {}
+                }
+                if stop_reason.is_none() && until != WaitUntil::Deployed && until.reached(&view) {
+                    let note = until.unwatched(setup).unwrap_or_default();
+                    log::warning("Not watched by this job", &note);
+                    close(ports, &mut window, &mut timeline, &format!("pass so far; {note}"));
+                    return ended(OutcomeKind::Success, ServiceStatus::Deployed, Some(note), timeline);
+                }
+            }
+            if stop_reason.is_none() && super::super::elapsed(ports, since) > cfg.wait_timeout {
+                stop_reason = Some((Failure::Timeout, false));
+            }
+        }
+        if let Some((failure, cancelled)) = stop_reason.take() {
+            return stop(cfg, ports, target, failure, cancelled, &mut window, timeline, cancel).await;
+        }
+        sleep_or_cancel(ports, every, cancel).await;
+    }
+}
+
+/// StopServiceDeployment with ROLLBACK, then ECS's rollback waited out (briefly on a signal).
+#[allow(clippy::too_many_arguments)]
+async fn stop(
+    cfg: &DeployConfig,
+    ports: &Ports<'_>,
+    target: &Target,
+    failure: Failure,
+    cancelled: bool,
+    window: &mut Option<Window>,
+    mut timeline: Vec<StepRecord>,
+    cancel: &mut Cancel,
+) -> Followed {
+    let why = if cancelled {
+        "cancelled by the runner (SIGINT/SIGTERM/SIGHUP)".to_string()
+    } else {
+        failure.summary()
+    };
+    log::group("Roll back: StopServiceDeployment with ROLLBACK");
+    close(ports, window, &mut timeline, &format!("fail: {why}"));
+    let rollback = match ports.ecs.stop_service_deployment(&target.arn).await {
+        Err(e) => RollbackResult::Failed(format!("StopServiceDeployment failed: {e}")),
+        Ok(()) => {
+            log::info(&format!("{}: ECS is rolling {} back", target.service, target.describe()));
+            let budget = revert_budget(cancelled).max(if cancelled { Duration::ZERO } else { cfg.wait_timeout });
+            match await_end(ports, &target.arn, budget, cfg.poll_interval, cancel).await.map(|v| v.phase()) {
+                Some(Phase::RolledBack { .. }) => RollbackResult::ByEcs,
+                Some(other) => RollbackResult::Failed(format!("the deployment ended as {other:?}")),
+                None => RollbackResult::Requested,
+            }
+        }
+    };
+    log::endgroup();
+    let kind = if cancelled { OutcomeKind::Cancelled } else { OutcomeKind::Failure };
+    let status = if cancelled {
+        ServiceStatus::Cancelled(rollback)
+    } else {
+        ServiceStatus::Failed { failure, rollback }
+    };
+    ended(kind, status, Some(why), timeline)
+}
+
+fn ended(kind: OutcomeKind, status: ServiceStatus, reason: Option<String>, timeline: Vec<StepRecord>) -> Followed {
+    Followed {
+        kind,
+        status,
+        reason,
+        timeline,
+    }
+}
+
+fn close(ports: &Ports<'_>, window: &mut Option<Window>, timeline: &mut Vec<StepRecord>, verdict: &str) {
+    if let Some(w) = window.take() {
+        timeline.push(StepRecord {
+            weight: w.weight,
+            started_at: Some(w.set_at),
+            seconds: super::super::elapsed(ports, w.set_at).as_secs_f64(),
+            canary: w.analysis.last_measurement.map(|m| m.canary),
+            verdict: verdict.to_string(),
+            comparison: None,
+        });
+    }
+}
+
+/// One look at the window's published minutes; the reason when the verdict fails the step.
+async fn judge_window(
+    ports: &Ports<'_>,
+    cfg: &DeployConfig,
+    pc: &ProgressiveConfig,
+    target: &Target,
+    w: &mut Window,
+) -> Option<String> {
+    let now = ports.clock.now();
+    let mut expected = pc.clock.minutes(w.set_at, now.max(w.set_at + Duration::from_millis(1)));
+    if expected.len() > 1 && expected[0] < w.set_at {
+        expected.remove(0); // the partial first minute: judged from the first whole one
+    }
+    let sides = Sides {
+        lb: &target.lb_dimension,
+        canary_tg: &target.green_tg,
+        baseline_tg: &target.blue_tg,
+        canary_service: &target.service,
+    };
+    let look = look_at(ports, &cfg.cluster, pc, &sides, w.set_at, &expected).await;
+    let verdict = judge(&look.m, &pc.thresholds);
+    let data = (look.coverage.published.len(), look.coverage.requests.round() as u64);
+    let fresh = w.seen != Some(data) || !look.firing.is_empty() || matches!(verdict, Verdict::Error(_));
+    w.seen = Some(data);
+    if !fresh {
+        return None;
+    }
+    log::info(&format!("analysis at {}%: {verdict}", w.weight));
+    match w.analysis.record(look.m, verdict, &pc.limits) {
+        StepStatus::Failed(reason) => Some(reason),
+        _ => None,
+    }
+}
+
+/// GET the smoke URL (through the test listener) until 2xx or the timeout.
+async fn smoke(ports: &Ports<'_>, url: &str, timeout: Duration, cancel: &mut Cancel) -> Result<(), String> {
+    let since = ports.clock.now();
+    let mut last = String::new();
+    while super::super::elapsed(ports, since) < timeout {
+        match ports.smoke.get(url, Duration::from_secs(5)).await {
+            Ok(code) if (200..300).contains(&code) => return Ok(()),
+            Ok(code) => last = format!("HTTP {code}"),
+            Err(e) => last = e,
+        }
+        if sleep_or_cancel(ports, Duration::from_secs(1), cancel).await {
+            return Err("cancelled".into());
+        }
+    }
+    Err(format!("{url} did not answer 2xx within {}: {last}", humantime::format_duration(timeout)))
+}

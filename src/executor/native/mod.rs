@@ -1,0 +1,237 @@
+//! A service ECS deploys with its own BLUE_GREEN, LINEAR or CANARY strategy: one service, one
+//! UpdateService, and ECS shifts traffic server-side. The action's part (the plan's steps):
+//!
+//! 1. Before any change: the overrides fit the service's strategy; `wait-until` short of
+//!    `deployed` only with deployment alarms that roll back; a deployment left in progress by
+//!    an earlier run is continued (a PAUSE hook on this release with `on-split: continue`) or
+//!    stopped with ROLLBACK first.
+//! 2. Register the revision, UpdateService with the strategy's parameters.
+//! 3. Follow the service deployment (`follow`), judging production traffic on the new
+//!    revision's target group against the old one's; a failing verdict, a failed smoke check at
+//!    a test-traffic PAUSE hook, a timeout or a signal stops it with ROLLBACK, and ECS puts
+//!    traffic back server-side (its alarm rollback keeps protecting even if this job dies).
+
+mod follow;
+
+use std::collections::BTreeMap;
+
+use super::images::ResolvedImages;
+use super::rolling::{preflight_native, register_all};
+use super::{lock, log, Cancel, DeployReport, Ports};
+use crate::config::DeployConfig;
+use crate::domain::diagnostics::Diagnostics;
+use crate::domain::native::{NativeSetup, WaitUntil};
+use crate::domain::outcome::{Outcome, OutcomeKind, ServiceResult, ServiceStatus};
+use crate::domain::plan::{self, Step};
+use crate::domain::service::ServiceState;
+use crate::error::Error;
+use follow::{Followed, Target};
+
+fn refused(cfg: &DeployConfig, service: &str, problem: String) -> Error {
+    Error::Preflight {
+        cluster: cfg.cluster.clone(),
+        service: service.to_string(),
+        problem,
+    }
+}
+
+/// The setup this run deploys with, or why the inputs do not fit the service (no change made).
+pub fn checked_setup(cfg: &DeployConfig, state: &ServiceState, setup: &NativeSetup) -> Result<NativeSetup, Error> {
+    let Some(nc) = &cfg.native else {
+        return Err(refused(cfg, &state.name, "is ECS-native; deploy it with strategy rolling".into()));
+    };
+    if cfg.services.len() != 1 {
+        return Err(refused(
+            cfg,
+            &state.name,
+            format!(
+                "uses ECS's own {} strategy, which deploys one service per run; give `services` only this one",
+                setup.strategy.name()
+            ),
+        ));
+    }
+    let applied = nc
+        .overrides
+        .apply(setup)
+        .map_err(|(input, why)| refused(cfg, &state.name, format!("cannot take `{input}`: {why}; remove the input")))?;
+    if nc.wait_until != WaitUntil::Deployed && setup.alarm_rollback.is_empty() {
+        return Err(refused(
+            cfg,
+            &state.name,
+            format!(
+                "has no deployment alarms with rollback, so `wait-until: {}` would leave production unprotected once the job stops; add deploymentConfiguration.alarms (enable and rollback) to the service, or use wait-until: deployed",
+                nc.wait_until.name()
+            ),
+        ));
+    }
+    if setup.production_rule.is_empty() {
+        return Err(refused(
+            cfg,
+            &state.name,
+            "has no production listener rule in its load balancer's advancedConfiguration; ECS cannot shift its traffic".into(),
+        ));
+    }
+    Ok(applied)
+}
+
+pub async fn deploy(
+    cfg: &DeployConfig,
+    ports: &Ports<'_>,
+    cancel: &mut Cancel,
+    resolved: ResolvedImages,
+    state: ServiceState,
+) -> Result<DeployReport, Error> {
+    let started = ports.clock.now();
+    let setup = state.native.clone().ok_or_else(|| refused(cfg, &state.name, "is not ECS-native".into()))?;
+    let setup = checked_setup(cfg, &state, &setup)?;
+    let nc = cfg.native.as_ref().ok_or_else(|| refused(cfg, &state.name, "is ECS-native".into()))?;
+    let plan = plan::native(&state.name, &resolved.image, &setup, nc.wait_until.name()).with_run_task(cfg.run_task.as_ref());
+    for line in plan.lines() {
+        log::info(&line);
+    }
+    let services = vec![(state.name.clone(), state.arn.clone())];
+    let held = lock::acquire(cfg, ports, &services, lock::ttl(cfg, &plan)).await?;
+    let result = deploy_locked(cfg, ports, cancel, &resolved, &state, &setup, plan, started).await;
+    lock::release(ports, &held).await;
+    result
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn deploy_locked(
+    cfg: &DeployConfig,
+    ports: &Ports<'_>,
+    cancel: &mut Cancel,
+    resolved: &ResolvedImages,
+    state: &ServiceState,
+    setup: &NativeSetup,
+    plan: plan::Plan,
+    started: std::time::SystemTime,
+) -> Result<DeployReport, Error> {
+    let nc = cfg.native.as_ref().ok_or_else(|| refused(cfg, &state.name, "is ECS-native".into()))?;
+    // An earlier run's deployment still in progress: continue it or put it back first.
+    let resumed = follow::settle_earlier(cfg, ports, &state.name, resolved, cancel).await?;
+    let mut executed = Vec::new();
+    let (target, previous_td, new_td) = match resumed {
+        Some(target) => {
+            executed.push(plan.steps.len() - 1);
+            let previous = state.task_definition.clone();
+            let new = target.task_definition.clone();
+            (target, previous, new)
+        }
+        None => {
+            log::group("Preflight: the service and its task definition (under the lock)");
+            let planned = preflight_native(cfg, ports, resolved).await;
+            log::endgroup();
+            let planned = planned?;
+            let mut new_td: BTreeMap<String, String> = BTreeMap::new();
+            let mut target = None;
+            for (index, step) in plan.steps.iter().enumerate() {
+                if *cancel.borrow() {
+                    break;
+                }
+                executed.push(index);
+                log::group(&format!("Step {}/{} {}: {step}", index + 1, plan.steps.len(), step.kind()));
+                let done = match step {
+                    Step::RegisterRevision { .. } => register_all(cfg, ports, &planned, &mut new_td).await,
+                    Step::RunTask { .. } => follow::one_off(cfg, ports, &planned, &new_td, cancel).await,
+                    Step::UpdateService { .. } => {
+                        let td = new_td.values().next().cloned().unwrap_or_default();
+                        match follow::start(cfg, ports, &state.name, &td, setup).await {
+                            Ok(t) => {
+                                target = Some(t);
+                                Ok(())
+                            }
+                            Err(e) => Err(e),
+                        }
+                    }
+                    _ => Ok(()),
+                };
+                log::endgroup();
+                if let Err(e) = done {
+                    return Err(e);
+                }
+                if target.is_some() {
+                    break; // the follow step below
+                }
+            }
+            let previous = state.task_definition.clone();
+            let new = new_td.values().next().cloned();
+            match target {
+                Some(t) => {
+                    executed.push(plan.steps.len() - 1);
+                    (t, previous, new.unwrap_or_default())
+                }
+                None => {
+                    // Cancelled before ECS was asked for anything: nothing to put back.
+                    let outcome = Outcome {
+                        kind: OutcomeKind::Cancelled,
+                        services: vec![],
+                        reason: Some("cancelled by the runner before the service was updated".into()),
+                    };
+                    return Ok(report(resolved, plan, executed, outcome, vec![]));
+                }
+            }
+        }
+    };
+    let n = plan.steps.len();
+    log::group(&format!("Step {n}/{n} follow-service-deployment: {}", plan.steps[n - 1]));
+    let followed = follow::follow(cfg, ports, &nc.analysis, setup, nc.wait_until, &target, cancel).await;
+    log::endgroup();
+    let Followed {
+        kind,
+        status,
+        reason,
+        timeline,
+    } = followed;
+    let outcome = Outcome {
+        kind,
+        services: vec![ServiceResult {
+            service: state.name.clone(),
+            previous_task_definition: previous_td,
+            new_task_definition: Some(new_td),
+            status,
+            diagnostics: Diagnostics::default(),
+            duration_ms: super::elapsed(ports, started).as_millis(),
+        }],
+        reason,
+    };
+    let mut report = report(resolved, plan, executed, outcome, timeline);
+    report.production = Some(super::readback::services(ports, &cfg.cluster, &cfg.services).await);
+    report.links = super::links::for_run(cfg, &[state.name.as_str()], &[], &report.image);
+    Ok(report)
+}
+
+fn report(
+    resolved: &ResolvedImages,
+    plan: plan::Plan,
+    executed: Vec<usize>,
+    outcome: Outcome,
+    timeline: Vec<super::StepRecord>,
+) -> DeployReport {
+    DeployReport {
+        outcome,
+        image: resolved.image.clone(),
+        digest: resolved.digest.as_ref().map(|d| d.to_string()),
+        strategy: plan.strategy.clone(),
+        timeline,
+        plan: Some(plan),
+        executed,
+        limits: None,
+        production: None,
+        links: vec![],
+    }
+}
+
+impl Target {
+    pub fn describe(&self) -> String {
+        format!("service deployment {}", self.arn.rsplit('/').next().unwrap_or(&self.arn))
+    }
+}
+
+/// Rolled back by ECS, as a status for the report.
+pub(crate) fn rolled_back(failure: crate::domain::rollout::Failure) -> ServiceStatus {
+    ServiceStatus::Failed {
+        failure,
+        rollback: crate::domain::outcome::RollbackResult::ByEcs,
+    }
+}
