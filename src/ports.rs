@@ -101,7 +101,11 @@ pub trait Ecs: Send + Sync {
         Err(no_native("ecs:UpdateService", service))
     }
     /// The service's deployments that have not ended, newest first: (ARN, target revision ARN).
-    async fn active_service_deployments(&self, cluster: &str, service: &str) -> Result<Vec<(String, String)>, AwsError> {
+    async fn active_service_deployments(
+        &self,
+        cluster: &str,
+        service: &str,
+    ) -> Result<Vec<(String, String)>, AwsError> {
         let _ = cluster;
         Err(no_native("ecs:ListServiceDeployments", service))
     }

@@ -134,7 +134,7 @@ fn headline(report: &DeployReport, stage: &str, version: Option<&str>) -> String
 
 /// Every service is back on its previous revision (by ECS or by us).
 fn restored(report: &DeployReport) -> bool {
-    let ok = |r: &RollbackResult| matches!(r, RollbackResult::ByEcs | RollbackResult::Done);
+    let ok = RollbackResult::restored;
     !report.outcome.services.is_empty()
         && report.outcome.services.iter().all(|s| match &s.status {
             ServiceStatus::Deployed => false,

@@ -105,6 +105,9 @@ async fn a_bad_value_of_each_new_input_is_one_clear_error_and_no_aws_call() {
         ("suspend-auto-scaling", "sometimes"),
         ("role-to-assume", "prod-deployer"),
         ("role-to-assume", "arn:aws:iam::12345:role/x"),
+        ("native-canary-percent", "0%"),
+        ("native-bake-time", "30s"),
+        ("wait-until", "forever"),
     ] {
         let run = run_action(
             &aws,
@@ -230,48 +233,4 @@ async fn desired_count_sizes_the_new_slot_of_a_canary() {
     run.assert_code(0);
     assert_eq!(aws.service(&s.cluster, "web-green").await.desired_count(), 3);
     assert_eq!(aws.weights(&s.listener, &s).await, (0, 100));
-}
-
-/// A service on ECS's own BLUE_GREEN (or LINEAR, CANARY) strategy shifts traffic itself; the
-/// action does not drive that yet (issue 14) and must not run it as a rolling update.
-#[tokio::test(flavor = "multi_thread")]
-async fn a_service_on_an_ecs_native_strategy_is_refused_before_any_change() {
-    let aws = Aws::new("ctl_native").await;
-    let (cluster, image, _) = one_service(&aws, "ctl-native").await;
-    let td = aws
-        .service(&cluster, "api")
-        .await
-        .task_definition()
-        .unwrap()
-        .to_string();
-    aws.ecs
-        .create_service()
-        .cluster(&cluster)
-        .service_name("native")
-        .task_definition(&td)
-        .desired_count(1)
-        .launch_type(aws_sdk_ecs::types::LaunchType::Fargate)
-        .deployment_configuration(
-            aws_sdk_ecs::types::DeploymentConfiguration::builder()
-                .strategy(aws_sdk_ecs::types::DeploymentStrategy::BlueGreen)
-                .bake_time_in_minutes(5)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    aws.wait_stable(&cluster, "native").await;
-    let run = run_action(
-        &aws,
-        &[("cluster", &cluster), ("services", "native"), ("image", &image)],
-        &[],
-    );
-    run.assert_code(1);
-    assert!(
-        run.stdout.contains("uses ECS's own BLUE_GREEN deployment strategy"),
-        "{}",
-        run.stdout
-    );
-    let changed: Vec<String> = mutations(&aws.access_key);
-    assert!(changed.is_empty(), "nothing changed, not even a lock tag: {changed:?}");
 }

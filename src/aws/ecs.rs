@@ -341,7 +341,11 @@ impl Ecs for EcsAdapter {
         super::ecs_native::start(&self.ecs, cluster, service, task_definition, setup).await
     }
 
-    async fn active_service_deployments(&self, cluster: &str, service: &str) -> Result<Vec<(String, String)>, AwsError> {
+    async fn active_service_deployments(
+        &self,
+        cluster: &str,
+        service: &str,
+    ) -> Result<Vec<(String, String)>, AwsError> {
         super::ecs_native::active(&self.ecs, cluster, service).await
     }
 

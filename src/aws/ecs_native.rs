@@ -26,7 +26,10 @@ pub fn setup(s: &Service) -> Option<NativeSetup> {
         DeploymentStrategy::BlueGreen => NativeStrategy::BlueGreen,
         DeploymentStrategy::Canary => NativeStrategy::Canary {
             percent: c.canary_configuration().and_then(|x| x.canary_percent()).unwrap_or(5.0),
-            bake: minutes(c.canary_configuration().and_then(|x| x.canary_bake_time_in_minutes()), 10),
+            bake: minutes(
+                c.canary_configuration().and_then(|x| x.canary_bake_time_in_minutes()),
+                10,
+            ),
         },
         DeploymentStrategy::Linear => NativeStrategy::Linear {
             percent: c.linear_configuration().and_then(|x| x.step_percent()).unwrap_or(10.0),
@@ -40,11 +43,16 @@ pub fn setup(s: &Service) -> Option<NativeSetup> {
     Some(NativeSetup {
         strategy,
         bake: minutes(c.bake_time_in_minutes(), 0),
-        production_rule: adv.and_then(|a| a.production_listener_rule()).unwrap_or_default().to_string(),
+        production_rule: adv
+            .and_then(|a| a.production_listener_rule())
+            .unwrap_or_default()
+            .to_string(),
         test_rule: adv.and_then(|a| a.test_listener_rule()).map(str::to_string),
         target_groups: (
             lb.and_then(|l| l.target_group_arn()).unwrap_or_default().to_string(),
-            adv.and_then(|a| a.alternate_target_group_arn()).unwrap_or_default().to_string(),
+            adv.and_then(|a| a.alternate_target_group_arn())
+                .unwrap_or_default()
+                .to_string(),
         ),
         pause_stages: c
             .lifecycle_hooks()
@@ -121,7 +129,11 @@ pub async fn start(
 }
 
 /// The service's deployments that have not ended, newest first: (ARN, target revision ARN).
-pub async fn active(ecs: &aws_sdk_ecs::Client, cluster: &str, service: &str) -> Result<Vec<(String, String)>, AwsError> {
+pub async fn active(
+    ecs: &aws_sdk_ecs::Client,
+    cluster: &str,
+    service: &str,
+) -> Result<Vec<(String, String)>, AwsError> {
     let resp = ecs
         .list_service_deployments()
         .cluster(cluster)
@@ -135,7 +147,13 @@ pub async fn active(ecs: &aws_sdk_ecs::Client, cluster: &str, service: &str) -> 
         ]))
         .send()
         .await
-        .map_err(|e| classify("ecs:ListServiceDeployments", &format!("service {service} in cluster {cluster}"), e))?;
+        .map_err(|e| {
+            classify(
+                "ecs:ListServiceDeployments",
+                &format!("service {service} in cluster {cluster}"),
+                e,
+            )
+        })?;
     Ok(resp
         .service_deployments()
         .iter()
@@ -190,7 +208,9 @@ pub async fn describe(ecs: &aws_sdk_ecs::Client, arn: &str) -> Result<Deployment
         status_reason: d.status_reason().map(str::to_string),
         stage: d.lifecycle_stage().map(|s| s.as_str().to_string()).unwrap_or_default(),
         target_revision: target.and_then(|t| t.arn()).unwrap_or_default().to_string(),
-        production_weight: target.and_then(|t| t.requested_production_traffic_weight()).unwrap_or(0.0),
+        production_weight: target
+            .and_then(|t| t.requested_production_traffic_weight())
+            .unwrap_or(0.0),
         awaiting: d
             .lifecycle_hook_details()
             .iter()

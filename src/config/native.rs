@@ -49,7 +49,7 @@ fn minutes(v: &Option<String>, input: &'static str, errors: &mut Vec<InputError>
     if errors.len() > before {
         return None;
     }
-    if d.as_secs() % 60 != 0 {
+    if !d.as_secs().is_multiple_of(60) {
         errors.push(InputError::new(
             input,
             format!("{} is not whole minutes", humantime::format_duration(d)),
@@ -60,7 +60,11 @@ fn minutes(v: &Option<String>, input: &'static str, errors: &mut Vec<InputError>
     Some(d)
 }
 
-pub fn native(raw: &RawInputs, analysis: Option<ProgressiveConfig>, errors: &mut Vec<InputError>) -> Option<NativeConfig> {
+pub fn native(
+    raw: &RawInputs,
+    analysis: Option<ProgressiveConfig>,
+    errors: &mut Vec<InputError>,
+) -> Option<NativeConfig> {
     let overrides = NativeOverrides {
         canary_percent: percent(&raw.native_canary_percent, "native-canary-percent", 0.1, errors),
         canary_bake: minutes(&raw.native_canary_bake, "native-canary-bake", errors),

@@ -121,7 +121,11 @@ pub fn validate(raw: &RawInputs, services: &[String], errors: &mut Vec<InputErro
 /// ECS deploys with its own BLUE_GREEN, LINEAR or CANARY strategy: no slots, no listener input
 /// (the rule ECS shifts is the service's). `slots` and `split` are filled in from the service
 /// when the deployment starts.
-pub fn validate_native(raw: &RawInputs, services: &[String], errors: &mut Vec<InputError>) -> Option<ProgressiveConfig> {
+pub fn validate_native(
+    raw: &RawInputs,
+    services: &[String],
+    errors: &mut Vec<InputError>,
+) -> Option<ProgressiveConfig> {
     validate_shaped(raw, services, false, errors)
 }
 

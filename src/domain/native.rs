@@ -15,9 +15,15 @@ use std::time::Duration;
 pub enum NativeStrategy {
     BlueGreen,
     /// `percent` of production for `bake`, then the rest.
-    Canary { percent: f64, bake: Duration },
+    Canary {
+        percent: f64,
+        bake: Duration,
+    },
     /// `percent` more every `bake`.
-    Linear { percent: f64, bake: Duration },
+    Linear {
+        percent: f64,
+        bake: Duration,
+    },
 }
 
 /// What the service is set up to do (read from DescribeServices).
@@ -85,7 +91,11 @@ impl NativeOverrides {
                 *bake = self.linear_bake.unwrap_or(*bake);
             }
             NativeStrategy::BlueGreen if canary || linear => {
-                let input = if canary { "native-canary-percent" } else { "native-linear-percent" };
+                let input = if canary {
+                    "native-canary-percent"
+                } else {
+                    "native-linear-percent"
+                };
                 return Err(refusal(input, setup));
             }
             NativeStrategy::BlueGreen => {}
@@ -114,12 +124,8 @@ impl fmt::Display for NativeSetup {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.strategy {
             NativeStrategy::BlueGreen => write!(f, "BLUE_GREEN: 100% at once")?,
-            NativeStrategy::Canary { percent, bake } => {
-                write!(f, "CANARY: {percent}% for {}, then 100%", mins(*bake))?
-            }
-            NativeStrategy::Linear { percent, bake } => {
-                write!(f, "LINEAR: {percent}% more every {}", mins(*bake))?
-            }
+            NativeStrategy::Canary { percent, bake } => write!(f, "CANARY: {percent}% for {}, then 100%", mins(*bake))?,
+            NativeStrategy::Linear { percent, bake } => write!(f, "LINEAR: {percent}% more every {}", mins(*bake))?,
         }
         write!(f, "; bake {}", mins(self.bake))?;
         if !self.pause_stages.is_empty() {
@@ -209,13 +215,19 @@ pub enum Phase {
     /// Production traffic on the new revision (shift and bake): judged.
     Serving,
     /// A PAUSE hook holds it.
-    Paused { hook: String },
+    Paused {
+        hook: String,
+    },
     Succeeded,
     /// ECS is rolling it back (by our Stop, an alarm, the circuit breaker or a hook).
     RollingBack,
-    RolledBack { reason: String },
+    RolledBack {
+        reason: String,
+    },
     /// Ended otherwise (STOPPED, ROLLBACK_FAILED).
-    Ended { reason: String },
+    Ended {
+        reason: String,
+    },
 }
 
 impl DeploymentView {

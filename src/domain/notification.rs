@@ -35,7 +35,7 @@ impl Event {
             OutcomeKind::Paused => Event::Paused,
             OutcomeKind::AwaitingApproval => Event::AwaitingApproval,
             OutcomeKind::Failure => {
-                let restored = |r: &RollbackResult| matches!(r, RollbackResult::ByEcs | RollbackResult::Done);
+                let restored = RollbackResult::restored;
                 let all_back = !o.services.is_empty()
                     && o.services.iter().all(|s| match &s.status {
                         ServiceStatus::Deployed => false,

@@ -60,6 +60,9 @@ pub enum ServiceStatus {
 pub enum RollbackResult {
     /// ECS's circuit breaker already put the previous task definition back.
     ByEcs,
+    /// ECS rolled its own (BLUE_GREEN, LINEAR, CANARY) service deployment back: production
+    /// traffic and the tasks are on the previous revision.
+    ByEcsDeployment,
     /// We put the previous task definition back and the service became stable on it.
     Done,
     /// We asked for the previous task definition; not yet confirmed stable (e.g. on cancel).
@@ -69,9 +72,20 @@ pub enum RollbackResult {
 }
 
 impl RollbackResult {
+    /// Whether the service is back where it was before the run (by ECS or by us).
+    pub fn restored(&self) -> bool {
+        matches!(
+            self,
+            RollbackResult::ByEcs | RollbackResult::ByEcsDeployment | RollbackResult::Done
+        )
+    }
+
     pub fn describe(&self) -> String {
         match self {
             RollbackResult::ByEcs => "rolled back by the ECS circuit breaker".into(),
+            RollbackResult::ByEcsDeployment => {
+                "rolled back by ECS: production traffic and tasks on the previous revision".into()
+            }
             RollbackResult::Done => "rolled back to the previous task definition".into(),
             RollbackResult::Requested => "rollback to the previous task definition requested".into(),
             RollbackResult::NotAttempted(why) => format!("not rolled back: {why}"),

@@ -208,7 +208,7 @@ mod tests {
             target_groups: vec![],
             deployment_controller: "ECS".into(),
             deployment_strategy: None,
-                native: None,
+            native: None,
         }
     }
 

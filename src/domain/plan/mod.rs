@@ -61,7 +61,11 @@ pub enum Step {
     /// Follow ECS's own deployment (BLUE_GREEN, LINEAR, CANARY) through its lifecycle stages,
     /// judging production traffic on the new revision; a failing verdict or a signal stops it
     /// with ROLLBACK. `until`: deployed, shifted or started (`wait-until`).
-    FollowServiceDeployment { service: String, shape: String, until: String },
+    FollowServiceDeployment {
+        service: String,
+        shape: String,
+        until: String,
+    },
     /// Record which slot is stable now (service tags).
     Record { stable: String, previous: String },
     /// Keep the old slot warm for `keep_for_secs` (instant rollback by weights), then scale it

@@ -50,7 +50,11 @@ async fn groups(ports: &Ports<'_>, setup: &NativeSetup) -> Result<(String, Strin
         .forward_weights(&TrafficSplitRef::Rule(setup.production_rule.clone()))
         .await?;
     let (a, b) = &setup.target_groups;
-    let blue = if fw.weight_of(b).unwrap_or(0) > fw.weight_of(a).unwrap_or(0) { b } else { a };
+    let blue = if fw.weight_of(b).unwrap_or(0) > fw.weight_of(a).unwrap_or(0) {
+        b
+    } else {
+        a
+    };
     let green = if blue == a { b } else { a };
     Ok((blue.clone(), green.clone(), fw.load_balancer_dimension))
 }
@@ -65,7 +69,10 @@ pub async fn start(
 ) -> Result<Target, Error> {
     let (blue_tg, green_tg, lb_dimension) = groups(ports, setup).await?;
     ports.ecs.start_native(&cfg.cluster, service, td, setup).await?;
-    log::info(&format!("{service}: ECS started its {} deployment of {td}", setup.strategy.name()));
+    log::info(&format!(
+        "{service}: ECS started its {} deployment of {td}",
+        setup.strategy.name()
+    ));
     let since = ports.clock.now();
     loop {
         for (arn, revision) in ports.ecs.active_service_deployments(&cfg.cluster, service).await? {
@@ -120,7 +127,10 @@ pub async fn settle_earlier(
     };
     let continue_it = cfg.native.as_ref().map(|n| n.analysis.on_split) == Some(OnSplit::Continue);
     if let (Phase::Paused { hook }, true, true) = (view.phase(), same_release, continue_it) {
-        log::info(&format!("{service}: continuing service deployment {arn}, paused at {} (hook {hook})", view.stage));
+        log::info(&format!(
+            "{service}: continuing service deployment {arn}, paused at {} (hook {hook})",
+            view.stage
+        ));
         ports.ecs.continue_service_deployment(&arn, &hook, false).await?;
         let setup = ports
             .ecs
@@ -238,7 +248,12 @@ pub async fn follow(
     let mut stop_reason: Option<(Failure, bool)> = None; // (why, cancelled)
     loop {
         if *cancel.borrow() {
-            stop_reason = Some((Failure::RolloutFailed { reason: "cancelled".into() }, true));
+            stop_reason = Some((
+                Failure::RolloutFailed {
+                    reason: "cancelled".into(),
+                },
+                true,
+            ));
         }
         if stop_reason.is_none() {
             if let Ok(view) = ports.ecs.service_deployment(&target.arn).await {
@@ -257,7 +272,12 @@ pub async fn follow(
                         return ended(OutcomeKind::Success, ServiceStatus::Deployed, None, timeline);
                     }
                     Phase::RolledBack { reason } | Phase::Ended { reason } => {
-                        close(ports, &mut window, &mut timeline, &format!("rolled back by ECS: {reason}"));
+                        close(
+                            ports,
+                            &mut window,
+                            &mut timeline,
+                            &format!("rolled back by ECS: {reason}"),
+                        );
                         let failure = Failure::RolloutFailed {
                             reason: format!("ECS rolled the deployment back: {reason}"),
                         };
@@ -269,7 +289,9 @@ pub async fn follow(
                         let url = pc.smoke_url.clone().unwrap_or_default();
                         match smoke(ports, &url, pc.smoke_timeout, cancel).await {
                             Ok(()) => {
-                                log::info(&format!("smoke check of {url} through the test listener passed; continuing"));
+                                log::info(&format!(
+                                    "smoke check of {url} through the test listener passed; continuing"
+                                ));
                                 if let Err(e) = ports.ecs.continue_service_deployment(&target.arn, &hook, false).await {
                                     log::warning("ContinueServiceDeployment failed", &e.to_string());
                                 }
@@ -298,7 +320,13 @@ pub async fn follow(
                         }
                         if let Some(w) = window.as_mut() {
                             if let Some(reason) = judge_window(ports, cfg, pc, target, w).await {
-                                stop_reason = Some((Failure::Analysis { weight: w.weight, reason }, false));
+                                stop_reason = Some((
+                                    Failure::Analysis {
+                                        weight: w.weight,
+                                        reason,
+                                    },
+                                    false,
+                                ));
                             }
                         }
                     }
@@ -339,22 +367,32 @@ async fn stop(
     } else {
         failure.summary()
     };
-    log::group("Roll back: StopServiceDeployment with ROLLBACK");
+    log::info("Roll back: StopServiceDeployment with ROLLBACK");
     close(ports, window, &mut timeline, &format!("fail: {why}"));
     let rollback = match ports.ecs.stop_service_deployment(&target.arn).await {
         Err(e) => RollbackResult::Failed(format!("StopServiceDeployment failed: {e}")),
         Ok(()) => {
-            log::info(&format!("{}: ECS is rolling {} back", target.service, target.describe()));
+            log::info(&format!(
+                "{}: ECS is rolling {} back",
+                target.service,
+                target.describe()
+            ));
             let budget = revert_budget(cancelled).max(if cancelled { Duration::ZERO } else { cfg.wait_timeout });
-            match await_end(ports, &target.arn, budget, cfg.poll_interval, cancel).await.map(|v| v.phase()) {
-                Some(Phase::RolledBack { .. }) => RollbackResult::ByEcs,
+            match await_end(ports, &target.arn, budget, cfg.poll_interval, cancel)
+                .await
+                .map(|v| v.phase())
+            {
+                Some(Phase::RolledBack { .. }) => RollbackResult::ByEcsDeployment,
                 Some(other) => RollbackResult::Failed(format!("the deployment ended as {other:?}")),
                 None => RollbackResult::Requested,
             }
         }
     };
-    log::endgroup();
-    let kind = if cancelled { OutcomeKind::Cancelled } else { OutcomeKind::Failure };
+    let kind = if cancelled {
+        OutcomeKind::Cancelled
+    } else {
+        OutcomeKind::Failure
+    };
     let status = if cancelled {
         ServiceStatus::Cancelled(rollback)
     } else {
@@ -433,5 +471,8 @@ async fn smoke(ports: &Ports<'_>, url: &str, timeout: Duration, cancel: &mut Can
             return Err("cancelled".into());
         }
     }
-    Err(format!("{url} did not answer 2xx within {}: {last}", humantime::format_duration(timeout)))
+    Err(format!(
+        "{url} did not answer 2xx within {}: {last}",
+        humantime::format_duration(timeout)
+    ))
 }

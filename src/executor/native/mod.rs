@@ -38,7 +38,11 @@ fn refused(cfg: &DeployConfig, service: &str, problem: String) -> Error {
 /// The setup this run deploys with, or why the inputs do not fit the service (no change made).
 pub fn checked_setup(cfg: &DeployConfig, state: &ServiceState, setup: &NativeSetup) -> Result<NativeSetup, Error> {
     let Some(nc) = &cfg.native else {
-        return Err(refused(cfg, &state.name, "is ECS-native; deploy it with strategy rolling".into()));
+        return Err(refused(
+            cfg,
+            &state.name,
+            "is ECS-native; deploy it with strategy rolling".into(),
+        ));
     };
     if cfg.services.len() != 1 {
         return Err(refused(
@@ -50,10 +54,13 @@ pub fn checked_setup(cfg: &DeployConfig, state: &ServiceState, setup: &NativeSet
             ),
         ));
     }
-    let applied = nc
-        .overrides
-        .apply(setup)
-        .map_err(|(input, why)| refused(cfg, &state.name, format!("cannot take `{input}`: {why}; remove the input")))?;
+    let applied = nc.overrides.apply(setup).map_err(|(input, why)| {
+        refused(
+            cfg,
+            &state.name,
+            format!("cannot take `{input}`: {why}; remove the input"),
+        )
+    })?;
     if nc.wait_until != WaitUntil::Deployed && setup.alarm_rollback.is_empty() {
         return Err(refused(
             cfg,
@@ -74,6 +81,24 @@ pub fn checked_setup(cfg: &DeployConfig, state: &ServiceState, setup: &NativeSet
     Ok(applied)
 }
 
+/// The plan a deploy of `image` would follow when a service of `cfg` is ECS-native (reads
+/// only); None when none is.
+pub async fn plan_now(cfg: &DeployConfig, ports: &Ports<'_>, image: &str) -> Result<Option<plan::Plan>, Error> {
+    let states = ports.ecs.describe_services(&cfg.cluster, &cfg.services).await?;
+    let Some(state) = states.into_iter().find(|s| s.native.is_some()) else {
+        return Ok(None);
+    };
+    let setup = state
+        .native
+        .clone()
+        .ok_or_else(|| refused(cfg, &state.name, "is not ECS-native".into()))?;
+    let setup = checked_setup(cfg, &state, &setup)?;
+    let until = cfg.native.as_ref().map_or(WaitUntil::Deployed, |n| n.wait_until);
+    Ok(Some(
+        plan::native(&state.name, image, &setup, until.name()).with_run_task(cfg.run_task.as_ref()),
+    ))
+}
+
 pub async fn deploy(
     cfg: &DeployConfig,
     ports: &Ports<'_>,
@@ -82,10 +107,17 @@ pub async fn deploy(
     state: ServiceState,
 ) -> Result<DeployReport, Error> {
     let started = ports.clock.now();
-    let setup = state.native.clone().ok_or_else(|| refused(cfg, &state.name, "is not ECS-native".into()))?;
+    let setup = state
+        .native
+        .clone()
+        .ok_or_else(|| refused(cfg, &state.name, "is not ECS-native".into()))?;
     let setup = checked_setup(cfg, &state, &setup)?;
-    let nc = cfg.native.as_ref().ok_or_else(|| refused(cfg, &state.name, "is ECS-native".into()))?;
-    let plan = plan::native(&state.name, &resolved.image, &setup, nc.wait_until.name()).with_run_task(cfg.run_task.as_ref());
+    let nc = cfg
+        .native
+        .as_ref()
+        .ok_or_else(|| refused(cfg, &state.name, "is ECS-native".into()))?;
+    let plan =
+        plan::native(&state.name, &resolved.image, &setup, nc.wait_until.name()).with_run_task(cfg.run_task.as_ref());
     for line in plan.lines() {
         log::info(&line);
     }
@@ -107,7 +139,10 @@ async fn deploy_locked(
     plan: plan::Plan,
     started: std::time::SystemTime,
 ) -> Result<DeployReport, Error> {
-    let nc = cfg.native.as_ref().ok_or_else(|| refused(cfg, &state.name, "is ECS-native".into()))?;
+    let nc = cfg
+        .native
+        .as_ref()
+        .ok_or_else(|| refused(cfg, &state.name, "is ECS-native".into()))?;
     // An earlier run's deployment still in progress: continue it or put it back first.
     let resumed = follow::settle_earlier(cfg, ports, &state.name, resolved, cancel).await?;
     let mut executed = Vec::new();
@@ -130,7 +165,12 @@ async fn deploy_locked(
                     break;
                 }
                 executed.push(index);
-                log::group(&format!("Step {}/{} {}: {step}", index + 1, plan.steps.len(), step.kind()));
+                log::group(&format!(
+                    "Step {}/{} {}: {step}",
+                    index + 1,
+                    plan.steps.len(),
+                    step.kind()
+                ));
                 let done = match step {
                     Step::RegisterRevision { .. } => register_all(cfg, ports, &planned, &mut new_td).await,
                     Step::RunTask { .. } => follow::one_off(cfg, ports, &planned, &new_td, cancel).await,
@@ -147,9 +187,7 @@ async fn deploy_locked(
                     _ => Ok(()),
                 };
                 log::endgroup();
-                if let Err(e) = done {
-                    return Err(e);
-                }
+                done?;
                 if target.is_some() {
                     break; // the follow step below
                 }
@@ -174,7 +212,10 @@ async fn deploy_locked(
         }
     };
     let n = plan.steps.len();
-    log::group(&format!("Step {n}/{n} follow-service-deployment: {}", plan.steps[n - 1]));
+    log::group(&format!(
+        "Step {n}/{n} follow-service-deployment: {}",
+        plan.steps[n - 1]
+    ));
     let followed = follow::follow(cfg, ports, &nc.analysis, setup, nc.wait_until, &target, cancel).await;
     log::endgroup();
     let Followed {
@@ -224,7 +265,10 @@ fn report(
 
 impl Target {
     pub fn describe(&self) -> String {
-        format!("service deployment {}", self.arn.rsplit('/').next().unwrap_or(&self.arn))
+        format!(
+            "service deployment {}",
+            self.arn.rsplit('/').next().unwrap_or(&self.arn)
+        )
     }
 }
 
@@ -232,6 +276,6 @@ impl Target {
 pub(crate) fn rolled_back(failure: crate::domain::rollout::Failure) -> ServiceStatus {
     ServiceStatus::Failed {
         failure,
-        rollback: crate::domain::outcome::RollbackResult::ByEcs,
+        rollback: crate::domain::outcome::RollbackResult::ByEcsDeployment,
     }
 }

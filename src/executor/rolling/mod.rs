@@ -24,8 +24,8 @@ use crate::domain::outcome::{Outcome, OutcomeKind, RollbackResult, ServiceResult
 use crate::domain::plan::{Plan, Step};
 use crate::domain::rollout::{Failure, Tracked};
 use crate::error::Error;
-pub(crate) use preflight::{check_service, preflight as preflight_native, record, record_tags, Planned};
 use preflight::preflight;
+pub(crate) use preflight::{check_service, preflight as preflight_native, record, record_tags, Planned};
 pub(crate) use rollback::revert_budget;
 use rollback::roll_back;
 

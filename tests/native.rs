@@ -1,0 +1,430 @@
+//! Services on ECS's own BLUE_GREEN, LINEAR and CANARY strategies, deployed by the real binary
+//! against the simulator's service deployments (sim/aws/ecs_native.py). ECS minutes are
+//! simulated: a minute is a second here.
+#![allow(clippy::disallowed_methods)] // tests drive real processes and servers in real time
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use aws_sdk_ecs::types as ecs;
+use aws_sdk_elasticloadbalancingv2::types as elb;
+use support::{mutations, run_action, spawn_action, Aws, Sim};
+
+const ROLE: &str = "arn:aws:iam::123456789012:role/ecsInfrastructureRoleForLoadBalancers";
+
+/// One ECS-native service on v1: its target group and alternate behind a production listener
+/// (rule `/*`, blue 100 / green 0) and a test listener (rule `/*` likewise).
+struct Native {
+    cluster: String,
+    repo: String,
+    service: String,
+    blue_tg: String,
+    green_tg: String,
+    prod_rule: String,
+    test_rule: String,
+}
+
+async fn native(aws: &Aws, test: &str, config: ecs::builders::DeploymentConfigurationBuilder) -> Native {
+    let cluster = format!("c-{test}");
+    let repo = format!("app-{test}");
+    aws.create_cluster(&cluster).await;
+    aws.push_image(&repo, "v1").await;
+    let td = aws
+        .register(&format!("{test}-api"), &[("app", &Aws::image_uri(&repo, "v1"))])
+        .await;
+    let (vpc, subnets, sg) = aws.default_subnets();
+    let lb = aws
+        .elb
+        .create_load_balancer()
+        .name(format!("lb-{test}"))
+        .set_subnets(Some(subnets.clone()))
+        .send()
+        .await
+        .expect("CreateLoadBalancer");
+    let lb_arn = lb.load_balancers()[0].load_balancer_arn().unwrap().to_string();
+    let mut tgs = Vec::new();
+    for color in ["b", "g"] {
+        let tg = aws
+            .elb
+            .create_target_group()
+            .name(format!("{color}-{test}"))
+            .protocol(elb::ProtocolEnum::Http)
+            .port(8080)
+            .vpc_id(&vpc)
+            .target_type(elb::TargetTypeEnum::Ip)
+            .send()
+            .await
+            .expect("CreateTargetGroup");
+        tgs.push(tg.target_groups()[0].target_group_arn().unwrap().to_string());
+    }
+    let forward = |a: i32| {
+        elb::Action::builder()
+            .r#type(elb::ActionTypeEnum::Forward)
+            .forward_config(
+                elb::ForwardActionConfig::builder()
+                    .target_groups(
+                        elb::TargetGroupTuple::builder()
+                            .target_group_arn(&tgs[0])
+                            .weight(a)
+                            .build(),
+                    )
+                    .target_groups(
+                        elb::TargetGroupTuple::builder()
+                            .target_group_arn(&tgs[1])
+                            .weight(100 - a)
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build()
+    };
+    let mut rules = Vec::new();
+    for port in [80, 8080] {
+        let listener = aws
+            .elb
+            .create_listener()
+            .load_balancer_arn(&lb_arn)
+            .protocol(elb::ProtocolEnum::Http)
+            .port(port)
+            .default_actions(
+                elb::Action::builder()
+                    .r#type(elb::ActionTypeEnum::FixedResponse)
+                    .fixed_response_config(elb::FixedResponseActionConfig::builder().status_code("404").build())
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("CreateListener");
+        let rule = aws
+            .elb
+            .create_rule()
+            .listener_arn(listener.listeners()[0].listener_arn().unwrap())
+            .priority(10)
+            .conditions(
+                elb::RuleCondition::builder()
+                    .field("path-pattern")
+                    .path_pattern_config(elb::PathPatternConditionConfig::builder().values("/*").build())
+                    .build(),
+            )
+            .actions(forward(100))
+            .send()
+            .await
+            .expect("CreateRule");
+        rules.push(rule.rules()[0].rule_arn().unwrap().to_string());
+    }
+    aws.ecs
+        .create_service()
+        .cluster(&cluster)
+        .service_name("api")
+        .task_definition(&td)
+        .desired_count(2)
+        .launch_type(ecs::LaunchType::Fargate)
+        .load_balancers(
+            ecs::LoadBalancer::builder()
+                .target_group_arn(&tgs[0])
+                .container_name("app")
+                .container_port(8080)
+                .advanced_configuration(
+                    ecs::AdvancedConfiguration::builder()
+                        .alternate_target_group_arn(&tgs[1])
+                        .production_listener_rule(&rules[0])
+                        .test_listener_rule(&rules[1])
+                        .role_arn(ROLE)
+                        .build(),
+                )
+                .build(),
+        )
+        .network_configuration(
+            ecs::NetworkConfiguration::builder()
+                .awsvpc_configuration(
+                    ecs::AwsVpcConfiguration::builder()
+                        .set_subnets(Some(subnets))
+                        .security_groups(sg)
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        )
+        .deployment_configuration(config.build())
+        .send()
+        .await
+        .expect("CreateService");
+    aws.wait_stable(&cluster, "api").await;
+    Native {
+        cluster,
+        repo,
+        service: "api".into(),
+        blue_tg: tgs[0].clone(),
+        green_tg: tgs[1].clone(),
+        prod_rule: rules[0].clone(),
+        test_rule: rules[1].clone(),
+    }
+}
+
+fn canary(percent: f64, minutes: i32, bake: i32) -> ecs::builders::DeploymentConfigurationBuilder {
+    ecs::DeploymentConfiguration::builder()
+        .strategy(ecs::DeploymentStrategy::Canary)
+        .bake_time_in_minutes(bake)
+        .canary_configuration(
+            ecs::CanaryConfiguration::builder()
+                .canary_percent(percent)
+                .canary_bake_time_in_minutes(minutes)
+                .build(),
+        )
+}
+
+fn inputs<'a>(n: &'a Native, image: &'a str, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut v = vec![
+        ("cluster", n.cluster.as_str()),
+        ("services", n.service.as_str()),
+        ("image", image),
+        ("analysis-interval", "1s"),
+        ("min-requests", "10"),
+        ("wait-timeout", "2m"),
+    ];
+    for (k, val) in extra {
+        v.retain(|(key, _)| key != k);
+        v.push((k, val));
+    }
+    v
+}
+
+impl Native {
+    /// (blue, green) weights of a rule, in the order of the service's target groups.
+    async fn weights(&self, aws: &Aws, rule: &str) -> (i32, i32) {
+        let out = aws
+            .elb
+            .describe_rules()
+            .rule_arns(rule)
+            .send()
+            .await
+            .expect("DescribeRules");
+        let groups = out.rules()[0].actions()[0].forward_config().unwrap().target_groups();
+        let of = |tg: &str| {
+            groups
+                .iter()
+                .find(|g| g.target_group_arn() == Some(tg))
+                .and_then(|g| g.weight())
+                .unwrap_or(0)
+        };
+        (of(&self.blue_tg), of(&self.green_tg))
+    }
+
+    async fn running(&self, aws: &Aws) -> String {
+        aws.service(&self.cluster, &self.service)
+            .await
+            .task_definition()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    fn deployments(&self) -> Vec<serde_json::Value> {
+        let events = Sim::shared().get("/_sim/events");
+        events
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|e| e["type"] == "service_deployment_finished" || e["type"] == "service_deployment_rollback")
+            .filter(|e| {
+                e["arn"]
+                    .as_str()
+                    .is_some_and(|a| a.contains(&format!("/{}/", self.cluster)))
+            })
+            .cloned()
+            .collect()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_healthy_canary_is_followed_to_the_end() {
+    let aws = Aws::new("native_ok").await;
+    let n = native(&aws, "native-ok", canary(10.0, 3, 2)).await;
+    let v2 = aws.push_image(&n.repo, "v2").await;
+    let image = Aws::image_uri(&n.repo, "v2");
+    let plan = run_action(
+        &aws,
+        &inputs(&n, &image, &[("command", "plan"), ("native-canary-percent", "10%")]),
+        &[],
+    );
+    plan.assert_code(0);
+    assert!(
+        plan.stdout.contains(
+            "3/3 follow-service-deployment: follow ECS's deployment of api (CANARY: 10% for 3m, then 100%; bake 2m)"
+        ),
+        "{}",
+        plan.stdout
+    );
+    assert_eq!(
+        mutations(&aws.access_key),
+        Vec::<String>::new(),
+        "a plan changes nothing"
+    );
+    let run = run_action(&aws, &inputs(&n, &image, &[]), &[]);
+    run.assert_code(0);
+    assert_eq!(run.output("outcome"), "success", "{}", run.stdout);
+    assert!(run.summary.contains("deploy: "), "{}", run.summary);
+    assert_eq!(n.weights(&aws, &n.prod_rule).await, (0, 100));
+    let (td, _) = aws.task_definition(&n.running(&aws).await).await;
+    assert!(td.container_definitions()[0].image().unwrap().ends_with(&v2));
+    assert!(
+        run.stdout.contains("PRODUCTION_TRAFFIC_SHIFT (10% of production"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("analysis at 10%"),
+        "judged the canary: {}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("follow-service-deployment"), "{}", run.stdout);
+    assert!(n.deployments().iter().any(|e| e["status"] == "SUCCESSFUL"));
+    assert!(run.summary.contains("| 10% |"), "{}", run.summary);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bad_canary_is_caught_by_the_analysis_and_rolled_back_by_ecs() {
+    let aws = Aws::new("native_bad").await;
+    let n = native(&aws, "native-bad", canary(20.0, 10, 2)).await;
+    let bad = aws.push_image(&n.repo, "bad").await;
+    Sim::shared().scenario(&bad, serde_json::json!({"error_rate": 0.2}));
+    let before = n.running(&aws).await;
+    let image = Aws::image_uri(&n.repo, "bad");
+    let run = run_action(&aws, &inputs(&n, &image, &[]), &[]);
+    run.assert_code(1);
+    assert_eq!(run.output("outcome"), "failure");
+    let reason = run.output("rolled-back-reason");
+    assert!(
+        reason.contains("analysis failed at 20% traffic") && reason.contains("5xx"),
+        "{reason}"
+    );
+    assert_eq!(n.weights(&aws, &n.prod_rule).await, (100, 0), "ECS put production back");
+    assert_eq!(n.running(&aws).await, before, "the service is on its previous revision");
+    let rollbacks: Vec<_> = n
+        .deployments()
+        .into_iter()
+        .filter(|e| e["type"] == "service_deployment_rollback")
+        .collect();
+    assert_eq!(rollbacks.len(), 1);
+    assert!(
+        rollbacks[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("StopServiceDeployment"),
+        "{rollbacks:?}"
+    );
+    assert!(n.deployments().iter().any(|e| e["status"] == "ROLLBACK_SUCCESSFUL"));
+    assert!(!run.summary.contains("NOT rolled back"), "{}", run.summary);
+    assert!(mutations(&aws.access_key).contains(&"StopServiceDeployment".to_string()));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_during_the_bake_stops_the_deployment_with_rollback_before_exiting() {
+    let aws = Aws::new("native_term").await;
+    let config = ecs::DeploymentConfiguration::builder()
+        .strategy(ecs::DeploymentStrategy::BlueGreen)
+        .bake_time_in_minutes(30);
+    let n = native(&aws, "native-term", config).await;
+    aws.push_image(&n.repo, "v2").await;
+    let before = n.running(&aws).await;
+    let image = Aws::image_uri(&n.repo, "v2");
+    let child = spawn_action(&aws, &inputs(&n, &image, &[]), &[]);
+    let t = Instant::now();
+    while !Sim::shared()
+        .get("/_sim/events")
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|e| {
+            e["type"] == "service_deployment_stage"
+                && e["stage"] == "BAKE_TIME"
+                && e["arn"].as_str().is_some_and(|a| a.contains("c-native-term"))
+        })
+    {
+        assert!(t.elapsed() < Duration::from_secs(60), "never reached the bake");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    child.signal("TERM");
+    let run = child.wait();
+    assert_eq!(run.output("outcome"), "cancelled", "{}", run.stdout);
+    let calls = mutations(&aws.access_key);
+    assert_eq!(
+        calls.last().map(String::as_str),
+        Some("UntagResource"),
+        "the lock goes last: {calls:?}"
+    );
+    assert!(calls.contains(&"StopServiceDeployment".to_string()), "{calls:?}");
+    // ECS finishes the rollback after the process is gone.
+    let t = Instant::now();
+    while n.running(&aws).await != before || n.weights(&aws, &n.prod_rule).await != (100, 0) {
+        assert!(t.elapsed() < Duration::from_secs(30), "ECS never rolled back");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pause_hook_pauses_the_run_and_a_gated_rerun_continues_it() {
+    let aws = Aws::new("native_pause").await;
+    let config = ecs::DeploymentConfiguration::builder()
+        .strategy(ecs::DeploymentStrategy::Linear)
+        .bake_time_in_minutes(1)
+        .linear_configuration(
+            ecs::LinearConfiguration::builder()
+                .step_percent(50.0)
+                .step_bake_time_in_minutes(2)
+                .build(),
+        )
+        .lifecycle_hooks(
+            ecs::DeploymentLifecycleHook::builder()
+                .target_type(ecs::DeploymentLifecycleHookTargetType::Pause)
+                .lifecycle_stages(ecs::DeploymentLifecycleHookStage::PostTestTrafficShift)
+                .build(),
+        );
+    let n = native(&aws, "native-pause", config).await;
+    aws.push_image(&n.repo, "v2").await;
+    let image = Aws::image_uri(&n.repo, "v2");
+    let run = run_action(&aws, &inputs(&n, &image, &[]), &[]);
+    run.assert_code(0);
+    assert_eq!(run.output("outcome"), "paused", "{}", run.stdout);
+    assert!(run.stdout.contains("on-split: continue"), "{}", run.stdout);
+    assert_eq!(
+        n.weights(&aws, &n.test_rule).await,
+        (0, 100),
+        "test traffic is on the new revision"
+    );
+    assert_eq!(n.weights(&aws, &n.prod_rule).await, (100, 0), "production is not");
+    let again = run_action(&aws, &inputs(&n, &image, &[("on-split", "continue")]), &[]);
+    again.assert_code(0);
+    assert_eq!(again.output("outcome"), "success", "{}", again.stdout);
+    assert!(
+        again.stdout.contains("continuing service deployment"),
+        "{}",
+        again.stdout
+    );
+    assert_eq!(n.weights(&aws, &n.prod_rule).await, (0, 100));
+    assert!(again.stdout.contains("analysis at 50%"), "{}", again.stdout);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_parameter_the_strategy_cannot_take_is_refused_before_any_change() {
+    let aws = Aws::new("native_input").await;
+    let n = native(&aws, "native-input", canary(10.0, 1, 1)).await;
+    aws.push_image(&n.repo, "v2").await;
+    let image = Aws::image_uri(&n.repo, "v2");
+    let run = run_action(&aws, &inputs(&n, &image, &[("native-linear-percent", "20%")]), &[]);
+    run.assert_code(1);
+    assert!(
+        run.stdout.contains("native-linear-percent") && run.stdout.contains("CANARY"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(mutations(&aws.access_key), Vec::<String>::new(), "nothing was changed");
+    let run = run_action(&aws, &inputs(&n, &image, &[("wait-until", "shifted")]), &[]);
+    run.assert_code(1);
+    assert!(
+        run.stdout.contains("no deployment alarms with rollback"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(mutations(&aws.access_key), Vec::<String>::new(), "nothing was changed");
+}
