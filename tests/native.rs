@@ -174,6 +174,103 @@ fn canary(percent: f64, minutes: i32, bake: i32) -> ecs::builders::DeploymentCon
         )
 }
 
+fn blue_green(bake: i32) -> ecs::builders::DeploymentConfigurationBuilder {
+    ecs::DeploymentConfiguration::builder()
+        .strategy(ecs::DeploymentStrategy::BlueGreen)
+        .bake_time_in_minutes(bake)
+}
+
+fn linear(percent: f64, minutes: i32, bake: i32) -> ecs::builders::DeploymentConfigurationBuilder {
+    ecs::DeploymentConfiguration::builder()
+        .strategy(ecs::DeploymentStrategy::Linear)
+        .bake_time_in_minutes(bake)
+        .linear_configuration(
+            ecs::LinearConfiguration::builder()
+                .step_percent(percent)
+                .step_bake_time_in_minutes(minutes)
+                .build(),
+        )
+}
+
+/// A healthy release on `config` ends SUCCESSFUL with production on the new revision, every
+/// production weight ECS set judged on the way (`weights`).
+async fn healthy(test: &str, config: ecs::builders::DeploymentConfigurationBuilder, weights: &[u8]) {
+    let aws = Aws::new(&test.replace('-', "_")).await;
+    let n = native(&aws, test, config).await;
+    let v2 = aws.push_image(&n.repo, "v2").await;
+    let image = Aws::image_uri(&n.repo, "v2");
+    let run = run_action(&aws, &inputs(&n, &image, &[]), &[]);
+    run.assert_code(0);
+    assert_eq!(run.output("outcome"), "success", "{}", run.stdout);
+    assert_eq!(n.weights(&aws, &n.prod_rule).await, (0, 100));
+    let (td, _) = aws.task_definition(&n.running(&aws).await).await;
+    assert!(td.container_definitions()[0].image().unwrap().ends_with(&v2));
+    for w in weights {
+        assert!(
+            run.summary.contains(&format!("| {w}% |")),
+            "step {w}% judged:\n{}",
+            run.summary
+        );
+    }
+    assert!(n.deployments().iter().any(|e| e["status"] == "SUCCESSFUL"));
+}
+
+/// A release with a 20% 5xx rate on `config` is failed by the action's analysis (no AWS alarm
+/// is configured) at `weight`, and ECS rolls it back at the action's request.
+async fn caught(test: &str, config: ecs::builders::DeploymentConfigurationBuilder, weight: u8) {
+    let aws = Aws::new(&test.replace('-', "_")).await;
+    let n = native(&aws, test, config).await;
+    let bad = aws.push_image(&n.repo, "bad").await;
+    Sim::shared().scenario(&bad, serde_json::json!({"error_rate": 0.2}));
+    let before = n.running(&aws).await;
+    let image = Aws::image_uri(&n.repo, "bad");
+    let run = run_action(&aws, &inputs(&n, &image, &[]), &[]);
+    run.assert_code(1);
+    assert_eq!(run.output("outcome"), "failure");
+    let reason = run.output("rolled-back-reason");
+    assert!(
+        reason.contains(&format!("analysis failed at {weight}% traffic")) && reason.contains("5xx"),
+        "{reason}"
+    );
+    assert_eq!(n.weights(&aws, &n.prod_rule).await, (100, 0), "ECS put production back");
+    assert_eq!(n.running(&aws).await, before, "the service is on its previous revision");
+    let rollbacks: Vec<_> = n
+        .deployments()
+        .into_iter()
+        .filter(|e| e["type"] == "service_deployment_rollback")
+        .collect();
+    assert_eq!(rollbacks.len(), 1);
+    assert!(
+        rollbacks[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("StopServiceDeployment"),
+        "{rollbacks:?}"
+    );
+    assert!(n.deployments().iter().any(|e| e["status"] == "ROLLBACK_SUCCESSFUL"));
+    assert!(!run.summary.contains("NOT rolled back"), "{}", run.summary);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_healthy_blue_green_release_bakes_at_100_and_completes() {
+    healthy("native-bg-ok", blue_green(3), &[100]).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_healthy_linear_release_is_judged_at_every_step() {
+    healthy("native-lin-ok", linear(50.0, 3, 1), &[50, 100]).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bad_blue_green_release_is_caught_in_ecs_bake_and_rolled_back() {
+    caught("native-bg-bad", blue_green(10), 100).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bad_linear_release_is_caught_at_its_first_step() {
+    caught("native-lin-bad", linear(25.0, 10, 1), 25).await;
+}
+
 fn inputs<'a>(n: &'a Native, image: &'a str, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
     let mut v = vec![
         ("cluster", n.cluster.as_str()),
@@ -284,38 +381,7 @@ async fn a_healthy_canary_is_followed_to_the_end() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_bad_canary_is_caught_by_the_analysis_and_rolled_back_by_ecs() {
-    let aws = Aws::new("native_bad").await;
-    let n = native(&aws, "native-bad", canary(20.0, 10, 2)).await;
-    let bad = aws.push_image(&n.repo, "bad").await;
-    Sim::shared().scenario(&bad, serde_json::json!({"error_rate": 0.2}));
-    let before = n.running(&aws).await;
-    let image = Aws::image_uri(&n.repo, "bad");
-    let run = run_action(&aws, &inputs(&n, &image, &[]), &[]);
-    run.assert_code(1);
-    assert_eq!(run.output("outcome"), "failure");
-    let reason = run.output("rolled-back-reason");
-    assert!(
-        reason.contains("analysis failed at 20% traffic") && reason.contains("5xx"),
-        "{reason}"
-    );
-    assert_eq!(n.weights(&aws, &n.prod_rule).await, (100, 0), "ECS put production back");
-    assert_eq!(n.running(&aws).await, before, "the service is on its previous revision");
-    let rollbacks: Vec<_> = n
-        .deployments()
-        .into_iter()
-        .filter(|e| e["type"] == "service_deployment_rollback")
-        .collect();
-    assert_eq!(rollbacks.len(), 1);
-    assert!(
-        rollbacks[0]["reason"]
-            .as_str()
-            .unwrap()
-            .contains("StopServiceDeployment"),
-        "{rollbacks:?}"
-    );
-    assert!(n.deployments().iter().any(|e| e["status"] == "ROLLBACK_SUCCESSFUL"));
-    assert!(!run.summary.contains("NOT rolled back"), "{}", run.summary);
-    assert!(mutations(&aws.access_key).contains(&"StopServiceDeployment".to_string()));
+    caught("native-bad", canary(20.0, 10, 2), 20).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -427,4 +493,173 @@ async fn a_parameter_the_strategy_cannot_take_is_refused_before_any_change() {
         run.stdout
     );
     assert_eq!(mutations(&aws.access_key), Vec::<String>::new(), "nothing was changed");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_killed_runner_leaves_ecs_alarm_rollback_protecting_and_a_rerun_converges() {
+    let aws = Aws::new("native_kill").await;
+    let test = "native-kill";
+    let alarm = format!("{test}-green-5xx");
+    let config = canary(20.0, 10, 2).alarms(
+        ecs::DeploymentAlarms::builder()
+            .alarm_names(&alarm)
+            .enable(true)
+            .rollback(true)
+            .build()
+            .expect("alarms"),
+    );
+    let n = native(&aws, test, config).await;
+    // The alarm watches the target group the new revision starts in (the alternate).
+    let lb = aws
+        .elb
+        .describe_target_groups()
+        .target_group_arns(&n.green_tg)
+        .send()
+        .await
+        .expect("DescribeTargetGroups");
+    let lb_arn = lb.target_groups()[0].load_balancer_arns()[0].clone();
+    let dim = |name: &str, value: &str| {
+        aws_sdk_cloudwatch::types::Dimension::builder()
+            .name(name)
+            .value(value)
+            .build()
+    };
+    let cw = aws_sdk_cloudwatch::Client::new(&aws.config);
+    cw.put_metric_alarm()
+        .alarm_name(&alarm)
+        .namespace("AWS/ApplicationELB")
+        .metric_name("HTTPCode_Target_5XX_Count")
+        .dimensions(dim("TargetGroup", n.green_tg.rsplit(':').next().unwrap()))
+        .dimensions(dim("LoadBalancer", lb_arn.split(":loadbalancer/").nth(1).unwrap()))
+        .statistic(aws_sdk_cloudwatch::types::Statistic::Sum)
+        .period(60)
+        .evaluation_periods(1)
+        .threshold(5.0)
+        .comparison_operator(aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanThreshold)
+        .send()
+        .await
+        .expect("PutMetricAlarm");
+    let bad = aws.push_image(&n.repo, "bad").await;
+    Sim::shared().scenario(&bad, serde_json::json!({"error_rate": 0.3}));
+    let before = n.running(&aws).await;
+    let image = Aws::image_uri(&n.repo, "bad");
+    // Nothing of the action's own analysis may beat the alarm to it: thresholds off.
+    let child = spawn_action(
+        &aws,
+        &inputs(&n, &image, &[("max-5xx-rate", "off"), ("min-requests", "100000")]),
+        &[],
+    );
+    let t = Instant::now();
+    while n.weights(&aws, &n.prod_rule).await != (80, 20) {
+        assert!(t.elapsed() < Duration::from_secs(60), "the canary never started");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    child.signal("KILL");
+    let _ = child.wait();
+    // The job is gone; ECS's own alarm rollback still protects production.
+    let t = Instant::now();
+    while !n
+        .deployments()
+        .iter()
+        .any(|e| e["type"] == "service_deployment_finished" && e["status"] == "ROLLBACK_SUCCESSFUL")
+    {
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "ECS never rolled back on the alarm"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let rollback = n
+        .deployments()
+        .into_iter()
+        .find(|e| e["type"] == "service_deployment_rollback")
+        .expect("a rollback");
+    assert!(rollback["reason"].as_str().unwrap().contains(&alarm), "{rollback}");
+    assert_eq!(n.weights(&aws, &n.prod_rule).await, (100, 0));
+    assert_eq!(n.running(&aws).await, before);
+    // A re-run (attempt 2 of the run: it takes over its own lock) deploys a good release.
+    aws.push_image(&n.repo, "v2").await;
+    let good = Aws::image_uri(&n.repo, "v2");
+    let run = run_action(&aws, &inputs(&n, &good, &[]), &[("GITHUB_RUN_ATTEMPT", "2")]);
+    assert_eq!(run.output("outcome"), "success", "{}", run.stdout);
+    assert_eq!(n.weights(&aws, &n.prod_rule).await, (0, 100));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_smoke_check_answers_the_test_traffic_hook() {
+    let aws = Aws::new("native_smoke").await;
+    let hooked = || {
+        blue_green(1).lifecycle_hooks(
+            ecs::DeploymentLifecycleHook::builder()
+                .target_type(ecs::DeploymentLifecycleHookTargetType::Pause)
+                .lifecycle_stages(ecs::DeploymentLifecycleHookStage::PostTestTrafficShift)
+                .build(),
+        )
+    };
+    let n = native(&aws, "native-smoke", hooked()).await;
+    aws.push_image(&n.repo, "v2").await;
+    let image = Aws::image_uri(&n.repo, "v2");
+    let health = Sim::shared().url("/_sim/health");
+    let run = run_action(&aws, &inputs(&n, &image, &[("smoke-url", &health)]), &[]);
+    assert_eq!(run.output("outcome"), "success", "{}", run.stdout);
+    assert!(run.stdout.contains("smoke check of"), "{}", run.stdout);
+    let before = n.running(&aws).await;
+    aws.push_image(&n.repo, "v3").await;
+    let image = Aws::image_uri(&n.repo, "v3");
+    let missing = Sim::shared().url("/_sim/no-such-page");
+    let run = run_action(
+        &aws,
+        &inputs(&n, &image, &[("smoke-url", &missing), ("smoke-timeout", "2s")]),
+        &[],
+    );
+    run.assert_code(1);
+    assert!(
+        run.output("rolled-back-reason").contains("smoke check"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(n.running(&aws).await, before);
+    assert_eq!(
+        n.weights(&aws, &n.prod_rule).await,
+        (0, 100),
+        "production never moved off v2"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deployment_left_paused_is_rolled_back_before_a_new_release_deploys() {
+    let aws = Aws::new("native_left").await;
+    let config = blue_green(1).lifecycle_hooks(
+        ecs::DeploymentLifecycleHook::builder()
+            .target_type(ecs::DeploymentLifecycleHookTargetType::Pause)
+            .lifecycle_stages(ecs::DeploymentLifecycleHookStage::PreProductionTrafficShift)
+            .build(),
+    );
+    let n = native(&aws, "native-left", config).await;
+    aws.push_image(&n.repo, "v2").await;
+    let run = run_action(&aws, &inputs(&n, &Aws::image_uri(&n.repo, "v2"), &[]), &[]);
+    assert_eq!(run.output("outcome"), "paused", "{}", run.stdout);
+    // Another release, without on-split: continue: the paused one is put back first.
+    let v3 = aws.push_image(&n.repo, "v3").await;
+    let run = run_action(&aws, &inputs(&n, &Aws::image_uri(&n.repo, "v3"), &[]), &[]);
+    assert!(run.stdout.contains("stopping it with ROLLBACK"), "{}", run.stdout);
+    assert_eq!(
+        run.output("outcome"),
+        "paused",
+        "the new release pauses at the hook too"
+    );
+    let rolled: Vec<_> = n
+        .deployments()
+        .into_iter()
+        .filter(|e| e["status"] == "ROLLBACK_SUCCESSFUL")
+        .collect();
+    assert_eq!(rolled.len(), 1, "the first deployment was rolled back");
+    let again = run_action(
+        &aws,
+        &inputs(&n, &Aws::image_uri(&n.repo, "v3"), &[("on-split", "continue")]),
+        &[],
+    );
+    assert_eq!(again.output("outcome"), "success", "{}", again.stdout);
+    let (td, _) = aws.task_definition(&n.running(&aws).await).await;
+    assert!(td.container_definitions()[0].image().unwrap().ends_with(&v3));
 }

@@ -210,10 +210,10 @@ def _stage(sd: dict, stage: str) -> None:
     sim.record("service_deployment_stage", arn=sd["serviceDeploymentArn"], stage=stage)
 
 
-def _hooks_hold(sd: dict) -> bool:
-    """Whether PAUSE hooks of the current stage still hold the deployment (creating them on
-    the first look); a timed-out hook takes its timeout action."""
-    stage = sd["lifecycleStage"]
+def _hooks_hold(sd: dict, stage: str | None = None) -> bool:
+    """Whether PAUSE hooks of the stage (the current one by default) still hold the deployment
+    (creating them on the first look); a timed-out hook takes its timeout action."""
+    stage = stage or sd["lifecycleStage"]
     hooks = [h for h in sd["deploymentConfiguration"].get("lifecycleHooks") or []
              if stage in (h.get("lifecycleStages") or [])]
     if not hooks:
@@ -376,6 +376,11 @@ def _tick_forward(backend, service, sd: dict) -> None:
         _set_rule(service, adv.get("testListenerRule"), {sd["sim_blue_tg"]: 0, sd["sim_green_tg"]: 100})
         sd["targetServiceRevision"]["requestedTestTrafficWeight"] = 100.0
         sd["sourceServiceRevisions"][0]["requestedTestTrafficWeight"] = 0.0
+    elif stage == "POST_TEST_TRAFFIC_SHIFT":
+        # PRE_PRODUCTION_TRAFFIC_SHIFT is a hook stage with no lifecycle stage of its own: its
+        # hooks hold the deployment between the test shift and the production shift.
+        if _hooks_hold(sd, "PRE_PRODUCTION_TRAFFIC_SHIFT") or sd["status"] != "IN_PROGRESS":
+            return
     elif stage == "PRODUCTION_TRAFFIC_SHIFT":
         _shift(service, sd, _shift_target(sd))
         if sd["sim_weight"] < 100.0:

@@ -44,6 +44,23 @@ pub struct NativeSetup {
     pub alarm_rollback: Vec<String>,
 }
 
+impl NativeSetup {
+    /// How long ECS itself takes to shift and bake (its canary or linear steps, then the bake),
+    /// in AWS time: a follower's deadline is this plus the time to start and clean up.
+    pub fn own_duration(&self) -> Duration {
+        let shift = match &self.strategy {
+            NativeStrategy::BlueGreen => Duration::ZERO,
+            NativeStrategy::Canary { bake, .. } => *bake,
+            NativeStrategy::Linear { percent, bake } => {
+                // Every step but the one reaching 100% bakes ("not applied after reaching 100 percent").
+                let steps = (100.0 / percent.max(0.1)).ceil() as u32;
+                *bake * steps.saturating_sub(1)
+            }
+        };
+        shift + self.bake
+    }
+}
+
 impl NativeStrategy {
     pub fn name(&self) -> &'static str {
         match self {
@@ -305,6 +322,25 @@ mod tests {
         );
         assert_eq!(out.bake, Duration::from_secs(60));
         assert_eq!(out.to_string(), "CANARY: 10% for 10m, then 100%; bake 1m");
+    }
+
+    #[test]
+    fn ecs_own_duration_counts_every_bake_but_the_last_linear_step() {
+        let linear = setup(NativeStrategy::Linear {
+            percent: 30.0,
+            bake: Duration::from_secs(60),
+        });
+        // 30, 60, 90, 100: three bakes, then ECS's bake of 10 minutes.
+        assert_eq!(linear.own_duration(), Duration::from_secs(3 * 60 + 600));
+        let canary = setup(NativeStrategy::Canary {
+            percent: 5.0,
+            bake: Duration::from_secs(300),
+        });
+        assert_eq!(canary.own_duration(), Duration::from_secs(900));
+        assert_eq!(
+            setup(NativeStrategy::BlueGreen).own_duration(),
+            Duration::from_secs(600)
+        );
     }
 
     #[test]

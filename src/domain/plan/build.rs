@@ -55,7 +55,13 @@ pub fn rolling(services: &[String], image: &str, desired: Option<i32>) -> Plan {
 
 /// A service ECS deploys with its own BLUE_GREEN, LINEAR or CANARY strategy: register, start
 /// ECS's deployment, follow it (judging production traffic) until `until`.
-pub fn native(service: &str, image: &str, setup: &crate::domain::native::NativeSetup, until: &str) -> Plan {
+pub fn native(
+    service: &str,
+    image: &str,
+    setup: &crate::domain::native::NativeSetup,
+    until: &str,
+    time_scale: f64,
+) -> Plan {
     let services = vec![service.to_string()];
     Plan {
         strategy: format!("ecs-{}", setup.strategy.name().to_ascii_lowercase().replace('_', "-")),
@@ -72,6 +78,7 @@ pub fn native(service: &str, image: &str, setup: &crate::domain::native::NativeS
                 service: service.to_string(),
                 shape: setup.to_string(),
                 until: until.to_string(),
+                ecs_secs: setup.own_duration().div_f64(time_scale.max(1.0)).as_secs(),
             },
         ],
         cursor: 0,

@@ -65,6 +65,8 @@ pub enum Step {
         service: String,
         shape: String,
         until: String,
+        /// ECS's own shift and bake (AWS time scaled to the run's): waited past `wait-timeout`.
+        ecs_secs: u64,
     },
     /// Record which slot is stable now (service tags).
     Record { stable: String, previous: String },
@@ -150,7 +152,9 @@ impl fmt::Display for Step {
                 secs(*interval_secs)
             ),
             Step::AwaitApproval { weight } => write!(f, "pause at {weight}% until a gated run continues"),
-            Step::FollowServiceDeployment { service, shape, until } => write!(
+            Step::FollowServiceDeployment {
+                service, shape, until, ..
+            } => write!(
                 f,
                 "follow ECS's deployment of {service} ({shape}) under analysis until {until}; a failing verdict or a signal stops it with ROLLBACK"
             ),
@@ -238,9 +242,8 @@ impl Plan {
             .iter()
             .skip(self.cursor)
             .map(|s| match s {
-                Step::AwaitStable { .. } | Step::AwaitHealthy { .. } | Step::FollowServiceDeployment { .. } => {
-                    wait_timeout
-                }
+                Step::AwaitStable { .. } | Step::AwaitHealthy { .. } => wait_timeout,
+                Step::FollowServiceDeployment { ecs_secs, .. } => wait_timeout + Duration::from_secs(*ecs_secs),
                 Step::Smoke { timeout_secs, .. } | Step::RunTask { timeout_secs, .. } => {
                     Duration::from_secs(*timeout_secs)
                 }

@@ -339,7 +339,9 @@ pub async fn follow(
                     return ended(OutcomeKind::Success, ServiceStatus::Deployed, Some(note), timeline);
                 }
             }
-            if stop_reason.is_none() && super::super::elapsed(ports, since) > cfg.wait_timeout {
+            // wait-timeout is the action's margin on top of what ECS itself takes to shift and bake.
+            let deadline = cfg.wait_timeout + setup.own_duration().div_f64(cfg.aws_time_scale.max(1.0));
+            if stop_reason.is_none() && super::super::elapsed(ports, since) > deadline {
                 stop_reason = Some((Failure::Timeout, false));
             }
         }

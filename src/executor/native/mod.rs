@@ -95,7 +95,7 @@ pub async fn plan_now(cfg: &DeployConfig, ports: &Ports<'_>, image: &str) -> Res
     let setup = checked_setup(cfg, &state, &setup)?;
     let until = cfg.native.as_ref().map_or(WaitUntil::Deployed, |n| n.wait_until);
     Ok(Some(
-        plan::native(&state.name, image, &setup, until.name()).with_run_task(cfg.run_task.as_ref()),
+        plan::native(&state.name, image, &setup, until.name(), cfg.aws_time_scale).with_run_task(cfg.run_task.as_ref()),
     ))
 }
 
@@ -116,8 +116,14 @@ pub async fn deploy(
         .native
         .as_ref()
         .ok_or_else(|| refused(cfg, &state.name, "is ECS-native".into()))?;
-    let plan =
-        plan::native(&state.name, &resolved.image, &setup, nc.wait_until.name()).with_run_task(cfg.run_task.as_ref());
+    let plan = plan::native(
+        &state.name,
+        &resolved.image,
+        &setup,
+        nc.wait_until.name(),
+        cfg.aws_time_scale,
+    )
+    .with_run_task(cfg.run_task.as_ref());
     for line in plan.lines() {
         log::info(&line);
     }
