@@ -663,3 +663,47 @@ async fn a_deployment_left_paused_is_rolled_back_before_a_new_release_deploys() 
     let (td, _) = aws.task_definition(&n.running(&aws).await).await;
     assert!(td.container_definitions()[0].image().unwrap().ends_with(&v3));
 }
+
+/// Throttling and 5xx on the service-deployment calls (ridden out by retries and the
+/// follower's polling) never turn a caught release into a false success or a split.
+#[tokio::test(flavor = "multi_thread")]
+async fn faults_on_the_service_deployment_calls_still_end_rolled_back() {
+    let aws = Aws::new("native_faults").await;
+    let n = native(&aws, "native-faults", canary(20.0, 10, 2)).await;
+    let bad = aws.push_image(&n.repo, "bad").await;
+    Sim::shared().scenario(&bad, serde_json::json!({"error_rate": 0.2}));
+    let before = n.running(&aws).await;
+    let key = aws.access_key.clone();
+    Sim::shared().put(
+        &format!("/_sim/faults?access_key={key}"),
+        serde_json::json!([
+            {"operation": "DescribeServiceDeployments", "kind": "5xx", "rate": 0.5},
+            {"operation": "ListServiceDeployments", "kind": "throttle", "rate": 0.5},
+            {"operation": "StopServiceDeployment", "kind": "throttle", "count": 2},
+        ]),
+    );
+    let run = run_action(&aws, &inputs(&n, &Aws::image_uri(&n.repo, "bad"), &[]), &[]);
+    let _ = ureq::delete(&Sim::shared().url(&format!("/_sim/faults?access_key={key}"))).call();
+    assert_eq!(run.output("outcome"), "failure", "{}", run.stdout);
+    let reason = run.output("rolled-back-reason");
+    assert!(
+        reason.contains("analysis failed at 20% traffic"),
+        "{reason}\n{}",
+        run.stdout
+    );
+    assert!(!run.summary.contains("NOT rolled back"), "{}", run.summary);
+    assert_eq!(n.weights(&aws, &n.prod_rule).await, (100, 0));
+    assert_eq!(n.running(&aws).await, before);
+    // Other callers see ECS tag changes late (the simulator's tag visibility): poll briefly.
+    let arn = aws
+        .service(&n.cluster, &n.service)
+        .await
+        .service_arn()
+        .unwrap()
+        .to_string();
+    let t = Instant::now();
+    while aws.tag_value(&arn, "ecs-deploy:lock").await.is_some() {
+        assert!(t.elapsed() < Duration::from_secs(5), "a lock tag was left behind");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

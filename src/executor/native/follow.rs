@@ -74,9 +74,11 @@ pub async fn start(
         setup.strategy.name()
     ));
     let since = ports.clock.now();
+    // ECS is deploying now: a failed read here is retried, never a reason to stop watching.
+    let mut last_error = String::new();
     loop {
-        for (arn, revision) in ports.ecs.active_service_deployments(&cfg.cluster, service).await? {
-            if ports.ecs.revision_task_definition(&revision).await? == td {
+        match find(ports, &cfg.cluster, service, td).await {
+            Ok(Some(arn)) => {
                 log::info(&format!("{service}: following service deployment {arn}"));
                 return Ok(Target {
                     arn,
@@ -87,16 +89,28 @@ pub async fn start(
                     service: service.to_string(),
                 });
             }
+            Ok(None) => {}
+            Err(e) => last_error = format!(" (last error: {e})"),
         }
         if super::super::elapsed(ports, since) > FIND_FOR {
             return Err(Error::Preflight {
                 cluster: cfg.cluster.clone(),
                 service: service.to_string(),
-                problem: format!("was updated to {td}, but ECS lists no service deployment of it; check the service's Deployments tab"),
+                problem: format!("was updated to {td}, but its service deployment could not be found{last_error}; ECS goes on with it unwatched: check the service's Deployments tab"),
             });
         }
         ports.clock.sleep(cfg.poll_interval).await;
     }
+}
+
+/// The active service deployment whose target revision runs `td`.
+async fn find(ports: &Ports<'_>, cluster: &str, service: &str, td: &str) -> Result<Option<String>, Error> {
+    for (arn, revision) in ports.ecs.active_service_deployments(cluster, service).await? {
+        if ports.ecs.revision_task_definition(&revision).await? == td {
+            return Ok(Some(arn));
+        }
+    }
+    Ok(None)
 }
 
 /// A deployment an earlier run left in progress. Continued when it is this release held at a
