@@ -5,7 +5,7 @@ grace period, ListTasks filters as AWS does; the service-deployment calls moto l
 (List/DescribeServiceDeployments, Stop/ContinueServiceDeployment, DescribeServiceRevisions)."""
 import json
 
-from moto.ecs.exceptions import ECSException
+from moto.ecs.exceptions import ECSException, InvalidParameterException
 from moto.ecs.models import EC2ContainerServiceBackend
 from moto.ecs.responses import EC2ContainerServiceResponse
 
@@ -26,7 +26,8 @@ _orig_create_service_response = EC2ContainerServiceResponse.create_service
 def _create_service(self, *args, **kwargs):
     """Replace moto's never-progressing deployment with a real PRIMARY one."""
     service = _orig_create_service(self, *args, **kwargs)
-    if service.deployment_controller.get("type") == "ECS" and service.task_definition:
+    # A CODE_DEPLOY service's first task set runs like a deployment here (codedeploy_ecs).
+    if service.deployment_controller.get("type") in ("ECS", "CODE_DEPLOY") and service.task_definition:
         service.sim = ServiceSim()
         service.deployment_configuration = dict(DEFAULT_DEPLOYMENT_CONFIGURATION)
         service.deployments = []
@@ -59,6 +60,9 @@ def _update_service(self, props: dict):
     config = {**DEFAULT_DEPLOYMENT_CONFIGURATION, **(props.get("deployment_configuration") or service.deployment_configuration or {})}
     new_td = props.get("task_definition")
     deploys = force or (new_td is not None and self.describe_task_definition(new_td).arn != before)
+    if deploys and (service.deployment_controller or {}).get("type") == "CODE_DEPLOY":
+        raise InvalidParameterException("Cannot update task definition on services with a CODE_DEPLOY deployment "
+                                        "controller. Use AWS CodeDeploy to trigger a new deployment.")
     native = ecs_native.strategy_of(config) in ecs_native.NATIVE
     if native:  # refused before moto changes anything
         ecs_native.validate(config, props.get("load_balancers") or service.load_balancers)

@@ -43,6 +43,7 @@ class ServiceSim:
     cb_failures: dict = field(default_factory=dict)  # deployment id -> the circuit breaker's failure count
     native_current: str | None = None  # ARN of the ECS-native service deployment last started (ecs_native)
     native_active_tg: str | None = None  # the target group production is on after a native deployment
+    codedeploy_current: object = None  # the CodeDeploy deployment (codedeploy_ecs) running on the service
 
 
 class SimContainer:
@@ -398,12 +399,12 @@ def all_backends():
 
 
 def tick(_dt: float) -> None:
-    from . import ecs_native  # it builds on this module
+    from . import codedeploy_ecs, ecs_native  # they build on this module
 
     for backend in all_backends():
         for service in list(backend.services.values()):
             if getattr(service, "sim", None) is not None and service.deployments:
-                if not ecs_native.tick_service(backend, service):
+                if not (ecs_native.tick_service(backend, service) or codedeploy_ecs.tick_service(backend, service)):
                     _tick_service(backend, service)
         for cluster_tasks in backend.tasks.values():  # forget long-stopped tasks, as AWS does
             for arn, t in list(cluster_tasks.items()):

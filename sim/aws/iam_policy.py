@@ -13,7 +13,7 @@ The evaluation follows "Policy evaluation logic" (docs.aws.amazon.com/IAM/latest
 reference_policies_evaluation-logic.html): an explicit Deny wins, then any Allow, else an
 implicit deny. The resource and condition keys of each call are those of the Service
 Authorization Reference (docs.aws.amazon.com/service-authorization/latest/reference/) for
-ECS, ECR, Elastic Load Balancing v2, CloudWatch, Application Auto Scaling and IAM (iam:PassRole on a task definition's
+ECS, ECR, Elastic Load Balancing v2, CloudWatch, Application Auto Scaling, CodeDeploy and IAM (iam:PassRole on a task definition's
 roles). A call the simulator cannot place (an operation missing from RESOURCES below) is
 refused: the less forgiving reading.
 """
@@ -230,6 +230,21 @@ def _cluster_of(arn: str, region: str) -> dict:
     return {"ecs:cluster": [_arn("ecs", region, f"cluster/{parts[1]}")]} if len(parts) >= 3 else {}
 
 
+def _cd_group(region: str, application: str, group: str) -> str:
+    return _arn("codedeploy", region, f"deploymentgroup:{application}/{group}")
+
+
+def _cd_deployment_group(region: str, deployment_id: str) -> str:
+    """The deployment group ARN of a deployment (a deployment has no resource type of its own)."""
+    from moto.codedeploy.models import codedeploy_backends
+
+    try:
+        d = codedeploy_backends[_account.get()][region].deployments[deployment_id]
+        return _cd_group(region, d.application_name, d.deployment_group_name)
+    except KeyError:
+        return _cd_group(region, "*", "*")
+
+
 def _ecr_repo(params: dict, region: str, name: str) -> str:
     return f"arn:aws:ecr:{region}:{params.get('registryId') or _account.get()}:repository/{name}"
 
@@ -290,6 +305,21 @@ RESOURCES = {
     "application-autoscaling": {
         "DescribeScalableTargets": lambda p, r: [("application-autoscaling:DescribeScalableTargets", "*", {})],
         "RegisterScalableTarget": _register_scalable_target,
+    },
+    # CodeDeploy (Service Authorization Reference, AWS CodeDeploy: resource types application,
+    # deploymentgroup, deploymentconfig). CreateDeployment with AppSpec content registers the
+    # revision on the application too: RegisterApplicationRevision is required with it (the less
+    # forgiving reading; AWS's ECS GitHub Action documents both).
+    "codedeploy": {
+        "GetDeploymentGroup": lambda p, r: [("codedeploy:GetDeploymentGroup", _cd_group(r, p.get("applicationName", ""),
+                                                                                      p.get("deploymentGroupName", "")), {})],
+        "GetDeploymentConfig": lambda p, r: [("codedeploy:GetDeploymentConfig",
+                                              _arn("codedeploy", r, f"deploymentconfig:{p.get('deploymentConfigName', '')}"), {})],
+        "CreateDeployment": lambda p, r: [
+            ("codedeploy:CreateDeployment", _cd_group(r, p.get("applicationName", ""), p.get("deploymentGroupName", "")), {}),
+            ("codedeploy:RegisterApplicationRevision", _arn("codedeploy", r, f"application:{p.get('applicationName', '')}"), {})],
+        **{op: (lambda op: lambda p, r: [(f"codedeploy:{op}", _cd_deployment_group(r, p.get("deploymentId", "")), {})])(op)
+           for op in ("GetDeployment", "StopDeployment", "ListDeploymentTargets", "BatchGetDeploymentTargets")},
     },
     "sts": {
         "AssumeRole": lambda p, r: [("sts:AssumeRole", p.get("RoleArn", ""), {})],
