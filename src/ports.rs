@@ -125,6 +125,42 @@ pub trait Ecs: Send + Sync {
         let _ = (hook, rollback);
         Err(no_native("ecs:ContinueServiceDeployment", arn))
     }
+    /// CodeDeploy, for services on the CODE_DEPLOY controller (`domain::codedeploy`).
+    async fn codedeploy_group(
+        &self,
+        application: &str,
+        name: &str,
+    ) -> Result<crate::domain::codedeploy::DeploymentGroup, AwsError> {
+        let _ = application;
+        Err(no_native("codedeploy:GetDeploymentGroup", name))
+    }
+    async fn codedeploy_config_exists(&self, name: &str) -> Result<(), AwsError> {
+        Err(no_native("codedeploy:GetDeploymentConfig", name))
+    }
+    /// CreateDeployment with the AppSpec (and a deployment config, else the group's); its id.
+    async fn codedeploy_create(
+        &self,
+        group: &crate::domain::codedeploy::DeploymentGroup,
+        appspec: &str,
+        config: Option<&str>,
+    ) -> Result<String, AwsError> {
+        let _ = (appspec, config);
+        Err(no_native("codedeploy:CreateDeployment", &group.name))
+    }
+    /// The group's deployments that have not ended.
+    async fn codedeploy_active(
+        &self,
+        group: &crate::domain::codedeploy::DeploymentGroup,
+    ) -> Result<Vec<String>, AwsError> {
+        Err(no_native("codedeploy:ListDeployments", &group.name))
+    }
+    async fn codedeploy_deployment(&self, id: &str) -> Result<crate::domain::codedeploy::DeploymentView, AwsError> {
+        Err(no_native("codedeploy:GetDeployment", id))
+    }
+    /// StopDeployment with auto-rollback.
+    async fn codedeploy_stop(&self, id: &str) -> Result<(), AwsError> {
+        Err(no_native("codedeploy:StopDeployment", id))
+    }
     /// Events since `since`, stopped tasks of `task_definition`, unhealthy targets. Never fails:
     /// what could not be read is listed in `gaps`.
     async fn diagnostics(

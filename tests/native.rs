@@ -347,7 +347,7 @@ async fn a_healthy_canary_is_followed_to_the_end() {
     plan.assert_code(0);
     assert!(
         plan.stdout.contains(
-            "3/3 follow-service-deployment: follow ECS's deployment of api (CANARY: 10% for 3m, then 100%; bake 2m)"
+            "3/3 follow-service-deployment: follow the deployment of api (ECS CANARY: 10% for 3m, then 100%; bake 2m)"
         ),
         "{}",
         plan.stdout

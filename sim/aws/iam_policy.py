@@ -31,7 +31,7 @@ IAM_PREFIX = {"monitoring": "cloudwatch"}  # SigV4 signing name -> IAM service p
 
 
 PLACEHOLDERS = ("REGION", "ACCOUNT_ID", "CLUSTER", "FAMILY", "REPOSITORY", "LOAD_BALANCER", "TASK_ROLE",
-                "EXECUTION_ROLE", "STAGE_ROLE_ARN")
+                "EXECUTION_ROLE", "STAGE_ROLE_ARN", "CODEDEPLOY_APPLICATION", "DEPLOYMENT_GROUP")
 
 
 def caller(access_key: str | None) -> tuple[str, str | None]:
@@ -103,15 +103,20 @@ def _names(region: str) -> dict:
     from moto.elbv2.models import elbv2_backends
     from moto.iam.models import iam_backends
 
+    from moto.codedeploy.models import codedeploy_backends
+
     account = _account.get()
     ecs, iam = ecs_backends[account][region], iam_backends[account]["aws"]
+    cd = codedeploy_backends[account][region]
     roles = [r.name for r in iam.roles.values()] if isinstance(iam.roles, dict) else []
     # The stage roles a deploy may assume: every role of every account (a test names them).
     stage_roles = [r.arn for a in list(iam_backends.values()) for r in list(a["aws"].roles.values())]
     return {"REGION": [region], "ACCOUNT_ID": [account], "CLUSTER": list(ecs.clusters),
             "FAMILY": list(ecs.task_definitions), "REPOSITORY": list(ecr_backends[account][region].repositories),
             "LOAD_BALANCER": [lb.name for lb in elbv2_backends[account][region].load_balancers.values()],
-            "TASK_ROLE": roles, "EXECUTION_ROLE": roles, "STAGE_ROLE_ARN": stage_roles}
+            "TASK_ROLE": roles, "EXECUTION_ROLE": roles, "STAGE_ROLE_ARN": stage_roles,
+            "CODEDEPLOY_APPLICATION": list(cd.applications),
+            "DEPLOYMENT_GROUP": sorted({g for groups in cd.deployment_groups.values() for g in groups})}
 
 
 def _expand(text: str, names: dict) -> list[str]:
@@ -313,6 +318,8 @@ RESOURCES = {
     "codedeploy": {
         "GetDeploymentGroup": lambda p, r: [("codedeploy:GetDeploymentGroup", _cd_group(r, p.get("applicationName", ""),
                                                                                       p.get("deploymentGroupName", "")), {})],
+        "ListDeployments": lambda p, r: [("codedeploy:ListDeployments", _cd_group(r, p.get("applicationName", ""),
+                                                                                 p.get("deploymentGroupName", "")), {})],
         "GetDeploymentConfig": lambda p, r: [("codedeploy:GetDeploymentConfig",
                                               _arn("codedeploy", r, f"deploymentconfig:{p.get('deploymentConfigName', '')}"), {})],
         "CreateDeployment": lambda p, r: [

@@ -20,6 +20,7 @@ pub const DESCRIBE_BATCH: usize = 10;
 pub struct EcsAdapter {
     ecs: aws_sdk_ecs::Client,
     elb: aws_sdk_elasticloadbalancingv2::Client,
+    codedeploy: aws_sdk_codedeploy::Client,
     /// Task definitions as described, so a revision copies every field we do not change.
     described: Mutex<HashMap<String, TaskDefinition>>,
 }
@@ -29,6 +30,7 @@ impl EcsAdapter {
         EcsAdapter {
             ecs: aws_sdk_ecs::Client::new(config),
             elb: aws_sdk_elasticloadbalancingv2::Client::new(config),
+            codedeploy: aws_sdk_codedeploy::Client::new(config),
             described: Mutex::new(HashMap::new()),
         }
     }
@@ -108,6 +110,10 @@ fn service_state(s: &aws_sdk_ecs::types::Service) -> ServiceState {
             .and_then(|c| c.strategy())
             .map(|st| st.as_str().to_string()),
         native: super::ecs_native::setup(s),
+        load_balancer_container: s
+            .load_balancers()
+            .first()
+            .and_then(|l| Some((l.container_name()?.to_string(), l.container_port()?))),
     }
 }
 
@@ -363,6 +369,42 @@ impl Ecs for EcsAdapter {
 
     async fn continue_service_deployment(&self, arn: &str, hook: &str, rollback: bool) -> Result<(), AwsError> {
         super::ecs_native::continue_hook(&self.ecs, arn, hook, rollback).await
+    }
+
+    async fn codedeploy_group(
+        &self,
+        application: &str,
+        name: &str,
+    ) -> Result<crate::domain::codedeploy::DeploymentGroup, AwsError> {
+        super::codedeploy::group(&self.codedeploy, application, name).await
+    }
+
+    async fn codedeploy_config_exists(&self, name: &str) -> Result<(), AwsError> {
+        super::codedeploy::config_exists(&self.codedeploy, name).await
+    }
+
+    async fn codedeploy_create(
+        &self,
+        group: &crate::domain::codedeploy::DeploymentGroup,
+        appspec: &str,
+        config: Option<&str>,
+    ) -> Result<String, AwsError> {
+        super::codedeploy::create(&self.codedeploy, group, appspec, config).await
+    }
+
+    async fn codedeploy_active(
+        &self,
+        group: &crate::domain::codedeploy::DeploymentGroup,
+    ) -> Result<Vec<String>, AwsError> {
+        super::codedeploy::active(&self.codedeploy, group).await
+    }
+
+    async fn codedeploy_deployment(&self, id: &str) -> Result<crate::domain::codedeploy::DeploymentView, AwsError> {
+        super::codedeploy::describe(&self.codedeploy, id).await
+    }
+
+    async fn codedeploy_stop(&self, id: &str) -> Result<(), AwsError> {
+        super::codedeploy::stop(&self.codedeploy, id).await
     }
 
     async fn run_task(&self, req: &RunTaskRequest) -> Result<StartedTask, AwsError> {

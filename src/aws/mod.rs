@@ -3,6 +3,7 @@
 pub mod autoscaling;
 pub mod cloudwatch;
 mod cloudwatch_gates;
+mod codedeploy;
 pub mod ecr;
 pub mod ecs;
 mod ecs_diagnostics;

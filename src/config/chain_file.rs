@@ -126,6 +126,9 @@ const STAGE_INPUTS: &[&str] = &[
     "native-linear-bake",
     "native-bake-time",
     "wait-until",
+    "codedeploy-application",
+    "codedeploy-deployment-group",
+    "codedeploy-config",
 ];
 
 impl ChainFile {

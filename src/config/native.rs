@@ -17,6 +17,30 @@ pub struct NativeConfig {
     pub analysis: ProgressiveConfig,
     pub overrides: NativeOverrides,
     pub wait_until: WaitUntil,
+    /// `codedeploy-application`, `codedeploy-deployment-group`, `codedeploy-config`: for a
+    /// service on the CODE_DEPLOY controller.
+    pub codedeploy: CodeDeployInputs,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CodeDeployInputs {
+    pub application: Option<String>,
+    pub group: Option<String>,
+    pub config: Option<String>,
+}
+
+/// A CodeDeploy name input (1-100 characters, no control characters), None when not given.
+fn codedeploy_name(v: &Option<String>, input: &'static str, errors: &mut Vec<InputError>) -> Option<String> {
+    let s = given(v)?;
+    if s.chars().count() > 100 || s.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        errors.push(InputError::new(
+            input,
+            format!("`{}` is not a CodeDeploy name", printable(s)),
+            "copy it from `aws deploy list-applications` or `list-deployment-groups`",
+        ));
+        return None;
+    }
+    Some(s.to_string())
 }
 
 const DAY: Duration = Duration::from_secs(24 * 3600);
@@ -83,10 +107,28 @@ pub fn native(
             WaitUntil::Deployed
         }),
     };
+    let codedeploy = CodeDeployInputs {
+        application: codedeploy_name(&raw.codedeploy_application, "codedeploy-application", errors),
+        group: codedeploy_name(&raw.codedeploy_deployment_group, "codedeploy-deployment-group", errors),
+        config: codedeploy_name(&raw.codedeploy_config, "codedeploy-config", errors),
+    };
+    if codedeploy.application.is_some() != codedeploy.group.is_some() {
+        let missing = if codedeploy.application.is_some() {
+            "codedeploy-deployment-group"
+        } else {
+            "codedeploy-application"
+        };
+        errors.push(InputError::new(
+            missing,
+            "is required with the other CodeDeploy input",
+            "give both codedeploy-application and codedeploy-deployment-group",
+        ));
+    }
     Some(NativeConfig {
         analysis: analysis?,
         overrides,
         wait_until,
+        codedeploy,
     })
 }
 
@@ -117,6 +159,20 @@ mod tests {
     }
 
     #[test]
+    fn a_deployment_group_without_its_application_names_the_missing_input() {
+        let (_, errors) = run(&[("codedeploy-deployment-group", "api-dg")]);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].input, "codedeploy-application");
+        let (cfg, errors) = run(&[
+            ("codedeploy-application", "shop"),
+            ("codedeploy-deployment-group", "api-dg"),
+            ("codedeploy-config", "CodeDeployDefault.ECSAllAtOnce"),
+        ]);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(cfg.unwrap().codedeploy.group.as_deref(), Some("api-dg"));
+    }
+
+    #[test]
     fn each_bad_value_is_one_error_naming_its_input() {
         for (input, value, says) in [
             ("native-linear-percent", "1%", "minimum of 3%"),
@@ -124,6 +180,7 @@ mod tests {
             ("native-bake-time", "90s", "whole minutes"),
             ("native-linear-bake", "2d", "out of range"),
             ("wait-until", "forever", "not a choice"),
+            ("codedeploy-application", "my app", "not a CodeDeploy name"),
         ] {
             let (_, errors) = run(&[(input, value)]);
             assert_eq!(errors.len(), 1, "{input}: {errors:?}");

@@ -3,6 +3,7 @@
 
 pub mod analysis;
 pub mod autoscaling;
+pub mod codedeploy;
 pub mod compare;
 pub mod components;
 pub mod console;

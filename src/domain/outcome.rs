@@ -63,6 +63,8 @@ pub enum RollbackResult {
     /// ECS rolled its own (BLUE_GREEN, LINEAR, CANARY) service deployment back: production
     /// traffic and the tasks are on the previous revision.
     ByEcsDeployment,
+    /// CodeDeploy's rollback deployment succeeded: traffic on the original task set.
+    ByCodeDeploy,
     /// We put the previous task definition back and the service became stable on it.
     Done,
     /// We asked for the previous task definition; not yet confirmed stable (e.g. on cancel).
@@ -76,7 +78,10 @@ impl RollbackResult {
     pub fn restored(&self) -> bool {
         matches!(
             self,
-            RollbackResult::ByEcs | RollbackResult::ByEcsDeployment | RollbackResult::Done
+            RollbackResult::ByEcs
+                | RollbackResult::ByEcsDeployment
+                | RollbackResult::ByCodeDeploy
+                | RollbackResult::Done
         )
     }
 
@@ -85,6 +90,9 @@ impl RollbackResult {
             RollbackResult::ByEcs => "rolled back by the ECS circuit breaker".into(),
             RollbackResult::ByEcsDeployment => {
                 "rolled back by ECS: production traffic and tasks on the previous revision".into()
+            }
+            RollbackResult::ByCodeDeploy => {
+                "rolled back by CodeDeploy: production traffic on the original task set".into()
             }
             RollbackResult::Done => "rolled back to the previous task definition".into(),
             RollbackResult::Requested => "rollback to the previous task definition requested".into(),

@@ -209,6 +209,7 @@ mod tests {
             deployment_controller: "ECS".into(),
             deployment_strategy: None,
             native: None,
+            load_balancer_container: None,
         }
     }
 

@@ -23,6 +23,8 @@ pub struct ServiceState {
     pub deployment_strategy: Option<String>,
     /// ECS's own strategy and the resources it shifts, when that strategy is not ROLLING.
     pub native: Option<crate::domain::native::NativeSetup>,
+    /// The container and port the service's (first) load balancer sends to.
+    pub load_balancer_container: Option<(String, i32)>,
 }
 
 impl ServiceState {
@@ -43,6 +45,7 @@ impl ServiceState {
             deployment_controller: "ECS".into(),
             deployment_strategy: None,
             native: None,
+            load_balancer_container: None,
         }
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod cancel;
 pub mod chain;
+pub mod codedeploy;
 pub mod images;
 pub mod links;
 pub mod lock;

@@ -94,6 +94,7 @@ impl FakeEcs {
                 deployment_controller: "ECS".into(),
                 deployment_strategy: None,
                 native: None,
+                load_balancer_container: None,
             },
         );
     }

@@ -76,9 +76,46 @@ pub fn native(
             },
             Step::FollowServiceDeployment {
                 service: service.to_string(),
-                shape: setup.to_string(),
+                shape: format!("ECS {setup}"),
                 until: until.to_string(),
                 ecs_secs: setup.own_duration().div_f64(time_scale.max(1.0)).as_secs(),
+            },
+        ],
+        cursor: 0,
+    }
+}
+
+/// A service on the CODE_DEPLOY controller: register, CreateDeployment with the AppSpec,
+/// follow it (judging production traffic) until `until`. `ecs_secs`: how long CodeDeploy's own
+/// shift and termination wait take, in the run's time.
+pub fn codedeploy(
+    service: &str,
+    image: &str,
+    group: &crate::domain::codedeploy::DeploymentGroup,
+    config: Option<&str>,
+    until: &str,
+    ecs_secs: u64,
+) -> Plan {
+    let services = vec![service.to_string()];
+    let used = config.unwrap_or(&group.config);
+    Plan {
+        strategy: "codedeploy".into(),
+        image: image.into(),
+        steps: vec![
+            Step::RegisterRevision { services },
+            Step::CreateCodeDeployDeployment {
+                service: service.to_string(),
+                group: format!("{}/{}", group.application, group.name),
+                config: config.map(str::to_string),
+            },
+            Step::FollowServiceDeployment {
+                service: service.to_string(),
+                shape: format!(
+                    "CodeDeploy {used}, then the original task set kept {}",
+                    humantime::format_duration(group.termination_wait)
+                ),
+                until: until.to_string(),
+                ecs_secs,
             },
         ],
         cursor: 0,

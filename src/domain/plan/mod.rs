@@ -16,7 +16,7 @@ use std::time::Duration;
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 
-pub use build::{native, rolling, two_slot, TwoSlotSettings};
+pub use build::{codedeploy, native, rolling, two_slot, TwoSlotSettings};
 
 /// One thing the executor does. Durations are whole seconds so the plan prints and hashes
 /// the same everywhere.
@@ -58,7 +58,15 @@ pub enum Step {
     },
     /// Stop with traffic held at `weight`; a later, gated run continues or rolls back.
     AwaitApproval { weight: u8 },
-    /// Follow ECS's own deployment (BLUE_GREEN, LINEAR, CANARY) through its lifecycle stages,
+    /// CreateDeployment in the CodeDeploy deployment group `group` (`application/group`) with
+    /// an AppSpec of the new revision, under `config` (the group's when None).
+    CreateCodeDeployDeployment {
+        service: String,
+        group: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        config: Option<String>,
+    },
+    /// Follow ECS's own deployment (BLUE_GREEN, LINEAR, CANARY) or CodeDeploy's through its lifecycle stages,
     /// judging production traffic on the new revision; a failing verdict or a signal stops it
     /// with ROLLBACK. `until`: deployed, shifted or started (`wait-until`).
     FollowServiceDeployment {
@@ -95,6 +103,7 @@ impl Step {
             Step::SetWeight { .. } => "set-weight",
             Step::Bake { .. } => "bake",
             Step::AwaitApproval { .. } => "await-approval",
+            Step::CreateCodeDeployDeployment { .. } => "create-codedeploy-deployment",
             Step::FollowServiceDeployment { .. } => "follow-service-deployment",
             Step::Record { .. } => "record",
             Step::Retire { .. } => "retire",
@@ -152,11 +161,18 @@ impl fmt::Display for Step {
                 secs(*interval_secs)
             ),
             Step::AwaitApproval { weight } => write!(f, "pause at {weight}% until a gated run continues"),
+            Step::CreateCodeDeployDeployment { service, group, config } => {
+                write!(f, "deploy the new revision to {service} through CodeDeploy deployment group {group}")?;
+                match config {
+                    Some(c) => write!(f, " with {c}"),
+                    None => write!(f, " with the group's deployment config"),
+                }
+            }
             Step::FollowServiceDeployment {
                 service, shape, until, ..
             } => write!(
                 f,
-                "follow ECS's deployment of {service} ({shape}) under analysis until {until}; a failing verdict or a signal stops it with ROLLBACK"
+                "follow the deployment of {service} ({shape}) under analysis until {until}; a failing verdict or a signal stops it with a rollback"
             ),
             Step::Record { stable, previous } => {
                 write!(f, "record {stable} as the stable slot, {previous} as previous")

@@ -112,12 +112,16 @@ async fn plan_steps(
     let image = format!("{}@{digest}", repo_ref.name);
     let plan = match &cfg.progressive {
         Some(pc) => super::super::two_slot::plan_now(cfg, pc, ports, &image).await,
-        None => super::super::native::plan_now(cfg, ports, &image).await.map(|native| {
-            native.unwrap_or_else(|| {
-                crate::domain::plan::rolling(&cfg.services, &image, cfg.controls.desired_count)
-                    .with_run_task(cfg.run_task.as_ref())
-            })
-        }),
+        None => match super::super::native::plan_now(cfg, ports, &image).await {
+            Ok(Some(plan)) => Ok(plan),
+            Ok(None) => super::super::codedeploy::plan_now(cfg, ports, &image).await.map(|cd| {
+                cd.unwrap_or_else(|| {
+                    crate::domain::plan::rolling(&cfg.services, &image, cfg.controls.desired_count)
+                        .with_run_task(cfg.run_task.as_ref())
+                })
+            }),
+            Err(e) => Err(e),
+        },
     };
     match plan {
         Ok(plan) => {

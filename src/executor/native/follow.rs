@@ -235,11 +235,22 @@ pub async fn one_off(
 }
 
 /// The analysis of one production weight (a window from when ECS set it).
-struct Window {
-    weight: u8,
+pub(crate) struct Window {
+    pub weight: u8,
     set_at: SystemTime,
     analysis: StepAnalysis,
     seen: Option<(usize, u64)>,
+}
+
+impl Window {
+    pub fn at(weight: u8, set_at: SystemTime) -> Window {
+        Window {
+            weight,
+            set_at,
+            analysis: StepAnalysis::default(),
+            seen: None,
+        }
+    }
 }
 
 /// Follows the deployment to `until`. Every way out that is not ECS's own success or
@@ -426,21 +437,38 @@ fn ended(kind: OutcomeKind, status: ServiceStatus, reason: Option<String>, timel
     }
 }
 
-fn close(ports: &Ports<'_>, window: &mut Option<Window>, timeline: &mut Vec<StepRecord>, verdict: &str) {
+/// Ends the window in the timeline. A "pass" is only written for a window whose last look
+/// passed: AWS moves on by its own clock, and a window it ended before CloudWatch published
+/// enough of its minutes is recorded (and warned about) as not judged, never as a pass.
+pub(crate) fn close(ports: &Ports<'_>, window: &mut Option<Window>, timeline: &mut Vec<StepRecord>, verdict: &str) {
     if let Some(w) = window.take() {
+        let verdict = match (&w.analysis.last, verdict.starts_with("pass")) {
+            (Some(Verdict::Pass), _) | (_, false) => verdict.to_string(),
+            (last, true) => {
+                let seen = last
+                    .as_ref()
+                    .map_or("no published minute yet".to_string(), |v| v.to_string());
+                let note = format!(
+                    "not judged at {}%: AWS moved on before CloudWatch published enough of its minutes ({seen}); make the step's bake longer than metrics-delay to judge it",
+                    w.weight
+                );
+                log::warning("Step not judged", &note);
+                note
+            }
+        };
         timeline.push(StepRecord {
             weight: w.weight,
             started_at: Some(w.set_at),
             seconds: super::super::elapsed(ports, w.set_at).as_secs_f64(),
             canary: w.analysis.last_measurement.map(|m| m.canary),
-            verdict: verdict.to_string(),
+            verdict,
             comparison: None,
         });
     }
 }
 
 /// One look at the window's published minutes; the reason when the verdict fails the step.
-async fn judge_window(
+pub(crate) async fn judge_window(
     ports: &Ports<'_>,
     cfg: &DeployConfig,
     pc: &ProgressiveConfig,
@@ -474,7 +502,7 @@ async fn judge_window(
 }
 
 /// GET the smoke URL (through the test listener) until 2xx or the timeout.
-async fn smoke(ports: &Ports<'_>, url: &str, timeout: Duration, cancel: &mut Cancel) -> Result<(), String> {
+pub(crate) async fn smoke(ports: &Ports<'_>, url: &str, timeout: Duration, cancel: &mut Cancel) -> Result<(), String> {
     let since = ports.clock.now();
     let mut last = String::new();
     while super::super::elapsed(ports, since) < timeout {

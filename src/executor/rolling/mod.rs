@@ -37,7 +37,10 @@ pub async fn deploy(cfg: &DeployConfig, ports: &Ports<'_>, cancel: &mut Cancel) 
         let resolved = images::resolve(ports, &cfg.images).await?;
         let states = ports.ecs.describe_services(&cfg.cluster, &cfg.services).await?;
         // Refused here with no change at all (not even a lock tag); checked again under the lock.
-        for s in states.iter().filter(|s| s.native.is_none()) {
+        for s in states
+            .iter()
+            .filter(|s| s.native.is_none() && s.deployment_controller != "CODE_DEPLOY")
+        {
             check_service(&cfg.cluster, s)?;
         }
         Ok::<_, Error>((resolved, states))
@@ -48,6 +51,10 @@ pub async fn deploy(cfg: &DeployConfig, ports: &Ports<'_>, cancel: &mut Cancel) 
     // ECS shifts this service's traffic itself: follow and judge its own deployment.
     if let Some(native) = states.iter().find(|s| s.native.is_some()) {
         return super::native::deploy(cfg, ports, cancel, resolved, native.clone()).await;
+    }
+    // CodeDeploy shifts this one, through its deployment group.
+    if let Some(cd) = states.iter().find(|s| s.deployment_controller == "CODE_DEPLOY") {
+        return super::codedeploy::deploy(cfg, ports, cancel, resolved, cd.clone()).await;
     }
 
     // One deploy per service at a time, taken before the state the run acts on is read: a

@@ -288,8 +288,8 @@ async fn run_steps(run: &mut Run<'_, '_>, cancel: &mut Cancel) -> Ended {
                 let interval = run.pc.bake.interval;
                 retire::retire(run, keep, pinned, interval, cancel).await
             }
-            Step::FollowServiceDeployment { .. } => {
-                log::warning("Step skipped", "follow-service-deployment is not a two-slot step");
+            Step::FollowServiceDeployment { .. } | Step::CreateCodeDeployDeployment { .. } => {
+                log::warning("Step skipped", &format!("{} is not a two-slot step", step.kind()));
                 Flow::Next
             }
         };

@@ -1,0 +1,515 @@
+//! A service on the CODE_DEPLOY deployment controller, deployed through its CodeDeploy
+//! deployment group as the team has it set up (one service, a blue and a green target group,
+//! the group's deployment config and alarms, a test listener):
+//!
+//! 1. Before any change: the group exists and deploys this service; a `codedeploy-config`
+//!    exists; `wait-until` short of `deployed` only with alarm auto-rollback on the group.
+//! 2. A deployment an earlier run left going is stopped with auto-rollback first.
+//! 3. Register the revision; CreateDeployment with an AppSpec (the revision, and the container
+//!    and port of the service's load balancer).
+//! 4. Follow GetDeployment and the ECS target's lifecycle events, judging production traffic
+//!    on the replacement task set's target group against the original's during the shift and
+//!    the termination wait; a failing verdict, a timeout or a signal: StopDeployment with
+//!    auto-rollback, and CodeDeploy's rollback deployment waited out.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use super::cancel::sleep_or_cancel;
+use super::images::ResolvedImages;
+use super::native::follow::{close, judge_window, Target, Window};
+use super::rolling::{preflight_native, register_all, revert_budget};
+use super::{lock, log, Cancel, DeployReport, Ports, StepRecord};
+use crate::config::DeployConfig;
+use crate::domain::codedeploy::{appspec, shift_duration, DeploymentGroup};
+use crate::domain::diagnostics::Diagnostics;
+use crate::domain::native::WaitUntil;
+use crate::domain::outcome::{Outcome, OutcomeKind, RollbackResult, ServiceResult, ServiceStatus};
+use crate::domain::plan::{self, Plan};
+use crate::domain::rollout::Failure;
+use crate::domain::service::ServiceState;
+use crate::error::{AwsErrorKind, Error};
+use crate::ports::TrafficSplitRef;
+
+fn refused(cfg: &DeployConfig, service: &str, problem: String) -> Error {
+    Error::Preflight {
+        cluster: cfg.cluster.clone(),
+        service: service.to_string(),
+        problem,
+    }
+}
+
+fn short(cluster: &str) -> &str {
+    cluster.rsplit('/').next().unwrap_or(cluster)
+}
+
+/// The deployment group this run deploys through, checked against the service and inputs.
+pub async fn checked_group(
+    cfg: &DeployConfig,
+    ports: &Ports<'_>,
+    state: &ServiceState,
+) -> Result<DeploymentGroup, Error> {
+    let Some(nc) = &cfg.native else {
+        return Err(refused(
+            cfg,
+            &state.name,
+            "is on the CODE_DEPLOY controller; deploy it with strategy rolling".into(),
+        ));
+    };
+    let (Some(app), Some(group)) = (&nc.codedeploy.application, &nc.codedeploy.group) else {
+        return Err(refused(
+            cfg,
+            &state.name,
+            "is on the CODE_DEPLOY deployment controller: give `codedeploy-application` and `codedeploy-deployment-group` (the deployment group whose ECS services include it)".into(),
+        ));
+    };
+    if cfg.services.len() != 1 {
+        return Err(refused(
+            cfg,
+            &state.name,
+            "is deployed by CodeDeploy, one service per run; give `services` only this one".into(),
+        ));
+    }
+    if !nc.overrides.is_empty() {
+        return Err(refused(
+            cfg,
+            &state.name,
+            "is deployed by CodeDeploy, which takes no `native-*` input; name a deployment config in `codedeploy-config` instead".into(),
+        ));
+    }
+    let g = ports.ecs.codedeploy_group(app, group).await.map_err(|e| match e.kind {
+        // A policy scoped to the team's group denies any other name: the same mistake.
+        AwsErrorKind::NotFound | AwsErrorKind::Invalid | AwsErrorKind::AccessDenied => refused(
+            cfg,
+            &state.name,
+            format!("is to be deployed by deployment group `{group}` of CodeDeploy application `{app}`, which does not exist or this role may not read ({}); check `codedeploy-application` and `codedeploy-deployment-group`, and iam-policy.json's CodeDeploy statements", e.message),
+        ),
+        _ => e.into(),
+    })?;
+    if !g
+        .services
+        .iter()
+        .any(|(c, s)| short(c) == short(&cfg.cluster) && *s == state.name)
+    {
+        return Err(refused(
+            cfg,
+            &state.name,
+            format!("is not one of the ECS services of deployment group `{group}` ({:?}); check `codedeploy-deployment-group`", g.services),
+        ));
+    }
+    if let Some(name) = &nc.codedeploy.config {
+        ports.ecs.codedeploy_config_exists(name).await.map_err(|e| {
+            refused(
+                cfg,
+                &state.name,
+                format!(
+                    "cannot use deployment config `{name}`: {}; check `codedeploy-config`",
+                    e.message
+                ),
+            )
+        })?;
+    }
+    if nc.wait_until != WaitUntil::Deployed && g.alarm_rollback.is_empty() {
+        return Err(refused(
+            cfg,
+            &state.name,
+            format!(
+                "is deployed by a group without alarm auto-rollback, so `wait-until: {}` would leave production unprotected once the job stops; enable the group's alarms with rollback on DEPLOYMENT_STOP_ON_ALARM, or use wait-until: deployed",
+                nc.wait_until.name()
+            ),
+        ));
+    }
+    if g.production_listener.is_none() || state.load_balancer_container.is_none() {
+        return Err(refused(
+            cfg,
+            &state.name,
+            format!("has no production listener in deployment group `{group}`, or no load balancer container; CodeDeploy cannot shift its traffic"),
+        ));
+    }
+    Ok(g)
+}
+
+fn own_duration(cfg: &DeployConfig, g: &DeploymentGroup) -> Duration {
+    let config = cfg
+        .native
+        .as_ref()
+        .and_then(|n| n.codedeploy.config.clone())
+        .unwrap_or_else(|| g.config.clone());
+    (shift_duration(&config) + g.termination_wait).div_f64(cfg.aws_time_scale.max(1.0))
+}
+
+fn plan_of(cfg: &DeployConfig, state: &ServiceState, g: &DeploymentGroup, image: &str) -> Plan {
+    let nc = cfg.native.as_ref();
+    let until = nc.map_or(WaitUntil::Deployed, |n| n.wait_until);
+    let config = nc.and_then(|n| n.codedeploy.config.as_deref());
+    plan::codedeploy(
+        &state.name,
+        image,
+        g,
+        config,
+        until.name(),
+        own_duration(cfg, g).as_secs(),
+    )
+}
+
+/// `command: plan` for a CODE_DEPLOY service (reads only); None when the run has none.
+pub async fn plan_now(cfg: &DeployConfig, ports: &Ports<'_>, image: &str) -> Result<Option<Plan>, Error> {
+    let states = ports.ecs.describe_services(&cfg.cluster, &cfg.services).await?;
+    let Some(state) = states.into_iter().find(|s| s.deployment_controller == "CODE_DEPLOY") else {
+        return Ok(None);
+    };
+    let g = checked_group(cfg, ports, &state).await?;
+    Ok(Some(plan_of(cfg, &state, &g, image)))
+}
+
+pub async fn deploy(
+    cfg: &DeployConfig,
+    ports: &Ports<'_>,
+    cancel: &mut Cancel,
+    resolved: ResolvedImages,
+    state: ServiceState,
+) -> Result<DeployReport, Error> {
+    let started = ports.clock.now();
+    let g = checked_group(cfg, ports, &state).await?;
+    let plan = plan_of(cfg, &state, &g, &resolved.image);
+    for line in plan.lines() {
+        log::info(&line);
+    }
+    let held = lock::acquire(
+        cfg,
+        ports,
+        &[(state.name.clone(), state.arn.clone())],
+        lock::ttl(cfg, &plan),
+    )
+    .await?;
+    let result = async {
+        settle_earlier(cfg, ports, &g, cancel).await?;
+        log::group("Preflight: the service and its task definition (under the lock)");
+        let planned = preflight_native(cfg, ports, &resolved).await;
+        log::endgroup();
+        let planned = planned?;
+        let mut executed = vec![0];
+        log::group(&format!("Step 1/3 register-revision: {}", plan.steps[0]));
+        let mut new_td = BTreeMap::new();
+        let registered = register_all(cfg, ports, &planned, &mut new_td).await;
+        log::endgroup();
+        registered?;
+        let td = new_td.values().next().cloned().unwrap_or_default();
+        if *cancel.borrow() {
+            let outcome = Outcome {
+                kind: OutcomeKind::Cancelled,
+                services: vec![],
+                reason: Some("cancelled by the runner before CodeDeploy was asked for anything".into()),
+            };
+            return Ok(report(&resolved, plan, executed, outcome, vec![]));
+        }
+        executed.push(1);
+        log::group(&format!("Step 2/3 create-codedeploy-deployment: {}", plan.steps[1]));
+        let target = start(cfg, ports, &state, &g, &td).await;
+        log::endgroup();
+        let target = target?;
+        executed.push(2);
+        log::group(&format!("Step 3/3 follow-service-deployment: {}", plan.steps[2]));
+        let (kind, status, reason, timeline) = follow(cfg, ports, &g, &target, cancel).await;
+        log::endgroup();
+        let outcome = Outcome {
+            kind,
+            services: vec![ServiceResult {
+                service: state.name.clone(),
+                previous_task_definition: state.task_definition.clone(),
+                new_task_definition: Some(td),
+                status,
+                diagnostics: Diagnostics::default(),
+                duration_ms: super::elapsed(ports, started).as_millis(),
+            }],
+            reason,
+        };
+        let mut report = report(&resolved, plan, executed, outcome, timeline);
+        report.production = Some(super::readback::services(ports, &cfg.cluster, &cfg.services).await);
+        report.links = super::links::for_run(cfg, &[state.name.as_str()], &[], &report.image);
+        Ok(report)
+    }
+    .await;
+    lock::release(ports, &held).await;
+    result
+}
+
+fn report(
+    resolved: &ResolvedImages,
+    plan: Plan,
+    executed: Vec<usize>,
+    outcome: Outcome,
+    timeline: Vec<StepRecord>,
+) -> DeployReport {
+    DeployReport {
+        outcome,
+        image: resolved.image.clone(),
+        digest: resolved.digest.as_ref().map(|d| d.to_string()),
+        strategy: plan.strategy.clone(),
+        timeline,
+        plan: Some(plan),
+        executed,
+        limits: None,
+        production: None,
+        links: vec![],
+    }
+}
+
+/// Deployments an earlier run left going: stopped with auto-rollback, and waited out.
+async fn settle_earlier(
+    cfg: &DeployConfig,
+    ports: &Ports<'_>,
+    g: &DeploymentGroup,
+    cancel: &mut Cancel,
+) -> Result<(), Error> {
+    for id in ports.ecs.codedeploy_active(g).await? {
+        log::warning(
+            "Earlier deployment rolled back",
+            &format!("CodeDeploy deployment {id} of group {} was left going by an earlier run; stopping it with auto-rollback before this deployment", g.name),
+        );
+        if let Err(e) = ports.ecs.codedeploy_stop(&id).await {
+            log::warning("StopDeployment failed", &e.to_string());
+        }
+        if !matches!(
+            await_rolled_back(ports, &id, cfg.wait_timeout, cfg.poll_interval, cancel).await,
+            RollbackResult::ByCodeDeploy
+        ) {
+            return Err(Error::Preflight {
+                cluster: cfg.cluster.clone(),
+                service: g.services.first().map(|s| s.1.clone()).unwrap_or_default(),
+                problem: format!("has CodeDeploy deployment {id} still going; re-run once it has ended"),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Which target group production is on (blue), the other (green), and the LB dimension.
+async fn start(
+    cfg: &DeployConfig,
+    ports: &Ports<'_>,
+    state: &ServiceState,
+    g: &DeploymentGroup,
+    td: &str,
+) -> Result<Target, Error> {
+    let listener = g.production_listener.clone().unwrap_or_default();
+    let fw = ports
+        .router
+        .forward_weights(&TrafficSplitRef::Listener(listener))
+        .await?;
+    let mut sorted = fw.weights.clone();
+    sorted.sort_by_key(|(_, w)| -w);
+    let blue = sorted.first().map(|(tg, _)| tg.clone()).unwrap_or_default();
+    let green = sorted.get(1).map(|(tg, _)| tg.clone()).unwrap_or_default();
+    let (container, port) = state.load_balancer_container.clone().unwrap_or_default();
+    let config = cfg.native.as_ref().and_then(|n| n.codedeploy.config.as_deref());
+    let id = ports
+        .ecs
+        .codedeploy_create(g, &appspec(td, &container, port), config)
+        .await?;
+    log::info(&format!(
+        "{}: CodeDeploy deployment {id} started ({})",
+        state.name,
+        config.unwrap_or(&g.config)
+    ));
+    Ok(Target {
+        arn: id,
+        task_definition: td.to_string(),
+        green_tg: green,
+        blue_tg: blue,
+        lb_dimension: fw.load_balancer_dimension,
+        service: state.name.clone(),
+    })
+}
+
+/// Waits for a stopped deployment's rollback deployment to succeed.
+async fn await_rolled_back(
+    ports: &Ports<'_>,
+    id: &str,
+    budget: Duration,
+    every: Duration,
+    cancel: &mut Cancel,
+) -> RollbackResult {
+    let since = ports.clock.now();
+    loop {
+        if let Ok(view) = ports.ecs.codedeploy_deployment(id).await {
+            if view.ended() {
+                let Some(rb) = view.rollback_deployment.clone() else {
+                    return match view.status.as_str() {
+                        "Succeeded" => RollbackResult::NotAttempted("the deployment had already succeeded".into()),
+                        _ => RollbackResult::Failed(format!("CodeDeploy started no rollback: {}", view.failure())),
+                    };
+                };
+                match ports.ecs.codedeploy_deployment(&rb).await {
+                    Ok(r) if r.status == "Succeeded" => return RollbackResult::ByCodeDeploy,
+                    Ok(r) if r.ended() => {
+                        return RollbackResult::Failed(format!("rollback deployment {rb}: {}", r.failure()))
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if super::elapsed(ports, since) > budget {
+            return RollbackResult::Requested;
+        }
+        if sleep_or_cancel(ports, every, cancel).await {
+            ports.clock.sleep(every).await; // a second signal does not cut it short
+        }
+    }
+}
+
+type Followed = (OutcomeKind, ServiceStatus, Option<String>, Vec<StepRecord>);
+
+async fn follow(
+    cfg: &DeployConfig,
+    ports: &Ports<'_>,
+    g: &DeploymentGroup,
+    target: &Target,
+    cancel: &mut Cancel,
+) -> Followed {
+    let nc = cfg.native.as_ref();
+    let Some(pc) = nc.map(|n| &n.analysis) else {
+        return (
+            OutcomeKind::Failure,
+            ServiceStatus::Deployed,
+            Some("no analysis settings".into()),
+            vec![],
+        );
+    };
+    let until = nc.map_or(WaitUntil::Deployed, |n| n.wait_until);
+    let since = ports.clock.now();
+    let deadline = cfg.wait_timeout + own_duration(cfg, g);
+    let mut timeline = Vec::new();
+    let mut window: Option<Window> = None;
+    let mut said = String::new();
+    let every = cfg.poll_interval.min(pc.bake.interval);
+    loop {
+        let mut stop: Option<(Failure, bool)> = None;
+        if *cancel.borrow() {
+            stop = Some((
+                Failure::RolloutFailed {
+                    reason: "cancelled".into(),
+                },
+                true,
+            ));
+        } else if let Ok(view) = ports.ecs.codedeploy_deployment(&target.arn).await {
+            let line = format!(
+                "{}: {} {} ({}% of production on the replacement task set)",
+                target.service,
+                view.status,
+                view.current_event(),
+                view.green_weight
+            );
+            if line != said {
+                log::info(&line);
+                ports.reporter.progress(&ports.stage, &line).await;
+                said = line;
+            }
+            match view.status.as_str() {
+                "Succeeded" => {
+                    close(
+                        ports,
+                        &mut window,
+                        &mut timeline,
+                        "pass (CodeDeploy completed the deployment)",
+                    );
+                    return (OutcomeKind::Success, ServiceStatus::Deployed, None, timeline);
+                }
+                "Stopped" | "Failed" => {
+                    let why = view.failure();
+                    close(
+                        ports,
+                        &mut window,
+                        &mut timeline,
+                        &format!("stopped by CodeDeploy: {why}"),
+                    );
+                    let rollback =
+                        await_rolled_back(ports, &target.arn, cfg.wait_timeout, cfg.poll_interval, cancel).await;
+                    let failure = Failure::RolloutFailed {
+                        reason: format!("CodeDeploy stopped the deployment: {why}"),
+                    };
+                    let reason = failure.summary();
+                    return (
+                        OutcomeKind::Failure,
+                        ServiceStatus::Failed { failure, rollback },
+                        Some(reason),
+                        timeline,
+                    );
+                }
+                _ if view.green_weight > 0.0 => {
+                    let weight = view.green_weight.round().clamp(0.0, 100.0) as u8;
+                    if window.as_ref().map(|w| w.weight) != Some(weight) {
+                        close(ports, &mut window, &mut timeline, "pass (CodeDeploy moved on)");
+                        window = Some(Window::at(weight, ports.clock.now()));
+                    }
+                    if let Some(w) = window.as_mut() {
+                        if let Some(reason) = judge_window(ports, cfg, pc, target, w).await {
+                            stop = Some((
+                                Failure::Analysis {
+                                    weight: w.weight,
+                                    reason,
+                                },
+                                false,
+                            ));
+                        }
+                    }
+                }
+                _ => {}
+            }
+            let reached = match until {
+                WaitUntil::Deployed => false,
+                WaitUntil::Shifted => view.green_weight >= 100.0 || view.termination_wait_started,
+                WaitUntil::Started => view.status == "InProgress",
+            };
+            if stop.is_none() && reached {
+                let note = format!(
+                    "this job stopped watching at `wait-until: {}`; CodeDeploy's alarms ({}) still stop and roll it back",
+                    until.name(),
+                    g.alarm_rollback.join(", ")
+                );
+                log::warning("Not watched by this job", &note);
+                close(ports, &mut window, &mut timeline, &format!("pass so far; {note}"));
+                return (OutcomeKind::Success, ServiceStatus::Deployed, Some(note), timeline);
+            }
+        }
+        if stop.is_none() && super::elapsed(ports, since) > deadline {
+            stop = Some((Failure::Timeout, false));
+        }
+        if let Some((failure, cancelled)) = stop {
+            let why = if cancelled {
+                "cancelled by the runner (SIGINT/SIGTERM/SIGHUP)".to_string()
+            } else {
+                failure.summary()
+            };
+            log::info("Roll back: StopDeployment with auto-rollback");
+            close(ports, &mut window, &mut timeline, &format!("fail: {why}"));
+            let rollback = match ports.ecs.codedeploy_stop(&target.arn).await {
+                Err(e) => RollbackResult::Failed(format!("StopDeployment failed: {e}")),
+                Ok(()) => {
+                    let budget = if cancelled {
+                        revert_budget(true)
+                    } else {
+                        cfg.wait_timeout
+                    };
+                    await_rolled_back(ports, &target.arn, budget, cfg.poll_interval, cancel).await
+                }
+            };
+            return if cancelled {
+                (
+                    OutcomeKind::Cancelled,
+                    ServiceStatus::Cancelled(rollback),
+                    Some(why),
+                    timeline,
+                )
+            } else {
+                (
+                    OutcomeKind::Failure,
+                    ServiceStatus::Failed { failure, rollback },
+                    Some(why),
+                    timeline,
+                )
+            };
+        }
+        sleep_or_cancel(ports, every, cancel).await;
+    }
+}
