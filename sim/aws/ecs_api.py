@@ -9,7 +9,7 @@ from moto.ecs.exceptions import ECSException, InvalidParameterException
 from moto.ecs.models import EC2ContainerServiceBackend
 from moto.ecs.responses import EC2ContainerServiceResponse
 
-from . import ecs_native
+from . import ecs_native, ecs_service_deployments as deployments
 from .ecs_rollouts import DEFAULT_DEPLOYMENT_CONFIGURATION, ServiceSim, _new_deployment, _update_counts
 
 
@@ -105,7 +105,7 @@ def _list_service_deployments(self):
     briefs = [{k: sd[k] for k in ("serviceDeploymentArn", "serviceArn", "clusterArn", "startedAt", "createdAt",
                                   "finishedAt", "status", "statusReason") if k in sd}
               | {"targetServiceRevisionArn": sd["targetServiceRevision"]["arn"]}
-              for sd in ecs_native.list_for(service.arn, statuses)]
+              for sd in deployments.list_for(service.arn, statuses)]
     limit = int(self._get_param("maxResults") or 20)
     return _answer({"serviceDeployments": briefs[:limit]})
 
@@ -113,36 +113,36 @@ def _list_service_deployments(self):
 def _describe_service_deployments(self):
     found, failures = [], []
     for arn in self._get_param("serviceDeploymentArns") or []:
-        sd = ecs_native.find(arn)
+        sd = deployments.find(arn)
         if sd is None:
             failures.append({"arn": arn, "reason": "MISSING"})
         else:
-            found.append(ecs_native.public(sd))
+            found.append(deployments.public(sd))
     return _answer({"serviceDeployments": found, "failures": failures})
 
 
 def _stop_service_deployment(self):
     arn = self._get_param("serviceDeploymentArn")
-    sd = ecs_native.find(arn)
+    sd = deployments.find(arn)
     if sd is None:
         raise ServiceDeploymentNotFound(arn)
-    ecs_native.stop(sd, self._get_param("stopType") or "ROLLBACK")
+    deployments.stop(sd, self._get_param("stopType") or "ROLLBACK")
     return _answer({"serviceDeploymentArn": arn})
 
 
 def _continue_service_deployment(self):
     arn = self._get_param("serviceDeploymentArn")
-    sd = ecs_native.find(arn)
+    sd = deployments.find(arn)
     if sd is None:
         raise ServiceDeploymentNotFound(arn)
-    ecs_native.continue_hook(sd, self._get_param("hookId"), self._get_param("action") or "CONTINUE")
+    deployments.continue_hook(sd, self._get_param("hookId"), self._get_param("action") or "CONTINUE")
     return _answer({"serviceDeploymentArn": arn})
 
 
 def _describe_service_revisions(self):
     found, failures = [], []
     for arn in self._get_param("serviceRevisionArns") or []:
-        rev = ecs_native.revision(arn)
+        rev = deployments.revision(arn)
         if rev is None:
             failures.append({"arn": arn, "reason": "MISSING"})
         else:

@@ -54,7 +54,7 @@ def weights(elb, listener, r):
 
 
 def test_a_canary_deployment_shifts_the_listeners_and_terminates_the_original(sim):
-    sim.call("PUT", "/_sim/config", {"time_scale": 600})
+    sim.call("PUT", "/_sim/config", {"time_scale": 120})  # the 5-minute canary lasts 2.5 s
     ecs, elb, cd, r = setup(sim, "cd1")
     v2 = register(ecs, "repo/cd1:v2", family="cd1")
     with pytest.raises(ClientError) as e:

@@ -9,6 +9,7 @@
 
 mod build;
 pub mod cursor;
+mod server_side;
 
 use std::fmt;
 use std::time::Duration;
@@ -16,7 +17,8 @@ use std::time::Duration;
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 
-pub use build::{codedeploy, native, rolling, two_slot, TwoSlotSettings};
+pub use build::{rolling, two_slot, TwoSlotSettings};
+pub use server_side::{codedeploy, native};
 
 /// One thing the executor does. Durations are whole seconds so the plan prints and hashes
 /// the same everywhere.

@@ -4,16 +4,15 @@
 //! rolling back by itself (never split by us).
 
 use std::collections::BTreeMap;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use super::super::cancel::sleep_or_cancel;
 use super::super::images::ResolvedImages;
 use super::super::rolling::{record, revert_budget, Planned};
-use super::super::two_slot::bake::{look_at, Sides};
 use super::super::{log, Cancel, Ports, StepRecord};
+use super::window::{close, judge_window, smoke, Window};
 use crate::config::progressive::{OnSplit, ProgressiveConfig};
 use crate::config::DeployConfig;
-use crate::domain::analysis::{judge, StepAnalysis, StepStatus, Verdict};
 use crate::domain::native::{smoke_stage, DeploymentView, NativeSetup, Phase, WaitUntil};
 use crate::domain::outcome::{OutcomeKind, RollbackResult, ServiceStatus};
 use crate::domain::rollout::Failure;
@@ -234,25 +233,6 @@ pub async fn one_off(
     }
 }
 
-/// The analysis of one production weight (a window from when ECS set it).
-pub(crate) struct Window {
-    pub weight: u8,
-    set_at: SystemTime,
-    analysis: StepAnalysis,
-    seen: Option<(usize, u64)>,
-}
-
-impl Window {
-    pub fn at(weight: u8, set_at: SystemTime) -> Window {
-        Window {
-            weight,
-            set_at,
-            analysis: StepAnalysis::default(),
-            seen: None,
-        }
-    }
-}
-
 /// Follows the deployment to `until`. Every way out that is not ECS's own success or
 /// rollback asks ECS to roll back (and waits for it, within the budget a signal allows).
 pub async fn follow(
@@ -336,12 +316,7 @@ pub async fn follow(
                         let weight = view.production_weight.round().clamp(0.0, 100.0) as u8;
                         if window.as_ref().map(|w| w.weight) != Some(weight) {
                             close(ports, &mut window, &mut timeline, "pass (ECS moved on)");
-                            window = Some(Window {
-                                weight,
-                                set_at: ports.clock.now(),
-                                analysis: StepAnalysis::default(),
-                                seen: None,
-                            });
+                            window = Some(Window::at(weight, ports.clock.now()));
                         }
                         if let Some(w) = window.as_mut() {
                             if let Some(reason) = judge_window(ports, cfg, pc, target, w).await {
@@ -435,88 +410,4 @@ fn ended(kind: OutcomeKind, status: ServiceStatus, reason: Option<String>, timel
         reason,
         timeline,
     }
-}
-
-/// Ends the window in the timeline. A "pass" is only written for a window whose last look
-/// passed: AWS moves on by its own clock, and a window it ended before CloudWatch published
-/// enough of its minutes is recorded (and warned about) as not judged, never as a pass.
-pub(crate) fn close(ports: &Ports<'_>, window: &mut Option<Window>, timeline: &mut Vec<StepRecord>, verdict: &str) {
-    if let Some(w) = window.take() {
-        let verdict = match (&w.analysis.last, verdict.starts_with("pass")) {
-            (Some(Verdict::Pass), _) | (_, false) => verdict.to_string(),
-            (last, true) => {
-                let seen = last
-                    .as_ref()
-                    .map_or("no published minute yet".to_string(), |v| v.to_string());
-                let note = format!(
-                    "not judged at {}%: AWS moved on before CloudWatch published enough of its minutes ({seen}); make the step's bake longer than metrics-delay to judge it",
-                    w.weight
-                );
-                log::warning("Step not judged", &note);
-                note
-            }
-        };
-        timeline.push(StepRecord {
-            weight: w.weight,
-            started_at: Some(w.set_at),
-            seconds: super::super::elapsed(ports, w.set_at).as_secs_f64(),
-            canary: w.analysis.last_measurement.map(|m| m.canary),
-            verdict,
-            comparison: None,
-        });
-    }
-}
-
-/// One look at the window's published minutes; the reason when the verdict fails the step.
-pub(crate) async fn judge_window(
-    ports: &Ports<'_>,
-    cfg: &DeployConfig,
-    pc: &ProgressiveConfig,
-    target: &Target,
-    w: &mut Window,
-) -> Option<String> {
-    let now = ports.clock.now();
-    let mut expected = pc.clock.minutes(w.set_at, now.max(w.set_at + Duration::from_millis(1)));
-    if expected.len() > 1 && expected[0] < w.set_at {
-        expected.remove(0); // the partial first minute: judged from the first whole one
-    }
-    let sides = Sides {
-        lb: &target.lb_dimension,
-        canary_tg: &target.green_tg,
-        baseline_tg: &target.blue_tg,
-        canary_service: &target.service,
-    };
-    let look = look_at(ports, &cfg.cluster, pc, &sides, w.set_at, &expected).await;
-    let verdict = judge(&look.m, &pc.thresholds);
-    let data = (look.coverage.published.len(), look.coverage.requests.round() as u64);
-    let fresh = w.seen != Some(data) || !look.firing.is_empty() || matches!(verdict, Verdict::Error(_));
-    w.seen = Some(data);
-    if !fresh {
-        return None;
-    }
-    log::info(&format!("analysis at {}%: {verdict}", w.weight));
-    match w.analysis.record(look.m, verdict, &pc.limits) {
-        StepStatus::Failed(reason) => Some(reason),
-        _ => None,
-    }
-}
-
-/// GET the smoke URL (through the test listener) until 2xx or the timeout.
-pub(crate) async fn smoke(ports: &Ports<'_>, url: &str, timeout: Duration, cancel: &mut Cancel) -> Result<(), String> {
-    let since = ports.clock.now();
-    let mut last = String::new();
-    while super::super::elapsed(ports, since) < timeout {
-        match ports.smoke.get(url, Duration::from_secs(5)).await {
-            Ok(code) if (200..300).contains(&code) => return Ok(()),
-            Ok(code) => last = format!("HTTP {code}"),
-            Err(e) => last = e,
-        }
-        if sleep_or_cancel(ports, Duration::from_secs(1), cancel).await {
-            return Err("cancelled".into());
-        }
-    }
-    Err(format!(
-        "{url} did not answer 2xx within {}: {last}",
-        humantime::format_duration(timeout)
-    ))
 }

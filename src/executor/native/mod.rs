@@ -12,6 +12,7 @@
 //!    traffic back server-side (its alarm rollback keeps protecting even if this job dies).
 
 pub(crate) mod follow;
+pub(crate) mod window;
 
 use std::collections::BTreeMap;
 
