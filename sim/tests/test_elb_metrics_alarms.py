@@ -1,4 +1,5 @@
 import datetime
+import re
 import time
 
 from aws_sim import alb, completed, describe, register, service, server, sim  # noqa: F401 (fixtures)
@@ -142,7 +143,10 @@ def test_alarm_flips_on_5xx(sim):
     # targets registered through the API use their id as "image"; scenarios apply live
     sim.call("PUT", "/_sim/scenarios", {"10.9.0.1": {"error_rate": 0.2}})  # 120 errors per simulated minute
     a = sim.wait(lambda: (a := alarm())["StateValue"] == "ALARM" and a, what="ALARM")
-    assert a["StateReason"].startswith("Threshold Crossed: 1 out of the last 2 datapoints [") and "was greater than the threshold (50.0)" in a["StateReason"]
+    # One breaching minute is enough (DatapointsToAlarm 1); on a loaded machine the evaluation
+    # may come after a second one was published, so either count is AWS's wording.
+    assert re.match(r"Threshold Crossed: [12] out of the last 2 datapoints \[", a["StateReason"]), a["StateReason"]
+    assert "was greater than the threshold (50.0)" in a["StateReason"]
     flips = [e for e in sim.call("GET", f"/_sim/events?since={since}") if e["type"] == "alarm_state"]
     assert flips[-1]["state"] == "ALARM" and flips[-1]["at"] - since < 5
     # The first minute with errors may have had them for part of it only (the alarm fires on
