@@ -324,7 +324,12 @@ async fn an_emergency_rollback_during_keep_old_for_reverts_by_weights_and_goes_n
         } else {
             ("web-green", "web-blue")
         };
-        if (blue == 100 || green == 100) && c.prod_live_digest().await == d2 && slot_tag(&c, new).await == "stable" {
+        // Everything from the one weights read: reading the weights again (prod_live_digest)
+        // could see the shift's 50/50 and name the wrong slot live.
+        if (blue == 100 || green == 100)
+            && c.digest_of(&c.prod.cluster, new).await == d2
+            && slot_tag(&c, new).await == "stable"
+        {
             break (old, new);
         }
         assert!(

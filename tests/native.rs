@@ -707,3 +707,53 @@ async fn faults_on_the_service_deployment_calls_still_end_rolled_back() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn wait_until_shifted_returns_once_production_is_on_the_new_revision_and_says_what_is_unwatched() {
+    let aws = Aws::new("native_shifted").await;
+    let alarm = "native-shifted-guard".to_string();
+    let cw = aws_sdk_cloudwatch::Client::new(&aws.config);
+    cw.put_metric_alarm()
+        .alarm_name(&alarm)
+        .namespace("AWS/ApplicationELB")
+        .metric_name("HTTPCode_Target_5XX_Count")
+        .statistic(aws_sdk_cloudwatch::types::Statistic::Sum)
+        .period(60)
+        .evaluation_periods(1)
+        .threshold(1e9)
+        .comparison_operator(aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanThreshold)
+        .send()
+        .await
+        .expect("PutMetricAlarm");
+    let config = blue_green(30).alarms(
+        ecs::DeploymentAlarms::builder()
+            .alarm_names(&alarm)
+            .enable(true)
+            .rollback(true)
+            .build()
+            .expect("alarms"),
+    );
+    let n = native(&aws, "native-shifted", config).await;
+    aws.push_image(&n.repo, "v2").await;
+    let image = Aws::image_uri(&n.repo, "v2");
+    let run = run_action(&aws, &inputs(&n, &image, &[("wait-until", "shifted")]), &[]);
+    run.assert_code(0);
+    assert_eq!(run.output("outcome"), "success", "{}", run.stdout);
+    assert!(
+        run.stdout.contains("not watched by this action") && run.stdout.contains(&alarm),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.summary.contains("not watched by this action"),
+        "the report says it: {}",
+        run.summary
+    );
+    assert_eq!(n.weights(&aws, &n.prod_rule).await, (0, 100));
+    assert!(
+        !n.deployments()
+            .iter()
+            .any(|e| e["type"] == "service_deployment_finished"),
+        "ECS is still baking (30 minutes) when the job is done"
+    );
+}
