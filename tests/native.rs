@@ -757,3 +757,63 @@ async fn wait_until_shifted_returns_once_production_is_on_the_new_revision_and_s
         "ECS is still baking (30 minutes) when the job is done"
     );
 }
+
+/// A chain whose prod stage is an ECS-native service: dev (rolling) → prod (CANARY), prod
+/// getting exactly the release that passed dev, through the same plan and reports.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_ecs_native_service_is_a_chain_stage_like_any_other() {
+    use support::github::{GitHub, TOKEN};
+    const REPO: &str = "acme/native-chain";
+    let aws = Aws::new("native_chain").await;
+    let n = native(&aws, "native-chain", canary(20.0, 2, 1)).await;
+    // dev: a rolling service on the same repository.
+    let dev_cluster = "c-native-chain-dev";
+    aws.create_cluster(dev_cluster).await;
+    let td = aws
+        .register("native-chain-dev-api", &[("app", &Aws::image_uri(&n.repo, "v1"))])
+        .await;
+    aws.create_service(dev_cluster, "api", &td, 1).await;
+    GitHub::shared().seed(REPO, serde_json::json!({"environments": {"dev": {}, "prod": {}}}));
+    let config = tempfile::NamedTempFile::new().unwrap();
+    let uri = Aws::image_uri(&n.repo, "x");
+    let repository = uri.rsplit_once(':').unwrap().0;
+    std::fs::write(
+        config.path(),
+        format!(
+            "repository: {repository}\nstages:\n  - name: dev\n    cluster: {dev_cluster}\n    services: [api]\n  - name: prod\n    cluster: {}\n    services: [api]\n    analysis-interval: 1s\n    min-requests: 10\n",
+            n.cluster
+        ),
+    )
+    .unwrap();
+    let run = |inputs: Vec<(&str, &str)>, event_name: &str| {
+        let g = GitHub::shared();
+        let event = support::github::event(event_name, REPO, |_| {});
+        let event_path = event.path().to_str().unwrap().to_string();
+        let mut all = vec![("config", config.path().to_str().unwrap()), ("github-token", TOKEN)];
+        all.extend(inputs);
+        spawn_action(
+            &aws,
+            &all,
+            &[
+                ("GITHUB_API_URL", g.api.as_str()),
+                ("GITHUB_REPOSITORY", REPO),
+                ("GITHUB_EVENT_NAME", event_name),
+                ("GITHUB_EVENT_PATH", &event_path),
+            ],
+        )
+        .wait()
+    };
+    let digest = aws.push_image(&n.repo, "v2").await;
+    let image = Aws::image_uri(&n.repo, "v2");
+    let dev = run(vec![("stage", "dev"), ("image", &image)], "pull_request");
+    assert_eq!(dev.output("outcome"), "success", "{}", dev.stdout);
+    let prod = run(vec![("stage", "prod")], "workflow_dispatch");
+    assert_eq!(prod.output("outcome"), "success", "{}", prod.stdout);
+    assert!(prod.stdout.contains("follow-service-deployment"), "{}", prod.stdout);
+    assert_eq!(n.weights(&aws, &n.prod_rule).await, (0, 100));
+    let (td, _) = aws.task_definition(&n.running(&aws).await).await;
+    assert!(
+        td.container_definitions()[0].image().unwrap().ends_with(&digest),
+        "prod runs what passed dev"
+    );
+}
