@@ -817,3 +817,40 @@ async fn an_ecs_native_service_is_a_chain_stage_like_any_other() {
         "prod runs what passed dev"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rerun_with_on_split_continue_follows_the_killed_runs_canary_to_the_end() {
+    let aws = Aws::new("native_resume").await;
+    let n = native(&aws, "native-resume", canary(20.0, 5, 1)).await;
+    aws.push_image(&n.repo, "v2").await;
+    let image = Aws::image_uri(&n.repo, "v2");
+    let child = spawn_action(&aws, &inputs(&n, &image, &[]), &[]);
+    let t = Instant::now();
+    while n.weights(&aws, &n.prod_rule).await != (80, 20) {
+        assert!(t.elapsed() < Duration::from_secs(60), "the canary never started");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    child.signal("KILL");
+    let _ = child.wait();
+    let again = run_action(
+        &aws,
+        &inputs(&n, &image, &[("on-split", "continue")]),
+        &[("GITHUB_RUN_ATTEMPT", "2")],
+    );
+    assert_eq!(again.output("outcome"), "success", "{}", again.stdout);
+    assert!(again.stdout.contains("of this release again"), "{}", again.stdout);
+    assert!(!again.stdout.contains("stopping it with ROLLBACK"), "{}", again.stdout);
+    assert_eq!(n.weights(&aws, &n.prod_rule).await, (0, 100));
+    let started: Vec<_> = Sim::shared()
+        .get("/_sim/events")
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| {
+            e["type"] == "service_deployment_started"
+                && e["service"].as_str().is_some_and(|s| s.contains("c-native-resume"))
+        })
+        .cloned()
+        .collect();
+    assert_eq!(started.len(), 1, "one deployment, followed by two runs");
+}

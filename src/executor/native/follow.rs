@@ -139,12 +139,28 @@ pub async fn settle_earlier(
         None => false,
     };
     let continue_it = cfg.native.as_ref().map(|n| n.analysis.on_split) == Some(OnSplit::Continue);
-    if let (Phase::Paused { hook }, true, true) = (view.phase(), same_release, continue_it) {
-        log::info(&format!(
-            "{service}: continuing service deployment {arn}, paused at {} (hook {hook})",
-            view.stage
-        ));
-        ports.ecs.continue_service_deployment(&arn, &hook, false).await?;
+    // The same release, picked up where the earlier run left it: paused at a hook, or still
+    // before most of production moved (the side production is on is then the old one; past
+    // half of it, which side is which cannot be read from the weights, so it is rolled back).
+    let resumable = match view.phase() {
+        Phase::Paused { .. } => true,
+        Phase::Preparing | Phase::Serving => view.production_weight < 50.0,
+        _ => false,
+    };
+    if same_release && continue_it && resumable {
+        match view.phase() {
+            Phase::Paused { hook } => {
+                log::info(&format!(
+                    "{service}: continuing service deployment {arn}, paused at {} (hook {hook})",
+                    view.stage
+                ));
+                ports.ecs.continue_service_deployment(&arn, &hook, false).await?;
+            }
+            _ => log::info(&format!(
+                "{service}: following service deployment {arn} of this release again ({} {}, {}% of production)",
+                view.status, view.stage, view.production_weight
+            )),
+        }
         let setup = ports
             .ecs
             .describe_services(&cfg.cluster, &[service.to_string()])
