@@ -342,7 +342,10 @@ async fn a_bad_release_is_caught_by_the_analysis_and_rolled_back_by_codedeploy()
     Sim::shared().scenario(&bad, serde_json::json!({"error_rate": 0.3}));
     let before = t.running(&aws).await;
     let image = Aws::image_uri(&t.repo, "bad");
-    let run = run_action(&aws, &inputs(&t, test, &group, &image, &[]), &[]);
+    // The 15-minute canary (a config of this deployment only) is long enough for CloudWatch's
+    // 1-3 minutes of delay to publish the canary's minutes on a loaded machine too.
+    let longer = [("codedeploy-config", "CodeDeployDefault.ECSCanary10Percent15Minutes")];
+    let run = run_action(&aws, &inputs(&t, test, &group, &image, &longer), &[]);
     run.assert_code(1);
     let reason = run.output("rolled-back-reason");
     assert!(

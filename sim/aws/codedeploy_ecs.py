@@ -176,7 +176,7 @@ def _create_deployment(self, application_name, deployment_group_name, revision, 
         d.sim = {"account": self.account_id, "region": self.region_name, "service": service, "ecs": backend,
                  "td": td.arn, "blue": blue, "green": green, "prod": prod, "test": test, "event": 0,
                  "at": sim.now, "events": [{"lifecycleEventName": e, "status": "Pending"} for e in EVENTS],
-                 "weight": 0.0, "dep": None, "wait_from": None, "group": group, "backend": self}
+                 "weight": 0.0, "weight_at": sim.now, "dep": None, "wait_from": None, "group": group, "backend": self}
         service.sim.codedeploy_current = d
         sim.record("codedeploy_started", deployment=d.deployment_id, task_definition=td.arn)
         return d.deployment_id
@@ -213,19 +213,23 @@ def _event(d, i: int, status: str) -> None:
 
 
 def _target_weight(d) -> float:
+    """The production weight of the replacement now, in AllowTraffic: one step at a time, each
+    held for its interval from when it was set (a slow tick never skips a step)."""
     first, minutes, kind = CONFIGS[d.deployment_config_name]
-    elapsed = sim.now - d.sim["at"]
+    weight, held = d.sim["weight"], sim.now - d.sim["weight_at"]
     if kind == "all":
         return 100.0
-    if kind == "canary":
-        return first if elapsed < 60.0 * minutes else 100.0
-    return min(100.0, first * (1 + int(elapsed // (60.0 * minutes))))
+    if weight == 0.0:
+        return first
+    if held < 60.0 * minutes:
+        return weight
+    return 100.0 if kind == "canary" else min(100.0, weight + first)
 
 
 def _shift(d, weight: float) -> None:
     s = d.sim
     if weight != s["weight"]:
-        s["weight"] = weight
+        s["weight"], s["weight_at"] = weight, sim.now
         w = int(round(weight))
         _set_listener(s["account"], s["region"], s["prod"], {s["blue"]: 100 - w, s["green"]: w})
 

@@ -240,18 +240,20 @@ def _hooks_hold(sd: dict, stage: str | None = None) -> bool:
 
 
 def _shift_target(sd: dict) -> float:
-    """The production weight green should have now, in PRODUCTION_TRAFFIC_SHIFT."""
+    """The production weight green should have now, in PRODUCTION_TRAFFIC_SHIFT: one step at a
+    time, each held for its bake from when it was set (a slow tick never skips a step)."""
     cfg = sd["deploymentConfiguration"]
     kind = (cfg.get("strategy") or "BLUE_GREEN").upper()
-    elapsed = sim.now - sd["sim_stage_at"]
+    weight, held = sd["sim_weight"], sim.now - sd["sim_weight_at"]
     if kind == "CANARY":
         canary = cfg.get("canaryConfiguration") or {}
         pct = float(canary.get("canaryPercent") or 5.0)
-        return pct if elapsed < 60.0 * int(canary.get("canaryBakeTimeInMinutes") or 10) else 100.0
+        bake = 60.0 * int(canary.get("canaryBakeTimeInMinutes") or 10)
+        return pct if weight == 0.0 else (100.0 if held >= bake else weight)
     if kind == "LINEAR":
         linear = cfg.get("linearConfiguration") or {}
         step, bake = float(linear.get("stepPercent") or 10.0), 60.0 * int(linear.get("stepBakeTimeInMinutes") or 6)
-        return min(100.0, step * (1 + int(elapsed // bake)))
+        return step if weight == 0.0 else (min(100.0, weight + step) if held >= bake else weight)
     return 100.0
 
 
