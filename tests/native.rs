@@ -493,6 +493,17 @@ async fn a_parameter_the_strategy_cannot_take_is_refused_before_any_change() {
         run.stdout
     );
     assert_eq!(mutations(&aws.access_key), Vec::<String>::new(), "nothing was changed");
+    // A smoke check ECS would not wait for (no pause hook before production) is refused too.
+    let health = Sim::shared().url("/_sim/health");
+    let run = run_action(&aws, &inputs(&n, &image, &[("smoke-url", &health)]), &[]);
+    run.assert_code(1);
+    assert!(
+        run.stdout
+            .contains("would shift production without waiting for `smoke-url`"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(mutations(&aws.access_key), Vec::<String>::new(), "nothing was changed");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -647,6 +658,10 @@ async fn a_deployment_left_paused_is_rolled_back_before_a_new_release_deploys() 
         run.output("outcome"),
         "paused",
         "the new release pauses at the hook too"
+    );
+    assert!(
+        mutations(&aws.access_key).contains(&"ContinueServiceDeployment".to_string()),
+        "the paused one was answered ROLLBACK at its hook"
     );
     let rolled: Vec<_> = n
         .deployments()

@@ -70,6 +70,13 @@ pub async fn checked_group(
             "is deployed by CodeDeploy, one service per run; give `services` only this one".into(),
         ));
     }
+    if nc.analysis.smoke_url.is_some() {
+        return Err(refused(
+            cfg,
+            &state.name,
+            "is deployed by CodeDeploy, which does not wait for `smoke-url` (test it with an AppSpec hook of your own, or the group's deployment-ready wait); remove smoke-url".into(),
+        ));
+    }
     if !nc.overrides.is_empty() {
         return Err(refused(
             cfg,

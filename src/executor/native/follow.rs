@@ -187,12 +187,15 @@ pub async fn settle_earlier(
     log::warning(
         "Earlier deployment rolled back",
         &format!(
-            "{service}: service deployment {arn} ({}, {}) was left by an earlier run; stopping it with ROLLBACK before this deployment (with `on-split: continue`, a deployment of this release paused at a hook is continued instead)",
+            "{service}: service deployment {arn} ({}, {}) was left by an earlier run; stopping it with ROLLBACK (at its hook if paused) before this deployment (with `on-split: continue`, a deployment of this release paused at a hook is continued instead)",
             view.status, view.stage
         ),
     );
-    if !matches!(view.phase(), Phase::RollingBack) {
-        ports.ecs.stop_service_deployment(&arn).await?;
+    match view.phase() {
+        // A paused deployment is answered at its hook, as ECS documents for pause hooks.
+        Phase::Paused { hook } => ports.ecs.continue_service_deployment(&arn, &hook, true).await?,
+        Phase::RollingBack => {}
+        _ => ports.ecs.stop_service_deployment(&arn).await?,
     }
     let end = await_end(ports, &arn, cfg.wait_timeout, cfg.poll_interval, cancel).await;
     match end.map(|v| v.phase()) {

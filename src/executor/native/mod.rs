@@ -72,6 +72,15 @@ pub fn checked_setup(cfg: &DeployConfig, state: &ServiceState, setup: &NativeSet
             ),
         ));
     }
+    let smoke_hook = setup.pause_stages.iter().any(|s| crate::domain::native::smoke_stage(s));
+    if nc.analysis.smoke_url.is_some() && !smoke_hook {
+        // ECS waits for nothing but a hook: without one it shifts production before any smoke.
+        return Err(refused(
+            cfg,
+            &state.name,
+            "has no PAUSE hook at POST_TEST_TRAFFIC_SHIFT or PRE_PRODUCTION_TRAFFIC_SHIFT, so ECS would shift production without waiting for `smoke-url`; add such a hook to the service's deploymentConfiguration.lifecycleHooks, or remove smoke-url".into(),
+        ));
+    }
     if setup.production_rule.is_empty() {
         return Err(refused(
             cfg,
