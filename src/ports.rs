@@ -100,13 +100,16 @@ pub trait Ecs: Send + Sync {
         let _ = (cluster, task_definition, setup);
         Err(no_native("ecs:UpdateService", service))
     }
-    /// The service's deployments that have not ended, newest first: (ARN, target revision ARN).
-    async fn active_service_deployments(
+    /// The service's deployments, newest first: (ARN, target revision ARN). `active_only`:
+    /// those that have not ended; else every one ECS lists (a deployment that ended at once,
+    /// rolled back by an alarm already firing, must still be found).
+    async fn service_deployments(
         &self,
         cluster: &str,
         service: &str,
+        active_only: bool,
     ) -> Result<Vec<(String, String)>, AwsError> {
-        let _ = cluster;
+        let _ = (cluster, active_only);
         Err(no_native("ecs:ListServiceDeployments", service))
     }
     /// The task definition of a service revision.

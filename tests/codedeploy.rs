@@ -429,7 +429,20 @@ async fn a_killed_runner_leaves_the_group_alarms_protecting_and_a_rerun_converge
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     // The alarm clears on its own data; a re-run (attempt 2 takes over its lock) converges.
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    let start = Instant::now();
+    loop {
+        let out = cw
+            .describe_alarms()
+            .alarm_names(&t.alarms[1])
+            .send()
+            .await
+            .expect("DescribeAlarms");
+        if out.metric_alarms()[0].state_value() != Some(&aws_sdk_cloudwatch::types::StateValue::Alarm) {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "the alarm never cleared");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     let run = run_action(
         &aws,
         &inputs(&t, test, &group, &image, &[]),

@@ -174,6 +174,19 @@ fn canary(percent: f64, minutes: i32, bake: i32) -> ecs::builders::DeploymentCon
         )
 }
 
+async fn alarm_state(cw: &aws_sdk_cloudwatch::Client, name: &str) -> String {
+    let out = cw
+        .describe_alarms()
+        .alarm_names(name)
+        .send()
+        .await
+        .expect("DescribeAlarms");
+    out.metric_alarms()[0]
+        .state_value()
+        .map(|s| s.as_str().to_string())
+        .unwrap_or_default()
+}
+
 fn blue_green(bake: i32) -> ecs::builders::DeploymentConfigurationBuilder {
     ecs::DeploymentConfiguration::builder()
         .strategy(ecs::DeploymentStrategy::BlueGreen)
@@ -588,7 +601,13 @@ async fn a_killed_runner_leaves_ecs_alarm_rollback_protecting_and_a_rerun_conver
     assert!(rollback["reason"].as_str().unwrap().contains(&alarm), "{rollback}");
     assert_eq!(n.weights(&aws, &n.prod_rule).await, (100, 0));
     assert_eq!(n.running(&aws).await, before);
-    // A re-run (attempt 2 of the run: it takes over its own lock) deploys a good release.
+    // A re-run (attempt 2 of the run: it takes over its own lock) deploys a good release once
+    // the alarm is quiet: still firing, it would roll the re-run back too, as on AWS.
+    let t = Instant::now();
+    while alarm_state(&cw, &alarm).await == "ALARM" {
+        assert!(t.elapsed() < Duration::from_secs(60), "the alarm never cleared");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     aws.push_image(&n.repo, "v2").await;
     let good = Aws::image_uri(&n.repo, "v2");
     let run = run_action(&aws, &inputs(&n, &good, &[]), &[("GITHUB_RUN_ATTEMPT", "2")]);

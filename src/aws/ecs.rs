@@ -347,12 +347,13 @@ impl Ecs for EcsAdapter {
         super::ecs_native::start(&self.ecs, cluster, service, task_definition, setup).await
     }
 
-    async fn active_service_deployments(
+    async fn service_deployments(
         &self,
         cluster: &str,
         service: &str,
+        active_only: bool,
     ) -> Result<Vec<(String, String)>, AwsError> {
-        super::ecs_native::active(&self.ecs, cluster, service).await
+        super::ecs_native::list(&self.ecs, cluster, service, active_only).await
     }
 
     async fn revision_task_definition(&self, revision_arn: &str) -> Result<String, AwsError> {

@@ -128,23 +128,26 @@ pub async fn start(
     Ok(())
 }
 
-/// The service's deployments that have not ended, newest first: (ARN, target revision ARN).
-pub async fn active(
+/// The service's deployments, newest first: (ARN, target revision ARN); only those that have
+/// not ended with `active_only`.
+pub async fn list(
     ecs: &aws_sdk_ecs::Client,
     cluster: &str,
     service: &str,
+    active_only: bool,
 ) -> Result<Vec<(String, String)>, AwsError> {
+    let active = vec![
+        ServiceDeploymentStatus::Pending,
+        ServiceDeploymentStatus::InProgress,
+        ServiceDeploymentStatus::StopRequested,
+        ServiceDeploymentStatus::RollbackRequested,
+        ServiceDeploymentStatus::RollbackInProgress,
+    ];
     let resp = ecs
         .list_service_deployments()
         .cluster(cluster)
         .service(service)
-        .set_status(Some(vec![
-            ServiceDeploymentStatus::Pending,
-            ServiceDeploymentStatus::InProgress,
-            ServiceDeploymentStatus::StopRequested,
-            ServiceDeploymentStatus::RollbackRequested,
-            ServiceDeploymentStatus::RollbackInProgress,
-        ]))
+        .set_status(active_only.then_some(active))
         .send()
         .await
         .map_err(|e| {

@@ -104,7 +104,7 @@ pub async fn start(
 
 /// The active service deployment whose target revision runs `td`.
 async fn find(ports: &Ports<'_>, cluster: &str, service: &str, td: &str) -> Result<Option<String>, Error> {
-    for (arn, revision) in ports.ecs.active_service_deployments(cluster, service).await? {
+    for (arn, revision) in ports.ecs.service_deployments(cluster, service, false).await? {
         if ports.ecs.revision_task_definition(&revision).await? == td {
             return Ok(Some(arn));
         }
@@ -122,7 +122,7 @@ pub async fn settle_earlier(
     resolved: &ResolvedImages,
     cancel: &mut Cancel,
 ) -> Result<Option<Target>, Error> {
-    let active = ports.ecs.active_service_deployments(&cfg.cluster, service).await?;
+    let active = ports.ecs.service_deployments(&cfg.cluster, service, true).await?;
     let Some((arn, revision)) = active.into_iter().next() else {
         return Ok(None);
     };
