@@ -19,8 +19,9 @@ use std::time::Duration;
 
 use super::images::ResolvedImages;
 use super::native::follow::Target;
+use super::native::report;
 use super::rolling::{preflight_native, register_all};
-use super::{lock, log, Cancel, DeployReport, Ports, StepRecord};
+use super::{lock, log, Cancel, DeployReport, Ports};
 use crate::config::DeployConfig;
 use crate::domain::codedeploy::{appspec, shift_duration, DeploymentGroup};
 use crate::domain::diagnostics::Diagnostics;
@@ -239,27 +240,6 @@ pub async fn deploy(
     .await;
     lock::release(ports, &held).await;
     result
-}
-
-fn report(
-    resolved: &ResolvedImages,
-    plan: Plan,
-    executed: Vec<usize>,
-    outcome: Outcome,
-    timeline: Vec<StepRecord>,
-) -> DeployReport {
-    DeployReport {
-        outcome,
-        image: resolved.image.clone(),
-        digest: resolved.digest.as_ref().map(|d| d.to_string()),
-        strategy: plan.strategy.clone(),
-        timeline,
-        plan: Some(plan),
-        executed,
-        limits: None,
-        production: None,
-        links: vec![],
-    }
 }
 
 /// Deployments an earlier run left going: stopped with auto-rollback, and waited out.

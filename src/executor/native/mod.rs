@@ -12,6 +12,7 @@
 //!    traffic back server-side (its alarm rollback keeps protecting even if this job dies).
 
 pub(crate) mod follow;
+mod resume;
 pub(crate) mod window;
 
 use std::collections::BTreeMap;
@@ -160,7 +161,7 @@ async fn deploy_locked(
         .as_ref()
         .ok_or_else(|| refused(cfg, &state.name, "is ECS-native".into()))?;
     // An earlier run's deployment still in progress: continue it or put it back first.
-    let resumed = follow::settle_earlier(cfg, ports, &state.name, resolved, cancel).await?;
+    let resumed = resume::settle_earlier(cfg, ports, &state.name, resolved, cancel).await?;
     let mut executed = Vec::new();
     let (target, previous_td, new_td) = match resumed {
         Some(target) => {
@@ -258,7 +259,8 @@ async fn deploy_locked(
     Ok(report)
 }
 
-fn report(
+/// The report of a deployment AWS shifts itself (ECS native or CodeDeploy).
+pub(crate) fn report(
     resolved: &ResolvedImages,
     plan: plan::Plan,
     executed: Vec<usize>,
