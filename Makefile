@@ -25,7 +25,7 @@ test: setup
 	cargo fmt --all -- --check
 	cargo clippy --all-targets -- -D warnings
 	.venv/bin/python -m pytest -q sim/tests
-	cargo test
+	scripts/with-github-fake.sh cargo test
 	scripts/lint.sh
 
 lint: setup

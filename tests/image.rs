@@ -6,7 +6,7 @@ mod support;
 
 use std::process::Command;
 
-use support::{parse_outputs, Aws, REGION};
+use support::{parse_outputs, runner_env, Aws};
 
 fn buildah() -> Command {
     let mut c = Command::new("buildah");
@@ -19,7 +19,7 @@ async fn the_image_deploys_from_inside_the_container() {
     let root = support::repo_root();
     let image = "ecs-deploy-action:image-test";
     let build = Command::new(root.join("scripts/build-image.sh"))
-        .arg(env!("CARGO_BIN_EXE_ecs-deploy-action"))
+        .arg(runner_env::binary())
         .env("IMAGE", image)
         .current_dir(&root)
         .output()
@@ -42,21 +42,18 @@ async fn the_image_deploys_from_inside_the_container() {
     let out = buildah().args(["from", image]).output().expect("buildah from");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let container = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    let github = tempfile::tempdir().unwrap();
+
+    // As ContainerActionHandler runs it: the runner's mounts, --workdir /github/workspace,
+    // every variable with host paths translated, the image's ENTRYPOINT with action.yml's args.
+    let layout = runner_env::Layout::new();
     let uri = Aws::image_uri(repo, "v2");
-    let env = [
-        format!("AWS_ENDPOINT_URL={}", support::Sim::shared().endpoint),
-        format!("AWS_ACCESS_KEY_ID={}", aws.access_key),
-        "AWS_SECRET_ACCESS_KEY=test-secret".to_string(),
-        format!("AWS_REGION={REGION}"),
-        "AWS_EC2_METADATA_DISABLED=true".to_string(),
-        "GITHUB_OUTPUT=/github/output".to_string(),
-        "GITHUB_STEP_SUMMARY=/github/summary".to_string(),
-        format!("INPUT_CLUSTER={cluster}"),
-        "INPUT_SERVICES=api".to_string(),
-        format!("INPUT_IMAGE={uri}"),
-        "INPUT_WAIT-TIMEOUT=2m".to_string(),
-    ];
+    let aws_vars = support::aws_env(&aws);
+    let env: Vec<(&str, &str)> = aws_vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let vars = runner_env::environment(
+        &layout,
+        &[("cluster", cluster), ("services", "api"), ("image", &uri)],
+        &env,
+    );
     let mut run = buildah();
     run.args([
         "run",
@@ -64,16 +61,29 @@ async fn the_image_deploys_from_inside_the_container() {
         "chroot",
         "--network",
         "host",
-        "-v",
-        &format!("{}:/github", github.path().display()),
+        "--workingdir",
+        "/github/workspace",
     ]);
-    for e in &env {
-        run.args(["-e", e]);
+    for (host, inside) in layout.mounts() {
+        run.args(["-v", &format!("{}:{inside}", host.display())]);
     }
-    let out = run
-        .args([container.as_str(), "/ecs-deploy-action"])
+    for (k, v) in &vars {
+        run.args(["-e", &format!("{k}={}", layout.in_container(v))]);
+    }
+    let entrypoint = buildah()
+        .args([
+            "inspect",
+            "--type",
+            "image",
+            "--format",
+            "{{json .OCIv1.Config.Entrypoint}}",
+            image,
+        ])
         .output()
-        .expect("buildah run");
+        .expect("buildah inspect");
+    let entrypoint: Vec<String> = serde_json::from_slice(&entrypoint.stdout).expect("the image's ENTRYPOINT");
+    run.arg(&container).args(&entrypoint).args(runner_env::action_args());
+    let out = run.output().expect("buildah run");
     let _ = buildah().args(["rm", &container]).output();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -81,7 +91,7 @@ async fn the_image_deploys_from_inside_the_container() {
         "deploy inside the container failed:\n{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let outputs = parse_outputs(&github.path().join("output"));
+    let outputs = parse_outputs(&layout.output_file());
     assert_eq!(outputs.get("outcome").map(String::as_str), Some("success"), "{stdout}");
     assert_eq!(outputs.get("digest"), Some(&v2));
     let svc = aws.service(cluster, "api").await;

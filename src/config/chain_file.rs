@@ -131,6 +131,11 @@ const STAGE_INPUTS: &[&str] = &[
     "codedeploy-config",
 ];
 
+/// Whether a stage of the config file may set the input `name`.
+pub fn is_stage_input(name: &str) -> bool {
+    STAGE_INPUTS.contains(&name)
+}
+
 impl ChainFile {
     pub fn parse(text: &str, path: &str) -> Result<ChainFile, InputError> {
         let path = printable(path);

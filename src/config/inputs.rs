@@ -85,13 +85,19 @@ impl RawInputs {
         Self::from_vars(std::env::vars())
     }
 
-    /// Parses from any (name, value) list; tests use this instead of the process environment.
-    /// Inputs as the runner would pass `pairs` (name, value), for the tests.
+    /// Inputs as the runner passes them for a step whose `with:` is `pairs`: every input
+    /// action.yml declares, at its default unless `pairs` sets it (`github.token` stands for a
+    /// token), names as `INPUT_<NAME>`. Unit tests read inputs only this way.
     #[cfg(test)]
     pub fn from_pairs(pairs: &[(&str, &str)]) -> RawInputs {
-        let vars = pairs
-            .iter()
-            .map(|(k, v)| (format!("INPUT_{}", k.to_uppercase()), v.to_string()));
+        let mut vars: Vec<(String, String)> = action_yml_defaults()
+            .into_iter()
+            .filter(|(name, _)| !pairs.iter().any(|(k, _)| k == name))
+            .map(|(name, default)| (name, default.replace("${{ github.token }}", "ghs_unitTestToken")))
+            .chain(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+            .collect();
+        vars.iter_mut()
+            .for_each(|(k, _)| *k = format!("INPUT_{}", k.to_uppercase()));
         RawInputs::from_vars(vars).unwrap_or_else(|e| panic!("{e}"))
     }
 
@@ -104,6 +110,26 @@ impl RawInputs {
             )
         })
     }
+}
+
+/// action.yml's inputs and their declared defaults (`""` where none is declared).
+#[cfg(test)]
+pub fn action_yml_defaults() -> Vec<(String, String)> {
+    let action: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(include_str!("../../action.yml")).expect("action.yml is YAML");
+    action["inputs"]
+        .as_mapping()
+        .expect("inputs")
+        .iter()
+        .map(|(k, v)| {
+            let default = match &v["default"] {
+                serde_yaml_ng::Value::String(s) => s.clone(),
+                serde_yaml_ng::Value::Null => String::new(),
+                other => serde_yaml_ng::to_string(other).expect("scalar").trim().to_string(),
+            };
+            (k.as_str().expect("name").to_string(), default)
+        })
+        .collect()
 }
 
 /// `""` (and whitespace) means "not given".

@@ -4,6 +4,8 @@
 pub mod chain_file;
 pub mod compare_judge;
 pub mod containers;
+#[cfg(test)]
+mod documented_defaults;
 pub mod github_context;
 pub mod input_error;
 pub mod inputs;

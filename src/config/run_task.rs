@@ -17,24 +17,9 @@ const MAX_SUBNETS: usize = 16;
 const MAX_SECURITY_GROUPS: usize = 5;
 
 pub fn run_task(raw: &RawInputs, errors: &mut Vec<InputError>) -> Option<OneOffTaskSpec> {
-    let Some(line) = given(&raw.run_task_command) else {
-        for (name, value) in [
-            ("run-task-container", &raw.run_task_container),
-            ("run-task-timeout", &raw.run_task_timeout),
-            ("run-task-subnets", &raw.run_task_subnets),
-            ("run-task-security-groups", &raw.run_task_security_groups),
-            ("run-task-assign-public-ip", &raw.run_task_assign_public_ip),
-        ] {
-            if given(value).is_some() {
-                errors.push(InputError::new(
-                    name,
-                    "has no effect without `run-task-command`",
-                    "set `run-task-command` (e.g. `npx prisma migrate deploy`) or remove this input",
-                ));
-            }
-        }
-        return None;
-    };
+    // The other run-task-* inputs only shape that task: without a command they are not read
+    // (the runner passes every input, defaults included, so their presence means nothing).
+    let line = given(&raw.run_task_command)?;
     let before = errors.len();
     let command = match shlex::split(line) {
         Some(words) if !words.is_empty() => words,
@@ -197,10 +182,21 @@ mod tests {
     }
 
     #[test]
+    fn settings_of_the_task_are_ignored_without_a_command() {
+        // As the runner passes them: every input, at its default or set, and no command.
+        for pairs in [
+            &[("run-task-timeout", "15m")][..],
+            &[("run-task-container", "app"), ("run-task-subnets", "subnet-0abc")][..],
+            &[("run-task-timeout", "soon"), ("run-task-assign-public-ip", "maybe")][..],
+        ] {
+            assert_eq!(check(pairs), (None, vec![]), "{pairs:?}");
+        }
+    }
+
+    #[test]
     fn each_bad_value_names_its_input() {
         let cases: &[(&[(&str, &str)], &str)] = &[
             (&[("run-task-command", "echo 'unclosed")], "run-task-command"),
-            (&[("run-task-container", "app")], "run-task-container"),
             (
                 &[("run-task-command", "x"), ("run-task-container", "a b")],
                 "run-task-container",

@@ -14,6 +14,7 @@ use aws_sdk_elasticloadbalancingv2::types as elb;
 
 pub mod github;
 pub mod runner;
+pub mod runner_env;
 
 pub const REGION: &str = "us-east-1";
 pub const ACCOUNT: &str = "123456789012";
@@ -393,7 +394,7 @@ pub struct Run {
 /// A running action process and the files it writes.
 pub struct Spawned {
     pub child: Child,
-    dir: tempfile::TempDir,
+    layout: runner_env::Layout,
     access_key: String,
 }
 
@@ -412,9 +413,9 @@ impl Spawned {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-            outputs: parse_outputs(&self.dir.path().join("output")),
-            output_text: std::fs::read_to_string(self.dir.path().join("output")).unwrap_or_default(),
-            summary: std::fs::read_to_string(self.dir.path().join("summary")).unwrap_or_default(),
+            outputs: parse_outputs(&self.layout.output_file()),
+            output_text: std::fs::read_to_string(self.layout.output_file()).unwrap_or_default(),
+            summary: std::fs::read_to_string(self.layout.summary_file()).unwrap_or_default(),
         }
     }
 
@@ -428,37 +429,40 @@ impl Spawned {
     }
 }
 
-/// Starts the real binary with only the environment a runner would give it.
-pub fn spawn_action(aws: &Aws, inputs: &[(&str, &str)], extra_env: &[(&str, &str)]) -> Spawned {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecs-deploy-action"));
-    cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("AWS_ENDPOINT_URL", &Sim::shared().endpoint)
-        .env("AWS_ACCESS_KEY_ID", &aws.access_key)
-        .env("AWS_SECRET_ACCESS_KEY", "test-secret")
-        .env("AWS_REGION", REGION)
-        .env("AWS_EC2_METADATA_DISABLED", "true")
+/// The AWS side of a step's environment: what configure-aws-credentials leaves in the job's
+/// environment, pointed at the simulator with this test's key.
+pub fn aws_env(aws: &Aws) -> Vec<(String, String)> {
+    vec![
+        ("AWS_ENDPOINT_URL".into(), Sim::shared().endpoint.clone()),
+        ("AWS_ACCESS_KEY_ID".into(), aws.access_key.clone()),
+        ("AWS_SECRET_ACCESS_KEY".into(), "test-secret".into()),
+        ("AWS_REGION".into(), REGION.into()),
+        ("AWS_DEFAULT_REGION".into(), REGION.into()),
+        ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
         // The simulator runs 60 times faster than real time: CloudWatch's minute is a second.
-        .env("ECS_DEPLOY_TIME_SCALE", "60")
-        .env("GITHUB_OUTPUT", dir.path().join("output"))
-        .env("GITHUB_STEP_SUMMARY", dir.path().join("summary"))
-        .env("GITHUB_REPOSITORY", "acme/shop")
-        .env("GITHUB_RUN_ID", "1001")
-        .env("GITHUB_SHA", "0123456789abcdef0123456789abcdef01234567")
-        .env("GITHUB_SERVER_URL", "https://github.com")
+        ("ECS_DEPLOY_TIME_SCALE".into(), "60".into()),
+    ]
+}
+
+/// Starts the real binary as GitHub's runner starts the action: action.yml's declared inputs
+/// (the step's `with:` values over their defaults), the runner's variables and files
+/// (`runner_env`), the AWS credentials, then `extra_env` (the workflow's `env:`) over all.
+pub fn spawn_action(aws: &Aws, inputs: &[(&str, &str)], extra_env: &[(&str, &str)]) -> Spawned {
+    let layout = runner_env::Layout::new();
+    let aws_vars = aws_env(aws);
+    let mut env: Vec<(&str, &str)> = aws_vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    env.extend_from_slice(extra_env);
+    let vars = runner_env::environment(&layout, inputs, &env);
+    let mut cmd = Command::new(runner_env::binary());
+    cmd.env_clear()
+        .envs(&vars)
+        .current_dir(layout.workspace())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    for (k, v) in inputs {
-        cmd.env(format!("INPUT_{}", k.to_uppercase()), v);
-    }
-    for (k, v) in extra_env {
-        cmd.env(k, v);
-    }
     Spawned {
         child: cmd.spawn().expect("start the action binary"),
-        dir,
+        layout,
         access_key: aws.access_key.clone(),
     }
 }
