@@ -35,14 +35,12 @@ RUN mkdir -p src \
  && rm -rf src
 
 COPY src ./src
+COPY scripts/build-binary.sh ./scripts/
 # touch: COPY may keep mtimes older than the stub's build, and cargo would then keep the stub.
-# The smoke check proves the real binary was built: with no inputs it must exit 2 (invalid input).
+# scripts/build-binary.sh is the build CI runs on the host and tests in the image (it ends with
+# the smoke check: with no inputs the binary must exit 2).
 RUN touch src/main.rs src/lib.rs \
- && cargo build --profile dist --target x86_64-unknown-linux-musl --locked \
- && mkdir -p /out \
- && install -m 0555 target/x86_64-unknown-linux-musl/dist/ecs-deploy-action /out/ecs-deploy-action \
- && install -m 0444 /etc/ssl/certs/ca-certificates.crt /out/ca-certificates.crt \
- && { env -i /out/ecs-deploy-action > /dev/null; test "$?" -eq 2; }
+ && scripts/build-binary.sh /out dist
 
 # ---------------------------------------------------------------------------------------------
 # prebuilt: a static binary and a CA bundle put in dist/ by scripts/build-image.sh.

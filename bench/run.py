@@ -25,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import boto3
+import yaml
 from botocore.config import Config
 
 import judges
@@ -165,6 +166,8 @@ def weights(sim, key, s):
 
 
 # --- running the action ----------------------------------------------------------------------
+ACTION_INPUTS = yaml.safe_load((Path(__file__).resolve().parents[1] / "action.yml").read_text())["inputs"]
+
 def run_action(binary, sim, key, inputs, env=None, time_rss=True, term_when=None, term_after=0.0):
     """Runs the binary as the runner would. Returns its exit code, outputs, stdout lines with the
     time each was read, spawn time, peak RSS (KB, via /usr/bin/time -v) and signal time."""
@@ -176,6 +179,11 @@ def run_action(binary, sim, key, inputs, env=None, time_rss=True, term_when=None
          "GITHUB_REPOSITORY": "acme/shop", "GITHUB_RUN_ID": str(abs(hash(key)) % 10**9),
          "GITHUB_SHA": "0123456789abcdef0123456789abcdef01234567", "GITHUB_SERVER_URL": "https://github.com"}
     e.update(env or {})
+    # Every input action.yml declares, at its default unless given, as the runner passes them;
+    # github-token is left empty (no GitHub here: the bench measures the deploy, not reporting).
+    for name, spec in ACTION_INPUTS.items():
+        default = str(spec.get("default", "") or "")
+        e[f"INPUT_{name.upper()}"] = "" if name == "github-token" else default
     e.update({f"INPUT_{k.upper()}": v for k, v in inputs.items()})
     cmd = (["/usr/bin/time", "-v", "-o", str(tmp / "time")] if time_rss else []) + [str(binary)]
     lines, signalled = [], {}

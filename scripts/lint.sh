@@ -60,7 +60,7 @@ scripts=(scripts/*.sh)
 [[ -f .ci/run ]] && scripts+=(.ci/run)
 shopt -u nullglob
 
-check hadolint hadolint --no-color --failure-threshold style Dockerfile
+check hadolint hadolint --no-color --failure-threshold style Dockerfile unreleased/Dockerfile
 check action-schema check-jsonschema --builtin-schema vendor.github-actions action.yml
 if ((${#workflows[@]} + ${#examples[@]})); then
   check workflow-schema check-jsonschema --builtin-schema vendor.github-workflows \
@@ -71,7 +71,7 @@ zizmor_paths=(action.yml)
 [[ -d .github ]] && zizmor_paths+=(.github)
 ((${#examples[@]})) && zizmor_paths+=("${examples[@]}")
 if ((${#zizmor_paths[@]})); then
-  check zizmor zizmor --offline --no-progress --pedantic "${zizmor_paths[@]}"
+  check zizmor zizmor --offline --no-progress --pedantic --config .github/zizmor.yml "${zizmor_paths[@]}"
 fi
 check shellcheck shellcheck "${scripts[@]}"
 check iam-policy python3 -c '

@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 need_apt=()
 command -v musl-gcc >/dev/null 2>&1 || need_apt+=(musl-tools)
 command -v buildah >/dev/null 2>&1 || need_apt+=(buildah)
+command -v docker-registry >/dev/null 2>&1 || need_apt+=(docker-registry)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: apt-get install ${need_apt[*]}"
   if [ "$(id -u)" = 0 ]; then SUDO=(); else SUDO=(sudo); fi

@@ -15,6 +15,7 @@ import urllib.request
 from pathlib import Path
 
 import boto3
+import yaml
 
 from sim.images import push_image
 
@@ -95,7 +96,14 @@ def run_action(endpoint, inputs, title):
             "GITHUB_SERVER_URL": "https://github.com", "GITHUB_EVENT_NAME": "push",
             "GITHUB_API_URL": GITHUB["api"], "INPUT_GITHUB-TOKEN": TOKEN,
         }
+        # As GitHub's runner passes them: every input action.yml declares, at its default
+        # unless the step sets it (TESTING.md, "How the tests start the action").
+        declared = yaml.safe_load((ROOT / "action.yml").read_text())["inputs"]
+        for name, spec in declared.items():
+            default = str(spec.get("default", "")).replace("${{ github.token }}", TOKEN)
+            env[f"INPUT_{name.upper()}"] = default
         env.update({f"INPUT_{k.upper()}": v for k, v in inputs.items()})
+        env.update({"GITHUB_ACTIONS": "true", "CI": "true"})
         print(f"\n$ ecs-deploy-action  # {title}\n")
         started = time.monotonic()
         code = subprocess.call([str(BINARY)], env=env)

@@ -498,3 +498,81 @@ async fn a_group_or_config_that_does_not_exist_is_one_clear_error_before_any_cha
     );
     assert_eq!(mutations(&aws.access_key), Vec::<String>::new(), "nothing was changed");
 }
+
+/// Only what a CODE_DEPLOY service needs named (`cluster`, `services`, `image`, the application
+/// and the deployment group), every other input at action.yml's default, as the runner passes
+/// them.
+#[tokio::test(flavor = "multi_thread")]
+async fn only_the_required_inputs_deploy_through_codedeploy() {
+    let aws = Aws::new("cd_min").await;
+    let test = "cd-min";
+    let t = team(&aws, test, 2).await;
+    let group = format!("{test}-dg");
+    let v2 = aws.push_image(&t.repo, "v2").await;
+    let image = Aws::image_uri(&t.repo, "v2");
+    let required = [
+        ("cluster", t.cluster.as_str()),
+        ("services", "api"),
+        ("image", image.as_str()),
+        ("codedeploy-application", test),
+        ("codedeploy-deployment-group", group.as_str()),
+    ];
+    let run = run_action(&aws, &required, &[]);
+    run.assert_code(0);
+    assert_eq!(run.output("outcome"), "success", "{}", run.stdout);
+    assert_eq!(t.weights(&aws).await, (0, 100));
+    let (td, _) = aws.task_definition(&t.running(&aws).await).await;
+    assert!(td.container_definitions()[0].image().unwrap().ends_with(&v2));
+}
+
+/// `run-task-command` on a CODE_DEPLOY service: the migration runs from the new revision after
+/// it is registered and before CodeDeploy is asked for anything (it was silently skipped).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_migration_runs_before_codedeploy_moves_any_traffic() {
+    let aws = Aws::new("cd_mig").await;
+    let test = "cd-mig";
+    let t = team(&aws, test, 1).await;
+    let group = format!("{test}-dg");
+    aws.push_image(&t.repo, "v2").await;
+    let image = Aws::image_uri(&t.repo, "v2");
+    let migrate = [("run-task-command", "./migrate --to latest")];
+    let plan = run_action(
+        &aws,
+        &inputs(&t, test, &group, &image, &[migrate[0], ("command", "plan")]),
+        &[],
+    );
+    plan.assert_code(0);
+    assert!(
+        plan.stdout
+            .contains("2/4 run-task: run `./migrate --to latest` as a one-off task"),
+        "{}",
+        plan.stdout
+    );
+    let run = run_action(&aws, &inputs(&t, test, &group, &image, &migrate), &[]);
+    run.assert_code(0);
+    assert_eq!(run.output("outcome"), "success", "{}", run.stdout);
+    let order: Vec<String> = mutations(&aws.access_key)
+        .into_iter()
+        .filter(|m| ["RegisterTaskDefinition", "RunTask", "CreateDeployment"].contains(&m.as_str()))
+        .collect();
+    assert_eq!(order, ["RegisterTaskDefinition", "RunTask", "CreateDeployment"]);
+    let runs: Vec<serde_json::Value> = events("task_run")
+        .into_iter()
+        .filter(|e| {
+            e["task_definition"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(&format!("/{test}-api:"))
+        })
+        .collect();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(
+        runs[0]["overrides"]["containerOverrides"][0]["command"],
+        serde_json::json!(["./migrate", "--to", "latest"])
+    );
+    assert_eq!(
+        runs[0]["task_definition"].as_str(),
+        Some(t.running(&aws).await.as_str()),
+        "the migration ran the revision CodeDeploy deployed"
+    );
+}

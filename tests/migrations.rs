@@ -206,7 +206,11 @@ async fn bad_run_task_inputs_get_one_error_each_and_no_aws_call() {
         ("run-task-command", "echo 'unclosed", None),
         ("run-task-timeout", "soon", Some(("run-task-command", "migrate"))),
         ("run-task-subnets", "subnet-zz", Some(("run-task-command", "migrate"))),
-        ("run-task-container", "app", None),
+        (
+            "run-task-assign-public-ip",
+            "maybe",
+            Some(("run-task-command", "migrate")),
+        ),
     ] {
         let mut inputs = vec![
             ("cluster", "c-none"),

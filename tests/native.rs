@@ -888,3 +888,24 @@ async fn a_rerun_with_on_split_continue_follows_the_killed_runs_canary_to_the_en
         .collect();
     assert_eq!(started.len(), 1, "one deployment, followed by two runs");
 }
+
+/// A team's first step: only `cluster`, `services` and `image`, every other input at
+/// action.yml's default, as the runner passes them. The service's own CANARY strategy runs.
+#[tokio::test(flavor = "multi_thread")]
+async fn only_the_required_inputs_deploy_an_ecs_native_canary() {
+    let aws = Aws::new("native_min").await;
+    let n = native(&aws, "native-min", canary(10.0, 2, 1)).await;
+    let v2 = aws.push_image(&n.repo, "v2").await;
+    let image = Aws::image_uri(&n.repo, "v2");
+    let required = [
+        ("cluster", n.cluster.as_str()),
+        ("services", n.service.as_str()),
+        ("image", image.as_str()),
+    ];
+    let run = run_action(&aws, &required, &[]);
+    run.assert_code(0);
+    assert_eq!(run.output("outcome"), "success", "{}", run.stdout);
+    assert_eq!(n.weights(&aws, &n.prod_rule).await, (0, 100));
+    let (td, _) = aws.task_definition(&n.running(&aws).await).await;
+    assert!(td.container_definitions()[0].image().unwrap().ends_with(&v2));
+}

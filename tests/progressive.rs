@@ -477,3 +477,42 @@ async fn command_plan_prints_exactly_the_steps_the_deploy_runs() {
         .collect();
     assert_eq!(printed, executed, "plan:\n{}\n\ndeploy:\n{}", plan.stdout, run.stdout);
 }
+
+/// A two-slot canary named with only what it needs (`cluster`, `services`, `image`,
+/// `strategy`, `listener-arn`), every other input at action.yml's default as the runner passes
+/// them: the plan is the documented one, and the deploy validates, prepares the idle slot and
+/// shifts the first 5%. The default 5-minute bakes are not scaled by the simulator's clock, so
+/// the run is cancelled there, and cancelling puts everything back.
+#[tokio::test(flavor = "multi_thread")]
+async fn only_the_required_inputs_start_the_default_canary_and_a_cancel_puts_it_back() {
+    let aws = Aws::new("canary_min").await;
+    let s = aws.slots("canary-min", 2).await;
+    aws.push_image(&s.repo, "v2").await;
+    let image = Aws::image_uri(&s.repo, "v2");
+    let required = [
+        ("cluster", s.cluster.as_str()),
+        ("services", "web-blue, web-green"),
+        ("image", image.as_str()),
+        ("strategy", "canary"),
+        ("listener-arn", s.listener.as_str()),
+    ];
+    let plan = run_action(&aws, &[&required[..], &[("command", "plan")]].concat(), &[]);
+    plan.assert_code(0);
+    for step in ["5%", "10%", "25%", "50%", "100%"] {
+        assert!(plan.stdout.contains(step), "the default steps: {step}\n{}", plan.stdout);
+    }
+    let child = spawn_action(&aws, &required, &[]);
+    let t = Instant::now();
+    while aws.weights(&s.listener, &s).await != (95, 5) {
+        assert!(t.elapsed() < Duration::from_secs(90), "never shifted the first 5%");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    child.signal("TERM");
+    let run = child.wait();
+    assert_eq!(run.output("outcome"), "cancelled", "{}", run.stdout);
+    assert_eq!(
+        aws.weights(&s.listener, &s).await,
+        (100, 0),
+        "traffic back on the stable slot"
+    );
+}

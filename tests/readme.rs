@@ -78,6 +78,15 @@ async fn the_readme_quick_start_deploys_as_written() {
     }
 
     let inputs: Vec<(&str, &str)> = with.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    // `command: plan` on the same step: the plan, and no change.
+    let plan = run_action(
+        &aws,
+        &[&inputs[..], &[("command", "plan")]].concat(),
+        &[("GITHUB_SHA", SHA)],
+    );
+    plan.assert_code(0);
+    assert!(plan.stdout.contains("update-service"), "{}", plan.stdout);
+    assert_eq!(support::mutations(&aws.access_key), Vec::<String>::new());
     let run = run_action(&aws, &inputs, &[("GITHUB_SHA", SHA)]);
     run.assert_code(0);
     assert_eq!(run.output("outcome"), "success");

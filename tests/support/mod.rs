@@ -391,6 +391,9 @@ pub struct Run {
     pub summary: String,
 }
 
+/// No run of the binary in a test may last longer (the slowest suites finish in about a minute).
+const RUN_DEADLINE: Duration = Duration::from_secs(600);
+
 /// A running action process and the files it writes.
 pub struct Spawned {
     pub child: Child,
@@ -402,7 +405,31 @@ impl Spawned {
     /// Waits for the run; every answer the action got must fit AWS's own service models
     /// (botocore's, checked by the simulator), as GitHub's answers are checked by prism.
     pub fn wait(self) -> Run {
+        // A hang fails the test instead of stalling CI: the run is killed at the deadline.
+        use std::sync::atomic::{AtomicU8, Ordering};
+        let pid = self.child.id();
+        // 0 running, 1 exited, 2 killed by the watchdog.
+        let state = std::sync::Arc::new(AtomicU8::new(0));
+        let watch = state.clone();
+        std::thread::spawn(move || {
+            let deadline = std::time::Instant::now() + RUN_DEADLINE;
+            while std::time::Instant::now() < deadline {
+                if watch.load(Ordering::SeqCst) != 0 {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            if watch.compare_exchange(0, 2, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
+                let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+            }
+        });
         let out = self.child.wait_with_output().expect("wait for the action");
+        let killed = state.swap(1, Ordering::SeqCst) == 2;
+        assert!(
+            !killed,
+            "the action ran past {RUN_DEADLINE:?} and was killed: a hang\n--- stdout\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
         let broken = Sim::shared().get(&format!("/_sim/model-violations?access_key={}", self.access_key));
         assert_eq!(
             broken,

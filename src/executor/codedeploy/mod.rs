@@ -27,7 +27,7 @@ use crate::domain::codedeploy::{appspec, shift_duration, DeploymentGroup};
 use crate::domain::diagnostics::Diagnostics;
 use crate::domain::native::WaitUntil;
 use crate::domain::outcome::{Outcome, OutcomeKind, RollbackResult, ServiceResult};
-use crate::domain::plan::{self, Plan};
+use crate::domain::plan::{self, Plan, Step};
 use crate::domain::service::ServiceState;
 use crate::error::{AwsErrorKind, Error};
 use crate::ports::TrafficSplitRef;
@@ -158,6 +158,7 @@ fn plan_of(cfg: &DeployConfig, state: &ServiceState, g: &DeploymentGroup, image:
         until.name(),
         own_duration(cfg, g).as_secs(),
     )
+    .with_run_task(cfg.run_task.as_ref())
 }
 
 /// `command: plan` for a CODE_DEPLOY service (reads only); None when the run has none.
@@ -196,28 +197,69 @@ pub async fn deploy(
         let planned = preflight_native(cfg, ports, &resolved).await;
         log::endgroup();
         let planned = planned?;
-        let mut executed = vec![0];
-        log::group(&format!("Step 1/3 register-revision: {}", plan.steps[0]));
+        // The plan's steps in order: register, the migration (when there is one), then
+        // CreateDeployment and its following, which end the loop.
+        let mut executed = Vec::new();
         let mut new_td = BTreeMap::new();
-        let registered = register_all(cfg, ports, &planned, &mut new_td).await;
-        log::endgroup();
-        registered?;
-        let td = new_td.values().next().cloned().unwrap_or_default();
-        if *cancel.borrow() {
-            let outcome = Outcome {
-                kind: OutcomeKind::Cancelled,
-                services: vec![],
-                reason: Some("cancelled by the runner before CodeDeploy was asked for anything".into()),
+        let mut followed = None;
+        for (index, step) in plan.steps.iter().enumerate() {
+            if *cancel.borrow() {
+                let outcome = Outcome {
+                    kind: OutcomeKind::Cancelled,
+                    services: vec![],
+                    reason: Some("cancelled by the runner before CodeDeploy was asked for anything".into()),
+                };
+                return Ok(report(&resolved, plan, executed, outcome, vec![]));
+            }
+            executed.push(index);
+            log::group(&format!(
+                "Step {}/{} {}: {step}",
+                index + 1,
+                plan.steps.len(),
+                step.kind()
+            ));
+            let done = match step {
+                Step::RegisterRevision { .. } => register_all(cfg, ports, &planned, &mut new_td).await,
+                Step::RunTask { .. } => super::native::follow::one_off(cfg, ports, &planned, &new_td, cancel).await,
+                Step::CreateCodeDeployDeployment { .. } => {
+                    let td = new_td.values().next().cloned().unwrap_or_default();
+                    match start(cfg, ports, &state, &g, &td).await {
+                        Ok(target) => {
+                            followed = Some(target);
+                            Ok(())
+                        }
+                        Err(e) => Err(e),
+                    }
+                }
+                Step::FollowServiceDeployment { .. } => Ok(()),
+                other => Err(refused(
+                    cfg,
+                    &state.name,
+                    format!("cannot take a {} step through CodeDeploy", other.kind()),
+                )),
             };
-            return Ok(report(&resolved, plan, executed, outcome, vec![]));
+            log::endgroup();
+            done?;
+            if followed.is_some() {
+                break;
+            }
         }
-        executed.push(1);
-        log::group(&format!("Step 2/3 create-codedeploy-deployment: {}", plan.steps[1]));
-        let target = start(cfg, ports, &state, &g, &td).await;
-        log::endgroup();
-        let target = target?;
-        executed.push(2);
-        log::group(&format!("Step 3/3 follow-service-deployment: {}", plan.steps[2]));
+        let td = new_td.values().next().cloned().unwrap_or_default();
+        let Some(target) = followed else {
+            return Err(refused(
+                cfg,
+                &state.name,
+                "was planned without a CodeDeploy deployment".into(),
+            ));
+        };
+        let follow_index = plan.steps.len() - 1;
+        executed.push(follow_index);
+        log::group(&format!(
+            "Step {}/{} follow-service-deployment: {}",
+            follow_index + 1,
+            plan.steps.len(),
+            plan.steps[follow_index]
+        ));
         let (kind, status, reason, timeline) = follow::follow(cfg, ports, &g, &target, cancel).await;
         log::endgroup();
         let outcome = Outcome {
