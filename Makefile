@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help setup demo test lint sim clean reliability bench
+.PHONY: help setup demo test lint sim clean reliability bench image
 
 help:
 	@echo "make demo   - a full rolling deploy of a sample service against the local AWS simulator"
@@ -13,6 +13,7 @@ help:
 	@echo "make lint   - hadolint, actionlint schemas, zizmor, shellcheck, yamllint, clippy, fmt"
 	@echo "make reliability - the full fault matrix and 30+30 SIGKILL/SIGTERM trials (RELIABILITY.md)"
 	@echo "make bench  - latency, API calls, size, RSS, scale, and the official waiter beside ours (BENCHMARKS.md)"
+	@echo "make image  - the image test (release dry run) with the shipped dist build (fat LTO: about 8 minutes)"
 
 setup:
 	@scripts/setup.sh
@@ -44,6 +45,11 @@ bench: setup
 	cargo build --profile dist
 	cd bench && npm ci --no-audit --no-fund --loglevel=error
 	.venv/bin/python bench/run.py
+
+# make test runs tests/image.rs on a dev build of scripts/build-binary.sh (the dist profile's fat
+# LTO would add about 8 minutes); this runs it on the dist build the release ships.
+image: setup
+	ECS_DEPLOY_IMAGE_PROFILE=dist scripts/with-github-fake.sh cargo test --test image
 
 sim: setup
 	.venv/bin/python -m sim.aws --no-stdin-watch

@@ -909,3 +909,83 @@ async fn only_the_required_inputs_deploy_an_ecs_native_canary() {
     let (td, _) = aws.task_definition(&n.running(&aws).await).await;
     assert!(td.container_definitions()[0].image().unwrap().ends_with(&v2));
 }
+
+/// `desired-count` cannot be honoured by ECS's own deployment: refused before any change, with
+/// the controller and the alternative named (it was silently ignored).
+#[tokio::test(flavor = "multi_thread")]
+async fn desired_count_is_refused_before_any_change() {
+    let aws = Aws::new("native_count").await;
+    let n = native(&aws, "native-count", canary(10.0, 2, 1)).await;
+    aws.push_image(&n.repo, "v2").await;
+    let image = Aws::image_uri(&n.repo, "v2");
+    let run = run_action(&aws, &inputs(&n, &image, &[("desired-count", "4")]), &[]);
+    assert_ne!(run.code, 0, "{}", run.stdout);
+    let errors: Vec<&str> = run.stdout.lines().filter(|l| l.starts_with("::error")).collect();
+    assert!(
+        errors.iter().any(|e| e.contains("desired-count") && e.contains("ECS-native")),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(mutations(&aws.access_key), Vec::<String>::new(), "nothing changed");
+}
+
+/// Auto scaling is held still for an ECS-native deploy too (`suspend-auto-scaling`, on by
+/// default), and put back when it ends.
+#[tokio::test(flavor = "multi_thread")]
+async fn auto_scaling_is_suspended_for_the_deploy_and_resumed() {
+    use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
+    let aws = Aws::new("native_scale").await;
+    let n = native(&aws, "native-scale", canary(10.0, 2, 1)).await;
+    let scaling = aws_sdk_applicationautoscaling::Client::new(&aws.config);
+    let resource = format!("service/{}/{}", n.cluster, n.service);
+    scaling
+        .register_scalable_target()
+        .service_namespace(ServiceNamespace::Ecs)
+        .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+        .resource_id(&resource)
+        .min_capacity(2)
+        .max_capacity(6)
+        .send()
+        .await
+        .expect("RegisterScalableTarget");
+    aws.push_image(&n.repo, "v2").await;
+    let image = Aws::image_uri(&n.repo, "v2");
+    let run = run_action(&aws, &inputs(&n, &image, &[]), &[]);
+    run.assert_code(0);
+    let calls: Vec<serde_json::Value> = Sim::shared()
+        .calls(&aws.access_key)
+        .into_iter()
+        .filter(|c| c["mutating"] == true)
+        .collect();
+    let ops: Vec<&str> = calls.iter().map(|c| c["operation"].as_str().unwrap_or_default()).collect();
+    let registrations: Vec<usize> = ops
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| **o == "RegisterScalableTarget")
+        .map(|(i, _)| i)
+        .collect();
+    let update = ops.iter().position(|o| *o == "UpdateService").expect("UpdateService");
+    assert!(
+        registrations.len() == 2 && registrations[0] < update && registrations[1] > update,
+        "suspended before UpdateService and resumed after: {ops:?}"
+    );
+    let out = scaling
+        .describe_scalable_targets()
+        .service_namespace(ServiceNamespace::Ecs)
+        .resource_ids(&resource)
+        .send()
+        .await
+        .unwrap();
+    let t = &out.scalable_targets()[0];
+    let s = t.suspended_state().expect("suspended state");
+    assert_eq!(
+        (
+            s.dynamic_scaling_in_suspended(),
+            s.dynamic_scaling_out_suspended(),
+            s.scheduled_scaling_suspended()
+        ),
+        (Some(false), Some(false), Some(false)),
+        "resumed"
+    );
+    assert_eq!((t.min_capacity(), t.max_capacity()), (2, 6), "the range as it was");
+}

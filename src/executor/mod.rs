@@ -1,6 +1,7 @@
 //! Drives a deployment through the ports: the only place that sequences side effects.
 
 pub mod cancel;
+pub mod capabilities;
 pub mod chain;
 pub mod codedeploy;
 pub mod images;

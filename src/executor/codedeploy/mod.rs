@@ -57,6 +57,7 @@ pub async fn checked_group(
             "is on the CODE_DEPLOY controller; deploy it with strategy rolling".into(),
         ));
     };
+    super::capabilities::check(cfg, &state.name, super::capabilities::Controller::CodeDeploy)?;
     let (Some(app), Some(group)) = (&nc.codedeploy.application, &nc.codedeploy.group) else {
         return Err(refused(
             cfg,
@@ -197,91 +198,115 @@ pub async fn deploy(
         let planned = preflight_native(cfg, ports, &resolved).await;
         log::endgroup();
         let planned = planned?;
-        // The plan's steps in order: register, the migration (when there is one), then
-        // CreateDeployment and its following, which end the loop.
-        let mut executed = Vec::new();
-        let mut new_td = BTreeMap::new();
-        let mut followed = None;
-        for (index, step) in plan.steps.iter().enumerate() {
-            if *cancel.borrow() {
-                let outcome = Outcome {
-                    kind: OutcomeKind::Cancelled,
-                    services: vec![],
-                    reason: Some("cancelled by the runner before CodeDeploy was asked for anything".into()),
-                };
-                return Ok(report(&resolved, plan, executed, outcome, vec![]));
-            }
-            executed.push(index);
-            log::group(&format!(
-                "Step {}/{} {}: {step}",
-                index + 1,
-                plan.steps.len(),
-                step.kind()
-            ));
-            let done = match step {
-                Step::RegisterRevision { .. } => register_all(cfg, ports, &planned, &mut new_td).await,
-                Step::RunTask { .. } => super::native::follow::one_off(cfg, ports, &planned, &new_td, cancel).await,
-                Step::CreateCodeDeployDeployment { .. } => {
-                    let td = new_td.values().next().cloned().unwrap_or_default();
-                    match start(cfg, ports, &state, &g, &td).await {
-                        Ok(target) => {
-                            followed = Some(target);
-                            Ok(())
-                        }
-                        Err(e) => Err(e),
-                    }
-                }
-                Step::FollowServiceDeployment { .. } => Ok(()),
-                other => Err(refused(
-                    cfg,
-                    &state.name,
-                    format!("cannot take a {} step through CodeDeploy", other.kind()),
-                )),
-            };
-            log::endgroup();
-            done?;
-            if followed.is_some() {
-                break;
-            }
-        }
-        let td = new_td.values().next().cloned().unwrap_or_default();
-        let Some(target) = followed else {
-            return Err(refused(
-                cfg,
-                &state.name,
-                "was planned without a CodeDeploy deployment".into(),
-            ));
-        };
-        let follow_index = plan.steps.len() - 1;
-        executed.push(follow_index);
-        log::group(&format!(
-            "Step {}/{} follow-service-deployment: {}",
-            follow_index + 1,
-            plan.steps.len(),
-            plan.steps[follow_index]
-        ));
-        let (kind, status, reason, timeline) = follow::follow(cfg, ports, &g, &target, cancel).await;
-        log::endgroup();
-        let outcome = Outcome {
-            kind,
-            services: vec![ServiceResult {
-                service: state.name.clone(),
-                previous_task_definition: state.task_definition.clone(),
-                new_task_definition: Some(td),
-                status,
-                diagnostics: Diagnostics::default(),
-                duration_ms: super::elapsed(ports, started).as_millis(),
-            }],
-            reason,
-        };
-        let mut report = report(&resolved, plan, executed, outcome, timeline);
-        report.production = Some(super::readback::services(ports, &cfg.cluster, &cfg.services).await);
-        report.links = super::links::for_run(cfg, &[state.name.as_str()], &[], &report.image);
-        Ok(report)
+        // Auto scaling held still for the deploy, as on every controller (read under the lock).
+        let fresh = ports
+            .ecs
+            .describe_services(&cfg.cluster, std::slice::from_ref(&state.name))
+            .await?;
+        let suspension = super::scaling::suspend(cfg, ports, &fresh).await?;
+        let report = steps(cfg, ports, cancel, &resolved, &state, &g, plan, planned, started).await;
+        super::scaling::resume(cfg, ports, suspension, &BTreeMap::new()).await;
+        report
     }
     .await;
     lock::release(ports, &held).await;
     result
+}
+
+/// The plan's steps under the lock, with auto scaling suspended; the report says how it ended.
+#[allow(clippy::too_many_arguments)]
+async fn steps(
+    cfg: &DeployConfig,
+    ports: &Ports<'_>,
+    cancel: &mut Cancel,
+    resolved: &ResolvedImages,
+    state: &ServiceState,
+    g: &DeploymentGroup,
+    plan: Plan,
+    planned: Vec<super::rolling::Planned>,
+    started: std::time::SystemTime,
+) -> Result<DeployReport, Error> {
+    // The plan's steps in order: register, the migration (when there is one), then
+    // CreateDeployment and its following, which end the loop.
+    let mut executed = Vec::new();
+    let mut new_td = BTreeMap::new();
+    let mut followed = None;
+    for (index, step) in plan.steps.iter().enumerate() {
+        if *cancel.borrow() {
+            let outcome = Outcome {
+                kind: OutcomeKind::Cancelled,
+                services: vec![],
+                reason: Some("cancelled by the runner before CodeDeploy was asked for anything".into()),
+            };
+            return Ok(report(resolved, plan, executed, outcome, vec![]));
+        }
+        executed.push(index);
+        log::group(&format!(
+            "Step {}/{} {}: {step}",
+            index + 1,
+            plan.steps.len(),
+            step.kind()
+        ));
+        let done = match step {
+            Step::RegisterRevision { .. } => register_all(cfg, ports, &planned, &mut new_td).await,
+            Step::RunTask { .. } => super::native::follow::one_off(cfg, ports, &planned, &new_td, cancel).await,
+            Step::CreateCodeDeployDeployment { .. } => {
+                let td = new_td.values().next().cloned().unwrap_or_default();
+                match start(cfg, ports, state, g, &td).await {
+                    Ok(target) => {
+                        followed = Some(target);
+                        Ok(())
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            Step::FollowServiceDeployment { .. } => Ok(()),
+            other => Err(refused(
+                cfg,
+                &state.name,
+                format!("cannot take a {} step through CodeDeploy", other.kind()),
+            )),
+        };
+        log::endgroup();
+        done?;
+        if followed.is_some() {
+            break;
+        }
+    }
+    let td = new_td.values().next().cloned().unwrap_or_default();
+    let Some(target) = followed else {
+        return Err(refused(
+            cfg,
+            &state.name,
+            "was planned without a CodeDeploy deployment".into(),
+        ));
+    };
+    let follow_index = plan.steps.len() - 1;
+    executed.push(follow_index);
+    log::group(&format!(
+        "Step {}/{} follow-service-deployment: {}",
+        follow_index + 1,
+        plan.steps.len(),
+        plan.steps[follow_index]
+    ));
+    let (kind, status, reason, timeline) = follow::follow(cfg, ports, g, &target, cancel).await;
+    log::endgroup();
+    let outcome = Outcome {
+        kind,
+        services: vec![ServiceResult {
+            service: state.name.clone(),
+            previous_task_definition: state.task_definition.clone(),
+            new_task_definition: Some(td),
+            status,
+            diagnostics: Diagnostics::default(),
+            duration_ms: super::elapsed(ports, started).as_millis(),
+        }],
+        reason,
+    };
+    let mut report = report(resolved, plan, executed, outcome, timeline);
+    report.production = Some(super::readback::services(ports, &cfg.cluster, &cfg.services).await);
+    report.links = super::links::for_run(cfg, &[state.name.as_str()], &[], &report.image);
+    Ok(report)
 }
 
 /// Deployments an earlier run left going: stopped with auto-rollback, and waited out.

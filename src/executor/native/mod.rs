@@ -46,6 +46,7 @@ pub fn checked_setup(cfg: &DeployConfig, state: &ServiceState, setup: &NativeSet
             "is ECS-native; deploy it with strategy rolling".into(),
         ));
     };
+    super::capabilities::check(cfg, &state.name, super::capabilities::Controller::EcsNative)?;
     if cfg.services.len() != 1 {
         return Err(refused(
             cfg,
@@ -140,7 +141,18 @@ pub async fn deploy(
     }
     let services = vec![(state.name.clone(), state.arn.clone())];
     let held = lock::acquire(cfg, ports, &services, lock::ttl(cfg, &plan)).await?;
-    let result = deploy_locked(cfg, ports, cancel, &resolved, &state, &setup, plan, started).await;
+    let result = async {
+        // Auto scaling held still for the deploy, as on every controller (read under the lock).
+        let fresh = ports
+            .ecs
+            .describe_services(&cfg.cluster, std::slice::from_ref(&state.name))
+            .await?;
+        let suspension = super::scaling::suspend(cfg, ports, &fresh).await?;
+        let report = deploy_locked(cfg, ports, cancel, &resolved, &state, &setup, plan, started).await;
+        super::scaling::resume(cfg, ports, suspension, &BTreeMap::new()).await;
+        report
+    }
+    .await;
     lock::release(ports, &held).await;
     result
 }
