@@ -380,10 +380,15 @@ async fn sigterm_in_the_termination_wait_stops_with_rollback() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     tokio::time::sleep(Duration::from_secs(2)).await; // into the termination wait
+    let signalled = support::epoch_now();
     child.signal("TERM");
     let run = child.wait();
     assert_eq!(run.output("outcome"), "cancelled", "{}", run.stdout);
-    assert!(mutations(&aws.access_key).contains(&"StopDeployment".to_string()));
+    let took = support::seconds_until_call(&aws.access_key, "StopDeployment", signalled);
+    assert!(
+        took < 2.0,
+        "StopDeployment {took:.2} s after SIGTERM (within 2 s of real time)"
+    );
     let start = Instant::now();
     while t.weights(&aws).await != (100, 0) || t.running(&aws).await != before {
         assert!(

@@ -423,9 +423,15 @@ async fn sigterm_during_the_bake_stops_the_deployment_with_rollback_before_exiti
         assert!(t.elapsed() < Duration::from_secs(60), "never reached the bake");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    let signalled = support::epoch_now();
     child.signal("TERM");
     let run = child.wait();
     assert_eq!(run.output("outcome"), "cancelled", "{}", run.stdout);
+    let took = support::seconds_until_call(&aws.access_key, "StopServiceDeployment", signalled);
+    assert!(
+        took < 2.0,
+        "StopServiceDeployment {took:.2} s after SIGTERM (within 2 s of real time)"
+    );
     let calls = mutations(&aws.access_key);
     assert_eq!(
         calls.last().map(String::as_str),
@@ -922,7 +928,9 @@ async fn desired_count_is_refused_before_any_change() {
     assert_ne!(run.code, 0, "{}", run.stdout);
     let errors: Vec<&str> = run.stdout.lines().filter(|l| l.starts_with("::error")).collect();
     assert!(
-        errors.iter().any(|e| e.contains("desired-count") && e.contains("ECS-native")),
+        errors
+            .iter()
+            .any(|e| e.contains("desired-count") && e.contains("ECS-native")),
         "{}",
         run.stdout
     );
@@ -957,7 +965,10 @@ async fn auto_scaling_is_suspended_for_the_deploy_and_resumed() {
         .into_iter()
         .filter(|c| c["mutating"] == true)
         .collect();
-    let ops: Vec<&str> = calls.iter().map(|c| c["operation"].as_str().unwrap_or_default()).collect();
+    let ops: Vec<&str> = calls
+        .iter()
+        .map(|c| c["operation"].as_str().unwrap_or_default())
+        .collect();
     let registrations: Vec<usize> = ops
         .iter()
         .enumerate()

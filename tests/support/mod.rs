@@ -873,3 +873,24 @@ fn blue_green(action: &elb::Action, s: &Slots) -> (i32, i32) {
     };
     (w(&s.blue_tg), w(&s.green_tg))
 }
+
+/// Now, as the simulator stamps its calls (`at`, seconds since the epoch).
+pub fn epoch_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs_f64()
+}
+
+/// Seconds from `since` (epoch) to the first call of `operation` made with `access_key` at or
+/// after it; panics when there is none.
+pub fn seconds_until_call(access_key: &str, operation: &str, since: f64) -> f64 {
+    Sim::shared()
+        .calls(access_key)
+        .iter()
+        .filter(|c| c["operation"] == operation)
+        .filter_map(|c| c["at"].as_f64())
+        .find(|at| *at >= since)
+        .map(|at| at - since)
+        .unwrap_or_else(|| panic!("no {operation} after the signal"))
+}

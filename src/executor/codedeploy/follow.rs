@@ -84,7 +84,9 @@ pub(super) async fn follow(
                 },
                 true,
             ));
-        } else if let Ok(view) = ports.ecs.codedeploy_deployment(&target.arn).await {
+        } else if let Some(Ok(view)) =
+            super::super::cancel::race(cancel, ports.ecs.codedeploy_deployment(&target.arn)).await
+        {
             let line = format!(
                 "{}: {} {} ({}% of production on the replacement task set)",
                 target.service,
@@ -135,7 +137,8 @@ pub(super) async fn follow(
                         window = Some(Window::at(weight, ports.clock.now()));
                     }
                     if let Some(w) = window.as_mut() {
-                        if let Some(reason) = judge_window(ports, cfg, pc, target, w).await {
+                        let judged = super::super::cancel::race(cancel, judge_window(ports, cfg, pc, target, w)).await;
+                        if let Some(Some(reason)) = judged {
                             stop = Some((
                                 Failure::Analysis {
                                     weight: w.weight,

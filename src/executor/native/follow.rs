@@ -159,7 +159,9 @@ pub async fn follow(
             ));
         }
         if stop_reason.is_none() {
-            if let Ok(view) = ports.ecs.service_deployment(&target.arn).await {
+            // Reads are raced with the signal: a slow answer never delays the rollback.
+            let read = super::super::cancel::race(cancel, ports.ecs.service_deployment(&target.arn)).await;
+            if let Some(Ok(view)) = read {
                 let line = format!(
                     "{}: {} {} ({}% of production on the new revision)",
                     target.service, view.status, view.stage, view.production_weight
@@ -217,7 +219,9 @@ pub async fn follow(
                             window = Some(Window::at(weight, ports.clock.now()));
                         }
                         if let Some(w) = window.as_mut() {
-                            if let Some(reason) = judge_window(ports, cfg, pc, target, w).await {
+                            let judged =
+                                super::super::cancel::race(cancel, judge_window(ports, cfg, pc, target, w)).await;
+                            if let Some(Some(reason)) = judged {
                                 stop_reason = Some((
                                     Failure::Analysis {
                                         weight: w.weight,
