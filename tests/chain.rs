@@ -247,18 +247,11 @@ async fn the_three_workflows_promote_one_digest_and_roll_back() {
     let c = chain("chainflow", false).await;
     let (d1, v1) = release(&c, "chainflow", "dev-aaa111", "fix: rounding").await;
     assert_eq!(v1, "v1.2.1", "a fix after v1.2.0");
-    let (_d2, v2) = release(&c, "chainflow", "dev-bbb222", "feat: coupons").await;
+    let (d2, v2) = release(&c, "chainflow", "dev-bbb222", "feat: coupons").await;
     assert_eq!(v2, "v1.3.0", "a feat after v1.2.1");
-    assert!(!c
-        .aws
-        .ecr
-        .describe_images()
-        .repository_name(&c.repo)
-        .send()
-        .await
-        .unwrap()
-        .image_details()
-        .is_empty());
+    // Each version is a tag in ECR on exactly the digest that was released under it.
+    assert_eq!(c.tag_digest("v1.2.1").await.as_deref(), Some(d1.as_str()));
+    assert_eq!(c.tag_digest("v1.3.0").await.as_deref(), Some(d2.as_str()));
     assert_eq!(
         c.tag_digest("prod").await.as_deref(),
         Some(c.prod_live_digest().await.as_str()),

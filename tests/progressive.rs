@@ -516,3 +516,32 @@ async fn only_the_required_inputs_start_the_default_canary_and_a_cancel_puts_it_
         "traffic back on the stable slot"
     );
 }
+
+/// The same canary, run to its end at action.yml's defaults: five 5-minute bakes and 5 minutes
+/// of `keep-old-for`, in real time (the action's own durations are not scaled by the
+/// simulator's clock; sim/aws/README.md). About 35 minutes: `make slow`, not `make test`.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "slow: about 35 minutes of real time (make slow)"]
+async fn only_the_required_inputs_run_the_default_canary_to_success() {
+    let aws = Aws::new("canary_min_full").await;
+    let s = aws.slots("canary-min-full", 2).await;
+    let v2 = aws.push_image(&s.repo, "v2").await;
+    let image = Aws::image_uri(&s.repo, "v2");
+    let required = [
+        ("cluster", s.cluster.as_str()),
+        ("services", "web-blue, web-green"),
+        ("image", image.as_str()),
+        ("strategy", "canary"),
+        ("listener-arn", s.listener.as_str()),
+    ];
+    let run = spawn_action(&aws, &required, &[]).wait_within(Duration::from_secs(50 * 60));
+    run.assert_code(0);
+    assert_eq!(run.output("outcome"), "success", "{}", run.stdout);
+    assert_eq!(aws.weights(&s.listener, &s).await, (0, 100));
+    let green = aws.service(&s.cluster, "web-green").await;
+    let (td, _) = aws.task_definition(green.task_definition().unwrap()).await;
+    assert!(td.container_definitions()[0].image().unwrap().ends_with(&v2));
+    for w in ["| 5% |", "| 10% |", "| 25% |", "| 50% |", "| 100% |"] {
+        assert!(run.summary.contains(w), "step {w} judged:\n{}", run.summary);
+    }
+}

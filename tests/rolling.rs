@@ -268,13 +268,6 @@ async fn two_services_are_all_or_nothing() {
         "{}",
         run.summary
     );
-
-    let describes = Sim::shared()
-        .calls(&s.aws.access_key)
-        .iter()
-        .filter(|c| c["operation"] == "DescribeServices")
-        .count();
-    assert!(describes > 0);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -337,7 +330,12 @@ async fn malformed_inputs_fail_with_a_named_error_and_no_aws_call() {
         ("containers", "app,web=x:1", "containers"),
         ("github-token", "ghs_abc def", "github-token"),
     ];
-    assert!(cases.len() >= 20);
+    for (input, _, _) in &cases {
+        assert!(
+            support::runner_env::declared_inputs().iter().any(|(n, _)| n == input),
+            "`{input}` is not an input of action.yml"
+        );
+    }
     for (input, value, named) in &cases {
         let mut inputs: Vec<(&str, &str)> = good.iter().filter(|(k, _)| k != input).cloned().collect();
         inputs.push((input, value));

@@ -405,6 +405,11 @@ impl Spawned {
     /// Waits for the run; every answer the action got must fit AWS's own service models
     /// (botocore's, checked by the simulator), as GitHub's answers are checked by prism.
     pub fn wait(self) -> Run {
+        self.wait_within(RUN_DEADLINE)
+    }
+
+    /// `wait` with another deadline, for the slow suites that run AWS's real durations.
+    pub fn wait_within(self, deadline: Duration) -> Run {
         // A hang fails the test instead of stalling CI: the run is killed at the deadline.
         use std::sync::atomic::{AtomicU8, Ordering};
         let pid = self.child.id();
@@ -412,7 +417,7 @@ impl Spawned {
         let state = std::sync::Arc::new(AtomicU8::new(0));
         let watch = state.clone();
         std::thread::spawn(move || {
-            let deadline = std::time::Instant::now() + RUN_DEADLINE;
+            let deadline = std::time::Instant::now() + deadline;
             while std::time::Instant::now() < deadline {
                 if watch.load(Ordering::SeqCst) != 0 {
                     return;
@@ -427,7 +432,7 @@ impl Spawned {
         let killed = state.swap(1, Ordering::SeqCst) == 2;
         assert!(
             !killed,
-            "the action ran past {RUN_DEADLINE:?} and was killed: a hang\n--- stdout\n{}",
+            "the action ran past {deadline:?} and was killed: a hang\n--- stdout\n{}",
             String::from_utf8_lossy(&out.stdout)
         );
         let broken = Sim::shared().get(&format!("/_sim/model-violations?access_key={}", self.access_key));
