@@ -10,6 +10,7 @@ mod ecs_diagnostics;
 mod ecs_native;
 mod ecs_register;
 mod ecs_revisions;
+mod ecs_service_state;
 mod ecs_tasks;
 pub mod elbv2;
 

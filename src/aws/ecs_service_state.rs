@@ -1,0 +1,68 @@
+//! A DescribeServices service, as the domain reads it: the SDK's shape mapped once.
+
+use super::system_time;
+use crate::domain::service::{CircuitBreaker, Deployment, ServiceEvent, ServiceState};
+
+/// The domain's view of one service.
+pub(super) fn service_state(s: &aws_sdk_ecs::types::Service) -> ServiceState {
+    let breaker = s
+        .deployment_configuration()
+        .and_then(|c| c.deployment_circuit_breaker())
+        .map(|b| CircuitBreaker {
+            enable: b.enable(),
+            rollback: b.rollback(),
+        });
+    ServiceState {
+        name: s.service_name().unwrap_or_default().to_string(),
+        arn: s.service_arn().unwrap_or_default().to_string(),
+        status: s.status().unwrap_or("UNKNOWN").to_string(),
+        task_definition: s.task_definition().unwrap_or_default().to_string(),
+        desired: s.desired_count(),
+        running: s.running_count(),
+        pending: s.pending_count(),
+        deployments: s
+            .deployments()
+            .iter()
+            .map(|d| Deployment {
+                id: d.id().unwrap_or_default().to_string(),
+                status: d.status().unwrap_or_default().to_string(),
+                task_definition: d.task_definition().unwrap_or_default().to_string(),
+                desired: d.desired_count(),
+                running: d.running_count(),
+                pending: d.pending_count(),
+                failed_tasks: d.failed_tasks(),
+                rollout_state: d.rollout_state().map(|r| r.as_str().to_string()),
+                rollout_state_reason: d.rollout_state_reason().map(str::to_string),
+                created_at: system_time(d.created_at()),
+            })
+            .collect(),
+        events: s
+            .events()
+            .iter()
+            .map(|e| ServiceEvent {
+                id: e.id().unwrap_or_default().to_string(),
+                created_at: system_time(e.created_at()),
+                message: e.message().unwrap_or_default().to_string(),
+            })
+            .collect(),
+        circuit_breaker: breaker,
+        target_groups: s
+            .load_balancers()
+            .iter()
+            .filter_map(|l| l.target_group_arn().map(str::to_string))
+            .collect(),
+        deployment_controller: s
+            .deployment_controller()
+            .map(|c| c.r#type().as_str().to_string())
+            .unwrap_or_else(|| "ECS".to_string()),
+        deployment_strategy: s
+            .deployment_configuration()
+            .and_then(|c| c.strategy())
+            .map(|st| st.as_str().to_string()),
+        native: super::ecs_native::setup(s),
+        load_balancer_container: s
+            .load_balancers()
+            .first()
+            .and_then(|l| Some((l.container_name()?.to_string(), l.container_port()?))),
+    }
+}
