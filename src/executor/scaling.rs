@@ -136,6 +136,24 @@ pub async fn suspend(cfg: &DeployConfig, ports: &Ports<'_>, services: &[ServiceS
     Ok(suspension)
 }
 
+/// Runs `deploy` with `service`'s auto scaling suspended (its state read under the lock) and
+/// resumed however the deploy ends: for the controllers that deploy one service.
+pub async fn held_still<T>(
+    cfg: &DeployConfig,
+    ports: &Ports<'_>,
+    service: &str,
+    deploy: impl std::future::Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    let fresh = ports
+        .ecs
+        .describe_services(&cfg.cluster, &[service.to_string()])
+        .await?;
+    let suspension = suspend(cfg, ports, &fresh).await?;
+    let result = deploy.await;
+    resume(cfg, ports, suspension, &BTreeMap::new()).await;
+    result
+}
+
 /// Puts each target back: its saved suspension, and `ranges[service]` when given (two slots:
 /// the range follows the traffic), else its saved range if the run lowered it.
 pub async fn resume(

@@ -198,15 +198,9 @@ pub async fn deploy(
         let planned = preflight_native(cfg, ports, &resolved).await;
         log::endgroup();
         let planned = planned?;
-        // Auto scaling held still for the deploy, as on every controller (read under the lock).
-        let fresh = ports
-            .ecs
-            .describe_services(&cfg.cluster, std::slice::from_ref(&state.name))
-            .await?;
-        let suspension = super::scaling::suspend(cfg, ports, &fresh).await?;
-        let report = steps(cfg, ports, cancel, &resolved, &state, &g, plan, planned, started).await;
-        super::scaling::resume(cfg, ports, suspension, &BTreeMap::new()).await;
-        report
+        // Auto scaling held still for the deploy, as on every controller.
+        let deploy = steps(cfg, ports, cancel, &resolved, &state, &g, plan, planned, started);
+        super::scaling::held_still(cfg, ports, &state.name, deploy).await
     }
     .await;
     lock::release(ports, &held).await;

@@ -142,15 +142,9 @@ pub async fn deploy(
     let services = vec![(state.name.clone(), state.arn.clone())];
     let held = lock::acquire(cfg, ports, &services, lock::ttl(cfg, &plan)).await?;
     let result = async {
-        // Auto scaling held still for the deploy, as on every controller (read under the lock).
-        let fresh = ports
-            .ecs
-            .describe_services(&cfg.cluster, std::slice::from_ref(&state.name))
-            .await?;
-        let suspension = super::scaling::suspend(cfg, ports, &fresh).await?;
-        let report = deploy_locked(cfg, ports, cancel, &resolved, &state, &setup, plan, started).await;
-        super::scaling::resume(cfg, ports, suspension, &BTreeMap::new()).await;
-        report
+        // Auto scaling held still for the deploy, as on every controller.
+        let deploy = deploy_locked(cfg, ports, cancel, &resolved, &state, &setup, plan, started);
+        super::scaling::held_still(cfg, ports, &state.name, deploy).await
     }
     .await;
     lock::release(ports, &held).await;
