@@ -478,6 +478,17 @@ async fn command_plan_prints_exactly_the_steps_the_deploy_runs() {
     assert_eq!(printed, executed, "plan:\n{}\n\ndeploy:\n{}", plan.stdout, run.stdout);
 }
 
+/// What a two-slot canary cannot do without: every other input at action.yml's default.
+fn required_canary_inputs<'a>(s: &'a Slots, image: &'a str) -> [(&'a str, &'a str); 5] {
+    [
+        ("cluster", s.cluster.as_str()),
+        ("services", "web-blue, web-green"),
+        ("image", image),
+        ("strategy", "canary"),
+        ("listener-arn", s.listener.as_str()),
+    ]
+}
+
 /// A two-slot canary named with only what it needs (`cluster`, `services`, `image`,
 /// `strategy`, `listener-arn`), every other input at action.yml's default as the runner passes
 /// them: the plan is the documented one, and the deploy validates, prepares the idle slot and
@@ -489,13 +500,7 @@ async fn only_the_required_inputs_start_the_default_canary_and_a_cancel_puts_it_
     let s = aws.slots("canary-min", 2).await;
     aws.push_image(&s.repo, "v2").await;
     let image = Aws::image_uri(&s.repo, "v2");
-    let required = [
-        ("cluster", s.cluster.as_str()),
-        ("services", "web-blue, web-green"),
-        ("image", image.as_str()),
-        ("strategy", "canary"),
-        ("listener-arn", s.listener.as_str()),
-    ];
+    let required = required_canary_inputs(&s, &image);
     let plan = run_action(&aws, &[&required[..], &[("command", "plan")]].concat(), &[]);
     plan.assert_code(0);
     for step in ["5%", "10%", "25%", "50%", "100%"] {
@@ -527,13 +532,7 @@ async fn only_the_required_inputs_run_the_default_canary_to_success() {
     let s = aws.slots("canary-min-full", 2).await;
     let v2 = aws.push_image(&s.repo, "v2").await;
     let image = Aws::image_uri(&s.repo, "v2");
-    let required = [
-        ("cluster", s.cluster.as_str()),
-        ("services", "web-blue, web-green"),
-        ("image", image.as_str()),
-        ("strategy", "canary"),
-        ("listener-arn", s.listener.as_str()),
-    ];
+    let required = required_canary_inputs(&s, &image);
     let run = spawn_action(&aws, &required, &[]).wait_within(Duration::from_secs(50 * 60));
     run.assert_code(0);
     assert_eq!(run.output("outcome"), "success", "{}", run.stdout);
