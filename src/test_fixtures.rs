@@ -197,3 +197,14 @@ fn limits() -> crate::domain::analysis::Thresholds {
         min_requests: 50.0,
     }
 }
+
+/// A stage's settings as `config` validates them from action inputs (the action.yml defaults
+/// applied), for tests of code that takes settings values and must not import `config`.
+pub fn settings(pairs: &[(&str, &str)], context: crate::domain::settings::GithubContext) -> crate::domain::settings::DeployConfig {
+    crate::config::validate(
+        &crate::config::RawInputs::from_pairs(pairs),
+        context,
+        Some("us-east-1".into()),
+    )
+    .unwrap_or_else(|e| panic!("the test's inputs validate: {e:?}"))
+}

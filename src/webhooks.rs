@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::config::notify::{Webhook, WebhookKind};
-use crate::config::GithubContext;
+use crate::domain::settings::{Webhook, WebhookKind};
+use crate::domain::settings::GithubContext;
 use crate::domain::notification::{json_body, slack_body, Event, Notice};
 use crate::domain::report::DeployReport;
 use crate::executor::log;

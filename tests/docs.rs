@@ -92,7 +92,7 @@ fn readme_starts_with_the_two_commands() {
 fn the_example_chain_config_is_valid_for_the_binary() {
     use ecs_deploy_action::config::chain_file::ChainFile;
     use ecs_deploy_action::config::{GithubContext, RawInputs};
-    use ecs_deploy_action::executor::chain::plan_stages;
+    use ecs_deploy_action::config::stages::release_run;
     let text = std::fs::read_to_string(root().join("examples/ecs-deploy.yml")).unwrap();
     let file = ChainFile::parse(&text, "examples/ecs-deploy.yml").unwrap();
     let names: Vec<&str> = file.stages.iter().map(|s| s.name.as_str()).collect();
@@ -102,8 +102,9 @@ fn the_example_chain_config_is_valid_for_the_binary() {
         until: Some("prod".into()),
         ..Default::default()
     };
-    let (_, plans) =
-        plan_stages(&file, &raw, &GithubContext::default(), Some("us-east-1".into())).expect("every stage validates");
+    let run =
+        release_run(&file, &raw, &GithubContext::default(), Some("us-east-1".into())).expect("every stage validates");
+    let plans = &run.stages;
     assert_eq!(plans.len(), 3);
     assert!(plans[2].cfg.progressive.is_some(), "prod is a canary");
 }

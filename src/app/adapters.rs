@@ -8,9 +8,7 @@ use crate::aws::autoscaling::AutoScalingAdapter;
 use crate::aws::{
     assumed, cloudwatch::CloudWatchMetrics, ecr::EcrRegistry, ecs::EcsAdapter, elbv2::ElbRouter, sdk_config,
 };
-use crate::config::chain_file::ChainFile;
-use crate::config::inputs::{given, RawInputs};
-use crate::config::stages::StagePlan;
+use crate::domain::settings::ReleaseRun;
 use crate::executor::Ports;
 use crate::http::HttpSmokeCheck;
 use crate::ports::{Reporter, SystemClock};
@@ -65,20 +63,15 @@ pub struct StageRoles {
 }
 
 impl StageRoles {
-    pub async fn new(file: Option<&ChainFile>, raw: &RawInputs, plans: &[StagePlan]) -> Self {
-        let default_region = plans[0].cfg.region.clone();
-        let mut wanted: BTreeMap<String, String> = plans
+    /// Adapters for each role of the stages the run touches or reads (provenance's included).
+    pub async fn new(run: &ReleaseRun) -> Self {
+        let wanted: BTreeMap<String, String> = run
+            .stages
             .iter()
+            .chain(run.previous.iter())
             .filter_map(|p| Some((p.cfg.role_to_assume.clone()?, p.cfg.region.clone())))
             .collect();
-        for stage in file.map(|f| f.stages.as_slice()).unwrap_or_default() {
-            let r = stage.overlay(raw);
-            if let Some(role) = given(&r.role_to_assume) {
-                let region = given(&r.aws_region).map_or(default_region.clone(), str::to_string);
-                wanted.entry(role.to_string()).or_insert(region);
-            }
-        }
-        let session = session_name(plans[0].cfg.context.run_id.as_deref());
+        let session = session_name(run.stages[0].cfg.context.run_id.as_deref());
         let mut by_role = BTreeMap::new();
         for (role, region) in wanted {
             let adapters = Adapters::new(&region, Some((&role, &session))).await;

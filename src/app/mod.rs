@@ -9,7 +9,7 @@ mod revision;
 use crate::config::chain_file::{ChainFile, StageFile};
 use crate::config::notify::Webhook;
 use crate::config::report_channels::ReportChannels;
-use crate::config::stages::{Command, StagePlan};
+use crate::domain::settings::{ReleaseRun, StagePlan};
 use crate::config::validate::ContainerImages;
 use crate::config::{self, validate, DeployConfig};
 use crate::domain::outcome::OutcomeKind;
@@ -80,37 +80,27 @@ pub async fn run() -> u8 {
         Mode::Flat
     };
     // Everything validated before the first AWS call.
-    let (file, command, plans) = match mode {
+    let (file, mut run) = match mode {
         Mode::Chain => {
             let file = match chain_file(&raw, &rt, &early) {
                 Ok(f) => f,
                 Err(code) => return code,
             };
-            match chain::plan_stages(&file, &raw, &context, config::region_from_env()) {
-                Ok((command, plans)) if early.is_empty() => (Some(file), command, plans),
+            match config::stages::release_run(&file, &raw, &context, config::region_from_env()) {
+                Ok(run) if early.is_empty() => (Some(file), run),
                 Ok(_) => return invalid(&rt, &early),
                 Err(errors) => return invalid(&rt, &[early, errors].concat()),
             }
         }
         Mode::Flat => match validate(&raw, context, config::region_from_env()) {
             Ok(_) if !early.is_empty() => return invalid(&rt, &early),
-            Ok(cfg) => {
-                let name = cfg.stage.clone().unwrap_or_else(|| "deploy".to_string());
-                let stage = StagePlan {
-                    environment: name.clone(),
-                    name,
-                    version_auto: false,
-                    cfg,
-                };
-                (None, Command::Deploy, vec![stage])
-            }
+            Ok(cfg) => (None, ReleaseRun::single(StagePlan::single(cfg))),
             Err(errors) => return invalid(&rt, &[early, errors].concat()),
         },
     };
 
-    let mut plans = plans;
     let scale = config::time_scale_from_env();
-    for stage in &mut plans {
+    for stage in run.all_stages_mut() {
         stage.cfg.aws_time_scale = scale;
         if let Some(pc) = stage.cfg.progressive.as_mut() {
             pc.scale_metrics_clock(scale);
@@ -120,32 +110,33 @@ pub async fn run() -> u8 {
         }
     }
     let mut cancel = cancel_on_signal();
-    let adapters = Adapters::new(&plans[0].cfg.region, None).await;
-    let stage_roles = StageRoles::new(file.as_ref(), &raw, &plans).await;
+    let adapters = Adapters::new(&run.stages[0].cfg.region, None).await;
+    let stage_roles = StageRoles::new(&run).await;
     let mut notify_context = notify_context;
     // Only for an image the run names: a chain stage's stand-in (`<repo>:chain`, until the
     // promoted digest is known) names none.
-    let named = revision::named_image(&raw, file.as_ref(), &plans[0].cfg);
+    let named = revision::named_image(&raw, file.as_ref(), &run.stages[0].cfg);
     if let (None, Some((location, reference))) = (config::inputs::given(&raw.commit), named) {
         if let Some(sha) = revision::image_commit(&adapters.registry, &location, &reference).await {
-            for stage in &mut plans {
+            for stage in run.all_stages_mut() {
                 stage.cfg.context = stage.cfg.context.clone().with_revision(&sha);
             }
             notify_context = notify_context.with_revision(&sha);
         }
     }
+    let plans = &run.stages;
     let first = &plans[0].cfg;
     let reporter = reporter(first, channels, webhooks, &notify_context);
     let ports = adapters.ports(reporter.as_ref(), &plans[0].name, &adapters.registry);
     let by_role = stage_roles.ports(reporter.as_ref(), &plans[0].name, &adapters.registry);
     let report = match &file {
-        Some(file) => {
+        Some(_) => {
             let gates = gates(first);
             let stage_ports = chain::StagePorts {
                 default: &ports,
                 by_role: &by_role,
             };
-            chain::run(file, &raw, command, &plans, &stage_ports, gates.as_ref(), &mut cancel).await
+            chain::run(&run, &stage_ports, gates.as_ref(), &mut cancel).await
         }
         None => {
             let stage_ports = chain::StagePorts {
@@ -155,7 +146,7 @@ pub async fn run() -> u8 {
             one_stage(&plans[0], stage_ports.of(&plans[0].cfg), &mut cancel).await
         }
     };
-    finish::finish(&rt, reporter.as_ref(), &plans, &report, (mode, channels.summary)).await
+    finish::finish(&rt, reporter.as_ref(), plans, &report, (mode, channels.summary)).await
 }
 
 /// A single stage from flat inputs, deployed as given (no promotion records).

@@ -1,20 +1,10 @@
 //! The `judge: compare` inputs (issue 17): `judge`, `judge-confidence`, `judge-margin` and
 //! `early-pass`, validated together so each bad value is one error naming its input.
 
+pub use crate::domain::settings::CompareJudge;
 use super::inputs::{given, RawInputs};
 use super::progressive::rate;
 use super::validate::{printable, InputError};
-
-/// The canary-vs-baseline judge's settings (`judge: compare`).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct CompareJudge {
-    /// The chance of a false verdict allowed per step (1 − `judge-confidence`).
-    pub alpha: f64,
-    /// Tolerated excess of the canary's 5xx rate over the baseline's (`judge-margin`).
-    pub margin: f64,
-    /// Pass a step as soon as the evidence says "not worse" (`early-pass`), after half its bake.
-    pub early_pass: bool,
-}
 
 /// A rate input with a default; a bad value is an error naming the input.
 fn percent(value: &Option<String>, input: &'static str, default: f64, errors: &mut Vec<InputError>) -> f64 {

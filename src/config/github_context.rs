@@ -1,33 +1,6 @@
 //! The runner's `GITHUB_*` variables and the event payload they point to.
 
-use serde::Deserialize;
-
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-pub struct GithubContext {
-    pub repository: Option<String>,
-    pub sha: Option<String>,
-    #[serde(rename = "ref")]
-    pub git_ref: Option<String>,
-    pub run_id: Option<String>,
-    pub run_attempt: Option<String>,
-    pub server_url: Option<String>,
-    pub api_url: Option<String>,
-    pub event_name: Option<String>,
-    pub event_path: Option<String>,
-    pub output: Option<String>,
-    pub step_summary: Option<String>,
-    pub workflow: Option<String>,
-    pub job: Option<String>,
-    pub actor: Option<String>,
-    /// `GITHUB_SHA` as the runner gave it, kept when the `commit` input replaces `sha`: GitHub
-    /// puts the deployment of a job with `environment:` on this commit, not the image's.
-    #[serde(skip)]
-    pub runner_sha: Option<String>,
-    /// The `commit-repository` input: where `commit` lives when it is not this repository (an
-    /// app repository that dispatched this run). Reports go there; environments stay here.
-    #[serde(skip)]
-    pub commit_repository: Option<String>,
-}
+pub use crate::domain::settings::GithubContext;
 
 impl GithubContext {
     #[allow(clippy::disallowed_methods)] // config/ is where the process environment is read
@@ -37,20 +10,11 @@ impl GithubContext {
 
     pub fn from_vars<I: IntoIterator<Item = (String, String)>>(vars: I) -> GithubContext {
         // Every field is optional, so this only fails on non-UTF-8 data; then we run without context.
-        envy::prefixed("GITHUB_").from_iter(vars).unwrap_or_default()
+        let mut context: GithubContext = envy::prefixed("GITHUB_").from_iter(vars).unwrap_or_default();
+        context.event = context.event_path.as_deref().and_then(read_event);
+        context
     }
 
-    /// `https://github.com/o/r/actions/runs/123` (with the attempt, when known).
-    pub fn run_url(&self) -> Option<String> {
-        let server = self.server_url.as_deref().unwrap_or("https://github.com");
-        let (repo, run) = (self.repository.as_deref()?, self.run_id.as_deref()?);
-        Some(match self.run_attempt.as_deref() {
-            Some(a) if a != "1" => format!("{server}/{repo}/actions/runs/{run}/attempts/{a}"),
-            _ => format!("{server}/{repo}/actions/runs/{run}"),
-        })
-    }
-
-    /// The event payload, if the runner gave one and it parses; reporting degrades without it.
     /// The `commit` input: the commit the image was built from, which the records and every
     /// report name instead of `GITHUB_SHA` (a PR's merge ref, or a dispatch's HEAD).
     pub fn with_commit(mut self, raw: &super::RawInputs) -> Result<GithubContext, super::InputError> {
@@ -92,26 +56,12 @@ impl GithubContext {
         self.sha = Some(commit.to_string());
         Ok(self)
     }
+}
 
-    /// The commit the image's revision label names, in place of `GITHUB_SHA` (as `commit` does).
-    pub fn with_revision(mut self, sha: &str) -> GithubContext {
-        if self.runner_sha.is_none() {
-            self.runner_sha = self.sha.take();
-        }
-        self.sha = Some(sha.to_string());
-        self
-    }
-
-    /// The repository reports go to: `commit-repository`, else `GITHUB_REPOSITORY`.
-    pub fn report_repository(&self) -> Option<&str> {
-        self.commit_repository.as_deref().or(self.repository.as_deref())
-    }
-
-    pub fn event(&self) -> Option<serde_json::Value> {
-        let path = self.event_path.as_deref()?;
-        let text = std::fs::read_to_string(path).ok()?;
-        serde_json::from_str(&text).ok()
-    }
+/// The event payload, if the runner gave one and it parses; reporting degrades without it.
+fn read_event(path: &str) -> Option<serde_json::Value> {
+    let text = std::fs::read_to_string(path).ok()?;
+    serde_json::from_str(&text).ok()
 }
 
 /// GitHub's owner/name: an owner of letters, digits and hyphens, a name of letters, digits,

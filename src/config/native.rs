@@ -3,31 +3,13 @@
 //! an override is only known once the service is read; that check is `NativeOverrides::apply`,
 //! still before any change.
 
+pub use crate::domain::settings::{CodeDeployInputs, NativeConfig};
 use std::time::Duration;
 
 use super::inputs::{given, RawInputs};
 use super::progressive::{rate, ProgressiveConfig};
 use super::validate::{duration_input, printable, InputError};
 use crate::domain::native::{NativeOverrides, WaitUntil};
-
-/// What a run does with a service on an ECS-native strategy.
-#[derive(Debug, Clone, PartialEq)]
-pub struct NativeConfig {
-    /// Alarms, thresholds, the judge and the metrics clock, as for two slots.
-    pub analysis: ProgressiveConfig,
-    pub overrides: NativeOverrides,
-    pub wait_until: WaitUntil,
-    /// `codedeploy-application`, `codedeploy-deployment-group`, `codedeploy-config`: for a
-    /// service on the CODE_DEPLOY controller.
-    pub codedeploy: CodeDeployInputs,
-}
-
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct CodeDeployInputs {
-    pub application: Option<String>,
-    pub group: Option<String>,
-    pub config: Option<String>,
-}
 
 /// A CodeDeploy name input (1-100 characters, no control characters), None when not given.
 fn codedeploy_name(v: &Option<String>, input: &'static str, errors: &mut Vec<InputError>) -> Option<String> {

@@ -2,29 +2,9 @@
 //! `webhook-url` (a generic JSON webhook). Both are secrets: a URL that carries its own
 //! credential. Errors never quote them.
 
+pub use crate::domain::settings::{Webhook, WebhookKind};
 use super::inputs::{given, RawInputs};
 use super::InputError;
-
-/// The body a webhook is sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WebhookKind {
-    /// `{"text": …}` in Slack's mrkdwn (Slack, Mattermost, Rocket.Chat, Teams' Slack mode).
-    Slack,
-    /// The notice as JSON (`domain::notification::json_body`).
-    Json,
-}
-
-#[derive(Clone, PartialEq, Eq)]
-pub struct Webhook {
-    pub kind: WebhookKind,
-    pub url: String,
-}
-
-impl std::fmt::Debug for Webhook {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Webhook({:?}, <url withheld>)", self.kind)
-    }
-}
 
 /// The secrets to mask before anything is printed.
 pub fn secrets(raw: &RawInputs) -> Vec<&str> {

@@ -1,8 +1,9 @@
 //! Inputs of the two-slot strategies (blue/green, canary, linear, all-at-once).
 
+pub use crate::domain::settings::{OnSplit, ProgressiveConfig, StickyRollback};
 use std::time::Duration;
 
-use super::compare_judge::{compare_judge, CompareJudge};
+use super::compare_judge::compare_judge;
 use super::inputs::{given, RawInputs};
 use super::parse;
 use super::validate::{duration_input, printable, InputError};
@@ -10,59 +11,6 @@ use crate::domain::analysis::{Limits, OnInconclusive, Thresholds};
 use crate::domain::minutes::MetricsClock;
 use crate::domain::strategy::{Bake, Strategy};
 use crate::ports::TrafficSplitRef;
-
-/// What to do when a run finds traffic already split (an earlier run was killed mid-rollout).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OnSplit {
-    Rollback,
-    Continue,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct ProgressiveConfig {
-    /// The two slot services, in the order given.
-    pub slots: [String; 2],
-    pub split: TrafficSplitRef,
-    pub test_listener: Option<TrafficSplitRef>,
-    pub bake: Bake,
-    pub alarms: Vec<String>,
-    pub thresholds: Thresholds,
-    pub limits: Limits,
-    pub on_inconclusive: OnInconclusive,
-    pub smoke_url: Option<String>,
-    pub smoke_timeout: Duration,
-    pub keep_old_for: Duration,
-    pub on_split: OnSplit,
-    pub sticky_rollback: StickyRollback,
-    /// `judge: compare`: canary against baseline by the evidence (None: thresholds only).
-    pub compare: Option<CompareJudge>,
-    /// CloudWatch's minute and the longest it takes to publish one (`metrics-delay`).
-    pub clock: MetricsClock,
-    /// How many of the latest published minutes are also judged alone (`recent-window`).
-    pub recent_minutes: usize,
-    /// Custom metric gates (`metrics:` in the config file), judged on every bake.
-    pub gates: Vec<crate::domain::metric_gate::MetricGate>,
-}
-
-/// What a rollback does about clients pinned to the new slot by target-group stickiness.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StickyRollback {
-    /// Stickiness off with the weights: pinned clients follow them back at once.
-    Unstick,
-    /// Stickiness kept; the new slot keeps serving its pinned clients until their cookies expire.
-    KeepServing,
-}
-
-impl ProgressiveConfig {
-    /// Against a simulator that runs `scale` times faster than real time, CloudWatch's minute and
-    /// its delay shrink by as much (set by ECS_DEPLOY_TIME_SCALE; never on AWS).
-    pub fn scale_metrics_clock(&mut self, scale: f64) {
-        if scale > 1.0 {
-            self.clock.minute = self.clock.minute.div_f64(scale);
-            self.clock.max_delay = self.clock.max_delay.div_f64(scale);
-        }
-    }
-}
 
 fn split_ref(arn: &str) -> Option<TrafficSplitRef> {
     if !arn.starts_with("arn:") || arn.chars().any(char::is_whitespace) {

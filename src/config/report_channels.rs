@@ -1,27 +1,9 @@
 //! The `report` input: which of the action's GitHub channels are on. Each is also switched off
 //! by withholding its permission, but that warns on every run; this says it on purpose.
 
+pub use crate::domain::settings::ReportChannels;
 use super::inputs::{given, RawInputs};
 use super::InputError;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ReportChannels {
-    pub checks: bool,
-    pub comment: bool,
-    pub deployments: bool,
-    pub summary: bool,
-}
-
-impl Default for ReportChannels {
-    fn default() -> Self {
-        ReportChannels {
-            checks: true,
-            comment: true,
-            deployments: true,
-            summary: true,
-        }
-    }
-}
 
 const NAMES: &str = "checks, comment, deployments, summary (or none)";
 

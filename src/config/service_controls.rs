@@ -2,25 +2,13 @@
 //! revision runs, whether a stage that already runs the release deploys it again (to pick up
 //! rotated secrets), and how many revisions of the family are kept registered.
 
+pub use crate::domain::settings::ServiceControls;
 use super::input_error::{printable, InputError};
 use super::inputs::{given, RawInputs};
 use super::parse;
 
 /// ECS's default quota of tasks per service.
 const MAX_DESIRED: i32 = 5000;
-
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ServiceControls {
-    /// The new revision's task count (None: the service's own).
-    pub desired_count: Option<i32>,
-    /// Deploy even when the stage already runs this digest, recorded good.
-    pub force_new_deployment: bool,
-    /// After a success, deregister the family's revisions beyond the newest N (never one a
-    /// service of the run uses, never the previous one).
-    pub keep_revisions: Option<u32>,
-    /// Suspend Application Auto Scaling of the services for the deploy (default on).
-    pub suspend_auto_scaling: bool,
-}
 
 pub fn service_controls(raw: &RawInputs, two_slot: bool, errors: &mut Vec<InputError>) -> ServiceControls {
     let mut c = ServiceControls {

@@ -1,28 +1,22 @@
 //! The chain's stages as validated configuration: every stage the run may touch, and the stage
 //! before the first one (provenance reads it), validated before any AWS call.
 
-use super::chain_file::ChainFile;
+pub use crate::domain::settings::{ReleaseRun, StagePlan};
+use super::chain_file::{ChainFile, StageFile};
 use super::inputs::{given, RawInputs};
+use crate::domain::image::ImageRef;
 use super::validate::{validate, InputError};
 use super::{DeployConfig, GithubContext};
 pub use crate::domain::release::Command;
 
-/// A validated stage, ready to run once its image is known.
-#[derive(Debug, Clone)]
-pub struct StagePlan {
-    pub name: String,
-    pub environment: String,
-    pub version_auto: bool,
-    pub cfg: DeployConfig,
-}
-
-/// Validates every stage the run may touch, before any AWS call.
-pub fn plan_stages(
+/// Validates every stage the run may touch, and the stage provenance reads, before any AWS
+/// call: the run as one value.
+pub fn release_run(
     file: &ChainFile,
     raw: &RawInputs,
     context: &GithubContext,
     region_env: Option<String>,
-) -> Result<(Command, Vec<StagePlan>), Vec<InputError>> {
+) -> Result<ReleaseRun, Vec<InputError>> {
     let command = match given(&raw.command).unwrap_or("deploy") {
         "deploy" => Command::Deploy,
         "rollback" => Command::Rollback,
@@ -108,12 +102,7 @@ pub fn plan_stages(
             Ok(cfg)
         });
         match validated {
-            Ok(cfg) => plans.push(StagePlan {
-                name: stage.name.clone(),
-                environment: stage.environment().to_string(),
-                version_auto: stage.version.as_deref() == Some("auto"),
-                cfg,
-            }),
+            Ok(cfg) => plans.push(stage_plan(file, stage, cfg)),
             Err(mut e) => {
                 for err in &mut e {
                     err.problem = format!("(stage {}) {}", super::validate::printable(&stage.name), err.problem);
@@ -122,25 +111,83 @@ pub fn plan_stages(
             }
         }
     }
+    let repository = repository(file, raw);
+    let stand_in = repository.as_ref().map_or("registry.invalid/app", |(r, _)| r.name.as_str());
     // Provenance reads the stage before the first one: it must validate too, before any call.
+    let mut previous = None;
     if command == Command::Deploy && i0 > 0 {
         let prev = &file.stages[i0 - 1];
-        if let Err(e) = stage_config(file, raw, i0 - 1, "registry.invalid/app", context, region_env.clone()) {
-            for mut err in e {
-                err.problem = format!(
-                    "(stage {}, read for provenance) {}",
-                    super::validate::printable(&prev.name),
-                    err.problem
-                );
-                errors.push(err);
+        match stage_config(file, raw, i0 - 1, stand_in, context, region_env.clone()) {
+            Ok(cfg) => previous = Some(stage_plan(file, prev, cfg)),
+            Err(e) => {
+                for mut err in e {
+                    err.problem = format!(
+                        "(stage {}, read for provenance) {}",
+                        super::validate::printable(&prev.name),
+                        err.problem
+                    );
+                    errors.push(err);
+                }
             }
         }
     }
-    if errors.is_empty() {
-        Ok((command, plans))
-    } else {
-        Err(errors)
+    if !errors.is_empty() {
+        return Err(errors);
     }
+    Ok(ReleaseRun {
+        command,
+        stages: plans,
+        previous,
+        image: given(&raw.image).map(str::to_string),
+        component_images: given(&raw.containers)
+            .filter(|s| s.contains('='))
+            .map(|s| {
+                super::parse::list(s)
+                    .iter()
+                    .filter_map(|p| p.split_once('=').map(|(a, b)| (a.trim().to_string(), b.trim().to_string())))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        rollback_to: given(&raw.to).unwrap_or("previous").to_string(),
+        // validate() refused any other value of every stage above.
+        allow_unverified: given(&raw.allow_unverified)
+            .and_then(|v| super::parse::boolean(v).ok())
+            .unwrap_or(false),
+        repository,
+        components: file.images.clone(),
+        resume_workflow: file.resume_workflow.clone().unwrap_or_else(|| "promote.yml".into()),
+    })
+}
+
+fn stage_plan(file: &ChainFile, stage: &StageFile, cfg: DeployConfig) -> StagePlan {
+    let index = file.index(&stage.name).unwrap_or(0);
+    StagePlan {
+        name: stage.name.clone(),
+        environment: stage.environment().to_string(),
+        version_auto: stage.version.as_deref() == Some("auto"),
+        cfg,
+        index,
+        is_last: index + 1 == file.stages.len(),
+        url: stage.url.clone(),
+        aws_role: stage.aws_role.clone(),
+    }
+}
+
+/// The repository the chain's images live in: the `image` input's, `repository:`, or (a
+/// multi-image chain, whose versions live on every component) the first component's.
+fn repository(file: &ChainFile, raw: &RawInputs) -> Option<(ImageRef, crate::domain::image::EcrLocation)> {
+    let from_input = given(&raw.image).and_then(|i| ImageRef::parse(i).ok());
+    let name = from_input
+        .map(|r| r.name)
+        .or_else(|| file.repository.clone())
+        .or_else(|| file.images.values().next().cloned())?;
+    let r = ImageRef {
+        name,
+        tag: Some("x".into()),
+        digest: None,
+    };
+    let loc = r.ecr()?;
+    Some((r, loc))
 }
 
 /// The stage's custom metric gates on its two-slot config. They judge bake steps: the file's
@@ -148,7 +195,7 @@ pub fn plan_stages(
 fn with_gates(
     cfg: &mut DeployConfig,
     file: &ChainFile,
-    stage: &super::chain_file::StageFile,
+    stage: &StageFile,
 ) -> Result<(), Vec<InputError>> {
     let gates = super::metric_gates::gates(&file.metrics, &stage.metrics, &stage.name).map_err(|e| vec![e])?;
     let none = gates.is_empty() || (stage.metrics.is_empty() && cfg.progressive.is_none());
@@ -175,7 +222,7 @@ fn with_gates(
 
 /// Stage `index` of the file as the chain reads it for provenance: its entry under the step's
 /// inputs, with a stand-in image from `repository` (a stage's image is decided at run time).
-pub fn stage_config(
+fn stage_config(
     file: &ChainFile,
     raw: &RawInputs,
     index: usize,

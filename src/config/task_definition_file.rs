@@ -5,24 +5,13 @@
 //! the running revision: a change of environment, secrets, cpu/memory, ports or logging ships.
 //! Read and checked here, before any AWS call.
 
+pub use crate::domain::settings::TaskDefinitionFile;
 use super::input_error::{printable, InputError};
 use super::inputs::{given, RawInputs};
 use super::validate::ContainerImages;
 
 /// ECS's limit on a task definition's size ("Task definition size": 64 KiB).
 const MAX_BYTES: usize = 64 * 1024;
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct TaskDefinitionFile {
-    pub path: String,
-    /// The file's text (valid JSON, an object).
-    pub json: String,
-    pub family: String,
-    /// (container name, image) as written, in order.
-    pub containers: Vec<(String, String)>,
-    /// The file's own `tags`: kept on every revision registered from it.
-    pub tags: Vec<(String, String)>,
-}
 
 fn error(problem: String) -> InputError {
     InputError::new(

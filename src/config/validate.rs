@@ -1,7 +1,7 @@
 //! Turning raw inputs into a `DeployConfig`, or into errors that each name the input and the
 //! fix. Nothing here talks to AWS: a run with a bad input makes no AWS call at all.
 
-use std::collections::BTreeMap;
+pub use crate::domain::settings::{ContainerImages, DeployConfig};
 use std::time::Duration;
 
 use super::containers::parse_containers;
@@ -9,60 +9,9 @@ use super::github_context::GithubContext;
 pub use super::input_error::{duration_input, printable, InputError};
 use super::inputs::{given, RawInputs};
 use super::parse;
-use super::progressive::{self, ProgressiveConfig};
-use super::service_controls::{service_controls, ServiceControls};
+use super::progressive;
+use super::service_controls::service_controls;
 use crate::domain::image::ImageRef;
-use crate::domain::strategy::Strategy;
-
-/// Which containers get which image (validated syntax; existence is checked against AWS later).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ContainerImages {
-    /// Containers of the same repository as `image` (or all, if none match).
-    Default(ImageRef),
-    Named {
-        containers: Vec<String>,
-        image: ImageRef,
-    },
-    Map(BTreeMap<String, ImageRef>),
-}
-
-/// A validated deploy request.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DeployConfig {
-    pub cluster: String,
-    pub services: Vec<String>,
-    pub images: ContainerImages,
-    pub region: String,
-    pub wait_timeout: Duration,
-    pub poll_interval: Duration,
-    pub rollback_on_failure: bool,
-    pub stage: Option<String>,
-    pub version: Option<semver::Version>,
-    pub github_token: Option<String>,
-    /// How many times faster than real time the AWS behind the endpoint runs: 1 on AWS, the
-    /// simulator's time scale in tests (`ECS_DEPLOY_TIME_SCALE`). AWS-side durations the run
-    /// waits out (a tag's propagation, a stickiness cookie) last that much less.
-    pub aws_time_scale: f64,
-    pub strategy: Strategy,
-    /// Set for the two-slot strategies.
-    pub progressive: Option<ProgressiveConfig>,
-    /// Set for `rolling`: how a service that ECS deploys with its own BLUE_GREEN, LINEAR or
-    /// CANARY strategy is followed and judged (known only once the service is read).
-    pub native: Option<super::native::NativeConfig>,
-    pub context: GithubContext,
-    /// `desired-count`, `force-new-deployment`, `keep-revisions`.
-    pub controls: ServiceControls,
-    /// `task-definition`: register this file (images substituted) instead of copying the
-    /// running revision.
-    pub task_definition_file: Option<super::task_definition_file::TaskDefinitionFile>,
-    /// A multi-image release the chain deploys (set by the chain, never by inputs): its
-    /// components are recorded on the revision, its key is the recorded digest.
-    pub release: Option<crate::domain::components::Components>,
-    /// `role-to-assume`: the IAM role of the stage's AWS calls (ECR excepted).
-    pub role_to_assume: Option<String>,
-    /// `run-task-*`: a one-off task (a migration) before anything is deployed.
-    pub run_task: Option<crate::domain::one_off_task::OneOffTaskSpec>,
-}
 
 const MAX_WAIT: Duration = Duration::from_secs(6 * 3600);
 

@@ -27,6 +27,8 @@ pub mod rollout;
 #[cfg(test)]
 pub mod seeded;
 pub mod service;
+pub mod settings;
 pub mod strategy;
 pub mod task_definition;
 pub mod td_diff;
+pub mod traffic;

@@ -2,7 +2,7 @@
 //! before any change, naming the setting, the controller and what to do instead: never
 //! silently skipped.
 
-use crate::config::DeployConfig;
+use crate::domain::settings::DeployConfig;
 use crate::error::Error;
 
 /// The deployment controllers the action drives.
@@ -67,8 +67,6 @@ pub fn check(cfg: &DeployConfig, service: &str, controller: Controller) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::inputs::RawInputs;
-    use crate::config::{validate, GithubContext};
 
     fn cfg(pairs: &[(&str, &str)]) -> DeployConfig {
         let mut all = vec![
@@ -77,12 +75,7 @@ mod tests {
             ("image", "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:v1"),
         ];
         all.extend_from_slice(pairs);
-        validate(
-            &RawInputs::from_pairs(&all),
-            GithubContext::default(),
-            Some("us-east-1".into()),
-        )
-        .unwrap()
+        crate::test_fixtures::settings(&all, Default::default())
     }
 
     #[test]

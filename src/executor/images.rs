@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::{log, Ports};
-use crate::config::validate::ContainerImages;
+use crate::domain::settings::ContainerImages;
 use crate::domain::image::{Digest, ImageRef};
 use crate::domain::task_definition::ImageAssignment;
 use crate::error::Error;

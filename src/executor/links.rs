@@ -1,7 +1,7 @@
 //! The AWS console links a run's report carries: each service it deployed, the target groups
 //! of its slots, the alarms it watched, and the image by digest.
 
-use crate::config::DeployConfig;
+use crate::domain::settings::DeployConfig;
 use crate::domain::console;
 use crate::domain::image::ImageRef;
 

@@ -7,7 +7,7 @@
 
 use super::cancel::{race, sleep_or_cancel};
 use super::{log, Cancel, Ports};
-use crate::config::DeployConfig;
+use crate::domain::settings::DeployConfig;
 use crate::domain::console;
 use crate::domain::one_off_task::{task_id, verdict, OneOffTaskSpec, RunTaskRequest, StartedTask};
 use crate::domain::poll::PollSchedule;

@@ -11,7 +11,7 @@
 use std::collections::BTreeSet;
 
 use super::{log, Ports};
-use crate::config::DeployConfig;
+use crate::domain::settings::DeployConfig;
 use crate::domain::outcome::OutcomeKind;
 use crate::domain::report::DeployReport;
 

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use super::{log, Ports};
-use crate::config::DeployConfig;
+use crate::domain::settings::DeployConfig;
 use crate::domain::autoscaling::{self, Saved, Suspended};
 use crate::domain::service::ServiceState;
 use crate::error::Error;

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::config::GithubContext;
+use crate::domain::settings::GithubContext;
 
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct PullRequest {
@@ -58,8 +58,8 @@ impl RunInfo {
             // say nothing about it (its pull request is looked up there).
             info.branch = None;
             info.job_sha = String::new();
-        } else if let Some(event) = ctx.event() {
-            info.apply_event(&event);
+        } else if let Some(event) = &ctx.event {
+            info.apply_event(event);
         }
         Some(info)
     }

@@ -18,7 +18,7 @@ use super::comment::{Row, StickyComment};
 use super::deployments::{self, Deployments};
 use super::event::RunInfo;
 use super::markdown::plain;
-use crate::config::DeployConfig;
+use crate::domain::settings::DeployConfig;
 use crate::domain::report::DeployReport;
 use crate::ports::{Reporter, StageStart};
 
@@ -76,7 +76,7 @@ impl GitHubReporter {
     /// (a local run), and an error when the client cannot be built.
     pub fn from_config(
         cfg: &DeployConfig,
-        on: crate::config::report_channels::ReportChannels,
+        on: crate::domain::settings::ReportChannels,
     ) -> Option<Result<GitHubReporter, ClientError>> {
         let token = cfg.github_token.as_deref().filter(|t| !t.is_empty())?;
         let info = RunInfo::from_context(&cfg.context)?;
@@ -308,19 +308,14 @@ mod tests {
     #[tokio::test]
     async fn no_token_or_repository_means_no_reporter() {
         let cfg = |token: Option<&str>, repo: Option<&str>| {
-            let raw = crate::config::RawInputs {
-                cluster: Some("c".into()),
-                services: Some("s".into()),
-                image: Some("nginx:1".into()),
-                github_token: token.map(str::to_string),
-                ..Default::default()
-            };
-            let ctx = crate::config::GithubContext {
+            let mut pairs = vec![("cluster", "c"), ("services", "s"), ("image", "nginx:1")];
+            pairs.push(("github-token", token.unwrap_or("")));
+            let ctx = crate::domain::settings::GithubContext {
                 repository: repo.map(str::to_string),
                 sha: Some("0123456789abcdef0123456789abcdef01234567".into()),
                 ..Default::default()
             };
-            crate::config::validate(&raw, ctx, Some("us-east-1".into())).unwrap()
+            crate::test_fixtures::settings(&pairs, ctx)
         };
         assert!(GitHubReporter::from_config(&cfg(None, Some("a/b")), Default::default()).is_none());
         assert!(GitHubReporter::from_config(&cfg(Some("t"), None), Default::default()).is_none());

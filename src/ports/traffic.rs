@@ -4,22 +4,8 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 
+pub use crate::domain::traffic::TrafficSplitRef;
 use crate::error::AwsError;
-
-/// The listener (or listener rule) whose forward action splits traffic between the two slots.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TrafficSplitRef {
-    Listener(String),
-    Rule(String),
-}
-
-impl TrafficSplitRef {
-    pub fn arn(&self) -> &str {
-        match self {
-            TrafficSplitRef::Listener(a) | TrafficSplitRef::Rule(a) => a,
-        }
-    }
-}
 
 /// What the forward action says now.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,12 +5,10 @@ use super::super::wait::short_td;
 use super::super::Ports;
 use super::observe::{attempts, history, live_task_definition, tag, Attempt};
 use super::refused;
-use crate::config::chain_file::ChainFile;
-use crate::config::inputs::{given, RawInputs};
-use crate::config::stages::stage_config;
-use crate::config::stages::{Command, StagePlan};
 use crate::domain::components::Components;
 use crate::domain::image::{Digest, EcrLocation, ImageRef};
+use crate::domain::release::Command;
+use crate::domain::settings::{ReleaseRun, StagePlan};
 use crate::error::Error;
 
 use super::super::rolling::record;
@@ -25,27 +23,23 @@ pub struct Choice {
 }
 
 pub async fn release(
-    file: &ChainFile,
-    raw: &RawInputs,
-    command: Command,
-    first: &StagePlan,
-    repo_ref: &ImageRef,
+    run: &ReleaseRun,
     location: &EcrLocation,
     stages: &super::StagePorts<'_, '_>,
 ) -> Result<Choice, Error> {
+    let first = &run.stages[0];
     // The first stage's own ports (its role's), with the registry, as always, the job's.
     let ports = stages.of(&first.cfg);
-    let start_index = file.index(&first.name).unwrap_or(0);
     let mut notes = Vec::new();
-    if command == Command::Rollback {
-        return rollback_target(raw, first, ports).await;
+    if run.command == Command::Rollback {
+        return rollback_target(&run.rollback_to, first, ports).await;
     }
-    if file.multi_image() {
-        if let Some(choice) = super::components::given(file, raw, first, ports).await? {
+    if run.multi_image() {
+        if let Some(choice) = super::components::given(run, first, ports).await? {
             return Ok(choice);
         }
     }
-    if let Some(image) = given(&raw.image) {
+    if let Some(image) = &run.image {
         let (_, digest) = digest_of(ports, location, image).await?;
         return Ok(Choice {
             digest,
@@ -72,24 +66,16 @@ pub async fn release(
             components: Components::new(),
         });
     }
-    if start_index == 0 {
+    // Promote what the previous stage passed (validated with the run, before any call).
+    let Some(prev) = run.previous.as_ref() else {
         return Err(Error::Image {
             image: String::new(),
             problem: "the first stage needs `image` (the image to start the chain with)".into(),
         });
-    }
-    // Promote what the previous stage passed.
-    let prev = &file.stages[start_index - 1];
-    let region = Some(first.cfg.region.clone());
-    let prev_cfg =
-        stage_config(file, raw, start_index - 1, &repo_ref.name, &first.cfg.context, region).map_err(|e| {
-            refused(
-                &prev.name,
-                e.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
-            )
-        })?;
+    };
+    let prev_cfg = &prev.cfg;
     // Read with the previous stage's own role (its own account).
-    let hist = history(stages.of(&prev_cfg), &prev_cfg, &prev.name).await?;
+    let hist = history(stages.of(prev_cfg), prev_cfg, &prev.name).await?;
     let (d, _, td) = hist.first().cloned().ok_or_else(|| {
         refused(
             &first.name,
@@ -105,8 +91,8 @@ pub async fn release(
         short_td(&td)
     ));
     let digest = Digest::parse(&d).ok_or_else(|| refused(&prev.name, "malformed digest record".into()))?;
-    let components = match file.multi_image() {
-        true => super::components::recorded(stages.of(&prev_cfg), &td, &digest, &prev.name).await?,
+    let components = match run.multi_image() {
+        true => super::components::recorded(stages.of(prev_cfg), &td, &digest, &prev.name).await?,
         false => Components::new(),
     };
     Ok(Choice {
@@ -146,13 +132,12 @@ pub(super) async fn digest_of(
 /// and the stage already runs the good release before it, that release is the answer: there
 /// is nothing left to undo, and going one further back would undo a good release nobody asked
 /// to undo. A named version or digest is taken as given.
-async fn rollback_target(raw: &RawInputs, first: &StagePlan, ports: &Ports<'_>) -> Result<Choice, Error> {
+async fn rollback_target(to: &str, first: &StagePlan, ports: &Ports<'_>) -> Result<Choice, Error> {
     let all = attempts(ports, &first.cfg, &first.name).await?;
     let good: Vec<&Attempt> = all.iter().filter(|a| a.succeeded).collect();
     let current = live_task_definition(ports, &first.cfg)
         .await?
         .and_then(|td| tag(&td, record::DIGEST).map(str::to_string));
-    let to = given(&raw.to).unwrap_or("previous");
     let mut notes = Vec::new();
     let pick = if to == "previous" {
         match (all.first(), good.first()) {

@@ -5,17 +5,15 @@
 use super::super::{log, Ports};
 use super::choose::Choice;
 use super::refused;
-use crate::config::chain_file::ChainFile;
-use crate::config::inputs::{given as input, RawInputs};
-use crate::config::stages::StagePlan;
+use crate::domain::settings::{ReleaseRun, StagePlan};
 use crate::domain::components::{self, Components};
 use crate::domain::image::{Digest, EcrLocation, ImageRef};
 use crate::error::Error;
 use crate::ports::Retag;
 
 /// (component, repository name, ECR location) for each of the file's `images`.
-pub fn repositories(file: &ChainFile) -> Vec<(String, String, EcrLocation)> {
-    file.images
+pub fn repositories(run: &ReleaseRun) -> Vec<(String, String, EcrLocation)> {
+    run.components
         .iter()
         .filter_map(|(c, repo)| {
             let r = ImageRef::parse(&format!("{repo}:x")).ok()?;
@@ -27,22 +25,11 @@ pub fn repositories(file: &ChainFile) -> Vec<(String, String, EcrLocation)> {
 /// The components the run was given: `containers` as `component=image` pairs (one per
 /// component of the file, each from its repository), or a `version` tagged in every
 /// repository. `None`: neither (a promotion reads them from the previous stage).
-pub async fn given(
-    file: &ChainFile,
-    raw: &RawInputs,
-    first: &StagePlan,
-    ports: &Ports<'_>,
-) -> Result<Option<Choice>, Error> {
-    let repos = repositories(file);
+pub async fn given(run: &ReleaseRun, first: &StagePlan, ports: &Ports<'_>) -> Result<Option<Choice>, Error> {
+    let repos = repositories(run);
     let mut components = Components::new();
-    if let Some(spec) = input(&raw.containers).filter(|s| s.contains('=')) {
-        let pairs: Vec<(String, String)> = crate::config::parse::list(spec)
-            .iter()
-            .filter_map(|p| {
-                p.split_once('=')
-                    .map(|(a, b)| (a.trim().to_string(), b.trim().to_string()))
-            })
-            .collect();
+    if !run.component_images.is_empty() {
+        let pairs = &run.component_images;
         for (component, name, location) in &repos {
             let Some((_, image)) = pairs.iter().find(|(c, _)| c == component) else {
                 return Err(refused(
@@ -60,7 +47,7 @@ pub async fn given(
             let (_, digest) = super::choose::digest_of(ports, location, image).await?;
             components.insert(component.clone(), digest);
         }
-        if let Some((extra, _)) = pairs.iter().find(|(c, _)| !file.images.contains_key(c)) {
+        if let Some((extra, _)) = pairs.iter().find(|(c, _)| !run.components.contains_key(c)) {
             return Err(refused(
                 &first.name,
                 format!("`containers` names `{extra}`, which is not a component of `images:`"),
@@ -114,12 +101,12 @@ pub async fn recorded(
 /// another image in an IMMUTABLE repository refuses the stage.
 pub async fn tag_version(
     ports: &Ports<'_>,
-    file: &ChainFile,
+    run: &ReleaseRun,
     release: &Components,
     version: &semver::Version,
     stage: &str,
 ) -> Result<(), Error> {
-    for (component, _, location) in repositories(file) {
+    for (component, _, location) in repositories(run) {
         let Some(digest) = release.get(&component) else {
             continue;
         };
@@ -141,8 +128,8 @@ pub async fn tag_version(
 }
 
 /// Moves each component's `<stage>` tag to its digest (not in IMMUTABLE repositories).
-pub async fn move_stage_tags(ports: &Ports<'_>, file: &ChainFile, release: &Components, stage: &str) {
-    for (component, _, location) in repositories(file) {
+pub async fn move_stage_tags(ports: &Ports<'_>, run: &ReleaseRun, release: &Components, stage: &str) {
+    for (component, _, location) in repositories(run) {
         let Some(digest) = release.get(&component) else {
             continue;
         };
@@ -152,8 +139,8 @@ pub async fn move_stage_tags(ports: &Ports<'_>, file: &ChainFile, release: &Comp
 }
 
 /// `api=<repository>@sha256:…` per component, one per line (the `images` output).
-pub fn pairs(file: &ChainFile, release: &Components) -> String {
-    repositories(file)
+pub fn pairs(run: &ReleaseRun, release: &Components) -> String {
+    repositories(run)
         .iter()
         .filter_map(|(c, name, _)| Some(format!("{c}={name}@{}", release.get(c)?)))
         .collect::<Vec<_>>()

@@ -13,14 +13,11 @@ mod print;
 mod stage;
 
 use super::{log, Cancel, DeployReport, Ports};
-use crate::config::chain_file::ChainFile;
-use crate::config::inputs::{given, RawInputs};
-use crate::config::stages::stage_config;
-pub use crate::config::stages::{plan_stages, Command, StagePlan};
-use crate::domain::image::{Digest, ImageRef};
+use crate::domain::image::Digest;
 use crate::domain::outcome::OutcomeKind;
 use crate::domain::promotion::{bump_of, next_version, releases};
-use crate::domain::release::{decide_stage, StageDecision, StageView};
+use crate::domain::release::{decide_stage, Command, StageDecision, StageView};
+use crate::domain::settings::{DeployConfig, ReleaseRun, StagePlan};
 use crate::error::Error;
 use crate::ports::{Gates, Retag};
 pub use observe::commit_messages;
@@ -56,7 +53,7 @@ pub struct StagePorts<'s, 'a> {
 }
 
 impl<'s, 'a> StagePorts<'s, 'a> {
-    pub fn of(&self, cfg: &crate::config::DeployConfig) -> &'s Ports<'a> {
+    pub fn of(&self, cfg: &DeployConfig) -> &'s Ports<'a> {
         cfg.role_to_assume
             .as_ref()
             .and_then(|r| self.by_role.get(r))
@@ -73,18 +70,10 @@ fn refused(stage: &str, problem: String) -> Error {
 
 /// Runs the chain. Never an error: whatever stops it is in the report, with every stage that
 /// already ran, so each stage's reports are closed on success and on failure alike.
-pub async fn run(
-    file: &ChainFile,
-    raw: &RawInputs,
-    command: Command,
-    plans: &[StagePlan],
-    ports: &StagePorts<'_, '_>,
-    gates: &dyn Gates,
-    cancel: &mut Cancel,
-) -> ChainReport {
+pub async fn run(run: &ReleaseRun, ports: &StagePorts<'_, '_>, gates: &dyn Gates, cancel: &mut Cancel) -> ChainReport {
     let mut report = ChainReport::default();
-    let mut at = plans[0].name.clone();
-    if let Err(e) = walk(file, raw, command, plans, ports, gates, cancel, &mut report, &mut at).await {
+    let mut at = run.stages[0].name.clone();
+    if let Err(e) = walk(run, ports, gates, cancel, &mut report, &mut at).await {
         report.kind = OutcomeKind::Failure;
         report.reason = Some(e.to_string());
         report.failed_before_start = Some((at, e.to_string()));
@@ -92,37 +81,30 @@ pub async fn run(
     report
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn walk(
-    file: &ChainFile,
-    raw: &RawInputs,
-    command: Command,
-    plans: &[StagePlan],
+    run: &ReleaseRun,
     stages: &StagePorts<'_, '_>,
     gates: &dyn Gates,
     cancel: &mut Cancel,
     report: &mut ChainReport,
     at: &mut String,
 ) -> Result<(), Error> {
+    let (command, plans) = (run.command, &run.stages);
     let first = &plans[0];
     // ECR (the registry) is always reached with the job's own credentials.
     let ports = stages.default;
-    let (repo_ref, location) = observe::repository(file, raw).ok_or_else(|| Error::Image {
-        image: given(&raw.image).unwrap_or("").to_string(),
+    let (repo_ref, location) = run.repository.clone().ok_or_else(|| Error::Image {
+        image: run.image.clone().unwrap_or_default(),
         problem: "the chain needs an ECR repository: set `repository:` in the config file or give an ECR `image`"
             .into(),
     })?;
-    // Validated before the run (config::validate): a value here is true or false.
-    let allow_unverified = given(&raw.allow_unverified)
-        .and_then(|v| crate::config::parse::boolean(v).ok())
-        .unwrap_or(false);
 
     // 1. Which digest and version.
-    let choice = choose::release(file, raw, command, first, &repo_ref, &location, stages).await?;
+    let choice = choose::release(run, &location, stages).await?;
     let digest = choice.digest;
     let mut version = choice.version;
     let release = choice.components;
-    if file.multi_image() && release.is_empty() {
+    if run.multi_image() && release.is_empty() {
         return Err(refused(
             &first.name,
             "has no components for this multi-image release: give `containers` as component=image pairs, or a `version`".into(),
@@ -148,15 +130,14 @@ async fn walk(
     }
     report.version = version.as_ref().map(|v| format!("v{v}"));
     if !release.is_empty() {
-        report.images = Some(components::pairs(file, &release));
+        report.images = Some(components::pairs(run, &release));
     }
 
     // 2. Walk the stages.
     for (i, plan) in plans.iter().enumerate() {
         *at = plan.name.clone();
-        let index = file.index(&plan.name).unwrap_or(0);
         if i > 0
-            && (other_role(file, &plans[0], plan, &digest, report) || gated(file, plan, &digest, gates, report).await)
+            && (other_role(run, plan, &digest, report) || gated(run, plan, &digest, gates, report).await)
         {
             return Ok(());
         }
@@ -172,8 +153,8 @@ async fn walk(
             report.message.extend(lines);
             continue;
         }
-        let view = stage_view(file, raw, command, plan, index, &repo_ref, stages).await?;
-        match decide_stage(command, digest.as_str(), version.as_ref(), &view, allow_unverified) {
+        let view = stage_view(run, plan, stages).await?;
+        match decide_stage(command, digest.as_str(), version.as_ref(), &view, run.allow_unverified) {
             StageDecision::Refuse(r) => return Err(refused(&plan.name, r.to_string())),
             StageDecision::AlreadyThere if plan.cfg.controls.force_new_deployment => log::info(&format!(
                 "{} already runs {digest}; force-new-deployment: deploying it again",
@@ -187,7 +168,7 @@ async fn walk(
                 report
                     .message
                     .push(format!("{}: already on this digest, skipped", plan.name));
-                record_stage_tags(ports, file, &release, (&location, &digest, immutable), &plan.name).await;
+                record_stage_tags(ports, run, &release, (&location, &digest, immutable), &plan.name).await;
                 continue;
             }
             StageDecision::Deploy { overridden: Some(r) } => {
@@ -195,8 +176,8 @@ async fn walk(
             }
             StageDecision::Deploy { overridden: None } => {}
         }
-        if let (Some(v), true) = (&version, file.multi_image()) {
-            components::tag_version(ports, file, &release, v, &plan.name).await?;
+        if let (Some(v), true) = (&version, run.multi_image()) {
+            components::tag_version(ports, run, &release, v, &plan.name).await?;
         } else if let Some(v) = &version {
             match ports.registry.retag(&location, &digest, &format!("v{v}")).await? {
                 Retag::ImmutableElsewhere => {
@@ -214,9 +195,8 @@ async fn walk(
         }
         let stage_ports = stages.of(&plan.cfg);
         let result = deploy_stage(
-            file,
+            run,
             plan,
-            index,
             (&repo_ref, &digest, &release),
             version.as_ref(),
             stage_ports,
@@ -227,7 +207,7 @@ async fn walk(
         if kind == OutcomeKind::Success {
             record_success(stage_ports, &result).await;
             super::revisions::prune(&plan.cfg, stage_ports, &result).await;
-            record_stage_tags(ports, file, &release, (&location, &digest, immutable), &plan.name).await;
+            record_stage_tags(ports, run, &release, (&location, &digest, immutable), &plan.name).await;
         }
         report.stages.push((plan.name.clone(), result));
         if kind != OutcomeKind::Success {
@@ -244,20 +224,14 @@ async fn walk(
 
 /// Whether `plan` runs under another AWS role (`aws-role`) than the stage the run started
 /// at: the run has that stage's credentials, not these, so it stops and says which job to run.
-fn other_role(
-    file: &ChainFile,
-    first: &StagePlan,
-    plan: &StagePlan,
-    digest: &Digest,
-    report: &mut ChainReport,
-) -> bool {
-    let role = |p: &StagePlan| file.stage(&p.name).and_then(|s| s.aws_role.clone());
-    let (mine, theirs) = (role(first), role(plan));
+fn other_role(run: &ReleaseRun, plan: &StagePlan, digest: &Digest, report: &mut ChainReport) -> bool {
+    let first = &run.stages[0];
+    let (mine, theirs) = (first.aws_role.clone(), plan.aws_role.clone());
     // With `role-to-assume` the run reaches the stage itself.
     if mine == theirs || plan.cfg.role_to_assume.is_some() {
         return false;
     }
-    let workflow = file.resume_workflow.clone().unwrap_or_else(|| "promote.yml".into());
+    let workflow = &run.resume_workflow;
     let v = report.version.clone().unwrap_or_else(|| digest.to_string());
     report.kind = OutcomeKind::AwaitingApproval;
     report.next_stage = Some(plan.name.clone());
@@ -275,7 +249,7 @@ fn other_role(
 /// Whether the run stops before `plan` for approval (an environment it cannot read counts
 /// as protected); if so, the report says how to resume.
 async fn gated(
-    file: &ChainFile,
+    run: &ReleaseRun,
     plan: &StagePlan,
     digest: &Digest,
     gates: &dyn Gates,
@@ -294,7 +268,7 @@ async fn gated(
     };
     let gated = gate.is_some();
     if gated {
-        let workflow = file.resume_workflow.clone().unwrap_or_else(|| "promote.yml".into());
+        let workflow = &run.resume_workflow;
         let v = report.version.clone().unwrap_or_else(|| digest.to_string());
         report.kind = OutcomeKind::AwaitingApproval;
         report.next_stage = Some(plan.name.clone());
@@ -312,36 +286,23 @@ async fn gated(
 /// What the decision needs to know about a stage: what it runs, and (for a deploy into a
 /// stage with a previous one) what the previous stage runs and passed. A previous stage
 /// whose configuration does not validate is a refusal, never a skipped check.
-async fn stage_view(
-    file: &ChainFile,
-    raw: &RawInputs,
-    command: Command,
-    plan: &StagePlan,
-    index: usize,
-    repo_ref: &ImageRef,
-    stages: &StagePorts<'_, '_>,
-) -> Result<StageView, Error> {
-    let has_previous = index > 0;
+async fn stage_view(run: &ReleaseRun, plan: &StagePlan, stages: &StagePorts<'_, '_>) -> Result<StageView, Error> {
+    let has_previous = plan.index > 0;
     let mut previous = None;
-    if has_previous && command == Command::Deploy {
-        let prev = &file.stages[index - 1];
-        let region = Some(plan.cfg.region.clone());
-        let prev_cfg = stage_config(file, raw, index - 1, &repo_ref.name, &plan.cfg.context, region).map_err(|e| {
+    if has_previous && run.command == Command::Deploy {
+        // Validated with the run (config::stages::release_run), before any call.
+        let prev = run.before(plan).ok_or_else(|| {
             refused(
                 &plan.name,
-                format!(
-                    "the previous stage {} does not validate, so what it runs cannot be checked: {}",
-                    prev.name,
-                    e.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
-                ),
+                "the stage before it was not validated with the run, so what it runs cannot be checked".into(),
             )
         })?;
         // The previous stage is read with its own role (its own account).
-        previous = Some(observe::previous(stages.of(&prev_cfg), &prev_cfg, &prev.name).await?);
+        previous = Some(observe::previous(stages.of(&prev.cfg), &prev.cfg, &prev.name).await?);
     }
     Ok(StageView {
         stage: plan.name.clone(),
-        is_last: index + 1 == file.stages.len(),
+        is_last: plan.is_last,
         has_previous,
         previous,
         running: observe::running(stages.of(&plan.cfg), &plan.cfg).await?,

@@ -4,30 +4,11 @@
 use super::super::rolling::record;
 use super::super::{log, Ports};
 use super::RESULT;
-use crate::config::chain_file::ChainFile;
-use crate::config::inputs::{given, RawInputs};
-use crate::config::{DeployConfig, GithubContext};
-use crate::domain::image::{Digest, EcrLocation, ImageRef};
+use crate::domain::image::{Digest, EcrLocation};
+use crate::domain::settings::{DeployConfig, GithubContext};
 use crate::domain::release::{Previous, Running};
 use crate::error::Error;
 use crate::ports::TaskDefinitionInfo;
-
-/// The repository the chain's images live in.
-pub fn repository(file: &ChainFile, raw: &RawInputs) -> Option<(ImageRef, EcrLocation)> {
-    let from_input = given(&raw.image).and_then(|i| ImageRef::parse(i).ok());
-    // A multi-image chain's versions live on its first component's repository (all carry them).
-    let name = from_input
-        .map(|r| r.name)
-        .or_else(|| file.repository.clone())
-        .or_else(|| file.images.values().next().cloned())?;
-    let r = ImageRef {
-        name,
-        tag: Some("x".into()),
-        digest: None,
-    };
-    let loc = r.ecr()?;
-    Some((r, loc))
-}
 
 /// The task definition a stage's traffic is served by now (two-slot: the live slot).
 pub async fn live_task_definition(ports: &Ports<'_>, cfg: &DeployConfig) -> Result<Option<TaskDefinitionInfo>, Error> {
@@ -102,7 +83,8 @@ pub async fn history(
 /// The pushed commits' messages from the event payload (none for other events).
 pub fn commit_messages(context: &GithubContext) -> Vec<String> {
     context
-        .event()
+        .event
+        .as_ref()
         .and_then(|e| e["commits"].as_array().cloned())
         .unwrap_or_default()
         .iter()

@@ -4,8 +4,8 @@
 use super::super::wait::short_td;
 use super::super::Ports;
 use super::observe::live_task_definition;
-use crate::config::stages::StagePlan;
-use crate::config::task_definition_file::TaskDefinitionFile;
+use crate::domain::settings::StagePlan;
+use crate::domain::settings::TaskDefinitionFile;
 use crate::domain::components::Components;
 use crate::domain::image::{Digest, EcrLocation, ImageRef};
 use crate::domain::task_definition::{assign_images, ImageAssignment};
@@ -104,7 +104,7 @@ async fn file_diff(ports: &Ports<'_>, file: &TaskDefinitionFile, running: &str, 
 
 async fn plan_steps(
     ports: &Ports<'_>,
-    cfg: &crate::config::DeployConfig,
+    cfg: &crate::domain::settings::DeployConfig,
     repo_ref: &ImageRef,
     digest: &Digest,
 ) -> Vec<String> {

@@ -3,9 +3,7 @@
 
 use super::super::{log, progressive, rolling, Cancel, DeployReport, Ports};
 use super::{components, observe, RESULT};
-use crate::config::chain_file::ChainFile;
-use crate::config::stages::StagePlan;
-use crate::config::validate::ContainerImages;
+use crate::domain::settings::{ContainerImages, ReleaseRun, StagePlan};
 use crate::domain::components::Components;
 use crate::domain::image::{Digest, ImageRef};
 use crate::error::Error;
@@ -14,13 +12,13 @@ use crate::ports::StageStart;
 /// The moving `<stage>` tag on the release's image, or on every component's.
 pub(super) async fn record_stage_tags(
     ports: &Ports<'_>,
-    file: &ChainFile,
+    run: &ReleaseRun,
     release: &Components,
     (location, digest, immutable): (&crate::domain::image::EcrLocation, &Digest, bool),
     stage: &str,
 ) {
-    if file.multi_image() {
-        components::move_stage_tags(ports, file, release, stage).await;
+    if run.multi_image() {
+        components::move_stage_tags(ports, run, release, stage).await;
     } else {
         observe::record_moving_tag(ports, location, digest, stage, immutable).await;
     }
@@ -28,11 +26,9 @@ pub(super) async fn record_stage_tags(
 
 /// Deploys the digest (or every component of a multi-image release) with the stage's own
 /// settings.
-#[allow(clippy::too_many_arguments)]
 pub(super) async fn deploy_stage(
-    file: &ChainFile,
+    run: &ReleaseRun,
     plan: &StagePlan,
-    index: usize,
     (repo_ref, digest, release): (&ImageRef, &Digest, &Components),
     version: Option<&semver::Version>,
     ports: &Ports<'_>,
@@ -45,7 +41,7 @@ pub(super) async fn deploy_stage(
         digest: Some(digest.clone()),
     });
     if !release.is_empty() {
-        let repos = components::repositories(file);
+        let repos = components::repositories(run);
         cfg.images = ContainerImages::Map(
             release
                 .iter()
@@ -83,7 +79,7 @@ pub(super) async fn deploy_stage(
                 crate::domain::components::describe(release)
             },
             version: cfg.version.as_ref().map(|v| format!("v{v}")),
-            environment_url: file.stages.get(index).and_then(|s| s.url.clone()),
+            environment_url: plan.url.clone(),
             environment: Some(plan.environment.clone()),
         })
         .await;

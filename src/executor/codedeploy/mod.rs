@@ -22,7 +22,7 @@ use super::native::follow::Target;
 use super::native::report;
 use super::rolling::{preflight_native, register_all};
 use super::{lock, log, Cancel, DeployReport, Ports};
-use crate::config::DeployConfig;
+use crate::domain::settings::DeployConfig;
 use crate::domain::codedeploy::{appspec, shift_duration, DeploymentGroup};
 use crate::domain::diagnostics::Diagnostics;
 use crate::domain::native::WaitUntil;

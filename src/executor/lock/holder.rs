@@ -4,7 +4,7 @@
 use std::hash::{BuildHasher, Hasher};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::config::GithubContext;
+use crate::domain::settings::GithubContext;
 
 /// Who holds (or wants) a lock.
 #[derive(Debug, Clone, PartialEq, Eq)]

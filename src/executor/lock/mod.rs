@@ -24,7 +24,7 @@ use std::time::Duration;
 use futures::stream::{self, StreamExt};
 
 use super::{log, Ports};
-use crate::config::DeployConfig;
+use crate::domain::settings::DeployConfig;
 use crate::error::{AwsError, AwsErrorKind, Error};
 pub use holder::{judge, Found, Holder};
 

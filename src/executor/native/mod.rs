@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use super::images::ResolvedImages;
 use super::rolling::{preflight_native, register_all};
 use super::{lock, log, Cancel, DeployReport, Ports};
-use crate::config::DeployConfig;
+use crate::domain::settings::DeployConfig;
 use crate::domain::diagnostics::Diagnostics;
 use crate::domain::native::{NativeSetup, WaitUntil};
 use crate::domain::outcome::{Outcome, OutcomeKind, ServiceResult, ServiceStatus};

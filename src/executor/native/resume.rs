@@ -8,8 +8,8 @@ use super::super::images::ResolvedImages;
 use super::super::rolling::record;
 use super::super::{log, Cancel, Ports};
 use super::follow::{groups, Target};
-use crate::config::progressive::OnSplit;
-use crate::config::DeployConfig;
+use crate::domain::settings::OnSplit;
+use crate::domain::settings::DeployConfig;
 use crate::domain::native::{DeploymentView, Phase};
 use crate::error::Error;
 

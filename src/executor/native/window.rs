@@ -8,8 +8,8 @@ use super::super::cancel::sleep_or_cancel;
 use super::super::two_slot::bake::{look_at, Sides};
 use super::super::{log, Cancel, Ports, StepRecord};
 use super::follow::Target;
-use crate::config::progressive::ProgressiveConfig;
-use crate::config::DeployConfig;
+use crate::domain::settings::ProgressiveConfig;
+use crate::domain::settings::DeployConfig;
 use crate::domain::analysis::{judge, StepAnalysis, StepStatus, Verdict};
 
 /// The analysis of one production weight (a window from when ECS set it).

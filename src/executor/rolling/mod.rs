@@ -18,7 +18,7 @@ use super::images::{self, ResolvedImages};
 use super::one_off::OneOffEnd;
 use super::wait::{short_td, wait_for, WaitResult};
 use super::{lock, log, Cancel, DeployReport, Ports};
-use crate::config::DeployConfig;
+use crate::domain::settings::DeployConfig;
 use crate::domain::diagnostics::Diagnostics;
 use crate::domain::outcome::{Outcome, OutcomeKind, RollbackResult, ServiceResult, ServiceStatus};
 use crate::domain::plan::{Plan, Step};

@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::super::cancel::within;
 use super::super::wait::{short_td, wait_for, WaitResult};
 use super::super::{log, Ports};
-use crate::config::DeployConfig;
+use crate::domain::settings::DeployConfig;
 use crate::domain::outcome::RollbackResult;
 use crate::domain::rollout::{Failure, Tracked};
 

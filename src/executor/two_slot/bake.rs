@@ -281,7 +281,7 @@ pub(crate) struct Sides<'a> {
 pub(crate) async fn look_at(
     ports: &super::super::Ports<'_>,
     cluster: &str,
-    pc: &crate::config::progressive::ProgressiveConfig,
+    pc: &crate::domain::settings::ProgressiveConfig,
     sides: &Sides<'_>,
     set_at: SystemTime,
     expected: &[SystemTime],

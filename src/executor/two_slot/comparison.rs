@@ -2,7 +2,7 @@
 //! version's over the same minutes, errors by their posteriors and latency by its per-minute
 //! p99s, with the numbers behind the call kept for the report.
 
-use crate::config::compare_judge::CompareJudge;
+use crate::domain::settings::CompareJudge;
 use crate::domain::analysis::TargetGroupMetrics;
 use crate::domain::compare::{self, Decision};
 use crate::domain::report::Comparison;

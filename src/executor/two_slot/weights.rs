@@ -6,8 +6,8 @@ use std::time::{Duration, SystemTime};
 use super::super::cancel::within;
 use super::super::{log, Ports};
 use super::topology::Topology;
-use crate::config::progressive::StickyRollback;
-use crate::config::DeployConfig;
+use crate::domain::settings::StickyRollback;
+use crate::domain::settings::DeployConfig;
 use crate::domain::outcome::RollbackResult;
 use crate::ports::{ForwardWeights, Stickiness, TrafficSplitRef};
 

@@ -1,0 +1,73 @@
+//! The two-slot strategies' settings (blue/green, canary, linear, all-at-once), also used to judge
+//! an ECS-native or CodeDeploy rollout.
+
+use std::time::Duration;
+
+use crate::domain::analysis::{Limits, OnInconclusive, Thresholds};
+use crate::domain::minutes::MetricsClock;
+use crate::domain::strategy::Bake;
+use crate::domain::traffic::TrafficSplitRef;
+
+/// What to do when a run finds traffic already split (an earlier run was killed mid-rollout).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnSplit {
+    Rollback,
+    Continue,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProgressiveConfig {
+    /// The two slot services, in the order given.
+    pub slots: [String; 2],
+    pub split: TrafficSplitRef,
+    pub test_listener: Option<TrafficSplitRef>,
+    pub bake: Bake,
+    pub alarms: Vec<String>,
+    pub thresholds: Thresholds,
+    pub limits: Limits,
+    pub on_inconclusive: OnInconclusive,
+    pub smoke_url: Option<String>,
+    pub smoke_timeout: Duration,
+    pub keep_old_for: Duration,
+    pub on_split: OnSplit,
+    pub sticky_rollback: StickyRollback,
+    /// `judge: compare`: canary against baseline by the evidence (None: thresholds only).
+    pub compare: Option<CompareJudge>,
+    /// CloudWatch's minute and the longest it takes to publish one (`metrics-delay`).
+    pub clock: MetricsClock,
+    /// How many of the latest published minutes are also judged alone (`recent-window`).
+    pub recent_minutes: usize,
+    /// Custom metric gates (`metrics:` in the config file), judged on every bake.
+    pub gates: Vec<crate::domain::metric_gate::MetricGate>,
+}
+
+/// What a rollback does about clients pinned to the new slot by target-group stickiness.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StickyRollback {
+    /// Stickiness off with the weights: pinned clients follow them back at once.
+    Unstick,
+    /// Stickiness kept; the new slot keeps serving its pinned clients until their cookies expire.
+    KeepServing,
+}
+
+impl ProgressiveConfig {
+    /// Against a simulator that runs `scale` times faster than real time, CloudWatch's minute and
+    /// its delay shrink by as much (set by ECS_DEPLOY_TIME_SCALE; never on AWS).
+    pub fn scale_metrics_clock(&mut self, scale: f64) {
+        if scale > 1.0 {
+            self.clock.minute = self.clock.minute.div_f64(scale);
+            self.clock.max_delay = self.clock.max_delay.div_f64(scale);
+        }
+    }
+}
+
+/// The canary-vs-baseline judge's settings (`judge: compare`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CompareJudge {
+    /// The chance of a false verdict allowed per step (1 − `judge-confidence`).
+    pub alpha: f64,
+    /// Tolerated excess of the canary's 5xx rate over the baseline's (`judge-margin`).
+    pub margin: f64,
+    /// Pass a step as soon as the evidence says "not worse" (`early-pass`), after half its bake.
+    pub early_pass: bool,
+}
