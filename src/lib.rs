@@ -5,7 +5,6 @@
 
 pub mod app;
 pub mod aws;
-pub mod chart;
 pub mod config;
 pub mod domain;
 pub mod error;
@@ -15,7 +14,6 @@ pub mod fakes;
 pub mod github;
 pub mod http;
 pub mod ports;
-pub mod report;
 pub mod webhooks;
 
 #[cfg(test)]

@@ -9,6 +9,8 @@ use ecs_deploy_action::github::commands;
 fn main() -> ExitCode {
     // Two TLS stacks are linked (the AWS SDK's and ours for GitHub); name the process default.
     let _ = rustls::crypto::ring::default_provider().install_default();
+    // Every log line, from every layer, goes through the Log port to the runner's stdout.
+    ecs_deploy_action::ports::log::install(Box::new(commands::WorkflowLog));
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

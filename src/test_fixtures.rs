@@ -200,7 +200,10 @@ fn limits() -> crate::domain::analysis::Thresholds {
 
 /// A stage's settings as `config` validates them from action inputs (the action.yml defaults
 /// applied), for tests of code that takes settings values and must not import `config`.
-pub fn settings(pairs: &[(&str, &str)], context: crate::domain::settings::GithubContext) -> crate::domain::settings::DeployConfig {
+pub fn settings(
+    pairs: &[(&str, &str)],
+    context: crate::domain::settings::GithubContext,
+) -> crate::domain::settings::DeployConfig {
     crate::config::validate(
         &crate::config::RawInputs::from_pairs(pairs),
         context,

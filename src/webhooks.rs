@@ -9,11 +9,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::domain::settings::{Webhook, WebhookKind};
-use crate::domain::settings::GithubContext;
 use crate::domain::notification::{json_body, slack_body, Event, Notice};
 use crate::domain::report::DeployReport;
-use crate::executor::log;
+use crate::domain::settings::GithubContext;
+use crate::domain::settings::{Webhook, WebhookKind};
+use crate::ports::log;
 use crate::ports::{Reporter, StageStart};
 
 /// The longest one post may take, connection included.

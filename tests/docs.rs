@@ -91,8 +91,8 @@ fn readme_starts_with_the_two_commands() {
 #[test]
 fn the_example_chain_config_is_valid_for_the_binary() {
     use ecs_deploy_action::config::chain_file::ChainFile;
-    use ecs_deploy_action::config::{GithubContext, RawInputs};
     use ecs_deploy_action::config::stages::release_run;
+    use ecs_deploy_action::config::{GithubContext, RawInputs};
     let text = std::fs::read_to_string(root().join("examples/ecs-deploy.yml")).unwrap();
     let file = ChainFile::parse(&text, "examples/ecs-deploy.yml").unwrap();
     let names: Vec<&str> = file.stages.iter().map(|s| s.name.as_str()).collect();

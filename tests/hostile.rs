@@ -19,9 +19,9 @@ use proptest::test_runner::{Config, TestRunner};
 use serde_json::{json, Value};
 
 use ecs_deploy_action::config::chain_file::{ChainFile, StageFile};
+use ecs_deploy_action::config::stages::release_run as plan_stages;
 use ecs_deploy_action::config::{validate, GithubContext, InputError, RawInputs};
 use ecs_deploy_action::domain::promotion::bump_of;
-use ecs_deploy_action::config::stages::release_run as plan_stages;
 use ecs_deploy_action::executor::chain::commit_messages;
 use ecs_deploy_action::github::comment::{self, Row, MARKER};
 use ecs_deploy_action::github::event::RunInfo;

@@ -11,8 +11,8 @@ use crate::executor::log;
 use crate::github::commands;
 use crate::github::markdown;
 use crate::github::runtime::Runtime;
+use crate::github::summary as report;
 use crate::ports::Reporter;
-use crate::report;
 
 pub async fn finish(
     rt: &Runtime,

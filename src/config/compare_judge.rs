@@ -1,10 +1,10 @@
 //! The `judge: compare` inputs (issue 17): `judge`, `judge-confidence`, `judge-margin` and
 //! `early-pass`, validated together so each bad value is one error naming its input.
 
-pub use crate::domain::settings::CompareJudge;
 use super::inputs::{given, RawInputs};
 use super::progressive::rate;
 use super::validate::{printable, InputError};
+pub use crate::domain::settings::CompareJudge;
 
 /// A rate input with a default; a bad value is an error naming the input.
 fn percent(value: &Option<String>, input: &'static str, default: f64, errors: &mut Vec<InputError>) -> f64 {

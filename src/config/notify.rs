@@ -2,9 +2,9 @@
 //! `webhook-url` (a generic JSON webhook). Both are secrets: a URL that carries its own
 //! credential. Errors never quote them.
 
-pub use crate::domain::settings::{Webhook, WebhookKind};
 use super::inputs::{given, RawInputs};
 use super::InputError;
+pub use crate::domain::settings::{Webhook, WebhookKind};
 
 /// The secrets to mask before anything is printed.
 pub fn secrets(raw: &RawInputs) -> Vec<&str> {

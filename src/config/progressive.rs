@@ -10,7 +10,7 @@ use super::validate::{duration_input, printable, InputError};
 use crate::domain::analysis::{Limits, OnInconclusive, Thresholds};
 use crate::domain::minutes::MetricsClock;
 use crate::domain::strategy::{Bake, Strategy};
-use crate::ports::TrafficSplitRef;
+use crate::domain::traffic::TrafficSplitRef;
 
 fn split_ref(arn: &str) -> Option<TrafficSplitRef> {
     if !arn.starts_with("arn:") || arn.chars().any(char::is_whitespace) {

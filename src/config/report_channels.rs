@@ -1,9 +1,9 @@
 //! The `report` input: which of the action's GitHub channels are on. Each is also switched off
 //! by withholding its permission, but that warns on every run; this says it on purpose.
 
-pub use crate::domain::settings::ReportChannels;
 use super::inputs::{given, RawInputs};
 use super::InputError;
+pub use crate::domain::settings::ReportChannels;
 
 const NAMES: &str = "checks, comment, deployments, summary (or none)";
 

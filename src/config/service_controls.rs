@@ -2,10 +2,10 @@
 //! revision runs, whether a stage that already runs the release deploys it again (to pick up
 //! rotated secrets), and how many revisions of the family are kept registered.
 
-pub use crate::domain::settings::ServiceControls;
 use super::input_error::{printable, InputError};
 use super::inputs::{given, RawInputs};
 use super::parse;
+pub use crate::domain::settings::ServiceControls;
 
 /// ECS's default quota of tasks per service.
 const MAX_DESIRED: i32 = 5000;

@@ -1,13 +1,13 @@
 //! The chain's stages as validated configuration: every stage the run may touch, and the stage
 //! before the first one (provenance reads it), validated before any AWS call.
 
-pub use crate::domain::settings::{ReleaseRun, StagePlan};
 use super::chain_file::{ChainFile, StageFile};
 use super::inputs::{given, RawInputs};
-use crate::domain::image::ImageRef;
 use super::validate::{validate, InputError};
 use super::{DeployConfig, GithubContext};
+use crate::domain::image::ImageRef;
 pub use crate::domain::release::Command;
+pub use crate::domain::settings::{ReleaseRun, StagePlan};
 
 /// Validates every stage the run may touch, and the stage provenance reads, before any AWS
 /// call: the run as one value.
@@ -112,7 +112,9 @@ pub fn release_run(
         }
     }
     let repository = repository(file, raw);
-    let stand_in = repository.as_ref().map_or("registry.invalid/app", |(r, _)| r.name.as_str());
+    let stand_in = repository
+        .as_ref()
+        .map_or("registry.invalid/app", |(r, _)| r.name.as_str());
     // Provenance reads the stage before the first one: it must validate too, before any call.
     let mut previous = None;
     if command == Command::Deploy && i0 > 0 {
@@ -144,7 +146,10 @@ pub fn release_run(
             .map(|s| {
                 super::parse::list(s)
                     .iter()
-                    .filter_map(|p| p.split_once('=').map(|(a, b)| (a.trim().to_string(), b.trim().to_string())))
+                    .filter_map(|p| {
+                        p.split_once('=')
+                            .map(|(a, b)| (a.trim().to_string(), b.trim().to_string()))
+                    })
                     .collect()
             })
             .unwrap_or_default(),
@@ -192,11 +197,7 @@ fn repository(file: &ChainFile, raw: &RawInputs) -> Option<(ImageRef, crate::dom
 
 /// The stage's custom metric gates on its two-slot config. They judge bake steps: the file's
 /// apply to its two-slot stages, and a rolling stage with gates of its own is refused.
-fn with_gates(
-    cfg: &mut DeployConfig,
-    file: &ChainFile,
-    stage: &StageFile,
-) -> Result<(), Vec<InputError>> {
+fn with_gates(cfg: &mut DeployConfig, file: &ChainFile, stage: &StageFile) -> Result<(), Vec<InputError>> {
     let gates = super::metric_gates::gates(&file.metrics, &stage.metrics, &stage.name).map_err(|e| vec![e])?;
     let none = gates.is_empty() || (stage.metrics.is_empty() && cfg.progressive.is_none());
     if let Some(n) = cfg.native.as_mut() {

@@ -5,10 +5,10 @@
 //! the running revision: a change of environment, secrets, cpu/memory, ports or logging ships.
 //! Read and checked here, before any AWS call.
 
-pub use crate::domain::settings::TaskDefinitionFile;
 use super::input_error::{printable, InputError};
 use super::inputs::{given, RawInputs};
 use super::validate::ContainerImages;
+pub use crate::domain::settings::TaskDefinitionFile;
 
 /// ECS's limit on a task definition's size ("Task definition size": 64 KiB).
 const MAX_BYTES: usize = 64 * 1024;

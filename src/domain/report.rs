@@ -3,7 +3,7 @@
 //! one another.
 
 use super::analysis::TargetGroupMetrics;
-use super::outcome::Outcome;
+use super::outcome::{Outcome, OutcomeKind};
 use super::plan::Plan;
 
 /// The outcome plus what the reports show about the run.
@@ -47,4 +47,23 @@ pub struct StepRecord {
 pub struct Comparison {
     pub errors: super::compare::Evidence,
     pub latency: Option<super::compare::Latency>,
+}
+
+/// What a chain run did.
+#[derive(Debug, Clone, Default)]
+pub struct ChainReport {
+    pub kind: OutcomeKind,
+    /// Each stage that ran, with its report.
+    pub stages: Vec<(String, DeployReport)>,
+    pub digest: Option<String>,
+    /// A multi-image release's components, `container=repository@digest` one per line.
+    pub images: Option<String>,
+    pub version: Option<String>,
+    pub next_stage: Option<String>,
+    /// Human lines for the log, summary and outputs (gates, plan, notes).
+    pub message: Vec<String>,
+    pub reason: Option<String>,
+    /// A stage that failed or was refused before its deployment began: (stage, why). Its
+    /// reports are closed as a failure like any other's.
+    pub failed_before_start: Option<(String, String)>,
 }

@@ -3,6 +3,11 @@
 
 use std::collections::BTreeMap;
 
+/// `family:revision` from a task-definition ARN.
+pub fn short_td(arn: &str) -> &str {
+    arn.rsplit('/').next().unwrap_or(arn)
+}
+
 /// Which containers the new image goes to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ImageAssignment {

@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use super::{log, Ports};
-use crate::domain::settings::ContainerImages;
 use crate::domain::image::{Digest, ImageRef};
+use crate::domain::settings::ContainerImages;
 use crate::domain::task_definition::ImageAssignment;
 use crate::error::Error;
 

@@ -1,9 +1,9 @@
 //! The AWS console links a run's report carries: each service it deployed, the target groups
 //! of its slots, the alarms it watched, and the image by digest.
 
-use crate::domain::settings::DeployConfig;
 use crate::domain::console;
 use crate::domain::image::ImageRef;
+use crate::domain::settings::DeployConfig;
 
 pub fn for_run(cfg: &DeployConfig, services: &[&str], target_groups: &[&str], image: &str) -> Vec<(String, String)> {
     let region = cfg.region.as_str();

@@ -7,10 +7,10 @@
 
 use super::cancel::{race, sleep_or_cancel};
 use super::{log, Cancel, Ports};
-use crate::domain::settings::DeployConfig;
 use crate::domain::console;
 use crate::domain::one_off_task::{task_id, verdict, OneOffTaskSpec, RunTaskRequest, StartedTask};
 use crate::domain::poll::PollSchedule;
+use crate::domain::settings::DeployConfig;
 use crate::domain::task_definition::RenderError;
 use crate::error::Error;
 

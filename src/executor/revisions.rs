@@ -11,9 +11,9 @@
 use std::collections::BTreeSet;
 
 use super::{log, Ports};
-use crate::domain::settings::DeployConfig;
 use crate::domain::outcome::OutcomeKind;
 use crate::domain::report::DeployReport;
+use crate::domain::settings::DeployConfig;
 
 /// Deregistrations one run makes at most (one call each, one after another: never a burst).
 const MAX_PER_RUN: usize = 50;

@@ -8,9 +8,9 @@
 use std::collections::BTreeMap;
 
 use super::{log, Ports};
-use crate::domain::settings::DeployConfig;
 use crate::domain::autoscaling::{self, Saved, Suspended};
 use crate::domain::service::ServiceState;
+use crate::domain::settings::DeployConfig;
 use crate::error::Error;
 
 /// The tag that keeps a target's state from before the run.

@@ -116,7 +116,4 @@ fn remaining(now: SystemTime, deadline: SystemTime) -> Duration {
     deadline.duration_since(now).unwrap_or(Duration::ZERO)
 }
 
-/// `family:revision` from a task-definition ARN.
-pub fn short_td(arn: &str) -> &str {
-    arn.rsplit('/').next().unwrap_or(arn)
-}
+pub use crate::domain::task_definition::short_td;

@@ -303,9 +303,9 @@ mod tests {
     use crate::test_fixtures::{hostile_info, info, rolled_back_canary, start, success_canary};
 
     fn summary_of(r: &DeployReport) -> String {
-        crate::report::job_summary(
+        crate::github::summary::job_summary(
             r,
-            &crate::report::SummaryContext {
+            &crate::github::summary::SummaryContext {
                 cluster: "shop-prod",
                 stage: Some("prod"),
                 version: Some("v1.4.0".into()),

@@ -1,6 +1,25 @@
 //! Workflow commands (`::error title=…::message`), escaped the way the runner unescapes them, so
 //! no value can end a command early or start a new one.
 
+use crate::ports::log::{Log, LogLine};
+
+/// The Log port's sink in the binary: each line on stdout as the runner reads it, untrusted
+/// text through `log_line` so it never starts a command.
+pub struct WorkflowLog;
+
+impl Log for WorkflowLog {
+    fn write(&self, line: LogLine<'_>) {
+        let text = match line {
+            LogLine::Info(msg) => log_line(msg),
+            LogLine::Group(title) => group(title),
+            LogLine::EndGroup => endgroup().to_string(),
+            LogLine::Warning(title, msg) => warning(title, msg),
+            LogLine::Error(title, msg) => error(title, msg),
+        };
+        println!("{text}");
+    }
+}
+
 /// Escapes a command's message part.
 pub fn escape_data(s: &str) -> String {
     s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")

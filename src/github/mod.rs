@@ -3,6 +3,7 @@
 //! deployments, behind the `Reporter` port.
 
 pub mod channel;
+pub mod chart;
 pub mod checks;
 pub mod client;
 pub mod commands;
@@ -13,6 +14,7 @@ pub mod event;
 pub mod markdown;
 pub mod reporter;
 pub mod runtime;
+pub mod summary;
 pub mod transport;
 
 pub use reporter::GitHubReporter;

@@ -18,8 +18,8 @@ use super::comment::{Row, StickyComment};
 use super::deployments::{self, Deployments};
 use super::event::RunInfo;
 use super::markdown::plain;
-use crate::domain::settings::DeployConfig;
 use crate::domain::report::DeployReport;
+use crate::domain::settings::DeployConfig;
 use crate::ports::{Reporter, StageStart};
 
 /// The shortest time between two live updates of a check run.

@@ -4,6 +4,7 @@
 mod checks;
 mod clock;
 mod ecs;
+pub mod log;
 mod registry;
 mod reporting;
 mod scaling;

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::{NativeConfig, ProgressiveConfig, ServiceControls, TaskDefinitionFile, GithubContext};
+use super::{GithubContext, NativeConfig, ProgressiveConfig, ServiceControls, TaskDefinitionFile};
 use crate::domain::image::ImageRef;
 use crate::domain::strategy::Strategy;
 

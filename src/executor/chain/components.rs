@@ -5,9 +5,9 @@
 use super::super::{log, Ports};
 use super::choose::Choice;
 use super::refused;
-use crate::domain::settings::{ReleaseRun, StagePlan};
 use crate::domain::components::{self, Components};
 use crate::domain::image::{Digest, EcrLocation, ImageRef};
+use crate::domain::settings::{ReleaseRun, StagePlan};
 use crate::error::Error;
 use crate::ports::Retag;
 

@@ -12,7 +12,7 @@ mod observe;
 mod print;
 mod stage;
 
-use super::{log, Cancel, DeployReport, Ports};
+use super::{log, Cancel, Ports};
 use crate::domain::image::Digest;
 use crate::domain::outcome::OutcomeKind;
 use crate::domain::promotion::{bump_of, next_version, releases};
@@ -26,24 +26,7 @@ use stage::{deploy_stage, record_stage_tags, record_success};
 /// Tag recording how a revision's deployment ended.
 pub const RESULT: &str = "ecs-deploy:result";
 
-/// What a chain run did.
-#[derive(Debug, Clone, Default)]
-pub struct ChainReport {
-    pub kind: OutcomeKind,
-    /// Each stage that ran, with its report.
-    pub stages: Vec<(String, DeployReport)>,
-    pub digest: Option<String>,
-    /// A multi-image release's components, `container=repository@digest` one per line.
-    pub images: Option<String>,
-    pub version: Option<String>,
-    pub next_stage: Option<String>,
-    /// Human lines for the log, summary and outputs (gates, plan, notes).
-    pub message: Vec<String>,
-    pub reason: Option<String>,
-    /// A stage that failed or was refused before its deployment began: (stage, why). Its
-    /// reports are closed as a failure like any other's.
-    pub failed_before_start: Option<(String, String)>,
-}
+pub use crate::domain::report::ChainReport;
 
 /// The ports of each stage: a stage with `role-to-assume` acts through its role's adapters
 /// (another account); the others, and ECR always, through the job's own.
@@ -136,9 +119,7 @@ async fn walk(
     // 2. Walk the stages.
     for (i, plan) in plans.iter().enumerate() {
         *at = plan.name.clone();
-        if i > 0
-            && (other_role(run, plan, &digest, report) || gated(run, plan, &digest, gates, report).await)
-        {
+        if i > 0 && (other_role(run, plan, &digest, report) || gated(run, plan, &digest, gates, report).await) {
             return Ok(());
         }
         if command == Command::Plan {

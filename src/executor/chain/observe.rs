@@ -5,8 +5,8 @@ use super::super::rolling::record;
 use super::super::{log, Ports};
 use super::RESULT;
 use crate::domain::image::{Digest, EcrLocation};
-use crate::domain::settings::{DeployConfig, GithubContext};
 use crate::domain::release::{Previous, Running};
+use crate::domain::settings::{DeployConfig, GithubContext};
 use crate::error::Error;
 use crate::ports::TaskDefinitionInfo;
 

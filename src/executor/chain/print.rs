@@ -4,10 +4,10 @@
 use super::super::wait::short_td;
 use super::super::Ports;
 use super::observe::live_task_definition;
-use crate::domain::settings::StagePlan;
-use crate::domain::settings::TaskDefinitionFile;
 use crate::domain::components::Components;
 use crate::domain::image::{Digest, EcrLocation, ImageRef};
+use crate::domain::settings::StagePlan;
+use crate::domain::settings::TaskDefinitionFile;
 use crate::domain::task_definition::{assign_images, ImageAssignment};
 use crate::domain::td_diff::diff;
 use crate::ports::TaskDefinitionSource;

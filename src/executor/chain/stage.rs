@@ -3,9 +3,9 @@
 
 use super::super::{log, progressive, rolling, Cancel, DeployReport, Ports};
 use super::{components, observe, RESULT};
-use crate::domain::settings::{ContainerImages, ReleaseRun, StagePlan};
 use crate::domain::components::Components;
 use crate::domain::image::{Digest, ImageRef};
+use crate::domain::settings::{ContainerImages, ReleaseRun, StagePlan};
 use crate::error::Error;
 use crate::ports::StageStart;
 

@@ -7,11 +7,11 @@ use super::super::native::window::{close, judge_window, Window};
 use super::super::rolling::revert_budget;
 use super::super::{log, Cancel, Ports, StepRecord};
 use super::own_duration;
-use crate::domain::settings::DeployConfig;
 use crate::domain::codedeploy::DeploymentGroup;
 use crate::domain::native::WaitUntil;
 use crate::domain::outcome::{OutcomeKind, RollbackResult, ServiceStatus};
 use crate::domain::rollout::Failure;
+use crate::domain::settings::DeployConfig;
 use std::time::Duration;
 
 /// Waits for a stopped deployment's rollback deployment to succeed.

@@ -22,13 +22,13 @@ use super::native::follow::Target;
 use super::native::report;
 use super::rolling::{preflight_native, register_all};
 use super::{lock, log, Cancel, DeployReport, Ports};
-use crate::domain::settings::DeployConfig;
 use crate::domain::codedeploy::{appspec, shift_duration, DeploymentGroup};
 use crate::domain::diagnostics::Diagnostics;
 use crate::domain::native::WaitUntil;
 use crate::domain::outcome::{Outcome, OutcomeKind, RollbackResult, ServiceResult};
 use crate::domain::plan::{self, Plan, Step};
 use crate::domain::service::ServiceState;
+use crate::domain::settings::DeployConfig;
 use crate::error::{AwsErrorKind, Error};
 use crate::ports::TrafficSplitRef;
 

@@ -11,11 +11,11 @@ use super::super::rolling::{revert_budget, Planned};
 use super::super::{log, Cancel, Ports, StepRecord};
 use super::resume::await_end;
 use super::window::{close, judge_window, smoke, Window};
-use crate::domain::settings::ProgressiveConfig;
-use crate::domain::settings::DeployConfig;
 use crate::domain::native::{smoke_stage, NativeSetup, Phase, WaitUntil};
 use crate::domain::outcome::{OutcomeKind, RollbackResult, ServiceStatus};
 use crate::domain::rollout::Failure;
+use crate::domain::settings::DeployConfig;
+use crate::domain::settings::ProgressiveConfig;
 use crate::error::Error;
 use crate::ports::TrafficSplitRef;
 

@@ -20,12 +20,12 @@ use std::collections::BTreeMap;
 use super::images::ResolvedImages;
 use super::rolling::{preflight_native, register_all};
 use super::{lock, log, Cancel, DeployReport, Ports};
-use crate::domain::settings::DeployConfig;
 use crate::domain::diagnostics::Diagnostics;
 use crate::domain::native::{NativeSetup, WaitUntil};
 use crate::domain::outcome::{Outcome, OutcomeKind, ServiceResult, ServiceStatus};
 use crate::domain::plan::{self, Step};
 use crate::domain::service::ServiceState;
+use crate::domain::settings::DeployConfig;
 use crate::error::Error;
 use follow::{Followed, Target};
 

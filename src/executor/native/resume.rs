@@ -8,9 +8,9 @@ use super::super::images::ResolvedImages;
 use super::super::rolling::record;
 use super::super::{log, Cancel, Ports};
 use super::follow::{groups, Target};
-use crate::domain::settings::OnSplit;
-use crate::domain::settings::DeployConfig;
 use crate::domain::native::{DeploymentView, Phase};
+use crate::domain::settings::DeployConfig;
+use crate::domain::settings::OnSplit;
 use crate::error::Error;
 
 /// A deployment an earlier run left in progress. Continued when it is this release held at a

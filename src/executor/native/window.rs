@@ -8,9 +8,9 @@ use super::super::cancel::sleep_or_cancel;
 use super::super::two_slot::bake::{look_at, Sides};
 use super::super::{log, Cancel, Ports, StepRecord};
 use super::follow::Target;
-use crate::domain::settings::ProgressiveConfig;
-use crate::domain::settings::DeployConfig;
 use crate::domain::analysis::{judge, StepAnalysis, StepStatus, Verdict};
+use crate::domain::settings::DeployConfig;
+use crate::domain::settings::ProgressiveConfig;
 
 /// The analysis of one production weight (a window from when ECS set it).
 pub(crate) struct Window {

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use super::super::images::ResolvedImages;
 use super::super::{log, Ports};
-use crate::domain::settings::DeployConfig;
 use crate::domain::service::ServiceState;
+use crate::domain::settings::DeployConfig;
 use crate::domain::task_definition::{assign_images, merge_tags, ImageAssignment};
 use crate::error::Error;
 

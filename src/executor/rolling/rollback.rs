@@ -8,9 +8,9 @@ use std::time::Duration;
 use super::super::cancel::within;
 use super::super::wait::{short_td, wait_for, WaitResult};
 use super::super::{log, Ports};
-use crate::domain::settings::DeployConfig;
 use crate::domain::outcome::RollbackResult;
 use crate::domain::rollout::{Failure, Tracked};
+use crate::domain::settings::DeployConfig;
 
 /// How long a rollback keeps asking ECS: a cancelled job has seconds before the runner kills
 /// it; otherwise a service must not be left on the new revision while AWS answers at all.

@@ -2,10 +2,10 @@
 //! version's over the same minutes, errors by their posteriors and latency by its per-minute
 //! p99s, with the numbers behind the call kept for the report.
 
-use crate::domain::settings::CompareJudge;
 use crate::domain::analysis::TargetGroupMetrics;
 use crate::domain::compare::{self, Decision};
 use crate::domain::report::Comparison;
+use crate::domain::settings::CompareJudge;
 
 /// How much slower than the stable version's per-minute p99 the canary's may be before the
 /// latency comparison can call it worse: 10%, so a few milliseconds of noise or of a cold

@@ -7,10 +7,10 @@ use std::time::{Duration, SystemTime};
 use super::super::rolling::check_service;
 use super::super::wait::short_td;
 use super::super::{log, Ports};
-use crate::domain::settings::ProgressiveConfig;
-use crate::domain::settings::DeployConfig;
 use crate::domain::plan::cursor::{Cursor, CURSOR_TAG};
 use crate::domain::service::ServiceState;
+use crate::domain::settings::DeployConfig;
+use crate::domain::settings::ProgressiveConfig;
 use crate::error::Error;
 
 /// Service tag that tells a later run which slot was serving before a rollout began.

@@ -6,9 +6,9 @@ use std::time::{Duration, SystemTime};
 use super::super::cancel::within;
 use super::super::{log, Ports};
 use super::topology::Topology;
-use crate::domain::settings::StickyRollback;
-use crate::domain::settings::DeployConfig;
 use crate::domain::outcome::RollbackResult;
+use crate::domain::settings::DeployConfig;
+use crate::domain::settings::StickyRollback;
 use crate::ports::{ForwardWeights, Stickiness, TrafficSplitRef};
 
 /// The forward action with the new slot at `weight` and the stable slot at the rest; any

@@ -3,7 +3,7 @@
 
 use crate::domain::outcome::{Outcome, OutcomeKind, RollbackResult, ServiceStatus};
 use crate::domain::report::{DeployReport, StepRecord};
-use crate::executor::wait::short_td;
+use crate::domain::task_definition::short_td;
 use crate::github::markdown::{cell, code, code_block, escape, link, prose};
 
 pub struct SummaryContext<'a> {
@@ -214,7 +214,7 @@ pub fn timeline(steps: &[StepRecord], limits: Option<&crate::domain::analysis::T
     if compared {
         md.push_str(&evidence_table(steps));
     }
-    md.push_str(&crate::chart::chart(steps, limits));
+    md.push_str(&crate::github::chart::chart(steps, limits));
     md
 }
 
@@ -281,7 +281,7 @@ fn plan_section(plan: &crate::domain::plan::Plan, executed: &[usize]) -> String 
     md
 }
 
-pub fn chain_section(report: &crate::executor::chain::ChainReport) -> String {
+pub fn chain_section(report: &crate::domain::report::ChainReport) -> String {
     let mut md = String::from("\n### Promotion chain\n\n");
     if let Some(v) = &report.version {
         md.push_str(&format!("Version **{}**", escape(v)));
