@@ -177,3 +177,21 @@ fn the_check_sees_every_kind_of_reach() {
         ["github"]
     );
 }
+
+/// One concept a file: a source file over about 400 lines is split, not grown.
+#[test]
+fn no_source_file_is_over_about_400_lines() {
+    const LIMIT: usize = 420;
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&src, &mut files);
+    let mut long: Vec<String> = files
+        .iter()
+        .filter_map(|f| {
+            let n = std::fs::read_to_string(f).expect("a source file").lines().count();
+            (n > LIMIT).then(|| format!("{} has {n} lines", f.display()))
+        })
+        .collect();
+    long.sort();
+    assert!(long.is_empty(), "split these files (limit {LIMIT}):\n{}", long.join("\n"));
+}

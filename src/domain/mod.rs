@@ -3,11 +3,13 @@
 
 pub mod analysis;
 pub mod autoscaling;
+mod binomial;
 pub mod codedeploy;
 pub mod compare;
 pub mod components;
 pub mod console;
 pub mod diagnostics;
+pub mod evidence;
 pub mod image;
 pub mod image_revision;
 pub mod metric_gate;
@@ -27,7 +29,9 @@ pub mod rollout;
 #[cfg(test)]
 pub mod seeded;
 pub mod service;
+pub mod service_deployment;
 pub mod settings;
+pub mod step_analysis;
 pub mod strategy;
 pub mod task_definition;
 pub mod td_diff;

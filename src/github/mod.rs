@@ -8,6 +8,7 @@ pub mod checks;
 pub mod client;
 pub mod commands;
 pub mod comment;
+mod comment_table;
 pub mod deployments;
 pub mod environments;
 pub mod event;
@@ -15,6 +16,7 @@ pub mod markdown;
 pub mod reporter;
 pub mod runtime;
 pub mod summary;
+pub mod timeline;
 pub mod transport;
 
 pub use reporter::GitHubReporter;

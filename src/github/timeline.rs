@@ -1,0 +1,85 @@
+//! The job summary's timeline: a row per step, the Mermaid chart, and with `judge: compare`
+//! the evidence of each step, canary against the stable version.
+
+use crate::domain::report::StepRecord;
+use crate::github::markdown::cell;
+use crate::github::summary::utc_time;
+
+/// The per-step table and a Mermaid chart of weight and 5xx rate over the rollout; with
+/// `judge: compare`, the stable version's side and the evidence too.
+pub fn timeline(steps: &[StepRecord], limits: Option<&crate::domain::analysis::Thresholds>) -> String {
+    let mut md = String::from(
+        "\n### Timeline\n\n| Step | Start (UTC) | Weight | Duration | Requests | 5xx rate | p99 | Verdict |\n|---|---|---|---|---|---|---|---|\n",
+    );
+    for (i, s) in steps.iter().enumerate() {
+        let (req, rate, p99) = match &s.canary {
+            Some(c) => (
+                format!("{:.0}", c.requests),
+                c.error_rate()
+                    .map(|r| format!("{:.2}%", r * 100.0))
+                    .unwrap_or_else(|| "—".into()),
+                c.p99_ms.map(|p| format!("{p:.0} ms")).unwrap_or_else(|| "—".into()),
+            ),
+            None => ("—".into(), "—".into(), "—".into()),
+        };
+        md.push_str(&format!(
+            "| {} | {} | {}% | {:.1} s | {req} | {rate} | {p99} | {} |\n",
+            i + 1,
+            s.started_at.map(utc_time).unwrap_or_else(|| "—".into()),
+            s.weight,
+            s.seconds,
+            cell(&s.verdict, 300)
+        ));
+    }
+    let compared = steps.iter().any(|s| s.comparison.is_some());
+    if compared {
+        md.push_str(&evidence_table(steps));
+    }
+    md.push_str(&crate::github::chart::chart(steps, limits));
+    md
+}
+
+fn rate(c: crate::domain::compare::Counts) -> f64 {
+    if c.requests > 0.0 {
+        c.errors / c.requests
+    } else {
+        0.0
+    }
+}
+
+/// `judge: compare`'s numbers per step: each side's requests and errors, the probability the
+/// new version is worse by more than the margin against the boundary a verdict needs, and the
+/// per-minute p99 comparison.
+fn evidence_table(steps: &[StepRecord]) -> String {
+    let mut md = String::from(
+        "\n**Canary against the stable version** (`judge: compare`)\n\n| Step | New: 5xx of requests | Stable: 5xx of requests | P(worse by > margin) | Boundary | p99 per minute (median, new vs stable) | Mann-Whitney p |\n|---|---|---|---|---|---|---|\n",
+    );
+    for (i, s) in steps.iter().enumerate() {
+        let Some(c) = &s.comparison else { continue };
+        let e = &c.errors;
+        let (p99, p) = match &c.latency {
+            Some(l) => (
+                format!(
+                    "{:.0} ms ({}) vs {:.0} ms ({})",
+                    l.canary_median_ms, l.canary_minutes, l.baseline_median_ms, l.baseline_minutes
+                ),
+                format!("{:.4} (needs < {:.4})", l.p_value, l.needs_below),
+            ),
+            None => ("too few minutes".into(), "—".into()),
+        };
+        md.push_str(&format!(
+            "| {} | {:.0} of {:.0} ({:.2}%) | {:.0} of {:.0} ({:.2}%) | {:.4} (margin {:.2} points) | {:.4} | {p99} | {p} |\n",
+            i + 1,
+            e.canary.errors,
+            e.canary.requests,
+            rate(e.canary) * 100.0,
+            e.baseline.errors,
+            e.baseline.requests,
+            rate(e.baseline) * 100.0,
+            e.p_worse,
+            e.margin * 100.0,
+            e.boundary
+        ));
+    }
+    md
+}
