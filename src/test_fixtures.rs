@@ -211,3 +211,11 @@ pub fn settings(
     )
     .unwrap_or_else(|e| panic!("the test's inputs validate: {e:?}"))
 }
+
+/// The names of the inputs action.yml declares.
+pub fn action_inputs() -> Vec<String> {
+    crate::config::inputs::action_yml_defaults()
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect()
+}

@@ -193,5 +193,9 @@ fn no_source_file_is_over_about_400_lines() {
         })
         .collect();
     long.sort();
-    assert!(long.is_empty(), "split these files (limit {LIMIT}):\n{}", long.join("\n"));
+    assert!(
+        long.is_empty(),
+        "split these files (limit {LIMIT}):\n{}",
+        long.join("\n")
+    );
 }

@@ -507,6 +507,47 @@ async fn a_group_or_config_that_does_not_exist_is_one_clear_error_before_any_cha
 /// Only what a CODE_DEPLOY service needs named (`cluster`, `services`, `image`, the application
 /// and the deployment group), every other input at action.yml's default, as the runner passes
 /// them.
+/// Settings CodeDeploy cannot honour (capability table) are refused before any change, each
+/// naming the controller and the alternative: `bake-time`, `recent-window` and `judge:
+/// compare` were silently ignored here before.
+#[tokio::test(flavor = "multi_thread")]
+async fn settings_codedeploy_cannot_honour_are_refused_before_any_change() {
+    let aws = Aws::new("cd_refused").await;
+    let test = "cd-refused";
+    let t = team(&aws, test, 0).await;
+    aws.push_image(&t.repo, "v2").await;
+    let image = Aws::image_uri(&t.repo, "v2");
+    let group = format!("{test}-dg");
+    for (input, value, instead) in [
+        ("bake-time", "10m", "codedeploy-config"),
+        ("recent-window", "3m", "as a whole"),
+        ("judge", "compare", "judge: threshold"),
+        (
+            "listener-arn",
+            "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/x/1/2",
+            "codedeploy-config",
+        ),
+        ("native-linear-percent", "10%", "BLUE_GREEN, LINEAR or CANARY"),
+        ("smoke-url", "http://127.0.0.1:9/health", "AppSpec hook"),
+    ] {
+        let run = run_action(&aws, &inputs(&t, test, &group, &image, &[(input, value)]), &[]);
+        run.assert_code(1);
+        let errors: Vec<&str> = run.stdout.lines().filter(|l| l.starts_with("::error")).collect();
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.contains(&format!("`{input}`")) && e.contains("CODE_DEPLOY") && e.contains(instead)),
+            "{input}: {}",
+            run.stdout
+        );
+        assert_eq!(
+            support::mutations(&aws.access_key),
+            Vec::<String>::new(),
+            "{input}: nothing changed"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn only_the_required_inputs_deploy_through_codedeploy() {
     let aws = Aws::new("cd_min").await;

@@ -108,3 +108,15 @@ fn the_example_chain_config_is_valid_for_the_binary() {
     assert_eq!(plans.len(), 3);
     assert!(plans[2].cfg.progressive.is_some(), "prod is a canary");
 }
+
+/// The README's table of what each controller honours is the capability table the binary
+/// checks (`executor::capabilities::TABLE`).
+#[test]
+fn readme_controller_table_is_the_capability_table() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let table = ecs_deploy_action::executor::capabilities::markdown_table();
+    assert!(
+        readme.contains(&table),
+        "README's controller table is out of date; it should read:\n\n{table}"
+    );
+}

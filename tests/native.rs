@@ -916,25 +916,38 @@ async fn only_the_required_inputs_deploy_an_ecs_native_canary() {
     assert!(td.container_definitions()[0].image().unwrap().ends_with(&v2));
 }
 
-/// `desired-count` cannot be honoured by ECS's own deployment: refused before any change, with
-/// the controller and the alternative named (it was silently ignored).
+/// Settings ECS's own deployment cannot honour (capability table): each refused before any
+/// change, with the setting, the controller and the alternative named. `desired-count` was
+/// silently ignored before; `bake-time` and `judge: compare` were too.
 #[tokio::test(flavor = "multi_thread")]
-async fn desired_count_is_refused_before_any_change() {
+async fn settings_ecs_native_cannot_honour_are_refused_before_any_change() {
     let aws = Aws::new("native_count").await;
     let n = native(&aws, "native-count", canary(10.0, 2, 1)).await;
     aws.push_image(&n.repo, "v2").await;
     let image = Aws::image_uri(&n.repo, "v2");
-    let run = run_action(&aws, &inputs(&n, &image, &[("desired-count", "4")]), &[]);
-    assert_ne!(run.code, 0, "{}", run.stdout);
-    let errors: Vec<&str> = run.stdout.lines().filter(|l| l.starts_with("::error")).collect();
-    assert!(
-        errors
-            .iter()
-            .any(|e| e.contains("desired-count") && e.contains("ECS-native")),
-        "{}",
-        run.stdout
-    );
-    assert_eq!(mutations(&aws.access_key), Vec::<String>::new(), "nothing changed");
+    for (input, value, instead) in [
+        ("desired-count", "4", "desired count"),
+        ("bake-time", "10m", "native-canary-bake"),
+        ("judge", "compare", "judge: threshold"),
+        ("canary-steps", "5,100", "native-canary-percent"),
+        ("codedeploy-config", "CodeDeployDefault.ECSAllAtOnce", "CODE_DEPLOY"),
+    ] {
+        let run = run_action(&aws, &inputs(&n, &image, &[(input, value)]), &[]);
+        run.assert_code(1);
+        let errors: Vec<&str> = run.stdout.lines().filter(|l| l.starts_with("::error")).collect();
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.contains(&format!("`{input}`")) && e.contains("ECS-native") && e.contains(instead)),
+            "{input}: {}",
+            run.stdout
+        );
+        assert_eq!(
+            mutations(&aws.access_key),
+            Vec::<String>::new(),
+            "{input}: nothing changed"
+        );
+    }
 }
 
 /// Auto scaling is held still for an ECS-native deploy too (`suspend-auto-scaling`, on by

@@ -295,6 +295,56 @@ async fn a_missing_service_is_refused_before_any_change() {
     assert!(mutating.is_empty(), "{mutating:?}");
 }
 
+/// Settings only another controller honours (capability table) are refused for a service on
+/// ECS rolling updates, before any change, each naming the controller and the alternative:
+/// the action's analysis, ALB weights, a followed deployment's and CodeDeploy's settings were
+/// silently ignored here before.
+#[tokio::test(flavor = "multi_thread")]
+async fn settings_a_rolling_update_cannot_honour_are_refused_before_any_change() {
+    let s = setup("refused").await;
+    s.aws.push_image(&s.repo, "v1").await;
+    s.aws.push_image(&s.repo, "v2").await;
+    let td1 = s
+        .aws
+        .register("refused-api", &[("app", &Aws::image_uri(&s.repo, "v1"))])
+        .await;
+    s.aws.create_service(&s.cluster, "api", &td1, 1).await;
+    let image = Aws::image_uri(&s.repo, "v2");
+    for (input, value, instead) in [
+        ("alarms", "api-5xx", "deploymentConfiguration.alarms"),
+        ("max-5xx-rate", "2%", "deploymentConfiguration.alarms"),
+        ("canary-steps", "5,100", "set `strategy`"),
+        ("wait-until", "shifted", "remove it"),
+        ("native-canary-percent", "10%", "BLUE_GREEN, LINEAR or CANARY"),
+        ("codedeploy-application", "app", "CODE_DEPLOY"),
+    ] {
+        let mut given = vec![
+            ("cluster", s.cluster.as_str()),
+            ("services", "api"),
+            ("image", image.as_str()),
+            (input, value),
+        ];
+        if input == "codedeploy-application" {
+            given.push(("codedeploy-deployment-group", "group"));
+        }
+        let run = run_action(&s.aws, &given, &[]);
+        run.assert_code(1);
+        let errors: Vec<&str> = run.stdout.lines().filter(|l| l.starts_with("::error")).collect();
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.contains(&format!("`{input}`")) && e.contains("ECS rolling update") && e.contains(instead)),
+            "{input}: {}",
+            run.stdout
+        );
+        assert_eq!(
+            support::mutations(&s.aws.access_key),
+            Vec::<String>::new(),
+            "{input}: nothing changed"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn malformed_inputs_fail_with_a_named_error_and_no_aws_call() {
     let aws = Aws::new("malformed").await;

@@ -133,6 +133,29 @@ pub fn action_yml_defaults() -> Vec<(String, String)> {
 }
 
 /// `""` (and whitespace) means "not given".
+/// Inputs whose value is a credential: recorded as given, never with their value.
+const SECRETS: &[&str] = &["github-token", "slack-webhook-url", "webhook-url"];
+
+/// Every input set to a non-empty value, by its action.yml name, with the value (trimmed; a
+/// secret's withheld).
+pub fn given_inputs(raw: &RawInputs) -> std::collections::BTreeMap<String, String> {
+    let Ok(serde_json::Value::Object(fields)) = serde_json::to_value(raw) else {
+        return Default::default();
+    };
+    fields
+        .into_iter()
+        .filter_map(|(name, value)| {
+            let value = value.as_str().map(str::trim).filter(|v| !v.is_empty())?.to_string();
+            let value = if SECRETS.contains(&name.as_str()) {
+                String::new()
+            } else {
+                value
+            };
+            Some((name, value))
+        })
+        .collect()
+}
+
 pub fn given(v: &Option<String>) -> Option<&str> {
     v.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }

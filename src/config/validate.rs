@@ -270,6 +270,7 @@ pub fn validate(
             role_to_assume,
             task_definition_file,
             release: None,
+            given: super::inputs::given_inputs(raw),
         }),
         _ => Err(errors),
     }

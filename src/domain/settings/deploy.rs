@@ -54,6 +54,10 @@ pub struct DeployConfig {
     pub release: Option<crate::domain::components::Components>,
     /// `role-to-assume`: the IAM role of the stage's AWS calls (ECR excepted).
     pub role_to_assume: Option<String>,
+    /// The inputs the step (or the stage's entry in the config file) set, by action.yml name,
+    /// with their values (secrets' withheld): what each controller is checked against, so a
+    /// setting it cannot honour is refused instead of skipped (`executor::capabilities`).
+    pub given: BTreeMap<String, String>,
     /// `run-task-*`: a one-off task (a migration) before anything is deployed.
     pub run_task: Option<crate::domain::one_off_task::OneOffTaskSpec>,
 }

@@ -72,20 +72,7 @@ pub async fn checked_group(
             "is deployed by CodeDeploy, one service per run; give `services` only this one".into(),
         ));
     }
-    if nc.analysis.smoke_url.is_some() {
-        return Err(refused(
-            cfg,
-            &state.name,
-            "is deployed by CodeDeploy, which does not wait for `smoke-url` (test it with an AppSpec hook of your own, or the group's deployment-ready wait); remove smoke-url".into(),
-        ));
-    }
-    if !nc.overrides.is_empty() {
-        return Err(refused(
-            cfg,
-            &state.name,
-            "is deployed by CodeDeploy, which takes no `native-*` input; name a deployment config in `codedeploy-config` instead".into(),
-        ));
-    }
+    // smoke-url and native-* are refused by the capability table, with the rest.
     let g = ports.ecs.codedeploy_group(app, group).await.map_err(|e| match e.kind {
         // A policy scoped to the team's group denies any other name: the same mistake.
         AwsErrorKind::NotFound | AwsErrorKind::Invalid | AwsErrorKind::AccessDenied => refused(

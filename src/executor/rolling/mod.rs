@@ -56,6 +56,11 @@ pub async fn deploy(cfg: &DeployConfig, ports: &Ports<'_>, cancel: &mut Cancel) 
     if let Some(cd) = states.iter().find(|s| s.deployment_controller == "CODE_DEPLOY") {
         return super::codedeploy::deploy(cfg, ports, cancel, resolved, cd.clone()).await;
     }
+    // Plain ECS rolling updates: a setting only another controller honours is refused here,
+    // before the lock or any change.
+    for s in &states {
+        super::capabilities::check(cfg, &s.name, super::capabilities::Controller::Rolling)?;
+    }
 
     // One deploy per service at a time, taken before the state the run acts on is read: a
     // run that gets the lock just after another released it sees that run's result.

@@ -126,6 +126,11 @@ pub async fn deploy(
     .await;
     log::endgroup();
     let (resolved, first_look) = pre?;
+    super::capabilities::check(
+        cfg,
+        &first_look.live.state.name,
+        super::capabilities::Controller::TwoSlot,
+    )?;
     let services: Vec<(String, String)> = [&first_look.live, &first_look.idle]
         .iter()
         .map(|s| (s.state.name.clone(), s.state.arn.clone()))
