@@ -39,13 +39,18 @@ fn descriptions() -> Vec<(String, String)> {
 }
 
 /// The config as validated from a step's `with:` (everything else at action.yml's defaults).
+/// The settings, without the record of which inputs were given (which says, rightly, that
+/// one more was: what the controllers are checked against, `executor::capabilities`).
 fn validated(pairs: &[(&str, &str)]) -> Result<String, String> {
     validate(
         &RawInputs::from_pairs(pairs),
         GithubContext::default(),
         Some("us-east-1".into()),
     )
-    .map(|c| format!("{c:?}"))
+    .map(|mut c| {
+        c.given.clear();
+        format!("{c:?}")
+    })
     .map_err(|e| format!("{e:?}"))
 }
 

@@ -5,6 +5,7 @@ pub mod capabilities;
 pub mod chain;
 pub mod codedeploy;
 pub mod images;
+pub mod interpret;
 pub mod links;
 pub mod lock;
 pub mod log;

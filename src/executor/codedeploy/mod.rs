@@ -13,6 +13,7 @@
 //!    auto-rollback, and CodeDeploy's rollback deployment waited out.
 
 mod follow;
+mod steps;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -20,17 +21,18 @@ use std::time::Duration;
 use super::images::ResolvedImages;
 use super::native::follow::Target;
 use super::native::report;
-use super::rolling::{preflight_native, register_all};
+use super::rolling::preflight_native;
 use super::{lock, log, Cancel, DeployReport, Ports};
 use crate::domain::codedeploy::{appspec, shift_duration, DeploymentGroup};
 use crate::domain::diagnostics::Diagnostics;
 use crate::domain::native::WaitUntil;
 use crate::domain::outcome::{Outcome, OutcomeKind, RollbackResult, ServiceResult};
-use crate::domain::plan::{self, Plan, Step};
+use crate::domain::plan::{self, Plan};
 use crate::domain::service::ServiceState;
 use crate::domain::settings::DeployConfig;
 use crate::error::{AwsErrorKind, Error};
 use crate::ports::TrafficSplitRef;
+use steps::CodeDeploySteps;
 
 fn refused(cfg: &DeployConfig, service: &str, problem: String) -> Error {
     Error::Preflight {
@@ -208,70 +210,29 @@ async fn steps(
     started: std::time::SystemTime,
 ) -> Result<DeployReport, Error> {
     // The plan's steps in order: register, the migration (when there is one), then
-    // CreateDeployment and its following, which end the loop.
-    let mut executed = Vec::new();
-    let mut new_td = BTreeMap::new();
-    let mut followed = None;
-    for (index, step) in plan.steps.iter().enumerate() {
-        if *cancel.borrow() {
-            let outcome = Outcome {
-                kind: OutcomeKind::Cancelled,
-                services: vec![],
-                reason: Some("cancelled by the runner before CodeDeploy was asked for anything".into()),
-            };
-            return Ok(report(resolved, plan, executed, outcome, vec![]));
-        }
-        executed.push(index);
-        log::group(&format!(
-            "Step {}/{} {}: {step}",
-            index + 1,
-            plan.steps.len(),
-            step.kind()
-        ));
-        let done = match step {
-            Step::RegisterRevision { .. } => register_all(cfg, ports, &planned, &mut new_td).await,
-            Step::RunTask { .. } => super::native::follow::one_off(cfg, ports, &planned, &new_td, cancel).await,
-            Step::CreateCodeDeployDeployment { .. } => {
-                let td = new_td.values().next().cloned().unwrap_or_default();
-                match start(cfg, ports, state, g, &td).await {
-                    Ok(target) => {
-                        followed = Some(target);
-                        Ok(())
-                    }
-                    Err(e) => Err(e),
-                }
-            }
-            Step::FollowServiceDeployment { .. } => Ok(()),
-            other => Err(refused(
-                cfg,
-                &state.name,
-                format!("cannot take a {} step through CodeDeploy", other.kind()),
-            )),
-        };
-        log::endgroup();
-        done?;
-        if followed.is_some() {
-            break;
-        }
-    }
-    let td = new_td.values().next().cloned().unwrap_or_default();
-    let Some(target) = followed else {
-        return Err(refused(
-            cfg,
-            &state.name,
-            "was planned without a CodeDeploy deployment".into(),
-        ));
+    // CreateDeployment and following it.
+    let mut steps = CodeDeploySteps {
+        cfg,
+        ports,
+        state,
+        group: g,
+        planned,
+        new_td: BTreeMap::new(),
+        target: None,
+        followed: None,
     };
-    let follow_index = plan.steps.len() - 1;
-    executed.push(follow_index);
-    log::group(&format!(
-        "Step {}/{} follow-service-deployment: {}",
-        follow_index + 1,
-        plan.steps.len(),
-        plan.steps[follow_index]
-    ));
-    let (kind, status, reason, timeline) = follow::follow(cfg, ports, g, &target, cancel).await;
-    log::endgroup();
+    let walked = super::interpret::walk(&plan, &mut steps, cancel).await;
+    walked.end?;
+    let executed = walked.executed;
+    let td = steps.new_td.values().next().cloned().unwrap_or_default();
+    let Some((kind, status, reason, timeline)) = steps.followed else {
+        let outcome = Outcome {
+            kind: OutcomeKind::Cancelled,
+            services: vec![],
+            reason: Some("cancelled by the runner before CodeDeploy was asked for anything".into()),
+        };
+        return Ok(report(resolved, plan, executed, outcome, vec![]));
+    };
     let outcome = Outcome {
         kind,
         services: vec![ServiceResult {
@@ -320,7 +281,7 @@ async fn settle_earlier(
 }
 
 /// Which target group production is on (blue), the other (green), and the LB dimension.
-async fn start(
+pub(super) async fn start(
     cfg: &DeployConfig,
     ports: &Ports<'_>,
     state: &ServiceState,

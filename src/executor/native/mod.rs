@@ -13,21 +13,23 @@
 
 pub(crate) mod follow;
 mod resume;
+mod steps;
 pub(crate) mod window;
 
 use std::collections::BTreeMap;
 
 use super::images::ResolvedImages;
-use super::rolling::{preflight_native, register_all};
+use super::rolling::preflight_native;
 use super::{lock, log, Cancel, DeployReport, Ports};
 use crate::domain::diagnostics::Diagnostics;
 use crate::domain::native::{NativeSetup, WaitUntil};
 use crate::domain::outcome::{Outcome, OutcomeKind, ServiceResult, ServiceStatus};
-use crate::domain::plan::{self, Step};
+use crate::domain::plan;
 use crate::domain::service::ServiceState;
 use crate::domain::settings::DeployConfig;
 use crate::error::Error;
 use follow::{Followed, Target};
+use steps::NativeSteps;
 
 fn refused(cfg: &DeployConfig, service: &str, problem: String) -> Error {
     Error::Preflight {
@@ -168,79 +170,45 @@ async fn deploy_locked(
         .ok_or_else(|| refused(cfg, &state.name, "is ECS-native".into()))?;
     // An earlier run's deployment still in progress: continue it or put it back first.
     let resumed = resume::settle_earlier(cfg, ports, &state.name, resolved, cancel).await?;
-    let mut executed = Vec::new();
-    let (target, previous_td, new_td) = match resumed {
-        Some(target) => {
-            executed.push(plan.steps.len() - 1);
-            let previous = state.task_definition.clone();
-            let new = target.task_definition.clone();
-            (target, previous, new)
+    let mut plan = plan;
+    let planned = match resumed {
+        // Continued: only the follow step is left.
+        Some(_) => {
+            plan.cursor = plan.steps.len() - 1;
+            Vec::new()
         }
         None => {
             log::group("Preflight: the service and its task definition (under the lock)");
             let planned = preflight_native(cfg, ports, resolved).await;
             log::endgroup();
-            let planned = planned?;
-            let mut new_td: BTreeMap<String, String> = BTreeMap::new();
-            let mut target = None;
-            for (index, step) in plan.steps.iter().enumerate() {
-                if *cancel.borrow() {
-                    break;
-                }
-                executed.push(index);
-                log::group(&format!(
-                    "Step {}/{} {}: {step}",
-                    index + 1,
-                    plan.steps.len(),
-                    step.kind()
-                ));
-                let done = match step {
-                    Step::RegisterRevision { .. } => register_all(cfg, ports, &planned, &mut new_td).await,
-                    Step::RunTask { .. } => follow::one_off(cfg, ports, &planned, &new_td, cancel).await,
-                    Step::UpdateService { .. } => {
-                        let td = new_td.values().next().cloned().unwrap_or_default();
-                        match follow::start(cfg, ports, &state.name, &td, setup).await {
-                            Ok(t) => {
-                                target = Some(t);
-                                Ok(())
-                            }
-                            Err(e) => Err(e),
-                        }
-                    }
-                    _ => Ok(()),
-                };
-                log::endgroup();
-                done?;
-                if target.is_some() {
-                    break; // the follow step below
-                }
-            }
-            let previous = state.task_definition.clone();
-            let new = new_td.values().next().cloned();
-            match target {
-                Some(t) => {
-                    executed.push(plan.steps.len() - 1);
-                    (t, previous, new.unwrap_or_default())
-                }
-                None => {
-                    // Cancelled before ECS was asked for anything: nothing to put back.
-                    let outcome = Outcome {
-                        kind: OutcomeKind::Cancelled,
-                        services: vec![],
-                        reason: Some("cancelled by the runner before the service was updated".into()),
-                    };
-                    return Ok(report(resolved, plan, executed, outcome, vec![]));
-                }
-            }
+            planned?
         }
     };
-    let n = plan.steps.len();
-    log::group(&format!(
-        "Step {n}/{n} follow-service-deployment: {}",
-        plan.steps[n - 1]
-    ));
-    let followed = follow::follow(cfg, ports, &nc.analysis, setup, nc.wait_until, &target, cancel).await;
-    log::endgroup();
+    let previous_td = state.task_definition.clone();
+    let mut steps = NativeSteps {
+        cfg,
+        nc,
+        ports,
+        state,
+        setup,
+        planned,
+        new_td: BTreeMap::new(),
+        target: resumed,
+        followed: None,
+    };
+    let walked = super::interpret::walk(&plan, &mut steps, cancel).await;
+    walked.end?;
+    let executed = walked.executed;
+    let (Some(followed), Some(target)) = (steps.followed, steps.target) else {
+        // Cancelled before ECS was asked for anything: nothing to put back.
+        let outcome = Outcome {
+            kind: OutcomeKind::Cancelled,
+            services: vec![],
+            reason: Some("cancelled by the runner before the service was updated".into()),
+        };
+        return Ok(report(resolved, plan, executed, outcome, vec![]));
+    };
+    let new_td = target.task_definition.clone();
     let Followed {
         kind,
         status,

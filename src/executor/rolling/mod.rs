@@ -11,23 +11,24 @@
 
 mod preflight;
 mod rollback;
+mod steps;
 
 use std::collections::BTreeMap;
 
 use super::images::{self, ResolvedImages};
-use super::one_off::OneOffEnd;
-use super::wait::{short_td, wait_for, WaitResult};
+use super::wait::{short_td, WaitResult};
 use super::{lock, log, Cancel, DeployReport, Ports};
 use crate::domain::diagnostics::Diagnostics;
 use crate::domain::outcome::{Outcome, OutcomeKind, RollbackResult, ServiceResult, ServiceStatus};
-use crate::domain::plan::{Plan, Step};
-use crate::domain::rollout::{Failure, Tracked};
+use crate::domain::plan::Plan;
+use crate::domain::rollout::Failure;
 use crate::domain::settings::DeployConfig;
 use crate::error::Error;
 use preflight::preflight;
 pub(crate) use preflight::{check_service, preflight as preflight_native, record, record_tags, Planned};
 pub(crate) use rollback::revert_budget;
 use rollback::roll_back;
+use steps::RollingSteps;
 
 pub async fn deploy(cfg: &DeployConfig, ports: &Ports<'_>, cancel: &mut Cancel) -> Result<DeployReport, Error> {
     let started = ports.clock.now();
@@ -99,93 +100,24 @@ async fn deploy_locked(
     plan: Plan,
     started: std::time::SystemTime,
 ) -> DeployReport {
-    let mut new_td: BTreeMap<String, String> = BTreeMap::new(); // base → new, registered once
-    let mut tracked: BTreeMap<String, Tracked> = BTreeMap::new();
-    let mut mutation_error: Option<Error> = None;
-    // A service whose UpdateService failed may still have been updated (the call timed out
-    // after AWS executed it): it is rolled back too, which is a no-op if it was not.
-    let mut uncertain: BTreeMap<String, Tracked> = BTreeMap::new();
-    let mut wait = WaitResult::default();
-    let mut executed = Vec::new();
-    let n = plan.steps.len();
-    for (index, step) in plan.steps.iter().enumerate() {
-        if *cancel.borrow() {
-            // Cancelled before this step: what was changed is put back below.
-            wait.cancelled = true;
-            break;
-        }
-        log::group(&format!("Step {}/{n} {}: {step}", index + 1, step.kind()));
-        executed.push(index);
-        match step {
-            Step::RegisterRevision { .. } => {
-                if let Err(e) = register_all(cfg, ports, &planned, &mut new_td).await {
-                    mutation_error = Some(e);
-                }
-            }
-            Step::RunTask { .. } => {
-                if let (Some(spec), Some(first)) = (&cfg.run_task, planned.first()) {
-                    let td = new_td[&first.previous_task_definition].clone();
-                    let container = first.one_off_container.clone().unwrap_or_default();
-                    match super::one_off::run(cfg, ports, spec, &td, &container, &first.service, cancel).await {
-                        OneOffEnd::Succeeded => {}
-                        OneOffEnd::Failed(e) => mutation_error = Some(e),
-                        OneOffEnd::Cancelled => wait.cancelled = true,
-                    }
-                }
-            }
-            Step::UpdateService { .. } => {
-                for p in &planned {
-                    // Cancelled before this service was touched: leave it (and the rest) alone.
-                    if *cancel.borrow() {
-                        break;
-                    }
-                    let td = new_td[&p.previous_task_definition].clone();
-                    let desired = cfg.controls.desired_count;
-                    let t = Tracked {
-                        deployment_id: String::new(),
-                        task_definition: td.clone(),
-                        previous_task_definition: p.previous_task_definition.clone(),
-                        previous_desired: desired.map(|_| p.previous_desired),
-                    };
-                    match ports.ecs.update_service(&cfg.cluster, &p.service, &td, desired).await {
-                        Ok(deployment_id) => {
-                            log::info(&format!(
-                                "{}: deployment {deployment_id} started on {}",
-                                p.service,
-                                short_td(&td)
-                            ));
-                            tracked.insert(p.service.clone(), Tracked { deployment_id, ..t });
-                        }
-                        Err(e) => {
-                            // A refusal (denied, invalid, not found) changed nothing; anything
-                            // else (an outage, a timeout) may have been applied after all.
-                            if !e.kind.is_definite_refusal() {
-                                uncertain.insert(p.service.clone(), t);
-                            }
-                            mutation_error = Some(e.into());
-                            break;
-                        }
-                    }
-                }
-            }
-            Step::AwaitStable { .. } => {
-                wait = wait_for(
-                    ports,
-                    &cfg.cluster,
-                    &tracked,
-                    cfg.wait_timeout,
-                    cfg.poll_interval,
-                    cancel,
-                )
-                .await;
-            }
-            other => log::warning("Step skipped", &format!("{} is not a rolling step", other.kind())),
-        }
-        log::endgroup();
-        if mutation_error.is_some() || wait.cancelled {
-            break;
-        }
-    }
+    let mut steps = RollingSteps {
+        cfg,
+        ports,
+        planned: &planned,
+        new_td: BTreeMap::new(),
+        tracked: BTreeMap::new(),
+        mutation_error: None,
+        uncertain: BTreeMap::new(),
+        wait: WaitResult::default(),
+    };
+    let executed = super::interpret::walk(&plan, &mut steps, cancel).await.executed;
+    let RollingSteps {
+        tracked,
+        mutation_error,
+        uncertain,
+        wait,
+        ..
+    } = steps;
 
     if mutation_error.is_none() && wait.all_stable() {
         let services = planned

@@ -20,6 +20,7 @@ mod weights;
 use std::time::{Duration, SystemTime};
 
 use super::images::{self, ResolvedImages};
+use super::interpret::{self, Handlers};
 use super::rolling::revert_budget;
 use super::{lock, log, Cancel, DeployReport, Ports, StepRecord};
 use crate::domain::plan::cursor::{resume, Resume};
@@ -236,25 +237,26 @@ async fn deploy_locked(
     Ok(ending::report(&run, ending, started).await)
 }
 
-/// The loop: each step from the cursor, in order, until one ends the run.
-async fn run_steps(run: &mut Run<'_, '_>, cancel: &mut Cancel) -> Ended {
-    let n = run.plan.steps.len();
-    // With the old slot kept warm after the shift, a signal still reverts (by weights, at once);
-    // without, traffic is final once it is all on the new slot, and the run completes.
-    let kept_warm = run
-        .plan
-        .steps
-        .iter()
-        .any(|s| matches!(s, Step::Retire { keep_for_secs, .. } if *keep_for_secs > 0));
-    for index in run.plan.cursor..n {
-        let step = run.plan.steps[index].clone();
-        let after_traffic_is_final = !kept_warm && matches!(step, Step::Record { .. } | Step::Retire { .. });
-        if *cancel.borrow() && !after_traffic_is_final {
-            return Ended::Cancelled;
-        }
-        log::group(&format!("Step {}/{n} {}: {step}", index + 1, step.kind()));
+/// The two-slot handlers of the one loop (`interpret::walk`).
+struct TwoSlotSteps<'r, 'a, 'p> {
+    run: &'r mut Run<'a, 'p>,
+    /// With the old slot kept warm after the shift, a signal still reverts (by weights, at
+    /// once); without, traffic is final once it is all on the new slot, and the run completes.
+    kept_warm: bool,
+}
+
+#[async_trait::async_trait(?Send)]
+impl Handlers for TwoSlotSteps<'_, '_, '_> {
+    type End = Ended;
+
+    fn stops_on_signal(&self, step: &Step) -> bool {
+        self.kept_warm || !matches!(step, Step::Record { .. } | Step::Retire { .. })
+    }
+
+    async fn run(&mut self, index: usize, step: &Step, cancel: &mut Cancel) -> interpret::Flow<Ended> {
+        let run = &mut *self.run;
         run.executed.push(index);
-        let flow = match &step {
+        let flow = match step {
             Step::RegisterRevision { .. } => prepare::register(run).await,
             Step::RunTask { .. } => prepare::run_task(run, cancel).await,
             Step::UpdateService { desired, .. } => prepare::update(run, desired.unwrap_or(1)).await,
@@ -298,14 +300,32 @@ async fn run_steps(run: &mut Run<'_, '_>, cancel: &mut Cancel) -> Ended {
                 Flow::Next
             }
         };
-        log::endgroup();
         match flow {
-            Flow::Next => {}
-            Flow::End(ended) => return ended,
-            Flow::Abort(e) => return Ended::Aborted(e),
+            Flow::Next => interpret::Flow::Next,
+            Flow::End(ended) => interpret::Flow::End(ended),
+            Flow::Abort(e) => interpret::Flow::End(Ended::Aborted(e)),
         }
     }
-    Ended::Done
+
+    fn cancelled(&mut self, _index: usize) -> Ended {
+        Ended::Cancelled
+    }
+
+    fn completed(&mut self) -> Ended {
+        Ended::Done
+    }
+}
+
+/// The loop: each step from the cursor, in order, until one ends the run.
+async fn run_steps(run: &mut Run<'_, '_>, cancel: &mut Cancel) -> Ended {
+    let kept_warm = run
+        .plan
+        .steps
+        .iter()
+        .any(|s| matches!(s, Step::Retire { keep_for_secs, .. } if *keep_for_secs > 0));
+    let plan = run.plan.clone();
+    let mut steps = TwoSlotSteps { run, kept_warm };
+    interpret::walk(&plan, &mut steps, cancel).await.end
 }
 
 /// A split was found: an earlier run died mid-rollout. Never start a second split: continue

@@ -1,0 +1,136 @@
+//! The rolling handlers of the one loop (`interpret::walk`): register the revisions, the
+//! migration, UpdateService per service, and the wait for every service to be stable. What
+//! they leave (what changed, what may have, how the wait ended) is what the rollback reads.
+
+use std::collections::BTreeMap;
+
+use super::super::interpret::{Flow, Handlers};
+use super::super::one_off::OneOffEnd;
+use super::super::wait::{short_td, wait_for, WaitResult};
+use super::super::{log, Cancel, Ports};
+use super::{register_all, Planned};
+use crate::domain::plan::Step;
+use crate::domain::rollout::Tracked;
+use crate::domain::settings::DeployConfig;
+use crate::error::Error;
+
+pub(super) struct RollingSteps<'c, 'a> {
+    pub cfg: &'c DeployConfig,
+    pub ports: &'c Ports<'a>,
+    pub planned: &'c [Planned],
+    /// base task definition → its new revision, registered once.
+    pub new_td: BTreeMap<String, String>,
+    pub tracked: BTreeMap<String, Tracked>,
+    pub mutation_error: Option<Error>,
+    /// A service whose UpdateService failed may still have been updated (the call timed out
+    /// after AWS executed it): it is rolled back too, which is a no-op if it was not.
+    pub uncertain: BTreeMap<String, Tracked>,
+    pub wait: WaitResult,
+}
+
+#[async_trait::async_trait(?Send)]
+impl Handlers for RollingSteps<'_, '_> {
+    type End = ();
+
+    async fn run(&mut self, _index: usize, step: &Step, cancel: &mut Cancel) -> Flow<()> {
+        match step {
+            Step::RegisterRevision { .. } => {
+                if let Err(e) = register_all(self.cfg, self.ports, self.planned, &mut self.new_td).await {
+                    self.mutation_error = Some(e);
+                }
+            }
+            Step::RunTask { .. } => {
+                if let (Some(spec), Some(first)) = (&self.cfg.run_task, self.planned.first()) {
+                    let td = self.new_td[&first.previous_task_definition].clone();
+                    let container = first.one_off_container.clone().unwrap_or_default();
+                    match super::super::one_off::run(
+                        self.cfg,
+                        self.ports,
+                        spec,
+                        &td,
+                        &container,
+                        &first.service,
+                        cancel,
+                    )
+                    .await
+                    {
+                        OneOffEnd::Succeeded => {}
+                        OneOffEnd::Failed(e) => self.mutation_error = Some(e),
+                        OneOffEnd::Cancelled => self.wait.cancelled = true,
+                    }
+                }
+            }
+            Step::UpdateService { desired, .. } => {
+                // The count is the plan's (`desired-count`), as `command: plan` printed it.
+                let desired = *desired;
+                for p in self.planned {
+                    // Cancelled before this service was touched: leave it (and the rest) alone.
+                    if *cancel.borrow() {
+                        break;
+                    }
+                    let td = self.new_td[&p.previous_task_definition].clone();
+                    let t = Tracked {
+                        deployment_id: String::new(),
+                        task_definition: td.clone(),
+                        previous_task_definition: p.previous_task_definition.clone(),
+                        previous_desired: desired.map(|_| p.previous_desired),
+                    };
+                    match self
+                        .ports
+                        .ecs
+                        .update_service(&self.cfg.cluster, &p.service, &td, desired)
+                        .await
+                    {
+                        Ok(deployment_id) => {
+                            log::info(&format!(
+                                "{}: deployment {deployment_id} started on {}",
+                                p.service,
+                                short_td(&td)
+                            ));
+                            self.tracked.insert(p.service.clone(), Tracked { deployment_id, ..t });
+                        }
+                        Err(e) => {
+                            // A refusal (denied, invalid, not found) changed nothing; anything
+                            // else (an outage, a timeout) may have been applied after all.
+                            if !e.kind.is_definite_refusal() {
+                                self.uncertain.insert(p.service.clone(), t);
+                            }
+                            self.mutation_error = Some(e.into());
+                            break;
+                        }
+                    }
+                }
+            }
+            Step::AwaitStable { .. } => {
+                self.wait = wait_for(
+                    self.ports,
+                    &self.cfg.cluster,
+                    &self.tracked,
+                    self.cfg.wait_timeout,
+                    self.cfg.poll_interval,
+                    cancel,
+                )
+                .await;
+            }
+            other => {
+                self.mutation_error = Some(Error::Preflight {
+                    cluster: self.cfg.cluster.clone(),
+                    service: self.planned.first().map(|p| p.service.clone()).unwrap_or_default(),
+                    problem: format!("cannot take a {} step in an ECS rolling update", other.kind()),
+                })
+            }
+        }
+        if self.mutation_error.is_some() || self.wait.cancelled {
+            Flow::End(())
+        } else {
+            Flow::Next
+        }
+    }
+
+    fn cancelled(&mut self, _index: usize) {
+        // Cancelled before this step: what was changed is put back after the walk.
+        self.wait.cancelled = true;
+    }
+
+    fn completed(&mut self) {}
+}
