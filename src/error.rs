@@ -70,6 +70,20 @@ pub enum Error {
     },
     #[error("image `{image}`: {problem}")]
     Image { image: String, problem: String },
+    /// A failure after the run changed the service: says what runs now and how to recover,
+    /// and is never reported as "nothing was changed".
+    #[error(
+        "service `{service}` in cluster `{cluster}` {problem}. It was already changed: {now}. To recover: {recover}"
+    )]
+    AfterChange {
+        cluster: String,
+        service: String,
+        problem: String,
+        /// What the service (or its traffic) is on now.
+        now: String,
+        /// What the user does about it.
+        recover: String,
+    },
     #[error("service `{service}` in cluster `{cluster}` is being deployed by {holder} (deploy lock tag `ecs-deploy:lock`, until {until}); nothing was changed. Wait for that run to finish or cancel it, then re-run; a lock left by a killed run is taken over when it expires or when that run is re-run")]
     Locked {
         cluster: String,
@@ -77,4 +91,39 @@ pub enum Error {
         holder: String,
         until: String,
     },
+}
+
+impl Error {
+    /// Whether the run had changed something when it failed (reports must not say otherwise).
+    pub fn after_change(&self) -> bool {
+        matches!(self, Error::AfterChange { .. })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_after_a_change_says_what_runs_now_and_how_to_recover() {
+        let e = Error::AfterChange {
+            cluster: "prod".into(),
+            service: "api".into(),
+            problem: "lost its deployment".into(),
+            now: "ECS is deploying api:7".into(),
+            recover: "re-run".into(),
+        };
+        let text = e.to_string();
+        assert!(e.after_change());
+        assert!(
+            text.contains("already changed: ECS is deploying api:7") && text.contains("To recover: re-run"),
+            "{text}"
+        );
+        let before = Error::Preflight {
+            cluster: "prod".into(),
+            service: "api".into(),
+            problem: "does not exist".into(),
+        };
+        assert!(!before.after_change());
+    }
 }

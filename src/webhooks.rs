@@ -139,8 +139,14 @@ impl Reporter for WebhookReporter {
         self.post_and_wait(notice).await;
     }
 
-    async fn failed_early(&self, stage: &str, error: &str, _: &str) {
-        let notice = self.notice(Event::FailedBeforeChange, stage, None, Some(error.to_string()));
+    async fn failed_early(&self, stage: &str, error: &str, changed: bool, _: &str) {
+        // After a change someone has to look; before one there is nothing to undo.
+        let event = if changed {
+            Event::Failed
+        } else {
+            Event::FailedBeforeChange
+        };
+        let notice = self.notice(event, stage, None, Some(error.to_string()));
         self.post_and_wait(notice).await;
     }
 }
@@ -165,9 +171,9 @@ impl Reporter for Reporters {
             r.finished(stage, report, md).await;
         }
     }
-    async fn failed_early(&self, stage: &str, error: &str, md: &str) {
+    async fn failed_early(&self, stage: &str, error: &str, changed: bool, md: &str) {
         for r in &self.0 {
-            r.failed_early(stage, error, md).await;
+            r.failed_early(stage, error, changed, md).await;
         }
     }
 }

@@ -47,21 +47,35 @@ pub async fn finish(
     // A stage stopped before its deployment began (refused, or preflight failed): its check
     // run, comment row and deployment are closed as a failure too.
     if let Some((stage, error)) = &report.failed_before_start {
-        let md = match mode {
-            Mode::Flat => {
+        let changed = report.failed_after_change;
+        let md = match (mode, changed) {
+            (Mode::Flat, false) => {
                 log::error("Deploy failed", error);
                 format!("## ❌ ecs-deploy: failure\n\n{}\n", markdown::escape(error))
             }
-            Mode::Chain => {
-                log::error(&format!("Stage {stage} failed before its deployment"), error);
+            (Mode::Flat, true) => {
+                log::error("Deploy failed after a change", error);
                 format!(
-                    "## ❌ ecs-deploy to {}: failure\n\n{}\n",
+                    "## ❌ ecs-deploy: failure after a change\n\n{}\n",
+                    markdown::escape(error)
+                )
+            }
+            (Mode::Chain, _) => {
+                let when = if changed {
+                    "after changing it"
+                } else {
+                    "before its deployment"
+                };
+                log::error(&format!("Stage {stage} failed {when}"), error);
+                format!(
+                    "## ❌ ecs-deploy to {}: failure{}\n\n{}\n",
                     markdown::escape(stage),
+                    if changed { " after a change" } else { "" },
                     markdown::escape(error)
                 )
             }
         };
-        reporter.failed_early(stage, error, &md).await;
+        reporter.failed_early(stage, error, changed, &md).await;
         summary.push_str(&md);
     }
     if mode == Mode::Chain {

@@ -14,7 +14,7 @@ use crate::config::{self, validate, DeployConfig};
 use crate::domain::outcome::OutcomeKind;
 use crate::domain::settings::{ReleaseRun, StagePlan};
 use crate::executor::chain::{self, ChainReport};
-use crate::executor::{log, progressive, rolling, Ports};
+use crate::executor::{log, Ports};
 use crate::github::commands;
 use crate::github::environments::{GithubGates, UnknownGates};
 use crate::github::runtime::Runtime;
@@ -153,10 +153,7 @@ pub async fn run() -> u8 {
 async fn one_stage(stage: &StagePlan, ports: &Ports<'_>, cancel: &mut crate::executor::Cancel) -> ChainReport {
     let cfg = &stage.cfg;
     ports.reporter.started(&stage_start(cfg, &stage.name)).await;
-    let result = match &cfg.progressive {
-        Some(pc) => progressive::deploy(cfg, pc, ports, cancel).await,
-        None => rolling::deploy(cfg, ports, cancel).await,
-    };
+    let result = crate::executor::deploy(cfg, ports, cancel).await;
     if let Ok(r) = &result {
         crate::executor::revisions::prune(cfg, ports, r).await;
     }
@@ -170,12 +167,14 @@ async fn one_stage(stage: &StagePlan, ports: &Ports<'_>, cancel: &mut crate::exe
             stages: vec![(stage.name.clone(), r)],
             ..Default::default()
         },
-        // Preflight and registration errors: nothing was changed, or what was is put back.
+        // Preflight and registration errors: nothing was changed, or what was is put back;
+        // an error after a change (Error::AfterChange) says what runs now.
         Err(e) => ChainReport {
             kind: OutcomeKind::Failure,
             version,
             reason: Some(e.to_string()),
             failed_before_start: Some((stage.name.clone(), e.to_string())),
+            failed_after_change: e.after_change(),
             ..Default::default()
         },
     }

@@ -53,8 +53,8 @@ pub(super) fn service_state(s: &aws_sdk_ecs::types::Service) -> ServiceState {
             .collect(),
         deployment_controller: s
             .deployment_controller()
-            .map(|c| c.r#type().as_str().to_string())
-            .unwrap_or_else(|| "ECS".to_string()),
+            .map(|c| crate::domain::controller::DeploymentControllerType::parse(c.r#type().as_str()))
+            .unwrap_or_default(),
         deployment_strategy: s
             .deployment_configuration()
             .and_then(|c| c.strategy())

@@ -8,6 +8,7 @@ pub mod codedeploy;
 pub mod compare;
 pub mod components;
 pub mod console;
+pub mod controller;
 pub mod diagnostics;
 pub mod evidence;
 pub mod image;

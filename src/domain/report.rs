@@ -66,4 +66,7 @@ pub struct ChainReport {
     /// A stage that failed or was refused before its deployment began: (stage, why). Its
     /// reports are closed as a failure like any other's.
     pub failed_before_start: Option<(String, String)>,
+    /// That failure came after the run had changed the stage (`Error::AfterChange`): reports
+    /// say so, and say what runs now, instead of "stopped before any change".
+    pub failed_after_change: bool,
 }

@@ -206,7 +206,7 @@ mod tests {
                 rollback: true,
             }),
             target_groups: vec![],
-            deployment_controller: "ECS".into(),
+            deployment_controller: Default::default(),
             deployment_strategy: None,
             native: None,
             load_balancer_container: None,

@@ -16,8 +16,8 @@ pub struct ServiceState {
     pub events: Vec<ServiceEvent>,
     pub circuit_breaker: Option<CircuitBreaker>,
     pub target_groups: Vec<String>,
-    /// `ECS`, `CODE_DEPLOY` or `EXTERNAL`; only `ECS` services can be rolled by us.
-    pub deployment_controller: String,
+    /// `ECS`, `CODE_DEPLOY` or `EXTERNAL` (`domain::controller` decides what drives it).
+    pub deployment_controller: crate::domain::controller::DeploymentControllerType,
     /// ECS's own deployment strategy (`deploymentConfiguration.strategy`): `ROLLING` (also when
     /// absent), or `BLUE_GREEN`, `LINEAR`, `CANARY`, which ECS drives itself.
     pub deployment_strategy: Option<String>,
@@ -42,7 +42,7 @@ impl ServiceState {
             events: vec![],
             circuit_breaker: None,
             target_groups: vec![],
-            deployment_controller: "ECS".into(),
+            deployment_controller: Default::default(),
             deployment_strategy: None,
             native: None,
             load_balancer_container: None,

@@ -5,25 +5,7 @@
 use crate::domain::settings::DeployConfig;
 use crate::error::Error;
 
-/// The deployment controllers the action drives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Controller {
-    Rolling,
-    TwoSlot,
-    EcsNative,
-    CodeDeploy,
-}
-
-impl Controller {
-    pub fn name(self) -> &'static str {
-        match self {
-            Controller::Rolling => "ECS rolling update",
-            Controller::TwoSlot => "two-slot (ALB weights)",
-            Controller::EcsNative => "ECS-native (BLUE_GREEN, LINEAR, CANARY)",
-            Controller::CodeDeploy => "CODE_DEPLOY",
-        }
-    }
-}
+pub use crate::domain::controller::Controller;
 
 /// How a controller takes an input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -210,14 +192,12 @@ pub const TABLE: &[(&str, [Support; 4])] = &[
     ),
 ];
 
-impl Controller {
-    pub const ALL: [Controller; 4] = [
-        Controller::Rolling,
-        Controller::TwoSlot,
-        Controller::EcsNative,
-        Controller::CodeDeploy,
-    ];
+/// The table's column of a controller.
+trait Column {
+    fn column(self) -> usize;
+}
 
+impl Column for Controller {
     fn column(self) -> usize {
         match self {
             Controller::Rolling => 0,

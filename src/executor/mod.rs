@@ -47,3 +47,17 @@ pub fn elapsed(ports: &Ports<'_>, since: std::time::SystemTime) -> std::time::Du
 
 /// Flips to `true` when the runner asks us to stop (SIGINT, SIGTERM, SIGHUP).
 pub type Cancel = watch::Receiver<bool>;
+
+/// Deploys one stage. Which controller: two slots when the settings name a two-slot strategy,
+/// otherwise the one the services' own configuration selects (`domain::controller`, decided
+/// by `rolling::deploy` once it has read them, before any change).
+pub async fn deploy(
+    cfg: &crate::domain::settings::DeployConfig,
+    ports: &Ports<'_>,
+    cancel: &mut Cancel,
+) -> Result<DeployReport, crate::error::Error> {
+    match &cfg.progressive {
+        Some(pc) => two_slot::deploy(cfg, pc, ports, cancel).await,
+        None => rolling::deploy(cfg, ports, cancel).await,
+    }
+}

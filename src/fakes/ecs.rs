@@ -91,7 +91,7 @@ impl FakeEcs {
                     rollback: true,
                 }),
                 target_groups: target_group.map(|t| vec![t.to_string()]).unwrap_or_default(),
-                deployment_controller: "ECS".into(),
+                deployment_controller: Default::default(),
                 deployment_strategy: None,
                 native: None,
                 load_balancer_container: None,

@@ -133,18 +133,25 @@ pub fn early_output(
     info: &RunInfo,
     start: Option<&StageStart>,
     stage: &str,
-    error: &str,
+    (error, changed): (&str, bool),
     summary_markdown: &str,
 ) -> Completion {
     let summary = format!("{}\n{summary_markdown}", context_table(info, start));
-    let text = format!(
-        "## Why\n\nThe deploy stopped before any service was changed.\n\n{}\n",
-        code_block(error)
-    );
+    let (why, when) = match changed {
+        true => (
+            "The deploy stopped after it had changed the service: the error says what runs now and how to recover.",
+            "failure after a change",
+        ),
+        false => (
+            "The deploy stopped before any service was changed.",
+            "failure before the deploy",
+        ),
+    };
+    let text = format!("## Why\n\n{why}\n\n{}\n", code_block(error));
     Completion {
         conclusion: "failure",
         output: Output {
-            title: plain(&format!("{stage}: failure before the deploy ({error})"), TITLE_LIMIT),
+            title: plain(&format!("{stage}: {when} ({error})"), TITLE_LIMIT),
             summary: truncate(&summary, OUTPUT_LIMIT, CUT_NOTE),
             text: Some(truncate(&text, OUTPUT_LIMIT, CUT_NOTE)),
         },
@@ -312,6 +319,23 @@ mod tests {
                 run_url: info().run_url,
             },
         )
+    }
+
+    /// A failure after a change never reads as "stopped before any service was changed".
+    #[test]
+    fn an_early_failure_says_whether_the_service_was_changed() {
+        let before = early_output(&info(), Some(&start("prod")), "prod", ("refused", false), "");
+        let after = early_output(&info(), Some(&start("prod")), "prod", ("lost it", true), "");
+        let text = |c: &Completion| c.output.text.clone().unwrap_or_default();
+        assert!(text(&before).contains("before any service was changed"));
+        assert!(before.output.title.contains("failure before the deploy"));
+        assert!(
+            !text(&after).contains("before any service was changed"),
+            "{}",
+            text(&after)
+        );
+        assert!(text(&after).contains("after it had changed the service"));
+        assert!(after.output.title.contains("failure after a change"));
     }
 
     #[test]

@@ -233,11 +233,14 @@ impl Reporter for GitHubReporter {
         );
     }
 
-    async fn failed_early(&self, stage: &str, error: &str, summary_markdown: &str) {
+    async fn failed_early(&self, stage: &str, error: &str, changed: bool, summary_markdown: &str) {
         let (start, secs) = self.stage_info(stage);
-        let completion = checks::early_output(&self.info, start.as_ref(), stage, error, summary_markdown);
+        let completion = checks::early_output(&self.info, start.as_ref(), stage, (error, changed), summary_markdown);
         let row = self.row(start.as_ref(), stage, "failure", None, secs);
-        let description = format!("failure before the deploy: {error}");
+        let description = match changed {
+            true => format!("failure after a change: {error}"),
+            false => format!("failure before the deploy: {error}"),
+        };
         let (c, i, e) = (&self.client, &self.info, &self.channels);
         let deployment = async {
             // Only a stage that was announced has a deployment to close.

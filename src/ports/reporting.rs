@@ -30,8 +30,10 @@ pub trait Reporter: Send + Sync {
     async fn progress(&self, stage: &str, line: &str);
     /// The end of the stage: the report and the job-summary Markdown already rendered.
     async fn finished(&self, stage: &str, report: &crate::domain::report::DeployReport, summary_markdown: &str);
-    /// The stage failed before a deployment started (preflight, registration).
-    async fn failed_early(&self, stage: &str, error: &str, summary_markdown: &str);
+    /// The stage failed outside a deployment's report: before it started (preflight,
+    /// registration), or, `changed`, after the run had changed it (the error says what runs
+    /// now and how to recover).
+    async fn failed_early(&self, stage: &str, error: &str, changed: bool, summary_markdown: &str);
 }
 
 /// Reports nothing (no token, or a local run).
@@ -42,7 +44,7 @@ impl Reporter for NoReporter {
     async fn started(&self, _: &StageStart) {}
     async fn progress(&self, _: &str, _: &str) {}
     async fn finished(&self, _: &str, _: &crate::domain::report::DeployReport, _: &str) {}
-    async fn failed_early(&self, _: &str, _: &str, _: &str) {}
+    async fn failed_early(&self, _: &str, _: &str, _: bool, _: &str) {}
 }
 
 /// An environment's protection, as GitHub says.

@@ -60,6 +60,7 @@ pub async fn run(run: &ReleaseRun, ports: &StagePorts<'_, '_>, gates: &dyn Gates
         report.kind = OutcomeKind::Failure;
         report.reason = Some(e.to_string());
         report.failed_before_start = Some((at, e.to_string()));
+        report.failed_after_change = e.after_change();
     }
     report
 }

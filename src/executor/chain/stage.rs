@@ -1,7 +1,7 @@
 //! One stage of a chain run: its deployment with the release's image (or every component of a
 //! multi-image release), and the records a success leaves (revision tags, moving ECR tags).
 
-use super::super::{log, progressive, rolling, Cancel, DeployReport, Ports};
+use super::super::{log, Cancel, DeployReport, Ports};
 use super::{components, observe, RESULT};
 use crate::domain::components::Components;
 use crate::domain::image::{Digest, ImageRef};
@@ -83,10 +83,7 @@ pub(super) async fn deploy_stage(
             environment: Some(plan.environment.clone()),
         })
         .await;
-    match &cfg.progressive {
-        Some(pc) => progressive::deploy(&cfg, pc, &stage_ports, cancel).await,
-        None => rolling::deploy(&cfg, &stage_ports, cancel).await,
-    }
+    super::super::deploy(&cfg, &stage_ports, cancel).await
 }
 
 /// Tags every new revision of a successful stage as a success (what provenance reads).

@@ -24,6 +24,7 @@ use super::native::report;
 use super::rolling::preflight_native;
 use super::{lock, log, Cancel, DeployReport, Ports};
 use crate::domain::codedeploy::{appspec, shift_duration, DeploymentGroup};
+use crate::domain::controller::Controller;
 use crate::domain::diagnostics::Diagnostics;
 use crate::domain::native::WaitUntil;
 use crate::domain::outcome::{Outcome, OutcomeKind, RollbackResult, ServiceResult};
@@ -59,7 +60,7 @@ pub async fn checked_group(
             "is on the CODE_DEPLOY controller; deploy it with strategy rolling".into(),
         ));
     };
-    super::capabilities::check(cfg, &state.name, super::capabilities::Controller::CodeDeploy)?;
+    super::capabilities::check(cfg, &state.name, Controller::CodeDeploy)?;
     let (Some(app), Some(group)) = (&nc.codedeploy.application, &nc.codedeploy.group) else {
         return Err(refused(
             cfg,
@@ -154,7 +155,10 @@ fn plan_of(cfg: &DeployConfig, state: &ServiceState, g: &DeploymentGroup, image:
 /// `command: plan` for a CODE_DEPLOY service (reads only); None when the run has none.
 pub async fn plan_now(cfg: &DeployConfig, ports: &Ports<'_>, image: &str) -> Result<Option<Plan>, Error> {
     let states = ports.ecs.describe_services(&cfg.cluster, &cfg.services).await?;
-    let Some(state) = states.into_iter().find(|s| s.deployment_controller == "CODE_DEPLOY") else {
+    let Some(state) = states
+        .into_iter()
+        .find(|s| Controller::of_service(s) == Some(Controller::CodeDeploy))
+    else {
         return Ok(None);
     };
     let g = checked_group(cfg, ports, &state).await?;
@@ -270,10 +274,15 @@ async fn settle_earlier(
             follow::await_rolled_back(ports, &id, cfg.wait_timeout, cfg.poll_interval, cancel).await,
             RollbackResult::ByCodeDeploy
         ) {
-            return Err(Error::Preflight {
+            return Err(Error::AfterChange {
                 cluster: cfg.cluster.clone(),
                 service: g.services.first().map(|s| s.1.clone()).unwrap_or_default(),
-                problem: format!("has CodeDeploy deployment {id} still going; re-run once it has ended"),
+                problem: format!(
+                    "still has CodeDeploy deployment {id}, which an earlier run left, going after this run stopped it"
+                ),
+                now: "CodeDeploy is rolling that deployment back to the original task set".into(),
+                recover: "re-run once the deployment has ended (CodeDeploy console, or `aws deploy get-deployment`)"
+                    .into(),
             });
         }
     }

@@ -92,10 +92,12 @@ pub async fn start(
             Err(e) => last_error = format!(" (last error: {e})"),
         }
         if super::super::elapsed(ports, since) > FIND_FOR {
-            return Err(Error::Preflight {
+            return Err(Error::AfterChange {
                 cluster: cfg.cluster.clone(),
                 service: service.to_string(),
-                problem: format!("was updated to {td}, but its service deployment could not be found{last_error}; ECS goes on with it unwatched: check the service's Deployments tab"),
+                problem: format!("was updated, but its service deployment could not be found{last_error}"),
+                now: format!("ECS is deploying {td} with the service's own strategy, unwatched by this job (its deployment alarms still roll it back)"),
+                recover: "check the service's Deployments tab; re-run this job to follow it (or roll it back) from where it is".into(),
             });
         }
         ports.clock.sleep(cfg.poll_interval).await;

@@ -48,7 +48,7 @@ pub fn checked_setup(cfg: &DeployConfig, state: &ServiceState, setup: &NativeSet
             "is ECS-native; deploy it with strategy rolling".into(),
         ));
     };
-    super::capabilities::check(cfg, &state.name, super::capabilities::Controller::EcsNative)?;
+    super::capabilities::check(cfg, &state.name, crate::domain::controller::Controller::EcsNative)?;
     if cfg.services.len() != 1 {
         return Err(refused(
             cfg,

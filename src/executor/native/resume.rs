@@ -101,10 +101,14 @@ pub async fn settle_earlier(
     let end = await_end(ports, &arn, cfg.wait_timeout, cfg.poll_interval, cancel).await;
     match end.map(|v| v.phase()) {
         Some(Phase::RolledBack { .. }) | Some(Phase::Succeeded) | Some(Phase::Ended { .. }) => Ok(None),
-        _ => Err(Error::Preflight {
+        _ => Err(Error::AfterChange {
             cluster: cfg.cluster.clone(),
             service: service.to_string(),
-            problem: format!("has service deployment {arn} still rolling back; re-run once it has finished"),
+            problem: format!(
+                "still has the deployment an earlier run left, {arn}, rolling back after this run stopped it"
+            ),
+            now: "ECS is putting production back on the revision before that deployment".into(),
+            recover: "re-run once the service's Deployments tab shows the rollback finished".into(),
         }),
     }
 }

@@ -18,6 +18,7 @@ use std::collections::BTreeMap;
 use super::images::{self, ResolvedImages};
 use super::wait::{short_td, WaitResult};
 use super::{lock, log, Cancel, DeployReport, Ports};
+use crate::domain::controller::Controller;
 use crate::domain::diagnostics::Diagnostics;
 use crate::domain::outcome::{Outcome, OutcomeKind, RollbackResult, ServiceResult, ServiceStatus};
 use crate::domain::plan::Plan;
@@ -40,7 +41,7 @@ pub async fn deploy(cfg: &DeployConfig, ports: &Ports<'_>, cancel: &mut Cancel) 
         // Refused here with no change at all (not even a lock tag); checked again under the lock.
         for s in states
             .iter()
-            .filter(|s| s.native.is_none() && s.deployment_controller != "CODE_DEPLOY")
+            .filter(|s| Controller::of_service(s) == Some(Controller::Rolling))
         {
             check_service(&cfg.cluster, s)?;
         }
@@ -49,18 +50,22 @@ pub async fn deploy(cfg: &DeployConfig, ports: &Ports<'_>, cancel: &mut Cancel) 
     .await;
     log::endgroup();
     let (resolved, states) = pre?;
-    // ECS shifts this service's traffic itself: follow and judge its own deployment.
-    if let Some(native) = states.iter().find(|s| s.native.is_some()) {
-        return super::native::deploy(cfg, ports, cancel, resolved, native.clone()).await;
-    }
-    // CodeDeploy shifts this one, through its deployment group.
-    if let Some(cd) = states.iter().find(|s| s.deployment_controller == "CODE_DEPLOY") {
-        return super::codedeploy::deploy(cfg, ports, cancel, resolved, cd.clone()).await;
+    // One place decides the controller: the service's own configuration.
+    for s in &states {
+        match Controller::of_service(s) {
+            // ECS shifts this service's traffic itself: follow and judge its own deployment.
+            Some(Controller::EcsNative) => return super::native::deploy(cfg, ports, cancel, resolved, s.clone()).await,
+            // CodeDeploy shifts this one, through its deployment group.
+            Some(Controller::CodeDeploy) => {
+                return super::codedeploy::deploy(cfg, ports, cancel, resolved, s.clone()).await
+            }
+            _ => {}
+        }
     }
     // Plain ECS rolling updates: a setting only another controller honours is refused here,
     // before the lock or any change.
     for s in &states {
-        super::capabilities::check(cfg, &s.name, super::capabilities::Controller::Rolling)?;
+        super::capabilities::check(cfg, &s.name, Controller::Rolling)?;
     }
 
     // One deploy per service at a time, taken before the state the run acts on is read: a

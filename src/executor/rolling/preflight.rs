@@ -96,7 +96,7 @@ pub fn check_service(cluster: &str, s: &ServiceState) -> Result<(), Error> {
         Some("does not exist; check `services`, `cluster` and the region".to_string())
     } else if s.status != "ACTIVE" {
         Some(format!("is {}; only ACTIVE services can be deployed", s.status))
-    } else if s.deployment_controller != "ECS" && s.deployment_controller != "CODE_DEPLOY" {
+    } else if crate::domain::controller::Controller::of_service(s).is_none() {
         Some(format!(
             "uses the {} deployment controller; this action drives rolling (ECS) deployments, so deploy it with its own controller",
             s.deployment_controller

@@ -130,7 +130,7 @@ pub async fn deploy(
     super::capabilities::check(
         cfg,
         &first_look.live.state.name,
-        super::capabilities::Controller::TwoSlot,
+        crate::domain::controller::Controller::TwoSlot,
     )?;
     let services: Vec<(String, String)> = [&first_look.live, &first_look.idle]
         .iter()
@@ -261,12 +261,20 @@ impl Handlers for TwoSlotSteps<'_, '_, '_> {
             Step::RunTask { .. } => prepare::run_task(run, cancel).await,
             Step::UpdateService { desired, .. } => prepare::update(run, desired.unwrap_or(1)).await,
             Step::AwaitStable { .. } => prepare::await_stable(run, cancel).await,
-            Step::AwaitHealthy { .. } => {
+            Step::AwaitHealthy { service } => {
+                // As many healthy targets as the plan's UpdateService gave the slot.
                 let desired = run
-                    .cfg
-                    .controls
-                    .desired_count
-                    .unwrap_or(run.topo.live.state.desired)
+                    .plan
+                    .steps
+                    .iter()
+                    .find_map(|s| match s {
+                        Step::UpdateService {
+                            services,
+                            desired: Some(d),
+                        } if services.contains(service) => Some(*d),
+                        _ => None,
+                    })
+                    .unwrap_or(1)
                     .max(1);
                 prepare::await_healthy(run, desired, cancel).await
             }
@@ -373,10 +381,15 @@ async fn converge_split(
     }
     let unstick = Stickiness::Keep; // converging a split restores the stable slot's weights only
     if let Err(reason) = weights::restore_weights(ports, &pc.split, topo, unstick, revert_budget(false)).await {
-        return Err(Error::Preflight {
+        return Err(Error::AfterChange {
             cluster: cfg.cluster.clone(),
             service: topo.idle.state.name.clone(),
-            problem: format!("traffic is split and could not be restored to the stable slot: {reason}"),
+            problem: format!("could not take back the traffic an interrupted rollout left on it: {reason}"),
+            now: format!(
+                "traffic may still be split, {}% on {} and {}% on {} (the listener says which)",
+                topo.live.weight, topo.live.state.name, topo.idle.weight, topo.idle.state.name
+            ),
+            recover: "re-run this job: it puts all traffic back on the stable slot before anything else (or set the listener's weights to 100/0 by hand)".into(),
         });
     }
     log::info(&format!("converged: all traffic back on {}", topo.live.state.name));
