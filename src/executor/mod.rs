@@ -14,6 +14,7 @@ pub mod one_off;
 pub mod readback;
 pub mod revisions;
 pub mod scaling;
+pub mod server_side;
 pub mod two_slot;
 /// The two-slot strategies, under the name the rest of the code knew them by.
 pub use two_slot as progressive;

@@ -22,6 +22,7 @@ use super::images::ResolvedImages;
 use super::native::follow::Target;
 use super::native::report;
 use super::rolling::preflight_native;
+use super::server_side::ServerSideSteps;
 use super::{lock, log, Cancel, DeployReport, Ports};
 use crate::domain::codedeploy::{appspec, shift_duration, DeploymentGroup};
 use crate::domain::controller::Controller;
@@ -33,7 +34,7 @@ use crate::domain::service::ServiceState;
 use crate::domain::settings::DeployConfig;
 use crate::error::{AwsErrorKind, Error};
 use crate::ports::TrafficSplitRef;
-use steps::CodeDeploySteps;
+use steps::CodeDeploy;
 
 fn refused(cfg: &DeployConfig, service: &str, problem: String) -> Error {
     Error::Preflight {
@@ -178,14 +179,9 @@ pub async fn deploy(
     for line in plan.lines() {
         log::info(&line);
     }
-    let held = lock::acquire(
-        cfg,
-        ports,
-        &[(state.name.clone(), state.arn.clone())],
-        lock::ttl(cfg, &plan),
-    )
-    .await?;
-    let result = async {
+    let services = [(state.name.clone(), state.arn.clone())];
+    let ttl = lock::ttl(cfg, &plan);
+    lock::holding(cfg, ports, &services, ttl, async {
         settle_earlier(cfg, ports, &g, cancel).await?;
         log::group("Preflight: the service and its task definition (under the lock)");
         let planned = preflight_native(cfg, ports, &resolved).await;
@@ -194,10 +190,8 @@ pub async fn deploy(
         // Auto scaling held still for the deploy, as on every controller.
         let deploy = steps(cfg, ports, cancel, &resolved, &state, &g, plan, planned, started);
         super::scaling::held_still(cfg, ports, &state.name, deploy).await
-    }
-    .await;
-    lock::release(ports, &held).await;
-    result
+    })
+    .await
 }
 
 /// The plan's steps under the lock, with auto scaling suspended; the report says how it ended.
@@ -215,11 +209,15 @@ async fn steps(
 ) -> Result<DeployReport, Error> {
     // The plan's steps in order: register, the migration (when there is one), then
     // CreateDeployment and following it.
-    let mut steps = CodeDeploySteps {
+    let mut steps = ServerSideSteps {
         cfg,
         ports,
-        state,
-        group: g,
+        controller: CodeDeploy {
+            cfg,
+            ports,
+            state,
+            group: g,
+        },
         planned,
         new_td: BTreeMap::new(),
         target: None,

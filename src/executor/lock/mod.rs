@@ -83,6 +83,22 @@ pub struct Lock {
     pub services: Vec<(String, String)>,
 }
 
+/// Runs `body` holding the deploy lock of `services` (the same scaffold for every
+/// controller): taken before `body` reads the state it acts on, released whatever `body`
+/// returns. A lock that cannot be taken is an error before any change.
+pub async fn holding<T>(
+    cfg: &DeployConfig,
+    ports: &Ports<'_>,
+    services: &[(String, String)],
+    ttl: Duration,
+    body: impl std::future::Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    let held = acquire(cfg, ports, services, ttl).await?;
+    let result = body.await;
+    release(ports, &held).await;
+    result
+}
+
 /// Takes the lock on every service, or changes nothing and says who holds it. A throttled or
 /// failing AWS call, or a write that came too late after its read, restarts the attempt (up
 /// to three, with backoff); a live lock of another run fails at once.

@@ -20,6 +20,7 @@ use std::collections::BTreeMap;
 
 use super::images::ResolvedImages;
 use super::rolling::preflight_native;
+use super::server_side::ServerSideSteps;
 use super::{lock, log, Cancel, DeployReport, Ports};
 use crate::domain::diagnostics::Diagnostics;
 use crate::domain::native::{NativeSetup, WaitUntil};
@@ -29,7 +30,7 @@ use crate::domain::service::ServiceState;
 use crate::domain::settings::DeployConfig;
 use crate::error::Error;
 use follow::{Followed, Target};
-use steps::NativeSteps;
+use steps::EcsNative;
 
 fn refused(cfg: &DeployConfig, service: &str, problem: String) -> Error {
     Error::Preflight {
@@ -142,15 +143,13 @@ pub async fn deploy(
         log::info(&line);
     }
     let services = vec![(state.name.clone(), state.arn.clone())];
-    let held = lock::acquire(cfg, ports, &services, lock::ttl(cfg, &plan)).await?;
-    let result = async {
+    let ttl = lock::ttl(cfg, &plan);
+    lock::holding(cfg, ports, &services, ttl, async {
         // Auto scaling held still for the deploy, as on every controller.
         let deploy = deploy_locked(cfg, ports, cancel, &resolved, &state, &setup, plan, started);
         super::scaling::held_still(cfg, ports, &state.name, deploy).await
-    }
-    .await;
-    lock::release(ports, &held).await;
-    result
+    })
+    .await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -185,12 +184,16 @@ async fn deploy_locked(
         }
     };
     let previous_td = state.task_definition.clone();
-    let mut steps = NativeSteps {
+    let mut steps = ServerSideSteps {
         cfg,
-        nc,
         ports,
-        state,
-        setup,
+        controller: EcsNative {
+            cfg,
+            nc,
+            ports,
+            state,
+            setup,
+        },
         planned,
         new_td: BTreeMap::new(),
         target: resumed,

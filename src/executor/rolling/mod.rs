@@ -73,8 +73,8 @@ pub async fn deploy(cfg: &DeployConfig, ports: &Ports<'_>, cancel: &mut Cancel) 
     let plan = crate::domain::plan::rolling(&cfg.services, &resolved.image, cfg.controls.desired_count)
         .with_run_task(cfg.run_task.as_ref());
     let services: Vec<(String, String)> = states.iter().map(|s| (s.name.clone(), s.arn.clone())).collect();
-    let held = lock::acquire(cfg, ports, &services, lock::ttl(cfg, &plan)).await?;
-    let result = async {
+    let ttl = lock::ttl(cfg, &plan);
+    lock::holding(cfg, ports, &services, ttl, async {
         log::group("Preflight: check the services and their task definitions (under the lock)");
         let planned = preflight(cfg, ports, &resolved).await;
         log::endgroup();
@@ -87,10 +87,8 @@ pub async fn deploy(cfg: &DeployConfig, ports: &Ports<'_>, cancel: &mut Cancel) 
         let services: Vec<&str> = cfg.services.iter().map(String::as_str).collect();
         report.links = super::links::for_run(cfg, &services, &[], &report.image);
         Ok(report)
-    }
-    .await;
-    lock::release(ports, &held).await;
-    result
+    })
+    .await
 }
 
 /// Everything after the preflight, under the lock: the plan's steps in order; the report

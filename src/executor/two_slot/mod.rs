@@ -144,8 +144,8 @@ pub async fn deploy(
         &resolved.image,
     )
     .with_run_task(cfg.run_task.as_ref());
-    let held = lock::acquire(cfg, ports, &services, lock::ttl(cfg, &outline)).await?;
-    let result = async {
+    let ttl = lock::ttl(cfg, &outline);
+    lock::holding(cfg, ports, &services, ttl, async {
         log::group("Read the listener and slots again, under the lock");
         let topo = topology::read(cfg, pc, ports).await;
         log::endgroup();
@@ -159,10 +159,8 @@ pub async fn deploy(
             super::scaling::ranges_after_two_slot(cfg, ports, &pc.split, &slots, &production, &suspension).await;
         super::scaling::resume(cfg, ports, suspension, &ranges).await;
         report
-    }
-    .await;
-    lock::release(ports, &held).await;
-    result
+    })
+    .await
 }
 
 /// Every named alarm exists, checked before anything changes (a typo found at the first bake

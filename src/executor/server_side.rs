@@ -1,0 +1,89 @@
+//! The step handlers of a deployment AWS shifts itself (ECS-native and CodeDeploy), for the
+//! one loop (`interpret::walk`): register the revision, the migration, start AWS's deployment,
+//! and follow it to its end. Once AWS has the deployment, a signal no longer stops the walk:
+//! the follow step stops it with rollback itself. A controller supplies how to start and
+//! follow (`ServerSide`).
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+
+use super::interpret::{Flow, Handlers};
+use super::native::follow::{one_off, Target};
+use super::rolling::{register_all, Planned};
+use super::{Cancel, Ports};
+use crate::domain::plan::Step;
+use crate::domain::settings::DeployConfig;
+use crate::error::Error;
+
+/// How one server-side controller starts and follows AWS's deployment.
+#[async_trait(?Send)]
+pub trait ServerSide {
+    /// How the follow step ended.
+    type Followed;
+    /// Whether `step` is the one that starts AWS's deployment (UpdateService for ECS-native,
+    /// CreateDeployment for CodeDeploy).
+    fn starts(&self, step: &Step) -> bool;
+    /// Starts AWS's deployment of the new revision `td`.
+    async fn start(&self, td: &str) -> Result<Target, Error>;
+    /// Follows it to its end, stopping it with rollback on a failing verdict or a signal.
+    async fn follow(&self, target: &Target, cancel: &mut Cancel) -> Self::Followed;
+    /// An error naming the service, for a step this controller cannot take.
+    fn refused(&self, problem: String) -> Error;
+}
+
+pub struct ServerSideSteps<'c, 'a, S: ServerSide> {
+    pub cfg: &'c DeployConfig,
+    pub ports: &'c Ports<'a>,
+    pub controller: S,
+    pub planned: Vec<Planned>,
+    /// base task definition → its new revision.
+    pub new_td: BTreeMap<String, String>,
+    /// AWS's deployment: started by this run, or an earlier run's, continued.
+    pub target: Option<Target>,
+    pub followed: Option<S::Followed>,
+}
+
+#[async_trait(?Send)]
+impl<S: ServerSide> Handlers for ServerSideSteps<'_, '_, S> {
+    type End = Result<(), Error>;
+
+    fn stops_on_signal(&self, _step: &Step) -> bool {
+        self.target.is_none()
+    }
+
+    async fn run(&mut self, _index: usize, step: &Step, cancel: &mut Cancel) -> Flow<Result<(), Error>> {
+        let done = match step {
+            Step::RegisterRevision { .. } => register_all(self.cfg, self.ports, &self.planned, &mut self.new_td).await,
+            Step::RunTask { .. } => one_off(self.cfg, self.ports, &self.planned, &self.new_td, cancel).await,
+            s if self.controller.starts(s) => {
+                let td = self.new_td.values().next().cloned().unwrap_or_default();
+                self.controller.start(&td).await.map(|t| self.target = Some(t))
+            }
+            Step::FollowServiceDeployment { .. } => match &self.target {
+                Some(target) => {
+                    self.followed = Some(self.controller.follow(target, cancel).await);
+                    Ok(())
+                }
+                None => Err(self
+                    .controller
+                    .refused("has no deployment to follow: the plan did not start one".into())),
+            },
+            other => Err(self
+                .controller
+                .refused(format!("cannot take a {} step on this controller", other.kind()))),
+        };
+        match done {
+            Ok(()) => Flow::Next,
+            Err(e) => Flow::End(Err(e)),
+        }
+    }
+
+    fn cancelled(&mut self, _index: usize) -> Result<(), Error> {
+        Ok(())
+    }
+
+    fn completed(&mut self) -> Result<(), Error> {
+        Ok(())
+    }
+}
