@@ -12,6 +12,7 @@ pub mod log;
 pub mod native;
 pub mod one_off;
 pub mod readback;
+pub mod retry;
 pub mod revisions;
 pub mod scaling;
 pub mod server_side;

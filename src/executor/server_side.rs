@@ -8,11 +8,14 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 
+use super::images::ResolvedImages;
 use super::interpret::{Flow, Handlers};
 use super::native::follow::{one_off, Target};
 use super::rolling::{register_all, Planned};
-use super::{Cancel, Ports};
-use crate::domain::plan::Step;
+use super::{Cancel, DeployReport, Ports, StepRecord};
+use crate::domain::diagnostics::Diagnostics;
+use crate::domain::outcome::{Outcome, OutcomeKind, ServiceResult, ServiceStatus};
+use crate::domain::plan::{Plan, Step};
 use crate::domain::settings::DeployConfig;
 use crate::error::Error;
 
@@ -86,4 +89,39 @@ impl<S: ServerSide> Handlers for ServerSideSteps<'_, '_, S> {
     fn completed(&mut self) -> Result<(), Error> {
         Ok(())
     }
+}
+
+/// How a followed deployment ended: the outcome, the service's status, why, and the judged
+/// windows.
+pub type Ending = (OutcomeKind, ServiceStatus, Option<String>, Vec<StepRecord>);
+
+/// The report of a server-side deployment followed to its end: the service's result, what
+/// production runs now (read back) and the console links.
+#[allow(clippy::too_many_arguments)]
+pub async fn followed_report(
+    cfg: &DeployConfig,
+    ports: &Ports<'_>,
+    resolved: &ResolvedImages,
+    (plan, executed): (Plan, Vec<usize>),
+    service: &str,
+    (previous_td, new_td): (String, String),
+    (kind, status, reason, timeline): Ending,
+    started: std::time::SystemTime,
+) -> DeployReport {
+    let outcome = Outcome {
+        kind,
+        services: vec![ServiceResult {
+            service: service.to_string(),
+            previous_task_definition: previous_td,
+            new_task_definition: Some(new_td),
+            status,
+            diagnostics: Diagnostics::default(),
+            duration_ms: super::elapsed(ports, started).as_millis(),
+        }],
+        reason,
+    };
+    let mut report = super::native::report(resolved, plan, executed, outcome, timeline);
+    report.production = Some(super::readback::services(ports, &cfg.cluster, &cfg.services).await);
+    report.links = super::links::for_run(cfg, &[service], &[], &report.image);
+    report
 }

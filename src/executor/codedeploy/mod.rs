@@ -26,9 +26,8 @@ use super::server_side::ServerSideSteps;
 use super::{lock, log, Cancel, DeployReport, Ports};
 use crate::domain::codedeploy::{appspec, shift_duration, DeploymentGroup};
 use crate::domain::controller::Controller;
-use crate::domain::diagnostics::Diagnostics;
 use crate::domain::native::WaitUntil;
-use crate::domain::outcome::{Outcome, OutcomeKind, RollbackResult, ServiceResult};
+use crate::domain::outcome::{Outcome, OutcomeKind, RollbackResult};
 use crate::domain::plan::{self, Plan};
 use crate::domain::service::ServiceState;
 use crate::domain::settings::DeployConfig;
@@ -235,22 +234,9 @@ async fn steps(
         };
         return Ok(report(resolved, plan, executed, outcome, vec![]));
     };
-    let outcome = Outcome {
-        kind,
-        services: vec![ServiceResult {
-            service: state.name.clone(),
-            previous_task_definition: state.task_definition.clone(),
-            new_task_definition: Some(td),
-            status,
-            diagnostics: Diagnostics::default(),
-            duration_ms: super::elapsed(ports, started).as_millis(),
-        }],
-        reason,
-    };
-    let mut report = report(resolved, plan, executed, outcome, timeline);
-    report.production = Some(super::readback::services(ports, &cfg.cluster, &cfg.services).await);
-    report.links = super::links::for_run(cfg, &[state.name.as_str()], &[], &report.image);
-    Ok(report)
+    let ending = (kind, status, reason, timeline);
+    let (tds, run) = ((state.task_definition.clone(), td), (plan, executed));
+    Ok(super::server_side::followed_report(cfg, ports, resolved, run, &state.name, tds, ending, started).await)
 }
 
 /// Deployments an earlier run left going: stopped with auto-rollback, and waited out.

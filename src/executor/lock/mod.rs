@@ -23,6 +23,7 @@ use std::time::Duration;
 
 use futures::stream::{self, StreamExt};
 
+use super::retry::{always, retry, Backoff};
 use super::{log, Ports};
 use crate::domain::settings::DeployConfig;
 use crate::error::{AwsError, AwsErrorKind, Error};
@@ -121,31 +122,26 @@ pub async fn acquire(
         holder: Holder::for_run(&cfg.context, ports.clock.now(), ttl),
         services: services.to_vec(),
     };
-    let mut delay = Duration::from_millis(500);
-    for attempt in 1..=ATTEMPTS {
-        match try_acquire(cfg, ports, &lock).await {
-            Ok(()) => {
-                log::info(&format!(
-                    "deploy lock taken on {} service(s) as {} until {}",
-                    services.len(),
-                    lock.holder.describe(&cfg.context),
-                    lock.holder.expiry_text()
-                ));
-                return Ok(lock);
-            }
-            Err(Attempt::Retry(e)) if attempt < ATTEMPTS => {
-                log::warning("Deploy lock not taken yet", &format!("{e}; trying again"));
-                ports.clock.sleep(delay).await;
-                delay *= 2;
-            }
-            Err(Attempt::Retry(e) | Attempt::Fatal(e)) => return Err(e),
+    let backoff = Backoff::doubling(ATTEMPTS, Duration::from_millis(500));
+    let again = |a: &Attempt| match a {
+        Attempt::Retry(e) => {
+            log::warning("Deploy lock not taken yet", &format!("{e}; trying again"));
+            true
         }
+        Attempt::Fatal(_) => false,
+    };
+    match retry(ports, backoff, again, |_| try_acquire(cfg, ports, &lock)).await {
+        Ok(()) => {
+            log::info(&format!(
+                "deploy lock taken on {} service(s) as {} until {}",
+                services.len(),
+                lock.holder.describe(&cfg.context),
+                lock.holder.expiry_text()
+            ));
+            Ok(lock)
+        }
+        Err(Attempt::Retry(e) | Attempt::Fatal(e)) => Err(e),
     }
-    Err(Error::Preflight {
-        cluster: cfg.cluster.clone(),
-        service: services.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", "),
-        problem: "could not take the deploy lock; re-run the job".into(),
-    })
 }
 
 const ATTEMPTS: u32 = 3;
@@ -273,26 +269,17 @@ pub async fn release(ports: &Ports<'_>, lock: &Lock) {
         .map(|(name, arn)| {
             let mine = mine.clone();
             async move {
-                let mut last = String::new();
-                for attempt in 0..3u32 {
-                    if attempt > 0 {
-                        ports.clock.sleep(Duration::from_millis(500 * attempt as u64)).await;
+                let untag = |_| async {
+                    let tags = ports.ecs.service_tags(arn).await.map_err(|e| e.to_string())?;
+                    let current = tags.into_iter().find(|(k, _)| k == LOCK_TAG).map(|(_, v)| v);
+                    if current.as_deref() != Some(mine.as_str()) {
+                        return Ok(()); // not ours (any more): nothing to release
                     }
-                    match ports.ecs.service_tags(arn).await {
-                        Err(e) => last = e.to_string(),
-                        Ok(tags) => {
-                            let current = tags.into_iter().find(|(k, _)| k == LOCK_TAG).map(|(_, v)| v);
-                            if current.as_deref() != Some(mine.as_str()) {
-                                return (name.clone(), arn.clone(), Ok(()));
-                            }
-                            match ports.ecs.untag_service(arn, &[LOCK_TAG.to_string()]).await {
-                                Ok(()) => return (name.clone(), arn.clone(), Ok(())),
-                                Err(e) => last = e.to_string(),
-                            }
-                        }
-                    }
-                }
-                (name.clone(), arn.clone(), Err(last))
+                    let keys = [LOCK_TAG.to_string()];
+                    ports.ecs.untag_service(arn, &keys).await.map_err(|e| e.to_string())
+                };
+                let released = retry(ports, Backoff::linear(3, Duration::from_millis(500)), always, untag).await;
+                (name.clone(), arn.clone(), released)
             }
         })
         .buffered(PARALLEL)

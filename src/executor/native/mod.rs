@@ -22,9 +22,8 @@ use super::images::ResolvedImages;
 use super::rolling::preflight_native;
 use super::server_side::ServerSideSteps;
 use super::{lock, log, Cancel, DeployReport, Ports};
-use crate::domain::diagnostics::Diagnostics;
 use crate::domain::native::{NativeSetup, WaitUntil};
-use crate::domain::outcome::{Outcome, OutcomeKind, ServiceResult, ServiceStatus};
+use crate::domain::outcome::{Outcome, OutcomeKind, ServiceStatus};
 use crate::domain::plan;
 use crate::domain::service::ServiceState;
 use crate::domain::settings::DeployConfig;
@@ -218,22 +217,9 @@ async fn deploy_locked(
         reason,
         timeline,
     } = followed;
-    let outcome = Outcome {
-        kind,
-        services: vec![ServiceResult {
-            service: state.name.clone(),
-            previous_task_definition: previous_td,
-            new_task_definition: Some(new_td),
-            status,
-            diagnostics: Diagnostics::default(),
-            duration_ms: super::elapsed(ports, started).as_millis(),
-        }],
-        reason,
-    };
-    let mut report = report(resolved, plan, executed, outcome, timeline);
-    report.production = Some(super::readback::services(ports, &cfg.cluster, &cfg.services).await);
-    report.links = super::links::for_run(cfg, &[state.name.as_str()], &[], &report.image);
-    Ok(report)
+    let ending = (kind, status, reason, timeline);
+    let (tds, run) = ((previous_td, new_td), (plan, executed));
+    Ok(super::server_side::followed_report(cfg, ports, resolved, run, &state.name, tds, ending, started).await)
 }
 
 /// The report of a deployment AWS shifts itself (ECS native or CodeDeploy).

@@ -4,6 +4,7 @@
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
+use super::super::retry::{always, retry, Backoff};
 use super::super::rolling::check_service;
 use super::super::wait::short_td;
 use super::super::{log, Ports};
@@ -198,27 +199,17 @@ pub async fn read(cfg: &DeployConfig, pc: &ProgressiveConfig, ports: &Ports<'_>)
 /// A slot's tags, retried: at a split they say which slot is stable, and a wrong guess would
 /// send all traffic to the canary. A read that keeps failing stops the run before any change.
 async fn read_tags(cfg: &DeployConfig, ports: &Ports<'_>, s: &ServiceState) -> Result<Vec<(String, String)>, Error> {
-    let mut delay = Duration::from_millis(500);
-    let mut last = None;
-    for attempt in 0..4 {
-        if attempt > 0 {
-            ports.clock.sleep(delay).await;
-            delay *= 2;
-        }
-        match ports.ecs.service_tags(&s.arn).await {
-            Ok(tags) => return Ok(tags),
-            Err(e) => last = Some(e),
-        }
-    }
-    Err(topology_error(
-        cfg,
-        &s.name,
-        format!(
-            "its tags could not be read ({}), so which slot is stable is unknown; nothing was changed. Look with `aws ecs list-tags-for-resource --resource-arn {}` (tag {SLOT_TAG}) and `aws elbv2 describe-listeners`, then re-run",
-            last.map(|e| e.to_string()).unwrap_or_default(),
-            s.arn
-        ),
-    ))
+    let backoff = Backoff::doubling(4, Duration::from_millis(500));
+    retry(ports, backoff, always, |_| ports.ecs.service_tags(&s.arn)).await.map_err(|last| {
+        topology_error(
+            cfg,
+            &s.name,
+            format!(
+                "its tags could not be read ({last}), so which slot is stable is unknown; nothing was changed. Look with `aws ecs list-tags-for-resource --resource-arn {}` (tag {SLOT_TAG}) and `aws elbv2 describe-listeners`, then re-run",
+                s.arn
+            ),
+        )
+    })
 }
 
 /// Traffic is split: the slot tagged `stable` before the shift is the stable one. Without

@@ -4,6 +4,7 @@
 use std::time::{Duration, SystemTime};
 
 use super::super::cancel::within;
+use super::super::retry::{always, retry, Backoff};
 use super::super::{log, Ports};
 use super::topology::Topology;
 use crate::domain::outcome::RollbackResult;
@@ -31,26 +32,19 @@ pub async fn set_and_verify(
     stickiness: Stickiness,
 ) -> Result<(), String> {
     let want = wanted(topo, weight);
-    let mut last = String::new();
-    for attempt in 0..4u32 {
-        if attempt > 0 {
-            ports.clock.sleep(Duration::from_millis(150 * u64::from(attempt))).await;
-        }
+    let attempt = |_| async {
         let set = ports.router.set_weights(split, &want, stickiness).await;
         if let Some(at) = ports.router.uncertain_write_at() {
             topo.late.note(at);
         }
-        if let Err(e) = set {
-            last = e.to_string();
-            continue;
-        }
+        set.map_err(|e| e.to_string())?;
         match ports.router.forward_weights(split).await {
-            Ok(fw) if reads(&fw, topo, weight) => return Ok(()),
-            Ok(fw) => last = format!("the listener reads back {:?}", fw.weights),
-            Err(e) => last = e.to_string(),
+            Ok(fw) if reads(&fw, topo, weight) => Ok(()),
+            Ok(fw) => Err(format!("the listener reads back {:?}", fw.weights)),
+            Err(e) => Err(e.to_string()),
         }
-    }
-    Err(last)
+    };
+    retry(ports, Backoff::linear(4, Duration::from_millis(150)), always, attempt).await
 }
 
 fn reads(fw: &ForwardWeights, topo: &Topology, weight: u8) -> bool {
@@ -235,19 +229,18 @@ pub async fn restore(
 /// Scales a slot that serves no traffic to 0, retrying a few times; a failure only costs
 /// money (no traffic goes there), so it is a warning, and returned for the report.
 pub async fn scale_to_zero(cfg: &DeployConfig, ports: &Ports<'_>, service: &str, warning: &str) -> Result<(), String> {
-    let mut last = String::new();
-    for attempt in 0..4u32 {
-        if attempt > 0 {
-            ports.clock.sleep(Duration::from_millis(250 << attempt)).await;
+    let backoff = Backoff::doubling(4, Duration::from_millis(500));
+    let scaled = retry(ports, backoff, always, |_| {
+        ports.ecs.scale_service(&cfg.cluster, service, 0)
+    })
+    .await;
+    let last = match scaled {
+        Ok(()) => {
+            log::info(&format!("{service} scaled to 0"));
+            return Ok(());
         }
-        match ports.ecs.scale_service(&cfg.cluster, service, 0).await {
-            Ok(()) => {
-                log::info(&format!("{service} scaled to 0"));
-                return Ok(());
-            }
-            Err(e) => last = e.to_string(),
-        }
-    }
+        Err(e) => e.to_string(),
+    };
     log::warning(
         warning,
         &format!("{last}; it gets no traffic: scale {service} to 0 by hand"),
