@@ -436,6 +436,10 @@ async fn a_signal_during_a_bake_restores_the_weights() {
     assert_eq!(router.canary_history().last(), Some(&0));
 }
 
+/// The state a two-slot run acts on (the listener's weights, both slots and their tags) is
+/// read again after the lock is taken and before the first change: the lock's own reads do
+/// not count (the fakes' calls are put in one order, and the lock never reads the listener
+/// or describes the services).
 #[tokio::test]
 async fn the_listener_and_tags_are_read_only_under_the_lock() {
     let (ecs, router) = slots();
@@ -443,29 +447,40 @@ async fn the_listener_and_tags_are_read_only_under_the_lock() {
     let clock = FakeClock::default();
     let cfg = canary_config(&[("canary-steps", "100"), ("bake-time", "0s"), ("keep-old-for", "0s")]);
     deploy(&cfg, &ports(&ecs, &router, &metrics, &clock)).await;
-    let calls = ecs.calls();
+    let mut calls = ecs.ordered_calls();
+    calls.extend(router.ordered_calls());
+    calls.sort();
+    let calls: Vec<String> = calls.into_iter().map(|(_, c)| c).collect();
     let lock_written = calls
         .iter()
         .position(|c| c.starts_with("TagResource") && c.ends_with("ecs-deploy:lock"))
         .expect("the lock was taken");
-    let first_slot_tag_read = calls
+    let first_change = calls
         .iter()
-        .enumerate()
-        .filter(|(_, c)| c.starts_with("ListTagsForResource"))
-        .map(|(i, _)| i)
-        .find(|i| *i > lock_written);
-    assert!(first_slot_tag_read.is_some(), "{calls:#?}");
-    // Every service read that decides the rollout comes after the lock was taken.
-    let describes: Vec<usize> = calls
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| c.starts_with("DescribeServices"))
-        .map(|(i, _)| i)
-        .collect();
+        .position(|c| {
+            ["RegisterTaskDefinition", "UpdateService", "ModifyListener"]
+                .iter()
+                .any(|op| c.starts_with(op))
+        })
+        .expect("the deploy changed something");
+    assert!(lock_written < first_change, "{calls:#?}");
+    let under_lock = &calls[lock_written..first_change];
     assert!(
-        describes.len() >= 2 && describes[0] < lock_written && describes[1] > lock_written,
-        "{calls:#?}"
+        under_lock.iter().any(|c| c == "DescribeListeners"),
+        "the listener is read again under the lock: {calls:#?}"
     );
+    let reread = under_lock
+        .iter()
+        .position(|c| c.starts_with("DescribeServices"))
+        .expect("the slots are described again under the lock");
+    for slot in ["web-blue", "web-green"] {
+        assert!(
+            under_lock[reread..]
+                .iter()
+                .any(|c| c.starts_with("ListTagsForResource") && c.ends_with(slot)),
+            "{slot}'s tags are read again under the lock: {calls:#?}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -31,6 +31,8 @@ pub struct FakeEcs {
     pub scaled: Mutex<Vec<(String, i32)>>,
     /// Every call, in order, as "Operation target".
     pub calls: Mutex<Vec<String>>,
+    /// Each call's place in the order of every fake's calls.
+    pub order: Mutex<Vec<u64>>,
     /// Looks each rollback deployment has had.
     pub rollback_looks: Mutex<HashMap<String, u32>>,
     /// Every one-off task started, in order.
@@ -128,7 +130,17 @@ impl FakeEcs {
         lock(&self.calls).clone()
     }
 
+    /// The calls with their place in the order of every fake's calls (`fakes::next_call`).
+    pub fn ordered_calls(&self) -> Vec<(u64, String)> {
+        lock(&self.order)
+            .iter()
+            .copied()
+            .zip(lock(&self.calls).iter().cloned())
+            .collect()
+    }
+
     fn log(&self, call: String) {
+        lock(&self.order).push(super::next_call());
         lock(&self.calls).push(call);
     }
 
@@ -306,7 +318,7 @@ impl Ecs for FakeEcs {
         Ok(arns)
     }
     async fn deregister_task_definition(&self, arn: &str) -> Result<(), AwsError> {
-        lock(&self.calls).push(format!("DeregisterTaskDefinition {arn}"));
+        self.log(format!("DeregisterTaskDefinition {arn}"));
         lock(&self.task_definitions).remove(arn);
         Ok(())
     }

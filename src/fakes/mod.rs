@@ -16,6 +16,13 @@ use crate::domain::image::{Digest, EcrLocation};
 use crate::error::AwsError;
 use crate::ports::{Registry, Retag};
 
+/// One order for the calls of every fake: each logged call takes the next number, so a test
+/// can interleave the ECS and the load balancer's calls and assert which came first.
+pub fn next_call() -> u64 {
+    static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    SEQ.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+}
+
 /// The digest every ECR tag resolves to.
 pub const DIGEST: &str = "sha256:2222222222222222222222222222222222222222222222222222222222222222";
 

@@ -35,6 +35,8 @@ pub struct FakeRouter {
     uncertain_at: Mutex<Option<SystemTime>>,
     /// The forward action's target-group stickiness (a test sets it; a rollback may turn it off).
     pub stickiness: Mutex<Option<Duration>>,
+    /// Reads and writes of the forward action, with their place in every fake's calls.
+    calls: Mutex<Vec<(u64, String)>>,
 }
 
 impl FakeRouter {
@@ -47,7 +49,14 @@ impl FakeRouter {
             late: Mutex::new(None),
             uncertain_at: Mutex::new(None),
             stickiness: Mutex::new(None),
+            calls: Mutex::new(vec![]),
         }
+    }
+
+    /// The listener's reads (`DescribeListeners`) and writes (`ModifyListener`), each with its
+    /// place in the order of every fake's calls (`fakes::next_call`).
+    pub fn ordered_calls(&self) -> Vec<(u64, String)> {
+        lock(&self.calls).clone()
     }
 
     pub fn weight_of(&self, tg: &str) -> i32 {
@@ -75,6 +84,7 @@ impl FakeRouter {
 #[async_trait]
 impl TrafficRouter for FakeRouter {
     async fn forward_weights(&self, _: &TrafficSplitRef) -> Result<ForwardWeights, AwsError> {
+        lock(&self.calls).push((super::next_call(), "DescribeListeners".into()));
         let read = lock(&self.weights).clone();
         // The late write lands just after the newer change read back right.
         let mut late = lock(&self.late);
@@ -94,6 +104,7 @@ impl TrafficRouter for FakeRouter {
         weights: &[(String, i32)],
         stickiness: Stickiness,
     ) -> Result<(), AwsError> {
+        lock(&self.calls).push((super::next_call(), "ModifyListener".into()));
         if stickiness == Stickiness::TurnOff {
             *lock(&self.stickiness) = None;
         }
