@@ -8,6 +8,7 @@ use std::path::Path;
 
 use ecs_deploy_action::aws::ecs::EcsAdapter;
 use ecs_deploy_action::domain::controller::DeploymentControllerType;
+use ecs_deploy_action::domain::service::{DeploymentStatus, ServiceLifecycle};
 use ecs_deploy_action::ports::Ecs;
 
 fn fixture(path: &str) -> serde_json::Value {
@@ -87,7 +88,7 @@ async fn describe_services_as_aws_documents_it_maps_to_the_service_state() {
     let s = &states[0];
     assert_eq!(s.name, "ecs-simple-service");
     assert_eq!(s.arn, "arn:aws:ecs:us-east-1:012345678910:service/ecs-simple-service");
-    assert_eq!(s.status, "ACTIVE");
+    assert_eq!(s.status, ServiceLifecycle::Active);
     assert_eq!(
         s.task_definition,
         "arn:aws:ecs:us-east-1:012345678910:task-definition/hello_world:6"
@@ -99,7 +100,7 @@ async fn describe_services_as_aws_documents_it_maps_to_the_service_state() {
     assert_eq!(s.deployments.len(), 1);
     let d = &s.deployments[0];
     assert_eq!(d.id, "ecs-svc/9223370564341623665");
-    assert_eq!(d.status, "PRIMARY");
+    assert_eq!(d.status, DeploymentStatus::Primary);
     assert_eq!((d.desired, d.running, d.pending), (1, 0, 0));
     // A service without rollout tracking has no rolloutState: never read as COMPLETED.
     assert_eq!(d.rollout_state, None);
@@ -118,7 +119,7 @@ async fn a_service_missing_from_the_answer_is_missing_not_an_error() {
         .describe_services("default", &["another".to_string()])
         .await
         .expect("DescribeServices");
-    assert_eq!(states[0].status, "MISSING");
+    assert_eq!(states[0].status, ServiceLifecycle::Missing);
 }
 
 #[tokio::test]

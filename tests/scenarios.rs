@@ -514,7 +514,7 @@ async fn a_circuit_breaker_rollback_is_a_failure_and_the_action_waits_until_it_i
     let api = ecs.service("api");
     assert_eq!(api.deployments.len(), 1, "ECS's rollback is the only deployment left");
     assert_eq!(
-        api.deployments[0].rollout_state.as_deref(),
+        api.deployments[0].rollout_state.as_ref().map(|r| r.as_aws()),
         Some("COMPLETED"),
         "and it is stable"
     );

@@ -11,7 +11,7 @@ use super::classify;
 use super::ecs_service_state::service_state;
 use crate::domain::diagnostics::Diagnostics;
 use crate::domain::one_off_task::{RunTaskRequest, StartedTask, TaskStatus};
-use crate::domain::service::ServiceState;
+use crate::domain::service::{DeploymentStatus, ServiceState};
 use crate::error::{AwsError, AwsErrorKind};
 use crate::ports::{Ecs, TaskDefinitionInfo, TaskDefinitionSource};
 
@@ -188,7 +188,7 @@ impl Ecs for EcsAdapter {
             .and_then(|s| {
                 s.deployments
                     .iter()
-                    .find(|d| d.status == "PRIMARY" && d.task_definition == task_definition)
+                    .find(|d| d.status == DeploymentStatus::Primary && d.task_definition == task_definition)
                     .map(|d| d.id.clone())
             })
             .ok_or(AwsError {

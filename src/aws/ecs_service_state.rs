@@ -1,7 +1,9 @@
 //! A DescribeServices service, as the domain reads it: the SDK's shape mapped once.
 
 use super::system_time;
-use crate::domain::service::{CircuitBreaker, Deployment, ServiceEvent, ServiceState};
+use crate::domain::service::{
+    CircuitBreaker, Deployment, DeploymentStatus, RolloutState, ServiceEvent, ServiceLifecycle, ServiceState,
+};
 
 /// The domain's view of one service.
 pub(super) fn service_state(s: &aws_sdk_ecs::types::Service) -> ServiceState {
@@ -15,7 +17,7 @@ pub(super) fn service_state(s: &aws_sdk_ecs::types::Service) -> ServiceState {
     ServiceState {
         name: s.service_name().unwrap_or_default().to_string(),
         arn: s.service_arn().unwrap_or_default().to_string(),
-        status: s.status().unwrap_or("UNKNOWN").to_string(),
+        status: ServiceLifecycle::parse(s.status().unwrap_or("UNKNOWN")),
         task_definition: s.task_definition().unwrap_or_default().to_string(),
         desired: s.desired_count(),
         running: s.running_count(),
@@ -25,13 +27,13 @@ pub(super) fn service_state(s: &aws_sdk_ecs::types::Service) -> ServiceState {
             .iter()
             .map(|d| Deployment {
                 id: d.id().unwrap_or_default().to_string(),
-                status: d.status().unwrap_or_default().to_string(),
+                status: DeploymentStatus::parse(d.status().unwrap_or_default()),
                 task_definition: d.task_definition().unwrap_or_default().to_string(),
                 desired: d.desired_count(),
                 running: d.running_count(),
                 pending: d.pending_count(),
                 failed_tasks: d.failed_tasks(),
-                rollout_state: d.rollout_state().map(|r| r.as_str().to_string()),
+                rollout_state: d.rollout_state().map(|r| RolloutState::parse(r.as_str())),
                 rollout_state_reason: d.rollout_state_reason().map(str::to_string),
                 created_at: system_time(d.created_at()),
             })

@@ -13,6 +13,7 @@ use aws_sdk_elasticloadbalancingv2::types::{
 };
 
 use super::classify;
+use crate::domain::traffic::TargetState;
 use crate::error::{AwsError, AwsErrorKind};
 use crate::ports::{ForwardWeights, Stickiness, TargetHealth, TrafficRouter, TrafficSplitRef};
 
@@ -223,11 +224,12 @@ impl TrafficRouter for ElbRouter {
             .iter()
             .map(|d| TargetHealth {
                 target: d.target().and_then(|t| t.id()).unwrap_or_default().to_string(),
-                state: d
-                    .target_health()
-                    .and_then(|h| h.state())
-                    .map(|s| s.as_str().to_string())
-                    .unwrap_or_default(),
+                state: TargetState::parse(
+                    d.target_health()
+                        .and_then(|h| h.state())
+                        .map(|s| s.as_str())
+                        .unwrap_or_default(),
+                ),
                 reason: d
                     .target_health()
                     .and_then(|h| h.reason())

@@ -3,6 +3,7 @@
 
 pub mod analysis;
 pub mod autoscaling;
+mod aws_enum;
 mod binomial;
 pub mod codedeploy;
 pub mod compare;

@@ -5,7 +5,7 @@
 //! instead follow *our* deployment by id and only call it done when that deployment is the
 //! PRIMARY, COMPLETED, at full count, and alone.
 
-use super::service::ServiceState;
+use super::service::{DeploymentStatus, RolloutState, ServiceLifecycle, ServiceState};
 
 /// The deployment we started, remembered from the `UpdateService` response.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,16 +99,16 @@ impl Failure {
 }
 
 pub fn assess(service: &ServiceState, tracked: &Tracked) -> Assessment {
-    if service.status != "ACTIVE" {
+    if service.status != ServiceLifecycle::Active {
         return Assessment::Failed(Failure::ServiceGone {
-            status: service.status.clone(),
+            status: service.status.to_string(),
         });
     }
     let Some(ours) = service.deployment(&tracked.deployment_id) else {
         // Our deployment vanished: it was replaced. Whose replacement was it?
         return Assessment::Failed(replaced(service, tracked));
     };
-    if ours.rollout_state.as_deref() == Some("FAILED") {
+    if ours.rollout_state == Some(RolloutState::Failed) {
         let reason = ours
             .rollout_state_reason
             .clone()
@@ -121,11 +121,11 @@ pub fn assess(service: &ServiceState, tracked: &Tracked) -> Assessment {
             _ => Failure::RolloutFailed { reason },
         });
     }
-    if ours.status != "PRIMARY" {
+    if ours.status != DeploymentStatus::Primary {
         return Assessment::Failed(replaced(service, tracked));
     }
-    let completed = match ours.rollout_state.as_deref() {
-        Some(state) => state == "COMPLETED",
+    let completed = match &ours.rollout_state {
+        Some(state) => *state == RolloutState::Completed,
         // Services without rollout tracking: counts and a single deployment are all we have.
         None => true,
     };
@@ -170,13 +170,13 @@ mod tests {
     fn dep(id: &str, status: &str, td: &str, running: i32, rollout: &str) -> Deployment {
         Deployment {
             id: id.into(),
-            status: status.into(),
+            status: DeploymentStatus::parse(status),
             task_definition: td.into(),
             desired: 2,
             running,
             pending: 0,
             failed_tasks: 0,
-            rollout_state: (!rollout.is_empty()).then(|| rollout.to_string()),
+            rollout_state: (!rollout.is_empty()).then(|| RolloutState::parse(rollout)),
             rollout_state_reason: Some("why".into()),
             created_at: None,
         }
@@ -186,7 +186,7 @@ mod tests {
         ServiceState {
             name: "api".into(),
             arn: "arn:svc/api".into(),
-            status: "ACTIVE".into(),
+            status: ServiceLifecycle::Active,
             task_definition: deployments[0].task_definition.clone(),
             desired: 2,
             running,
@@ -323,7 +323,7 @@ mod tests {
     #[test]
     fn a_deleted_service_is_a_failure() {
         let mut s = svc(vec![dep("new", "PRIMARY", "td:2", 2, "COMPLETED")], 2, &[]);
-        s.status = "DRAINING".into();
+        s.status = ServiceLifecycle::Draining;
         assert_eq!(
             assess(&s, &tracked()),
             Assessment::Failed(Failure::ServiceGone {

@@ -6,7 +6,7 @@ use std::time::SystemTime;
 pub struct ServiceState {
     pub name: String,
     pub arn: String,
-    pub status: String,
+    pub status: ServiceLifecycle,
     pub task_definition: String,
     pub desired: i32,
     pub running: i32,
@@ -33,7 +33,7 @@ impl ServiceState {
         ServiceState {
             name: name.to_string(),
             arn: String::new(),
-            status: "MISSING".into(),
+            status: ServiceLifecycle::Missing,
             task_definition: String::new(),
             desired: 0,
             running: 0,
@@ -59,15 +59,14 @@ pub struct CircuitBreaker {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Deployment {
     pub id: String,
-    /// `PRIMARY`, `ACTIVE` or `INACTIVE`.
-    pub status: String,
+    pub status: DeploymentStatus,
     pub task_definition: String,
     pub desired: i32,
     pub running: i32,
     pub pending: i32,
     pub failed_tasks: i32,
-    /// `IN_PROGRESS`, `COMPLETED` or `FAILED`; absent on services without rollout tracking.
-    pub rollout_state: Option<String>,
+    /// Absent on services without rollout tracking.
+    pub rollout_state: Option<RolloutState>,
     pub rollout_state_reason: Option<String>,
     pub created_at: Option<SystemTime>,
 }
@@ -81,9 +80,48 @@ pub struct ServiceEvent {
 
 impl ServiceState {
     pub fn primary(&self) -> Option<&Deployment> {
-        self.deployments.iter().find(|d| d.status == "PRIMARY")
+        self.deployments.iter().find(|d| d.status == DeploymentStatus::Primary)
     }
     pub fn deployment(&self, id: &str) -> Option<&Deployment> {
         self.deployments.iter().find(|d| d.id == id)
+    }
+}
+
+use super::aws_enum::aws_enum;
+
+aws_enum! {
+    /// A service's `status`, or MISSING when DescribeServices lists it under `failures`.
+    ServiceLifecycle { Active = "ACTIVE", Draining = "DRAINING", Inactive = "INACTIVE", Missing = "MISSING" }
+}
+
+// The enum comes from `aws_enum!`, which cannot mark a default variant.
+#[allow(clippy::derivable_impls)]
+impl Default for ServiceLifecycle {
+    fn default() -> Self {
+        ServiceLifecycle::Active
+    }
+}
+
+aws_enum! {
+    /// A deployment's `status`: the one ECS is rolling to is PRIMARY.
+    DeploymentStatus { Primary = "PRIMARY", Active = "ACTIVE", Inactive = "INACTIVE" }
+}
+
+aws_enum! {
+    /// A deployment's `rolloutState`.
+    RolloutState { InProgress = "IN_PROGRESS", Completed = "COMPLETED", Failed = "FAILED" }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aws_values_round_trip_and_unknown_ones_are_kept() {
+        assert_eq!(ServiceLifecycle::parse("DRAINING"), ServiceLifecycle::Draining);
+        assert_eq!(DeploymentStatus::parse("PRIMARY").as_aws(), "PRIMARY");
+        assert_eq!(RolloutState::parse("COMPLETED"), RolloutState::Completed);
+        assert_eq!(RolloutState::parse("PAUSED"), RolloutState::Other("PAUSED".into()));
+        assert_eq!(ServiceLifecycle::Missing.to_string(), "MISSING");
     }
 }

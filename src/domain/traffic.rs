@@ -14,3 +14,18 @@ impl TrafficSplitRef {
         }
     }
 }
+
+use super::aws_enum::aws_enum;
+
+aws_enum! {
+    /// A target's health as DescribeTargetHealth says (botocore's TargetHealthStateEnum).
+    TargetState {
+        Initial = "initial",
+        Healthy = "healthy",
+        Unhealthy = "unhealthy",
+        UnhealthyDraining = "unhealthy.draining",
+        Unused = "unused",
+        Draining = "draining",
+        Unavailable = "unavailable",
+    }
+}

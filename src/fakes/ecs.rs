@@ -11,7 +11,9 @@ use async_trait::async_trait;
 use super::throttled;
 use crate::domain::diagnostics::Diagnostics;
 use crate::domain::one_off_task::{ContainerStatus, RunTaskRequest, StartedTask, TaskStatus};
-use crate::domain::service::{CircuitBreaker, Deployment, ServiceEvent, ServiceState};
+use crate::domain::service::{
+    CircuitBreaker, Deployment, DeploymentStatus, RolloutState, ServiceEvent, ServiceLifecycle, ServiceState,
+};
 use crate::error::AwsError;
 use crate::ports::{Ecs, TaskDefinitionInfo, TaskDefinitionSource};
 
@@ -51,13 +53,13 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 pub fn deployment(id: &str, status: &str, td: &str, desired: i32, rollout: &str) -> Deployment {
     Deployment {
         id: id.into(),
-        status: status.into(),
+        status: DeploymentStatus::parse(status),
         task_definition: td.into(),
         desired,
         running: if rollout == "COMPLETED" { desired } else { 0 },
         pending: 0,
         failed_tasks: 0,
-        rollout_state: Some(rollout.into()),
+        rollout_state: Some(RolloutState::parse(rollout)),
         rollout_state_reason: None,
         created_at: None,
     }
@@ -81,7 +83,7 @@ impl FakeEcs {
             ServiceState {
                 name: name.into(),
                 arn: Self::arn(name),
-                status: "ACTIVE".into(),
+                status: ServiceLifecycle::Active,
                 task_definition: td.into(),
                 desired,
                 running: desired,
@@ -149,7 +151,7 @@ impl FakeEcs {
         let Some(p) = s
             .deployments
             .iter()
-            .position(|d| d.rollout_state.as_deref() == Some("IN_PROGRESS"))
+            .position(|d| d.rollout_state == Some(RolloutState::InProgress))
         else {
             return;
         };
@@ -260,7 +262,7 @@ impl Ecs for FakeEcs {
             s.desired = d;
         }
         for d in &mut s.deployments {
-            d.status = "ACTIVE".into();
+            d.status = DeploymentStatus::Active;
         }
         let id = format!("ecs-svc/{}", s.deployments.len() + 100);
         s.deployments

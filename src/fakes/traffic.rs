@@ -127,7 +127,7 @@ impl TrafficRouter for FakeRouter {
         Ok((0..4)
             .map(|i| TargetHealth {
                 target: format!("10.0.0.{i}"),
-                state: "healthy".into(),
+                state: crate::domain::traffic::TargetState::Healthy,
                 reason: String::new(),
             })
             .collect())

@@ -36,7 +36,7 @@ impl ForwardWeights {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TargetHealth {
     pub target: String,
-    pub state: String,
+    pub state: crate::domain::traffic::TargetState,
     pub reason: String,
 }
 

@@ -6,6 +6,7 @@ use super::super::{log, Ports};
 use super::RESULT;
 use crate::domain::image::{Digest, EcrLocation};
 use crate::domain::release::{Previous, Running};
+use crate::domain::service::ServiceLifecycle;
 use crate::domain::settings::{DeployConfig, GithubContext};
 use crate::error::Error;
 use crate::ports::TaskDefinitionInfo;
@@ -16,15 +17,18 @@ pub async fn live_task_definition(ports: &Ports<'_>, cfg: &DeployConfig) -> Resu
     let live = match &cfg.progressive {
         Some(pc) => {
             let fw = ports.router.forward_weights(&pc.split).await?;
-            states.iter().filter(|s| s.status == "ACTIVE").max_by_key(|s| {
-                s.target_groups
-                    .iter()
-                    .filter_map(|tg| fw.weight_of(tg))
-                    .max()
-                    .unwrap_or(0)
-            })
+            states
+                .iter()
+                .filter(|s| s.status == ServiceLifecycle::Active)
+                .max_by_key(|s| {
+                    s.target_groups
+                        .iter()
+                        .filter_map(|tg| fw.weight_of(tg))
+                        .max()
+                        .unwrap_or(0)
+                })
         }
-        None => states.iter().find(|s| s.status == "ACTIVE"),
+        None => states.iter().find(|s| s.status == ServiceLifecycle::Active),
     };
     match live {
         Some(s) => Ok(Some(ports.ecs.describe_task_definition(&s.task_definition).await?)),

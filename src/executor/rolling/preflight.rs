@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::super::images::ResolvedImages;
 use super::super::{log, Ports};
-use crate::domain::service::ServiceState;
+use crate::domain::service::{ServiceLifecycle, ServiceState};
 use crate::domain::settings::DeployConfig;
 use crate::domain::task_definition::{assign_images, merge_tags, ImageAssignment};
 use crate::error::Error;
@@ -92,9 +92,9 @@ pub async fn preflight(
 }
 
 pub fn check_service(cluster: &str, s: &ServiceState) -> Result<(), Error> {
-    let problem = if s.status == "MISSING" {
+    let problem = if s.status == ServiceLifecycle::Missing {
         Some("does not exist; check `services`, `cluster` and the region".to_string())
-    } else if s.status != "ACTIVE" {
+    } else if s.status != ServiceLifecycle::Active {
         Some(format!("is {}; only ACTIVE services can be deployed", s.status))
     } else if crate::domain::controller::Controller::of_service(s).is_none() {
         Some(format!(

@@ -10,6 +10,7 @@ use super::super::wait::{short_td, wait_for, WaitResult};
 use super::super::{log, Ports};
 use crate::domain::outcome::RollbackResult;
 use crate::domain::rollout::{Failure, Tracked};
+use crate::domain::service::DeploymentStatus;
 use crate::domain::settings::DeployConfig;
 
 /// How long a rollback keeps asking ECS: a cancelled job has seconds before the runner kills
@@ -183,7 +184,10 @@ pub async fn roll_back(
 /// The rollback deployment ECS's circuit breaker started, as last seen (its PRIMARY).
 fn ecs_rollback(wait: &WaitResult, service: &str) -> Option<Tracked> {
     let state = wait.last_seen.get(service)?;
-    let primary = state.deployments.iter().find(|d| d.status == "PRIMARY")?;
+    let primary = state
+        .deployments
+        .iter()
+        .find(|d| d.status == DeploymentStatus::Primary)?;
     Some(Tracked {
         deployment_id: primary.id.clone(),
         task_definition: primary.task_definition.clone(),

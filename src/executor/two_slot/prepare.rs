@@ -12,6 +12,7 @@ use super::super::{log, Cancel};
 use super::{Ended, Flow, Run};
 use crate::domain::rollout::{Failure, Tracked};
 use crate::domain::task_definition::{assign_images, merge_tags};
+use crate::domain::traffic::TargetState;
 use crate::ports::Stickiness;
 
 /// A new revision of the live slot's task definition with the release's images.
@@ -146,13 +147,13 @@ pub async fn await_healthy(run: &mut Run<'_, '_>, desired: i32, cancel: &mut Can
         };
         let last = match health {
             Ok(targets) => {
-                let healthy = targets.iter().filter(|t| t.state == "healthy").count() as i32;
+                let healthy = targets.iter().filter(|t| t.state == TargetState::Healthy).count() as i32;
                 let bad: Vec<String> = targets
                     .iter()
-                    .filter(|t| t.state == "unhealthy")
+                    .filter(|t| t.state == TargetState::Unhealthy)
                     .map(|t| format!("{} {} ({})", t.target, t.state, t.reason))
                     .collect();
-                if healthy >= desired && bad.is_empty() && !targets.iter().any(|t| t.state == "initial") {
+                if healthy >= desired && bad.is_empty() && !targets.iter().any(|t| t.state == TargetState::Initial) {
                     log::info(&format!("{healthy} healthy target(s) in the new slot's target group"));
                     return Flow::Next;
                 }

@@ -9,7 +9,7 @@ use super::super::rolling::check_service;
 use super::super::wait::short_td;
 use super::super::{log, Ports};
 use crate::domain::plan::cursor::{Cursor, CURSOR_TAG};
-use crate::domain::service::ServiceState;
+use crate::domain::service::{ServiceLifecycle, ServiceState};
 use crate::domain::settings::DeployConfig;
 use crate::domain::settings::ProgressiveConfig;
 use crate::error::Error;
@@ -88,7 +88,7 @@ pub async fn read(cfg: &DeployConfig, pc: &ProgressiveConfig, ports: &Ports<'_>)
     let states = ports.ecs.describe_services(&cfg.cluster, &pc.slots).await?;
     let mut slots = Vec::new();
     for s in states {
-        if s.status != "ACTIVE" {
+        if s.status != ServiceLifecycle::Active {
             check_service(&cfg.cluster, &s)?;
         }
         if s.target_groups.is_empty() {
