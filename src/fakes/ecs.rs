@@ -46,6 +46,8 @@ pub struct FakeEcs {
     pub task_looks: Mutex<HashMap<String, u32>>,
 }
 
+mod rollout;
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -144,65 +146,6 @@ impl FakeEcs {
     fn log(&self, call: String) {
         lock(&self.order).push(super::next_call());
         lock(&self.calls).push(call);
-    }
-
-    /// One look advances an in-progress deployment by one stage.
-    fn advance(&self, s: &mut ServiceState, tds: &HashMap<String, TaskDefinitionInfo>) {
-        let Some(p) = s
-            .deployments
-            .iter()
-            .position(|d| d.rollout_state == Some(RolloutState::InProgress))
-        else {
-            return;
-        };
-        let d = s.deployments[p].clone();
-        if d.id.ends_with("/rb") {
-            let mut looks = lock(&self.rollback_looks);
-            let seen = looks.entry(s.name.clone()).or_default();
-            *seen += 1;
-            if *seen >= self.rollback_polls {
-                s.deployments = vec![deployment(&d.id, "PRIMARY", &d.task_definition, s.desired, "COMPLETED")];
-                s.running = s.desired;
-            }
-            return;
-        }
-        let image = tds
-            .get(&d.task_definition)
-            .map(|t| t.containers[0].1.clone())
-            .unwrap_or_default();
-        if self.crashing_images.iter().any(|c| image.ends_with(c.as_str())) {
-            let previous = s
-                .deployments
-                .iter()
-                .find(|x| x.id != d.id)
-                .map(|x| x.task_definition.clone())
-                .unwrap_or_default();
-            s.events.insert(
-                0,
-                ServiceEvent {
-                    id: "e1".into(),
-                    created_at: None,
-                    message: format!("(service {}) rolling back to deployment ecs-svc/rb.", s.name),
-                },
-            );
-            let rollout = if self.rollback_polls == 0 {
-                "COMPLETED"
-            } else {
-                "IN_PROGRESS"
-            };
-            let mut failed = deployment(&d.id, "ACTIVE", &d.task_definition, 0, "FAILED");
-            failed.rollout_state_reason = Some("circuit breaker: tasks failed to start".into());
-            let rb = deployment("ecs-svc/rb", "PRIMARY", &previous, s.desired, rollout);
-            s.deployments = if rollout == "COMPLETED" {
-                vec![rb]
-            } else {
-                vec![rb, failed]
-            };
-            s.task_definition = previous;
-        } else {
-            s.deployments = vec![deployment(&d.id, "PRIMARY", &d.task_definition, s.desired, "COMPLETED")];
-            s.running = s.desired;
-        }
     }
 }
 
