@@ -7,9 +7,13 @@ use std::net::TcpListener;
 use std::path::Path;
 
 use ecs_deploy_action::aws::ecs::EcsAdapter;
+use ecs_deploy_action::aws::elbv2::ElbRouter;
+use ecs_deploy_action::domain::codedeploy::{CodeDeployStatus, DeploymentView};
 use ecs_deploy_action::domain::controller::DeploymentControllerType;
+use ecs_deploy_action::domain::native::{Phase, ServiceDeploymentStatus};
 use ecs_deploy_action::domain::service::{DeploymentStatus, ServiceLifecycle};
-use ecs_deploy_action::ports::Ecs;
+use ecs_deploy_action::domain::traffic::TargetState;
+use ecs_deploy_action::ports::{Ecs, TrafficRouter};
 
 fn fixture(path: &str) -> serde_json::Value {
     let file = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -20,18 +24,19 @@ fn fixture(path: &str) -> serde_json::Value {
     assert!(
         v["source"]
             .as_str()
-            .is_some_and(|s| s.contains("botocore") || s.contains("API Reference")),
+            .is_some_and(|s| s.contains("botocore") || s.contains("aws-cli") || s.contains("API Reference")),
         "{path} names its source"
     );
     v
 }
 
-/// Answers every request with `body` as an awsJson 1.1 response; returns its endpoint.
-fn answering(body: String) -> String {
+/// Answers the requests in turn with `bodies` (the last one again for any more), each as
+/// `content_type`; returns its endpoint.
+fn answering_in_turn(bodies: Vec<String>, content_type: &'static str) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").expect("a port");
     let endpoint = format!("http://{}", listener.local_addr().expect("its address"));
     std::thread::spawn(move || {
-        for stream in listener.incoming().take(8) {
+        for (i, stream) in listener.incoming().take(8).enumerate() {
             let Ok(mut stream) = stream else { continue };
             let mut reader = BufReader::new(stream.try_clone().expect("the stream"));
             let mut length = 0usize;
@@ -46,9 +51,10 @@ fn answering(body: String) -> String {
             }
             let mut request = vec![0; length];
             let _ = reader.read_exact(&mut request);
+            let body = &bodies[i.min(bodies.len() - 1)];
             let _ = write!(
                 stream,
-                "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
                 body.len()
             );
         }
@@ -56,9 +62,13 @@ fn answering(body: String) -> String {
     endpoint
 }
 
-async fn ecs_answering(output: &serde_json::Value) -> EcsAdapter {
-    let endpoint = answering(output.to_string());
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+/// Answers every request with `body` as an awsJson 1.1 response; returns its endpoint.
+fn answering(body: String) -> String {
+    answering_in_turn(vec![body], "application/x-amz-json-1.1")
+}
+
+async fn sdk_config(endpoint: String) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new("us-east-1"))
         .endpoint_url(endpoint)
         .credentials_provider(aws_credential_types::Credentials::new(
@@ -69,8 +79,31 @@ async fn ecs_answering(output: &serde_json::Value) -> EcsAdapter {
             "fixture",
         ))
         .load()
-        .await;
-    EcsAdapter::new(&config)
+        .await
+}
+
+/// An awsQuery (XML) answer of `operation` holding `output` as botocore writes it: objects
+/// are elements, lists are `member`s.
+fn query_xml(operation: &str, output: &serde_json::Value) -> String {
+    fn element(name: &str, v: &serde_json::Value, out: &mut String) {
+        out.push_str(&format!("<{name}>"));
+        match v {
+            serde_json::Value::Object(m) => m.iter().for_each(|(k, v)| element(k, v, out)),
+            serde_json::Value::Array(items) => items.iter().for_each(|v| element("member", v, out)),
+            serde_json::Value::String(s) => out.push_str(&s.replace('&', "&amp;").replace('<', "&lt;")),
+            other => out.push_str(&other.to_string()),
+        }
+        out.push_str(&format!("</{name}>"));
+    }
+    let mut result = String::new();
+    element(&format!("{operation}Result"), output, &mut result);
+    format!(
+        "<{operation}Response xmlns=\"http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/\">{result}<ResponseMetadata><RequestId>fixture</RequestId></ResponseMetadata></{operation}Response>"
+    )
+}
+
+async fn ecs_answering(output: &serde_json::Value) -> EcsAdapter {
+    EcsAdapter::new(&sdk_config(answering(output.to_string())).await)
 }
 
 #[tokio::test]
@@ -139,4 +172,88 @@ async fn describe_task_definition_as_aws_documents_it_maps_every_container() {
         ]
     );
     assert!(td.tags.is_empty());
+}
+
+const IN_TIME: std::time::Duration = std::time::Duration::from_secs(30);
+
+#[tokio::test]
+async fn list_service_deployments_as_aws_documents_it_maps_each_to_its_target_revision() {
+    let f = fixture("ecs/ListServiceDeployments.to-list-service-deployments.json");
+    let ecs = ecs_answering(&f["output"]).await;
+    let listed = tokio::time::timeout(
+        IN_TIME,
+        ecs.service_deployments("example-cluster", "example-service", false),
+    )
+    .await
+    .expect("answered in time")
+    .expect("ListServiceDeployments");
+    assert_eq!(
+        listed,
+        vec![(
+            "arn:aws:ecs:us-east-1:123456789012:service-deployment/example-cluster/example-service/ejGvqq2ilnbKT9qj0vLJe"
+                .to_string(),
+            "arn:aws:ecs:us-east-1:123456789012:service-revision/example-cluster/example-service/1485800978477494678"
+                .to_string()
+        )]
+    );
+}
+
+#[tokio::test]
+async fn describe_service_deployments_as_aws_documents_it_reads_as_succeeded() {
+    let f = fixture("ecs/DescribeServiceDeployments.to-describe-service-deployment-details.json");
+    let ecs = ecs_answering(&f["output"]).await;
+    let arn = f["input"]["serviceDeploymentArns"][0].as_str().expect("the ARN");
+    let view = tokio::time::timeout(IN_TIME, ecs.service_deployment(arn))
+        .await
+        .expect("answered in time")
+        .expect("DescribeServiceDeployments");
+    assert_eq!(view.status, ServiceDeploymentStatus::Successful);
+    assert!(view.target_revision.ends_with("/1485800978477494678"), "{view:?}");
+    // A rolling service deployment: no lifecycle stage, no traffic weight, no hook waiting.
+    assert_eq!(view.production_weight, 0.0);
+    assert!(view.awaiting.is_empty() && view.rollback_reason.is_none());
+    assert_eq!(view.phase(), Phase::Succeeded);
+    assert!(view.finished());
+}
+
+#[tokio::test]
+async fn get_deployment_as_aws_documents_it_reads_as_ended_and_succeeded() {
+    let f = fixture("codedeploy/GetDeployment.to-get-information-about-a-deployment.json");
+    // GetDeployment, then ListDeploymentTargets (an EC2 deployment has no ECS target here).
+    let endpoint = answering_in_turn(
+        vec![f["output"].to_string(), r#"{"targetIds":[]}"#.to_string()],
+        "application/x-amz-json-1.1",
+    );
+    let ecs = EcsAdapter::new(&sdk_config(endpoint).await);
+    let view: DeploymentView = tokio::time::timeout(IN_TIME, ecs.codedeploy_deployment("d-A1B2C3123"))
+        .await
+        .expect("answered in time")
+        .expect("GetDeployment");
+    assert_eq!(view.status, CodeDeployStatus::Succeeded);
+    assert!(view.ended());
+    assert_eq!((view.error, view.rollback_deployment), (None, None));
+    assert!(!view.termination_wait_started);
+}
+
+#[tokio::test]
+async fn describe_target_health_as_aws_documents_it_maps_each_target_state() {
+    let f = fixture("elbv2/DescribeTargetHealth.elbv2-describe-target-health-1.json");
+    let endpoint = answering_in_turn(vec![query_xml("DescribeTargetHealth", &f["output"])], "text/xml");
+    let elb = ElbRouter::new(&sdk_config(endpoint).await);
+    let tg = f["input"]["TargetGroupArn"].as_str().expect("the target group");
+    let health = tokio::time::timeout(IN_TIME, elb.target_health(tg))
+        .await
+        .expect("answered in time")
+        .expect("DescribeTargetHealth");
+    let states: Vec<_> = health
+        .iter()
+        .map(|h| (h.target.as_str(), h.state.clone(), h.reason.as_str()))
+        .collect();
+    assert_eq!(
+        states,
+        vec![
+            ("i-0f76fade", TargetState::Unused, "Target.NotInUse"),
+            ("i-0f76fade", TargetState::Healthy, ""),
+        ]
+    );
 }

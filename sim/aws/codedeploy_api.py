@@ -18,6 +18,9 @@ def _deployment_info(d) -> dict:
     s = getattr(d, "sim", None)
     out["errorInformation"] = (s or {}).get("error") or {}
     out["rollbackInfo"] = (s or {}).get("rollback") or {}
+    # AWS answers this flag for every deployment (false unless CreateDeployment set it), as in
+    # the AWS CLI's get-deployment example (tests/fixtures/aws/codedeploy).
+    out["ignoreApplicationStopFailures"] = bool(out.get("ignoreApplicationStopFailures"))
     if s is not None:
         out["deploymentOverview"] = {"Pending": 0, "InProgress": int(d.status == "InProgress"),
                                      "Succeeded": int(d.status == "Succeeded"), "Failed": int(d.status in ("Failed", "Stopped")),

@@ -359,11 +359,13 @@ def _tick_forward(backend, service, sd: dict) -> None:
     firing = _alarm_firing(service, sd) if stage in WATCHED_BY_ALARMS else None
     if firing:
         _rollback(sd, f"Alarm {firing} is in ALARM state.")
+        sd["sim_triggered"] = ("alarms", firing)
         return
     if stage in ORDER[ORDER.index("SCALE_UP"):ORDER.index("CLEAN_UP")]:
         _keep_green_scaled(backend, service, sd)
         if r._circuit_breaker_tripped(service, sd["sim_green_dep"]):
             _rollback(sd, "ECS deployment circuit breaker: tasks failed to start.")
+            sd["sim_triggered"] = ("circuit_breaker", None)
             return
     if sim.now < sd["sim_stage_at"] + STAGE_SECONDS or _hooks_hold(sd):
         return

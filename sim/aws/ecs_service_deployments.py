@@ -2,6 +2,8 @@
 DescribeServiceDeployments, ListServiceDeployments and DescribeServiceRevisions answer, and what
 StopServiceDeployment and ContinueServiceDeployment do ("Stopping Amazon ECS service
 deployments", "Continuing service deployments")."""
+import math
+
 from moto.ecs.exceptions import InvalidParameterException
 
 from . import ecs_rollouts as r
@@ -14,7 +16,41 @@ def public(sd: dict) -> dict:
                                    for h in sd["lifecycleHookDetails"]]
     if not out["lifecycleHookDetails"]:
         del out["lifecycleHookDetails"]
+    _watchers(sd, out)
     return out
+
+
+ENDED = ("SUCCESSFUL", "STOPPED", "ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED")
+
+
+def _watchers(sd: dict, out: dict) -> None:
+    """What AWS answers about the deployment's circuit breaker and alarms (ServiceDeployment's
+    deploymentCircuitBreaker and alarms; statuses TRIGGERED, MONITORING, MONITORING_COMPLETE,
+    DISABLED), with the configuration's defaults filled in as in the AWS CLI's
+    describe-service-deployments example (tests/fixtures/aws/ecs)."""
+    config = out["deploymentConfiguration"] = dict(out.get("deploymentConfiguration") or {})
+    breaker = config.setdefault("deploymentCircuitBreaker", {"enable": False, "rollback": False})
+    alarms = config.setdefault("alarms", {"alarmNames": [], "enable": False, "rollback": False})
+    ended = sd["status"] in ENDED
+    kind, alarm = sd.get("sim_triggered") or (None, None)
+
+    def status(enabled, triggered):
+        if not enabled:
+            return "DISABLED"
+        if triggered:
+            return "TRIGGERED"
+        return "MONITORING_COMPLETE" if ended else "MONITORING"
+
+    # ECS's documented failure threshold: half the desired count, at least 3 and at most 200.
+    desired = sd["targetServiceRevision"].get("requestedTaskCount") or 0
+    threshold = min(200, max(3, math.ceil(0.5 * desired)))
+    tripped = kind == "circuit_breaker"
+    out["deploymentCircuitBreaker"] = {"status": status(breaker.get("enable"), tripped),
+                                       "failureCount": threshold if tripped else 0, "threshold": threshold}
+    out["alarms"] = {"status": status(alarms.get("enable"), kind == "alarms")}
+    if alarms.get("enable"):
+        out["alarms"]["alarmNames"] = list(alarms.get("alarmNames") or [])
+        out["alarms"]["triggeredAlarmNames"] = [alarm] if kind == "alarms" else []
 
 
 def find(arn: str) -> dict | None:

@@ -15,7 +15,7 @@ FIXTURES = pathlib.Path(__file__).resolve().parents[2] / "tests" / "fixtures" / 
 
 def fixture(path):
     f = json.loads((FIXTURES / path).read_text())
-    assert "botocore" in f["source"] or "API Reference" in f["source"], f"{path} names its source"
+    assert any(s in f["source"] for s in ["botocore", "aws-cli", "API Reference"]), f"{path} names its source"
     return f
 
 
@@ -88,3 +88,54 @@ def test_describe_task_definition_has_every_field_of_aws_example(sim):
     answer = ecs.describe_task_definition(taskDefinition="hello_world")
     answer.pop("ResponseMetadata")
     assert missing(f["output"], json.loads(json.dumps(answer, default=str))) == []
+
+
+def wire(answer):
+    """A boto3 answer as JSON, without botocore's own metadata."""
+    answer.pop("ResponseMetadata", None)
+    # Timestamps travel as epoch seconds (botocore parsed them into datetimes).
+    return json.loads(json.dumps(answer, default=lambda t: t.timestamp()))
+
+
+def test_service_deployments_have_every_field_of_aws_examples(sim):
+    from test_ecs_native import native_service, service_deployment
+    sim.call("PUT", "/_sim/config", {"time_scale": 600})
+    ecs, _, _ = native_service(sim, "sd", "BLUE_GREEN")
+    ecs.update_service(cluster="c1", service="sd", taskDefinition=register(ecs, "repo/sd:v2", family="sd"))
+    arn = service_deployment(sim, ecs, "sd")
+    sim.wait(lambda: ecs.describe_service_deployments(serviceDeploymentArns=[arn])["serviceDeployments"][0]["status"]
+             == "SUCCESSFUL", timeout=30, what="the deployment to succeed")
+    listed = fixture("ecs/ListServiceDeployments.to-list-service-deployments.json")
+    assert missing(listed["output"], wire(ecs.list_service_deployments(cluster="c1", service="sd"))) == []
+    described = fixture("ecs/DescribeServiceDeployments.to-describe-service-deployment-details.json")
+    answer = wire(ecs.describe_service_deployments(serviceDeploymentArns=[arn]))
+    assert missing(described["output"], answer) == []
+
+
+def test_get_deployment_has_every_field_of_aws_example(sim):
+    from test_codedeploy_ecs import appspec, setup
+    sim.call("PUT", "/_sim/config", {"time_scale": 600})
+    ecs, _, cd, _ = setup(sim, "gd", config="CodeDeployDefault.ECSAllAtOnce")
+    v2 = register(ecs, "repo/gd:v2", family="gd")
+    dep = cd.create_deployment(applicationName="gd", deploymentGroupName="gd-dg", revision=appspec(v2))["deploymentId"]
+    sim.wait(lambda: cd.get_deployment(deploymentId=dep)["deploymentInfo"]["status"] == "Succeeded", timeout=30,
+             what="success")
+    example = json.loads(json.dumps(fixture("codedeploy/GetDeployment.to-get-information-about-a-deployment.json")["output"]))
+    info = example["deploymentInfo"]
+    # AWS's example is an EC2 deployment of an S3 bundle: its revision is another type, and
+    # its description is one the caller gave.
+    for k in ["revision", "description"]:
+        info.pop(k)
+    assert missing(example, wire(cd.get_deployment(deploymentId=dep))) == []
+
+
+def test_describe_target_health_has_every_field_of_aws_example(sim):
+    from test_codedeploy_ecs import setup
+    ecs, elb, _, r = setup(sim, "th")
+    example = fixture("elbv2/DescribeTargetHealth.elbv2-describe-target-health-1.json")["output"]
+    healthy = {"TargetHealthDescriptions": [d for d in example["TargetHealthDescriptions"]
+                                            if d["TargetHealth"]["State"] == "healthy"]}
+    answer = sim.wait(lambda: (a := elb.describe_target_health(TargetGroupArn=r["blue"]))["TargetHealthDescriptions"]
+                      and all(d["TargetHealth"]["State"] == "healthy" for d in a["TargetHealthDescriptions"]) and a,
+                      timeout=30, what="healthy targets")
+    assert missing(healthy, wire(answer)) == []

@@ -9,7 +9,7 @@ use aws_sdk_codedeploy::types::{
 };
 
 use super::classify;
-use crate::domain::codedeploy::{DeploymentGroup, DeploymentView};
+use crate::domain::codedeploy::{CodeDeployStatus, DeploymentGroup, DeploymentView, EventStatus};
 use crate::error::{AwsError, AwsErrorKind};
 
 pub async fn group(
@@ -151,10 +151,7 @@ pub async fn describe(cd: &aws_sdk_codedeploy::Client, id: &str) -> Result<Deplo
     let info = out.deployment_info();
     let mut view = DeploymentView {
         id: id.to_string(),
-        status: info
-            .and_then(|i| i.status())
-            .map(|s| s.as_str().to_string())
-            .unwrap_or_default(),
+        status: CodeDeployStatus::parse(info.and_then(|i| i.status()).map(|s| s.as_str()).unwrap_or_default()),
         error: info.and_then(|i| i.error_information()).and_then(|e| {
             let code = e.code().map(|c| c.as_str().to_string());
             let message = e.message().map(str::to_string);
@@ -212,7 +209,7 @@ fn fill(view: &mut DeploymentView, t: &EcsTarget) {
             });
             (
                 e.lifecycle_event_name().unwrap_or_default().to_string(),
-                e.status().map(|s| s.as_str().to_string()).unwrap_or_default(),
+                EventStatus::parse(e.status().map(|s| s.as_str()).unwrap_or_default()),
                 diagnostics,
             )
         })

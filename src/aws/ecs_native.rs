@@ -11,7 +11,8 @@ use aws_sdk_ecs::types::{
 };
 
 use super::classify;
-use crate::domain::native::{DeploymentView, NativeSetup, NativeStrategy};
+use crate::domain::native::{DeploymentView, LifecycleStage, NativeSetup, NativeStrategy};
+use crate::domain::service_deployment::ServiceDeploymentStatus as Status;
 use crate::error::{AwsError, AwsErrorKind};
 
 fn minutes(m: Option<i32>, default: u64) -> Duration {
@@ -207,9 +208,9 @@ pub async fn describe(ecs: &aws_sdk_ecs::Client, arn: &str) -> Result<Deployment
     let target = d.target_service_revision();
     Ok(DeploymentView {
         arn: arn.to_string(),
-        status: d.status().map(|s| s.as_str().to_string()).unwrap_or_default(),
+        status: Status::parse(d.status().map(|s| s.as_str()).unwrap_or_default()),
         status_reason: d.status_reason().map(str::to_string),
-        stage: d.lifecycle_stage().map(|s| s.as_str().to_string()).unwrap_or_default(),
+        stage: LifecycleStage::parse(d.lifecycle_stage().map(|s| s.as_str()).unwrap_or_default()),
         target_revision: target.and_then(|t| t.arn()).unwrap_or_default().to_string(),
         production_weight: target
             .and_then(|t| t.requested_production_traffic_weight())

@@ -6,6 +6,41 @@ use std::time::Duration;
 
 use serde_json::json;
 
+use super::aws_enum::aws_enum;
+
+aws_enum! {
+    /// A CodeDeploy deployment's `status` (CodeDeploy API Reference, DeploymentInfo).
+    CodeDeployStatus {
+        Created = "Created",
+        Queued = "Queued",
+        InProgress = "InProgress",
+        Baking = "Baking",
+        Ready = "Ready",
+        Succeeded = "Succeeded",
+        Failed = "Failed",
+        Stopped = "Stopped",
+    }
+}
+
+aws_enum! {
+    /// A lifecycle event's `status` (CodeDeploy API Reference, LifecycleEvent).
+    EventStatus {
+        Pending = "Pending",
+        InProgress = "InProgress",
+        Succeeded = "Succeeded",
+        Failed = "Failed",
+        Skipped = "Skipped",
+        Unknown = "Unknown",
+    }
+}
+
+/// Not read yet: the view's default holds no AWS value.
+impl Default for CodeDeployStatus {
+    fn default() -> Self {
+        CodeDeployStatus::Other(String::new())
+    }
+}
+
 /// The AppSpec of an ECS deployment: the new task definition, and the container and port the
 /// load balancer sends to (the service's own load balancer entry).
 pub fn appspec(task_definition: &str, container: &str, port: i32) -> String {
@@ -68,12 +103,11 @@ pub struct DeploymentGroup {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct DeploymentView {
     pub id: String,
-    /// Created, Queued, InProgress, Baking, Ready, Succeeded, Failed, Stopped.
-    pub status: String,
+    pub status: CodeDeployStatus,
     /// The replacement (green) task set's share of production traffic.
     pub green_weight: f64,
     /// (lifecycle event, status, diagnostics when it failed).
-    pub events: Vec<(String, String, Option<String>)>,
+    pub events: Vec<(String, EventStatus, Option<String>)>,
     pub error: Option<String>,
     /// The deployment CodeDeploy started to roll this one back.
     pub rollback_deployment: Option<String>,
@@ -85,21 +119,24 @@ impl DeploymentView {
     pub fn current_event(&self) -> String {
         self.events
             .iter()
-            .find(|(_, s, _)| s == "InProgress")
-            .or_else(|| self.events.iter().rev().find(|(_, s, _)| s != "Pending"))
+            .find(|(_, s, _)| *s == EventStatus::InProgress)
+            .or_else(|| self.events.iter().rev().find(|(_, s, _)| *s != EventStatus::Pending))
             .map(|(n, _, _)| n.clone())
             .unwrap_or_default()
     }
 
     pub fn ended(&self) -> bool {
-        matches!(self.status.as_str(), "Succeeded" | "Failed" | "Stopped")
+        matches!(
+            self.status,
+            CodeDeployStatus::Succeeded | CodeDeployStatus::Failed | CodeDeployStatus::Stopped
+        )
     }
 
     /// Why it stopped or failed, with the failed lifecycle events' diagnostics.
     pub fn failure(&self) -> String {
-        let mut out = self.error.clone().unwrap_or_else(|| self.status.clone());
+        let mut out = self.error.clone().unwrap_or_else(|| self.status.to_string());
         for (name, status, diagnostics) in &self.events {
-            if status == "Failed" {
+            if *status == EventStatus::Failed {
                 match diagnostics {
                     Some(d) => out.push_str(&format!("; {name} failed: {d}")),
                     None => out.push_str(&format!("; {name} failed")),
@@ -143,9 +180,9 @@ mod tests {
 
     #[test]
     fn a_deployment_reads_its_current_event_and_why_it_failed() {
-        let ev = |n: &str, s: &str, d: Option<&str>| (n.to_string(), s.to_string(), d.map(str::to_string));
+        let ev = |n: &str, s: &str, d: Option<&str>| (n.to_string(), EventStatus::parse(s), d.map(str::to_string));
         let v = DeploymentView {
-            status: "Stopped".into(),
+            status: CodeDeployStatus::Stopped,
             events: vec![
                 ev("Install", "Succeeded", None),
                 ev("AllowTraffic", "Failed", Some("stopped by the action")),
@@ -161,7 +198,7 @@ mod tests {
             "MANUAL_STOP: The deployment was stopped.; AllowTraffic failed: stopped by the action"
         );
         let running = DeploymentView {
-            status: "InProgress".into(),
+            status: CodeDeployStatus::InProgress,
             events: vec![ev("Install", "Succeeded", None), ev("AllowTraffic", "InProgress", None)],
             ..Default::default()
         };

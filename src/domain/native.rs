@@ -10,7 +10,7 @@
 use std::fmt;
 use std::time::Duration;
 
-pub use super::service_deployment::{smoke_stage, DeploymentView, Phase};
+pub use super::service_deployment::{smoke_stage, DeploymentView, LifecycleStage, Phase, ServiceDeploymentStatus};
 
 /// ECS's own strategy and its parameters, as the service has them.
 #[derive(Debug, Clone, PartialEq)]
@@ -187,9 +187,12 @@ impl WaitUntil {
     /// Whether following may stop at this state (the deployment is still healthy).
     pub fn reached(self, view: &DeploymentView) -> bool {
         match self {
-            WaitUntil::Deployed => view.status == "SUCCESSFUL",
-            WaitUntil::Shifted => view.status == "SUCCESSFUL" || view.production_weight >= 100.0,
-            WaitUntil::Started => view.status == "IN_PROGRESS" || view.status == "SUCCESSFUL",
+            WaitUntil::Deployed => view.status == ServiceDeploymentStatus::Successful,
+            WaitUntil::Shifted => view.status == ServiceDeploymentStatus::Successful || view.production_weight >= 100.0,
+            WaitUntil::Started => matches!(
+                view.status,
+                ServiceDeploymentStatus::InProgress | ServiceDeploymentStatus::Successful
+            ),
         }
     }
 
@@ -291,7 +294,7 @@ mod tests {
     #[test]
     fn a_deployment_reads_as_a_phase() {
         let view = |status: &str, weight: f64, awaiting: &[&str]| DeploymentView {
-            status: status.into(),
+            status: ServiceDeploymentStatus::parse(status),
             production_weight: weight,
             awaiting: awaiting.iter().map(|s| s.to_string()).collect(),
             rollback_reason: Some("Alarm api-5xx is in ALARM state.".into()),
@@ -317,7 +320,7 @@ mod tests {
     #[test]
     fn wait_until_stops_where_it_says_and_names_what_is_unwatched() {
         let v = |status: &str, weight: f64| DeploymentView {
-            status: status.into(),
+            status: ServiceDeploymentStatus::parse(status),
             production_weight: weight,
             ..Default::default()
         };

@@ -1,21 +1,66 @@
 //! An ECS service deployment (ECS-native BLUE_GREEN, LINEAR, CANARY) as the follower sees it:
 //! DescribeServiceDeployments' view, and the phase it puts the deployment in.
 
+use super::aws_enum::aws_enum;
+
 /// A service deployment, as DescribeServiceDeployments says.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct DeploymentView {
     pub arn: String,
-    /// PENDING, IN_PROGRESS, SUCCESSFUL, STOPPED, STOP_REQUESTED, ROLLBACK_REQUESTED,
-    /// ROLLBACK_IN_PROGRESS, ROLLBACK_SUCCESSFUL, ROLLBACK_FAILED.
-    pub status: String,
+    pub status: ServiceDeploymentStatus,
     pub status_reason: Option<String>,
-    pub stage: String,
+    pub stage: LifecycleStage,
     pub target_revision: String,
     /// The new revision's requested share of production traffic (percent).
     pub production_weight: f64,
     /// Hooks awaiting action: (hook id, when it times out and what then).
     pub awaiting: Vec<String>,
     pub rollback_reason: Option<String>,
+}
+
+aws_enum! {
+    /// A service deployment's `status` (ECS API Reference, ServiceDeployment).
+    ServiceDeploymentStatus {
+        Pending = "PENDING",
+        InProgress = "IN_PROGRESS",
+        Successful = "SUCCESSFUL",
+        Stopped = "STOPPED",
+        StopRequested = "STOP_REQUESTED",
+        RollbackRequested = "ROLLBACK_REQUESTED",
+        RollbackInProgress = "ROLLBACK_IN_PROGRESS",
+        RollbackSuccessful = "ROLLBACK_SUCCESSFUL",
+        RollbackFailed = "ROLLBACK_FAILED",
+    }
+}
+
+aws_enum! {
+    /// A service deployment's `lifecycleStage` (ECS API Reference, ServiceDeployment).
+    LifecycleStage {
+        ReconcileService = "RECONCILE_SERVICE",
+        PreScaleUp = "PRE_SCALE_UP",
+        ScaleUp = "SCALE_UP",
+        PostScaleUp = "POST_SCALE_UP",
+        TestTrafficShift = "TEST_TRAFFIC_SHIFT",
+        PostTestTrafficShift = "POST_TEST_TRAFFIC_SHIFT",
+        PreProductionTrafficShift = "PRE_PRODUCTION_TRAFFIC_SHIFT",
+        ProductionTrafficShift = "PRODUCTION_TRAFFIC_SHIFT",
+        PostProductionTrafficShift = "POST_PRODUCTION_TRAFFIC_SHIFT",
+        BakeTime = "BAKE_TIME",
+        CleanUp = "CLEAN_UP",
+    }
+}
+
+/// Not read yet: a default view holds no AWS value.
+impl Default for ServiceDeploymentStatus {
+    fn default() -> Self {
+        ServiceDeploymentStatus::Other(String::new())
+    }
+}
+
+impl Default for LifecycleStage {
+    fn default() -> Self {
+        LifecycleStage::Other(String::new())
+    }
 }
 
 /// Where a service deployment stands, for the follower.
@@ -47,13 +92,14 @@ impl DeploymentView {
             self.rollback_reason
                 .clone()
                 .or_else(|| self.status_reason.clone())
-                .unwrap_or_else(|| self.status.clone())
+                .unwrap_or_else(|| self.status.to_string())
         };
-        match self.status.as_str() {
-            "SUCCESSFUL" => Phase::Succeeded,
-            "ROLLBACK_REQUESTED" | "ROLLBACK_IN_PROGRESS" | "STOP_REQUESTED" => Phase::RollingBack,
-            "ROLLBACK_SUCCESSFUL" => Phase::RolledBack { reason: reason() },
-            "STOPPED" | "ROLLBACK_FAILED" => Phase::Ended {
+        use ServiceDeploymentStatus as S;
+        match self.status {
+            S::Successful => Phase::Succeeded,
+            S::RollbackRequested | S::RollbackInProgress | S::StopRequested => Phase::RollingBack,
+            S::RollbackSuccessful => Phase::RolledBack { reason: reason() },
+            S::Stopped | S::RollbackFailed => Phase::Ended {
                 reason: format!("{}: {}", self.status, reason()),
             },
             _ => match self.awaiting.first() {
@@ -75,6 +121,9 @@ impl DeploymentView {
 
 /// Whether a smoke check may answer the hook at this stage: test traffic is on the new
 /// revision and production is not yet.
-pub fn smoke_stage(stage: &str) -> bool {
-    matches!(stage, "POST_TEST_TRAFFIC_SHIFT" | "PRE_PRODUCTION_TRAFFIC_SHIFT")
+pub fn smoke_stage(stage: &LifecycleStage) -> bool {
+    matches!(
+        stage,
+        LifecycleStage::PostTestTrafficShift | LifecycleStage::PreProductionTrafficShift
+    )
 }

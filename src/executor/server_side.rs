@@ -16,23 +16,43 @@ use super::{Cancel, DeployReport, Ports, StepRecord};
 use crate::domain::diagnostics::Diagnostics;
 use crate::domain::outcome::{Outcome, OutcomeKind, ServiceResult, ServiceStatus};
 use crate::domain::plan::{Plan, Step};
+use crate::domain::service::ServiceState;
 use crate::domain::settings::DeployConfig;
 use crate::error::Error;
 
 /// How one server-side controller starts and follows AWS's deployment.
 #[async_trait(?Send)]
 pub trait ServerSide {
-    /// How the follow step ended.
-    type Followed;
     /// Whether `step` is the one that starts AWS's deployment (UpdateService for ECS-native,
     /// CreateDeployment for CodeDeploy).
     fn starts(&self, step: &Step) -> bool;
     /// Starts AWS's deployment of the new revision `td`.
     async fn start(&self, td: &str) -> Result<Target, Error>;
     /// Follows it to its end, stopping it with rollback on a failing verdict or a signal.
-    async fn follow(&self, target: &Target, cancel: &mut Cancel) -> Self::Followed;
+    async fn follow(&self, target: &Target, cancel: &mut Cancel) -> Ending;
     /// An error naming the service, for a step this controller cannot take.
     fn refused(&self, problem: String) -> Error;
+}
+
+/// The scaffold around a server-side deploy of one service, the same for ECS-native and
+/// CodeDeploy: the plan printed, the deploy lock held and auto scaling held still for
+/// `body`, which reads the state it acts on only once under both.
+pub async fn around<T>(
+    cfg: &DeployConfig,
+    ports: &Ports<'_>,
+    plan: &Plan,
+    state: &ServiceState,
+    body: impl std::future::Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    for line in plan.lines() {
+        super::log::info(&line);
+    }
+    let services = [(state.name.clone(), state.arn.clone())];
+    let ttl = super::lock::ttl(cfg, plan);
+    super::lock::holding(cfg, ports, &services, ttl, async {
+        super::scaling::held_still(cfg, ports, &state.name, body).await
+    })
+    .await
 }
 
 pub struct ServerSideSteps<'c, 'a, S: ServerSide> {
@@ -44,7 +64,7 @@ pub struct ServerSideSteps<'c, 'a, S: ServerSide> {
     pub new_td: BTreeMap<String, String>,
     /// AWS's deployment: started by this run, or an earlier run's, continued.
     pub target: Option<Target>,
-    pub followed: Option<S::Followed>,
+    pub followed: Option<Ending>,
 }
 
 #[async_trait(?Send)]
@@ -88,6 +108,36 @@ impl<S: ServerSide> Handlers for ServerSideSteps<'_, '_, S> {
 
     fn completed(&mut self) -> Result<(), Error> {
         Ok(())
+    }
+}
+
+impl<S: ServerSide> ServerSideSteps<'_, '_, S> {
+    /// Walks `plan` and reports how AWS's deployment ended: `previous_td` is what the
+    /// service ran before; `unasked` says why nothing happened when a signal came before AWS
+    /// was asked for anything.
+    pub async fn walk_and_report(
+        mut self,
+        plan: Plan,
+        cancel: &mut Cancel,
+        resolved: &ResolvedImages,
+        (service, previous_td): (&str, String),
+        unasked: &str,
+        started: std::time::SystemTime,
+    ) -> Result<DeployReport, Error> {
+        let walked = super::interpret::walk(&plan, &mut self, cancel).await;
+        walked.end?;
+        let executed = walked.executed;
+        let (Some(ending), Some(target)) = (self.followed, self.target) else {
+            // Cancelled before AWS was asked for anything: nothing to put back.
+            let outcome = Outcome {
+                kind: OutcomeKind::Cancelled,
+                services: vec![],
+                reason: Some(unasked.to_string()),
+            };
+            return Ok(super::native::report(resolved, plan, executed, outcome, vec![]));
+        };
+        let (tds, run) = ((previous_td, target.task_definition), (plan, executed));
+        Ok(followed_report(self.cfg, self.ports, resolved, run, service, tds, ending, started).await)
     }
 }
 

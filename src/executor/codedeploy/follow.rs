@@ -5,9 +5,9 @@ use super::super::cancel::sleep_or_cancel;
 use super::super::native::follow::Target;
 use super::super::native::window::{close, judge_window, Window};
 use super::super::rolling::revert_budget;
-use super::super::{log, Cancel, Ports, StepRecord};
+use super::super::{log, Cancel, Ports};
 use super::own_duration;
-use crate::domain::codedeploy::DeploymentGroup;
+use crate::domain::codedeploy::{CodeDeployStatus, DeploymentGroup};
 use crate::domain::native::WaitUntil;
 use crate::domain::outcome::{OutcomeKind, RollbackResult, ServiceStatus};
 use crate::domain::rollout::Failure;
@@ -27,13 +27,15 @@ pub(super) async fn await_rolled_back(
         if let Ok(view) = ports.ecs.codedeploy_deployment(id).await {
             if view.ended() {
                 let Some(rb) = view.rollback_deployment.clone() else {
-                    return match view.status.as_str() {
-                        "Succeeded" => RollbackResult::NotAttempted("the deployment had already succeeded".into()),
+                    return match view.status {
+                        CodeDeployStatus::Succeeded => {
+                            RollbackResult::NotAttempted("the deployment had already succeeded".into())
+                        }
                         _ => RollbackResult::Failed(format!("CodeDeploy started no rollback: {}", view.failure())),
                     };
                 };
                 match ports.ecs.codedeploy_deployment(&rb).await {
-                    Ok(r) if r.status == "Succeeded" => return RollbackResult::ByCodeDeploy,
+                    Ok(r) if r.status == CodeDeployStatus::Succeeded => return RollbackResult::ByCodeDeploy,
                     Ok(r) if r.ended() => {
                         return RollbackResult::Failed(format!("rollback deployment {rb}: {}", r.failure()))
                     }
@@ -50,7 +52,7 @@ pub(super) async fn await_rolled_back(
     }
 }
 
-pub(super) type Followed = (OutcomeKind, ServiceStatus, Option<String>, Vec<StepRecord>);
+use super::super::server_side::Ending as Followed;
 
 pub(super) async fn follow(
     cfg: &DeployConfig,
@@ -99,8 +101,8 @@ pub(super) async fn follow(
                 ports.reporter.progress(&ports.stage, &line).await;
                 said = line;
             }
-            match view.status.as_str() {
-                "Succeeded" => {
+            match view.status {
+                CodeDeployStatus::Succeeded => {
                     close(
                         ports,
                         &mut window,
@@ -109,7 +111,7 @@ pub(super) async fn follow(
                     );
                     return (OutcomeKind::Success, ServiceStatus::Deployed, None, timeline);
                 }
-                "Stopped" | "Failed" => {
+                CodeDeployStatus::Stopped | CodeDeployStatus::Failed => {
                     let why = view.failure();
                     close(
                         ports,
@@ -154,7 +156,7 @@ pub(super) async fn follow(
             let reached = match until {
                 WaitUntil::Deployed => false,
                 WaitUntil::Shifted => view.green_weight >= 100.0 || view.termination_wait_started,
-                WaitUntil::Started => view.status == "InProgress",
+                WaitUntil::Started => view.status == CodeDeployStatus::InProgress,
             };
             if stop.is_none() && reached {
                 let note = format!(

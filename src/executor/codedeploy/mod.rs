@@ -20,14 +20,13 @@ use std::time::Duration;
 
 use super::images::ResolvedImages;
 use super::native::follow::Target;
-use super::native::report;
 use super::rolling::preflight_native;
 use super::server_side::ServerSideSteps;
-use super::{lock, log, Cancel, DeployReport, Ports};
+use super::{log, Cancel, DeployReport, Ports};
 use crate::domain::codedeploy::{appspec, shift_duration, DeploymentGroup};
 use crate::domain::controller::Controller;
 use crate::domain::native::WaitUntil;
-use crate::domain::outcome::{Outcome, OutcomeKind, RollbackResult};
+use crate::domain::outcome::RollbackResult;
 use crate::domain::plan::{self, Plan};
 use crate::domain::service::ServiceState;
 use crate::domain::settings::DeployConfig;
@@ -175,22 +174,26 @@ pub async fn deploy(
     let started = ports.clock.now();
     let g = checked_group(cfg, ports, &state).await?;
     let plan = plan_of(cfg, &state, &g, &resolved.image);
-    for line in plan.lines() {
-        log::info(&line);
-    }
-    let services = [(state.name.clone(), state.arn.clone())];
-    let ttl = lock::ttl(cfg, &plan);
-    lock::holding(cfg, ports, &services, ttl, async {
+    let body = async {
         settle_earlier(cfg, ports, &g, cancel).await?;
         log::group("Preflight: the service and its task definition (under the lock)");
         let planned = preflight_native(cfg, ports, &resolved).await;
         log::endgroup();
         let planned = planned?;
-        // Auto scaling held still for the deploy, as on every controller.
-        let deploy = steps(cfg, ports, cancel, &resolved, &state, &g, plan, planned, started);
-        super::scaling::held_still(cfg, ports, &state.name, deploy).await
-    })
-    .await
+        steps(
+            cfg,
+            ports,
+            cancel,
+            &resolved,
+            &state,
+            &g,
+            plan.clone(),
+            planned,
+            started,
+        )
+        .await
+    };
+    super::server_side::around(cfg, ports, &plan, &state, body).await
 }
 
 /// The plan's steps under the lock, with auto scaling suspended; the report says how it ended.
@@ -208,7 +211,7 @@ async fn steps(
 ) -> Result<DeployReport, Error> {
     // The plan's steps in order: register, the migration (when there is one), then
     // CreateDeployment and following it.
-    let mut steps = ServerSideSteps {
+    let steps = ServerSideSteps {
         cfg,
         ports,
         controller: CodeDeploy {
@@ -222,21 +225,11 @@ async fn steps(
         target: None,
         followed: None,
     };
-    let walked = super::interpret::walk(&plan, &mut steps, cancel).await;
-    walked.end?;
-    let executed = walked.executed;
-    let td = steps.new_td.values().next().cloned().unwrap_or_default();
-    let Some((kind, status, reason, timeline)) = steps.followed else {
-        let outcome = Outcome {
-            kind: OutcomeKind::Cancelled,
-            services: vec![],
-            reason: Some("cancelled by the runner before CodeDeploy was asked for anything".into()),
-        };
-        return Ok(report(resolved, plan, executed, outcome, vec![]));
-    };
-    let ending = (kind, status, reason, timeline);
-    let (tds, run) = ((state.task_definition.clone(), td), (plan, executed));
-    Ok(super::server_side::followed_report(cfg, ports, resolved, run, &state.name, tds, ending, started).await)
+    let run = (state.name.as_str(), state.task_definition.clone());
+    let unasked = "cancelled by the runner before CodeDeploy was asked for anything";
+    steps
+        .walk_and_report(plan, cancel, resolved, run, unasked, started)
+        .await
 }
 
 /// Deployments an earlier run left going: stopped with auto-rollback, and waited out.

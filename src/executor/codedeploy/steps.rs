@@ -2,9 +2,9 @@
 //! judges it and stops it with auto-rollback on a failing verdict or a signal.
 
 use super::super::native::follow::Target;
-use super::super::server_side::ServerSide;
+use super::super::server_side::{Ending, ServerSide};
 use super::super::{Cancel, Ports};
-use super::follow::{self, Followed};
+use super::follow;
 use super::{refused, start};
 use crate::domain::codedeploy::DeploymentGroup;
 use crate::domain::plan::Step;
@@ -21,8 +21,6 @@ pub(super) struct CodeDeploy<'c, 'a> {
 
 #[async_trait::async_trait(?Send)]
 impl ServerSide for CodeDeploy<'_, '_> {
-    type Followed = Followed;
-
     fn starts(&self, step: &Step) -> bool {
         matches!(step, Step::CreateCodeDeployDeployment { .. })
     }
@@ -31,7 +29,7 @@ impl ServerSide for CodeDeploy<'_, '_> {
         start(self.cfg, self.ports, self.state, self.group, td).await
     }
 
-    async fn follow(&self, target: &Target, cancel: &mut Cancel) -> Followed {
+    async fn follow(&self, target: &Target, cancel: &mut Cancel) -> Ending {
         follow::follow(self.cfg, self.ports, self.group, target, cancel).await
     }
 

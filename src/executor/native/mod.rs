@@ -21,14 +21,14 @@ use std::collections::BTreeMap;
 use super::images::ResolvedImages;
 use super::rolling::preflight_native;
 use super::server_side::ServerSideSteps;
-use super::{lock, log, Cancel, DeployReport, Ports};
+use super::{log, Cancel, DeployReport, Ports};
 use crate::domain::native::{NativeSetup, WaitUntil};
-use crate::domain::outcome::{Outcome, OutcomeKind, ServiceStatus};
+use crate::domain::outcome::{Outcome, ServiceStatus};
 use crate::domain::plan;
 use crate::domain::service::ServiceState;
 use crate::domain::settings::DeployConfig;
 use crate::error::Error;
-use follow::{Followed, Target};
+use follow::Target;
 use steps::EcsNative;
 
 fn refused(cfg: &DeployConfig, service: &str, problem: String) -> Error {
@@ -76,7 +76,10 @@ pub fn checked_setup(cfg: &DeployConfig, state: &ServiceState, setup: &NativeSet
             ),
         ));
     }
-    let smoke_hook = setup.pause_stages.iter().any(|s| crate::domain::native::smoke_stage(s));
+    let smoke_hook = setup
+        .pause_stages
+        .iter()
+        .any(|s| crate::domain::native::smoke_stage(&crate::domain::native::LifecycleStage::parse(s)));
     if nc.analysis.smoke_url.is_some() && !smoke_hook {
         // ECS waits for nothing but a hook: without one it shifts production before any smoke.
         return Err(refused(
@@ -138,17 +141,8 @@ pub async fn deploy(
         cfg.aws_time_scale,
     )
     .with_run_task(cfg.run_task.as_ref());
-    for line in plan.lines() {
-        log::info(&line);
-    }
-    let services = vec![(state.name.clone(), state.arn.clone())];
-    let ttl = lock::ttl(cfg, &plan);
-    lock::holding(cfg, ports, &services, ttl, async {
-        // Auto scaling held still for the deploy, as on every controller.
-        let deploy = deploy_locked(cfg, ports, cancel, &resolved, &state, &setup, plan, started);
-        super::scaling::held_still(cfg, ports, &state.name, deploy).await
-    })
-    .await
+    let body = deploy_locked(cfg, ports, cancel, &resolved, &state, &setup, plan.clone(), started);
+    super::server_side::around(cfg, ports, &plan, &state, body).await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -183,7 +177,7 @@ async fn deploy_locked(
         }
     };
     let previous_td = state.task_definition.clone();
-    let mut steps = ServerSideSteps {
+    let steps = ServerSideSteps {
         cfg,
         ports,
         controller: EcsNative {
@@ -198,28 +192,11 @@ async fn deploy_locked(
         target: resumed,
         followed: None,
     };
-    let walked = super::interpret::walk(&plan, &mut steps, cancel).await;
-    walked.end?;
-    let executed = walked.executed;
-    let (Some(followed), Some(target)) = (steps.followed, steps.target) else {
-        // Cancelled before ECS was asked for anything: nothing to put back.
-        let outcome = Outcome {
-            kind: OutcomeKind::Cancelled,
-            services: vec![],
-            reason: Some("cancelled by the runner before the service was updated".into()),
-        };
-        return Ok(report(resolved, plan, executed, outcome, vec![]));
-    };
-    let new_td = target.task_definition.clone();
-    let Followed {
-        kind,
-        status,
-        reason,
-        timeline,
-    } = followed;
-    let ending = (kind, status, reason, timeline);
-    let (tds, run) = ((previous_td, new_td), (plan, executed));
-    Ok(super::server_side::followed_report(cfg, ports, resolved, run, &state.name, tds, ending, started).await)
+    let run = (state.name.as_str(), previous_td);
+    let unasked = "cancelled by the runner before the service was updated";
+    steps
+        .walk_and_report(plan, cancel, resolved, run, unasked, started)
+        .await
 }
 
 /// The report of a deployment AWS shifts itself (ECS native or CodeDeploy).

@@ -1,9 +1,9 @@
 //! ECS-native as a server-side controller: UpdateService starts ECS's own deployment, which
 //! the follow step judges and stops with ROLLBACK on a failing verdict or a signal.
 
-use super::super::server_side::ServerSide;
+use super::super::server_side::{Ending, ServerSide};
 use super::super::{Cancel, Ports};
-use super::follow::{self, Followed, Target};
+use super::follow::{self, Target};
 use super::refused;
 use crate::domain::native::NativeSetup;
 use crate::domain::plan::Step;
@@ -21,8 +21,6 @@ pub(super) struct EcsNative<'c, 'a> {
 
 #[async_trait::async_trait(?Send)]
 impl ServerSide for EcsNative<'_, '_> {
-    type Followed = Followed;
-
     fn starts(&self, step: &Step) -> bool {
         matches!(step, Step::UpdateService { .. })
     }
@@ -31,9 +29,10 @@ impl ServerSide for EcsNative<'_, '_> {
         follow::start(self.cfg, self.ports, &self.state.name, td, self.setup).await
     }
 
-    async fn follow(&self, target: &Target, cancel: &mut Cancel) -> Followed {
+    async fn follow(&self, target: &Target, cancel: &mut Cancel) -> Ending {
         let (pc, until) = (&self.nc.analysis, self.nc.wait_until);
-        follow::follow(self.cfg, self.ports, pc, self.setup, until, target, cancel).await
+        let f = follow::follow(self.cfg, self.ports, pc, self.setup, until, target, cancel).await;
+        (f.kind, f.status, f.reason, f.timeline)
     }
 
     fn refused(&self, problem: String) -> Error {
