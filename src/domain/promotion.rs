@@ -75,11 +75,12 @@ pub enum Refusal {
         current: String,
         stage: String,
     },
-    #[error("digest {digest} has not passed {previous}: {previous} runs {previous_runs}, and no record says it passed. Promote what {previous} runs, or set `allow-unverified: true` to override (logged)")]
+    #[error("digest {digest} has not passed {previous}: no deployment of it there is recorded as judged good, and {previous} {now}. Promote a release {previous} recorded good (its run ended in success), or set `allow-unverified: true` to override (logged)")]
     NotPassed {
         digest: String,
         previous: String,
-        previous_runs: String,
+        /// What the previous stage is doing now, in words.
+        now: String,
     },
     #[error("what {previous} runs could not be read, so the release's provenance cannot be checked; this is never waived. Fix the reason above and re-run")]
     PreviousUnknown { previous: String },
@@ -111,25 +112,57 @@ pub fn check_version(
     Ok(())
 }
 
-/// Provenance: a digest enters a stage only if the previous stage runs it now, or a record
-/// says it passed the previous stage.
-pub fn check_provenance(
-    digest: &str,
-    previous: &str,
-    previous_runs: &[String],
-    passed_previous: bool,
-) -> Result<(), Refusal> {
-    if passed_previous || previous_runs.iter().any(|d| d == digest) {
+/// What the previous stage's traffic is on now, as its records say: only for the words of a
+/// refusal, never for the verdict.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PreviousNow {
+    /// Nothing this action recorded serves its traffic.
+    Unrecorded,
+    /// One revision serves all of its traffic: its digest, and how the deployment of it
+    /// ended (`None`: no end recorded, so a run is still going or was stopped before its
+    /// judgement ended).
+    Whole { digest: String, result: Option<String> },
+    /// Its traffic is split between revisions (digest, weight in percent): a canary in
+    /// progress, or one an interrupted run left.
+    Split(Vec<(String, u8)>),
+}
+
+impl std::fmt::Display for PreviousNow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PreviousNow::Unrecorded => write!(f, "serves nothing this action recorded"),
+            PreviousNow::Whole { digest, result: None } => write!(
+                f,
+                "serves {digest} on all its traffic with no end recorded (its run is still going, or was stopped before its judgement ended)"
+            ),
+            PreviousNow::Whole {
+                digest,
+                result: Some(r),
+            } if r == "success" => write!(f, "serves {digest}, recorded good"),
+            PreviousNow::Whole {
+                digest,
+                result: Some(r),
+            } => write!(f, "serves {digest}, whose deployment ended in {r} and was left in place"),
+            PreviousNow::Split(parts) => {
+                let parts: Vec<String> = parts.iter().map(|(d, w)| format!("{d} at {w}%")).collect();
+                write!(f, "is splitting its traffic: {}", parts.join(", "))
+            }
+        }
+    }
+}
+
+/// Provenance: a digest enters a stage only if a deployment of it to the previous stage is
+/// recorded as judged good (`ecs-deploy:result=success`). Running there is not enough: a
+/// canary still at 50%, a run killed in its bake, and a failed deploy left in place all run
+/// a digest nobody judged good.
+pub fn check_provenance(digest: &str, previous: &str, now: &PreviousNow, passed: &[String]) -> Result<(), Refusal> {
+    if passed.iter().any(|d| d == digest) {
         return Ok(());
     }
     Err(Refusal::NotPassed {
         digest: digest.to_string(),
         previous: previous.to_string(),
-        previous_runs: if previous_runs.is_empty() {
-            "nothing we recorded".to_string()
-        } else {
-            previous_runs.join(", ")
-        },
+        now: now.to_string(),
     })
 }
 
@@ -182,10 +215,16 @@ mod tests {
     }
 
     #[test]
-    fn provenance() {
-        assert!(check_provenance("sha256:a", "staging", &["sha256:a".into()], false).is_ok());
-        assert!(check_provenance("sha256:a", "staging", &[], true).is_ok());
-        let e = check_provenance("sha256:x", "staging", &["sha256:a".into()], false).unwrap_err();
+    fn provenance_needs_a_record_of_success_not_just_running_there() {
+        let runs_a = PreviousNow::Whole {
+            digest: "sha256:a".into(),
+            result: None,
+        };
+        assert!(check_provenance("sha256:a", "staging", &runs_a, &["sha256:a".into()]).is_ok());
+        let e = check_provenance("sha256:a", "staging", &runs_a, &[]).unwrap_err();
         assert!(e.to_string().contains("has not passed staging"), "{e}");
+        assert!(e.to_string().contains("no end recorded"), "{e}");
+        let e = check_provenance("sha256:x", "staging", &PreviousNow::Unrecorded, &["sha256:a".into()]).unwrap_err();
+        assert!(e.to_string().contains("serves nothing this action recorded"), "{e}");
     }
 }

@@ -5,7 +5,7 @@
 
 use semver::Version;
 
-use super::promotion::{check_provenance, check_version, Refusal};
+use super::promotion::{check_provenance, check_version, PreviousNow, Refusal};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Command {
@@ -27,9 +27,9 @@ pub struct Running {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Previous {
     pub name: String,
-    /// What it runs now (its live revision's digest record), if it runs anything we recorded.
-    pub runs: Option<String>,
-    /// Digests recorded as having passed it.
+    /// What its traffic is on now (for the refusal's words).
+    pub now: PreviousNow,
+    /// Digests recorded as having passed it (a deployment there that ended in success).
     pub passed: Vec<String>,
 }
 
@@ -70,12 +70,7 @@ pub fn decide_stage(
             None => Err(Refusal::PreviousUnknown {
                 previous: "the previous stage".into(),
             }),
-            Some(p) => check_provenance(
-                digest,
-                &p.name,
-                &p.runs.clone().into_iter().collect::<Vec<_>>(),
-                p.passed.iter().any(|d| d == digest),
-            ),
+            Some(p) => check_provenance(digest, &p.name, &p.now, &p.passed),
         };
         if let Err(refusal) = verdict {
             if allow_unverified && !matches!(refusal, Refusal::PreviousUnknown { .. }) {
@@ -124,9 +119,20 @@ mod tests {
     }
 
     fn staging(runs: Option<&str>, passed: &[&str]) -> Option<Previous> {
+        let now = match runs {
+            Some(d) => PreviousNow::Whole {
+                digest: d.into(),
+                result: passed.contains(&d).then(|| "success".into()),
+            },
+            None => PreviousNow::Unrecorded,
+        };
+        staging_now(now, passed)
+    }
+
+    fn staging_now(now: PreviousNow, passed: &[&str]) -> Option<Previous> {
         Some(Previous {
             name: "staging".into(),
-            runs: runs.map(str::to_string),
+            now,
             passed: passed.iter().map(|s| s.to_string()).collect(),
         })
     }
@@ -153,13 +159,49 @@ mod tests {
         type Case<'a> = (&'a str, Command, &'a str, Option<&'a str>, StageView, bool, &'a str);
         let cases: Vec<Case> = vec![
             (
-                "staging runs it",
+                "staging runs it, recorded good",
+                Command::Deploy,
+                A,
+                None,
+                view(staging(Some(A), &[A]), None),
+                false,
+                "deploy",
+            ),
+            (
+                "staging runs it whole, but the run was killed in its bake: nothing judged it",
                 Command::Deploy,
                 A,
                 None,
                 view(staging(Some(A), &[]), None),
                 false,
-                "deploy",
+                "refuse: digest sha256:aaaa has not passed staging: no deployment of it there is recorded as judged good, and staging serves sha256:aaaa on all its traffic with no end recorded",
+            ),
+            (
+                "staging's canary of it is at 50%",
+                Command::Deploy,
+                A,
+                None,
+                view(staging_now(PreviousNow::Split(vec![(B.into(), 50), (A.into(), 50)]), &[B]), None),
+                false,
+                "refuse: digest sha256:aaaa has not passed staging: no deployment of it there is recorded as judged good, and staging is splitting its traffic: sha256:bbbb at 50%, sha256:aaaa at 50%",
+            ),
+            (
+                "a failed rolling deploy of it left in place",
+                Command::Deploy,
+                A,
+                None,
+                view(
+                    staging_now(
+                        PreviousNow::Whole {
+                            digest: A.into(),
+                            result: Some("failure".into()),
+                        },
+                        &[B],
+                    ),
+                    None,
+                ),
+                false,
+                "refuse: digest sha256:aaaa has not passed staging: no deployment of it there is recorded as judged good, and staging serves sha256:aaaa, whose deployment ended in failure and was left in place",
             ),
             (
                 "staging passed it earlier",
@@ -229,7 +271,7 @@ mod tests {
                 Command::Deploy,
                 A,
                 Some("1.2.0"),
-                view(staging(Some(A), &[]), prod_on(B, "1.3.0")),
+                view(staging(Some(A), &[A]), prod_on(B, "1.3.0")),
                 false,
                 "refuse: v1.2.0 is lower than v1.3.0",
             ),
@@ -238,7 +280,7 @@ mod tests {
                 Command::Deploy,
                 A,
                 Some("1.4.0-rc.1"),
-                view(staging(Some(A), &[]), None),
+                view(staging(Some(A), &[A]), None),
                 false,
                 "refuse: v1.4.0-rc.1 is a pre-release",
             ),
@@ -247,7 +289,7 @@ mod tests {
                 Command::Deploy,
                 A,
                 Some("1.3.0"),
-                view(staging(Some(A), &[]), prod_on(A, "1.3.0")),
+                view(staging(Some(A), &[A]), prod_on(A, "1.3.0")),
                 false,
                 "already there",
             ),
@@ -257,7 +299,7 @@ mod tests {
                 A,
                 None,
                 view(
-                    staging(Some(A), &[]),
+                    staging(Some(A), &[A]),
                     Some(Running {
                         digest: Some(A.into()),
                         version: None,

@@ -21,7 +21,7 @@ use crate::domain::settings::{DeployConfig, ReleaseRun, StagePlan};
 use crate::error::Error;
 use crate::ports::{Gates, Retag};
 pub use observe::commit_messages;
-use stage::{deploy_stage, record_stage_tags, record_success};
+use stage::{deploy_stage, record_end, record_stage_tags};
 
 /// Tag recording how a revision's deployment ended.
 pub const RESULT: &str = "ecs-deploy:result";
@@ -186,8 +186,8 @@ async fn walk(
         )
         .await?;
         let kind = result.outcome.kind;
+        record_end(stage_ports, &result).await;
         if kind == OutcomeKind::Success {
-            record_success(stage_ports, &result).await;
             super::revisions::prune(&plan.cfg, stage_ports, &result).await;
             record_stage_tags(ports, run, &release, (&location, &digest, immutable), &plan.name).await;
         }

@@ -5,6 +5,7 @@ use super::super::rolling::record;
 use super::super::{log, Ports};
 use super::RESULT;
 use crate::domain::image::{Digest, EcrLocation};
+use crate::domain::promotion::PreviousNow;
 use crate::domain::release::{Previous, Running};
 use crate::domain::service::ServiceLifecycle;
 use crate::domain::settings::{DeployConfig, GithubContext};
@@ -127,15 +128,56 @@ pub async fn running(ports: &Ports<'_>, cfg: &DeployConfig) -> Result<Option<Run
     }))
 }
 
-/// The previous stage as provenance sees it: what it runs now and what passed it.
+/// The previous stage as provenance sees it: what passed it, and what its traffic is on now.
 pub async fn previous(ports: &Ports<'_>, cfg: &DeployConfig, name: &str) -> Result<Previous, Error> {
     let hist = history(ports, cfg, name).await?;
-    let runs = live_task_definition(ports, cfg)
-        .await?
-        .and_then(|td| tag(&td, record::DIGEST).map(str::to_string));
     Ok(Previous {
         name: name.to_string(),
-        runs,
+        now: traffic_now(ports, cfg).await?,
         passed: hist.into_iter().map(|(d, _, _)| d).collect(),
+    })
+}
+
+/// What a stage's traffic is on now, by its records: each serving revision's digest, and how
+/// its deployment ended when one revision serves it all.
+async fn traffic_now(ports: &Ports<'_>, cfg: &DeployConfig) -> Result<PreviousNow, Error> {
+    let states = ports.ecs.describe_services(&cfg.cluster, &cfg.services).await?;
+    let active: Vec<_> = states.iter().filter(|s| s.status == ServiceLifecycle::Active).collect();
+    let serving: Vec<(&str, u8)> = match &cfg.progressive {
+        Some(pc) => {
+            let fw = ports.router.forward_weights(&pc.split).await?;
+            active
+                .iter()
+                .map(|s| {
+                    let w = s
+                        .target_groups
+                        .iter()
+                        .filter_map(|tg| fw.weight_of(tg))
+                        .max()
+                        .unwrap_or(0);
+                    (s.task_definition.as_str(), w.clamp(0, 100) as u8)
+                })
+                .filter(|(_, w)| *w > 0)
+                .collect()
+        }
+        None => active
+            .iter()
+            .map(|s| (s.task_definition.as_str(), 100))
+            .take(1)
+            .collect(),
+    };
+    let mut described = Vec::new();
+    for (td, weight) in serving {
+        described.push((ports.ecs.describe_task_definition(td).await?, weight));
+    }
+    let digest = |td: &TaskDefinitionInfo| tag(td, record::DIGEST).unwrap_or("an unrecorded revision").to_string();
+    Ok(match described.as_slice() {
+        [] => PreviousNow::Unrecorded,
+        [(td, _)] if tag(td, record::DIGEST).is_none() => PreviousNow::Unrecorded,
+        [(td, _)] => PreviousNow::Whole {
+            digest: digest(td),
+            result: tag(td, RESULT).map(str::to_string),
+        },
+        many => PreviousNow::Split(many.iter().map(|(td, w)| (digest(td), *w)).collect()),
     })
 }

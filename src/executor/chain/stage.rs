@@ -5,6 +5,7 @@ use super::super::{log, Cancel, DeployReport, Ports};
 use super::{components, observe, RESULT};
 use crate::domain::components::Components;
 use crate::domain::image::{Digest, ImageRef};
+use crate::domain::outcome::OutcomeKind;
 use crate::domain::settings::{ContainerImages, ReleaseRun, StagePlan};
 use crate::error::Error;
 use crate::ports::StageStart;
@@ -86,16 +87,25 @@ pub(super) async fn deploy_stage(
     super::super::deploy(&cfg, &stage_ports, cancel).await
 }
 
-/// Tags every new revision of a successful stage as a success (what provenance reads).
-pub(super) async fn record_success(ports: &Ports<'_>, result: &DeployReport) {
+/// Tags every new revision of a stage with how its deployment ended: `success` (the only end
+/// provenance accepts), `failure` or `cancelled`. A revision with no end recorded was left by
+/// a run that was killed before its judgement ended.
+pub(super) async fn record_end(ports: &Ports<'_>, result: &DeployReport) {
+    let end = match result.outcome.kind {
+        OutcomeKind::Success => "success",
+        OutcomeKind::Cancelled => "cancelled",
+        OutcomeKind::Failure => "failure",
+        // Paused: not ended; a later run resumes and records it.
+        _ => return,
+    };
     for s in &result.outcome.services {
         if let Some(td) = &s.new_task_definition {
             if let Err(e) = ports
                 .ecs
-                .tag_service(td, &[(RESULT.to_string(), "success".to_string())])
+                .tag_service(td, &[(RESULT.to_string(), end.to_string())])
                 .await
             {
-                log::warning("Record not written", &format!("could not tag {td} as a success: {e}"));
+                log::warning("Record not written", &format!("could not tag {td} as {end}: {e}"));
             }
         }
     }
