@@ -107,3 +107,49 @@ async fn a_promotion_from_a_failed_rolling_deploy_left_in_place_is_refused() {
     let out = refused_promotion(&aws, &config, &image).await;
     assert!(out.contains("ended in failure and was left in place"), "{out}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cluster_input_beside_a_chain_that_walks_to_prod_is_refused() {
+    let aws = Aws::new("prov_scope").await;
+    let staging = "  - name: staging\n    cluster: c-prov-scope-staging\n    services: web\n";
+    let (config, repo) = chain(&aws, "prov-scope", staging).await;
+    let image = Aws::image_uri(&repo, "v1");
+    let path = config.path().to_str().expect("a path");
+    let before = mutations(&aws.access_key).len();
+    let run = run_action(
+        &aws,
+        &[
+            ("config", path),
+            ("stage", "staging"),
+            ("until", "prod"),
+            ("cluster", "somewhere-else"),
+            ("image", &image),
+        ],
+        &[],
+    );
+    run.assert_code(2);
+    assert!(
+        run.stdout.contains("::error title=Invalid input%3A cluster::")
+            && run.stdout.contains("walks from `staging` to `prod`"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(mutations(&aws.access_key).len(), before, "refused before any change");
+
+    // A value in the file that does not read is one input error, never a default.
+    let broken = tempfile::NamedTempFile::new().expect("a temp file");
+    std::fs::write(
+        broken.path(),
+        "stages:\n  - name: prod\n    cluster: c-prov-scope-prod\n    services: web\n    bake-time: {minutes: 5}\n",
+    )
+    .expect("the config");
+    let path = broken.path().to_str().expect("a path");
+    let run = run_action(&aws, &[("config", path), ("stage", "prod"), ("image", &image)], &[]);
+    run.assert_code(2);
+    assert!(
+        run.stdout.contains("::error title=Invalid input%3A config::"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(mutations(&aws.access_key).len(), before, "refused before any change");
+}

@@ -242,25 +242,41 @@ impl StageFile {
         self.environment.as_deref().unwrap_or(&self.name)
     }
 
-    /// The stage's values under the action's inputs: an input that was given wins.
-    pub fn overlay(&self, inputs: &RawInputs) -> RawInputs {
-        let mut pairs: Vec<(String, String)> = self
+    /// The stage's values under `inputs` (scoped by `stage_scope`): an input that was given
+    /// wins. A value that does not read is an error naming the stage, never a default.
+    pub fn overlay(&self, inputs: &RawInputs) -> Result<RawInputs, InputError> {
+        let pairs: Vec<(String, String)> = self
             .inputs
             .iter()
             .map(|(k, v)| (format!("INPUT_{}", k.to_uppercase()), v.as_input()))
             .collect();
-        let base = RawInputs::from_vars(pairs.drain(..)).unwrap_or_default();
-        merge(base, inputs)
+        let base = RawInputs::from_vars(pairs).map_err(|e| {
+            InputError::new(
+                "config",
+                format!("stage `{}`: {}", super::validate::printable(&self.name), e.problem),
+                "fix the stage's values in the config file",
+            )
+        })?;
+        merge(base, inputs).map_err(|e| {
+            InputError::new(
+                "config",
+                format!(
+                    "stage `{}`: its values and the inputs do not combine: {e}",
+                    super::validate::printable(&self.name)
+                ),
+                "fix the stage's values in the config file",
+            )
+        })
     }
 }
 
 /// `over` wins wherever it has a non-empty value. Field by field through serde, so an input
 /// added to `RawInputs` is merged without being listed here.
-fn merge(base: RawInputs, over: &RawInputs) -> RawInputs {
-    let (Ok(serde_json::Value::Object(mut merged)), Ok(serde_json::Value::Object(over))) =
-        (serde_json::to_value(base.clone()), serde_json::to_value(over))
+fn merge(base: RawInputs, over: &RawInputs) -> Result<RawInputs, serde_json::Error> {
+    let (serde_json::Value::Object(mut merged), serde_json::Value::Object(over)) =
+        (serde_json::to_value(base.clone())?, serde_json::to_value(over)?)
     else {
-        return base;
+        return Ok(base);
     };
     for (key, value) in over {
         if value.as_str().is_some_and(|v| !v.trim().is_empty()) {
@@ -268,7 +284,7 @@ fn merge(base: RawInputs, over: &RawInputs) -> RawInputs {
             merged.insert(key, serde_json::Value::String(trimmed));
         }
     }
-    serde_json::from_value(serde_json::Value::Object(merged)).unwrap_or(base)
+    serde_json::from_value(serde_json::Value::Object(merged))
 }
 
 #[cfg(test)]
@@ -308,7 +324,7 @@ stages:
             cluster: Some("".into()),
             ..Default::default()
         };
-        let prod = f.stage("prod").unwrap().overlay(&over);
+        let prod = f.stage("prod").unwrap().overlay(&over).unwrap();
         assert_eq!(prod.canary_steps.as_deref(), Some("5,25,100"));
         assert_eq!(
             prod.cluster.as_deref(),

@@ -18,6 +18,7 @@ pub mod report_channels;
 pub mod role;
 pub mod run_task;
 pub mod service_controls;
+pub mod stage_scope;
 pub mod stages;
 pub mod task_definition_file;
 pub mod validate;

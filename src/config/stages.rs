@@ -79,10 +79,25 @@ pub fn release_run(
             "leave `until` empty for rollback and plan",
         )]);
     }
+    // Inputs beyond the run's own are settings of the stage named by `stage` only.
+    let others = super::stage_scope::run_wide(raw).map_err(|e| vec![e])?;
     let mut errors = Vec::new();
+    if i1 > i0 {
+        errors.extend(super::stage_scope::topology_beside_until(
+            raw,
+            start,
+            &file.stages[i1].name,
+        ));
+    }
     let mut plans = Vec::new();
-    for stage in &file.stages[i0..=i1] {
-        let mut stage_raw = stage.overlay(raw);
+    for (i, stage) in file.stages.iter().enumerate().take(i1 + 1).skip(i0) {
+        let mut stage_raw = match stage.overlay(if i == i0 { raw } else { &others }) {
+            Ok(r) => r,
+            Err(e) => {
+                errors.push(e);
+                continue;
+            }
+        };
         stage_raw.stage = Some(stage.name.clone());
         // The image is decided at run time (a digest); validate the rest with a stand-in.
         if given(&stage_raw.image).is_none() && given(&stage_raw.containers).is_none() && file.multi_image() {
@@ -119,7 +134,7 @@ pub fn release_run(
     let mut previous = None;
     if command == Command::Deploy && i0 > 0 {
         let prev = &file.stages[i0 - 1];
-        match stage_config(file, raw, i0 - 1, stand_in, context, region_env.clone()) {
+        match stage_config(file, &others, i0 - 1, stand_in, context, region_env.clone()) {
             Ok(cfg) => previous = Some(stage_plan(file, prev, cfg)),
             Err(e) => {
                 for mut err in e {
@@ -232,7 +247,7 @@ fn stage_config(
     region_env: Option<String>,
 ) -> Result<DeployConfig, Vec<InputError>> {
     let stage = &file.stages[index];
-    let mut stage_raw = stage.overlay(raw);
+    let mut stage_raw = stage.overlay(raw).map_err(|e| vec![e])?;
     stage_raw.stage = Some(stage.name.clone());
     if file.multi_image() {
         stage_raw.image = None;
