@@ -11,7 +11,7 @@ help:
 	@echo "make test   - every test: unit, simulator, integration (real binary), image, lint"
 	@echo "make sim    - start the AWS simulator in the foreground to explore (prints its endpoint)"
 	@echo "make lint   - hadolint, actionlint schemas, zizmor, shellcheck, yamllint, clippy, fmt"
-	@echo "make reliability - the full fault matrix and 30+30 SIGKILL/SIGTERM trials (RELIABILITY.md)"
+	@echo "make reliability - the full fault matrix, 30+30 SIGKILL/SIGTERM trials and 20 bad 5-minute CodeDeploy canaries (RELIABILITY.md)"
 	@echo "make bench  - latency, API calls, size, RSS, scale, and the official waiter beside ours (BENCHMARKS.md)"
 	@echo "make slow   - runs left at action.yml's defaults, in real time (about 35 minutes)"
 	@echo "make image  - the image test (release dry run) with the shipped dist build (fat LTO: about 8 minutes)"
@@ -39,6 +39,7 @@ lint: setup
 reliability: setup
 	ECS_DEPLOY_FULL_MATRIX=1 cargo test --test faults -- --nocapture --test-threads=1
 	ECS_DEPLOY_FULL_MATRIX=1 cargo test --test chain_faults -- --nocapture
+	scripts/with-github-fake.sh cargo test --test codedeploy a_bad_five_minute_canary -- --ignored --nocapture
 	@cat target/reliability/matrix-full.md target/reliability/crash-full.md
 
 # Measures the shipped (dist) binary; its first build takes several minutes on 2 cores.

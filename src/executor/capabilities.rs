@@ -33,7 +33,6 @@ const NOT_CODEDEPLOY: &str =
     "it applies only to a service on the CODE_DEPLOY deployment controller, and this one is not; remove it";
 const NOT_FOLLOWED: &str =
     "it applies only to a deployment ECS or CodeDeploy runs on its own, which this job follows; remove it";
-const STEPS_UNJUDGED: &str = "here a step that CloudWatch has not published in time is warned about, not failed (a known gap); remove it, or use a two-slot strategy to have such a step fail";
 const WHOLE_STEP: &str = "here each step is judged as a whole; remove it";
 const COMPARE_TWO_SLOT: &str =
     "the compare judge runs on two-slot rollouts only; use judge: threshold (the default) here";
@@ -132,15 +131,7 @@ pub const TABLE: &[(&str, [Support; 4])] = &[
     ("min-requests", [R(ECS_JUDGES), H, H, H]),
     ("failure-limit", [R(ECS_JUDGES), H, H, H]),
     ("metrics-delay", [R(ECS_JUDGES), H, H, H]),
-    (
-        "on-inconclusive",
-        [
-            R(ECS_JUDGES),
-            H,
-            OnlyAt("continue", STEPS_UNJUDGED),
-            OnlyAt("continue", STEPS_UNJUDGED),
-        ],
-    ),
+    ("on-inconclusive", [R(ECS_JUDGES), H, H, H]),
     ("recent-window", [R(ECS_JUDGES), H, R(WHOLE_STEP), R(WHOLE_STEP)]),
     (
         "judge",

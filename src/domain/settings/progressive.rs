@@ -51,12 +51,17 @@ pub enum StickyRollback {
 }
 
 impl ProgressiveConfig {
-    /// Against a simulator that runs `scale` times faster than real time, CloudWatch's minute and
-    /// its delay shrink by as much (set by ECS_DEPLOY_TIME_SCALE; never on AWS).
+    /// Against a simulator that runs `scale` times faster than real time, CloudWatch's minute,
+    /// its delay and the analysis interval (a count of CloudWatch minutes) shrink by as much
+    /// (set by ECS_DEPLOY_TIME_SCALE; never on AWS). The interval keeps a floor of one real
+    /// second (or what was set, if less) so that a fast clock never hammers the API; the floor
+    /// only makes looks rarer than even scaling would, never more frequent.
     pub fn scale_metrics_clock(&mut self, scale: f64) {
         if scale > 1.0 {
             self.clock.minute = self.clock.minute.div_f64(scale);
             self.clock.max_delay = self.clock.max_delay.div_f64(scale);
+            let floor = self.bake.interval.min(std::time::Duration::from_secs(1));
+            self.bake.interval = self.bake.interval.div_f64(scale).max(floor);
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use super::super::cancel::sleep_or_cancel;
 use super::super::native::follow::Target;
-use super::super::native::window::{close, judge_window, Window};
+use super::super::native::window::{judged_too_late, Windows};
 use super::super::rolling::revert_budget;
 use super::super::{log, Cancel, Ports};
 use super::own_duration;
@@ -73,8 +73,7 @@ pub(super) async fn follow(
     let until = nc.map_or(WaitUntil::Deployed, |n| n.wait_until);
     let since = ports.clock.now();
     let deadline = cfg.wait_timeout + own_duration(cfg, g);
-    let mut timeline = Vec::new();
-    let mut window: Option<Window> = None;
+    let mut windows = Windows::default();
     let mut said = String::new();
     let every = cfg.poll_interval.min(pc.bake.interval);
     loop {
@@ -103,22 +102,27 @@ pub(super) async fn follow(
             }
             match view.status {
                 CodeDeployStatus::Succeeded => {
-                    close(
-                        ports,
-                        &mut window,
-                        &mut timeline,
-                        "pass (CodeDeploy completed the deployment)",
-                    );
-                    return (OutcomeKind::Success, ServiceStatus::Deployed, None, timeline);
+                    windows.end_current(ports);
+                    let late = if windows.settling(pc, ports.clock.now()) {
+                        // Completed before CloudWatch published every minute it served: those
+                        // are still judged, though only `command: rollback` can undo now.
+                        windows.judge(ports, cfg, pc, target).await.inspect(|(_, reason)| {
+                            windows.close_all(ports, &format!("fail: {reason}"));
+                        })
+                    } else {
+                        match windows.finish(ports, pc, "CodeDeploy completed the deployment") {
+                            Ok(()) => return (OutcomeKind::Success, ServiceStatus::Deployed, None, windows.timeline),
+                            Err(late) => Some(late),
+                        }
+                    };
+                    if let Some((weight, reason)) = late {
+                        let (status, why) = judged_too_late(weight, reason, "CodeDeploy");
+                        return (OutcomeKind::Failure, status, Some(why), windows.timeline);
+                    }
                 }
                 CodeDeployStatus::Stopped | CodeDeployStatus::Failed => {
                     let why = view.failure();
-                    close(
-                        ports,
-                        &mut window,
-                        &mut timeline,
-                        &format!("stopped by CodeDeploy: {why}"),
-                    );
+                    windows.close_all(ports, &format!("stopped by CodeDeploy: {why}"));
                     let rollback =
                         await_rolled_back(ports, &target.arn, cfg.wait_timeout, cfg.poll_interval, cancel).await;
                     let failure = Failure::RolloutFailed {
@@ -129,26 +133,15 @@ pub(super) async fn follow(
                         OutcomeKind::Failure,
                         ServiceStatus::Failed { failure, rollback },
                         Some(reason),
-                        timeline,
+                        windows.timeline,
                     );
                 }
                 _ if view.green_weight > 0.0 => {
                     let weight = view.green_weight.round().clamp(0.0, 100.0) as u8;
-                    if window.as_ref().map(|w| w.weight) != Some(weight) {
-                        close(ports, &mut window, &mut timeline, "pass (CodeDeploy moved on)");
-                        window = Some(Window::at(weight, ports.clock.now()));
-                    }
-                    if let Some(w) = window.as_mut() {
-                        let judged = super::super::cancel::race(cancel, judge_window(ports, cfg, pc, target, w)).await;
-                        if let Some(Some(reason)) = judged {
-                            stop = Some((
-                                Failure::Analysis {
-                                    weight: w.weight,
-                                    reason,
-                                },
-                                false,
-                            ));
-                        }
+                    windows.serving(ports, weight);
+                    let judged = super::super::cancel::race(cancel, windows.judge(ports, cfg, pc, target)).await;
+                    if let Some(Some((weight, reason))) = judged {
+                        stop = Some((Failure::Analysis { weight, reason }, false));
                     }
                 }
                 _ => {}
@@ -165,8 +158,13 @@ pub(super) async fn follow(
                     g.alarm_rollback.join(", ")
                 );
                 log::warning("Not watched by this job", &note);
-                close(ports, &mut window, &mut timeline, &format!("pass so far; {note}"));
-                return (OutcomeKind::Success, ServiceStatus::Deployed, Some(note), timeline);
+                windows.close_all(ports, &format!("pass so far; {note}"));
+                return (
+                    OutcomeKind::Success,
+                    ServiceStatus::Deployed,
+                    Some(note),
+                    windows.timeline,
+                );
             }
         }
         if stop.is_none() && super::super::elapsed(ports, since) > deadline {
@@ -179,7 +177,8 @@ pub(super) async fn follow(
                 failure.summary()
             };
             log::info("Roll back: StopDeployment with auto-rollback");
-            close(ports, &mut window, &mut timeline, &format!("fail: {why}"));
+            windows.close_all(ports, &format!("fail: {why}"));
+            let timeline = std::mem::take(&mut windows.timeline);
             let rollback = match ports.ecs.codedeploy_stop(&target.arn).await {
                 Err(e) => RollbackResult::Failed(format!("StopDeployment failed: {e}")),
                 Ok(()) => {

@@ -10,7 +10,7 @@ use super::super::cancel::sleep_or_cancel;
 use super::super::rolling::{revert_budget, Planned};
 use super::super::{log, Cancel, Ports, StepRecord};
 use super::resume::await_end;
-use super::window::{close, judge_window, smoke, Window};
+use super::window::{smoke, Windows};
 use crate::domain::native::{smoke_stage, NativeSetup, Phase, WaitUntil};
 use crate::domain::outcome::{OutcomeKind, RollbackResult, ServiceStatus};
 use crate::domain::rollout::Failure;
@@ -145,8 +145,7 @@ pub async fn follow(
     cancel: &mut Cancel,
 ) -> Followed {
     let since = ports.clock.now();
-    let mut timeline = Vec::new();
-    let mut window: Option<Window> = None;
+    let mut windows = Windows::default();
     let mut said = String::new();
     let mut smoked = false;
     let every = cfg.poll_interval.min(pc.bake.interval);
@@ -175,21 +174,33 @@ pub async fn follow(
                 }
                 match view.phase() {
                     Phase::Succeeded => {
-                        close(ports, &mut window, &mut timeline, "pass (ECS completed the deployment)");
-                        return ended(OutcomeKind::Success, ServiceStatus::Deployed, None, timeline);
+                        windows.end_current(ports);
+                        if windows.settling(pc, ports.clock.now()) {
+                            // ECS finished before CloudWatch published every minute it served:
+                            // those are still judged, though only `command: rollback` can undo.
+                            if let Some((weight, reason)) = windows.judge(ports, cfg, pc, target).await {
+                                windows.close_all(ports, &format!("fail: {reason}"));
+                                return judged_too_late(weight, reason, windows.timeline);
+                            }
+                        } else {
+                            return match windows.finish(ports, pc, "ECS completed the deployment") {
+                                Ok(()) => ended(OutcomeKind::Success, ServiceStatus::Deployed, None, windows.timeline),
+                                Err((weight, reason)) => judged_too_late(weight, reason, windows.timeline),
+                            };
+                        }
                     }
                     Phase::RolledBack { reason } | Phase::Ended { reason } => {
-                        close(
-                            ports,
-                            &mut window,
-                            &mut timeline,
-                            &format!("rolled back by ECS: {reason}"),
-                        );
+                        windows.close_all(ports, &format!("rolled back by ECS: {reason}"));
                         let failure = Failure::RolloutFailed {
                             reason: format!("ECS rolled the deployment back: {reason}"),
                         };
                         let why = failure.summary();
-                        return ended(OutcomeKind::Failure, super::rolled_back(failure), Some(why), timeline);
+                        return ended(
+                            OutcomeKind::Failure,
+                            super::rolled_back(failure),
+                            Some(why),
+                            windows.timeline,
+                        );
                     }
                     Phase::Paused { hook } if pc.smoke_url.is_some() && smoke_stage(&view.stage) && !smoked => {
                         smoked = true;
@@ -212,26 +223,19 @@ pub async fn follow(
                             view.stage
                         );
                         log::info(&how);
-                        return ended(OutcomeKind::Paused, ServiceStatus::Deployed, Some(how), timeline);
+                        return ended(
+                            OutcomeKind::Paused,
+                            ServiceStatus::Deployed,
+                            Some(how),
+                            windows.timeline,
+                        );
                     }
                     Phase::Serving => {
                         let weight = view.production_weight.round().clamp(0.0, 100.0) as u8;
-                        if window.as_ref().map(|w| w.weight) != Some(weight) {
-                            close(ports, &mut window, &mut timeline, "pass (ECS moved on)");
-                            window = Some(Window::at(weight, ports.clock.now()));
-                        }
-                        if let Some(w) = window.as_mut() {
-                            let judged =
-                                super::super::cancel::race(cancel, judge_window(ports, cfg, pc, target, w)).await;
-                            if let Some(Some(reason)) = judged {
-                                stop_reason = Some((
-                                    Failure::Analysis {
-                                        weight: w.weight,
-                                        reason,
-                                    },
-                                    false,
-                                ));
-                            }
+                        windows.serving(ports, weight);
+                        let judged = super::super::cancel::race(cancel, windows.judge(ports, cfg, pc, target)).await;
+                        if let Some(Some((weight, reason))) = judged {
+                            stop_reason = Some((Failure::Analysis { weight, reason }, false));
                         }
                     }
                     Phase::Preparing | Phase::RollingBack => {}
@@ -239,8 +243,13 @@ pub async fn follow(
                 if stop_reason.is_none() && until != WaitUntil::Deployed && until.reached(&view) {
                     let note = until.unwatched(setup).unwrap_or_default();
                     log::warning("Not watched by this job", &note);
-                    close(ports, &mut window, &mut timeline, &format!("pass so far; {note}"));
-                    return ended(OutcomeKind::Success, ServiceStatus::Deployed, Some(note), timeline);
+                    windows.close_all(ports, &format!("pass so far; {note}"));
+                    return ended(
+                        OutcomeKind::Success,
+                        ServiceStatus::Deployed,
+                        Some(note),
+                        windows.timeline,
+                    );
                 }
             }
             // wait-timeout is the action's margin on top of what ECS itself takes to shift and bake.
@@ -250,7 +259,7 @@ pub async fn follow(
             }
         }
         if let Some((failure, cancelled)) = stop_reason.take() {
-            return stop(cfg, ports, target, failure, cancelled, &mut window, timeline, cancel).await;
+            return stop(cfg, ports, target, failure, cancelled, windows, cancel).await;
         }
         sleep_or_cancel(ports, every, cancel).await;
     }
@@ -264,8 +273,7 @@ async fn stop(
     target: &Target,
     failure: Failure,
     cancelled: bool,
-    window: &mut Option<Window>,
-    mut timeline: Vec<StepRecord>,
+    mut windows: Windows,
     cancel: &mut Cancel,
 ) -> Followed {
     let why = if cancelled {
@@ -274,7 +282,8 @@ async fn stop(
         failure.summary()
     };
     log::info("Roll back: StopServiceDeployment with ROLLBACK");
-    close(ports, window, &mut timeline, &format!("fail: {why}"));
+    windows.close_all(ports, &format!("fail: {why}"));
+    let timeline = windows.timeline;
     let rollback = match ports.ecs.stop_service_deployment(&target.arn).await {
         Err(e) => RollbackResult::Failed(format!("StopServiceDeployment failed: {e}")),
         Ok(()) => {
@@ -305,6 +314,11 @@ async fn stop(
         ServiceStatus::Failed { failure, rollback }
     };
     ended(kind, status, Some(why), timeline)
+}
+
+fn judged_too_late(weight: u8, reason: String, timeline: Vec<StepRecord>) -> Followed {
+    let (status, why) = super::window::judged_too_late(weight, reason, "ECS");
+    ended(OutcomeKind::Failure, status, Some(why), timeline)
 }
 
 fn ended(kind: OutcomeKind, status: ServiceStatus, reason: Option<String>, timeline: Vec<StepRecord>) -> Followed {

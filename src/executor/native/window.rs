@@ -1,6 +1,9 @@
 //! Judging a deployment AWS shifts itself (ECS native, CodeDeploy): each production weight AWS
-//! sets is a window, judged on CloudWatch's published minutes once per `analysis-interval`,
-//! and closed into the timeline when AWS moves on.
+//! sets is a window, judged on the CloudWatch minutes AWS served at that weight, once per
+//! `analysis-interval`. AWS moves on by its own clock, before CloudWatch has published a
+//! window's minutes; the window is still judged on its own minutes after that, until all are
+//! published, and a failure then still stops the deployment. A window that ends with nothing
+//! judged falls under `on-inconclusive`: it is never a pass.
 
 use std::time::{Duration, SystemTime};
 
@@ -9,13 +12,17 @@ use super::super::two_slot::bake::{look_at, Sides};
 use super::super::{log, Cancel, Ports, StepRecord};
 use super::follow::Target;
 use crate::domain::analysis::{judge, StepAnalysis, StepStatus, Verdict};
+use crate::domain::outcome::{RollbackResult, ServiceStatus};
+use crate::domain::rollout::Failure;
 use crate::domain::settings::DeployConfig;
 use crate::domain::settings::ProgressiveConfig;
 
-/// The analysis of one production weight (a window from when ECS set it).
+/// The analysis of one production weight: from when AWS set it to when it moved on.
 pub(crate) struct Window {
     pub weight: u8,
     set_at: SystemTime,
+    /// When AWS moved on from this weight; `None` while it serves it.
+    ended_at: Option<SystemTime>,
     analysis: StepAnalysis,
     seen: Option<(usize, u64)>,
     /// When CloudWatch was last read for this window: once per `analysis-interval`, while
@@ -28,41 +35,158 @@ impl Window {
         Window {
             weight,
             set_at,
+            ended_at: None,
             analysis: StepAnalysis::default(),
             seen: None,
             looked_at: None,
         }
     }
-}
 
-/// Ends the window in the timeline. A "pass" is only written for a window whose last look
-/// passed: AWS moves on by its own clock, and a window it ended before CloudWatch published
-/// enough of its minutes is recorded (and warned about) as not judged, never as a pass.
-pub(crate) fn close(ports: &Ports<'_>, window: &mut Option<Window>, timeline: &mut Vec<StepRecord>, verdict: &str) {
-    if let Some(w) = window.take() {
-        let verdict = match (&w.analysis.last, verdict.starts_with("pass")) {
-            (Some(Verdict::Pass), _) | (_, false) => verdict.to_string(),
-            (last, true) => {
-                let seen = last
-                    .as_ref()
-                    .map_or("no published minute yet".to_string(), |v| v.to_string());
-                let note = format!(
-                    "not judged at {}%: AWS moved on before CloudWatch published enough of its minutes ({seen}); make the step's bake longer than metrics-delay to judge it",
-                    w.weight
-                );
-                log::warning("Step not judged", &note);
-                note
-            }
-        };
-        timeline.push(StepRecord {
-            weight: w.weight,
-            started_at: Some(w.set_at),
-            seconds: super::super::elapsed(ports, w.set_at).as_secs_f64(),
-            canary: w.analysis.last_measurement.map(|m| m.canary),
+    /// Every minute it covers is published, or past CloudWatch's publication deadline.
+    fn settled(&self, pc: &ProgressiveConfig, now: SystemTime) -> bool {
+        self.ended_at.is_some_and(|end| {
+            let last = pc.clock.floor(end.checked_sub(Duration::from_nanos(1)).unwrap_or(end));
+            now >= last + pc.clock.minute + pc.clock.max_delay
+        })
+    }
+
+    fn record(&self, ports: &Ports<'_>, verdict: String) -> StepRecord {
+        let end = self.ended_at.unwrap_or_else(|| ports.clock.now());
+        StepRecord {
+            weight: self.weight,
+            started_at: Some(self.set_at),
+            seconds: end.duration_since(self.set_at).unwrap_or_default().as_secs_f64(),
+            canary: self.analysis.last_measurement.as_ref().map(|m| m.canary),
             verdict,
             comparison: None,
-        });
+        }
     }
+}
+
+/// The windows of one deployment: the weight AWS serves now, and those it moved on from that
+/// CloudWatch has not published whole yet.
+#[derive(Default)]
+pub(crate) struct Windows {
+    current: Option<Window>,
+    pending: Vec<Window>,
+    pub timeline: Vec<StepRecord>,
+}
+
+impl Windows {
+    /// AWS serves `weight` now: a new window when it changed; the one before stays open on
+    /// its own minutes.
+    pub fn serving(&mut self, ports: &Ports<'_>, weight: u8) {
+        if self.current.as_ref().map(|w| w.weight) != Some(weight) {
+            self.end_current(ports);
+            self.current = Some(Window::at(weight, ports.clock.now()));
+        }
+    }
+
+    /// AWS no longer serves the current weight (it finished, or rolls back).
+    pub fn end_current(&mut self, ports: &Ports<'_>) {
+        if let Some(mut w) = self.current.take() {
+            w.ended_at = Some(ports.clock.now());
+            self.pending.push(w);
+        }
+    }
+
+    /// Whether a window AWS moved on from still waits for CloudWatch's minutes.
+    pub fn settling(&self, pc: &ProgressiveConfig, now: SystemTime) -> bool {
+        self.pending.iter().any(|w| !w.settled(pc, now))
+    }
+
+    /// One look at every open window, each on its own minutes. A window whose minutes are
+    /// all published is concluded under `on-inconclusive`. Returns (weight, reason) to stop on.
+    pub async fn judge(
+        &mut self,
+        ports: &Ports<'_>,
+        cfg: &DeployConfig,
+        pc: &ProgressiveConfig,
+        target: &Target,
+    ) -> Option<(u8, String)> {
+        for w in self.pending.iter_mut().chain(self.current.as_mut()) {
+            if let Some(reason) = judge_window(ports, cfg, pc, target, w).await {
+                return Some((w.weight, reason));
+            }
+        }
+        let now = ports.clock.now();
+        let (settled, open): (Vec<Window>, Vec<Window>) = std::mem::take(&mut self.pending)
+            .into_iter()
+            .partition(|w| w.settled(pc, now));
+        self.pending = open;
+        for w in settled {
+            if let Err(reason) = self.conclude(ports, pc, w, "pass") {
+                return Some(reason);
+            }
+        }
+        None
+    }
+
+    /// AWS completed the deployment: every window concluded on what CloudWatch published,
+    /// under `on-inconclusive`. The first one not judged good is the error.
+    pub fn finish(&mut self, ports: &Ports<'_>, pc: &ProgressiveConfig, how: &str) -> Result<(), (u8, String)> {
+        self.end_current(ports);
+        let mut first = Ok(());
+        for w in std::mem::take(&mut self.pending) {
+            let concluded = self.conclude(ports, pc, w, &format!("pass ({how})"));
+            if first.is_ok() {
+                first = concluded;
+            }
+        }
+        first
+    }
+
+    /// A stop, a rollback by AWS, or the job no longer watching: every open window ends with
+    /// `verdict`.
+    pub fn close_all(&mut self, ports: &Ports<'_>, verdict: &str) {
+        self.end_current(ports);
+        for w in std::mem::take(&mut self.pending) {
+            let record = w.record(ports, verdict.to_string());
+            self.timeline.push(record);
+        }
+    }
+
+    fn conclude(
+        &mut self,
+        ports: &Ports<'_>,
+        pc: &ProgressiveConfig,
+        w: Window,
+        pass: &str,
+    ) -> Result<(), (u8, String)> {
+        match w.analysis.conclude(pc.on_inconclusive) {
+            Ok(None) => {
+                self.timeline.push(w.record(ports, pass.to_string()));
+                Ok(())
+            }
+            Ok(Some(note)) => {
+                let note = format!("not judged at {}%: {note}", w.weight);
+                log::warning("Step not judged", &note);
+                self.timeline.push(w.record(ports, note));
+                Ok(())
+            }
+            Err(reason) => {
+                let reason = match w.analysis.last {
+                    Some(Verdict::Fail(_)) => reason,
+                    _ => format!(
+                        "not judged: CloudWatch published too little of the minutes AWS served it ({reason}); make the step's bake longer than one minute plus metrics-delay, or set on-inconclusive: continue"
+                    ),
+                };
+                self.timeline.push(w.record(ports, format!("fail: {reason}")));
+                Err((w.weight, reason))
+            }
+        }
+    }
+}
+
+/// A step judged bad, or left unjudged, only after `who` (ECS, CodeDeploy) completed the
+/// deployment: stopping it can no longer undo it, so the run fails and says how to roll back.
+pub(crate) fn judged_too_late(weight: u8, reason: String, who: &str) -> (ServiceStatus, String) {
+    let failure = Failure::Analysis { weight, reason };
+    let why = failure.summary();
+    let rollback = RollbackResult::NotAttempted(format!(
+        "{who} had completed the deployment before CloudWatch published the step's minutes; roll back with `command: rollback`"
+    ));
+    (ServiceStatus::Failed { failure, rollback }, why)
 }
 
 /// One look at the window's published minutes; the reason when the verdict fails the step.
@@ -80,7 +204,8 @@ pub(crate) async fn judge_window(
         return None;
     }
     w.looked_at = Some(now);
-    let mut expected = pc.clock.minutes(w.set_at, now.max(w.set_at + Duration::from_millis(1)));
+    let upto = w.ended_at.unwrap_or(now).max(w.set_at + Duration::from_millis(1));
+    let mut expected = pc.clock.minutes(w.set_at, upto);
     if expected.len() > 1 && expected[0] < w.set_at {
         expected.remove(0); // the partial first minute: judged from the first whole one
     }
