@@ -67,6 +67,9 @@ pub enum RollbackResult {
     ByCodeDeploy,
     /// We put the previous task definition back and the service became stable on it.
     Done,
+    /// Production traffic never left the stable slot (the first traffic change was refused
+    /// or never made), and the new slot is scaled back.
+    NeverMoved,
     /// We asked for the previous task definition; not yet confirmed stable (e.g. on cancel).
     Requested,
     NotAttempted(String),
@@ -82,6 +85,7 @@ impl RollbackResult {
                 | RollbackResult::ByEcsDeployment
                 | RollbackResult::ByCodeDeploy
                 | RollbackResult::Done
+                | RollbackResult::NeverMoved
         )
     }
 
@@ -95,6 +99,9 @@ impl RollbackResult {
                 "rolled back by CodeDeploy: production traffic on the original task set".into()
             }
             RollbackResult::Done => "rolled back to the previous task definition".into(),
+            RollbackResult::NeverMoved => {
+                "production never moved: traffic stayed on the stable slot, and the new slot is scaled back".into()
+            }
             RollbackResult::Requested => "rollback to the previous task definition requested".into(),
             RollbackResult::NotAttempted(why) => format!("not rolled back: {why}"),
             RollbackResult::Failed(why) => format!("ROLLBACK FAILED: {why}"),

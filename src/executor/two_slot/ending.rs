@@ -5,7 +5,7 @@ use std::time::SystemTime;
 
 use super::super::rolling::revert_budget;
 use super::super::{log, DeployReport};
-use super::weights::{restore, scale_to_zero};
+use super::weights::{never_moved, restore, scale_to_zero};
 use super::{Ended, Run};
 use crate::domain::diagnostics::Diagnostics;
 use crate::domain::outcome::{Outcome, OutcomeKind, ServiceResult, ServiceStatus};
@@ -61,7 +61,17 @@ pub(super) async fn close(run: &mut Run<'_, '_>, ended: Ended) -> Result<Ending,
         }
         Ended::Failed(failure) => {
             log::group("Roll back: traffic to the stable slot first");
-            let rollback = restore_now(false).await;
+            // No weight change ever took (run.weight is set only once one is read back).
+            let untouched = run.weight == 0 && run.step_starts.is_empty();
+            let test = pc.test_listener.as_ref();
+            let never = match untouched {
+                true => never_moved(cfg, test, &pc.split, ports, &run.topo).await,
+                false => None,
+            };
+            let rollback = match never {
+                Some(r) => r,
+                None => restore_now(false).await,
+            };
             if run.recorded {
                 // Failed after the slot tags named the new slot stable: the old one is again.
                 let topo = &run.topo;

@@ -226,6 +226,61 @@ pub async fn restore(
     }
 }
 
+/// A failure before any weight change took: production never left the stable slot, so there is
+/// nothing to write back (and a write this run may not be allowed to make must not turn
+/// "nothing moved" into "not rolled back"). Confirmed by reading the listener; the test
+/// listener is put back if it was pointed at the new slot, and the new slot scaled to 0.
+/// `None` when the listener does not read 100/0: then it is a rollback like any other.
+pub async fn never_moved(
+    cfg: &DeployConfig,
+    test_listener: Option<&TrafficSplitRef>,
+    split: &TrafficSplitRef,
+    ports: &Ports<'_>,
+    topo: &Topology,
+) -> Option<RollbackResult> {
+    let fw = ports.router.forward_weights(split).await.ok()?;
+    if !reads(&fw, topo, 0) {
+        return None;
+    }
+    log::info(&format!(
+        "production never moved: {} still serves 100% (read back)",
+        topo.live.state.name
+    ));
+    let mut problems = Vec::new();
+    if let Some(test) = test_listener {
+        let on_new = ports
+            .router
+            .forward_weights(test)
+            .await
+            .map_or(true, |fw| fw.weight_of(&topo.idle.target_group).unwrap_or(0) > 0);
+        let back = [
+            (topo.live.target_group.clone(), 100),
+            (topo.idle.target_group.clone(), 0),
+        ];
+        if on_new {
+            if let Err(e) = ports.router.set_weights(test, &back, Stickiness::Keep).await {
+                log::warning(
+                    "Test listener not reset",
+                    &format!("{e}; set it back to {} by hand", topo.live.state.name),
+                );
+                problems.push(format!("the test listener still forwards to the new slot ({e})"));
+            }
+        }
+    }
+    if let Err(e) = scale_to_zero(cfg, ports, &topo.idle.state.name, "New slot not scaled down").await {
+        problems.push(format!("the new slot was not scaled down ({e})"));
+    }
+    Some(if problems.is_empty() {
+        RollbackResult::NeverMoved
+    } else {
+        RollbackResult::Failed(format!(
+            "production never moved (it is on {}), but {}",
+            topo.live.state.name,
+            problems.join("; ")
+        ))
+    })
+}
+
 /// Scales a slot that serves no traffic to 0, retrying a few times; a failure only costs
 /// money (no traffic goes there), so it is a warning, and returned for the report.
 pub async fn scale_to_zero(cfg: &DeployConfig, ports: &Ports<'_>, service: &str, warning: &str) -> Result<(), String> {
