@@ -190,6 +190,10 @@ async fn deploy_locked(
     mut topo: Topology,
     started: SystemTime,
 ) -> Result<DeployReport, Error> {
+    let interrupted = interrupted::unjudged_at_full(&topo);
+    if interrupted {
+        interrupted::take_back(cfg, &mut topo)?;
+    }
     let mut plan = plan::two_slot(
         &settings(cfg, pc, topo.stickiness),
         &topo.live.state.name,
@@ -198,7 +202,7 @@ async fn deploy_locked(
         &resolved.image,
     )
     .with_run_task(cfg.run_task.as_ref());
-    if topo.live.weight > 0 && topo.idle.weight > 0 {
+    if interrupted || (topo.live.weight > 0 && topo.idle.weight > 0) {
         plan.cursor = converge_split(cfg, pc, ports, &mut topo, &plan, &resolved).await?;
     }
     log::group(&format!("Plan {} ({} steps)", plan.hash(), plan.steps.len()));
@@ -397,3 +401,4 @@ async fn converge_split(
 }
 
 mod ending;
+mod interrupted;
