@@ -36,6 +36,7 @@ lint: setup
 	scripts/lint.sh
 
 # The full matrix (make test runs a reduced one); tables land in target/reliability/.
+reliability: export ECS_DEPLOY_TEST_BINARY_TIMEOUT = 14400
 reliability: setup
 	ECS_DEPLOY_FULL_MATRIX=1 cargo test --test faults -- --nocapture --test-threads=1
 	ECS_DEPLOY_FULL_MATRIX=1 cargo test --test chain_faults -- --nocapture
@@ -55,6 +56,7 @@ image: setup
 
 # Runs at action.yml's defaults run to their end: the action's own durations (bake-time,
 # keep-old-for) are real time even against the accelerated simulator (sim/aws/README.md).
+slow: export ECS_DEPLOY_TEST_BINARY_TIMEOUT = 14400
 slow: setup
 	scripts/with-github-fake.sh cargo test --test progressive -- --ignored --nocapture
 

@@ -33,11 +33,30 @@ pub struct Sim {
 
 static SIM: OnceLock<Sim> = OnceLock::new();
 
+/// How long one integration-test binary may run in all (`ECS_DEPLOY_TEST_BINARY_TIMEOUT`,
+/// seconds): a test that hangs outside the action (a wait loop on the simulator, a lock)
+/// fails the suite instead of stalling CI. The slowest binary in `make test` takes about
+/// 6 minutes here; slow suites (`make reliability`, `make slow`) set their own.
+const BINARY_DEADLINE: Duration = Duration::from_secs(25 * 60);
+
+fn watchdog() {
+    let limit = std::env::var("ECS_DEPLOY_TEST_BINARY_TIMEOUT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map_or(BINARY_DEADLINE, Duration::from_secs);
+    std::thread::spawn(move || {
+        std::thread::sleep(limit);
+        eprintln!("this test binary ran past {limit:?}: a hang; exiting so that CI fails instead of stalling");
+        std::process::exit(124);
+    });
+}
+
 impl Sim {
     // The child is kept (never waited on) for the life of the test process; it exits on stdin EOF.
     #[allow(clippy::zombie_processes)]
     pub fn shared() -> &'static Sim {
         SIM.get_or_init(|| {
+            watchdog();
             let root = repo_root();
             let python = root.join(".venv/bin/python");
             assert!(
