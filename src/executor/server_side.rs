@@ -78,7 +78,7 @@ impl<S: ServerSide> Handlers for ServerSideSteps<'_, '_, S> {
     async fn run(&mut self, _index: usize, step: &Step, cancel: &mut Cancel) -> Flow<Result<(), Error>> {
         let done = match step {
             Step::RegisterRevision { .. } => register_all(self.cfg, self.ports, &self.planned, &mut self.new_td).await,
-            Step::RunTask { .. } => one_off(self.cfg, self.ports, &self.planned, &self.new_td, cancel).await,
+            Step::RunTask { .. } => one_off(self.cfg, self.ports, (step, &self.planned), &self.new_td, cancel).await,
             s if self.controller.starts(s) => {
                 let td = self.new_td.values().next().cloned().unwrap_or_default();
                 self.controller.start(&td).await.map(|t| self.target = Some(t))

@@ -135,6 +135,9 @@ impl Plan {
                     container: spec.container.clone(),
                     command: spec.command.clone(),
                     timeout_secs: spec.timeout.as_secs(),
+                    subnets: spec.subnets.clone(),
+                    security_groups: spec.security_groups.clone(),
+                    assign_public_ip: spec.assign_public_ip,
                 },
             );
         }
@@ -306,6 +309,30 @@ mod tests {
         assert_eq!(
             plan.worst_case(Duration::from_secs(600), Duration::from_secs(240)),
             Duration::from_secs(1200 + 30 + 300 + 240 + 300 + 5 * 30)
+        );
+    }
+
+    #[test]
+    fn a_one_off_task_carries_its_network_in_the_plan() {
+        let spec = OneOffTaskSpec {
+            command: vec!["rake".into(), "db:migrate".into()],
+            container: Some("app".into()),
+            timeout: Duration::from_secs(600),
+            subnets: vec!["subnet-1".into(), "subnet-2".into()],
+            security_groups: vec!["sg-1".into()],
+            assign_public_ip: Some(true),
+        };
+        let plan = rolling(&["api".to_string()], IMAGE, None).with_run_task(Some(&spec));
+        let step = plan.steps.iter().find(|s| s.one_off_task().is_some()).unwrap();
+        assert_eq!(
+            step.one_off_task().unwrap(),
+            spec,
+            "the handler runs exactly what the plan holds"
+        );
+        let printed = plan.lines().join("\n");
+        assert!(
+            printed.contains("in subnets subnet-1, subnet-2 with security groups sg-1 with a public IP"),
+            "{printed}"
         );
     }
 }

@@ -34,6 +34,13 @@ pub enum Step {
         container: Option<String>,
         command: Vec<String>,
         timeout_secs: u64,
+        /// The task's own network (empty: the service's).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        subnets: Vec<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        security_groups: Vec<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        assign_public_ip: Option<bool>,
     },
     /// Point the services at the new revision (two-slot: scaled to the live slot's count).
     UpdateService {
@@ -92,6 +99,28 @@ pub enum Step {
 }
 
 impl Step {
+    /// The one-off task a `RunTask` step runs, as the plan holds it (None for other steps).
+    pub fn one_off_task(&self) -> Option<crate::domain::one_off_task::OneOffTaskSpec> {
+        match self {
+            Step::RunTask {
+                container,
+                command,
+                timeout_secs,
+                subnets,
+                security_groups,
+                assign_public_ip,
+            } => Some(crate::domain::one_off_task::OneOffTaskSpec {
+                command: command.clone(),
+                container: container.clone(),
+                timeout: std::time::Duration::from_secs(*timeout_secs),
+                subnets: subnets.clone(),
+                security_groups: security_groups.clone(),
+                assign_public_ip: *assign_public_ip,
+            }),
+            _ => None,
+        }
+    }
+
     /// The kebab-case name of the step kind, as the plan serializes it.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -132,11 +161,23 @@ impl fmt::Display for Step {
                 container,
                 command,
                 timeout_secs,
+                subnets,
+                security_groups,
+                assign_public_ip,
             } => {
                 let line = shlex::try_join(command.iter().map(String::as_str)).unwrap_or_else(|_| command.join(" "));
                 write!(f, "run `{line}` as a one-off task of the new revision")?;
                 if let Some(c) = container {
                     write!(f, " in container {c}")?;
+                }
+                if !subnets.is_empty() {
+                    write!(f, " in subnets {}", subnets.join(", "))?;
+                }
+                if !security_groups.is_empty() {
+                    write!(f, " with security groups {}", security_groups.join(", "))?;
+                }
+                if *assign_public_ip == Some(true) {
+                    write!(f, " with a public IP")?;
                 }
                 write!(f, "; exit code 0 within {} or nothing is deployed", secs(*timeout_secs))
             }

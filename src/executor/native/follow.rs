@@ -118,11 +118,12 @@ async fn find(ports: &Ports<'_>, cluster: &str, service: &str, td: &str) -> Resu
 pub async fn one_off(
     cfg: &DeployConfig,
     ports: &Ports<'_>,
-    planned: &[Planned],
+    (step, planned): (&crate::domain::plan::Step, &[Planned]),
     new_td: &BTreeMap<String, String>,
     cancel: &mut Cancel,
 ) -> Result<(), Error> {
-    let (Some(spec), Some(first)) = (&cfg.run_task, planned.first()) else {
+    // The task as the plan holds it (`command: plan` printed the same).
+    let (Some(spec), Some(first)) = (&step.one_off_task(), planned.first()) else {
         return Ok(());
     };
     let td = new_td.get(&first.previous_task_definition).cloned().unwrap_or_default();

@@ -40,7 +40,8 @@ impl Handlers for RollingSteps<'_, '_> {
                 }
             }
             Step::RunTask { .. } => {
-                if let (Some(spec), Some(first)) = (&self.cfg.run_task, self.planned.first()) {
+                // The task as the plan holds it (`command: plan` printed the same).
+                if let (Some(spec), Some(first)) = (&step.one_off_task(), self.planned.first()) {
                     let td = self.new_td[&first.previous_task_definition].clone();
                     let container = first.one_off_container.clone().unwrap_or_default();
                     match super::super::one_off::run(

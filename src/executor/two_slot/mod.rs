@@ -260,7 +260,7 @@ impl Handlers for TwoSlotSteps<'_, '_, '_> {
         run.executed.push(index);
         let flow = match step {
             Step::RegisterRevision { .. } => prepare::register(run).await,
-            Step::RunTask { .. } => prepare::run_task(run, cancel).await,
+            Step::RunTask { .. } => prepare::run_task(run, step, cancel).await,
             Step::UpdateService { desired, .. } => prepare::update(run, desired.unwrap_or(1)).await,
             Step::AwaitStable { .. } => prepare::await_stable(run, cancel).await,
             Step::AwaitHealthy { service } => {

@@ -51,8 +51,9 @@ pub async fn register(run: &mut Run<'_, '_>) -> Flow {
 
 /// The one-off task (a migration) from the new revision, before the idle slot moves. A
 /// re-run that resumes past this step does not run it again.
-pub async fn run_task(run: &mut Run<'_, '_>, cancel: &mut Cancel) -> Flow {
-    let Some(spec) = &run.cfg.run_task else {
+pub async fn run_task(run: &mut Run<'_, '_>, step: &crate::domain::plan::Step, cancel: &mut Cancel) -> Flow {
+    // The task as the plan holds it (`command: plan` printed the same).
+    let Some(spec) = &step.one_off_task() else {
         return Flow::Next;
     };
     let container = match &run.one_off_container {
