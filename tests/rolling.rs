@@ -463,3 +463,48 @@ async fn sigterm_puts_the_services_back_and_reports_cancelled() {
     );
     assert!(run.summary.contains("cancelled"), "{}", run.summary);
 }
+
+/// An image from a repository no container runs, on a task definition with a sidecar: which
+/// container gets it is the user's choice, so the run is refused before the service changes
+/// (it used to go into every container, the sidecar included).
+#[tokio::test(flavor = "multi_thread")]
+async fn an_image_no_container_runs_is_refused_among_several_containers() {
+    let s = setup("ambiguous").await;
+    s.aws.push_image(&s.repo, "v1").await;
+    s.aws.push_image("other-ambiguous", "v2").await;
+    let td1 = s
+        .aws
+        .register(
+            "ambiguous-api",
+            &[("app", &Aws::image_uri(&s.repo, "v1")), ("log-router", SIDECAR)],
+        )
+        .await;
+    s.aws.create_service(&s.cluster, "api", &td1, 1).await;
+    let before = support::mutations(&s.aws.access_key).len();
+    let run = run_action(
+        &s.aws,
+        &[
+            ("cluster", &s.cluster),
+            ("services", "api"),
+            ("image", &Aws::image_uri("other-ambiguous", "v2")),
+        ],
+        &[],
+    );
+    run.assert_code(1);
+    assert!(
+        run.stdout.contains("none runs an image from") && run.stdout.contains("`containers: app`"),
+        "{}",
+        run.stdout
+    );
+    // Only the deploy lock's own tag was written (and removed).
+    let changes: Vec<String> = support::mutations(&s.aws.access_key)[before..]
+        .iter()
+        .filter(|op| !matches!(op.as_str(), "TagResource" | "UntagResource"))
+        .cloned()
+        .collect();
+    assert!(changes.is_empty(), "{changes:?}");
+    assert_eq!(
+        s.aws.service(&s.cluster, "api").await.task_definition(),
+        Some(td1.as_str())
+    );
+}

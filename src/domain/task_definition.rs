@@ -12,7 +12,8 @@ pub fn short_td(arn: &str) -> &str {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ImageAssignment {
     /// Every container whose image is from the same repository as the new image (so sidecars
-    /// such as log routers or agents keep theirs); if none matches, every container.
+    /// such as log routers or agents keep theirs); if none matches, the only container. With
+    /// several and none matching, the choice is the user's: an error, never every container.
     SameRepository(String),
     /// Exactly these containers get the image.
     Named { containers: Vec<String>, image: String },
@@ -30,6 +31,13 @@ pub enum RenderError {
     },
     #[error("task definition {task_definition} has no containers")]
     NoContainers { task_definition: String },
+    #[error("task definition {task_definition} has several containers ({available}) and none runs an image from {repository}, so which one gets the new image is not clear (putting it in every container would replace sidecars too); name it with the `containers` input, e.g. `containers: {first}`")]
+    Ambiguous {
+        task_definition: String,
+        repository: String,
+        available: String,
+        first: String,
+    },
     #[error("task definition {task_definition} has none of the containers named in `containers` ({wanted}); it has: {available}")]
     NoneMatch {
         task_definition: String,
@@ -86,11 +94,19 @@ pub fn assign_images(
                 .filter(|(_, current)| repository_of(current) == repo)
                 .map(|(n, _)| (n.clone(), image.clone()))
                 .collect();
-            Ok(if matching.is_empty() {
-                containers.iter().map(|(n, _)| (n.clone(), image.clone())).collect()
-            } else {
-                matching
-            })
+            match (matching.is_empty(), containers) {
+                (false, _) => Ok(matching),
+                (true, [(only, _)]) => Ok(vec![(only.clone(), image.clone())]),
+                (true, [(first, _), ..]) => Err(RenderError::Ambiguous {
+                    task_definition: task_definition.to_string(),
+                    repository: repo.to_string(),
+                    available: names(),
+                    first: first.clone(),
+                }),
+                (true, []) => Err(RenderError::NoContainers {
+                    task_definition: task_definition.to_string(),
+                }),
+            }
         }
         ImageAssignment::Named {
             containers: wanted,
@@ -184,7 +200,7 @@ mod tests {
     }
 
     #[test]
-    fn an_unrelated_image_goes_to_every_container() {
+    fn an_unrelated_image_goes_to_the_only_container_and_is_refused_among_several() {
         let got = assign_images(
             "td",
             &containers()[..1],
@@ -192,6 +208,14 @@ mod tests {
         )
         .unwrap();
         assert_eq!(got, vec![("app".to_string(), "nginx:1".to_string())]);
+        let err = assign_images(
+            "td:4",
+            &containers(),
+            &ImageAssignment::SameRepository("nginx:1".into()),
+        )
+        .unwrap_err();
+        assert!(matches!(err, RenderError::Ambiguous { .. }), "{err}");
+        assert!(err.to_string().contains("`containers: app`"), "{err}");
     }
 
     #[test]
