@@ -73,6 +73,11 @@ async fn deploys_a_digest_pinned_revision_keeping_everything_else() {
     assert_eq!(run.output("digest"), v2);
     assert_eq!(run.output("previous-task-definition-arns"), td1);
     let new_td = run.output("task-definition-arns").to_string();
+    assert_eq!(
+        run.output("task-definition-arn"),
+        new_td,
+        "the official action's output name"
+    );
     assert_ne!(new_td, td1);
 
     let svc = s.aws.service(&s.cluster, "api").await;

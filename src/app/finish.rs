@@ -166,6 +166,14 @@ fn write_outputs(rt: &Runtime, plans: &[StagePlan], report: &ChainReport, mode: 
         ("images", report.images.clone().unwrap_or_default()),
         ("image", last.map(|r| r.image.clone()).unwrap_or_default()),
         ("task-definition-arns", arns(|s| s.new_task_definition.clone())),
+        // aws-actions/amazon-ecs-deploy-task-definition's name: a workflow moving over keeps
+        // its `steps.deploy.outputs.task-definition-arn` expressions.
+        (
+            "task-definition-arn",
+            last.and_then(|r| r.outcome.services.first())
+                .and_then(|s| s.new_task_definition.clone())
+                .unwrap_or_default(),
+        ),
         (
             "previous-task-definition-arns",
             arns(|s| Some(s.previous_task_definition.clone())),
