@@ -174,20 +174,7 @@ pub async fn restore(
     ));
     let mut problems = Vec::new();
     if let Some(test) = test_listener {
-        let back = [
-            (topo.live.target_group.clone(), 100),
-            (topo.idle.target_group.clone(), 0),
-        ];
-        if let Err(e) = ports.router.set_weights(test, &back, Stickiness::Keep).await {
-            log::warning(
-                "Test listener not reset",
-                &format!(
-                    "{e}; it still forwards to {}: set it back by hand",
-                    topo.idle.state.name
-                ),
-            );
-            problems.push(format!("the test listener still forwards to the new slot ({e})"));
-        }
+        problems.extend(reset_test_listener(ports, test, topo).await.err());
     }
     match (topo.stickiness, sticky) {
         (Some(d), StickyRollback::KeepServing) => log::warning(
@@ -226,6 +213,28 @@ pub async fn restore(
     }
 }
 
+/// The test listener back on the stable slot; the problem, for the report, when it could not be.
+async fn reset_test_listener(ports: &Ports<'_>, test: &TrafficSplitRef, topo: &Topology) -> Result<(), String> {
+    let back = [
+        (topo.live.target_group.clone(), 100),
+        (topo.idle.target_group.clone(), 0),
+    ];
+    ports
+        .router
+        .set_weights(test, &back, Stickiness::Keep)
+        .await
+        .map_err(|e| {
+            log::warning(
+                "Test listener not reset",
+                &format!(
+                    "{e}; it still forwards to {}: set it back by hand",
+                    topo.idle.state.name
+                ),
+            );
+            format!("the test listener still forwards to the new slot ({e})")
+        })
+}
+
 /// A failure before any weight change took: production never left the stable slot, so there is
 /// nothing to write back (and a write this run may not be allowed to make must not turn
 /// "nothing moved" into "not rolled back"). Confirmed by reading the listener; the test
@@ -253,18 +262,8 @@ pub async fn never_moved(
             .forward_weights(test)
             .await
             .map_or(true, |fw| fw.weight_of(&topo.idle.target_group).unwrap_or(0) > 0);
-        let back = [
-            (topo.live.target_group.clone(), 100),
-            (topo.idle.target_group.clone(), 0),
-        ];
         if on_new {
-            if let Err(e) = ports.router.set_weights(test, &back, Stickiness::Keep).await {
-                log::warning(
-                    "Test listener not reset",
-                    &format!("{e}; set it back to {} by hand", topo.live.state.name),
-                );
-                problems.push(format!("the test listener still forwards to the new slot ({e})"));
-            }
+            problems.extend(reset_test_listener(ports, test, topo).await.err());
         }
     }
     if let Err(e) = scale_to_zero(cfg, ports, &topo.idle.state.name, "New slot not scaled down").await {
