@@ -58,7 +58,12 @@ def test_other_services_refuse_in_their_own_protocol(sim):
     elb = sim.client("elbv2", access_key="AKIDNARROW", retries=1)
     cw = sim.client("cloudwatch", access_key="AKIDNARROW", retries=1)
     ecr = sim.client("ecr", access_key="AKIDNARROW", retries=1)
-    elb.describe_target_groups()
+    # Allowed by the policy (ELB's Describe* take no resource): whatever ELB answers, not a denial.
+    listener = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/other/1/2"
+    try:
+        elb.describe_listeners(ListenerArns=[listener])
+    except ClientError as e:
+        assert e.response["Error"]["Code"] != "AccessDenied", e
     rule = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/other/1/2/3"
     message = denied(lambda: elb.modify_rule(RuleArn=rule, Actions=[{"Type": "forward", "TargetGroupArn": "x"}]))
     assert f"elasticloadbalancing:ModifyRule on resource: {rule}" in message
