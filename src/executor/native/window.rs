@@ -139,10 +139,20 @@ impl Windows {
     /// A stop, a rollback by AWS, or the job no longer watching: every open window ends with
     /// `verdict`.
     pub fn close_all(&mut self, ports: &Ports<'_>, verdict: &str) {
+        // A weight AWS had moved on from, passing on what CloudWatch had published, is not
+        // the one that failed: its row says what it showed, not the run's verdict.
+        let earlier = std::mem::take(&mut self.pending);
         self.end_current(ports);
-        for w in std::mem::take(&mut self.pending) {
-            let record = w.record(ports, verdict.to_string());
-            self.timeline.push(record);
+        let current = std::mem::take(&mut self.pending);
+        for w in earlier {
+            let row = match w.analysis.last {
+                Some(Verdict::Pass) => "pass on the minutes published so far".to_string(),
+                _ => verdict.to_string(),
+            };
+            self.timeline.push(w.record(ports, row));
+        }
+        for w in current {
+            self.timeline.push(w.record(ports, verdict.to_string()));
         }
     }
 
