@@ -30,6 +30,7 @@ pub mod report;
 pub mod rollout;
 #[cfg(test)]
 pub mod seeded;
+pub mod sequential;
 pub mod service;
 pub mod service_deployment;
 pub mod settings;

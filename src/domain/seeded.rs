@@ -19,3 +19,25 @@ impl Rng {
         (0..n).filter(|_| self.uniform() < p).count() as f64
     }
 }
+
+impl Rng {
+    /// Failures among `n` trials that each fail with chance `p`, by inverting the binomial's
+    /// distribution function (statrs's, bisected): one uniform a draw, for large `n`.
+    pub fn binomial_count(&mut self, n: u64, p: f64) -> f64 {
+        use statrs::distribution::{Binomial, DiscreteCDF};
+        let Ok(dist) = Binomial::new(p.clamp(0.0, 1.0), n) else {
+            return 0.0;
+        };
+        let u = self.uniform();
+        let (mut lo, mut hi) = (0u64, n);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if dist.cdf(mid) >= u {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        lo as f64
+    }
+}
