@@ -334,8 +334,21 @@ async fn the_codedeploy_teams_setup_deploys_with_one_step() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_bad_release_is_caught_by_the_analysis_and_rolled_back_by_codedeploy() {
-    let aws = Aws::new("cd_bad").await;
-    let test = "cd-bad";
+    caught_at_10_percent("cd_bad", "cd-bad", &[], "analysis failed at 10% traffic").await;
+}
+
+/// `judge: compare` with no absolute gate: the rollout's sequential test of the replacement's
+/// share of the 5xx stops the 10% canary.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bad_release_is_caught_by_the_comparison_and_rolled_back_by_codedeploy() {
+    let compare = [("judge", "compare"), ("max-5xx-rate", "off")];
+    caught_at_10_percent("cd_cmp", "cd-cmp", &compare, "worse than the stable version").await;
+}
+
+/// A release with 10% 5xx on a 10%, 5-minute canary is stopped at 10% and rolled back by
+/// CodeDeploy; the reason names `why`.
+async fn caught_at_10_percent(key: &str, test: &str, extra: &[(&str, &str)], why: &str) {
+    let aws = Aws::new(key).await;
     let t = team(&aws, test, 2).await;
     let group = format!("{test}-dg");
     let bad = aws.push_image(&t.repo, "bad").await;
@@ -345,12 +358,13 @@ async fn a_bad_release_is_caught_by_the_analysis_and_rolled_back_by_codedeploy()
     // The predefined 5-minute canary: CloudWatch publishes the canary's minutes 1-3 minutes
     // late, so they may arrive after CodeDeploy moved to 100%. The 10% window is still judged
     // on the minutes CodeDeploy served at 10%, and its failure still stops the deployment.
-    let canary = [("codedeploy-config", "CodeDeployDefault.ECSCanary10Percent5Minutes")];
-    let run = run_action(&aws, &inputs(&t, test, &group, &image, &canary), &[]);
+    let mut given = vec![("codedeploy-config", "CodeDeployDefault.ECSCanary10Percent5Minutes")];
+    given.extend_from_slice(extra);
+    let run = run_action(&aws, &inputs(&t, test, &group, &image, &given), &[]);
     run.assert_code(1);
     let reason = run.output("rolled-back-reason");
     assert!(
-        reason.contains("analysis failed at 10% traffic"),
+        reason.contains("analysis failed at 10% traffic") && reason.contains(why),
         "{reason}\n{}",
         run.stdout
     );
@@ -509,8 +523,8 @@ async fn a_group_or_config_that_does_not_exist_is_one_clear_error_before_any_cha
 /// and the deployment group), every other input at action.yml's default, as the runner passes
 /// them.
 /// Settings CodeDeploy cannot honour (capability table) are refused before any change, each
-/// naming the controller and the alternative: `bake-time`, `recent-window` and `judge:
-/// compare` were silently ignored here before.
+/// naming the controller and the alternative: `bake-time` and `recent-window` were silently
+/// ignored here before; `early-pass` cannot be honoured (CodeDeploy ends each step).
 #[tokio::test(flavor = "multi_thread")]
 async fn settings_codedeploy_cannot_honour_are_refused_before_any_change() {
     let aws = Aws::new("cd_refused").await;
@@ -522,7 +536,7 @@ async fn settings_codedeploy_cannot_honour_are_refused_before_any_change() {
     for (input, value, instead) in [
         ("bake-time", "10m", "codedeploy-config"),
         ("recent-window", "3m", "as a whole"),
-        ("judge", "compare", "judge: threshold"),
+        ("early-pass", "true", "pass early"),
         (
             "listener-arn",
             "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/x/1/2",

@@ -1,6 +1,6 @@
 //! `judge: compare` against the simulator with CloudWatch's lag: a canary with a clearly worse
 //! 5xx rate than the stable version fails on the comparison, and a healthy one with
-//! `early-pass` passes its long bakes early.
+//! `early-pass` passes its long canary bake early.
 #![allow(clippy::disallowed_methods)] // tests drive real processes and servers in real time
 
 mod support;
@@ -67,10 +67,14 @@ async fn a_healthy_canary_with_early_pass_ends_its_steps_before_their_bake_time(
     run.assert_code(0);
     assert_eq!(
         run.stdout.matches("passing early").count(),
-        2,
-        "both steps passed on the evidence, before their 40 s bake: {}",
+        1,
+        "the 25% step passed on the evidence before its 40 s bake; the 100% step, with no \
+         stable version left to compare with, bakes its whole time: {}",
         run.stdout
     );
+    assert!(run
+        .stdout
+        .contains("analysis at 25%: not worse than the stable version"));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -97,4 +101,40 @@ async fn a_canary_slower_than_the_stable_version_in_every_minute_fails_on_latenc
     assert_eq!(aws.weights(&s.listener, &s).await, (100, 0));
     let summary = &run.summary;
     assert!(summary.contains("Canary against the stable version"), "{summary}");
+}
+
+/// A canary the sequential test cannot decide is never promoted as a pass: 1.5× the stable
+/// version's 5xx rate at 300 requests a minute is neither shown worse than 1.1× nor below 2×
+/// at 99.999% (at 99.99%, 13 of 2,000 such rollouts decide either way within 32 minutes, by
+/// the domain's seeded draws), so the step before 100% bakes its three more bake times and then
+/// ends inconclusive (`on-inconclusive: fail`, the default): traffic goes back, and the
+/// reason says why.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_canary_the_evidence_cannot_decide_is_not_promoted() {
+    let aws = Aws::new("cmp_undecided").await;
+    let s = aws.slots("cmp-und", 2).await;
+    Sim::shared().put(
+        "/_sim/config",
+        serde_json::json!({"requests_per_minute_by_lb": {s.load_balancer.as_str(): 300}}),
+    );
+    let stable = format!("{}:v1", s.repo);
+    let digest = aws.push_image(&s.repo, "v2").await;
+    let image = Aws::image_uri(&s.repo, "v2");
+    Sim::shared().scenario(&stable, serde_json::json!({"error_rate": 0.01}));
+    Sim::shared().scenario(&digest, serde_json::json!({"error_rate": 0.015}));
+    let run = run_action(
+        &aws,
+        &inputs(&s, &image, &[("bake-time", "8s"), ("judge-confidence", "99.999%")]),
+        &[],
+    );
+    run.assert_code(1);
+    let reason = run.output("rolled-back-reason");
+    assert!(
+        reason.contains("inconclusive") && reason.contains("not shown to be below 2.00×"),
+        "{reason}\n{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("(3 of 3)"), "{}", run.stdout);
+    assert!(reason.contains("at 25% traffic"), "never promoted: {reason}");
+    assert_eq!(aws.weights(&s.listener, &s).await, (100, 0));
 }

@@ -231,19 +231,31 @@ async fn healthy(test: &str, config: ecs::builders::DeploymentConfigurationBuild
 /// A release with a 20% 5xx rate on `config` is failed by the action's analysis (no AWS alarm
 /// is configured) at `weight`, and ECS rolls it back at the action's request.
 async fn caught(test: &str, config: ecs::builders::DeploymentConfigurationBuilder, weight: u8) {
+    caught_by(test, config, weight, &[], "5xx").await;
+}
+
+/// `caught`, with these inputs, the reason naming `why`.
+async fn caught_by(
+    test: &str,
+    config: ecs::builders::DeploymentConfigurationBuilder,
+    weight: u8,
+    extra: &[(&str, &str)],
+    why: &str,
+) {
     let aws = Aws::new(&test.replace('-', "_")).await;
     let n = native(&aws, test, config).await;
     let bad = aws.push_image(&n.repo, "bad").await;
     Sim::shared().scenario(&bad, serde_json::json!({"error_rate": 0.2}));
     let before = n.running(&aws).await;
     let image = Aws::image_uri(&n.repo, "bad");
-    let run = run_action(&aws, &inputs(&n, &image, &[]), &[]);
+    let run = run_action(&aws, &inputs(&n, &image, extra), &[]);
     run.assert_code(1);
     assert_eq!(run.output("outcome"), "failure");
     let reason = run.output("rolled-back-reason");
     assert!(
-        reason.contains(&format!("analysis failed at {weight}% traffic")) && reason.contains("5xx"),
-        "{reason}"
+        reason.contains(&format!("analysis failed at {weight}% traffic")) && reason.contains(why),
+        "{reason}\n{}",
+        run.stdout
     );
     assert_eq!(n.weights(&aws, &n.prod_rule).await, (100, 0), "ECS put production back");
     assert_eq!(n.running(&aws).await, before, "the service is on its previous revision");
@@ -395,6 +407,21 @@ async fn a_healthy_canary_is_followed_to_the_end() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_bad_canary_is_caught_by_the_analysis_and_rolled_back_by_ecs() {
     caught("native-bad", canary(20.0, 10, 2), 20).await;
+}
+
+/// `judge: compare` on ECS's own canary, with no absolute gate: the rollout's sequential test
+/// of the new revision's share of the 5xx catches it at the canary weight.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bad_canary_is_caught_by_the_comparison_and_rolled_back_by_ecs() {
+    let compare = [("judge", "compare"), ("max-5xx-rate", "off")];
+    caught_by(
+        "native-cmp",
+        canary(20.0, 10, 2),
+        20,
+        &compare,
+        "worse than the stable version",
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -918,7 +945,7 @@ async fn only_the_required_inputs_deploy_an_ecs_native_canary() {
 
 /// Settings ECS's own deployment cannot honour (capability table): each refused before any
 /// change, with the setting, the controller and the alternative named. `desired-count` was
-/// silently ignored before; `bake-time` and `judge: compare` were too.
+/// silently ignored before; `bake-time` was too. `early-pass` cannot be: ECS sets each step's end.
 #[tokio::test(flavor = "multi_thread")]
 async fn settings_ecs_native_cannot_honour_are_refused_before_any_change() {
     let aws = Aws::new("native_count").await;
@@ -928,7 +955,7 @@ async fn settings_ecs_native_cannot_honour_are_refused_before_any_change() {
     for (input, value, instead) in [
         ("desired-count", "4", "desired count"),
         ("bake-time", "10m", "native-canary-bake"),
-        ("judge", "compare", "judge: threshold"),
+        ("early-pass", "true", "pass early"),
         ("canary-steps", "5,100", "native-canary-percent"),
         ("codedeploy-config", "CodeDeployDefault.ECSAllAtOnce", "CODE_DEPLOY"),
     ] {

@@ -39,7 +39,15 @@ pub fn compare_judge(raw: &RawInputs, errors: &mut Vec<InputError>) -> Option<Co
             "write e.g. 95%",
         ));
     }
-    let margin = percent(&raw.judge_margin, "judge-margin", 0.005, errors);
+    // Relative since issue 28: 10% lets the canary's 5xx rate be 1.1× the stable version's.
+    let margin = percent(&raw.judge_margin, "judge-margin", 0.10, errors);
+    if !(0.0..=1.0).contains(&margin) {
+        errors.push(InputError::new(
+            "judge-margin",
+            "must be from 0% to 100% (how much higher, relative, the new version's 5xx rate may be)",
+            "write e.g. 10%",
+        ));
+    }
     let early_pass = match given(&raw.early_pass).unwrap_or("false") {
         "true" => true,
         "false" => false,

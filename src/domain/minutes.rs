@@ -164,6 +164,28 @@ pub fn recent(
     Some((total(tail), first, last))
 }
 
+/// The minutes both sides published, as the sequential test counts them (by start, in seconds
+/// since the epoch): a minute one side has no datapoint for carries no evidence on the split
+/// of the errors (no requests there, or not yet published).
+pub fn paired(canary: &[MinuteMetrics], stable: &[MinuteMetrics]) -> Vec<(u64, super::sequential::MinuteCounts)> {
+    let secs = |t: SystemTime| t.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    canary
+        .iter()
+        .filter_map(|c| {
+            let s = stable.iter().find(|s| s.start == c.start)?;
+            Some((
+                secs(c.start),
+                super::sequential::MinuteCounts {
+                    canary_requests: c.requests,
+                    canary_errors: c.errors_5xx + c.connection_errors,
+                    stable_requests: s.requests,
+                    stable_errors: s.errors_5xx + s.connection_errors,
+                },
+            ))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -28,7 +28,7 @@ pub mod promotion;
 pub mod release;
 pub mod report;
 pub mod rollout;
-#[cfg(test)]
+#[cfg(any(test, feature = "fakes"))]
 pub mod seeded;
 pub mod sequential;
 pub mod service;

@@ -40,12 +40,12 @@ pub struct StepRecord {
     pub comparison: Option<Comparison>,
 }
 
-/// The canary against the stable version at a step's last look (`judge: compare`): requests
-/// and errors on each side, the probability it is worse and the boundary a verdict needs, and
-/// the per-minute p99 comparison when both sides had enough minutes.
+/// The canary against the stable version at a step's last look (`judge: compare`): the
+/// rollout's sequential evidence on the error rates so far, and the step's per-minute p99
+/// comparison when both sides had enough minutes.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Comparison {
-    pub errors: super::compare::Evidence,
+    pub errors: super::sequential::Reading,
     pub latency: Option<super::compare::Latency>,
 }
 

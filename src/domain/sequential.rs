@@ -77,7 +77,7 @@ const WORSE_GRID: [(f64, f64); 8] = [
 
 /// Divisors of the tolerance the *not worse* process bets on: a healthy canary's ratio is
 /// near 1, so the weight is near `τ / 2`.
-const NOT_WORSE_GRID: [(f64, f64); 5] = [(1.25, 0.15), (1.5, 0.2), (2.0, 0.35), (2.5, 0.15), (4.0, 0.15)];
+const NOT_WORSE_GRID: [(f64, f64); 4] = [(1.5, 0.15), (2.0, 0.6), (2.5, 0.15), (3.5, 0.1)];
 
 /// Both sides' 5xx in the compared minutes together below this: too few for any ratio to
 /// be told apart, and too few for one to matter.
@@ -87,6 +87,10 @@ pub const TOO_FEW_ERRORS: f64 = 10.0;
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Evidence {
     minutes: BTreeMap<u64, MinuteCounts>,
+    /// The newest minute of the last read, not counted until a later minute is published or
+    /// a read gives it again unchanged: CloudWatch may first publish part of it, and part of
+    /// one side's minute against all of the other's is not the split of its errors.
+    newest: Option<(u64, MinuteCounts)>,
 }
 
 /// What the evidence says at one look.
@@ -123,6 +127,21 @@ impl Evidence {
     /// CloudWatch's newest minute may still grow).
     pub fn observe(&mut self, minute_start: u64, counts: MinuteCounts) {
         self.minutes.insert(minute_start, counts);
+    }
+
+    /// One read of both sides' published minutes, by start: every minute but the newest is
+    /// counted at its latest counts; the newest once a read gives it again unchanged.
+    pub fn observe_read(&mut self, read: &[(u64, MinuteCounts)]) {
+        let Some(&(last, last_counts)) = read.iter().max_by_key(|(t, _)| *t) else {
+            return;
+        };
+        for &(t, c) in read.iter().filter(|(t, _)| *t < last) {
+            self.observe(t, c);
+        }
+        if self.newest == Some((last, last_counts)) || self.has(last) {
+            self.observe(last, last_counts);
+        }
+        self.newest = Some((last, last_counts));
     }
 
     pub fn minutes(&self) -> usize {

@@ -137,3 +137,25 @@ fn a_later_read_of_a_minute_replaces_the_earlier_one() {
     assert_eq!(e.minutes(), 1);
     assert_ne!(e.read(&S).call(), Call::Worse);
 }
+
+#[test]
+fn the_newest_minute_counts_once_a_later_one_is_published_or_it_is_read_again_unchanged() {
+    let m = |errors: f64| MinuteCounts {
+        canary_requests: 100.0,
+        canary_errors: errors,
+        stable_requests: 1000.0,
+        stable_errors: 10.0,
+    };
+    let mut e = Evidence::default();
+    e.observe_read(&[(0, m(1.0)), (60, m(30.0))]);
+    assert!(e.has(0) && !e.has(60), "the newest minute may still grow");
+    e.observe_read(&[(0, m(1.0)), (60, m(40.0))]);
+    assert!(!e.has(60), "it grew");
+    e.observe_read(&[(0, m(1.0)), (60, m(40.0))]);
+    assert!(e.has(60), "read twice unchanged");
+    let mut later = Evidence::default();
+    later.observe_read(&[(60, m(30.0))]);
+    later.observe_read(&[(60, m(40.0)), (120, m(1.0))]);
+    assert!(later.has(60) && !later.has(120));
+    assert_eq!(later.read(&S).canary.0, 40.0);
+}

@@ -34,8 +34,7 @@ const NOT_CODEDEPLOY: &str =
 const NOT_FOLLOWED: &str =
     "it applies only to a deployment ECS or CodeDeploy runs on its own, which this job follows; remove it";
 const WHOLE_STEP: &str = "here each step is judged as a whole; remove it";
-const COMPARE_TWO_SLOT: &str =
-    "the compare judge runs on two-slot rollouts only; use judge: threshold (the default) here";
+const AWS_PACES: &str = "ECS or CodeDeploy sets when each step ends, so no step can pass early; remove it";
 const ALWAYS_ROLLS_BACK: &str = "a failed rollout on this controller always ends with traffic back on the stable version; remove it (or set it to true)";
 const KEEPS_COUNT_NATIVE: &str = "ECS starts the new revision at the service's own desired count; change the count on the service (or in your infrastructure code) before deploying, or remove the input";
 const KEEPS_COUNT_CODEDEPLOY: &str = "CodeDeploy starts the replacement task set at the service's own desired count; change the count on the service (or in your infrastructure code) before deploying, or remove the input";
@@ -133,27 +132,10 @@ pub const TABLE: &[(&str, [Support; 4])] = &[
     ("metrics-delay", [R(ECS_JUDGES), H, H, H]),
     ("on-inconclusive", [R(ECS_JUDGES), H, H, H]),
     ("recent-window", [R(ECS_JUDGES), H, R(WHOLE_STEP), R(WHOLE_STEP)]),
-    (
-        "judge",
-        [
-            R(ECS_JUDGES),
-            H,
-            OnlyAt("threshold", COMPARE_TWO_SLOT),
-            OnlyAt("threshold", COMPARE_TWO_SLOT),
-        ],
-    ),
-    (
-        "judge-confidence",
-        [R(ECS_JUDGES), H, R(COMPARE_TWO_SLOT), R(COMPARE_TWO_SLOT)],
-    ),
-    (
-        "judge-margin",
-        [R(ECS_JUDGES), H, R(COMPARE_TWO_SLOT), R(COMPARE_TWO_SLOT)],
-    ),
-    (
-        "early-pass",
-        [R(ECS_JUDGES), H, R(COMPARE_TWO_SLOT), R(COMPARE_TWO_SLOT)],
-    ),
+    ("judge", [R(ECS_JUDGES), H, H, H]),
+    ("judge-confidence", [R(ECS_JUDGES), H, H, H]),
+    ("judge-margin", [R(ECS_JUDGES), H, H, H]),
+    ("early-pass", [R(ECS_JUDGES), H, R(AWS_PACES), R(AWS_PACES)]),
     ("smoke-url", [R(NO_SMOKE), H, H, R(CODEDEPLOY_SMOKE)]),
     ("smoke-timeout", [R(NO_SMOKE), H, H, R(CODEDEPLOY_SMOKE)]),
     // A deployment AWS runs on its own.

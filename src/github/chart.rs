@@ -29,8 +29,8 @@ pub fn chart(steps: &[StepRecord], limits: Option<&Thresholds>) -> String {
                 Metric::P99 => c.p99_ms?,
             };
             let stable = s.comparison.and_then(|cmp| {
-                let b = cmp.errors.baseline;
-                (metric == Metric::ErrorRate && b.requests > 0.0).then(|| b.errors / b.requests * 100.0)
+                let (errors, requests) = cmp.errors.stable;
+                (metric == Metric::ErrorRate && requests > 0.0).then(|| errors / requests * 100.0)
             });
             Some((format!("\"{}: {}%\"", i + 1, s.weight), value, stable))
         })

@@ -304,22 +304,20 @@ mod tests {
 
     #[test]
     fn a_compared_timeline_shows_both_sides_and_the_boundary() {
-        use crate::domain::compare::{Counts, Evidence, Latency};
+        use crate::domain::compare::Latency;
         use crate::domain::report::Comparison;
+        use crate::domain::sequential::Reading;
         let mut steps = rolled_back_canary().timeline;
         steps[1].comparison = Some(Comparison {
-            errors: Evidence {
-                canary: Counts {
-                    requests: 1502.0,
-                    errors: 122.0,
-                },
-                baseline: Counts {
-                    requests: 28_538.0,
-                    errors: 285.0,
-                },
-                p_worse: 0.999_97,
-                boundary: 0.995,
-                margin: 0.005,
+            errors: Reading {
+                worse: 412.5,
+                not_worse: 0.01,
+                needs: 20.0,
+                null_ratio: 1.1,
+                tolerance: 2.0,
+                canary: (122.0, 1502.0),
+                stable: (285.0, 28_538.0),
+                minutes: 9,
             },
             latency: Some(Latency {
                 slower: false,
@@ -333,7 +331,9 @@ mod tests {
         });
         let md = timeline(&steps, None);
         assert!(
-            md.contains("| 2 | 122 of 1502 (8.12%) | 285 of 28538 (1.00%) | 1.0000 (margin 0.50 points) | 0.9950"),
+            md.contains(
+                "| 2 | 122 of 1502 (8.12%) | 285 of 28538 (1.00%) | 412.5 (above 1.10×) | 0.0 (below 2.00×) | 20 |"
+            ),
             "{md}"
         );
         assert!(

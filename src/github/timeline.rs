@@ -39,20 +39,20 @@ pub fn timeline(steps: &[StepRecord], limits: Option<&crate::domain::analysis::T
     md
 }
 
-fn rate(c: crate::domain::compare::Counts) -> f64 {
-    if c.requests > 0.0 {
-        c.errors / c.requests
+fn rate((errors, requests): (f64, f64)) -> f64 {
+    if requests > 0.0 {
+        errors / requests
     } else {
         0.0
     }
 }
 
-/// `judge: compare`'s numbers per step: each side's requests and errors, the probability the
-/// new version is worse by more than the margin against the boundary a verdict needs, and the
-/// per-minute p99 comparison.
+/// `judge: compare`'s numbers at each step's end: each side's 5xx and requests over the rollout
+/// so far, the evidence that the new version is worse and that it is not, against what a
+/// decision needs, and the step's per-minute p99 comparison.
 fn evidence_table(steps: &[StepRecord]) -> String {
     let mut md = String::from(
-        "\n**Canary against the stable version** (`judge: compare`)\n\n| Step | New: 5xx of requests | Stable: 5xx of requests | P(worse by > margin) | Boundary | p99 per minute (median, new vs stable) | Mann-Whitney p |\n|---|---|---|---|---|---|---|\n",
+        "\n**Canary against the stable version** (`judge: compare`)\n\n| Step | New: 5xx of requests, so far | Stable: 5xx of requests, so far | Evidence: worse | Evidence: not worse | A decision needs | p99 per minute (median, new vs stable) | Mann-Whitney p |\n|---|---|---|---|---|---|---|---|\n",
     );
     for (i, s) in steps.iter().enumerate() {
         let Some(c) = &s.comparison else { continue };
@@ -68,17 +68,19 @@ fn evidence_table(steps: &[StepRecord]) -> String {
             None => ("too few minutes".into(), "—".into()),
         };
         md.push_str(&format!(
-            "| {} | {:.0} of {:.0} ({:.2}%) | {:.0} of {:.0} ({:.2}%) | {:.4} (margin {:.2} points) | {:.4} | {p99} | {p} |\n",
+            "| {} | {:.0} of {:.0} ({:.2}%) | {:.0} of {:.0} ({:.2}%) | {:.1} (above {:.2}×) | {:.1} (below {:.2}×) | {:.0} | {p99} | {p} |\n",
             i + 1,
-            e.canary.errors,
-            e.canary.requests,
+            e.canary.0,
+            e.canary.1,
             rate(e.canary) * 100.0,
-            e.baseline.errors,
-            e.baseline.requests,
-            rate(e.baseline) * 100.0,
-            e.p_worse,
-            e.margin * 100.0,
-            e.boundary
+            e.stable.0,
+            e.stable.1,
+            rate(e.stable) * 100.0,
+            e.worse,
+            e.null_ratio,
+            e.not_worse,
+            e.tolerance,
+            e.needs
         ));
     }
     md

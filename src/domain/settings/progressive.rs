@@ -69,10 +69,21 @@ impl ProgressiveConfig {
 /// The canary-vs-baseline judge's settings (`judge: compare`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CompareJudge {
-    /// The chance of a false verdict allowed per step (1 − `judge-confidence`).
+    /// The chance of a false rollback allowed over a whole rollout (1 − `judge-confidence`).
     pub alpha: f64,
-    /// Tolerated excess of the canary's 5xx rate over the baseline's (`judge-margin`).
+    /// How much higher, relative, the canary's 5xx rate may be than the stable version's and
+    /// still be good (`judge-margin`: 0.1 is 1.1×).
     pub margin: f64,
     /// Pass a step as soon as the evidence says "not worse" (`early-pass`), after half its bake.
     pub early_pass: bool,
+}
+
+impl CompareJudge {
+    /// The rollout's sequential test of the error rates: null ratio 1 + `judge-margin`.
+    pub fn sequential(&self) -> crate::domain::sequential::Settings {
+        crate::domain::sequential::Settings {
+            null_ratio: 1.0 + self.margin,
+            alpha: self.alpha,
+        }
+    }
 }

@@ -8,7 +8,7 @@
 use std::time::{Duration, SystemTime};
 
 use super::super::cancel::sleep_or_cancel;
-use super::super::two_slot::bake::{look_at, Sides};
+use super::super::two_slot::look::{look_at, Sides};
 use super::super::{log, Cancel, Ports, StepRecord};
 use super::follow::Target;
 use crate::domain::analysis::{judge, StepAnalysis, StepStatus, Verdict};
@@ -70,6 +70,11 @@ pub(crate) struct Windows {
     current: Option<Window>,
     pending: Vec<Window>,
     pub timeline: Vec<StepRecord>,
+    /// When AWS first served the new revision a weight: the rollout's first minute.
+    started: Option<SystemTime>,
+    /// The rollout's sequential evidence on the new revision's 5xx (`judge: compare`): one
+    /// process over every weight, fed by every window's looks.
+    evidence: crate::domain::sequential::Evidence,
 }
 
 impl Windows {
@@ -79,6 +84,7 @@ impl Windows {
         if self.current.as_ref().map(|w| w.weight) != Some(weight) {
             self.end_current(ports);
             self.current = Some(Window::at(weight, ports.clock.now()));
+            self.started.get_or_insert(ports.clock.now());
         }
     }
 
@@ -104,8 +110,10 @@ impl Windows {
         pc: &ProgressiveConfig,
         target: &Target,
     ) -> Option<(u8, String)> {
+        let rollout = (self.started, &mut self.evidence);
+        let (started, evidence) = rollout;
         for w in self.pending.iter_mut().chain(self.current.as_mut()) {
-            if let Some(reason) = judge_window(ports, cfg, pc, target, w).await {
+            if let Some(reason) = judge_window(ports, (cfg, pc), target, w, (started, &mut *evidence)).await {
                 return Some((w.weight, reason));
             }
         }
@@ -199,13 +207,14 @@ pub(crate) fn judged_too_late(weight: u8, reason: String, who: &str) -> (Service
     (ServiceStatus::Failed { failure, rollback }, why)
 }
 
-/// One look at the window's published minutes; the reason when the verdict fails the step.
+/// One look at the window's published minutes; the reason when the verdict fails the step,
+/// or when the rollout's sequential evidence shows the new revision worse (`judge: compare`).
 pub(crate) async fn judge_window(
     ports: &Ports<'_>,
-    cfg: &DeployConfig,
-    pc: &ProgressiveConfig,
+    (cfg, pc): (&DeployConfig, &ProgressiveConfig),
     target: &Target,
     w: &mut Window,
+    (started, evidence): (Option<SystemTime>, &mut crate::domain::sequential::Evidence),
 ) -> Option<String> {
     let now = ports.clock.now();
     if w.looked_at
@@ -225,7 +234,7 @@ pub(crate) async fn judge_window(
         baseline_tg: &target.blue_tg,
         canary_service: &target.service,
     };
-    let look = look_at(ports, &cfg.cluster, pc, &sides, w.set_at, &expected).await;
+    let look = look_at(ports, &cfg.cluster, pc, &sides, (w.set_at, started), &expected).await;
     let verdict = judge(&look.m, &pc.thresholds);
     let data = (look.coverage.published.len(), look.coverage.requests.round() as u64);
     let fresh = w.seen != Some(data) || !look.firing.is_empty() || matches!(verdict, Verdict::Error(_));
@@ -234,6 +243,14 @@ pub(crate) async fn judge_window(
         return None;
     }
     log::info(&format!("analysis at {}%: {verdict}", w.weight));
+    if let Some(cj) = pc.compare {
+        evidence.observe_read(&look.pairs);
+        let reading = evidence.read(&cj.sequential());
+        log::info(&format!("comparison at {}%: {}", w.weight, reading.describe()));
+        if reading.call() == crate::domain::sequential::Call::Worse {
+            return Some(format!("worse than the stable version: {}", reading.describe()));
+        }
+    }
     match w.analysis.record(look.m, verdict, &pc.limits) {
         StepStatus::Failed(reason) => Some(reason),
         _ => None,

@@ -8,44 +8,27 @@ use std::time::{Duration, SystemTime};
 
 use super::super::cancel::{race, sleep_or_cancel};
 use super::super::{log, Cancel, StepRecord};
-use super::comparison::{compare_step, Call, MinuteP99s};
+use super::comparison::{compare_step, Call};
+use super::look::{look, Look};
 use super::{Ended, Flow, Run};
-use crate::domain::analysis::{judge, FiringAlarm, Measurement, StepAnalysis, StepStatus, TargetGroupMetrics, Verdict};
-use crate::domain::metric_gate::GateReading;
-use crate::domain::minutes::{recent, total, Coverage};
+use crate::domain::analysis::{judge, FiringAlarm, StepAnalysis, StepStatus, TargetGroupMetrics, Verdict};
 use crate::domain::report::Comparison;
 use crate::domain::rollout::Failure;
-
-/// One look at the step's published minutes, the baseline's and the alarms.
-pub(crate) struct Look {
-    pub m: Measurement,
-    pub coverage: Coverage,
-    pub firing: Vec<FiringAlarm>,
-    /// Each side's per-minute p99 over the step's published minutes (`judge: compare`).
-    pub p99s: MinuteP99s,
-}
+use crate::domain::sequential::Call as Evidence;
 
 pub(super) async fn bake(
     run: &mut Run<'_, '_>,
     weight: u8,
-    duration: Duration,
+    (duration, promotes): (Duration, bool),
     interval: Duration,
     cancel: &mut Cancel,
 ) -> Flow {
     let ports = run.ports;
     let clock = run.pc.clock;
     let set_at = run.weight_set_at;
-    let bake_end = set_at + duration;
-    let mut expected = clock.minutes(set_at, bake_end.max(set_at + Duration::from_millis(1)));
-    // The minute the weight was set in is partial: at low traffic the new slot may get no
-    // request in it at all, and an ALB publishes nothing for a minute without requests, so
-    // waiting for it could only end inconclusive. The step is judged from its first whole minute.
-    if expected.len() > 1 && expected[0] < set_at {
-        expected.remove(0);
-    }
-    // CloudWatch's delay runs from the end of the step's last minute.
-    let last_minute_end = expected.last().map_or(bake_end, |m| *m + clock.minute);
-    let deadline = last_minute_end.max(bake_end) + clock.max_delay;
+    let mut bake_end = set_at + duration;
+    let (mut expected, mut deadline) = step_minutes(&clock, set_at, bake_end);
+    let mut extensions = 0;
     let mut analysis = StepAnalysis::default();
     let mut seen: Option<(usize, u64)> = None;
     let mut waiting_said = false;
@@ -76,32 +59,35 @@ pub(super) async fn bake(
             let line = format!("analysis at {weight}%: {} → {verdict}", summary(&canary, &look));
             log::info(&line);
             ports.reporter.progress(&ports.stage, &line).await;
-            let baseline = look.m.baseline;
+            let passed = verdict == Verdict::Pass;
             if let StepStatus::Failed(reason) = analysis.record(look.m, verdict, &run.pc.limits) {
                 let (at, reason) = attribute(run, weight, &look.firing, reason);
                 record(run, weight, format!("fail: {reason}"), Some(canary), compared);
                 return Flow::End(Ended::Failed(Failure::Analysis { weight: at, reason }));
             }
-            // Without traffic on the stable version (the 100% step) there is nothing to compare.
-            let baseline = baseline.filter(|b| b.requests >= run.pc.thresholds.min_requests);
-            if let (Some(cj), Some(baseline)) = (run.pc.compare, baseline) {
-                let halfway = ports.clock.now() >= set_at + duration / 2;
-                let (call, evidence) = compare_step(cj, &canary, &baseline, &look.p99s, expected.len());
+            if let Some(cj) = run.pc.compare {
+                run.evidence.observe_read(&look.pairs);
+                let reading = run.evidence.read(&cj.sequential());
+                let (call, evidence) = compare_step(cj, reading, &look.p99s, expected.len());
                 compared = Some(evidence);
+                // Early pass needs a stable version to have been compared with in this step.
+                let halfway = ports.clock.now() >= set_at + duration / 2 && weight < 100;
                 match call {
                     Call::Worse(text) => {
                         let reason = format!("worse than the stable version: {text}");
                         record(run, weight, format!("fail: {reason}"), Some(canary), compared);
                         return Flow::End(Ended::Failed(Failure::Analysis { weight, reason }));
                     }
-                    Call::NotWorse(text) if cj.early_pass && halfway => {
+                    // So few 5xx on both sides that no ratio matters is a pass too, once this
+                    // look's own measurement passed (it needs `min-requests`).
+                    Call::NotWorse(text) | Call::TooFewErrors(text) if cj.early_pass && halfway && passed => {
                         log::info(&format!(
                             "analysis at {weight}%: not worse than the stable version ({text}): passing early"
                         ));
                         record(run, weight, format!("pass early ({text})"), Some(canary), compared);
                         return Flow::Next;
                     }
-                    Call::NotWorse(text) | Call::Undecided(text) => {
+                    Call::NotWorse(text) | Call::TooFewErrors(text) | Call::Undecided(text) => {
                         log::info(&format!("comparison at {weight}%: {text}"))
                     }
                 }
@@ -113,6 +99,21 @@ pub(super) async fn bake(
         }
         let covered = look.coverage.describe(&clock);
         if settled || (now >= deadline && look.coverage.complete()) {
+            if let Some(reason) = unjudged_promotion(promotes, compared.as_ref()) {
+                // Before 100% the evidence may need more minutes: bake again at this weight.
+                if extensions < EXTENSIONS {
+                    extensions += 1;
+                    bake_end += duration;
+                    (expected, deadline) = step_minutes(&clock, set_at, bake_end);
+                    waiting_said = false;
+                    log::info(&format!(
+                        "analysis at {weight}%: the evidence has not decided before 100%; baking {} more at this weight ({extensions} of {EXTENSIONS})",
+                        humantime::format_duration(duration)
+                    ));
+                    continue;
+                }
+                return inconclusive(run, weight, format!("{covered}: {reason}"), (canary, compared));
+            }
             return conclude(run, weight, &analysis, (canary, compared), &covered);
         }
         if now >= deadline {
@@ -128,6 +129,43 @@ pub(super) async fn bake(
             ));
             waiting_said = true;
         }
+    }
+}
+
+/// How many more bake times the step before 100% may take when the sequential evidence has
+/// not decided by its end (the judges' Monte Carlo: a healthy 1,000 requests/min service at
+/// 0.5% 5xx needs them to stay within alpha; most rollouts never do).
+const EXTENSIONS: u32 = 3;
+
+/// A step's minutes from its first whole one (the minute the weight was set in is partial: at
+/// low traffic the new slot may get no request in it at all, and an ALB publishes nothing for
+/// a minute without requests, so waiting for it could only end inconclusive), and the deadline
+/// for CloudWatch to publish them: `metrics-delay` after the last one ends.
+fn step_minutes(
+    clock: &crate::domain::minutes::MetricsClock,
+    set_at: SystemTime,
+    bake_end: SystemTime,
+) -> (Vec<SystemTime>, SystemTime) {
+    let mut expected = clock.minutes(set_at, bake_end.max(set_at + Duration::from_millis(1)));
+    if expected.len() > 1 && expected[0] < set_at {
+        expected.remove(0);
+    }
+    let last_minute_end = expected.last().map_or(bake_end, |m| *m + clock.minute);
+    (expected, last_minute_end.max(bake_end) + clock.max_delay)
+}
+
+/// Why the canary may not have all the traffic yet, with `judge: compare`: the move to 100%
+/// leaves nothing to compare with, so it needs the rollout's evidence to show the canary's
+/// 5xx rate below the tolerance, or so few 5xx on both sides that no ratio could matter.
+fn unjudged_promotion(promotes: bool, compared: Option<&Comparison>) -> Option<String> {
+    let c = compared.filter(|_| promotes)?;
+    match c.errors.call() {
+        Evidence::NotWorse | Evidence::TooFewErrors => None,
+        Evidence::Worse | Evidence::Undecided => Some(format!(
+            "the canary was not shown to be below {:.2}× the stable version's 5xx rate before 100% ({}); bake longer at this weight for more evidence",
+            c.errors.tolerance,
+            c.errors.describe()
+        )),
     }
 }
 
@@ -251,117 +289,4 @@ fn attribute(run: &Run<'_, '_>, weight: u8, firing: &[FiringAlarm], reason: Stri
         at,
         format!("{reason}{since}, on data from {} ({step})", clock.label(from)),
     )
-}
-
-/// Reads the step's minutes from their first to now (the canary's, and the stable slot's
-/// when a relative gate needs them) and the alarms. Alarms are read whatever the metrics did:
-/// a firing alarm is evidence on its own.
-pub(super) async fn look(run: &Run<'_, '_>, expected: &[SystemTime]) -> Look {
-    let topo = &run.topo;
-    let sides = Sides {
-        lb: &topo.lb_dimension,
-        canary_tg: &topo.idle.target_group,
-        baseline_tg: &topo.live.target_group,
-        canary_service: &topo.idle.state.name,
-    };
-    look_at(run.ports, &run.cfg.cluster, run.pc, &sides, run.weight_set_at, expected).await
-}
-
-/// What is compared: the new version's target group against the stable one's, behind one
-/// load balancer (two slots, or ECS-native's target group and its alternate).
-pub(crate) struct Sides<'a> {
-    pub lb: &'a str,
-    pub canary_tg: &'a str,
-    pub baseline_tg: &'a str,
-    /// The service the new version runs in (`${service}` of a metric gate).
-    pub canary_service: &'a str,
-}
-
-/// One look at the minutes from `expected`'s first to now, since the weight was set at `set_at`.
-pub(crate) async fn look_at(
-    ports: &super::super::Ports<'_>,
-    cluster: &str,
-    pc: &crate::domain::settings::ProgressiveConfig,
-    sides: &Sides<'_>,
-    set_at: SystemTime,
-    expected: &[SystemTime],
-) -> Look {
-    let now = ports.clock.now();
-    let start = expected.first().copied().unwrap_or(now);
-    let mut m = Measurement {
-        window_secs: now.duration_since(set_at).map(|d| d.as_secs()).unwrap_or(0),
-        ..Default::default()
-    };
-    let mut errors = Vec::new();
-    let mut coverage = Coverage::of(expected.to_vec(), &[]);
-    let mut p99s = MinuteP99s::default();
-    let p99s_of = |minutes: &[crate::domain::minutes::MinuteMetrics]| -> Vec<f64> {
-        minutes
-            .iter()
-            .filter(|x| expected.contains(&x.start))
-            .filter_map(|x| x.p99_ms)
-            .collect()
-    };
-    let lb = sides.lb;
-    match ports
-        .metrics
-        .target_group_minutes(lb, sides.canary_tg, start, now)
-        .await
-    {
-        Ok(minutes) => {
-            coverage = Coverage::of(expected.to_vec(), &minutes);
-            m.canary = total(minutes.iter().filter(|x| expected.contains(&x.start)));
-            p99s.canary = p99s_of(&minutes);
-            if pc.recent_minutes > 0 && coverage.published.len() > pc.recent_minutes {
-                m.recent = recent(&minutes, expected, pc.recent_minutes)
-                    .map(|(w, first, last)| (w, pc.clock.span(first, last)));
-            }
-        }
-        Err(e) => errors.push(e.to_string()),
-    }
-    m.coverage = Some(coverage.describe(&pc.clock));
-    if pc.thresholds.max_error_rate_increase.is_some() || pc.compare.is_some() {
-        match ports
-            .metrics
-            .target_group_minutes(lb, sides.baseline_tg, start, now)
-            .await
-        {
-            Ok(minutes) => {
-                m.baseline = Some(total(minutes.iter().filter(|x| expected.contains(&x.start))));
-                p99s.baseline = p99s_of(&minutes);
-            }
-            Err(e) => errors.push(e.to_string()),
-        }
-    }
-    for gate in &pc.gates {
-        let gate = gate.for_slot(cluster, sides.canary_service);
-        match ports.metrics.gate_minutes(&gate.name, &gate.source, start, now).await {
-            Ok(minutes) => {
-                let values: Vec<f64> = minutes
-                    .iter()
-                    .filter(|(t, _)| expected.contains(t))
-                    .map(|(_, v)| *v)
-                    .collect();
-                m.gates.push(GateReading::of(&gate, &values));
-            }
-            Err(e) => errors.push(e.to_string()),
-        }
-    }
-    let mut firing = Vec::new();
-    if !pc.alarms.is_empty() {
-        match ports.metrics.alarms_firing(&pc.alarms).await {
-            Ok(f) => firing = f,
-            Err(e) => errors.push(e.to_string()),
-        }
-    }
-    m.alarms_firing = firing.iter().map(|a| a.name.clone()).collect();
-    if !errors.is_empty() {
-        m.query_error = Some(errors.join("; "));
-    }
-    Look {
-        m,
-        coverage,
-        firing,
-        p99s,
-    }
 }

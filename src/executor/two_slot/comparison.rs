@@ -1,10 +1,10 @@
-//! `judge: compare` at one look of a bake: the canary's published minutes against the stable
-//! version's over the same minutes, errors by their posteriors and latency by its per-minute
-//! p99s, with the numbers behind the call kept for the report.
+//! `judge: compare` at one look: the rollout's sequential evidence on the error rates (one
+//! process over every step, issue 28) and the step's per-minute p99s against the stable
+//! version's, with the numbers behind the call kept for the report.
 
-use crate::domain::analysis::TargetGroupMetrics;
-use crate::domain::compare::{self, Decision};
+use crate::domain::compare;
 use crate::domain::report::Comparison;
+use crate::domain::sequential::{Call as Evidence, Reading};
 use crate::domain::settings::CompareJudge;
 
 /// How much slower than the stable version's per-minute p99 the canary's may be before the
@@ -23,58 +23,35 @@ pub struct MinuteP99s {
 pub enum Call {
     /// Worse than the stable version: the reason.
     Worse(String),
-    /// Not worse, on errors and (when measurable) latency: may pass early.
+    /// Shown not worse on errors, and not slower: may pass early, and may be promoted.
     NotWorse(String),
+    /// So few 5xx on either side that no ratio could be told, or matter: may be promoted.
+    TooFewErrors(String),
     Undecided(String),
 }
 
-pub fn compare_step(
-    cj: CompareJudge,
-    canary: &TargetGroupMetrics,
-    baseline: &TargetGroupMetrics,
-    p99s: &MinuteP99s,
-    looks: usize,
-) -> (Call, Comparison) {
-    let counts = |m: &TargetGroupMetrics| compare::Counts {
-        requests: m.requests,
-        errors: m.errors(),
-    };
+pub fn compare_step(cj: CompareJudge, errors: Reading, p99s: &MinuteP99s, looks: usize) -> (Call, Comparison) {
     let settings = compare::Settings {
-        margin: cj.margin,
         alpha: cj.alpha,
         looks: looks.max(1) as u32,
     };
-    let decision = compare::error_rates(counts(canary), counts(baseline), &settings);
     let latency = compare::slower(&p99s.canary, &p99s.baseline, LATENCY_MARGIN, &settings);
-    let errors = match &decision {
-        Decision::Worse(e) | Decision::NotWorse(e) | Decision::Undecided(e) => *e,
-    };
     let comparison = Comparison { errors, latency };
     let text = describe(&comparison);
-    let call = match (&decision, latency) {
-        (Decision::Worse(_), _) => Call::Worse(text),
+    let call = match (errors.call(), latency) {
+        (Evidence::Worse, _) => Call::Worse(text),
         (_, Some(l)) if l.slower => Call::Worse(text),
-        (Decision::NotWorse(_), _) => Call::NotWorse(text),
-        _ => Call::Undecided(text),
+        (Evidence::NotWorse, _) => Call::NotWorse(text),
+        (Evidence::TooFewErrors, _) => Call::TooFewErrors(text),
+        (Evidence::Undecided, _) => Call::Undecided(text),
     };
     (call, comparison)
 }
 
-/// "5xx 12 of 300 against 57 of 5,700, P(worse by more than 0.50 points) = 0.9991, boundary
-/// 0.9950; p99 per minute: median 92 ms over 6 minutes against 50 ms over 6, Mann-Whitney
-/// p = 0.0012 (a verdict needs < 0.0050)".
+/// The evidence on errors, then "p99 per minute: median 92 ms over 6 minutes against 50 ms
+/// over 6, Mann-Whitney p = 0.0012 (a verdict needs < 0.0050)".
 pub fn describe(c: &Comparison) -> String {
-    let e = &c.errors;
-    let mut text = format!(
-        "5xx {:.0} of {:.0} against {:.0} of {:.0}, P(worse by more than {:.2} points) = {:.4}, boundary {:.4}",
-        e.canary.errors,
-        e.canary.requests,
-        e.baseline.errors,
-        e.baseline.requests,
-        e.margin * 100.0,
-        e.p_worse,
-        e.boundary
-    );
+    let mut text = c.errors.describe();
     if let Some(l) = &c.latency {
         text.push_str(&format!(
             "; p99 per minute: median {:.0} ms over {} minutes against {:.0} ms over {}, \
@@ -94,25 +71,40 @@ pub fn describe(c: &Comparison) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::sequential::{Evidence as Process, MinuteCounts};
 
     const CJ: CompareJudge = CompareJudge {
         alpha: 0.05,
-        margin: 0.005,
+        margin: 0.1,
         early_pass: true,
     };
 
-    fn m(requests: f64, errors: f64) -> TargetGroupMetrics {
-        TargetGroupMetrics {
-            requests,
-            errors_5xx: errors,
-            ..Default::default()
+    /// Six minutes of a 5% canary with these 5xx a minute, against 1% of 5,700.
+    fn reading(canary_errors: f64) -> Reading {
+        reading_over(6, canary_errors)
+    }
+
+    fn reading_over(minutes: u64, canary_errors: f64) -> Reading {
+        let mut e = Process::default();
+        for m in 0..minutes {
+            e.observe(
+                m * 60,
+                MinuteCounts {
+                    canary_requests: 300.0,
+                    canary_errors,
+                    stable_requests: 5700.0,
+                    stable_errors: 57.0,
+                },
+            );
         }
+        e.read(&CJ.sequential())
     }
 
     fn kind(c: &Call) -> &'static str {
         match c {
             Call::Worse(_) => "worse",
             Call::NotWorse(_) => "not worse",
+            Call::TooFewErrors(_) => "too few",
             Call::Undecided(_) => "undecided",
         }
     }
@@ -123,7 +115,7 @@ mod tests {
             canary: vec![300.0, 310.0, 305.0, 320.0, 299.0, 301.0],
             baseline: vec![100.0, 101.0, 99.0, 102.0, 100.0, 98.0],
         };
-        let (call, c) = compare_step(CJ, &m(6000.0, 60.0), &m(57_000.0, 570.0), &p99s, 10);
+        let (call, c) = compare_step(CJ, reading(3.0), &p99s, 10);
         assert_eq!(kind(&call), "worse");
         assert!(c.latency.unwrap().slower);
         let Call::Worse(text) = call else { unreachable!() };
@@ -139,12 +131,12 @@ mod tests {
             canary: vec![300.0],
             baseline: vec![100.0],
         };
-        let (call, c) = compare_step(CJ, &m(6000.0, 60.0), &m(57_000.0, 570.0), &p99s, 10);
-        assert_eq!(kind(&call), "not worse");
+        let (call, c) = compare_step(CJ, reading(15.0), &p99s, 10);
         assert_eq!(c.latency, None);
-        let (call, _) = compare_step(CJ, &m(3000.0, 90.0), &m(57_000.0, 570.0), &p99s, 10);
-        assert_eq!(kind(&call), "worse");
-        let (call, _) = compare_step(CJ, &m(30.0, 1.0), &m(570.0, 6.0), &p99s, 10);
-        assert_eq!(kind(&call), "undecided");
+        assert_eq!(kind(&call), "worse", "5% against 1%");
+        let (call, _) = compare_step(CJ, reading(3.0), &p99s, 10);
+        assert_eq!(kind(&call), "not worse", "the same 1%, 18 of 360 5xx: below 2×");
+        let (call, _) = compare_step(CJ, reading_over(1, 3.0), &p99s, 10);
+        assert_eq!(kind(&call), "undecided", "3 of 60 5xx in one minute say little");
     }
 }

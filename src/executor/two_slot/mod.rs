@@ -11,6 +11,7 @@
 
 pub(crate) mod bake;
 mod comparison;
+pub(crate) mod look;
 mod prepare;
 mod retire;
 mod topology;
@@ -72,6 +73,8 @@ pub(super) struct Run<'a, 'p> {
     executed: Vec<usize>,
     /// The container that runs `run-task-command`, chosen when the revision is registered.
     one_off_container: Option<String>,
+    /// The rollout's sequential evidence on the canary's 5xx (`judge: compare`), every step's.
+    evidence: crate::domain::sequential::Evidence,
 }
 
 /// The plan settings of this configuration.
@@ -230,6 +233,7 @@ async fn deploy_locked(
         recorded: false,
         executed: Vec::new(),
         one_off_container: None,
+        evidence: Default::default(),
     };
     let ended = run_steps(&mut run, cancel).await;
     let ending = ending::close(&mut run, ended).await?;
@@ -288,7 +292,16 @@ impl Handlers for TwoSlotSteps<'_, '_, '_> {
                 interval_secs,
             } => {
                 let interval = run.pc.bake.interval.min(Duration::from_secs(*interval_secs));
-                bake::bake(run, *weight, Duration::from_secs(*seconds), interval, cancel).await
+                // The last bake before 100%: the sequential test must have judged the canary.
+                let promotes = run.plan.steps[index + 1..]
+                    .iter()
+                    .find_map(|s| match s {
+                        Step::SetWeight { weight } => Some(*weight == 100),
+                        _ => None,
+                    })
+                    .unwrap_or(false);
+                let timing = (Duration::from_secs(*seconds), promotes);
+                bake::bake(run, *weight, timing, interval, cancel).await
             }
             Step::AwaitApproval { .. } => traffic::await_approval(run, index).await,
             Step::Record { .. } => retire::record(run).await,

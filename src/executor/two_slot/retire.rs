@@ -9,7 +9,7 @@ use super::super::rolling::revert_budget;
 use super::super::{log, Cancel, StepRecord};
 use super::topology::{Slot, SLOT_TAG};
 use super::weights::{scale_to_zero, settle};
-use super::{bake, Ended, Flow, Run};
+use super::{Ended, Flow, Run};
 use crate::domain::analysis::{judge, StepAnalysis, StepStatus, Verdict};
 use crate::domain::rollout::Failure;
 use crate::ports::Stickiness;
@@ -115,7 +115,7 @@ async fn watch(run: &mut Run<'_, '_>, keep_for: Duration, interval: Duration, ca
         let look = if cancelled {
             None
         } else {
-            race(cancel, bake::look(run, &expected)).await
+            race(cancel, super::look::look(run, &expected)).await
         };
         let Some(look) = look else {
             // The old release still runs at full size: a cancel now (an emergency rollback's

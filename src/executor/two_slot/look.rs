@@ -1,0 +1,154 @@
+//! One look at a rollout's CloudWatch minutes: the new version's, the stable version's (for
+//! the comparison) and the alarms, shared by the two-slot bake and the server-side windows.
+
+use std::time::SystemTime;
+
+use super::comparison::MinuteP99s;
+use super::Run;
+use crate::domain::analysis::{FiringAlarm, Measurement};
+use crate::domain::metric_gate::GateReading;
+use crate::domain::minutes::{paired, recent, total, Coverage};
+
+/// One look at the step's published minutes, the baseline's and the alarms.
+pub(crate) struct Look {
+    pub m: Measurement,
+    pub coverage: Coverage,
+    pub firing: Vec<FiringAlarm>,
+    /// Each side's per-minute p99 over the step's published minutes (`judge: compare`).
+    pub p99s: MinuteP99s,
+    /// Both sides' published minutes since the rollout's first step, for its sequential test
+    /// (`judge: compare`): a step's late minutes keep counting after the next weight is set.
+    pub pairs: Vec<(u64, crate::domain::sequential::MinuteCounts)>,
+}
+
+/// Reads the step's minutes from their first to now (the canary's, and the stable slot's
+/// when a relative gate needs them) and the alarms. Alarms are read whatever the metrics did:
+/// a firing alarm is evidence on its own.
+pub(super) async fn look(run: &Run<'_, '_>, expected: &[SystemTime]) -> Look {
+    let topo = &run.topo;
+    let sides = Sides {
+        lb: &topo.lb_dimension,
+        canary_tg: &topo.idle.target_group,
+        baseline_tg: &topo.live.target_group,
+        canary_service: &topo.idle.state.name,
+    };
+    let rollout_from = run.step_starts.first().map(|(_, t)| *t);
+    look_at(
+        run.ports,
+        &run.cfg.cluster,
+        run.pc,
+        &sides,
+        (run.weight_set_at, rollout_from),
+        expected,
+    )
+    .await
+}
+
+/// What is compared: the new version's target group against the stable one's, behind one
+/// load balancer (two slots, or ECS-native's target group and its alternate).
+pub(crate) struct Sides<'a> {
+    pub lb: &'a str,
+    pub canary_tg: &'a str,
+    pub baseline_tg: &'a str,
+    /// The service the new version runs in (`${service}` of a metric gate).
+    pub canary_service: &'a str,
+}
+
+/// One look at the minutes from `expected`'s first to now, since the weight was set at `set_at`;
+/// with `judge: compare`, both sides from the rollout's first weight (`rollout_from`) on.
+pub(crate) async fn look_at(
+    ports: &super::super::Ports<'_>,
+    cluster: &str,
+    pc: &crate::domain::settings::ProgressiveConfig,
+    sides: &Sides<'_>,
+    (set_at, rollout_from): (SystemTime, Option<SystemTime>),
+    expected: &[SystemTime],
+) -> Look {
+    let now = ports.clock.now();
+    let step_start = expected.first().copied().unwrap_or(now);
+    let start = match (pc.compare, rollout_from) {
+        (Some(_), Some(from)) => pc.clock.floor(from).min(step_start),
+        _ => step_start,
+    };
+    let mut m = Measurement {
+        window_secs: now.duration_since(set_at).map(|d| d.as_secs()).unwrap_or(0),
+        ..Default::default()
+    };
+    let mut errors = Vec::new();
+    let mut coverage = Coverage::of(expected.to_vec(), &[]);
+    let mut p99s = MinuteP99s::default();
+    let mut canary_minutes = Vec::new();
+    let p99s_of = |minutes: &[crate::domain::minutes::MinuteMetrics]| -> Vec<f64> {
+        minutes
+            .iter()
+            .filter(|x| expected.contains(&x.start))
+            .filter_map(|x| x.p99_ms)
+            .collect()
+    };
+    let lb = sides.lb;
+    match ports
+        .metrics
+        .target_group_minutes(lb, sides.canary_tg, start, now)
+        .await
+    {
+        Ok(minutes) => {
+            coverage = Coverage::of(expected.to_vec(), &minutes);
+            m.canary = total(minutes.iter().filter(|x| expected.contains(&x.start)));
+            p99s.canary = p99s_of(&minutes);
+            canary_minutes.clone_from(&minutes);
+            if pc.recent_minutes > 0 && coverage.published.len() > pc.recent_minutes {
+                m.recent = recent(&minutes, expected, pc.recent_minutes)
+                    .map(|(w, first, last)| (w, pc.clock.span(first, last)));
+            }
+        }
+        Err(e) => errors.push(e.to_string()),
+    }
+    m.coverage = Some(coverage.describe(&pc.clock));
+    let mut pairs = Vec::new();
+    if pc.thresholds.max_error_rate_increase.is_some() || pc.compare.is_some() {
+        match ports
+            .metrics
+            .target_group_minutes(lb, sides.baseline_tg, start, now)
+            .await
+        {
+            Ok(minutes) => {
+                m.baseline = Some(total(minutes.iter().filter(|x| expected.contains(&x.start))));
+                p99s.baseline = p99s_of(&minutes);
+                pairs = paired(&canary_minutes, &minutes);
+            }
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    for gate in &pc.gates {
+        let gate = gate.for_slot(cluster, sides.canary_service);
+        match ports.metrics.gate_minutes(&gate.name, &gate.source, start, now).await {
+            Ok(minutes) => {
+                let values: Vec<f64> = minutes
+                    .iter()
+                    .filter(|(t, _)| expected.contains(t))
+                    .map(|(_, v)| *v)
+                    .collect();
+                m.gates.push(GateReading::of(&gate, &values));
+            }
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    let mut firing = Vec::new();
+    if !pc.alarms.is_empty() {
+        match ports.metrics.alarms_firing(&pc.alarms).await {
+            Ok(f) => firing = f,
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    m.alarms_firing = firing.iter().map(|a| a.name.clone()).collect();
+    if !errors.is_empty() {
+        m.query_error = Some(errors.join("; "));
+    }
+    Look {
+        m,
+        coverage,
+        firing,
+        p99s,
+        pairs,
+    }
+}
