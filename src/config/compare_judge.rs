@@ -18,8 +18,11 @@ fn percent(value: &Option<String>, input: &'static str, default: f64, errors: &m
 }
 
 /// `judge`, `judge-confidence`, `judge-margin` and `early-pass`; None for `judge: threshold`.
+/// The capability table refuses a given `judge` where nothing is judged (rolling); the default
+/// is harmless there, as nothing reads it.
 pub fn compare_judge(raw: &RawInputs, errors: &mut Vec<InputError>) -> Option<CompareJudge> {
-    let compare = match given(&raw.judge).unwrap_or("threshold") {
+    // `compare` by default since issue 28: a test whose error rate holds per rollout.
+    let compare = match given(&raw.judge).unwrap_or("compare") {
         "threshold" => false,
         "compare" => true,
         other => {

@@ -186,6 +186,7 @@ fn validate_shaped(
             None
         }
     });
+    let compare = compare_judge(raw, errors);
     let mut rate_input = |v: &Option<String>, input: &str, default: Option<f64>| match given(v) {
         None => default,
         Some(s) if s.eq_ignore_ascii_case("off") => None,
@@ -194,7 +195,11 @@ fn validate_shaped(
             default
         }),
     };
-    let max_error_rate = rate_input(&raw.max_5xx_rate, "max-5xx-rate", Some(0.01));
+    // No absolute gate by default (issue 28): the comparison judges the 5xx against the stable
+    // version's, and a 1% gate rolls back almost every healthy canary of a service whose
+    // normal rate is 1%. With `judge: threshold` the gate is the judge, so it stays at 1%.
+    let gate = if compare.is_some() { None } else { Some(0.01) };
+    let max_error_rate = rate_input(&raw.max_5xx_rate, "max-5xx-rate", gate);
     let max_increase = rate_input(&raw.max_5xx_rate_increase, "max-5xx-rate-increase", None);
     let count = |v: &Option<String>, input: &str, default: u32, errors: &mut Vec<InputError>| match given(v) {
         None => default,
@@ -241,7 +246,6 @@ fn validate_shaped(
             StickyRollback::Unstick
         }
     };
-    let compare = compare_judge(raw, errors);
     let on_split = match given(&raw.on_split).unwrap_or("rollback") {
         "rollback" => OnSplit::Rollback,
         "continue" => OnSplit::Continue,
