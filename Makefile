@@ -12,7 +12,7 @@ help:
 	@echo "make sim    - start the AWS simulator in the foreground to explore (prints its endpoint)"
 	@echo "make lint   - hadolint, actionlint schemas, zizmor, shellcheck, yamllint, clippy, fmt"
 	@echo "make reliability - the full fault matrix, 30+30 SIGKILL/SIGTERM trials and 20 bad 5-minute CodeDeploy canaries (RELIABILITY.md)"
-	@echo "make bench  - latency, API calls, size, RSS, scale, and the official waiter beside ours (BENCHMARKS.md)"
+	@echo "make bench  - latency, API calls, size, RSS, scale, the official waiter beside ours, the judges' Monte Carlo (BENCHMARKS.md)"
 	@echo "make slow   - runs left at action.yml's defaults, in real time (about 35 minutes)"
 	@echo "make image  - the image test (release dry run) with the shipped dist build (fat LTO: about 8 minutes)"
 
@@ -48,6 +48,8 @@ bench: setup
 	cargo build --profile dist
 	cd bench && npm ci --no-audit --no-fund --loglevel=error
 	.venv/bin/python bench/run.py
+	# The judges' seeded Monte Carlo (issue 28): simulated time, about 10 minutes on 2 cores.
+	cargo bench --bench judges -- 1000
 
 # make test runs tests/image.rs on a dev build of scripts/build-binary.sh (the dist profile's fat
 # LTO would add about 8 minutes); this runs it on the dist build the release ships.

@@ -2,11 +2,15 @@
 CloudWatch's lag (issue 17). Both sides serve 1% 5xx at 6,000 requests a (simulated) minute;
 which requests fail is drawn per minute (binomial), as on AWS.
 
-- threshold: `max-5xx-rate: 1.5%` (halfway between the stable version's 1% and a doubled 2%),
-  with the analysis's one-sided binomial test and `failure-limit` 0, the way a team sets a gate
-  above its normal error rate;
-- compare: `judge: compare`, `judge-margin: 0.5%` (the same half point), `judge-confidence: 95%`,
-  `max-5xx-rate: off`, so the comparison alone decides.
+- threshold: `judge: threshold`, `max-5xx-rate: 1.5%` (halfway between the stable version's 1%
+  and a doubled 2%), `failure-limit` 0, the way a team sets a gate above its normal error rate.
+  The whole step is judged on its rate against the gate as is; only the recent window's check
+  asks for the breach to be beyond chance (a one-sided binomial test);
+- compare: `judge: compare` at its defaults (a sequential test over the rollout, `judge-margin`
+  10%, `judge-confidence` 95%, no absolute gate) with `early-pass: true`.
+
+The seeded Monte Carlo of the same judges, with far more rollouts, is `cargo bench --bench
+judges` (bench/judges/); this run checks the real binary against the simulator.
 
 Measured: the time from 5% traffic to the verdict for a canary at twice the stable version's
 error rate; the wall time of a healthy 5-step canary (compare with `early-pass`); how many of the
@@ -22,9 +26,8 @@ STABLE_RATE = 0.01
 _config = threading.Lock()  # the per-LB request rates are one map: read, add, write back
 
 JUDGES = {
-    "threshold": {"max-5xx-rate": "1.5%"},
-    "compare": {"judge": "compare", "judge-margin": "0.5%", "judge-confidence": "95%", "max-5xx-rate": "off",
-                "early-pass": "true"},
+    "threshold": {"judge": "threshold", "max-5xx-rate": "1.5%"},
+    "compare": {"judge": "compare", "early-pass": "true"},
 }
 
 
