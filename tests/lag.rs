@@ -213,6 +213,9 @@ async fn an_alarm_that_fires_late_is_laid_at_the_step_whose_traffic_tripped_it()
                 ("strategy", "canary"),
                 ("canary-steps", "10,50,100"),
                 ("bake-time", "8s"),
+                // The alarm alone judges: no gate, and no comparison (which would catch the
+                // 50% 5xx itself, in the 10% step, before the late alarm fires).
+                ("judge", "threshold"),
                 ("max-5xx-rate", "off"),
                 ("alarms", "lag-alarm-green-5xx"),
             ],

@@ -210,19 +210,30 @@ impl Reading {
     /// stable rate 25.3, that it is below 2× 0.4 (a decision needs 20)".
     pub fn describe(&self) -> String {
         let n = super::analysis::thousands;
+        let e = evidence_text;
         format!(
-            "5xx {} of {} against {} of {} over {} minutes; evidence the canary's 5xx rate is above {:.2}× the stable version's {:.1}, that it is below {:.2}× {:.1} (a decision needs {:.0})",
+            "5xx {} of {} against {} of {} over {} minutes; evidence the canary's 5xx rate is above {:.2}× the stable version's {}, that it is below {:.2}× {} (a decision needs {:.0})",
             n(self.canary.0),
             n(self.canary.1),
             n(self.stable.0),
             n(self.stable.1),
             self.minutes,
             self.null_ratio,
-            self.worse,
+            e(self.worse),
             self.tolerance,
-            self.not_worse,
+            e(self.not_worse),
             self.needs
         )
+    }
+}
+
+/// Evidence as a number to read: it grows by orders of magnitude, and past 10,000 its exponent
+/// is what matters ("3.2e9").
+pub fn evidence_text(x: f64) -> String {
+    if x >= 1e4 {
+        format!("{x:.1e}")
+    } else {
+        format!("{x:.1}")
     }
 }
 

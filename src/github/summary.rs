@@ -310,7 +310,7 @@ mod tests {
         let mut steps = rolled_back_canary().timeline;
         steps[1].comparison = Some(Comparison {
             errors: Reading {
-                worse: 412.5,
+                worse: 41_250.0,
                 not_worse: 0.01,
                 needs: 20.0,
                 null_ratio: 1.1,
@@ -332,7 +332,7 @@ mod tests {
         let md = timeline(&steps, None);
         assert!(
             md.contains(
-                "| 2 | 122 of 1502 (8.12%) | 285 of 28538 (1.00%) | 412.5 (above 1.10×) | 0.0 (below 2.00×) | 20 |"
+                "| 2 | 122 of 1502 (8.12%) | 285 of 28538 (1.00%) | 4.1e4 (above 1.10×) | 0.0 (below 2.00×) | 20 |"
             ),
             "{md}"
         );

@@ -2,6 +2,7 @@
 //! the evidence of each step, canary against the stable version.
 
 use crate::domain::report::StepRecord;
+use crate::domain::sequential::evidence_text;
 use crate::github::markdown::cell;
 use crate::github::summary::utc_time;
 
@@ -68,7 +69,7 @@ fn evidence_table(steps: &[StepRecord]) -> String {
             None => ("too few minutes".into(), "—".into()),
         };
         md.push_str(&format!(
-            "| {} | {:.0} of {:.0} ({:.2}%) | {:.0} of {:.0} ({:.2}%) | {:.1} (above {:.2}×) | {:.1} (below {:.2}×) | {:.0} | {p99} | {p} |\n",
+            "| {} | {:.0} of {:.0} ({:.2}%) | {:.0} of {:.0} ({:.2}%) | {} (above {:.2}×) | {} (below {:.2}×) | {:.0} | {p99} | {p} |\n",
             i + 1,
             e.canary.0,
             e.canary.1,
@@ -76,9 +77,9 @@ fn evidence_table(steps: &[StepRecord]) -> String {
             e.stable.0,
             e.stable.1,
             rate(e.stable) * 100.0,
-            e.worse,
+            evidence_text(e.worse),
             e.null_ratio,
-            e.not_worse,
+            evidence_text(e.not_worse),
             e.tolerance,
             e.needs
         ));
