@@ -24,7 +24,7 @@ pub(crate) struct Window {
     /// When AWS moved on from this weight; `None` while it serves it.
     ended_at: Option<SystemTime>,
     analysis: StepAnalysis,
-    seen: Option<(usize, u64)>,
+    seen: Option<super::super::two_slot::look::DataKey>,
     /// When CloudWatch was last read for this window: once per `analysis-interval`, while
     /// the deployment's state is polled more often.
     looked_at: Option<SystemTime>,
@@ -236,7 +236,7 @@ pub(crate) async fn judge_window(
     };
     let look = look_at(ports, &cfg.cluster, pc, &sides, (w.set_at, started), &expected).await;
     let verdict = judge(&look.m, &pc.thresholds);
-    let data = (look.coverage.published.len(), look.coverage.requests.round() as u64);
+    let data = look.data();
     let fresh = w.seen != Some(data) || !look.firing.is_empty() || matches!(verdict, Verdict::Error(_));
     w.seen = Some(data);
     if !fresh {

@@ -30,7 +30,7 @@ pub(super) async fn bake(
     let (mut expected, mut deadline) = step_minutes(&clock, set_at, bake_end);
     let mut extensions = 0;
     let mut analysis = StepAnalysis::default();
-    let mut seen: Option<(usize, u64)> = None;
+    let mut seen: Option<super::look::DataKey> = None;
     let mut waiting_said = false;
     let mut compared: Option<Comparison> = None;
     loop {
@@ -48,7 +48,7 @@ pub(super) async fn bake(
         };
         let verdict = judge(&look.m, &run.pc.thresholds);
         // The same published data judged twice is one measurement, not two (failure-limit).
-        let data = (look.coverage.published.len(), look.coverage.requests.round() as u64);
+        let data = look.data();
         let fresh = seen != Some(data) || !look.firing.is_empty() || matches!(verdict, Verdict::Error(_));
         // The newest minute may still grow after it is first published: the step's data is
         // final only once a complete read is the same as the one before it.

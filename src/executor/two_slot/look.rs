@@ -24,6 +24,26 @@ pub(crate) struct Look {
 /// Reads the step's minutes from their first to now (the canary's, and the stable slot's
 /// when a relative gate needs them) and the alarms. Alarms are read whatever the metrics did:
 /// a firing alarm is evidence on its own.
+impl Look {
+    /// What makes two looks the same data: the canary's published minutes, requests and 5xx,
+    /// and the stable version's compared counts. The same data judged twice is one measurement
+    /// (`failure-limit`), and a step's data is final once a complete read repeats it.
+    pub fn data(&self) -> DataKey {
+        let stable = self.pairs.iter().fold((0.0, 0.0), |(r, e), (_, m)| {
+            (r + m.stable_requests, e + m.stable_errors)
+        });
+        (
+            self.coverage.published.len(),
+            self.coverage.requests.round() as u64,
+            self.m.canary.errors().round() as u64,
+            (stable.0.round() as u64, stable.1.round() as u64),
+        )
+    }
+}
+
+/// See `Look::data`.
+pub(crate) type DataKey = (usize, u64, u64, (u64, u64));
+
 pub(super) async fn look(run: &Run<'_, '_>, expected: &[SystemTime]) -> Look {
     let topo = &run.topo;
     let sides = Sides {

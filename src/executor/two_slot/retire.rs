@@ -127,7 +127,7 @@ async fn watch(run: &mut Run<'_, '_>, keep_for: Duration, interval: Duration, ca
             return Some(Ended::Cancelled);
         };
         let verdict = judge(&look.m, &run.pc.thresholds);
-        let data = (look.coverage.published.len(), look.coverage.requests.round() as u64);
+        let data = look.data();
         if seen == Some(data) && look.firing.is_empty() {
             continue;
         }
