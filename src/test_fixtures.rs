@@ -195,6 +195,7 @@ fn limits() -> crate::domain::analysis::Thresholds {
         max_p99_ms: Some(500.0),
         max_error_rate_increase: None,
         min_requests: 50.0,
+        max_error_rate_uncompared: None,
     }
 }
 

@@ -60,6 +60,8 @@ pub fn rollout(service: Service, seed: u64, j: Judge) -> Outcome {
         max_p99_ms: None,
         max_error_rate_increase: None,
         min_requests: MIN_REQUESTS,
+        // As the action sets it: with compare and no max-5xx-rate, 1% where nothing compares.
+        max_error_rate_uncompared: matches!(j, Judge::Sequential { .. }).then_some(0.01),
     };
     let mut evidence = Evidence::default();
     let mut t = start;
@@ -90,6 +92,7 @@ pub fn rollout(service: Service, seed: u64, j: Judge) -> Outcome {
             let coverage = Coverage::of(times.clone(), &read.canary);
             let mut m = Measurement {
                 canary: total(read.canary.iter().filter(|x| times.contains(&x.start))),
+                baseline: Some(total(read.stable.iter().filter(|x| times.contains(&x.start)))),
                 window_secs: (t - set_at) as u64,
                 ..Default::default()
             };

@@ -200,6 +200,9 @@ fn validate_shaped(
     // normal rate is 1%. With `judge: threshold` the gate is the judge, so it stays at 1%.
     let gate = if compare.is_some() { None } else { Some(0.01) };
     let max_error_rate = rate_input(&raw.max_5xx_rate, "max-5xx-rate", gate);
+    // Where the comparison has no stable traffic to judge against (the 100% step, blue/green),
+    // an unset gate stays at 1%: nothing else there would see a bad release's 5xx.
+    let max_error_rate_uncompared = (compare.is_some() && given(&raw.max_5xx_rate).is_none()).then_some(0.01);
     let max_increase = rate_input(&raw.max_5xx_rate_increase, "max-5xx-rate-increase", None);
     let count = |v: &Option<String>, input: &str, default: u32, errors: &mut Vec<InputError>| match given(v) {
         None => default,
@@ -296,6 +299,7 @@ fn validate_shaped(
             max_p99_ms: max_p99,
             max_error_rate_increase: max_increase,
             min_requests: min_requests as f64,
+            max_error_rate_uncompared,
         },
         limits: Limits {
             failure_limit,

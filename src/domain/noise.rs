@@ -20,6 +20,7 @@ mod tests {
             max_p99_ms: None,
             max_error_rate_increase: None,
             min_requests: 50.0,
+            max_error_rate_uncompared: None,
         };
         let expected: Vec<_> = (0..minutes).map(|i| UNIX_EPOCH + clock.minute * i as u32).collect();
         let mut published = Vec::new();
