@@ -60,8 +60,12 @@ fn slots() -> (FakeEcs, FakeRouter) {
     (ecs, router)
 }
 
+/// The threshold judge: the fake metrics give the new slot a fixed 5xx rate and the stable slot
+/// none, which `judge: compare` would rightly call worse; these scenarios are about the
+/// executor's flows, and tests/compare.rs and the domain's tests are about the comparison.
 fn canary_config(extra: &[(&str, &str)]) -> DeployConfig {
     let mut pairs: Vec<(&str, &str)> = vec![
+        ("judge", "threshold"),
         ("services", "web-blue, web-green"),
         ("strategy", "canary"),
         ("listener-arn", LISTENER),
@@ -130,7 +134,13 @@ async fn a_healthy_canary_walks_every_step_then_retires_the_old_slot() {
     let start = clock.now();
     let cfg = canary_config(&[]);
     let report = deploy(&cfg, &ports(&ecs, &router, &metrics, &clock)).await;
-    assert_eq!(report.outcome.kind, OutcomeKind::Success);
+    assert_eq!(
+        report.outcome.kind,
+        OutcomeKind::Success,
+        "{:?} {:?}",
+        report.outcome.reason,
+        report.timeline
+    );
     assert_eq!(router.canary_history(), vec![5, 10, 25, 50, 100]);
     assert_eq!(report.timeline.len(), 5);
     assert!(
