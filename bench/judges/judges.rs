@@ -84,8 +84,10 @@ pub fn rollout(service: Service, seed: u64, j: Judge) -> Outcome {
         loop {
             let until = if t < bake_end { bake_end } else { deadline };
             t = (t + LOOK).min(until);
+            // As the action reads them: with the comparison, from 10 minutes before the rollout
+            // (the stable version's reference rate) on.
             let from = match j {
-                Judge::Sequential { .. } => first_minute,
+                Judge::Sequential { .. } => first_minute - 10,
                 _ => expected[0],
             };
             let read = world.read(from, t);
@@ -93,6 +95,7 @@ pub fn rollout(service: Service, seed: u64, j: Judge) -> Outcome {
             let mut m = Measurement {
                 canary: total(read.canary.iter().filter(|x| times.contains(&x.start))),
                 baseline: Some(total(read.stable.iter().filter(|x| times.contains(&x.start)))),
+                reference: matches!(j, Judge::Sequential { .. }).then(|| total(read.stable.iter())),
                 window_secs: (t - set_at) as u64,
                 ..Default::default()
             };

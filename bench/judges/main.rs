@@ -41,7 +41,7 @@ fn batch(service: Service, judge: Judge, n: u64, cell: u64) -> Vec<Outcome> {
 fn main() {
     let n: u64 = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(1000);
     println!("Seeded rollouts per cell: {n} (steps 5/10/25/50/100%, 5-minute bakes, 30 s looks, metrics-delay 5m)\n");
-    println!("| requests/min | stable 5xx | judge | healthy: rolled back | healthy: minutes (fixed bakes: about 29) | 2×: caught | 2×: median minutes | 2×: promoted as a pass | 5×: caught | 5×: median minutes |");
+    println!("| requests/min | stable 5xx | judge | healthy: rolled back | healthy: median minutes | 2×: caught | 2×: median minutes | 2×: promoted as a pass | 5×: caught | 5×: median minutes |");
     println!("|---|---|---|---|---|---|---|---|---|---|");
     for (cell, (per_minute, stable_rate)) in [(6000.0, 0.01), (1000.0, 0.01), (6000.0, 0.005), (1000.0, 0.005)]
         .into_iter()

@@ -26,6 +26,9 @@ pub struct Measurement {
     pub recent: Option<(TargetGroupMetrics, String)>,
     /// The custom metric gates' readings of the new slot over the step (`metrics:`).
     pub gates: Vec<super::metric_gate::GateReading>,
+    /// The stable version's requests and 5xx before and during the rollout (`judge: compare`):
+    /// what a step it cannot be compared with beside it is measured against.
+    pub reference: Option<TargetGroupMetrics>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -38,8 +41,9 @@ pub struct Thresholds {
     /// Fewer canary requests than this in the window is inconclusive.
     pub min_requests: f64,
     /// The 5xx gate of a step the comparison cannot judge, because the stable version served
-    /// fewer than `min_requests` beside it (the 100% step, blue/green): `judge: compare` with
-    /// `max-5xx-rate` unset keeps 1% there, so a bad release is never promoted unjudged.
+    /// fewer than `min_requests` beside it (the 100% step, blue/green), when it has no
+    /// `reference` to set one from: `judge: compare` with `max-5xx-rate` unset keeps 1% there,
+    /// so a bad release is never promoted unjudged.
     pub max_error_rate_uncompared: Option<f64>,
 }
 
@@ -89,8 +93,12 @@ fn count(n: f64) -> String {
 /// brown-out must not hide it). Metric gates need `min_requests`.
 pub fn judge(m: &Measurement, t: &Thresholds) -> Verdict {
     let uncompared = m.baseline.is_none_or(|b| b.requests < t.min_requests);
+    let gate = t
+        .max_error_rate_uncompared
+        .filter(|_| uncompared)
+        .map(|fallback| uncompared_gate(m.reference.as_ref(), t.min_requests).unwrap_or(fallback));
     let gated = Thresholds {
-        max_error_rate: t.max_error_rate.or(t.max_error_rate_uncompared.filter(|_| uncompared)),
+        max_error_rate: t.max_error_rate.or(gate),
         ..*t
     };
     let t = &gated;
@@ -190,6 +198,22 @@ fn rate_of(w: &TargetGroupMetrics) -> String {
 }
 
 /// The absolute gates a window breaks, if any ("5xx rate 10.2% > 5.0%").
+/// Where nothing compares, the new version may have up to twice the stable version's rate as
+/// measured before and during the rollout, taken at its 97.5% upper bound (Clopper-Pearson,
+/// statrs): a healthy release at the stable rate stays under it, a broken one does not. None
+/// when the stable version served too little to measure.
+fn uncompared_gate(reference: Option<&TargetGroupMetrics>, min_requests: f64) -> Option<f64> {
+    use statrs::distribution::{Beta, ContinuousCDF};
+    let r = reference.filter(|r| r.requests >= min_requests)?;
+    let (n, k) = (r.requests.round(), r.errors().round().min(r.requests.round()));
+    let upper = if k >= n {
+        1.0
+    } else {
+        Beta::new(k + 1.0, n - k).ok()?.inverse_cdf(0.975)
+    };
+    Some((2.0 * upper).min(1.0))
+}
+
 fn breach(w: &TargetGroupMetrics, t: &Thresholds) -> Option<String> {
     let rate = w.error_rate().unwrap_or(0.0);
     if let Some(max) = t.max_error_rate {

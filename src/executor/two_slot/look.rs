@@ -41,6 +41,10 @@ impl Look {
     }
 }
 
+/// How many of CloudWatch's minutes before the rollout the stable version's are read as its
+/// reference rate.
+const REFERENCE_MINUTES: u32 = 10;
+
 /// See `Look::data`.
 pub(crate) type DataKey = (usize, u64, u64, (u64, u64));
 
@@ -126,12 +130,21 @@ pub(crate) async fn look_at(
     m.coverage = Some(coverage.describe(&pc.clock));
     let mut pairs = Vec::new();
     if pc.thresholds.max_error_rate_increase.is_some() || pc.compare.is_some() {
+        // With the comparison, the stable side is read from before the rollout too: its rate
+        // then is the reference for a step with nothing beside it (the 100% step, blue/green).
+        let stable_from = match (pc.compare, rollout_from) {
+            (Some(_), Some(_)) => start.checked_sub(pc.clock.minute * REFERENCE_MINUTES).unwrap_or(start),
+            _ => start,
+        };
         match ports
             .metrics
-            .target_group_minutes(lb, sides.baseline_tg, start, now)
+            .target_group_minutes(lb, sides.baseline_tg, stable_from, now)
             .await
         {
             Ok(minutes) => {
+                if pc.compare.is_some() {
+                    m.reference = Some(total(minutes.iter()));
+                }
                 m.baseline = Some(total(minutes.iter().filter(|x| expected.contains(&x.start))));
                 p99s.baseline = p99s_of(&minutes);
                 pairs = paired(&canary_minutes, &minutes);
