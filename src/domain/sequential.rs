@@ -144,6 +144,16 @@ impl Evidence {
         self.newest = Some((last, last_counts));
     }
 
+    /// The start of the newest minute that carries evidence (5xx with both sides serving):
+    /// a verdict belongs to the weight that served it, not to the one set since.
+    pub fn newest_evidence(&self) -> Option<u64> {
+        self.minutes
+            .iter()
+            .rev()
+            .find(|(_, m)| m.conditioned().is_some())
+            .map(|(t, _)| *t)
+    }
+
     pub fn minutes(&self) -> usize {
         self.minutes.len()
     }

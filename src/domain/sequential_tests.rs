@@ -159,3 +159,19 @@ fn the_newest_minute_counts_once_a_later_one_is_published_or_it_is_read_again_un
     assert!(later.has(60) && !later.has(120));
     assert_eq!(later.read(&S).canary.0, 40.0);
 }
+
+#[test]
+fn the_newest_evidence_is_the_newest_minute_with_errors_on_both_sides_serving() {
+    let m = |canary_requests: f64, stable_requests: f64, errors: f64| MinuteCounts {
+        canary_requests,
+        canary_errors: errors,
+        stable_requests,
+        stable_errors: 0.0,
+    };
+    let mut e = Evidence::default();
+    assert_eq!(e.newest_evidence(), None);
+    e.observe(60, m(100.0, 900.0, 5.0));
+    e.observe(120, m(100.0, 900.0, 0.0)); // no 5xx: no evidence
+    e.observe(180, m(1000.0, 0.0, 50.0)); // all traffic on the canary: no evidence
+    assert_eq!(e.newest_evidence(), Some(60));
+}

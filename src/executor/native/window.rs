@@ -72,6 +72,9 @@ pub(crate) struct Windows {
     pub timeline: Vec<StepRecord>,
     /// When AWS first served the new revision a weight: the rollout's first minute.
     started: Option<SystemTime>,
+    /// Each weight AWS served and since when, for laying a verdict at the weight that served
+    /// the minutes it rests on.
+    served: Vec<(u8, SystemTime)>,
     /// The rollout's sequential evidence on the new revision's 5xx (`judge: compare`): one
     /// process over every weight, fed by every window's looks.
     evidence: crate::domain::sequential::Evidence,
@@ -85,6 +88,7 @@ impl Windows {
             self.end_current(ports);
             self.current = Some(Window::at(weight, ports.clock.now()));
             self.started.get_or_insert(ports.clock.now());
+            self.served.push((weight, ports.clock.now()));
         }
     }
 
@@ -94,6 +98,19 @@ impl Windows {
             w.ended_at = Some(ports.clock.now());
             self.pending.push(w);
         }
+    }
+
+    /// The weight AWS served in the minute starting at `minute` (seconds since the epoch); the
+    /// current one when unknown.
+    fn weight_of(&self, pc: &ProgressiveConfig, minute: Option<u64>) -> u8 {
+        let current = self.served.last().map_or(0, |(w, _)| *w);
+        let Some(minute) = minute else { return current };
+        let at = SystemTime::UNIX_EPOCH + Duration::from_secs(minute);
+        self.served
+            .iter()
+            .rev()
+            .find(|(_, since)| pc.clock.floor(*since) <= at)
+            .map_or(current, |(w, _)| *w)
     }
 
     /// Whether a window AWS moved on from still waits for CloudWatch's minutes.
@@ -115,6 +132,13 @@ impl Windows {
         for w in self.pending.iter_mut().chain(self.current.as_mut()) {
             if let Some(reason) = judge_window(ports, (cfg, pc), target, w, (started, &mut *evidence)).await {
                 return Some((w.weight, reason));
+            }
+        }
+        if let Some(cj) = pc.compare {
+            let reading = self.evidence.read(&cj.sequential());
+            if reading.call() == crate::domain::sequential::Call::Worse {
+                let weight = self.weight_of(pc, self.evidence.newest_evidence());
+                return Some((weight, format!("worse than the stable version: {}", reading.describe())));
             }
         }
         let now = ports.clock.now();
@@ -244,12 +268,13 @@ pub(crate) async fn judge_window(
     }
     log::info(&format!("analysis at {}%: {verdict}", w.weight));
     if let Some(cj) = pc.compare {
+        // Judged once per look over every window (`Windows::judge`), at the weight it rests on.
         evidence.observe_read(&look.pairs);
-        let reading = evidence.read(&cj.sequential());
-        log::info(&format!("comparison at {}%: {}", w.weight, reading.describe()));
-        if reading.call() == crate::domain::sequential::Call::Worse {
-            return Some(format!("worse than the stable version: {}", reading.describe()));
-        }
+        log::info(&format!(
+            "comparison at {}%: {}",
+            w.weight,
+            evidence.read(&cj.sequential()).describe()
+        ));
     }
     match w.analysis.record(look.m, verdict, &pc.limits) {
         StepStatus::Failed(reason) => Some(reason),

@@ -76,7 +76,9 @@ pub(super) async fn bake(
                     Call::Worse(text) => {
                         let reason = format!("worse than the stable version: {text}");
                         record(run, weight, format!("fail: {reason}"), Some(canary), compared);
-                        return Flow::End(Ended::Failed(Failure::Analysis { weight, reason }));
+                        // Late minutes count: the failure is the step's that served them.
+                        let at = served_at(run, run.evidence.newest_evidence()).unwrap_or(weight);
+                        return Flow::End(Ended::Failed(Failure::Analysis { weight: at, reason }));
                     }
                     // So few 5xx on both sides that no ratio matters is a pass too, once this
                     // look's own measurement passed (it needs `min-requests`).
@@ -152,6 +154,16 @@ fn step_minutes(
     }
     let last_minute_end = expected.last().map_or(bake_end, |m| *m + clock.minute);
     (expected, last_minute_end.max(bake_end) + clock.max_delay)
+}
+
+/// The weight the run had set in the minute starting at `minute` (seconds since the epoch).
+fn served_at(run: &Run<'_, '_>, minute: Option<u64>) -> Option<u8> {
+    let at = SystemTime::UNIX_EPOCH + Duration::from_secs(minute?);
+    run.step_starts
+        .iter()
+        .rev()
+        .find(|(_, t)| run.pc.clock.floor(*t) <= at)
+        .map(|(w, _)| *w)
 }
 
 /// Why the canary may not have all the traffic yet, with `judge: compare`: the move to 100%
