@@ -7,7 +7,7 @@
 //! same world (common random numbers): only the weights it sets change what a minute holds.
 
 use ecs_deploy_action::domain::minutes::MinuteMetrics;
-use ecs_deploy_action::domain::seeded::Rng;
+use ecs_deploy_action::domain::seeded::{inverse_binomial, Rng};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// One rollout's service: its requests a minute, the stable version's 5xx rate, and the
@@ -128,20 +128,4 @@ impl World {
         }
         out
     }
-}
-
-/// The smallest k with P(X ≤ k) ≥ u, X ~ Bin(n, p): statrs's distribution function, bisected.
-fn inverse_binomial(n: u64, p: f64, u: f64) -> f64 {
-    use statrs::distribution::{Binomial, DiscreteCDF};
-    let Ok(dist) = Binomial::new(p, n) else { return 0.0 };
-    let (mut lo, mut hi) = (0u64, n);
-    while lo < hi {
-        let mid = lo + (hi - lo) / 2;
-        if dist.cdf(mid) >= u {
-            hi = mid;
-        } else {
-            lo = mid + 1;
-        }
-    }
-    lo as f64
 }

@@ -21,23 +21,30 @@ impl Rng {
 }
 
 impl Rng {
-    /// Failures among `n` trials that each fail with chance `p`, by inverting the binomial's
-    /// distribution function (statrs's, bisected): one uniform a draw, for large `n`.
+    /// Failures among `n` trials that each fail with chance `p`: one uniform a draw, for
+    /// large `n` (`inverse_binomial`).
     pub fn binomial_count(&mut self, n: u64, p: f64) -> f64 {
-        use statrs::distribution::{Binomial, DiscreteCDF};
-        let Ok(dist) = Binomial::new(p.clamp(0.0, 1.0), n) else {
-            return 0.0;
-        };
         let u = self.uniform();
-        let (mut lo, mut hi) = (0u64, n);
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            if dist.cdf(mid) >= u {
-                hi = mid;
-            } else {
-                lo = mid + 1;
-            }
-        }
-        lo as f64
+        inverse_binomial(n, p, u)
     }
+}
+
+/// The smallest k with P(X ≤ k) ≥ u, X ~ Bin(n, p): statrs's distribution function, bisected.
+/// Shared by the seeded draws and the judges' Monte Carlo, which keeps each minute's `u` so
+/// every judge sees the same world.
+pub fn inverse_binomial(n: u64, p: f64, u: f64) -> f64 {
+    use statrs::distribution::{Binomial, DiscreteCDF};
+    let Ok(dist) = Binomial::new(p.clamp(0.0, 1.0), n) else {
+        return 0.0;
+    };
+    let (mut lo, mut hi) = (0u64, n);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if dist.cdf(mid) >= u {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    lo as f64
 }
