@@ -127,8 +127,7 @@ impl Windows {
         pc: &ProgressiveConfig,
         target: &Target,
     ) -> Option<(u8, String)> {
-        let rollout = (self.started, &mut self.evidence);
-        let (started, evidence) = rollout;
+        let (started, evidence) = (self.started, &mut self.evidence);
         for w in self.pending.iter_mut().chain(self.current.as_mut()) {
             if let Some(reason) = judge_window(ports, (cfg, pc), target, w, (started, &mut *evidence)).await {
                 return Some((w.weight, reason));
@@ -231,8 +230,9 @@ pub(crate) fn judged_too_late(weight: u8, reason: String, who: &str) -> (Service
     (ServiceStatus::Failed { failure, rollback }, why)
 }
 
-/// One look at the window's published minutes; the reason when the verdict fails the step,
-/// or when the rollout's sequential evidence shows the new revision worse (`judge: compare`).
+/// One look at the window's published minutes; the reason when the verdict fails the step.
+/// With `judge: compare` the look also feeds the rollout's evidence, which `Windows::judge`
+/// reads once per round of looks.
 pub(crate) async fn judge_window(
     ports: &Ports<'_>,
     (cfg, pc): (&DeployConfig, &ProgressiveConfig),
