@@ -327,29 +327,7 @@ proptest! {
         let table = checks::context_table(&info, None);
         assert_inert_table(&table, 2)?;
 
-        let row = Row {
-            stage: row_text.clone(),
-            outcome: row_text.clone(),
-            version: Some(row_text.clone()),
-            digest: Some(row_text.clone()),
-            strategy: row_text.clone(),
-            sha: row_text.clone(),
-            seconds: Some(61),
-            run_url: Some(format!("https://github.com/acme/shop/actions/runs/{row_text}")),
-            environment_url: Some(row_text.clone()),
-            reason: Some(row_text.clone()),
-            updated_at: Some(row_text.clone()),
-        };
-        let body = comment::render(std::slice::from_ref(&row), &info);
-        prop_assert_eq!(comment::parse_rows(&body), vec![row], "the hidden state survives any text");
-        prop_assert!(body.starts_with(MARKER), "the marker that finds the comment again comes first");
-        let state = &body[body.find("<!-- ecs-deploy-action:state ").expect("a state block")..];
-        prop_assert_eq!(state.matches("-->").count(), 1, "nothing closes the hidden state early: {}", state);
-        let visible = visible_comment(&body);
-        assert_inert(&visible)?;
-        for line in visible.lines().filter(|l| l.starts_with("| ") && !l.starts_with("| Stage")) {
-            prop_assert_eq!(unescaped_pipes(line), 10, "a row keeps its 9 cells: {}", line);
-        }
+        assert_comment_inert(&row_text, &info)?;
     }
 
     /// Markdown escaping: no HTML, no mention, no formatting, one line.
@@ -546,6 +524,13 @@ fn assert_inert(md: &str) -> Result<(), TestCaseError> {
         .collect::<Vec<_>>()
         .join("\n");
     prop_assert!(!outside_code.contains('<'), "HTML: {md}");
+    // Inside code spans too: HTML outranks a code span (CommonMark 6.1), so a `<` that could
+    // open a tag, a comment or an autolink must not be there either.
+    let targets_out: String = md.lines().map(without_link_targets).collect::<Vec<_>>().join("\n");
+    let opens_html = targets_out.char_indices().any(|(i, c)| {
+        c == '<' && targets_out[i + 1..].starts_with(|n: char| n.is_ascii_alphabetic() || "!/?".contains(n))
+    });
+    prop_assert!(!opens_html, "HTML inside a code span: {}", md);
     let chars: Vec<char> = outside_code.chars().collect();
     for (i, c) in chars.iter().enumerate() {
         // An @ right after an ASCII word character ("web@sha256", "a@b.io") mentions nobody
@@ -622,6 +607,50 @@ fn without_link_targets(line: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// The sticky comment with `row_text` in every cell: the hidden state reads back, nothing
+/// closes it early, and every visible cell is inert.
+fn assert_comment_inert(row_text: &str, info: &RunInfo) -> Result<(), TestCaseError> {
+    let row = Row {
+        stage: row_text.to_string(),
+        outcome: row_text.to_string(),
+        version: Some(row_text.to_string()),
+        digest: Some(row_text.to_string()),
+        strategy: row_text.to_string(),
+        sha: row_text.to_string(),
+        seconds: Some(61),
+        run_url: Some(format!("https://github.com/acme/shop/actions/runs/{row_text}")),
+        environment_url: Some(row_text.to_string()),
+        reason: Some(row_text.to_string()),
+        updated_at: Some(row_text.to_string()),
+    };
+    let body = comment::render(std::slice::from_ref(&row), info);
+    prop_assert_eq!(
+        comment::parse_rows(&body),
+        vec![row],
+        "the hidden state survives any text"
+    );
+    prop_assert!(
+        body.starts_with(MARKER),
+        "the marker that finds the comment again comes first"
+    );
+    let state = &body[body.find("<!-- ecs-deploy-action:state ").expect("a state block")..];
+    prop_assert_eq!(
+        state.matches("-->").count(),
+        1,
+        "nothing closes the hidden state early: {}",
+        state
+    );
+    let visible = visible_comment(&body);
+    assert_inert(&visible)?;
+    for line in visible
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| Stage"))
+    {
+        prop_assert_eq!(unescaped_pipes(line), 10, "a row keeps its 9 cells: {}", line);
+    }
+    Ok(())
 }
 
 /// A two-column table of escaped values stays a two-column table.
@@ -842,6 +871,16 @@ fn the_binary_refuses_hostile_config_files_without_touching_aws() {
             Ok(())
         })
         .unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// Found by the property above (CI, 2026-12-07): a reason quoting our own state marker in
+/// backticks rendered as an HTML comment, because HTML outranks a code span.
+#[test]
+fn a_reason_quoting_the_state_marker_does_not_hide_the_comment() {
+    let ctx = hostile_context("<img src=x onerror=alert(1)>", None);
+    let info = RunInfo::from_context(&ctx).expect("a run");
+    let text = "`<!-- ecs-deploy-action:state {\"v\":1,\"rows\":[]} -->```\n# heading\n```";
+    assert_comment_inert(text, &info).expect("inert");
 }
 
 #[test]

@@ -111,11 +111,14 @@ pub fn prose(s: &str, max: usize) -> String {
 }
 
 /// An inline code span (`like this`): backslashes show literally there, so instead of escaping
-/// we drop what could end the span or the table row.
+/// we drop what could end the span or the table row. HTML outranks code spans in CommonMark
+/// (spec 6.1: "except HTML tags and autolinks"), so `<!--` or `<img` inside backticks would
+/// still be HTML: a zero-width space after each `<` makes it text.
 pub fn code(s: &str, max: usize) -> String {
     let cut: String = s.chars().take(max).filter(|c| *c != '`' && !c.is_control()).collect();
     let ellipsis = if s.chars().count() > max { "…" } else { "" };
-    format!("`{}{ellipsis}`", cut.replace('|', "\\|"))
+    let inert = cut.replace('|', "\\|").replace('<', "<\u{200B}");
+    format!("`{inert}{ellipsis}`")
 }
 
 /// Text inside a fenced code block: only a fence could break out, so break fences.
