@@ -9,7 +9,7 @@ from moto.ecs.exceptions import ECSException, InvalidParameterException
 from moto.ecs.models import EC2ContainerServiceBackend
 from moto.ecs.responses import EC2ContainerServiceResponse
 
-from . import ecs_native, ecs_service_deployments as deployments
+from . import ecs_native, ecs_rolling_records, ecs_service_deployments as deployments
 from .ecs_rollouts import DEFAULT_DEPLOYMENT_CONFIGURATION, ServiceSim, _new_deployment, _update_counts
 
 
@@ -31,7 +31,8 @@ def _create_service(self, *args, **kwargs):
         service.sim = ServiceSim()
         service.deployment_configuration = dict(DEFAULT_DEPLOYMENT_CONFIGURATION)
         service.deployments = []
-        _new_deployment(service, service.task_definition)
+        # Its service deployment is recorded once the configuration is known (below).
+        _new_deployment(service, service.task_definition, record=False)
         _update_counts(self, service)
     return service
 
@@ -42,12 +43,13 @@ def _create_service_response(self):
     result = _orig_create_service_response(self)
     config = self._get_param("deploymentConfiguration")
     grace = self._get_param("healthCheckGracePeriodSeconds")
-    if config or grace is not None:
-        service = self.ecs_backend._get_service(self._get_param("cluster", "default"), self._get_param("serviceName"))
-        if config:
-            service.deployment_configuration = {**DEFAULT_DEPLOYMENT_CONFIGURATION, **config}
-        if grace is not None:  # moto drops it too; DescribeServices reports it from this attribute
-            service.health_check_grace_period_seconds = int(grace)
+    service = self.ecs_backend._get_service(self._get_param("cluster", "default"), self._get_param("serviceName"))
+    if config:
+        service.deployment_configuration = {**DEFAULT_DEPLOYMENT_CONFIGURATION, **config}
+    if grace is not None:  # moto drops it too; DescribeServices reports it from this attribute
+        service.health_check_grace_period_seconds = int(grace)
+    if getattr(service, "sim", None) is not None and service.deployments:
+        ecs_rolling_records.started(service, service.deployments[0], None)
     return result
 
 

@@ -44,6 +44,7 @@ class ServiceSim:
     native_current: str | None = None  # ARN of the ECS-native service deployment last started (ecs_native)
     native_active_tg: str | None = None  # the target group production is on after a native deployment
     codedeploy_current: object = None  # the CodeDeploy deployment (codedeploy_ecs) running on the service
+    rolling_records: dict = field(default_factory=dict)  # ECS deployment id -> its service deployment (ecs_rolling_records)
 
 
 class SimContainer:
@@ -126,7 +127,12 @@ def _event(service, message: str) -> None:
     del service.events[MAX_SERVICE_EVENTS:]
 
 
-def _new_deployment(service, task_definition_arn: str) -> dict:
+def _new_deployment(service, task_definition_arn: str, *, record: bool = True) -> dict:
+    """A new PRIMARY deployment; `record`: a service deployment of its own (not a breaker's
+    rollback, which belongs to the deployment that failed)."""
+    from . import ecs_rolling_records  # builds on this module
+
+    previous = next((d for d in service.deployments if d["status"] == "PRIMARY"), None)
     for d in service.deployments:
         if d["status"] == "PRIMARY":
             d["status"], d["updatedAt"] = "ACTIVE", utcnow()
@@ -140,6 +146,8 @@ def _new_deployment(service, task_definition_arn: str) -> dict:
     }
     service.deployments.insert(0, dep)
     sim.record("deployment_started", service=service.arn, deployment=dep_id, task_definition=task_definition_arn)
+    if record:
+        ecs_rolling_records.started(service, dep, previous)
     return dep
 
 
@@ -332,15 +340,20 @@ def _circuit_breaker(service, primary: dict) -> None:
     _event(service, f"(deployment {dep_id}) deployment failed: tasks failed to start.")
     sim.record("deployment_failed", service=service.arn, deployment=dep_id)
     last = service.sim.last_completed
+    new = None
     if cb.get("rollback") and last:
         _event(service, f"rolling back to deployment {last['id']}.")
         service.task_definition = last["taskDefinition"]
-        new = _new_deployment(service, last["taskDefinition"])
+        new = _new_deployment(service, last["taskDefinition"], record=False)
         sim.record("rollback_started", service=service.arn, failed_deployment=dep_id,
                    to_deployment=last["id"], deployment=new["id"], task_definition=last["taskDefinition"])
+    from . import ecs_rolling_records
+    ecs_rolling_records.breaker_tripped(service, primary, new, primary["rolloutStateReason"])
 
 
 def _tick_service(backend, service) -> None:
+    from . import ecs_rolling_records  # builds on this module
+
     tasks = _tasks(backend, service)
     for task in tasks:
         _advance_task(service, task)
@@ -353,6 +366,7 @@ def _tick_service(backend, service) -> None:
         return
     live = [t for t in tasks if t.started_by == primary["id"] and t.live]
     primary["desiredCount"] = service.desired_count
+    ecs_rolling_records.tick(backend, service, primary)
     if len(live) < service.desired_count:
         room = _room_to_start(service, primary, tasks)
         if room > 0:
@@ -390,6 +404,7 @@ def _tick_service(backend, service) -> None:
     _event(service, f"(deployment {primary['id']}) deployment completed.")
     _event(service, "has reached a steady state.")
     sim.record("deployment_completed", service=service.arn, deployment=primary["id"], task_definition=primary["taskDefinition"])
+    ecs_rolling_records.completed(backend, service, primary)
     _update_counts(backend, service)
 
 

@@ -83,6 +83,8 @@ def stop(sd: dict, stop_type: str) -> None:
     """StopServiceDeployment: "The valid values are ROLLBACK" (API Reference), so ABORT is refused."""
     if stop_type != "ROLLBACK":
         raise InvalidParameterException("stopType: the valid values are ROLLBACK.")
+    if sd.get("sim_rolling"):  # not modelled: refused rather than answered wrongly
+        raise InvalidParameterException("The simulator does not stop rolling service deployments; use UpdateService.")
     if sd["status"] in ("STOP_REQUESTED", "ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS"):
         return
     if sd["status"] not in ("PENDING", "IN_PROGRESS"):

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use aws_sdk_ecs::types::{
     CanaryConfiguration, DeploymentConfiguration, DeploymentLifecycleHookAction, DeploymentLifecycleHookStatus,
-    DeploymentLifecycleHookTargetType, DeploymentStrategy, LinearConfiguration, Service, ServiceDeploymentStatus,
-    StopServiceDeploymentStopType,
+    DeploymentLifecycleHookTargetType, DeploymentStrategy, LinearConfiguration, Service,
+    ServiceDeploymentRollbackMonitorsStatus, ServiceDeploymentStatus, StopServiceDeploymentStopType,
 };
 
 use super::classify;
@@ -222,6 +222,10 @@ pub async fn describe(ecs: &aws_sdk_ecs::Client, arn: &str) -> Result<Deployment
             .filter_map(|h| h.hook_id().map(str::to_string))
             .collect(),
         rollback_reason: d.rollback().and_then(|r| r.reason()).map(str::to_string),
+        breaker_triggered: d
+            .deployment_circuit_breaker()
+            .and_then(|b| b.status())
+            .is_some_and(|s| *s == ServiceDeploymentRollbackMonitorsStatus::Triggered),
     })
 }
 

@@ -6,6 +6,7 @@
 //! PRIMARY, COMPLETED, at full count, and alone.
 
 use super::service::{DeploymentStatus, RolloutState, ServiceLifecycle, ServiceState};
+use super::service_deployment::{DeploymentView, ServiceDeploymentStatus};
 
 /// The deployment we started, remembered from the `UpdateService` response.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +28,11 @@ pub enum Assessment {
         failed_tasks: i32,
     },
     Failed(Failure),
+    /// Ours is gone or no longer PRIMARY, and the service runs the previous task definition
+    /// again: ECS's own rollback, or someone deploying the old revision. DescribeServices
+    /// cannot tell which (only event prose could); the service deployment's structured
+    /// fields can: see [`replacement`].
+    Replaced,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,7 +112,7 @@ pub fn assess(service: &ServiceState, tracked: &Tracked) -> Assessment {
     }
     let Some(ours) = service.deployment(&tracked.deployment_id) else {
         // Our deployment vanished: it was replaced. Whose replacement was it?
-        return Assessment::Failed(replaced(service, tracked));
+        return replaced(service, tracked);
     };
     if ours.rollout_state == Some(RolloutState::Failed) {
         let reason = ours
@@ -122,7 +128,7 @@ pub fn assess(service: &ServiceState, tracked: &Tracked) -> Assessment {
         });
     }
     if ours.status != DeploymentStatus::Primary {
-        return Assessment::Failed(replaced(service, tracked));
+        return replaced(service, tracked);
     }
     let completed = match &ours.rollout_state {
         Some(state) => *state == RolloutState::Completed,
@@ -140,25 +146,40 @@ pub fn assess(service: &ServiceState, tracked: &Tracked) -> Assessment {
     }
 }
 
-fn replaced(service: &ServiceState, tracked: &Tracked) -> Failure {
+fn replaced(service: &ServiceState, tracked: &Tracked) -> Assessment {
     let primary_td = service.primary().map(|p| p.task_definition.clone()).unwrap_or_default();
-    let rolled_back = primary_td == tracked.previous_task_definition
-        && service
-            .events
-            .iter()
-            .any(|e| e.message.contains("rolling back to deployment"));
-    if rolled_back {
-        let reason = service
-            .events
-            .iter()
-            .find(|e| e.message.contains("deployment failed"))
-            .map(|e| e.message.clone())
-            .unwrap_or_else(|| "tasks failed to start".into());
-        Failure::CircuitBreakerRollback { reason }
+    if primary_td == tracked.previous_task_definition {
+        Assessment::Replaced
     } else {
-        Failure::Foreign {
+        Assessment::Failed(Failure::Foreign {
             task_definition: primary_td,
-        }
+        })
+    }
+}
+
+/// What replaced ours, from our service deployment as DescribeServiceDeployments tells it
+/// (None: not found). ECS rolled it back when the deployment says so (ROLLBACK_* status, or
+/// its circuit breaker TRIGGERED); otherwise the old revision came from someone else.
+pub fn replacement(ours: Option<&DeploymentView>, previous_task_definition: &str) -> Failure {
+    use ServiceDeploymentStatus as S;
+    let rolled_back = ours.is_some_and(|v| {
+        v.breaker_triggered
+            || matches!(
+                v.status,
+                S::RollbackRequested | S::RollbackInProgress | S::RollbackSuccessful
+            )
+    });
+    match ours {
+        Some(v) if rolled_back => Failure::CircuitBreakerRollback {
+            reason: v
+                .rollback_reason
+                .clone()
+                .or_else(|| v.status_reason.clone())
+                .unwrap_or_else(|| "no reason given".into()),
+        },
+        _ => Failure::Foreign {
+            task_definition: previous_task_definition.to_string(),
+        },
     }
 }
 
@@ -286,19 +307,13 @@ mod tests {
                 Failed(Failure::CircuitBreakerRollback { reason: "why".into() }),
             ),
             (
-                "rollback finished, ours gone: still the rollback, never success",
+                "ours gone, the old revision back: the service deployment must tell, never success",
                 svc(
                     vec![dep("rb", "PRIMARY", "td:1", 2, "COMPLETED")],
                     2,
-                    &[
-                        "(service api) has reached a steady state.",
-                        "(service api) rolling back to deployment rb.",
-                        "(service api) (deployment new) deployment failed: tasks failed to start.",
-                    ],
+                    &["(service api) rolling back to deployment rb."],
                 ),
-                Failed(Failure::CircuitBreakerRollback {
-                    reason: "(service api) (deployment new) deployment failed: tasks failed to start.".into(),
-                }),
+                Replaced,
             ),
             (
                 "someone else deployed",
@@ -318,6 +333,36 @@ mod tests {
         for (name, service, want) in cases {
             assert_eq!(assess(&service, &tracked()), want, "{name}");
         }
+    }
+
+    #[test]
+    fn a_replacement_is_ecs_rollback_only_when_the_service_deployment_says_so() {
+        let view = |status: &str, triggered: bool| DeploymentView {
+            status: ServiceDeploymentStatus::parse(status),
+            breaker_triggered: triggered,
+            rollback_reason: Some("ECS deployment circuit breaker: tasks failed to start.".into()),
+            ..Default::default()
+        };
+        let rollback = Failure::CircuitBreakerRollback {
+            reason: "ECS deployment circuit breaker: tasks failed to start.".into(),
+        };
+        let foreign = Failure::Foreign {
+            task_definition: "td:1".into(),
+        };
+        for (status, triggered, want) in [
+            ("ROLLBACK_SUCCESSFUL", true, &rollback),
+            ("ROLLBACK_IN_PROGRESS", false, &rollback),
+            ("STOPPED", true, &rollback),
+            ("SUCCESSFUL", false, &foreign),
+            ("STOPPED", false, &foreign),
+        ] {
+            assert_eq!(
+                &replacement(Some(&view(status, triggered)), "td:1"),
+                want,
+                "{status} {triggered}"
+            );
+        }
+        assert_eq!(replacement(None, "td:1"), foreign, "not found: never ours rolled back");
     }
 
     #[test]

@@ -16,6 +16,8 @@ pub struct DeploymentView {
     /// Hooks awaiting action: (hook id, when it times out and what then).
     pub awaiting: Vec<String>,
     pub rollback_reason: Option<String>,
+    /// Its circuit breaker's `status` is TRIGGERED (rolling deployments).
+    pub breaker_triggered: bool,
 }
 
 aws_enum! {

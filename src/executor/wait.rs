@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use super::cancel::{race, sleep_or_cancel};
 use super::{log, Cancel, Ports};
 use crate::domain::poll::PollSchedule;
-use crate::domain::rollout::{assess, Assessment, Failure, Tracked};
+use crate::domain::rollout::{assess, replacement, Assessment, Failure, Tracked};
 use crate::domain::service::ServiceState;
 
 #[derive(Debug, Default)]
@@ -61,7 +61,11 @@ pub async fn wait_for(
                     let Some(t) = tracked.get(&state.name) else {
                         continue;
                     };
-                    match assess(&state, t) {
+                    let assessment = match assess(&state, t) {
+                        Assessment::Replaced => Assessment::Failed(replaced_by(ports, cluster, &state.name, t).await),
+                        other => other,
+                    };
+                    match assessment {
                         Assessment::Stable => {
                             log::info(&format!("{}: stable on {}", state.name, short_td(&t.task_definition)));
                             result.verdicts.insert(state.name.clone(), Ok(()));
@@ -70,6 +74,7 @@ pub async fn wait_for(
                             log::info(&format!("{}: {}", state.name, f.summary()));
                             result.verdicts.insert(state.name.clone(), Err(f));
                         }
+                        Assessment::Replaced => unreachable!("resolved above"),
                         Assessment::InProgress {
                             running,
                             desired,
@@ -110,6 +115,32 @@ pub async fn wait_for(
             return result;
         }
     }
+}
+
+/// Ours was replaced by the previous revision: ECS's rollback or someone else's deploy, as our
+/// service deployment (the newest few whose target is our task definition) says. A read that
+/// fails finds nothing, and nothing found is never taken for ECS's rollback.
+async fn replaced_by(ports: &Ports<'_>, cluster: &str, service: &str, tracked: &Tracked) -> Failure {
+    let ours = async {
+        let listed = ports.ecs.service_deployments(cluster, service, false).await?;
+        for (arn, revision) in listed.into_iter().take(5) {
+            if ports.ecs.revision_task_definition(&revision).await? == tracked.task_definition {
+                return ports.ecs.service_deployment(&arn).await.map(Some);
+            }
+        }
+        Ok::<_, crate::error::AwsError>(None)
+    };
+    let found = match ours.await {
+        Ok(found) => found,
+        Err(e) => {
+            log::warning(
+                &format!("{service}: could not read its service deployments"),
+                &e.to_string(),
+            );
+            None
+        }
+    };
+    replacement(found.as_ref(), &tracked.previous_task_definition)
 }
 
 fn remaining(now: SystemTime, deadline: SystemTime) -> Duration {

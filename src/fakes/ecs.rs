@@ -14,6 +14,7 @@ use crate::domain::one_off_task::{ContainerStatus, RunTaskRequest, StartedTask, 
 use crate::domain::service::{
     CircuitBreaker, Deployment, DeploymentStatus, RolloutState, ServiceEvent, ServiceLifecycle, ServiceState,
 };
+use crate::domain::service_deployment::DeploymentView;
 use crate::error::AwsError;
 use crate::ports::{Ecs, TaskDefinitionInfo, TaskDefinitionSource};
 
@@ -44,6 +45,9 @@ pub struct FakeEcs {
     pub one_off_exit_code: Option<i32>,
     /// Looks each one-off task has had.
     pub task_looks: Mutex<HashMap<String, u32>>,
+    /// Service deployments the circuit breaker rolled back, newest last: (service, task
+    /// definition it targeted, what DescribeServiceDeployments says).
+    pub rolled_back: Mutex<Vec<(String, String, DeploymentView)>>,
 }
 
 mod rollout;
@@ -349,5 +353,26 @@ impl Ecs for FakeEcs {
     }
     async fn diagnostics(&self, _: &str, _: &ServiceState, _: &str, _: SystemTime) -> Diagnostics {
         Diagnostics::default()
+    }
+    /// Only the breaker's rollbacks are kept; a revision's ARN is "rev/" and its task definition.
+    async fn service_deployments(&self, _: &str, service: &str, _: bool) -> Result<Vec<(String, String)>, AwsError> {
+        self.log(format!("ListServiceDeployments {service}"));
+        let all = lock(&self.rolled_back);
+        let ours = all.iter().rev().filter(|(s, _, _)| s == service);
+        Ok(ours.map(|(_, td, v)| (v.arn.clone(), format!("rev/{td}"))).collect())
+    }
+    async fn revision_task_definition(&self, revision_arn: &str) -> Result<String, AwsError> {
+        Ok(revision_arn.trim_start_matches("rev/").to_string())
+    }
+    async fn service_deployment(&self, arn: &str) -> Result<DeploymentView, AwsError> {
+        self.log(format!("DescribeServiceDeployments {arn}"));
+        let all = lock(&self.rolled_back);
+        let found = all.iter().find(|(_, _, v)| v.arn == arn).map(|(_, _, v)| v.clone());
+        found.ok_or_else(|| AwsError {
+            operation: "ecs:DescribeServiceDeployments",
+            resource: arn.to_string(),
+            message: "no such service deployment".into(),
+            kind: crate::error::AwsErrorKind::NotFound,
+        })
     }
 }

@@ -2,6 +2,7 @@
 //! stage (a crashing image trips the circuit breaker and rolls back, as ECS does).
 
 use super::*;
+use crate::domain::service_deployment::ServiceDeploymentStatus;
 
 impl FakeEcs {
     /// One look advances an in-progress deployment by one stage.
@@ -50,6 +51,17 @@ impl FakeEcs {
             };
             let mut failed = deployment(&d.id, "ACTIVE", &d.task_definition, 0, "FAILED");
             failed.rollout_state_reason = Some("circuit breaker: tasks failed to start".into());
+            lock(&self.rolled_back).push((
+                s.name.clone(),
+                d.task_definition.clone(),
+                DeploymentView {
+                    arn: format!("sd/{}/{}", s.name, d.id),
+                    status: ServiceDeploymentStatus::RollbackInProgress,
+                    rollback_reason: failed.rollout_state_reason.clone(),
+                    breaker_triggered: true,
+                    ..Default::default()
+                },
+            ));
             let rb = deployment("ecs-svc/rb", "PRIMARY", &previous, s.desired, rollout);
             s.deployments = if rollout == "COMPLETED" {
                 vec![rb]
