@@ -6,6 +6,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
 
+use ecs_deploy_action::aws::cloudwatch::CloudWatchMetrics;
 use ecs_deploy_action::aws::ecs::EcsAdapter;
 use ecs_deploy_action::aws::elbv2::ElbRouter;
 use ecs_deploy_action::domain::codedeploy::{CodeDeployStatus, DeploymentView};
@@ -13,7 +14,7 @@ use ecs_deploy_action::domain::controller::DeploymentControllerType;
 use ecs_deploy_action::domain::native::{Phase, ServiceDeploymentStatus};
 use ecs_deploy_action::domain::service::{DeploymentStatus, ServiceLifecycle};
 use ecs_deploy_action::domain::traffic::TargetState;
-use ecs_deploy_action::ports::{Ecs, TrafficRouter};
+use ecs_deploy_action::ports::{Ecs, Metrics, TrafficRouter};
 
 fn fixture(path: &str) -> serde_json::Value {
     let file = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -33,6 +34,12 @@ fn fixture(path: &str) -> serde_json::Value {
 /// Answers the requests in turn with `bodies` (the last one again for any more), each as
 /// `content_type`; returns its endpoint.
 fn answering_in_turn(bodies: Vec<String>, content_type: &'static str) -> String {
+    let headers = format!("Content-Type: {content_type}\r\n");
+    answering_bytes(bodies.into_iter().map(String::into_bytes).collect(), headers)
+}
+
+/// As `answering_in_turn`, with raw bodies and the headers (each ending in CRLF) given.
+fn answering_bytes(bodies: Vec<Vec<u8>>, headers: String) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").expect("a port");
     let endpoint = format!("http://{}", listener.local_addr().expect("its address"));
     std::thread::spawn(move || {
@@ -54,9 +61,10 @@ fn answering_in_turn(bodies: Vec<String>, content_type: &'static str) -> String 
             let body = &bodies[i.min(bodies.len() - 1)];
             let _ = write!(
                 stream,
-                "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                "HTTP/1.1 200 OK\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n",
                 body.len()
             );
+            let _ = stream.write_all(body);
         }
     });
     endpoint
@@ -256,4 +264,70 @@ async fn describe_target_health_as_aws_documents_it_maps_each_target_state() {
             ("i-0f76fade", TargetState::Healthy, ""),
         ]
     );
+}
+
+/// JSON as RPCv2 CBOR (Smithy's spec: timestamps are tag 1, epoch seconds), the protocol the
+/// CloudWatch SDK speaks: members named `Timestamps` or ending in `Time` are timestamps.
+fn cbor(v: &serde_json::Value) -> Vec<u8> {
+    fn put(e: &mut aws_smithy_cbor::Encoder, v: &serde_json::Value, timestamp: bool) {
+        match v {
+            serde_json::Value::Object(m) => {
+                e.map(m.len());
+                for (k, v) in m {
+                    e.str(k);
+                    put(e, v, k == "Timestamps" || k.ends_with("Time"));
+                }
+            }
+            serde_json::Value::Array(items) => {
+                e.array(items.len());
+                items.iter().for_each(|v| put(e, v, timestamp));
+            }
+            serde_json::Value::Number(n) if timestamp => {
+                e.timestamp(&aws_smithy_types::DateTime::from_secs_f64(n.as_f64().expect("seconds")));
+            }
+            serde_json::Value::Number(n) => {
+                e.double(n.as_f64().expect("a number"));
+            }
+            serde_json::Value::String(s) => {
+                e.str(s);
+            }
+            serde_json::Value::Bool(b) => {
+                e.boolean(*b);
+            }
+            serde_json::Value::Null => {
+                e.null();
+            }
+        }
+    }
+    let mut e = aws_smithy_cbor::Encoder::new(Vec::new());
+    put(&mut e, v, false);
+    e.into_writer()
+}
+
+#[tokio::test]
+async fn get_metric_data_as_aws_documents_it_maps_to_minutes() {
+    let f = fixture("cloudwatch/GetMetricData.to-monitor-the-estimated-aws-charges.json");
+    // The one change: a result's Id is the caller's; ours asks for "requests".
+    let mut output = f["output"].clone();
+    output["MetricDataResults"][0]["Id"] = "requests".into();
+    let headers = "Content-Type: application/cbor\r\nsmithy-protocol: rpc-v2-cbor\r\n".to_string();
+    let endpoint = answering_bytes(vec![cbor(&output)], headers);
+    let cw = CloudWatchMetrics::new(&sdk_config(endpoint).await);
+    let at = |s: f64| std::time::UNIX_EPOCH + std::time::Duration::from_secs_f64(s);
+    let start = at(f["input"]["StartTime"].as_f64().expect("a start"));
+    let end = at(f["input"]["EndTime"].as_f64().expect("an end"));
+    let lb = "app/my-load-balancer/50dc6c495c0c9188";
+    let tg = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/my-targets/73e2d6bc24d8a067";
+    let minutes = tokio::time::timeout(IN_TIME, cw.target_group_minutes(lb, tg, start, end))
+        .await
+        .expect("answered in time")
+        .expect("GetMetricData");
+    assert_eq!(minutes.len(), 1, "{minutes:?}");
+    let timestamp = f["output"]["MetricDataResults"][0]["Timestamps"][0]
+        .as_f64()
+        .expect("a timestamp");
+    assert_eq!(minutes[0].start, at(timestamp));
+    assert_eq!(minutes[0].requests, 542.38);
+    assert_eq!(minutes[0].errors_5xx, 0.0, "a series AWS did not return is no errors");
+    assert_eq!(minutes[0].p99_ms, None, "and no latency");
 }

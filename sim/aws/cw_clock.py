@@ -210,9 +210,22 @@ def _get_metric_statistics(self, namespace, metric_name, start_time, end_time, p
     return _orig_get_metric_statistics(self, namespace, metric_name, start_time, end_time, period, stats, dimensions, unit)
 
 
+def _with_messages(respond):
+    """GetMetricData's answer carries `Messages` (empty when there are none), as AWS's own
+    example shows (tests/fixtures/aws/cloudwatch); moto leaves it out."""
+    def get_metric_data(self):
+        answer = respond(self)
+        answer.result.setdefault("Messages", [])
+        return answer
+    return get_metric_data
+
+
 def install() -> None:
     global _orig_get_metric_data, _orig_get_metric_statistics, _orig_put_metric_data
     from moto.cloudwatch.models import CloudWatchBackend
+    from moto.cloudwatch.responses import CloudWatchResponse
+
+    CloudWatchResponse.get_metric_data = _with_messages(CloudWatchResponse.get_metric_data)
 
     _orig_get_metric_data = CloudWatchBackend.get_metric_data
     _orig_get_metric_statistics = CloudWatchBackend.get_metric_statistics

@@ -139,3 +139,17 @@ def test_describe_target_health_has_every_field_of_aws_example(sim):
                       and all(d["TargetHealth"]["State"] == "healthy" for d in a["TargetHealthDescriptions"]) and a,
                       timeout=30, what="healthy targets")
     assert missing(healthy, wire(answer)) == []
+
+
+def test_get_metric_data_has_every_field_of_aws_example(sim):
+    import datetime
+    cw = sim.client("cloudwatch")
+    now = datetime.datetime.now(datetime.timezone.utc).replace(second=0, microsecond=0)
+    cw.put_metric_data(Namespace="AWS/Billing", MetricData=[
+        {"MetricName": "EstimatedCharges", "Dimensions": [{"Name": "Currency", "Value": "USD"}],
+         "Timestamp": now - datetime.timedelta(minutes=5), "Value": 542.38}])
+    f = fixture("cloudwatch/GetMetricData.to-monitor-the-estimated-aws-charges.json")
+    query = dict(f["input"]["MetricDataQueries"][0], MetricStat={**f["input"]["MetricDataQueries"][0]["MetricStat"], "Period": 60})
+    answer = wire(cw.get_metric_data(MetricDataQueries=[query], StartTime=now - datetime.timedelta(minutes=10), EndTime=now))
+    assert answer["MetricDataResults"][0]["Values"], answer
+    assert missing(f["output"], answer) == []
