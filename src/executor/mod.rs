@@ -1,5 +1,6 @@
 //! Drives a deployment through the ports: the only place that sequences side effects.
 
+pub mod batches;
 pub mod cancel;
 pub mod capabilities;
 pub mod chain;

@@ -62,8 +62,8 @@ fn max_gap(cfg: &DeployConfig) -> Duration {
 /// Slack on top of the longest a run can take, for API latency and retries.
 const MARGIN: Duration = Duration::from_secs(600);
 
-/// Tag calls in flight at once (services are locked together, e.g. 50 in one rolling deploy).
-const PARALLEL: usize = 10;
+// Tag calls in flight at once (services are locked together, e.g. 50 in one rolling deploy).
+use super::batches::PARALLEL;
 
 /// The longest a run can hold its services: every remaining step of its plan at its worst,
 /// then the rollback's own wait.

@@ -250,20 +250,34 @@ pub(crate) async fn register_all(
         }
         return Ok(());
     }
+    // One per base task definition (the first service on it gives the images), a batch at a
+    // time; a failure starts no further registration.
+    let mut bases: Vec<&Planned> = Vec::new();
     for p in planned {
-        if new_td.contains_key(&p.previous_task_definition) {
-            continue;
+        if !new_td.contains_key(&p.previous_task_definition)
+            && !bases
+                .iter()
+                .any(|b| b.previous_task_definition == p.previous_task_definition)
+        {
+            bases.push(p);
         }
-        let td = ports
-            .ecs
-            .register_revision(&p.previous_task_definition, &p.images, &p.tags)
-            .await?;
-        log::info(&format!(
-            "registered {} (from {})",
-            short_td(&td),
-            short_td(&p.previous_task_definition)
-        ));
-        new_td.insert(p.previous_task_definition.clone(), td);
+    }
+    let registered = super::batches::in_batches(
+        &bases,
+        |p| async move {
+            let td = ports
+                .ecs
+                .register_revision(&p.previous_task_definition, &p.images, &p.tags)
+                .await;
+            (p.previous_task_definition.clone(), td)
+        },
+        |batch| batch.iter().any(|(_, td)| td.is_err()),
+    )
+    .await;
+    for (base, td) in registered {
+        let td = td?;
+        log::info(&format!("registered {} (from {})", short_td(&td), short_td(&base)));
+        new_td.insert(base, td);
     }
     Ok(())
 }

@@ -42,14 +42,21 @@ pub async fn preflight(
         check_service(&cfg.cluster, s)?;
     }
     let mut planned = Vec::new();
+    // Each task definition once, a batch at a time (50 services need not be 50 reads in a row).
+    let mut distinct: Vec<&str> = states.iter().map(|s| s.task_definition.as_str()).collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let read = super::super::batches::in_batches(
+        &distinct,
+        |td| async move { (td.to_string(), ports.ecs.describe_task_definition(td).await) },
+        |batch| batch.iter().any(|(_, r)| r.is_err()),
+    )
+    .await;
     let mut infos = BTreeMap::new();
+    for (td, info) in read {
+        infos.insert(td, info?);
+    }
     for s in &states {
-        if !infos.contains_key(&s.task_definition) {
-            infos.insert(
-                s.task_definition.clone(),
-                ports.ecs.describe_task_definition(&s.task_definition).await?,
-            );
-        }
         let info = &infos[&s.task_definition];
         // With a task-definition file the new revision is the file's, not a copy of this one.
         let (source, containers, kept_tags) = match &cfg.task_definition_file {

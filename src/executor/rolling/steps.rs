@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use super::super::batches::in_batches;
 use super::super::interpret::{Flow, Handlers};
 use super::super::one_off::OneOffEnd;
 use super::super::wait::{short_td, wait_for, WaitResult};
@@ -64,24 +65,27 @@ impl Handlers for RollingSteps<'_, '_> {
             Step::UpdateService { desired, .. } => {
                 // The count is the plan's (`desired-count`), as `command: plan` printed it.
                 let desired = *desired;
-                for p in self.planned {
-                    // Cancelled before this service was touched: leave it (and the rest) alone.
-                    if *cancel.borrow() {
-                        break;
-                    }
-                    let td = self.new_td[&p.previous_task_definition].clone();
+                let (ports, cluster, new_td) = (self.ports, &self.cfg.cluster, &self.new_td);
+                // A batch at a time: a refusal or a signal starts no further call, and every
+                // call that started is accounted for below (changed, or maybe changed).
+                let answers = in_batches(
+                    self.planned,
+                    |p| async move {
+                        let td = new_td[&p.previous_task_definition].clone();
+                        let answer = ports.ecs.update_service(cluster, &p.service, &td, desired).await;
+                        (p, td, answer)
+                    },
+                    |batch| batch.iter().any(|(_, _, a)| a.is_err()) || *cancel.borrow(),
+                )
+                .await;
+                for (p, td, answer) in answers {
                     let t = Tracked {
                         deployment_id: String::new(),
                         task_definition: td.clone(),
                         previous_task_definition: p.previous_task_definition.clone(),
                         previous_desired: desired.map(|_| p.previous_desired),
                     };
-                    match self
-                        .ports
-                        .ecs
-                        .update_service(&self.cfg.cluster, &p.service, &td, desired)
-                        .await
-                    {
+                    match answer {
                         Ok(deployment_id) => {
                             log::info(&format!(
                                 "{}: deployment {deployment_id} started on {}",
@@ -96,8 +100,7 @@ impl Handlers for RollingSteps<'_, '_> {
                             if !e.kind.is_definite_refusal() {
                                 self.uncertain.insert(p.service.clone(), t);
                             }
-                            self.mutation_error = Some(e.into());
-                            break;
+                            self.mutation_error.get_or_insert(e.into());
                         }
                     }
                 }
