@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use super::super::batches::in_batches;
 use super::super::cancel::within;
 use super::super::wait::{short_td, wait_for, WaitResult};
 use super::super::{log, Ports};
@@ -39,6 +40,7 @@ pub async fn roll_back(
     let mut rollback_tracked = BTreeMap::new();
     let mut by_ecs = Vec::new();
     let deadline = ports.clock.now() + revert_budget(cancelled);
+    let mut to_ask: Vec<(&String, &Tracked)> = Vec::new();
     for (service, t) in tracked.iter().chain(uncertain) {
         let failure = wait.verdicts.get(service).and_then(|v| v.as_ref().err());
         if failure.is_some_and(Failure::ecs_already_rolled_back) {
@@ -77,38 +79,18 @@ pub async fn roll_back(
             );
             continue;
         }
-        // Throttling or an outage that outlasts the SDK's retries must not leave the service
-        // on the new revision: keep asking, with backoff, until the budget is spent.
-        let mut delay = Duration::from_millis(250);
-        let asked = loop {
-            let ask = ports
-                .ecs
-                .update_service(&cfg.cluster, service, &t.previous_task_definition, t.previous_desired);
-            let answer = within(ports, deadline, ask).await.unwrap_or_else(|| {
-                Err(crate::error::AwsError {
-                    operation: "ecs:UpdateService",
-                    resource: service.clone(),
-                    message: format!(
-                        "no answer within the revert budget of {} s",
-                        revert_budget(cancelled).as_secs()
-                    ),
-                    kind: crate::error::AwsErrorKind::Transient,
-                })
-            });
-            match answer {
-                Ok(id) => break Ok(id),
-                // Only an outage is worth asking again: a refusal will be refused again.
-                Err(e) if !e.kind.is_definite_refusal() && ports.clock.now() + delay < deadline => {
-                    log::warning(
-                        &format!("Rollback of {service} not accepted yet"),
-                        &format!("{e}; retrying"),
-                    );
-                    ports.clock.sleep(delay).await;
-                    delay = (delay * 2).min(Duration::from_secs(5));
-                }
-                Err(e) => break Err(e),
-            }
-        };
+        to_ask.push((service, t));
+    }
+    // Ten at a time, none skipped (no stop between batches): under a signal the
+    // budget is seconds, and 50 services asked one after another would not fit in it.
+    let asked = in_batches(
+        &to_ask,
+        |(service, t)| ask_back(cfg, ports, service, t, deadline, cancelled),
+        |_| false,
+    )
+    .await;
+    for ((service, t), asked) in to_ask.iter().zip(asked) {
+        let service = *service;
         match asked {
             Ok(deployment_id) => {
                 log::info(&format!(
@@ -179,6 +161,49 @@ pub async fn roll_back(
         results.insert(service, result);
     }
     results
+}
+
+/// Asks ECS to put `service` back on its previous revision. Throttling or an outage that
+/// outlasts the SDK's retries must not leave the service on the new revision: keep asking,
+/// with backoff, until the budget is spent. Only an outage is worth asking again: a refusal
+/// will be refused again.
+async fn ask_back(
+    cfg: &DeployConfig,
+    ports: &Ports<'_>,
+    service: &String,
+    t: &Tracked,
+    deadline: std::time::SystemTime,
+    cancelled: bool,
+) -> Result<String, crate::error::AwsError> {
+    let mut delay = Duration::from_millis(250);
+    loop {
+        let ask = ports
+            .ecs
+            .update_service(&cfg.cluster, service, &t.previous_task_definition, t.previous_desired);
+        let answer = within(ports, deadline, ask).await.unwrap_or_else(|| {
+            Err(crate::error::AwsError {
+                operation: "ecs:UpdateService",
+                resource: service.clone(),
+                message: format!(
+                    "no answer within the revert budget of {} s",
+                    revert_budget(cancelled).as_secs()
+                ),
+                kind: crate::error::AwsErrorKind::Transient,
+            })
+        });
+        match answer {
+            Ok(id) => return Ok(id),
+            Err(e) if !e.kind.is_definite_refusal() && ports.clock.now() + delay < deadline => {
+                log::warning(
+                    &format!("Rollback of {service} not accepted yet"),
+                    &format!("{e}; retrying"),
+                );
+                ports.clock.sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// The rollback deployment ECS's circuit breaker started, as last seen (its PRIMARY).
