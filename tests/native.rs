@@ -689,6 +689,49 @@ async fn a_smoke_check_answers_the_test_traffic_hook() {
     );
 }
 
+/// ECS asks a PRE_PRODUCTION_TRAFFIC_SHIFT hook "before every traffic shift step" of a LINEAR
+/// deployment (API Reference): the first answer is the smoke check's, the next the judgement of
+/// what 50% served, on every minute CloudWatch published of it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pre_production_hook_is_judged_and_answered_at_every_linear_step() {
+    let aws = Aws::new("native_steps").await;
+    let config = linear(50.0, 1, 1).lifecycle_hooks(
+        ecs::DeploymentLifecycleHook::builder()
+            .target_type(ecs::DeploymentLifecycleHookTargetType::Pause)
+            .lifecycle_stages(ecs::DeploymentLifecycleHookStage::PreProductionTrafficShift)
+            .build(),
+    );
+    let n = native(&aws, "native-steps", config).await;
+    aws.push_image(&n.repo, "v2").await;
+    let image = Aws::image_uri(&n.repo, "v2");
+    let health = Sim::shared().url("/_sim/health");
+    let run = run_action(&aws, &inputs(&n, &image, &[("smoke-url", &health)]), &[]);
+    run.assert_code(0);
+    assert_eq!(run.output("outcome"), "success", "{}", run.stdout);
+    assert!(run.stdout.contains("smoke check of"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("50% judged on every minute CloudWatch published of it; answering"),
+        "{}",
+        run.stdout
+    );
+    let events = Sim::shared().get("/_sim/events");
+    let continued: Vec<_> = events
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["type"] == "hook_continued")
+        .filter(|e| {
+            e["arn"]
+                .as_str()
+                .is_some_and(|a| a.contains(&format!("/{}/", n.cluster)))
+        })
+        .collect();
+    assert_eq!(continued.len(), 2, "one answer before each step: {continued:?}");
+    assert_eq!(n.weights(&aws, &n.prod_rule).await, (0, 100));
+    assert!(run.summary.contains("| 50% |"), "{}", run.summary);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_deployment_left_paused_is_rolled_back_before_a_new_release_deploys() {
     let aws = Aws::new("native_left").await;

@@ -105,6 +105,12 @@ def validate(config: dict, load_balancers: list) -> None:
     for hook in config.get("lifecycleHooks") or []:
         if hook.get("targetType", "AWS_LAMBDA") != "PAUSE":
             raise InvalidParameterException("The simulator runs no Lambda: only PAUSE lifecycle hooks are simulated.")
+        # API Reference, DeploymentLifecycleHook.lifecycleStages: "PAUSE hooks cannot be
+        # configured at TEST_TRAFFIC_SHIFT or PRODUCTION_TRAFFIC_SHIFT stages."
+        shifting = {"TEST_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT"} & set(hook.get("lifecycleStages") or [])
+        if shifting:
+            raise InvalidParameterException(
+                f"PAUSE hooks cannot be configured at {sorted(shifting)[0]}: only AWS_LAMBDA hooks can.")
 
 
 def _elbv2(service):
@@ -210,15 +216,16 @@ def _stage(sd: dict, stage: str) -> None:
     sim.record("service_deployment_stage", arn=sd["serviceDeploymentArn"], stage=stage)
 
 
-def _hooks_hold(sd: dict, stage: str | None = None) -> bool:
+def _hooks_hold(sd: dict, stage: str | None = None, occasion: str = "") -> bool:
     """Whether PAUSE hooks of the stage (the current one by default) still hold the deployment
-    (creating them on the first look); a timed-out hook takes its timeout action."""
+    (creating them on the first look); a timed-out hook takes its timeout action. `occasion`
+    tells apart the invocations of one stage (a traffic step each)."""
     stage = stage or sd["lifecycleStage"]
     hooks = [h for h in sd["deploymentConfiguration"].get("lifecycleHooks") or []
              if stage in (h.get("lifecycleStages") or [])]
     if not hooks:
         return False
-    details = sd["sim_hooks"].setdefault(stage, [])
+    details = sd["sim_hooks"].setdefault(stage + occasion, [])
     if not details:
         for h in hooks:
             timeout = h.get("timeoutConfiguration") or {}
@@ -386,7 +393,15 @@ def _tick_forward(backend, service, sd: dict) -> None:
         if _hooks_hold(sd, "PRE_PRODUCTION_TRAFFIC_SHIFT") or sd["status"] != "IN_PROGRESS":
             return
     elif stage == "PRODUCTION_TRAFFIC_SHIFT":
-        _shift(service, sd, _shift_target(sd))
+        target = _shift_target(sd)
+        # "For linear and canary deployments, this stage [PRE_PRODUCTION_TRAFFIC_SHIFT] is
+        # invoked before every traffic shift step" (API Reference, DeploymentLifecycleHook):
+        # the first step's hooks held at POST_TEST_TRAFFIC_SHIFT; each later step's hold here.
+        if 0.0 < sd["sim_weight"] < target:
+            occasion = f"@{sd['sim_weight']:g}"
+            if _hooks_hold(sd, "PRE_PRODUCTION_TRAFFIC_SHIFT", occasion) or sd["status"] != "IN_PROGRESS":
+                return
+        _shift(service, sd, target)
         if sd["sim_weight"] < 100.0:
             return
     elif stage == "BAKE_TIME":

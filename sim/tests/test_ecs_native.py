@@ -1,4 +1,6 @@
 """ECS-native BLUE_GREEN / CANARY / LINEAR service deployments (sim/aws/ecs_native.py)."""
+import time
+
 import pytest
 from botocore.exceptions import ClientError
 
@@ -122,6 +124,39 @@ def test_a_pause_hook_holds_until_continued(sim):
     steps = [e["weights"][r["green"]] for e in sim.call("GET", "/_sim/events")
              if e["type"] == "weights_changed" and e["listener"] == r["prod"]]
     assert steps == [50.0, 100.0], steps  # the linear steps, in order, after the hook
+
+
+def test_a_pre_production_hook_holds_before_every_linear_step(sim):
+    """API Reference, DeploymentLifecycleHook.lifecycleStages: PRE_PRODUCTION_TRAFFIC_SHIFT "For
+    linear and canary deployments, this stage is invoked before every traffic shift step"."""
+    sim.call("PUT", "/_sim/config", {"time_scale": 600})
+    hooks = [{"targetType": "PAUSE", "lifecycleStages": ["PRE_PRODUCTION_TRAFFIC_SHIFT"],
+              "timeoutConfiguration": {"timeoutInMinutes": 600, "action": "ROLLBACK"}}]
+    ecs, elb, r = native_service(sim, "pp", "LINEAR", {"lifecycleHooks": hooks,
+                                                       "linearConfiguration": {"stepPercent": 50.0, "stepBakeTimeInMinutes": 1}})
+    ecs.update_service(cluster="c1", service="pp", taskDefinition=register(ecs, "repo/pp:v2", family="pp"))
+    arn = service_deployment(sim, ecs, "pp")
+    seen = []
+    for weight in (0, 50):
+        hook = sim.wait(lambda: next((h for h in sd_of(ecs, arn).get("lifecycleHookDetails", [])
+                                      if h["status"] == "AWAITING_ACTION"), None), timeout=30, what=f"the hook at {weight}%")
+        assert hook["hookId"] not in seen, "each step is a new invocation"
+        seen.append(hook["hookId"])
+        time.sleep(1.0)  # held: 10 simulated minutes, far past the step's bake
+        assert rule_weights(elb, r["prod"], r) == (100 - weight, weight), "no step while the hook holds"
+        ecs.continue_service_deployment(serviceDeploymentArn=arn, hookId=hook["hookId"], action="CONTINUE")
+    sim.wait(lambda: sd_of(ecs, arn)["status"] == "SUCCESSFUL", timeout=30, what="success")
+    assert len(seen) == 2
+
+
+def test_pause_hooks_cannot_hold_a_traffic_shift_stage(sim):
+    """API Reference: "PAUSE hooks cannot be configured at TEST_TRAFFIC_SHIFT or
+    PRODUCTION_TRAFFIC_SHIFT stages. These stages are only valid for AWS_LAMBDA hooks." """
+    for stage in ("TEST_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT"):
+        with pytest.raises(ClientError) as e:
+            native_service(sim, f"ps{stage[0].lower()}", "BLUE_GREEN", {
+                "bakeTimeInMinutes": 1, "lifecycleHooks": [{"targetType": "PAUSE", "lifecycleStages": [stage]}]})
+        assert e.value.response["Error"]["Code"] == "InvalidParameterException"
 
 
 def test_a_deployment_alarm_rolls_back_without_anyone_watching(sim):

@@ -149,6 +149,7 @@ pub async fn follow(
     let mut windows = Windows::default();
     let mut said = String::new();
     let mut smoked = false;
+    let mut pauses = super::pause::StepPauses::default();
     let every = cfg.poll_interval.min(pc.bake.interval);
     let mut stop_reason: Option<(Failure, bool)> = None; // (why, cancelled)
     loop {
@@ -218,6 +219,32 @@ pub async fn follow(
                             Err(reason) => stop_reason = Some((Failure::SmokeCheck { reason }, false)),
                         }
                     }
+                    Phase::Paused { hook } if smoked && (0.01..100.0).contains(&view.production_weight) => {
+                        // A pause before a later traffic step (pause.rs): judge what this
+                        // weight served, on every minute of it, then answer.
+                        let weight = view.production_weight.round().clamp(1.0, 99.0) as u8;
+                        windows.serving(ports, weight);
+                        let now = ports.clock.now();
+                        let since = pauses.hold(&hook, now);
+                        let judged = super::super::cancel::race(cancel, windows.judge(ports, cfg, pc, target)).await;
+                        match judged {
+                            Some(Some((weight, reason))) => {
+                                stop_reason = Some((Failure::Analysis { weight, reason }, false));
+                            }
+                            Some(None)
+                                if super::pause::published_through(pc, since, now) && !windows.settling(pc, now) =>
+                            {
+                                log::info(&format!(
+                                    "{weight}% judged on every minute CloudWatch published of it; answering {hook}: CONTINUE"
+                                ));
+                                if let Err(e) = ports.ecs.continue_service_deployment(&target.arn, &hook, false).await {
+                                    log::warning("ContinueServiceDeployment failed", &e.to_string());
+                                }
+                                pauses.answered(now);
+                            }
+                            _ => {}
+                        }
+                    }
                     Phase::Paused { hook } => {
                         let how = format!(
                             "paused by ECS at {} (PAUSE hook {hook}); re-run this release with `on-split: continue` to continue it, or without to roll it back",
@@ -254,7 +281,9 @@ pub async fn follow(
                 }
             }
             // wait-timeout is the action's margin on top of what ECS itself takes to shift and bake.
-            let deadline = cfg.wait_timeout + setup.own_duration().div_f64(cfg.aws_time_scale.max(1.0));
+            let deadline = cfg.wait_timeout
+                + setup.own_duration().div_f64(cfg.aws_time_scale.max(1.0))
+                + pauses.held(ports.clock.now());
             if stop_reason.is_none() && super::super::elapsed(ports, since) > deadline {
                 stop_reason = Some((Failure::Timeout, false));
             }

@@ -12,6 +12,7 @@
 //!    traffic back server-side (its alarm rollback keeps protecting even if this job dies).
 
 pub(crate) mod follow;
+mod pause;
 mod resume;
 mod steps;
 pub(crate) mod window;

@@ -44,10 +44,8 @@ impl Window {
 
     /// Every minute it covers is published, or past CloudWatch's publication deadline.
     fn settled(&self, pc: &ProgressiveConfig, now: SystemTime) -> bool {
-        self.ended_at.is_some_and(|end| {
-            let last = pc.clock.floor(end.checked_sub(Duration::from_nanos(1)).unwrap_or(end));
-            now >= last + pc.clock.minute + pc.clock.max_delay
-        })
+        self.ended_at
+            .is_some_and(|end| super::pause::published_through(pc, end, now))
     }
 
     fn record(&self, ports: &Ports<'_>, verdict: String) -> StepRecord {
