@@ -257,8 +257,12 @@ def _ecr_repo(params: dict, region: str, name: str) -> str:
 # operation -> params, region -> [(iam action, resource, condition context)]
 RESOURCES = {
     "ecs": {
-        "DescribeServices": lambda p, r: [("ecs:DescribeServices", a, {"ecs:cluster": [_ecs_cluster(p, r)]})
-                                          for a in _ecs_named(p, r, "service", p.get("services") or [])],
+        # With include TAGS the tags are read too: AWS does not say whether that needs
+        # ecs:ListTagsForResource as well, so it is required (the less forgiving reading).
+        "DescribeServices": lambda p, r: [(action, a, {"ecs:cluster": [_ecs_cluster(p, r)]} if action.endswith("Services") else {})
+                                          for a in _ecs_named(p, r, "service", p.get("services") or [])
+                                          for action in ["ecs:DescribeServices"]
+                                          + (["ecs:ListTagsForResource"] if "TAGS" in (p.get("include") or []) else [])],
         "UpdateService": lambda p, r: [("ecs:UpdateService", _ecs_named(p, r, "service", [p.get("service", "")])[0],
                                         {"ecs:cluster": [_ecs_cluster(p, r)]})],
         "DescribeTaskDefinition": lambda p, r: [("ecs:DescribeTaskDefinition", "*", {})],

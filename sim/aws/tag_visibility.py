@@ -6,7 +6,8 @@ commands you run" (ECS API Reference, e.g. RunTask). AWS gives no figure; EC2's 
 callers to expect seconds. Here a TagResource/UntagResource on an ECS resource is seen by
 the caller that made it at once (read-your-writes), and by every other access key only
 `tag_visibility_seconds` (simulated, default 2.5) later; until then ListTagsForResource shows
-them the value before the change. The deploy lock is built against exactly this bound.
+them the value before the change, and so does DescribeServices with `include: [TAGS]`. The
+deploy lock is built against exactly this bound.
 """
 import json
 import time
@@ -43,12 +44,9 @@ def after_write(info: dict, pending: dict | None, status: int) -> None:
     sim.tag_writes[:] = [w for w in sim.tag_writes if now - w["at"] < KEPT_SECONDS]
 
 
-def view(info: dict, params: dict, status: int, body: bytes) -> bytes:
-    """A ListTagsForResource answer as this caller may see it now."""
-    if info["service"] != "ecs" or info["operation"] != "ListTagsForResource" or not 200 <= status < 300:
-        return body
+def _as_seen(tags: list, arn: str, me: str, now: float) -> list:
+    """`tags` of `arn` as the caller `me` may see them at `now`."""
     delay = sim.tag_visibility_seconds / sim.time_scale
-    now, arn, me = time.time(), params.get("resourceArn", ""), info["access_key"]
     writes = [w for w in sim.tag_writes if w["arn"] == arn]
     hidden = {}
     for w in sorted(writes, key=lambda w: w["at"], reverse=True):
@@ -56,13 +54,30 @@ def view(info: dict, params: dict, status: int, body: bytes) -> bytes:
         if w["writer"] != me and now - w["at"] < delay and not mine_later:
             hidden[w["key"]] = w["previous"]  # older hidden writes overwrite: the value before them all
     if not hidden:
-        return body
-    answer = json.loads(body)
-    tags = {t["key"]: t["value"] for t in answer.get("tags", [])}
+        return tags
+    seen = {t["key"]: t["value"] for t in tags}
     for key, previous in hidden.items():
         if previous is None:
-            tags.pop(key, None)
+            seen.pop(key, None)
         else:
-            tags[key] = previous
-    answer["tags"] = [{"key": k, "value": v} for k, v in tags.items()]
-    return json.dumps(answer).encode()
+            seen[key] = previous
+    return [{"key": k, "value": v} for k, v in seen.items()]
+
+
+def view(info: dict, params: dict, status: int, body: bytes) -> bytes:
+    """A ListTagsForResource answer, or the tags of a DescribeServices with include TAGS, as
+    this caller may see them now: both read the same eventually consistent tags."""
+    if info["service"] != "ecs" or not 200 <= status < 300:
+        return body
+    now, me = time.time(), info["access_key"]
+    if info["operation"] == "ListTagsForResource":
+        answer = json.loads(body)
+        answer["tags"] = _as_seen(answer.get("tags", []), params.get("resourceArn", ""), me, now)
+        return json.dumps(answer).encode()
+    if info["operation"] == "DescribeServices" and "TAGS" in (params.get("include") or []):
+        answer = json.loads(body)
+        for service in answer.get("services", []):
+            if "tags" in service or any(w["arn"] == service.get("serviceArn") for w in sim.tag_writes):
+                service["tags"] = _as_seen(service.get("tags", []), service.get("serviceArn", ""), me, now)
+        return json.dumps(answer).encode()
+    return body

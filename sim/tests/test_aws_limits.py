@@ -67,3 +67,22 @@ def test_another_caller_sees_a_tag_change_only_after_the_visibility_delay(sim):
     sim.wait(lambda: tags(reader) == {"lock": "a"}, timeout=3, what="the tag to become visible")
     writer.untag_resource(resourceArn=arn, tagKeys=["lock"])
     assert tags(reader) == {"lock": "a"} and tags(writer) == {}
+
+
+def test_describe_services_with_tags_sees_the_same_delay(sim):
+    from aws_sim import service
+    sim.call("PUT", "/_sim/config", {"time_scale": 60, "tag_visibility_seconds": 30})  # half a real second
+    writer, reader = sim.client("ecs", access_key="AKIDWRITER"), sim.client("ecs", access_key="AKIDREADER")
+    writer.create_cluster(clusterName="c1")
+    service(sim, "tagged", register(writer, "app:v1"), desired=1)
+    arn = writer.describe_services(cluster="c1", services=["tagged"])["services"][0]["serviceArn"]
+
+    def tags(c):
+        s = c.describe_services(cluster="c1", services=["tagged"], include=["TAGS"])["services"][0]
+        return {t["key"]: t["value"] for t in s.get("tags", [])}
+    writer.tag_resource(resourceArn=arn, tags=[{"key": "lock", "value": "a"}])
+    assert tags(writer) == {"lock": "a"}  # read-your-writes
+    assert tags(reader) == {}  # not yet for anyone else
+    sim.wait(lambda: tags(reader) == {"lock": "a"}, timeout=3, what="the tag to become visible")
+    writer.untag_resource(resourceArn=arn, tagKeys=["lock"])
+    assert tags(reader) == {"lock": "a"} and tags(writer) == {}

@@ -10,10 +10,11 @@
 //!
 //! A lock is stale, and taken over with a warning, when it expired, when it was written by an
 //! earlier attempt of the same run (GitHub starts a re-run only after the attempt ended), or
-//! when it is unreadable. Tags have no compare-and-swap, so taking the lock is: read, write,
-//! wait `SETTLE`, read back. Two runs that both read "free" both write; whichever wrote last
-//! owns it, and the other sees that when it reads back, as long as each run writes soon enough
-//! after its first read (one API call apart here) and ECS's tag reads converge within
+//! when it is unreadable. Tags have no compare-and-swap, so taking the lock is: read (every
+//! service's tags, ten a DescribeServices call), write, wait `SETTLE`, read back. Two runs that
+//! both read "free" both write; whichever wrote last owns it, and the other sees that when it
+//! reads back, as long as each run writes soon enough after its read (`max_gap`, checked per
+//! service: a later write starts over) and ECS's tag reads converge within
 //! `TAG_VISIBILITY` (eventual consistency). A store with a real compare-and-swap (a DynamoDB
 //! or S3 conditional write) would need no such bound, at the cost of another resource.
 
@@ -79,6 +80,8 @@ pub fn ttl(cfg: &DeployConfig, plan: &crate::domain::plan::Plan) -> Duration {
 /// The services this run holds, released by `release`.
 #[derive(Debug)]
 pub struct Lock {
+    /// The cluster of `services`: their locks are read ten at a time, by cluster.
+    pub cluster: String,
     pub holder: Holder,
     /// (service name, service ARN)
     pub services: Vec<(String, String)>,
@@ -120,6 +123,7 @@ pub async fn acquire(
     }
     let lock = Lock {
         holder: Holder::for_run(&cfg.context, ports.clock.now(), ttl),
+        cluster: cfg.cluster.clone(),
         services: services.to_vec(),
     };
     let backoff = Backoff::doubling(ATTEMPTS, Duration::from_millis(500));
@@ -168,26 +172,30 @@ async fn try_acquire(cfg: &DeployConfig, ports: &Ports<'_>, lock: &Lock) -> Resu
 
     enum Step {
         Taken { gap: Duration },
-        Held(Holder),
         Failed(AwsError),
+    }
+    // One read of every service's lock (ten a call), judged before any write: a live lock of
+    // another run anywhere changes nothing at all.
+    let read_at = ports.clock.now();
+    let existing = ports
+        .ecs
+        .services_tags(&lock.cluster, services)
+        .await
+        .map_err(|e| classify(e.into()))?;
+    for ((name, _), tags) in services.iter().zip(&existing) {
+        match judge(lock_value(tags).as_deref(), me, read_at) {
+            Found::Held(h) => return Err(Attempt::Fatal(locked(cfg, name, &h))),
+            Found::Stale(why) => log::warning(
+                "Stale deploy lock taken over",
+                &format!("{name}: the lock tag `{LOCK_TAG}` is stale ({why}); taking it over"),
+            ),
+            Found::Free | Found::Ours => {}
+        }
     }
     let steps: Vec<(&String, Step)> = stream::iter(services)
         .map(|(name, arn)| {
             let tag = &tag;
             async move {
-                let read_at = ports.clock.now();
-                let existing = match ports.ecs.service_tags(arn).await {
-                    Ok(tags) => tags.into_iter().find(|(k, _)| k == LOCK_TAG).map(|(_, v)| v),
-                    Err(e) => return (name, Step::Failed(e)),
-                };
-                match judge(existing.as_deref(), me, read_at) {
-                    Found::Held(h) => return (name, Step::Held(h)),
-                    Found::Stale(why) => log::warning(
-                        "Stale deploy lock taken over",
-                        &format!("{name}: the lock tag `{LOCK_TAG}` is stale ({why}); taking it over"),
-                    ),
-                    Found::Free | Found::Ours => {}
-                }
                 match ports.ecs.tag_service(arn, tag).await {
                     Ok(()) => (
                         name,
@@ -206,7 +214,6 @@ async fn try_acquire(cfg: &DeployConfig, ports: &Ports<'_>, lock: &Lock) -> Resu
     let mut outcome: Result<(), Attempt> = Ok(());
     for (name, step) in steps {
         let this = match step {
-            Step::Held(h) => Err(Attempt::Fatal(locked(cfg, name, &h))),
             Step::Failed(e) => Err(classify(e.into())),
             // Mutual exclusion holds while every run writes within `max_gap` of the read that
             // found the lock free; a write slowed down by retries starts over.
@@ -234,7 +241,7 @@ async fn try_acquire(cfg: &DeployConfig, ports: &Ports<'_>, lock: &Lock) -> Resu
     }
 
     ports.clock.sleep(settle(cfg)).await;
-    let back = match read_all(ports, services).await {
+    let back = match read_all(ports, &lock.cluster, services).await {
         Ok(b) => b,
         Err(e) => {
             release(ports, lock).await;
@@ -265,22 +272,41 @@ async fn try_acquire(cfg: &DeployConfig, ports: &Ports<'_>, lock: &Lock) -> Resu
 /// Never fails the run: a tag left behind only delays the next run until it expires.
 pub async fn release(ports: &Ports<'_>, lock: &Lock) {
     let mine = lock.holder.value();
-    let results: Vec<(String, String, Result<(), String>)> = stream::iter(&lock.services)
-        .map(|(name, arn)| {
-            let mine = mine.clone();
-            async move {
-                let untag = |_| async {
-                    let tags = ports.ecs.service_tags(arn).await.map_err(|e| e.to_string())?;
-                    let current = tags.into_iter().find(|(k, _)| k == LOCK_TAG).map(|(_, v)| v);
-                    if current.as_deref() != Some(mine.as_str()) {
-                        return Ok(()); // not ours (any more): nothing to release
-                    }
-                    let keys = [LOCK_TAG.to_string()];
-                    ports.ecs.untag_service(arn, &keys).await.map_err(|e| e.to_string())
-                };
-                let released = retry(ports, Backoff::linear(3, Duration::from_millis(500)), always, untag).await;
-                (name.clone(), arn.clone(), released)
-            }
+    // Which services still carry our lock: one read, ten services a call.
+    let read = |_| async {
+        read_all(ports, &lock.cluster, &lock.services)
+            .await
+            .map_err(|e| e.to_string())
+    };
+    let ours: Vec<&(String, String)> = match retry(ports, Backoff::linear(3, Duration::from_millis(500)), always, read)
+        .await
+    {
+        Ok(values) => lock
+            .services
+            .iter()
+            .zip(values)
+            .filter(|(_, v)| v.as_deref() == Some(mine.as_str()))
+            .map(|(s, _)| s)
+            .collect(),
+        // Unreadable: left as it is (removing a tag another run may have written since
+        // would be worse); it expires by itself.
+        Err(e) => {
+            log::warning(
+                    "Deploy lock not released",
+                    &format!(
+                        "{e}. The lock expires by itself at {}; to release it now: aws ecs untag-resource --resource-arn <service ARN> --tag-keys {LOCK_TAG}",
+                        lock.holder.expiry_text()
+                    ),
+                );
+            return;
+        }
+    };
+    let results: Vec<(String, String, Result<(), String>)> = stream::iter(ours)
+        .map(|(name, arn)| async move {
+            let keys = [LOCK_TAG.to_string()];
+            let untag = |_| async { ports.ecs.untag_service(arn, &keys).await.map_err(|e| e.to_string()) };
+            let released = retry(ports, Backoff::linear(3, Duration::from_millis(500)), always, untag).await;
+            (name.clone(), arn.clone(), released)
         })
         .buffered(PARALLEL)
         .collect()
@@ -298,19 +324,18 @@ pub async fn release(ports: &Ports<'_>, lock: &Lock) {
     }
 }
 
-async fn read_all(ports: &Ports<'_>, services: &[(String, String)]) -> Result<Vec<Option<String>>, Error> {
-    let reads: Vec<Result<Vec<(String, String)>, AwsError>> = stream::iter(services)
-        .map(|(_, arn)| ports.ecs.service_tags(arn))
-        .buffered(PARALLEL)
-        .collect()
-        .await;
-    reads
-        .into_iter()
-        .map(|r| {
-            r.map(|tags| tags.into_iter().find(|(k, _)| k == LOCK_TAG).map(|(_, v)| v))
-                .map_err(Error::from)
-        })
-        .collect()
+async fn read_all(
+    ports: &Ports<'_>,
+    cluster: &str,
+    services: &[(String, String)],
+) -> Result<Vec<Option<String>>, Error> {
+    let tags = ports.ecs.services_tags(cluster, services).await?;
+    Ok(tags.iter().map(|t| lock_value(t)).collect())
+}
+
+/// The lock tag's value among a service's tags.
+fn lock_value(tags: &[(String, String)]) -> Option<String> {
+    tags.iter().find(|(k, _)| k == LOCK_TAG).map(|(_, v)| v.clone())
 }
 
 fn locked(cfg: &DeployConfig, service: &str, h: &Holder) -> Error {
