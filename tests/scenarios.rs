@@ -493,12 +493,12 @@ async fn the_listener_and_tags_are_read_only_under_the_lock() {
     }
 }
 
-/// The rollback finished before the first look: ours is gone from DescribeServices and the old
-/// revision is back. The service deployment's own status (not event prose) says it was ECS.
-#[tokio::test]
-async fn a_rollback_finished_before_the_first_look_is_read_from_the_service_deployment() {
+/// A rolling deploy of an image whose tasks crash, on a fake ECS whose breaker rollback takes
+/// `rollback_polls` looks to complete.
+async fn crashing_release(rollback_polls: u32) -> (FakeEcs, ecs_deploy_action::executor::DeployReport) {
     let ecs = FakeEcs {
         crashing_images: vec![format!("web@{DIGEST}")],
+        rollback_polls,
         ..Default::default()
     };
     ecs.add(
@@ -508,13 +508,23 @@ async fn a_rollback_finished_before_the_first_look_is_read_from_the_service_depl
         2,
         None,
     );
-    let router = FakeRouter::new(&[], "none");
-    let metrics = FakeMetrics::new(&router, 0.0);
-    let clock = FakeClock::default();
-    let p = ports(&ecs, &router, &metrics, &clock);
-    let cfg = config(&[("services", "api")]);
-    let (_tx, mut cancel) = tokio::sync::watch::channel(false);
-    let report = rolling::deploy(&cfg, &p, &mut cancel).await.unwrap();
+    let report = {
+        let router = FakeRouter::new(&[], "none");
+        let metrics = FakeMetrics::new(&router, 0.0);
+        let clock = FakeClock::default();
+        let p = ports(&ecs, &router, &metrics, &clock);
+        let cfg = config(&[("services", "api")]);
+        let (_tx, mut cancel) = tokio::sync::watch::channel(false);
+        rolling::deploy(&cfg, &p, &mut cancel).await.unwrap()
+    };
+    (ecs, report)
+}
+
+/// The rollback finished before the first look: ours is gone from DescribeServices and the old
+/// revision is back. The service deployment's own status (not event prose) says it was ECS.
+#[tokio::test]
+async fn a_rollback_finished_before_the_first_look_is_read_from_the_service_deployment() {
+    let (ecs, report) = crashing_release(0).await;
     assert_eq!(report.outcome.kind, OutcomeKind::Failure);
     match &report.outcome.services[0].status {
         ServiceStatus::Failed { rollback, .. } => assert_eq!(rollback, &RollbackResult::ByEcs),
@@ -532,25 +542,7 @@ async fn a_rollback_finished_before_the_first_look_is_read_from_the_service_depl
 
 #[tokio::test]
 async fn a_circuit_breaker_rollback_is_a_failure_and_the_action_waits_until_it_is_stable() {
-    let ecs = FakeEcs {
-        crashing_images: vec![format!("web@{DIGEST}")],
-        rollback_polls: 3,
-        ..Default::default()
-    };
-    ecs.add(
-        "api",
-        "td:1",
-        "123456789012.dkr.ecr.us-east-1.amazonaws.com/web:v1",
-        2,
-        None,
-    );
-    let router = FakeRouter::new(&[], "none");
-    let metrics = FakeMetrics::new(&router, 0.0);
-    let clock = FakeClock::default();
-    let p = ports(&ecs, &router, &metrics, &clock);
-    let cfg = config(&[("services", "api")]);
-    let (_tx, mut cancel) = tokio::sync::watch::channel(false);
-    let report = rolling::deploy(&cfg, &p, &mut cancel).await.unwrap();
+    let (ecs, report) = crashing_release(3).await;
     assert_eq!(
         report.outcome.kind,
         OutcomeKind::Failure,
