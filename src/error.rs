@@ -84,10 +84,11 @@ pub enum Error {
         /// What the user does about it.
         recover: String,
     },
-    #[error("service `{service}` in cluster `{cluster}` is being deployed by {holder} (deploy lock tag `ecs-deploy:lock`, until {until}); nothing was changed. Wait for that run to finish or cancel it, then re-run; a lock left by a killed run is taken over when it expires or when that run is re-run")]
+    #[error("service `{service}` in cluster `{cluster}` is being deployed by {holder} (deploy lock: SSM parameter {parameter}, until {until}); nothing was changed. Wait for that run to finish or cancel it, then re-run; a lock left by a killed run is taken over when it expires or when that run is re-run")]
     Locked {
         cluster: String,
         service: String,
+        parameter: String,
         holder: String,
         until: String,
     },

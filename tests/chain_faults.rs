@@ -128,12 +128,9 @@ async fn case(id: &str, op: &str, kind: &str) -> Option<String> {
         .count();
     let outcome = run.outputs.get("outcome").cloned().unwrap_or_default();
     let digest = f.staging_digest().await;
-    tokio::time::sleep(Duration::from_millis(200)).await; // ECS's tag delay for another caller
+    tokio::time::sleep(Duration::from_millis(200)).await; // Parameter Store's delay for another caller
     let svc = f.setup.service(&f.staging, "web").await;
-    let lock = f
-        .setup
-        .tag_value(svc.service_arn().unwrap_or_default(), "ecs-deploy:lock")
-        .await;
+    let lock = f.setup.lock_held(svc.service_arn().unwrap_or_default()).await;
     let problem = match (outcome.as_str(), run.code) {
         _ if hits == 0 => Some("the fault never fired: the operation was not called".to_string()),
         _ if lock.is_some() => Some(format!("lock left: {lock:?}")),

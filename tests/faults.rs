@@ -7,7 +7,7 @@
 //!   and the new slot on the new image) with outcome `success` and exit 0, or
 //! - fully rolled back (rolling: every service on its previous task definition; canary:
 //!   weights 100/0 and the stable slot untouched) with outcome `failure`/`cancelled`, exit 1;
-//! - never a false success, never a split, never a lock tag left behind.
+//! - never a false success, never a split, never a lock left behind.
 //!
 //! `cargo test --test faults` runs a reduced matrix and a few trials (well under a minute);
 //! `ECS_DEPLOY_FULL_MATRIX=1` (`make reliability`) runs all of it and writes the tables to
@@ -25,8 +25,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures::stream::{self, StreamExt};
 use support::{spawn_action, Aws, Run, Sim, Slots};
-
-const LOCK: &str = "ecs-deploy:lock";
 
 fn full() -> bool {
     std::env::var("ECS_DEPLOY_FULL_MATRIX").is_ok_and(|v| v == "1")
@@ -146,7 +144,7 @@ impl Case {
         };
         match (strategy, self.phase, self.op) {
             (_, Phase::Preflight, _) => None,
-            // The end of the preflight reads (the lock only tags).
+            // The end of the preflight reads (the lock only writes its parameter).
             (Strategy::Rolling, Phase::Shift, _) => Some("::endgroup::"),
             // The plan is logged after the reads under the lock, before the first step.
             (Strategy::Canary, Phase::Prepare, _) => Some("::group::Plan "),
@@ -174,26 +172,27 @@ fn operations(strategy: Strategy, phase: Phase) -> &'static [&'static str] {
             "DescribeImages",
             "DescribeServices",
             "DescribeTaskDefinition",
-            "ListTagsForResource",
-            "TagResource",
+            "GetParameters",
+            "PutParameter",
         ],
         (Strategy::Rolling, Phase::Prepare) => &[],
         (Strategy::Rolling, Phase::Shift) => &["RegisterTaskDefinition", "UpdateService"],
-        (Strategy::Rolling, Phase::Analyse) => &["DescribeServices", "ListTagsForResource", "UntagResource"],
+        (Strategy::Rolling, Phase::Analyse) => &["DescribeServices", "GetParameters", "PutParameter"],
         (Strategy::Rolling, Phase::Rollback) => &[
             "UpdateService",
             "DescribeServices",
             "ListTasks",
             "DescribeTasks",
-            "ListTagsForResource",
-            "UntagResource",
+            "GetParameters",
+            "PutParameter",
         ],
         (Strategy::Canary, Phase::Preflight) => &[
             "DescribeImages",
             "DescribeListeners",
             "DescribeServices",
             "ListTagsForResource",
-            "TagResource",
+            "GetParameters",
+            "PutParameter",
         ],
         (Strategy::Canary, Phase::Prepare) => &[
             "DescribeTaskDefinition",
@@ -210,23 +209,26 @@ fn operations(strategy: Strategy, phase: Phase) -> &'static [&'static str] {
             "ModifyListener",
             "DescribeListeners",
             "UpdateService",
-            "ListTagsForResource",
             "UntagResource",
+            "GetParameters",
+            "PutParameter",
         ],
         (Strategy::CanaryRule, Phase::Preflight) => &[
             "DescribeImages",
             "DescribeRules",
             "DescribeServices",
             "ListTagsForResource",
-            "TagResource",
+            "GetParameters",
+            "PutParameter",
         ],
         (Strategy::CanaryRule, Phase::Shift) => &["ModifyRule", "DescribeRules"],
         (Strategy::CanaryRule, Phase::Rollback) => &[
             "ModifyRule",
             "DescribeRules",
             "UpdateService",
-            "ListTagsForResource",
             "UntagResource",
+            "GetParameters",
+            "PutParameter",
         ],
         (Strategy::CanaryRule, phase) => operations(Strategy::Canary, phase),
     }
@@ -424,16 +426,14 @@ async fn hits_of(access_key: &str, kind: Kind) -> usize {
     n
 }
 
-/// Lock tags still on the services once ECS's tag delay (2.5 s simulated) has passed: another
-/// caller may read a just-released lock for that long.
+/// Deploy locks still held once Parameter Store's read delay (2.5 s simulated) has passed:
+/// another caller may read a just-released lock as held for that long.
 async fn lock_left(aws: &Aws, arns: &[String]) -> Vec<String> {
     tokio::time::sleep(Duration::from_millis(200)).await;
     let mut left = Vec::new();
     for arn in arns {
-        if let Ok(out) = aws.ecs.list_tags_for_resource().resource_arn(arn).send().await {
-            if let Some(t) = out.tags().iter().find(|t| t.key() == Some(LOCK)) {
-                left.push(format!("lock tag left: {}", t.value().unwrap_or_default()));
-            }
+        if let Some(value) = aws.lock_held(arn).await {
+            left.push(format!("lock left: {value}"));
         }
     }
     left

@@ -462,7 +462,7 @@ async fn sigterm_during_the_bake_stops_the_deployment_with_rollback_before_exiti
     let calls = mutations(&aws.access_key);
     assert_eq!(
         calls.last().map(String::as_str),
-        Some("UntagResource"),
+        Some("PutParameter"),
         "the lock goes last: {calls:?}"
     );
     assert!(calls.contains(&"StopServiceDeployment".to_string()), "{calls:?}");
@@ -804,7 +804,7 @@ async fn faults_on_the_service_deployment_calls_still_end_rolled_back() {
     assert!(!run.summary.contains("NOT rolled back"), "{}", run.summary);
     assert_eq!(n.weights(&aws, &n.prod_rule).await, (100, 0));
     assert_eq!(n.running(&aws).await, before);
-    // Other callers see ECS tag changes late (the simulator's tag visibility): poll briefly.
+    // Other callers read Parameter Store's writes late (the simulator's read lag): poll briefly.
     let arn = aws
         .service(&n.cluster, &n.service)
         .await
@@ -812,8 +812,8 @@ async fn faults_on_the_service_deployment_calls_still_end_rolled_back() {
         .unwrap()
         .to_string();
     let t = Instant::now();
-    while aws.tag_value(&arn, "ecs-deploy:lock").await.is_some() {
-        assert!(t.elapsed() < Duration::from_secs(5), "a lock tag was left behind");
+    while aws.lock_held(&arn).await.is_some() {
+        assert!(t.elapsed() < Duration::from_secs(5), "a lock was left behind");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

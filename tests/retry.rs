@@ -21,6 +21,7 @@ async fn it_stops_at_success_a_final_error_or_the_last_attempt_and_pauses_on_the
         metrics: &metrics,
         smoke: &FakeSmoke,
         autoscaling: &NoAutoScaling,
+        locks: &ecs_deploy_action::fakes::FakeLockStore::default(),
         reporter: &NoReporter,
         stage: "t".into(),
     };

@@ -31,6 +31,7 @@ fn ports<'a>(
         metrics,
         smoke: &FakeSmoke,
         autoscaling: &NoAutoScaling,
+        locks: &ecs.locks,
         reporter: &NoReporter,
         stage: "prod".into(),
     }
@@ -110,7 +111,7 @@ async fn refused(cfg: &DeployConfig, ports: &Ports<'_>) -> String {
         .to_string()
 }
 
-/// Nothing changed: no weight, no scale, no revision, no update, not even a lock tag.
+/// Nothing changed: no weight, no scale, no revision, no update, no tag.
 fn assert_untouched(ecs: &FakeEcs, router: &FakeRouter) {
     assert!(router.canary_history().is_empty(), "no traffic moved");
     assert!(ecs.scaled.lock().unwrap().is_empty(), "no slot was scaled");
@@ -459,11 +460,12 @@ async fn the_listener_and_tags_are_read_only_under_the_lock() {
     deploy(&cfg, &ports(&ecs, &router, &metrics, &clock)).await;
     let mut calls = ecs.ordered_calls();
     calls.extend(router.ordered_calls());
+    calls.extend(ecs.locks.ordered_calls());
     calls.sort();
     let calls: Vec<String> = calls.into_iter().map(|(_, c)| c).collect();
     let lock_written = calls
         .iter()
-        .position(|c| c.starts_with("TagResource") && c.ends_with("ecs-deploy:lock"))
+        .position(|c| c.starts_with("PutParameter /ecs-deploy-action/lock/"))
         .expect("the lock was taken");
     let first_change = calls
         .iter()

@@ -36,6 +36,10 @@ def _put_config(body):
         if float(body["tag_visibility_seconds"]) < 0:
             raise ValueError("tag_visibility_seconds must be >= 0")
         sim.tag_visibility_seconds = float(body["tag_visibility_seconds"])
+    if "parameter_visibility_seconds" in body:
+        if float(body["parameter_visibility_seconds"]) < 0:
+            raise ValueError("parameter_visibility_seconds must be >= 0")
+        sim.parameter_visibility_seconds = float(body["parameter_visibility_seconds"])
     if "sticky_session_seconds" in body:
         value = body["sticky_session_seconds"]
         if value is not None and float(value) <= 0:
@@ -56,7 +60,8 @@ def _config():
     return {"time_scale": sim.time_scale, "requests_per_minute": sim.requests_per_minute,
             "requests_per_minute_by_lb": sim.requests_per_minute_by_lb, "rule_shares": sim.rule_shares,
             "sticky_session_seconds": sim.sticky_session_seconds,
-            "tag_visibility_seconds": sim.tag_visibility_seconds, "traffic_seed": sim.traffic_seed,
+            "tag_visibility_seconds": sim.tag_visibility_seconds,
+            "parameter_visibility_seconds": sim.parameter_visibility_seconds, "traffic_seed": sim.traffic_seed,
             "sim_time": sim.now, "answers_checked": sim.answers_checked}
 
 

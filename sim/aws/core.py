@@ -37,6 +37,8 @@ class Sim:
             self.traffic_seed = 20261126  # seeds each minute's draw of which requests fail (metrics.py)
             self.traffic_rng = random.Random(self.traffic_seed)
             self.tag_writes: list[dict] = []
+            self.parameter_visibility_seconds = 2.5  # simulated seconds before other callers see a PutParameter
+            self.parameter_writes: list[dict] = []
             self.blob_urls: dict[str, tuple[bytes, float]] = {}  # ECR download-URL token -> (bytes, expiry)
             self.scenarios: dict[str, dict] = {}
             self.faults: list = []

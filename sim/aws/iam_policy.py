@@ -160,6 +160,13 @@ def _arn(service: str, region: str, resource: str) -> str:
     return f"arn:aws:{service}:{region}:{_account.get()}:{resource}"
 
 
+def _ssm_parameter(region: str, name: str) -> str:
+    """A parameter's ARN: `parameter/a/b` for `/a/b` and for `a/b` alike."""
+    if name.startswith("arn:"):  # arn:aws:ssm:REGION:ACCOUNT:parameter/NAME[:selector]
+        return ":".join(name.split(":")[:6])
+    return _arn("ssm", region, "parameter/" + name.split(":", 1)[0].lstrip("/"))
+
+
 def _ecs_cluster(params: dict, region: str) -> str:
     c = params.get("cluster") or "default"
     return c if c.startswith("arn:") else _arn("ecs", region, f"cluster/{c}")
@@ -331,6 +338,10 @@ RESOURCES = {
             ("codedeploy:RegisterApplicationRevision", _arn("codedeploy", r, f"application:{p.get('applicationName', '')}"), {})],
         **{op: (lambda op: lambda p, r: [(f"codedeploy:{op}", _cd_deployment_group(r, p.get("deploymentId", "")), {})])(op)
            for op in ("GetDeployment", "StopDeployment", "ListDeploymentTargets", "BatchGetDeploymentTargets")},
+    },
+    "ssm": {  # a selector (name:version, name:label) is authorized as the parameter itself
+        "GetParameters": lambda p, r: [("ssm:GetParameters", _ssm_parameter(r, n), {}) for n in p.get("Names") or []],
+        "PutParameter": lambda p, r: [("ssm:PutParameter", _ssm_parameter(r, p.get("Name", "")), {})],
     },
     "sts": {
         "AssumeRole": lambda p, r: [("sts:AssumeRole", p.get("RoleArn", ""), {})],

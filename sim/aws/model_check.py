@@ -14,7 +14,7 @@ from botocore.parsers import create_parser
 
 from .core import sim
 
-SERVICE = {"ecs": "ecs", "ecr": "ecr", "elasticloadbalancing": "elbv2", "monitoring": "cloudwatch"}
+SERVICE = {"ecs": "ecs", "ecr": "ecr", "elasticloadbalancing": "elbv2", "monitoring": "cloudwatch", "ssm": "ssm"}
 MAX_KEPT = 200
 _session = botocore.session.get_session()
 _models: dict = {}

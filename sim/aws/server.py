@@ -19,7 +19,7 @@ from urllib.parse import parse_qs
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
-from . import alarms, autoscaling, cbor, codedeploy_ecs, control, cw_clock, ecr_layers, ecs_api, ecs_arns, ecs_rollouts, ecs_run_task, elb_health, faults, iam_policy, metrics, model_check, sts_trust, tag_visibility, validation
+from . import alarms, autoscaling, cbor, codedeploy_ecs, control, cw_clock, ecr_layers, ecs_api, ecs_arns, ecs_rollouts, ecs_run_task, elb_health, faults, iam_policy, metrics, model_check, ssm_visibility, sts_trust, tag_visibility, validation
 from .core import run_ticker, sim  # noqa: E402
 
 CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/[^/]+/([^/]+)/([^/]+)/")
@@ -133,12 +133,14 @@ class SimApp:
             answer["status"], answer["headers"] = status, headers
             return lambda data: None
 
-        args = params(environ, info) if info["service"] == "ecs" else {}
+        args = params(environ, info) if info["service"] in ("ecs", "ssm") else {}
         with sim.lock:
             pending = tag_visibility.before_write(info, args)
             body = b"".join(self.moto(environ, capture))
             tag_visibility.after_write(info, pending, call["status"])
             body = tag_visibility.view(info, args, call["status"], body)
+            ssm_visibility.after_write(info, args, call["status"], body)
+            body = ssm_visibility.view(info, args, call["status"], body)
         sim.log_call(call)
         model_check.check(info, call["status"], answer.get("headers", []), body)
         headers = [(k, v) for k, v in answer.get("headers", []) if k.lower() != "content-length"]

@@ -84,8 +84,9 @@ def test_an_unknown_condition_operator_is_refused_when_bound(sim):
 
 
 # --- the shipped policy covers every call the code makes -----------------------------------
-SERVICES = {"ecs": "ecs", "ecr": "ecr", "elbv2": "elasticloadbalancing", "cloudwatch": "cloudwatch"}
-FILE_SERVICE = {"ecs": "ecs", "ecs_diagnostics": "ecs", "ecr": "ecr", "elbv2": "elbv2", "cloudwatch": "cloudwatch"}
+SERVICES = {"ecs": "ecs", "ecr": "ecr", "elbv2": "elasticloadbalancing", "cloudwatch": "cloudwatch", "ssm": "ssm"}
+FILE_SERVICE = {"ecs": "ecs", "ecs_diagnostics": "ecs", "ecr": "ecr", "elbv2": "elbv2", "cloudwatch": "cloudwatch",
+                "ssm": "ssm"}
 
 
 def operations_in_code() -> set[str]:
@@ -123,7 +124,8 @@ def missing_from(policy: dict, actions: set[str]) -> list[str]:
 
 def test_the_shipped_policy_allows_every_call_in_src_aws():
     actions = operations_in_code()
-    assert {"ecs:UpdateService", "elasticloadbalancing:ModifyRule", "cloudwatch:GetMetricData"} <= actions
+    assert {"ecs:UpdateService", "elasticloadbalancing:ModifyRule", "cloudwatch:GetMetricData",
+            "ssm:GetParameters", "ssm:PutParameter"} <= actions
     assert missing_from(shipped_policy(), actions) == []
 
 

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::aws::autoscaling::AutoScalingAdapter;
+use crate::aws::ssm::ParameterStore;
 use crate::aws::{
     assumed, cloudwatch::CloudWatchMetrics, ecr::EcrRegistry, ecs::EcsAdapter, elbv2::ElbRouter, sdk_config,
 };
@@ -20,6 +21,7 @@ pub struct Adapters {
     router: ElbRouter,
     metrics: CloudWatchMetrics,
     autoscaling: AutoScalingAdapter,
+    locks: ParameterStore,
 }
 
 impl Adapters {
@@ -36,6 +38,7 @@ impl Adapters {
             router: ElbRouter::new(&sdk),
             metrics: CloudWatchMetrics::new(&sdk),
             autoscaling: AutoScalingAdapter::new(&sdk),
+            locks: ParameterStore::new(&sdk),
         }
     }
 
@@ -49,6 +52,7 @@ impl Adapters {
             metrics: &self.metrics,
             smoke: &HttpSmokeCheck,
             autoscaling: &self.autoscaling,
+            locks: &self.locks,
             reporter,
             stage: stage.to_string(),
         }

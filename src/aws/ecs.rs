@@ -232,14 +232,6 @@ impl Ecs for EcsAdapter {
             .collect())
     }
 
-    async fn services_tags(
-        &self,
-        cluster: &str,
-        services: &[(String, String)],
-    ) -> Result<Vec<Vec<(String, String)>>, AwsError> {
-        super::ecs_tags::services_tags(&self.ecs, cluster, services).await
-    }
-
     async fn tag_service(&self, service_arn: &str, tags: &[(String, String)]) -> Result<(), AwsError> {
         self.ecs
             .tag_resource()

@@ -11,9 +11,9 @@ mod ecs_native;
 mod ecs_register;
 mod ecs_revisions;
 mod ecs_service_state;
-mod ecs_tags;
 mod ecs_tasks;
 pub mod elbv2;
+pub mod ssm;
 
 use std::time::{Duration, SystemTime};
 

@@ -25,7 +25,7 @@ pub mod wait;
 
 use tokio::sync::watch;
 
-use crate::ports::{AutoScaling, Clock, Ecs, Metrics, Registry, Reporter, SmokeCheck, TrafficRouter};
+use crate::ports::{AutoScaling, Clock, Ecs, LockStore, Metrics, Registry, Reporter, SmokeCheck, TrafficRouter};
 
 /// The adapters a run uses.
 pub struct Ports<'a> {
@@ -36,6 +36,8 @@ pub struct Ports<'a> {
     pub metrics: &'a dyn Metrics,
     pub smoke: &'a dyn SmokeCheck,
     pub autoscaling: &'a dyn AutoScaling,
+    /// The deploy lock's store (Parameter Store on AWS).
+    pub locks: &'a dyn LockStore,
     pub reporter: &'a dyn Reporter,
     /// The stage name reports use.
     pub stage: String,

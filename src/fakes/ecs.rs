@@ -48,6 +48,8 @@ pub struct FakeEcs {
     /// Service deployments the circuit breaker rolled back, newest last: (service, task
     /// definition it targeted, what DescribeServiceDeployments says).
     pub rolled_back: Mutex<Vec<(String, String, DeploymentView)>>,
+    /// The account's Parameter Store, where the deploy lock lives.
+    pub locks: super::FakeLockStore,
 }
 
 mod rollout;

@@ -4,10 +4,12 @@
 
 mod clock;
 mod ecs;
+mod lock_store;
 mod traffic;
 
 pub use clock::FakeClock;
 pub use ecs::FakeEcs;
+pub use lock_store::FakeLockStore;
 pub use traffic::{FakeMetrics, FakeRouter, FakeSmoke};
 
 use async_trait::async_trait;

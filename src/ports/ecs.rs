@@ -68,21 +68,6 @@ pub trait Ecs: Send + Sync {
     /// Changes only the desired count (no new deployment).
     async fn scale_service(&self, cluster: &str, service: &str, desired: i32) -> Result<(), AwsError>;
     async fn service_tags(&self, service_arn: &str) -> Result<Vec<(String, String)>, AwsError>;
-    /// The tags of several services of `cluster` ((name, ARN) pairs), in their order: one
-    /// read per ten services where the adapter can batch (DescribeServices with `include:
-    /// TAGS`, eventually consistent like ListTagsForResource); one read each otherwise.
-    async fn services_tags(
-        &self,
-        cluster: &str,
-        services: &[(String, String)],
-    ) -> Result<Vec<Vec<(String, String)>>, AwsError> {
-        let _ = cluster;
-        let mut out = Vec::with_capacity(services.len());
-        for (_, arn) in services {
-            out.push(self.service_tags(arn).await?);
-        }
-        Ok(out)
-    }
     /// Tags any ECS resource (services, task definitions).
     async fn tag_service(&self, service_arn: &str, tags: &[(String, String)]) -> Result<(), AwsError>;
     /// Removes the tags with these keys (absent keys are not an error).

@@ -4,6 +4,7 @@
 mod checks;
 mod clock;
 mod ecs;
+mod lock_store;
 pub mod log;
 mod registry;
 mod reporting;
@@ -13,6 +14,7 @@ mod traffic;
 pub use checks::*;
 pub use clock::*;
 pub use ecs::*;
+pub use lock_store::*;
 pub use registry::*;
 pub use reporting::*;
 pub use scaling::*;

@@ -841,6 +841,21 @@ impl Aws {
 
 impl Aws {
     /// A tag's value on an ECS resource, as this (setup) caller reads it now.
+    /// The deploy lock of a service (by ARN) if it is not free: the newest version of its SSM
+    /// parameter, read by another caller (call it once Parameter Store's read delay passed).
+    pub async fn lock_held(&self, service_arn: &str) -> Option<String> {
+        let (_, cluster_and_name) = service_arn.split_once(":service/")?;
+        let name = format!("/ecs-deploy-action/lock/{cluster_and_name}");
+        let got = aws_sdk_ssm::Client::new(&self.config)
+            .get_parameters()
+            .names(name)
+            .send()
+            .await
+            .expect("GetParameters");
+        let value = got.parameters().first()?.value()?.to_string();
+        (!value.starts_with("free;")).then_some(value)
+    }
+
     pub async fn tag_value(&self, arn: &str, key: &str) -> Option<String> {
         let out = self
             .ecs

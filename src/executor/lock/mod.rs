@@ -1,6 +1,8 @@
-//! One deploy per service at a time: a lock tag on every service a run changes.
+//! One deploy per service at a time: a lock per service, held in SSM Parameter Store.
 //!
-//! The tag `ecs-deploy:lock` holds `<run id>/<attempt>@<expiry unix secs>+<nonce>`:
+//! The lock of service S in cluster C is the String parameter `/ecs-deploy-action/lock/C/S`.
+//! Its value (record.rs) claims it free or for a holder `<run id>/<attempt>@<expiry>+<nonce>`
+//! (holder.rs):
 //! - the run id and attempt come from `GITHUB_RUN_ID`/`GITHUB_RUN_ATTEMPT` (a random id when
 //!   run outside Actions), so the error of a second run names the holder;
 //! - the expiry makes a lock left by a killed run stale by itself, after the longest time a run
@@ -10,27 +12,37 @@
 //!
 //! A lock is stale, and taken over with a warning, when it expired, when it was written by an
 //! earlier attempt of the same run (GitHub starts a re-run only after the attempt ended), or
-//! when it is unreadable. Tags have no compare-and-swap, so taking the lock is: read (every
-//! service's tags, ten a DescribeServices call), write, wait `SETTLE`, read back. Two runs that
-//! both read "free" both write; whichever wrote last owns it, and the other sees that when it
-//! reads back, as long as each run writes soon enough after its read (`max_gap`, checked per
-//! service: a later write starts over) and ECS's tag reads converge within
-//! `TAG_VISIBILITY` (eventual consistency). A store with a real compare-and-swap (a DynamoDB
-//! or S3 conditional write) would need no such bound, at the cost of another resource.
+//! when its value is not one this action wrote.
+//!
+//! Taking it is a compare-and-swap on Parameter Store's version numbers: read, judge, write
+//! "held, after the version I read". The store numbers every write; the write counts only if
+//! it got the very next number (record::counts). No timing bound is involved: two runs that
+//! both read the lock free both write, one gets the next number and holds the lock, the other
+//! sees that in PutParameter's own answer and changes nothing else.
 
 mod holder;
+mod record;
 
 use std::time::Duration;
 
 use futures::stream::{self, StreamExt};
 
-use super::retry::{always, retry, Backoff};
+use super::retry::{retry, Backoff};
 use super::{log, Ports};
 use crate::domain::settings::DeployConfig;
-use crate::error::{AwsError, AwsErrorKind, Error};
+use crate::error::{AwsErrorKind, Error};
+use crate::ports::{Record, Written};
 pub use holder::{judge, Found, Holder};
+use record::{counts, encode, parse, Claim};
 
-pub const LOCK_TAG: &str = "ecs-deploy:lock";
+/// Where the locks live in Parameter Store (the IAM policy grants this path only).
+pub const LOCK_PATH: &str = "/ecs-deploy-action/lock";
+
+/// The lock parameter of `service` in `cluster` (a name or an ARN).
+pub fn parameter_name(cluster: &str, service: &str) -> String {
+    let cluster = cluster.rsplit('/').next().unwrap_or(cluster);
+    format!("{LOCK_PATH}/{cluster}/{service}")
+}
 
 /// `arn:aws:ecs:REGION:ACCOUNT:service/NAME`: a service created before the account opted in
 /// to ECS's long ARN format (`service/CLUSTER/NAME`), which cannot carry tags.
@@ -38,33 +50,14 @@ fn is_short_service_arn(arn: &str) -> bool {
     arn.split_once(":service/").is_some_and(|(_, rest)| !rest.contains('/'))
 }
 
-/// How long another caller may still read a service's old tags after a change. ECS's API is
-/// eventually consistent and AWS gives no figure; this is the bound the lock is built for
-/// (the simulator delays tag reads by as much).
-pub const TAG_VISIBILITY: Duration = Duration::from_millis(2500);
-
-/// Between writing the lock and reading it back. Two runs that both found it free both
-/// wrote; the earlier writer sees the later one's tag when it reads back if SETTLE covers
-/// the later writer's read-to-write gap plus two propagations (its read missed ours, ours
-/// must see its write): SETTLE >= gap + 2 x TAG_VISIBILITY, checked per run.
-pub const SETTLE: Duration = Duration::from_secs(6);
-
-/// SETTLE against an AWS `scale` times faster than real time, never under a second (the
-/// read-to-write gap is real time: API latency does not speed up with a simulator).
-fn settle(cfg: &DeployConfig) -> Duration {
-    SETTLE.div_f64(cfg.aws_time_scale.max(1.0)).max(Duration::from_secs(1))
-}
-
-/// The longest read-to-write gap that still keeps two racing runs apart.
-fn max_gap(cfg: &DeployConfig) -> Duration {
-    settle(cfg).saturating_sub(2 * TAG_VISIBILITY.div_f64(cfg.aws_time_scale.max(1.0)))
-}
-
 /// Slack on top of the longest a run can take, for API latency and retries.
 const MARGIN: Duration = Duration::from_secs(600);
 
-// Tag calls in flight at once (services are locked together, e.g. 50 in one rolling deploy).
+/// Lock writes in flight at once (services are locked together, e.g. 50 in one rolling deploy).
 use super::batches::PARALLEL;
+
+/// Versions a reader walks back past writes that do not count before giving up.
+const WALK_BACK: usize = 8;
 
 /// The longest a run can hold its services: every remaining step of its plan at its worst,
 /// then the rollback's own wait.
@@ -80,11 +73,16 @@ pub fn ttl(cfg: &DeployConfig, plan: &crate::domain::plan::Plan) -> Duration {
 /// The services this run holds, released by `release`.
 #[derive(Debug)]
 pub struct Lock {
-    /// The cluster of `services`: their locks are read ten at a time, by cluster.
     pub cluster: String,
     pub holder: Holder,
     /// (service name, service ARN)
     pub services: Vec<(String, String)>,
+}
+
+impl Lock {
+    fn parameter(&self, service: &str) -> String {
+        parameter_name(&self.cluster, service)
+    }
 }
 
 /// Runs `body` holding the deploy lock of `services` (the same scaffold for every
@@ -103,9 +101,9 @@ pub async fn holding<T>(
     result
 }
 
-/// Takes the lock on every service, or changes nothing and says who holds it. A throttled or
-/// failing AWS call, or a write that came too late after its read, restarts the attempt (up
-/// to three, with backoff); a live lock of another run fails at once.
+/// Takes the lock of every service, or changes nothing it keeps and says who holds it. A
+/// throttled or failing AWS call, or a race lost to a run that has not shown itself yet,
+/// restarts the attempt (up to three, with backoff); a live lock of another run fails at once.
 pub async fn acquire(
     cfg: &DeployConfig,
     ports: &Ports<'_>,
@@ -117,7 +115,7 @@ pub async fn acquire(
             cluster: cfg.cluster.clone(),
             service: name.clone(),
             problem: format!(
-                "has an ARN in ECS's old short format ({arn}), and ECS refuses to tag such a service; the deploy lock and the release records are tags, so nothing was changed. The format is fixed when a service is created: opt the account in (aws ecs put-account-setting-default --name serviceLongArnFormat --value enabled) and re-create the service, e.g. as a new slot, then deploy to that"
+                "has an ARN in ECS's old short format ({arn}), and ECS refuses to tag such a service; the release records are tags, so nothing was changed. The format is fixed when a service is created: opt the account in (aws ecs put-account-setting-default --name serviceLongArnFormat --value enabled) and re-create the service, e.g. as a new slot, then deploy to that"
             ),
         });
     }
@@ -163,160 +161,187 @@ fn classify(e: Error) -> Attempt {
     }
 }
 
-/// Per service: read, judge, write at once. Then wait `SETTLE` and read back. Whatever goes
-/// wrong after a write gives our tags back.
-async fn try_acquire(cfg: &DeployConfig, ports: &Ports<'_>, lock: &Lock) -> Result<(), Attempt> {
-    let (me, services) = (&lock.holder, &lock.services);
-    let mine = me.value();
-    let tag = [(LOCK_TAG.to_string(), mine.clone())];
+/// A lock as read: its newest version (0: no parameter yet) and the claim of the newest
+/// version that counts.
+#[derive(Debug, Clone)]
+struct Seen {
+    version: u64,
+    claim: Claim,
+}
 
-    enum Step {
-        Taken { gap: Duration },
-        Failed(AwsError),
+impl Seen {
+    fn holder_value(&self) -> Option<&str> {
+        match &self.claim {
+            Claim::Free => None,
+            Claim::Held(v) => Some(v),
+        }
     }
-    // One read of every service's lock (ten a call), judged before any write: a live lock of
-    // another run anywhere changes nothing at all.
-    let read_at = ports.clock.now();
-    let existing = ports
-        .ecs
-        .services_tags(&lock.cluster, services)
-        .await
-        .map_err(|e| classify(e.into()))?;
-    for ((name, _), tags) in services.iter().zip(&existing) {
-        match judge(lock_value(tags).as_deref(), me, read_at) {
-            Found::Held(h) => return Err(Attempt::Fatal(locked(cfg, name, &h))),
+}
+
+/// Reads every service's lock (ten a call), judges them all, then writes. A live lock of
+/// another run anywhere changes nothing at all; whatever goes wrong after a write gives ours back.
+async fn try_acquire(cfg: &DeployConfig, ports: &Ports<'_>, lock: &Lock) -> Result<(), Attempt> {
+    let me = &lock.holder;
+    let names: Vec<String> = lock.services.iter().map(|(s, _)| lock.parameter(s)).collect();
+    let seen = read(ports, &names).await.map_err(classify)?;
+    let now = ports.clock.now();
+    for ((service, _), s) in lock.services.iter().zip(&seen) {
+        match judge(s.holder_value(), me, now) {
+            Found::Held(h) => return Err(Attempt::Fatal(locked(cfg, service, &h))),
             Found::Stale(why) => log::warning(
                 "Stale deploy lock taken over",
-                &format!("{name}: the lock tag `{LOCK_TAG}` is stale ({why}); taking it over"),
+                &format!("{service}: its deploy lock is stale ({why}); taking it over"),
             ),
             Found::Free | Found::Ours => {}
         }
     }
-    let steps: Vec<(&String, Step)> = stream::iter(services)
-        .map(|(name, arn)| {
-            let tag = &tag;
-            async move {
-                match ports.ecs.tag_service(arn, tag).await {
-                    Ok(()) => (
-                        name,
-                        Step::Taken {
-                            gap: ports.clock.now().duration_since(read_at).unwrap_or_default(),
-                        },
-                    ),
-                    Err(e) => (name, Step::Failed(e)),
-                }
-            }
-        })
-        .buffered(PARALLEL)
-        .collect()
-        .await;
-
+    // In name order, the first alone: two runs of the same services meet there, and the
+    // loser stops before writing any other.
+    let mut order: Vec<usize> = (0..names.len()).collect();
+    order.sort_by(|a, b| names[*a].cmp(&names[*b]));
+    let mine = Claim::Held(me.value());
+    let take = |i: usize| {
+        let (name, seen, mine) = (&names[i], &seen[i], &mine);
+        async move {
+            let written = ports
+                .locks
+                .write(name, &encode(mine, seen.version), seen.version == 0)
+                .await;
+            (i, written)
+        }
+    };
+    let mut results = vec![take(order[0]).await];
+    if matches!(results[0].1, Ok(Written::Version(v)) if counts(v, seen[order[0]].version)) {
+        results.extend(
+            stream::iter(&order[1..])
+                .map(|i| take(*i))
+                .buffered(PARALLEL)
+                .collect::<Vec<_>>()
+                .await,
+        );
+    }
     let mut outcome: Result<(), Attempt> = Ok(());
-    for (name, step) in steps {
-        let this = match step {
-            Step::Failed(e) => Err(classify(e.into())),
-            // Mutual exclusion holds while every run writes within `max_gap` of the read that
-            // found the lock free; a write slowed down by retries starts over.
-            Step::Taken { gap } if gap > max_gap(cfg) => Err(Attempt::Retry(Error::Preflight {
+    for (i, written) in results {
+        let this = match written {
+            Ok(Written::Version(v)) if counts(v, seen[i].version) => Ok(()),
+            Ok(_) => Err(Attempt::Retry(Error::Preflight {
                 cluster: cfg.cluster.clone(),
-                service: name.clone(),
+                service: lock.services[i].0.clone(),
                 problem: format!(
-                    "took {} ms to write its deploy lock after reading it (AWS slow)",
-                    gap.as_millis()
+                    "lost the race for its deploy lock (SSM parameter {}): another run wrote it at the same moment",
+                    names[i]
                 ),
             })),
-            Step::Taken { .. } => Ok(()),
+            Err(e) => Err(classify(e.into())),
         };
-        // A live lock of another run outranks any other problem.
         outcome = match (outcome, this) {
-            (Err(Attempt::Fatal(e)), _) => Err(Attempt::Fatal(e)),
-            (_, Err(Attempt::Fatal(e))) => Err(Attempt::Fatal(e)),
+            (Err(Attempt::Fatal(e)), _) | (_, Err(Attempt::Fatal(e))) => Err(Attempt::Fatal(e)),
             (Err(e), _) | (Ok(()), Err(e)) => Err(e),
             (Ok(()), Ok(())) => Ok(()),
         };
     }
     if outcome.is_err() {
         release(ports, lock).await;
-        return outcome;
     }
-
-    ports.clock.sleep(settle(cfg)).await;
-    let back = match read_all(ports, &lock.cluster, services).await {
-        Ok(b) => b,
-        Err(e) => {
-            release(ports, lock).await;
-            return Err(classify(e));
-        }
-    };
-    for ((name, _), value) in services.iter().zip(&back) {
-        if value.as_deref() != Some(mine.as_str()) {
-            // Another run wrote after us: it owns the lock. Give back what we hold.
-            release(ports, lock).await;
-            let holder = value.as_deref().and_then(Holder::parse);
-            return Err(Attempt::Fatal(match holder {
-                Some(h) => locked(cfg, name, &h),
-                None => Error::Preflight {
-                    cluster: cfg.cluster.clone(),
-                    service: name.clone(),
-                    problem: format!(
-                        "lost its deploy lock (`{LOCK_TAG}` now reads {value:?}) while taking it; another run is starting, re-run after it"
-                    ),
-                },
-            }));
-        }
-    }
-    Ok(())
+    outcome
 }
 
-/// Removes our lock tag from every service (not someone else's, if ours expired and was taken).
-/// Never fails the run: a tag left behind only delays the next run until it expires.
+/// Each lock's newest version and the claim that counts.
+async fn read(ports: &Ports<'_>, names: &[String]) -> Result<Vec<Seen>, Error> {
+    let current = ports.locks.current(names).await?;
+    let mut out = Vec::with_capacity(names.len());
+    for (name, record) in names.iter().zip(current) {
+        out.push(resolve(ports, name, record).await?);
+    }
+    Ok(out)
+}
+
+/// Walks back from the newest version to the newest one that counts.
+async fn resolve(ports: &Ports<'_>, name: &str, newest: Option<Record>) -> Result<Seen, Error> {
+    let Some(newest) = newest else {
+        return Ok(Seen {
+            version: 0,
+            claim: Claim::Free,
+        });
+    };
+    let version = newest.version;
+    let mut at = newest;
+    for _ in 0..WALK_BACK {
+        let entry = match parse(&at.value) {
+            // Not a value this action wrote: `judge` calls it stale.
+            None => {
+                return Ok(Seen {
+                    version,
+                    claim: Claim::Held(at.value),
+                })
+            }
+            Some(e) => e,
+        };
+        if counts(at.version, entry.after) {
+            return Ok(Seen {
+                version,
+                claim: entry.claim,
+            });
+        }
+        let earlier = match at.version.checked_sub(1).filter(|v| *v > 0) {
+            Some(v) => ports.locks.version(name, v).await?,
+            None => None,
+        };
+        match earlier {
+            Some(r) => at = r,
+            None => break,
+        }
+    }
+    Err(Error::Aws(crate::error::AwsError {
+        operation: "ssm:GetParameters",
+        resource: name.to_string(),
+        message: format!(
+            "no version of the deploy lock at or below version {} that counts can be read (yet)",
+            at.version
+        ),
+        kind: AwsErrorKind::Transient,
+    }))
+}
+
+/// Marks our lock free on every service (not another run's, if ours expired and was taken).
+/// One read for every ten services, then a compare-and-swap each; a service whose swap fails
+/// is read and tried again alone. Never fails the run: a lock left behind only delays the
+/// next run until it expires.
 pub async fn release(ports: &Ports<'_>, lock: &Lock) {
     let mine = lock.holder.value();
-    // Which services still carry our lock: one read, ten services a call.
-    let read = |_| async {
-        read_all(ports, &lock.cluster, &lock.services)
-            .await
-            .map_err(|e| e.to_string())
-    };
-    let ours: Vec<&(String, String)> = match retry(ports, Backoff::linear(3, Duration::from_millis(500)), always, read)
-        .await
-    {
-        Ok(values) => lock
-            .services
-            .iter()
-            .zip(values)
-            .filter(|(_, v)| v.as_deref() == Some(mine.as_str()))
-            .map(|(s, _)| s)
-            .collect(),
-        // Unreadable: left as it is (removing a tag another run may have written since
-        // would be worse); it expires by itself.
-        Err(e) => {
-            log::warning(
-                    "Deploy lock not released",
-                    &format!(
-                        "{e}. The lock expires by itself at {}; to release it now: aws ecs untag-resource --resource-arn <service ARN> --tag-keys {LOCK_TAG}",
-                        lock.holder.expiry_text()
-                    ),
-                );
-            return;
-        }
-    };
-    let results: Vec<(String, String, Result<(), String>)> = stream::iter(ours)
-        .map(|(name, arn)| async move {
-            let keys = [LOCK_TAG.to_string()];
-            let untag = |_| async { ports.ecs.untag_service(arn, &keys).await.map_err(|e| e.to_string()) };
-            let released = retry(ports, Backoff::linear(3, Duration::from_millis(500)), always, untag).await;
-            (name.clone(), arn.clone(), released)
+    let names: Vec<String> = lock.services.iter().map(|(s, _)| lock.parameter(s)).collect();
+    let first_read = read(ports, &names).await.ok();
+    let results: Vec<(&String, Result<(), String>)> = stream::iter(names.iter().enumerate())
+        .map(|(i, name)| {
+            let (mine, seen) = (&mine, first_read.as_ref().map(|all| all[i].clone()));
+            async move {
+                let mut seen = seen;
+                let once = |_| {
+                    let known = seen.take();
+                    async move {
+                        let seen = match known {
+                            Some(s) => s,
+                            None => read(ports, std::slice::from_ref(name))
+                                .await
+                                .map_err(|e| e.to_string())?
+                                .remove(0),
+                        };
+                        free(ports, name, mine, &seen).await
+                    }
+                };
+                let released = retry(ports, Backoff::linear(3, Duration::from_millis(500)), |_| true, once).await;
+                (name, released)
+            }
         })
         .buffered(PARALLEL)
         .collect()
         .await;
-    for (name, arn, r) in results {
+    for (name, r) in results {
         if let Err(e) = r {
             log::warning(
                 "Deploy lock not released",
                 &format!(
-                    "{name}: {e}. The lock expires by itself at {}; to release it now: aws ecs untag-resource --resource-arn {arn} --tag-keys {LOCK_TAG}",
+                    "{name}: {e}. The lock expires by itself at {}; to release it now, once no deploy of the service runs: aws ssm delete-parameter --name {name}",
                     lock.holder.expiry_text()
                 ),
             );
@@ -324,24 +349,27 @@ pub async fn release(ports: &Ports<'_>, lock: &Lock) {
     }
 }
 
-async fn read_all(
-    ports: &Ports<'_>,
-    cluster: &str,
-    services: &[(String, String)],
-) -> Result<Vec<Option<String>>, Error> {
-    let tags = ports.ecs.services_tags(cluster, services).await?;
-    Ok(tags.iter().map(|t| lock_value(t)).collect())
-}
-
-/// The lock tag's value among a service's tags.
-fn lock_value(tags: &[(String, String)]) -> Option<String> {
-    tags.iter().find(|(k, _)| k == LOCK_TAG).map(|(_, v)| v.clone())
+/// One compare-and-swap from ours to free, on what was read; an error asks for another try.
+async fn free(ports: &Ports<'_>, name: &str, mine: &str, seen: &Seen) -> Result<(), String> {
+    if seen.holder_value() != Some(mine) {
+        return Ok(()); // not ours (any more): nothing to give back
+    }
+    match ports
+        .locks
+        .write(name, &encode(&Claim::Free, seen.version), false)
+        .await
+    {
+        Ok(Written::Version(v)) if counts(v, seen.version) => Ok(()),
+        Ok(_) => Err("another write came in between".into()),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 fn locked(cfg: &DeployConfig, service: &str, h: &Holder) -> Error {
     Error::Locked {
         cluster: cfg.cluster.clone(),
         service: service.to_string(),
+        parameter: parameter_name(&cfg.cluster, service),
         holder: h.describe(&cfg.context),
         until: h.expiry_text(),
     }
@@ -357,5 +385,14 @@ mod tests {
         assert!(!is_short_service_arn(
             "arn:aws:ecs:us-east-1:123456789012:service/prod/web"
         ));
+    }
+
+    #[test]
+    fn the_lock_parameter_is_named_by_cluster_name_and_service() {
+        assert_eq!(parameter_name("prod", "web"), "/ecs-deploy-action/lock/prod/web");
+        assert_eq!(
+            parameter_name("arn:aws:ecs:us-east-1:123456789012:cluster/prod", "web"),
+            "/ecs-deploy-action/lock/prod/web"
+        );
     }
 }

@@ -38,7 +38,7 @@ pub async fn deploy(cfg: &DeployConfig, ports: &Ports<'_>, cancel: &mut Cancel) 
     let pre = async {
         let resolved = images::resolve(ports, &cfg.images).await?;
         let states = ports.ecs.describe_services(&cfg.cluster, &cfg.services).await?;
-        // Refused here with no change at all (not even a lock tag); checked again under the lock.
+        // Refused here with no change at all (not even the lock); checked again under the lock.
         for s in states
             .iter()
             .filter(|s| Controller::of_service(s) == Some(Controller::Rolling))
