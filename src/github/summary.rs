@@ -73,7 +73,7 @@ pub fn job_summary(report: &DeployReport, ctx: &SummaryContext<'_>) -> String {
         ));
     }
     if let Some(plan) = &report.plan {
-        md.push_str(&plan_section(plan, &report.executed));
+        md.push_str(&plan_section(plan, &report.executed, report.outcome.kind));
     }
     if !report.timeline.is_empty() {
         md.push_str(&timeline(&report.timeline, report.limits.as_ref()));
@@ -187,11 +187,21 @@ pub fn error_lines(o: &Outcome) -> Vec<(String, String)> {
 
 /// The chain's own section of the summary: the walk, the gate and how to resume, or the plan.
 /// The plan the run followed, the same lines `command: plan` prints, each marked: ran in
-/// this run, done by an earlier run (a resume starts at the cursor), or not reached.
-fn plan_section(plan: &crate::domain::plan::Plan, executed: &[usize]) -> String {
+/// this run, done by an earlier run (a resume starts at the cursor), or not reached. A run
+/// that did not succeed ended at the last step it ran: that step is marked with how.
+fn plan_section(plan: &crate::domain::plan::Plan, executed: &[usize], ended: OutcomeKind) -> String {
     let mut md = format!("\n### Plan {}\n\n", code(&plan.hash(), 20));
+    let last = executed.last().copied();
+    let end_mark = match ended {
+        OutcomeKind::Failure => Some("❌ failed:"),
+        OutcomeKind::Cancelled => Some("⏹️ cancelled:"),
+        OutcomeKind::Paused => Some("⏸️ paused:"),
+        _ => None,
+    };
     for (i, line) in plan.lines().iter().enumerate() {
-        let mark = if executed.contains(&i) {
+        let mark = if let (Some(m), true) = (end_mark, Some(i) == last) {
+            m
+        } else if executed.contains(&i) {
             "✅"
         } else if i < plan.cursor {
             "↩️ earlier run:"
@@ -238,12 +248,24 @@ mod tests {
     fn the_plan_section_marks_what_ran() {
         let mut plan = crate::domain::plan::rolling(&["api".into()], "web@sha256:1", None);
         plan.cursor = 1;
-        let md = plan_section(&plan, &[1]);
+        let md = plan_section(&plan, &[1], OutcomeKind::Success);
         assert!(md.contains("- ↩️ earlier run: `1/3 register-revision"), "{md}");
         assert!(
             md.contains("- ✅ `2/3 update-service: update api to the new revision`"),
             "{md}"
         );
+        assert!(md.contains("- ◻️ not reached: `3/3 await-stable"), "{md}");
+    }
+
+    #[test]
+    fn the_step_a_run_failed_at_is_marked_failed_not_done() {
+        let plan = crate::domain::plan::rolling(&["api".into()], "web@sha256:1", None);
+        let md = plan_section(&plan, &[0, 1, 2], OutcomeKind::Failure);
+        assert!(md.contains("- ✅ `2/3 update-service"), "{md}");
+        assert!(md.contains("- ❌ failed: `3/3 await-stable"), "{md}");
+        assert!(!md.contains("✅ `3/3"), "{md}");
+        let md = plan_section(&plan, &[0, 1], OutcomeKind::Cancelled);
+        assert!(md.contains("- ⏹️ cancelled: `2/3 update-service"), "{md}");
         assert!(md.contains("- ◻️ not reached: `3/3 await-stable"), "{md}");
     }
 
