@@ -270,6 +270,10 @@ fn reduced_matrix() -> Vec<Case> {
     vec![
         c(Strategy::Rolling, Phase::Shift, "UpdateService", Kind::Latency),
         c(Strategy::Rolling, Phase::Rollback, "UpdateService", Kind::Throttle),
+        // The lock: a slow write the SDK gives up on lands later as a version that does not
+        // count; a throttled read restarts the attempt.
+        c(Strategy::Rolling, Phase::Preflight, "PutParameter", Kind::Latency),
+        c(Strategy::Canary, Phase::Preflight, "GetParameters", Kind::Throttle),
         c(Strategy::Canary, Phase::Prepare, "DescribeServices", Kind::Drop),
         c(Strategy::Canary, Phase::Shift, "ModifyListener", Kind::Throttle),
         c(Strategy::Canary, Phase::Analyse, "GetMetricData", Kind::Fivexx),

@@ -64,3 +64,74 @@ async fn a_run_killed_in_its_100_percent_bake_is_rolled_back_by_weights_by_the_n
     );
     assert_eq!(run.output("outcome"), "success", "{}", run.stdout);
 }
+
+/// A rolling run killed right after it pointed the service at its new revision: ECS finishes
+/// the rollout on its own, and the revision still says `ecs-deploy:result=pending`. The job's
+/// re-run finishes that judgement from what ECS shows (rollout complete, service steady),
+/// records it good, and only then deploys on top of it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rolling_run_killed_after_its_update_is_judged_by_the_next_run_from_ecs() {
+    let aws = Aws::new("int_rolling").await;
+    let (cluster, image, _) = support::one_service(&aws, "int-rolling").await;
+    let before = aws
+        .service(&cluster, "api")
+        .await
+        .task_definition()
+        .unwrap_or_default()
+        .to_string();
+    let inputs = [
+        ("cluster", cluster.as_str()),
+        ("services", "api"),
+        ("image", image.as_str()),
+    ];
+    let first = spawn_action(&aws, &inputs, &[]);
+    let t = std::time::Instant::now();
+    let left = loop {
+        let td = aws
+            .service(&cluster, "api")
+            .await
+            .task_definition()
+            .unwrap_or_default()
+            .to_string();
+        if td != before {
+            break td;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "the run never updated the service"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    first.signal("KILL");
+    let _ = first.wait_within(Duration::from_secs(30));
+    aws.wait_stable(&cluster, "api").await;
+    assert_eq!(
+        aws.tag_value(&left, "ecs-deploy:result").await.as_deref(),
+        Some("pending"),
+        "the killed run recorded no end"
+    );
+
+    let run = run_action(&aws, &inputs, &[("GITHUB_RUN_ATTEMPT", "2")]);
+    run.assert_code(0);
+    assert!(
+        run.stdout.contains("::warning title=Earlier deployment judged::") && run.stdout.contains("now recorded good"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        aws.tag_value(&left, "ecs-deploy:result").await.as_deref(),
+        Some("success")
+    );
+    let now = aws
+        .service(&cluster, "api")
+        .await
+        .task_definition()
+        .unwrap_or_default()
+        .to_string();
+    assert_ne!(now, left, "the re-run deployed its own revision on top");
+    assert_eq!(
+        aws.tag_value(&now, "ecs-deploy:result").await.as_deref(),
+        Some("success"),
+        "and recorded how it ended"
+    );
+}

@@ -155,6 +155,8 @@ async fn one_stage(stage: &StagePlan, ports: &Ports<'_>, cancel: &mut crate::exe
     ports.reporter.started(&stage_start(cfg, &stage.name)).await;
     let result = crate::executor::deploy(cfg, ports, cancel).await;
     if let Ok(r) = &result {
+        // How it ended, on each new revision (they say `pending` until then).
+        crate::executor::chain::record_end(ports, r).await;
         crate::executor::revisions::prune(cfg, ports, r).await;
     }
     let version = cfg.version.as_ref().map(|v| format!("v{v}"));

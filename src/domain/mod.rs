@@ -14,6 +14,7 @@ pub mod diagnostics;
 pub mod evidence;
 pub mod image;
 pub mod image_revision;
+pub mod interrupted;
 pub mod metric_gate;
 pub mod minutes;
 pub mod native;

@@ -21,7 +21,8 @@ use crate::domain::settings::{DeployConfig, ReleaseRun, StagePlan};
 use crate::error::Error;
 use crate::ports::{Gates, Retag};
 pub use observe::commit_messages;
-use stage::{deploy_stage, record_end, record_stage_tags};
+pub use stage::record_end;
+use stage::{deploy_stage, record_stage_tags};
 
 /// Tag recording how a revision's deployment ended.
 pub const RESULT: &str = "ecs-deploy:result";

@@ -176,7 +176,10 @@ async fn traffic_now(ports: &Ports<'_>, cfg: &DeployConfig) -> Result<PreviousNo
         [(td, _)] if tag(td, record::DIGEST).is_none() => PreviousNow::Unrecorded,
         [(td, _)] => PreviousNow::Whole {
             digest: digest(td),
-            result: tag(td, RESULT).map(str::to_string),
+            // `pending`: registered, no end recorded yet.
+            result: tag(td, RESULT)
+                .filter(|r| *r != crate::domain::interrupted::PENDING)
+                .map(str::to_string),
         },
         many => PreviousNow::Split(many.iter().map(|(td, w)| (digest(td), *w)).collect()),
     })

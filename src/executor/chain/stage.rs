@@ -90,7 +90,7 @@ pub(super) async fn deploy_stage(
 /// Tags every new revision of a stage with how its deployment ended: `success` (the only end
 /// provenance accepts), `failure` or `cancelled`. A revision with no end recorded was left by
 /// a run that was killed before its judgement ended.
-pub(super) async fn record_end(ports: &Ports<'_>, result: &DeployReport) {
+pub async fn record_end(ports: &Ports<'_>, result: &DeployReport) {
     let end = match result.outcome.kind {
         OutcomeKind::Success => "success",
         OutcomeKind::Cancelled => "cancelled",

@@ -3,8 +3,10 @@
 
 use std::collections::BTreeMap;
 
+use super::super::chain::RESULT;
 use super::super::images::ResolvedImages;
 use super::super::{log, Ports};
+use crate::domain::interrupted::{left_by_earlier_run, Left, PENDING};
 use crate::domain::service::{ServiceLifecycle, ServiceState};
 use crate::domain::settings::DeployConfig;
 use crate::domain::task_definition::{assign_images, merge_tags, ImageAssignment};
@@ -56,6 +58,13 @@ pub async fn preflight(
     for (td, info) in read {
         infos.insert(td, info?);
     }
+    // Rolling only: for ECS-native and CodeDeploy ECS's completion is not this action's
+    // verdict (its metrics judge their traffic steps), so theirs are left as they are.
+    for s in states.iter().filter(|s| {
+        crate::domain::controller::Controller::of_service(s) == Some(crate::domain::controller::Controller::Rolling)
+    }) {
+        finish_earlier_judgement(cfg, ports, s, &infos[&s.task_definition]).await?;
+    }
     for s in &states {
         let info = &infos[&s.task_definition];
         // With a task-definition file the new revision is the file's, not a copy of this one.
@@ -96,6 +105,51 @@ pub async fn preflight(
         }
     }
     Ok(planned)
+}
+
+/// A service left on a revision whose run never recorded its end (killed, or its runner
+/// lost): ECS's rollout is the rolling judgement, so a rollout ECS completed on a steady
+/// service is recorded good now; anything else is refused, so an unjudged release never
+/// becomes the baseline a failure goes back to (README "Resume").
+async fn finish_earlier_judgement(
+    cfg: &DeployConfig,
+    ports: &Ports<'_>,
+    s: &ServiceState,
+    info: &crate::ports::TaskDefinitionInfo,
+) -> Result<(), Error> {
+    let tag = |key: &str| info.tags.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+    let by = tag(record::RUN_URL).unwrap_or("a run of this action");
+    match left_by_earlier_run(tag(RESULT), s) {
+        Left::Ended => Ok(()),
+        Left::CompletedByEcs => {
+            let recorded = ports
+                .ecs
+                .tag_service(&info.arn, &[(RESULT.to_string(), "success".to_string())])
+                .await;
+            match recorded {
+                Ok(()) => log::warning(
+                    "Earlier deployment judged",
+                    &format!(
+                        "{}: {} was left unjudged by {by}, which ended before recording it; ECS completed its rollout and the service is steady, so it is now recorded good and is this run's baseline",
+                        s.name, info.arn
+                    ),
+                ),
+                Err(e) => log::warning(
+                    "Record not written",
+                    &format!("{}: could not record {} as good: {e}", s.name, info.arn),
+                ),
+            }
+            Ok(())
+        }
+        Left::Unsettled(why) => Err(Error::Preflight {
+            cluster: cfg.cluster.clone(),
+            service: s.name.clone(),
+            problem: format!(
+                "runs {}, which {by} deployed and never recorded judged (that run ended before its judgement), and {why}. This run will not take an unjudged release as the revision a failure goes back to: let ECS finish that rollout and re-run, or deploy a release you trust first",
+                info.arn
+            ),
+        }),
+    }
 }
 
 pub fn check_service(cluster: &str, s: &ServiceState) -> Result<(), Error> {
@@ -164,5 +218,8 @@ pub fn record_tags(cfg: &DeployConfig, resolved: &ResolvedImages) -> Vec<(String
     if let Some(url) = cfg.context.run_url() {
         tags.push((record::RUN_URL.to_string(), url));
     }
+    // Until the run records how its deployment ended: a revision still pending was left by a
+    // run killed before its end (domain::interrupted).
+    tags.push((RESULT.to_string(), PENDING.to_string()));
     tags
 }
