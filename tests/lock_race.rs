@@ -8,9 +8,11 @@ mod support;
 
 use support::{spawn_action, Aws, Sim};
 
-/// Races two runs on a fresh service; `true` if both wrote the lock (a real race). On a
-/// loaded machine the second may start so late that it sees the first's deployment in
-/// progress and stops before the lock: exactly one deploys then too, but nothing raced.
+/// Races two runs on a fresh service; `true` if both wrote the lock (a real race). Each run's
+/// RegisterTaskDefinition (its first call after the lock) answers 3 s late, so the first to
+/// take the lock changes nothing for 3 s: the other, however late it started on a loaded
+/// machine, reaches the lock before it could see a deployment in progress. If it still does
+/// not (it then stops before the lock: exactly one deploys, but nothing raced), try again.
 async fn race(attempt: u32) -> bool {
     let setup = Aws::new(&format!("lock_race{attempt}")).await;
     let (cluster, image, _) = support::one_service(&setup, &format!("lock-race-{attempt}")).await;
@@ -21,9 +23,18 @@ async fn race(attempt: u32) -> bool {
         ("services", "api"),
         ("image", image.as_str()),
     ];
+    let sim = Sim::shared();
+    let slow =
+        serde_json::json!([{"operation": "RegisterTaskDefinition", "kind": "latency", "latency_ms": 3000, "count": 1}]);
+    for key in [&a.access_key, &b.access_key] {
+        sim.put(&format!("/_sim/faults?access_key={key}"), slow.clone());
+    }
     let run_a = spawn_action(&a, &inputs, &[("GITHUB_RUN_ID", "2001")]);
     let run_b = spawn_action(&b, &inputs, &[("GITHUB_RUN_ID", "2002")]);
     let (ra, rb) = (run_a.wait(), run_b.wait());
+    for key in [&a.access_key, &b.access_key] {
+        let _ = ureq::delete(&sim.url(&format!("/_sim/faults?access_key={key}"))).call();
+    }
 
     let (winner, loser, winner_key, loser_key, winner_run) = match (ra.code, rb.code) {
         (0, 1) => (&ra, &rb, &a.access_key, &b.access_key, "2001"),
@@ -63,7 +74,7 @@ async fn race(attempt: u32) -> bool {
             break;
         }
         assert!(
-            t.elapsed() < std::time::Duration::from_secs(8),
+            t.elapsed() < std::time::Duration::from_secs(20),
             "the winner released its lock: {value}"
         );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -86,17 +97,18 @@ async fn race(attempt: u32) -> bool {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn two_deploys_at_once_exactly_one_proceeds_and_the_other_names_the_holder() {
-    // 120 simulated seconds (2 s at the simulator's pace): longer than the two runs' starts
-    // usually lie apart, so both read the lock free. The lock rests on no such bound: the
-    // delay only makes the race likely.
+    // Parameter Store's reads lag other callers' writes by 600 simulated seconds (10 s at the
+    // simulator's pace): far longer than the two runs' starts lie apart, so both read the lock
+    // free. The lock rests on no such bound: the delay only makes the race certain.
     Sim::shared().put(
         "/_sim/config",
-        serde_json::json!({"tag_visibility_seconds": 120, "parameter_visibility_seconds": 120}),
+        serde_json::json!({"tag_visibility_seconds": 120, "parameter_visibility_seconds": 600}),
     );
-    for attempt in 0..4 {
+    for attempt in 0..3 {
         if race(attempt).await {
             return;
         }
+        eprintln!("attempt {attempt}: the second run stopped before the lock; racing again");
     }
-    panic!("in 4 attempts the two runs never both wrote the lock: nothing raced");
+    panic!("in 3 attempts the two runs never both wrote the lock: nothing raced");
 }
