@@ -28,7 +28,7 @@ pub struct FakeLockStore {
 impl FakeLockStore {
     /// Another run writes `value` (to whatever name we write next) just before we do.
     pub fn race_next_write(&self, value: &str) {
-        *self.race.lock().unwrap() = Some(value.to_string());
+        *self.race.lock().unwrap_or_else(|e| e.into_inner()) = Some(value.to_string());
     }
 
     /// Another run writes `value` to `name` now.
@@ -38,22 +38,22 @@ impl FakeLockStore {
 
     /// Writes made through the port, the raced one excluded.
     pub fn writes(&self) -> u64 {
-        *self.writes.lock().unwrap()
+        *self.writes.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Every write through the port, in order, with its place among every fake's calls.
     pub fn ordered_calls(&self) -> Vec<(u64, String)> {
-        self.calls.lock().unwrap().clone()
+        self.calls.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// The newest value of `name`.
     pub fn newest(&self, name: &str) -> Option<String> {
-        let all = self.versions.lock().unwrap();
+        let all = self.versions.lock().unwrap_or_else(|e| e.into_inner());
         all.get(name).and_then(|v| v.last()).map(|(_, value)| value.clone())
     }
 
     fn put(&self, name: &str, value: &str, create_only: bool) -> Written {
-        let mut all = self.versions.lock().unwrap();
+        let mut all = self.versions.lock().unwrap_or_else(|e| e.into_inner());
         let versions = all.entry(name.to_string()).or_default();
         if create_only && !versions.is_empty() {
             return Written::Exists;
@@ -70,7 +70,7 @@ impl FakeLockStore {
 #[async_trait]
 impl LockStore for FakeLockStore {
     async fn current(&self, names: &[String]) -> Result<Vec<Option<Record>>, AwsError> {
-        let all = self.versions.lock().unwrap();
+        let all = self.versions.lock().unwrap_or_else(|e| e.into_inner());
         Ok(names
             .iter()
             .map(|n| {
@@ -83,7 +83,7 @@ impl LockStore for FakeLockStore {
     }
 
     async fn version(&self, name: &str, version: u64) -> Result<Option<Record>, AwsError> {
-        let all = self.versions.lock().unwrap();
+        let all = self.versions.lock().unwrap_or_else(|e| e.into_inner());
         Ok(all
             .get(name)
             .and_then(|v| v.iter().find(|(n, _)| *n == version))
@@ -94,10 +94,10 @@ impl LockStore for FakeLockStore {
     }
 
     async fn write(&self, name: &str, value: &str, create_only: bool) -> Result<Written, AwsError> {
-        if let Some(other) = self.race.lock().unwrap().take() {
+        if let Some(other) = self.race.lock().unwrap_or_else(|e| e.into_inner()).take() {
             self.put(name, &other, false);
         }
-        *self.writes.lock().unwrap() += 1;
+        *self.writes.lock().unwrap_or_else(|e| e.into_inner()) += 1;
         self.calls
             .lock()
             .unwrap()
