@@ -405,6 +405,14 @@ fn every_deploying_job_takes_its_stages_concurrency_group() {
                 is_rollback.to_string(),
                 "{name} {job_name}: cancel-in-progress"
             );
+            // GitHub keeps one job waiting per group unless `queue: max`: the next would cancel
+            // it (tests/concurrency.rs plays that out). A rollback cancels instead of waiting.
+            let queue = concurrency["queue"].as_str().unwrap_or("single");
+            assert_eq!(
+                queue,
+                if is_rollback { "single" } else { "max" },
+                "{name} {job_name}: queue"
+            );
         }
     }
     assert_eq!(seen, 8, "deploying jobs in examples/");
