@@ -201,6 +201,7 @@ impl ChainFile {
                     ));
                 }
             }
+            check_words_and_steps(&path, s)?;
             if let Some(v) = &s.version {
                 if v != "auto" {
                     return Err(InputError::new(
@@ -235,6 +236,33 @@ impl ChainFile {
     pub fn index(&self, name: &str) -> Option<usize> {
         self.stages.iter().position(|s| s.name == name)
     }
+}
+
+/// Every stage's words and canary steps are checked when the file is read, as the schema checks
+/// them, not only the stage a run deploys: a typo in prod's strategy fails dev's run too.
+fn check_words_and_steps(path: &str, s: &StageFile) -> Result<(), InputError> {
+    let in_stage = |key: &str, problem: String, fix: String| {
+        InputError::new(
+            "config",
+            format!("{path}: stage `{}`: {key}: {problem}", printable(&s.name)),
+            fix,
+        )
+    };
+    for (key, value) in &s.inputs {
+        if super::choices::words(key).is_some() {
+            super::choices::check(key, &value.as_input()).map_err(|e| in_stage(key, e.problem, e.fix))?;
+        }
+        if key == "canary-steps" {
+            crate::domain::strategy::parse_steps(&value.as_input()).map_err(|e| {
+                in_stage(
+                    key,
+                    printable(&e),
+                    "list ascending percentages that end at 100, e.g. 5,25,100".into(),
+                )
+            })?;
+        }
+    }
+    Ok(())
 }
 
 impl StageFile {

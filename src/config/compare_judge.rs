@@ -26,11 +26,7 @@ pub fn compare_judge(raw: &RawInputs, errors: &mut Vec<InputError>) -> Option<Co
         "threshold" => false,
         "compare" => true,
         other => {
-            errors.push(InputError::new(
-                "judge",
-                format!("`{}` is not a choice", printable(other)),
-                "use threshold or compare",
-            ));
+            errors.push(super::choices::refusal("judge", other));
             false
         }
     };

@@ -114,7 +114,10 @@ fn gate(g: &GateFile) -> Result<MetricGate, Problem> {
         "below" => Direction::Below,
         other => {
             return Err((
-                format!("`fail-when: {}` is neither above nor below", printable(other)),
+                format!(
+                    "fail-when: {}",
+                    super::choices::not_one_of(other, super::choices::words("fail-when").unwrap_or(&[]))
+                ),
                 "write `fail-when: above` (the default) or `fail-when: below`",
             ))
         }
@@ -287,7 +290,7 @@ mod tests {
             ("- {name: a, namespace: N, metric: M, statistic: Avg, threshold: 1}", "`Avg` is not a statistic"),
             ("- {name: a, namespace: N, metric: M, statistic: p100, threshold: 1}", "`p100` is not a statistic"),
             ("- {name: a, threshold: 1}", "needs either `metric`"),
-            ("- {name: a, namespace: N, metric: M, statistic: Sum, threshold: 1, fail-when: over}", "neither above nor below"),
+            ("- {name: a, namespace: N, metric: M, statistic: Sum, threshold: 1, fail-when: over}", "is not one of ['above', 'below']"),
             ("- {name: a, expression: x, threshold: 1}", "an `expression` needs `queries`"),
             (
                 "- {name: a, expression: x, queries: {X1: {namespace: N, metric: M, statistic: Sum}}, threshold: 1}",

@@ -2,6 +2,7 @@
 //! payload. This is the only module that reads the process environment.
 
 pub mod chain_file;
+pub mod choices;
 pub mod compare_judge;
 pub mod containers;
 #[cfg(test)]

@@ -81,11 +81,7 @@ pub fn native(
     let wait_until = match given(&raw.wait_until) {
         None => WaitUntil::Deployed,
         Some(s) => WaitUntil::parse(s).unwrap_or_else(|| {
-            errors.push(InputError::new(
-                "wait-until",
-                format!("`{}` is not a choice", printable(s)),
-                "use deployed, shifted or started",
-            ));
+            errors.push(super::choices::refusal("wait-until", s));
             WaitUntil::Deployed
         }),
     };
@@ -161,7 +157,7 @@ mod tests {
             ("native-canary-percent", "lots", "not a rate"),
             ("native-bake-time", "90s", "whole minutes"),
             ("native-linear-bake", "2d", "out of range"),
-            ("wait-until", "forever", "not a choice"),
+            ("wait-until", "forever", "is not one of"),
             ("codedeploy-application", "my app", "not a CodeDeploy name"),
         ] {
             let (_, errors) = run(&[(input, value)]);

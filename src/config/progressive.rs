@@ -3,6 +3,7 @@
 pub use crate::domain::settings::{OnSplit, ProgressiveConfig, StickyRollback};
 use std::time::Duration;
 
+use super::choices;
 use super::compare_judge::compare_judge;
 use super::inputs::{given, RawInputs};
 use super::parse;
@@ -41,6 +42,10 @@ pub fn rate(s: &str) -> Result<f64, String> {
 
 pub fn strategy(raw: &RawInputs, errors: &mut Vec<InputError>) -> Strategy {
     let name = given(&raw.strategy).unwrap_or("rolling");
+    if let Err(e) = choices::check("strategy", name) {
+        errors.push(e);
+        return Strategy::Rolling;
+    }
     match Strategy::parse(name, given(&raw.canary_steps), given(&raw.linear_step)) {
         Ok(s) => s,
         Err(e) => {
@@ -229,11 +234,7 @@ fn validate_shaped(
         "fail" | "rollback" => OnInconclusive::Fail,
         "continue" => OnInconclusive::Continue,
         other => {
-            errors.push(InputError::new(
-                "on-inconclusive",
-                format!("`{}` is not a choice", printable(other)),
-                "use fail (roll back) or continue",
-            ));
+            errors.push(choices::refusal("on-inconclusive", other));
             OnInconclusive::Fail
         }
     };
@@ -241,11 +242,7 @@ fn validate_shaped(
         "unstick" => StickyRollback::Unstick,
         "keep-serving" => StickyRollback::KeepServing,
         other => {
-            errors.push(InputError::new(
-                "sticky-rollback",
-                format!("`{}` is not a choice", printable(other)),
-                "use unstick or keep-serving",
-            ));
+            errors.push(choices::refusal("sticky-rollback", other));
             StickyRollback::Unstick
         }
     };
@@ -253,11 +250,7 @@ fn validate_shaped(
         "rollback" => OnSplit::Rollback,
         "continue" => OnSplit::Continue,
         other => {
-            errors.push(InputError::new(
-                "on-split",
-                format!("`{}` is not a choice", printable(other)),
-                "use rollback or continue",
-            ));
+            errors.push(choices::refusal("on-split", other));
             OnSplit::Rollback
         }
     };
