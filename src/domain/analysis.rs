@@ -18,7 +18,7 @@ pub struct Measurement {
     /// Why the metrics or alarms could not be read, if they could not.
     pub query_error: Option<String>,
     pub window_secs: u64,
-    /// What the step's window covers ("minutes 10:41–10:45 of 10:41–10:46, 1,180 requests"),
+    /// What the step's window covers ("minutes 10:41–10:46 (5 of 6 published; 10:46 not yet), 1,180 requests"),
     /// when measured on CloudWatch's minutes; otherwise the window is `window_secs`.
     pub coverage: Option<String>,
     /// The most recent published minutes alone, and their span ("10:43–10:44"): a regression

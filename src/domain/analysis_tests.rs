@@ -159,7 +159,7 @@ fn verdict_table() {
                     },
                     "10:43–10:44".into(),
                 )),
-                coverage: Some("minutes 10:41–10:44 of 10:41–10:45, 6,000 requests".into()),
+                coverage: Some("minutes 10:41–10:45 (4 of 5 published; 10:45 not yet), 6,000 requests".into()),
                 ..m(6000.0, 240.0, 90.0)
             },
             "fail: 5xx rate 10.2% > 1.0% over 10:43–10:44 (1,204 requests); 5xx 4.0% over the step",

@@ -127,25 +127,32 @@ impl Coverage {
         !self.expected.is_empty() && self.published.len() == self.expected.len()
     }
 
-    /// "minutes 10:41–10:45 of 10:41–10:46, 1,180 requests".
+    /// "minutes 10:41–10:45, 1,480 requests", or with some not yet published
+    /// "minutes 10:41–10:45 (4 of 5 published; 10:45 not yet), 1,180 requests": the step's
+    /// range once, and only the minutes that are missing named.
     pub fn describe(&self, clock: &MetricsClock) -> String {
-        let of = match (self.expected.first(), self.expected.last()) {
+        let range = match (self.expected.first(), self.expected.last()) {
             (Some(a), Some(b)) => clock.span(*a, *b),
-            _ => "none".into(),
+            _ => return "no whole minute yet".into(),
         };
-        let have = match (self.published.first(), self.published.last()) {
-            (Some(a), Some(b)) if self.published.len() == self.expected.len() => clock.span(*a, *b),
-            (Some(_), Some(_)) => self
-                .published
-                .iter()
-                .map(|m| clock.label(*m))
-                .collect::<Vec<_>>()
-                .join(", "),
-            _ => "none".into(),
-        };
+        let requests = super::analysis::thousands(self.requests);
+        if self.complete() {
+            return format!("minutes {range}, {requests} requests");
+        }
+        if self.published.is_empty() {
+            return format!("minutes {range} (none published yet)");
+        }
+        let missing: Vec<String> = self
+            .expected
+            .iter()
+            .filter(|m| !self.published.contains(m))
+            .map(|m| clock.label(*m))
+            .collect();
         format!(
-            "minutes {have} of {of}, {} requests",
-            super::analysis::thousands(self.requests)
+            "minutes {range} ({} of {} published; {} not yet), {requests} requests",
+            self.published.len(),
+            self.expected.len(),
+            missing.join(", ")
         )
     }
 }
@@ -235,13 +242,13 @@ mod tests {
         assert!(!c.complete());
         assert_eq!(
             c.describe(&CLOCK),
-            "minutes 10:41, 10:42, 10:43, 10:44 of 10:41–10:45, 1,180 requests"
+            "minutes 10:41–10:45 (4 of 5 published; 10:45 not yet), 1,180 requests"
         );
         let mut all = data.to_vec();
         all.push(m(38_700, 300.0, 0.0));
         let c = Coverage::of(expected, &all);
         assert!(c.complete());
-        assert_eq!(c.describe(&CLOCK), "minutes 10:41–10:45 of 10:41–10:45, 1,480 requests");
+        assert_eq!(c.describe(&CLOCK), "minutes 10:41–10:45, 1,480 requests");
     }
 
     #[test]
