@@ -46,10 +46,17 @@ def caller(access_key: str | None) -> tuple[str, str | None]:
     return account, getattr(key, "role_arn", None)
 
 
-def create_role(account: str, name: str, trust: str) -> None:
+def create_role(account: str, name: str, trust) -> None:
     """A role in any account, with its trust policy (a stage account's deploy role, as its own
-    administrator would create it; the control API's, for tests)."""
+    administrator would create it; the control API's, for tests). The trust policy is a JSON
+    document, given as a string (as IAM's CreateRole takes it) or as the object itself."""
     from moto.iam.models import iam_backends
+
+    if isinstance(trust, dict):
+        trust = json.dumps(trust)
+    if not isinstance(trust, str):
+        raise TypeError("trust must be a trust policy document: a JSON object, or the string of one")
+    json.loads(trust)  # a string that is not JSON is the caller's mistake (400), not the simulator's
 
     iam_backends[account]["aws"].create_role(
         role_name=name, assume_role_policy_document=trust, path="/", permissions_boundary=None,

@@ -1,6 +1,7 @@
 """AssumeRole: only a role that exists and trusts the caller; its sessions act in its account
 and are held to the policy bound to the role."""
 import json
+import urllib.error
 
 import boto3
 import botocore.exceptions
@@ -57,3 +58,13 @@ def test_a_policy_bound_to_a_role_holds_its_sessions(sim):
         ecs.list_tasks(cluster="prod")
     assert e.value.response["Error"]["Code"] == "AccessDeniedException"
     assert f"arn:aws:sts::{PROD}:" in str(e.value) and "no identity-based policy allows" in str(e.value)
+
+
+def test_a_trust_policy_given_as_an_object_makes_the_same_role_and_a_bad_one_is_a_400(sim):
+    doc = json.loads(trust("123456789012"))
+    sim.call("POST", "/_sim/iam/role", {"account": PROD, "name": "as-object", "trust": doc})
+    session(sim, sim.client("sts"), f"arn:aws:iam::{PROD}:role/as-object")
+    for bad in (42, "not json"):
+        with pytest.raises(urllib.error.HTTPError) as e:
+            sim.call("POST", "/_sim/iam/role", {"account": PROD, "name": "bad", "trust": bad})
+        assert e.value.code == 400
