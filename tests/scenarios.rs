@@ -10,6 +10,7 @@ use ecs_deploy_action::config::{validate, DeployConfig, GithubContext, RawInputs
 use ecs_deploy_action::domain::outcome::{OutcomeKind, RollbackResult, ServiceStatus};
 use ecs_deploy_action::domain::plan::cursor::CURSOR_TAG;
 use ecs_deploy_action::domain::plan::Step;
+use ecs_deploy_action::domain::rollout::EcsTrigger;
 use ecs_deploy_action::executor::{progressive, rolling, Ports};
 use ecs_deploy_action::fakes::{FakeClock, FakeEcs, FakeMetrics, FakeRegistry, FakeRouter, FakeSmoke, DIGEST};
 use ecs_deploy_action::ports::{Clock, NoAutoScaling, NoReporter};
@@ -529,7 +530,9 @@ async fn a_rollback_finished_before_the_first_look_is_read_from_the_service_depl
     let (ecs, report) = crashing_release(0).await;
     assert_eq!(report.outcome.kind, OutcomeKind::Failure);
     match &report.outcome.services[0].status {
-        ServiceStatus::Failed { rollback, .. } => assert_eq!(rollback, &RollbackResult::ByEcs),
+        ServiceStatus::Failed { rollback, .. } => {
+            assert_eq!(rollback, &RollbackResult::ByEcs(EcsTrigger::CircuitBreaker))
+        }
         other => panic!("{other:?}"),
     }
     let calls = ecs.calls();
@@ -560,7 +563,9 @@ async fn a_circuit_breaker_rollback_is_a_failure_and_the_action_waits_until_it_i
         "and it is stable"
     );
     match &report.outcome.services[0].status {
-        ServiceStatus::Failed { rollback, .. } => assert_eq!(rollback, &RollbackResult::ByEcs),
+        ServiceStatus::Failed { rollback, .. } => {
+            assert_eq!(rollback, &RollbackResult::ByEcs(EcsTrigger::CircuitBreaker))
+        }
         other => panic!("{other:?}"),
     }
     assert!(

@@ -112,9 +112,10 @@ def completed(backend, service, dep: dict) -> None:
     _end(store, arn, "ROLLBACK_SUCCESSFUL" if sd["status"] == "ROLLBACK_IN_PROGRESS" else "SUCCESSFUL")
 
 
-def breaker_tripped(service, failed: dict, rollback_to: dict | None, reason: str) -> None:
-    """The circuit breaker failed `failed`; with rollback, `rollback_to` is the new deployment
-    on the last completed revision, and it belongs to the same service deployment."""
+def failed(service, failed: dict, rollback_to: dict | None, reason: str, trigger: tuple) -> None:
+    """The circuit breaker or a deployment alarm (`trigger`: ("circuit_breaker", None) or
+    ("alarms", name)) failed `failed`; with rollback, `rollback_to` is the new deployment on the
+    last completed revision, and it belongs to the same service deployment."""
     from .ecs_native import _stamp
     backend = _backend_of(service)
     if backend is None:
@@ -124,7 +125,7 @@ def breaker_tripped(service, failed: dict, rollback_to: dict | None, reason: str
     sd = store["deployments"].get(arn) if arn else None
     if sd is None:
         return
-    sd["sim_triggered"] = ("circuit_breaker", None)
+    sd["sim_triggered"] = trigger
     sd["statusReason"], sd["updatedAt"] = reason, _stamp()
     if rollback_to is None:
         _end(store, arn, "STOPPED", reason)

@@ -45,6 +45,8 @@ class ServiceSim:
     native_active_tg: str | None = None  # the target group production is on after a native deployment
     codedeploy_current: object = None  # the CodeDeploy deployment (codedeploy_ecs) running on the service
     rolling_records: dict = field(default_factory=dict)  # ECS deployment id -> its service deployment (ecs_rolling_records)
+    rollback_deployments: set = field(default_factory=set)  # ids of deployments ECS started to roll back
+    bake_started: dict = field(default_factory=dict)  # deployment id -> when its alarm bake began (ecs_rolling_alarms)
 
 
 class SimContainer:
@@ -334,21 +336,40 @@ def _circuit_breaker(service, primary: dict) -> None:
     failures = service.sim.cb_failures.get(primary["id"], 0)
     if not cb.get("enable") or primary["rolloutState"] != "IN_PROGRESS" or failures < threshold:
         return
+    _fail(service, primary, "ECS deployment circuit breaker: tasks failed to start.",
+          "tasks failed to start.", bool(cb.get("rollback")), ("circuit_breaker", None))
+
+
+def _deployment_alarms(service, primary: dict) -> None:
+    """A deployment alarm in ALARM fails the deployment (and rolls it back, when set)."""
+    from . import ecs_rolling_alarms
+    if primary["rolloutState"] != "IN_PROGRESS" or primary["id"] in service.sim.rollback_deployments:
+        return
+    alarm = ecs_rolling_alarms.firing(service)
+    if alarm is None:
+        return
+    _fail(service, primary, f"ECS deployment failed: alarm {alarm} is in ALARM state.",
+          f"alarm {alarm} detected.", ecs_rolling_alarms.rolls_back(service), ("alarms", alarm))
+
+
+def _fail(service, primary: dict, reason: str, event: str, rollback: bool, trigger: tuple) -> None:
+    """The deployment FAILED (by the circuit breaker or an alarm); with rollback, a new PRIMARY
+    on the last completed task definition."""
     dep_id = primary["id"]
-    primary.update(rolloutState="FAILED", updatedAt=utcnow(),
-                   rolloutStateReason="ECS deployment circuit breaker: tasks failed to start.")
-    _event(service, f"(deployment {dep_id}) deployment failed: tasks failed to start.")
-    sim.record("deployment_failed", service=service.arn, deployment=dep_id)
+    primary.update(rolloutState="FAILED", updatedAt=utcnow(), rolloutStateReason=reason)
+    _event(service, f"(deployment {dep_id}) deployment failed: {event}")
+    sim.record("deployment_failed", service=service.arn, deployment=dep_id, trigger=trigger[0], alarm=trigger[1])
     last = service.sim.last_completed
     new = None
-    if cb.get("rollback") and last:
+    if rollback and last:
         _event(service, f"rolling back to deployment {last['id']}.")
         service.task_definition = last["taskDefinition"]
         new = _new_deployment(service, last["taskDefinition"], record=False)
+        service.sim.rollback_deployments.add(new["id"])
         sim.record("rollback_started", service=service.arn, failed_deployment=dep_id,
                    to_deployment=last["id"], deployment=new["id"], task_definition=last["taskDefinition"])
     from . import ecs_rolling_records
-    ecs_rolling_records.breaker_tripped(service, primary, new, primary["rolloutStateReason"])
+    ecs_rolling_records.failed(service, primary, new, reason, trigger)
 
 
 def _tick_service(backend, service) -> None:
@@ -379,6 +400,7 @@ def _tick_service(backend, service) -> None:
         _event(service, f"has stopped {len(extra)} running tasks: " + " ".join(f"(task {t.id})" for t in extra) + ".")
     _reset_on_healthy(service, primary, tasks)
     _circuit_breaker(service, primary)
+    _deployment_alarms(service, primary)
     primary = service.deployments[0]  # a rollback inserts a new PRIMARY
     _update_counts(backend, service)
 
@@ -398,6 +420,9 @@ def _tick_service(backend, service) -> None:
     if any(t.sim_stopped_at is None for t in old_tasks):
         return  # still draining
     del service.deployments[1:]
+    from . import ecs_rolling_alarms
+    if not ecs_rolling_alarms.baked(service, primary):
+        return  # the deployment alarms' bake: still IN_PROGRESS, still watched
     primary.update(rolloutState="COMPLETED", updatedAt=utcnow(),
                    rolloutStateReason=f"ECS deployment {primary['id']} completed.")
     service.sim.last_completed = {"id": primary["id"], "taskDefinition": primary["taskDefinition"]}

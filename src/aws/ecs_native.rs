@@ -226,6 +226,11 @@ pub async fn describe(ecs: &aws_sdk_ecs::Client, arn: &str) -> Result<Deployment
             .deployment_circuit_breaker()
             .and_then(|b| b.status())
             .is_some_and(|s| *s == ServiceDeploymentRollbackMonitorsStatus::Triggered),
+        triggered_alarms: d
+            .alarms()
+            .filter(|a| a.status() == Some(&ServiceDeploymentRollbackMonitorsStatus::Triggered))
+            .map(|a| a.triggered_alarm_names().to_vec())
+            .unwrap_or_default(),
     })
 }
 

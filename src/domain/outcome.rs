@@ -58,8 +58,9 @@ pub enum ServiceStatus {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum RollbackResult {
-    /// ECS's circuit breaker already put the previous task definition back.
-    ByEcs,
+    /// ECS already put the previous task definition back: its circuit breaker or a
+    /// deployment alarm, as the trigger says.
+    ByEcs(crate::domain::rollout::EcsTrigger),
     /// ECS rolled its own (BLUE_GREEN, LINEAR, CANARY) service deployment back: production
     /// traffic and the tasks are on the previous revision.
     ByEcsDeployment,
@@ -81,7 +82,7 @@ impl RollbackResult {
     pub fn restored(&self) -> bool {
         matches!(
             self,
-            RollbackResult::ByEcs
+            RollbackResult::ByEcs(_)
                 | RollbackResult::ByEcsDeployment
                 | RollbackResult::ByCodeDeploy
                 | RollbackResult::Done
@@ -91,7 +92,13 @@ impl RollbackResult {
 
     pub fn describe(&self) -> String {
         match self {
-            RollbackResult::ByEcs => "rolled back by the ECS circuit breaker".into(),
+            RollbackResult::ByEcs(crate::domain::rollout::EcsTrigger::CircuitBreaker) => {
+                "rolled back by the ECS circuit breaker".into()
+            }
+            RollbackResult::ByEcs(crate::domain::rollout::EcsTrigger::Alarms(names)) => {
+                format!("rolled back by ECS on deployment alarm {} in ALARM", names.join(", "))
+            }
+            RollbackResult::ByEcs(crate::domain::rollout::EcsTrigger::Unknown) => "rolled back by ECS".into(),
             RollbackResult::ByEcsDeployment => {
                 "rolled back by ECS: production traffic and tasks on the previous revision".into()
             }

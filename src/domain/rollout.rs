@@ -41,9 +41,11 @@ pub enum Failure {
     RolloutFailed {
         reason: String,
     },
-    /// ECS's circuit breaker replaced our deployment with one on the previous task definition.
-    CircuitBreakerRollback {
+    /// ECS replaced our deployment with one on the previous task definition: its circuit
+    /// breaker or a deployment alarm, as `by` says.
+    EcsRollback {
         reason: String,
+        by: EcsTrigger,
     },
     /// Someone else deployed to this service while we waited.
     Foreign {
@@ -78,8 +80,8 @@ impl Failure {
     pub fn summary(&self) -> String {
         match self {
             Failure::RolloutFailed { reason } => format!("rollout failed: {reason}"),
-            Failure::CircuitBreakerRollback { reason } => {
-                format!("ECS circuit breaker rolled the service back to its previous task definition: {reason}")
+            Failure::EcsRollback { reason, by } => {
+                format!("{} rolled the service back to its previous task definition: {reason}", by.who())
             }
             Failure::Foreign { task_definition } => format!(
                 "another deployment (task definition {task_definition}) replaced ours; someone else is deploying this service"
@@ -95,7 +97,7 @@ impl Failure {
 
     /// Whether ECS itself already put the service back; then we must not roll back on top.
     pub fn ecs_already_rolled_back(&self) -> bool {
-        matches!(self, Failure::CircuitBreakerRollback { .. })
+        matches!(self, Failure::EcsRollback { .. })
     }
 
     /// A foreign deployment is someone else's to finish: we never overwrite it.
@@ -122,7 +124,12 @@ pub fn assess(service: &ServiceState, tracked: &Tracked) -> Assessment {
         // With rollback on, ECS starts a new PRIMARY on the old task definition.
         return Assessment::Failed(match service.primary() {
             Some(p) if p.id != ours.id && p.task_definition == tracked.previous_task_definition => {
-                Failure::CircuitBreakerRollback { reason }
+                Failure::EcsRollback {
+                    reason,
+                    // DescribeServices says only in prose what failed it: `attribute` reads the
+                    // service deployment.
+                    by: EcsTrigger::Unknown,
+                }
             }
             _ => Failure::RolloutFailed { reason },
         });
@@ -170,16 +177,73 @@ pub fn replacement(ours: Option<&DeploymentView>, previous_task_definition: &str
             )
     });
     match ours {
-        Some(v) if rolled_back => Failure::CircuitBreakerRollback {
+        Some(v) if rolled_back => Failure::EcsRollback {
             reason: v
                 .rollback_reason
                 .clone()
                 .or_else(|| v.status_reason.clone())
                 .unwrap_or_else(|| "no reason given".into()),
+            by: EcsTrigger::of(v),
         },
         _ => Failure::Foreign {
             task_definition: previous_task_definition.to_string(),
         },
+    }
+}
+
+/// What made ECS fail a rolling deployment, from its service deployment's structured fields
+/// (`alarms.triggeredAlarmNames`, `deploymentCircuitBreaker.status`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EcsTrigger {
+    CircuitBreaker,
+    /// The deployment alarms that went into ALARM.
+    Alarms(Vec<String>),
+    /// Not read (or not said): ECS, without naming what.
+    Unknown,
+}
+
+impl EcsTrigger {
+    pub fn of(view: &DeploymentView) -> EcsTrigger {
+        if !view.triggered_alarms.is_empty() {
+            EcsTrigger::Alarms(view.triggered_alarms.clone())
+        } else if view.breaker_triggered {
+            EcsTrigger::CircuitBreaker
+        } else {
+            EcsTrigger::Unknown
+        }
+    }
+
+    /// Who did it, as the subject of a sentence.
+    pub fn who(&self) -> String {
+        match self {
+            EcsTrigger::CircuitBreaker => "ECS circuit breaker".into(),
+            EcsTrigger::Alarms(names) => format!("ECS, on deployment alarm {} in ALARM,", names.join(", ")),
+            EcsTrigger::Unknown => "ECS".into(),
+        }
+    }
+}
+
+/// A failure ECS reported, with its cause read from our service deployment (None: not found):
+/// an ECS rollback gets its trigger, and a FAILED rollout without rollback names the alarms.
+pub fn attribute(failure: Failure, ours: Option<&DeploymentView>) -> Failure {
+    let Some(view) = ours else {
+        return failure;
+    };
+    match failure {
+        Failure::EcsRollback {
+            reason,
+            by: EcsTrigger::Unknown,
+        } => Failure::EcsRollback {
+            reason,
+            by: EcsTrigger::of(view),
+        },
+        Failure::RolloutFailed { reason } if !view.triggered_alarms.is_empty() => Failure::RolloutFailed {
+            reason: format!(
+                "deployment alarm {} went into ALARM: {reason}",
+                view.triggered_alarms.join(", ")
+            ),
+        },
+        other => other,
     }
 }
 
@@ -304,7 +368,10 @@ mod tests {
                     1,
                     &["rolling back to deployment rb"],
                 ),
-                Failed(Failure::CircuitBreakerRollback { reason: "why".into() }),
+                Failed(Failure::EcsRollback {
+                    reason: "why".into(),
+                    by: EcsTrigger::Unknown,
+                }),
             ),
             (
                 "ours gone, the old revision back: the service deployment must tell, never success",
@@ -343,26 +410,66 @@ mod tests {
             rollback_reason: Some("ECS deployment circuit breaker: tasks failed to start.".into()),
             ..Default::default()
         };
-        let rollback = Failure::CircuitBreakerRollback {
+        let rollback = |by| Failure::EcsRollback {
             reason: "ECS deployment circuit breaker: tasks failed to start.".into(),
+            by,
         };
         let foreign = Failure::Foreign {
             task_definition: "td:1".into(),
         };
         for (status, triggered, want) in [
-            ("ROLLBACK_SUCCESSFUL", true, &rollback),
-            ("ROLLBACK_IN_PROGRESS", false, &rollback),
-            ("STOPPED", true, &rollback),
-            ("SUCCESSFUL", false, &foreign),
-            ("STOPPED", false, &foreign),
+            ("ROLLBACK_SUCCESSFUL", true, rollback(EcsTrigger::CircuitBreaker)),
+            ("ROLLBACK_IN_PROGRESS", false, rollback(EcsTrigger::Unknown)),
+            ("STOPPED", true, rollback(EcsTrigger::CircuitBreaker)),
+            ("SUCCESSFUL", false, foreign.clone()),
+            ("STOPPED", false, foreign.clone()),
         ] {
             assert_eq!(
-                &replacement(Some(&view(status, triggered)), "td:1"),
+                replacement(Some(&view(status, triggered)), "td:1"),
                 want,
                 "{status} {triggered}"
             );
         }
         assert_eq!(replacement(None, "td:1"), foreign, "not found: never ours rolled back");
+    }
+
+    #[test]
+    fn an_alarm_rollback_is_named_as_the_alarms_not_the_circuit_breakers() {
+        let view = DeploymentView {
+            status: ServiceDeploymentStatus::RollbackInProgress,
+            triggered_alarms: vec!["api-5xx".into()],
+            rollback_reason: Some("ECS deployment failed: alarm api-5xx is in ALARM state.".into()),
+            ..Default::default()
+        };
+        let f = replacement(Some(&view), "td:1");
+        assert!(
+            f.summary()
+                .starts_with("ECS, on deployment alarm api-5xx in ALARM, rolled the service back"),
+            "{}",
+            f.summary()
+        );
+        assert!(!f.summary().contains("circuit breaker"));
+        let seen_first = Failure::EcsRollback {
+            reason: "r".into(),
+            by: EcsTrigger::Unknown,
+        };
+        assert_eq!(
+            attribute(seen_first, Some(&view)),
+            Failure::EcsRollback {
+                reason: "r".into(),
+                by: EcsTrigger::Alarms(vec!["api-5xx".into()])
+            }
+        );
+        let failed = attribute(Failure::RolloutFailed { reason: "r".into() }, Some(&view));
+        assert_eq!(
+            failed.summary(),
+            "rollout failed: deployment alarm api-5xx went into ALARM: r"
+        );
+        assert_eq!(
+            attribute(Failure::Timeout, Some(&view)),
+            Failure::Timeout,
+            "only what ECS failed is attributed"
+        );
     }
 
     #[test]

@@ -18,6 +18,9 @@ pub struct DeploymentView {
     pub rollback_reason: Option<String>,
     /// Its circuit breaker's `status` is TRIGGERED (rolling deployments).
     pub breaker_triggered: bool,
+    /// Its deployment alarms that went into ALARM (`alarms.triggeredAlarmNames`, when the
+    /// alarms' `status` is TRIGGERED).
+    pub triggered_alarms: Vec<String>,
 }
 
 aws_enum! {

@@ -7,8 +7,9 @@ use std::time::{Duration, SystemTime};
 use super::cancel::{race, sleep_or_cancel};
 use super::{log, Cancel, Ports};
 use crate::domain::poll::PollSchedule;
-use crate::domain::rollout::{assess, replacement, Assessment, Failure, Tracked};
+use crate::domain::rollout::{assess, attribute, replacement, Assessment, EcsTrigger, Failure, Tracked};
 use crate::domain::service::ServiceState;
+use crate::domain::service_deployment::DeploymentView;
 
 #[derive(Debug, Default)]
 pub struct WaitResult {
@@ -63,6 +64,13 @@ pub async fn wait_for(
                     };
                     let assessment = match assess(&state, t) {
                         Assessment::Replaced => Assessment::Failed(replaced_by(ports, cluster, &state.name, t).await),
+                        Assessment::Failed(
+                            f @ (Failure::RolloutFailed { .. }
+                            | Failure::EcsRollback {
+                                by: EcsTrigger::Unknown,
+                                ..
+                            }),
+                        ) => Assessment::Failed(attribute(f, ours(ports, cluster, &state.name, t).await.as_ref())),
                         other => other,
                     };
                     match assessment {
@@ -118,10 +126,18 @@ pub async fn wait_for(
 }
 
 /// Ours was replaced by the previous revision: ECS's rollback or someone else's deploy, as our
-/// service deployment (the newest few whose target is our task definition) says. A read that
-/// fails finds nothing, and nothing found is never taken for ECS's rollback.
+/// service deployment says. Nothing found is never taken for ECS's rollback.
 async fn replaced_by(ports: &Ports<'_>, cluster: &str, service: &str, tracked: &Tracked) -> Failure {
-    let ours = async {
+    replacement(
+        ours(ports, cluster, service, tracked).await.as_ref(),
+        &tracked.previous_task_definition,
+    )
+}
+
+/// Our service deployment (the newest few whose target is our task definition). A read that
+/// fails finds nothing, with a warning.
+async fn ours(ports: &Ports<'_>, cluster: &str, service: &str, tracked: &Tracked) -> Option<DeploymentView> {
+    let found = async {
         let listed = ports.ecs.service_deployments(cluster, service, false).await?;
         for (arn, revision) in listed.into_iter().take(5) {
             if ports.ecs.revision_task_definition(&revision).await? == tracked.task_definition {
@@ -130,7 +146,7 @@ async fn replaced_by(ports: &Ports<'_>, cluster: &str, service: &str, tracked: &
         }
         Ok::<_, crate::error::AwsError>(None)
     };
-    let found = match ours.await {
+    match found.await {
         Ok(found) => found,
         Err(e) => {
             log::warning(
@@ -139,8 +155,7 @@ async fn replaced_by(ports: &Ports<'_>, cluster: &str, service: &str, tracked: &
             );
             None
         }
-    };
-    replacement(found.as_ref(), &tracked.previous_task_definition)
+    }
 }
 
 fn remaining(now: SystemTime, deadline: SystemTime) -> Duration {

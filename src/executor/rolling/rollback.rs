@@ -10,7 +10,7 @@ use super::super::cancel::within;
 use super::super::wait::{short_td, wait_for, WaitResult};
 use super::super::{log, Ports};
 use crate::domain::outcome::RollbackResult;
-use crate::domain::rollout::{Failure, Tracked};
+use crate::domain::rollout::{EcsTrigger, Failure, Tracked};
 use crate::domain::service::DeploymentStatus;
 use crate::domain::settings::DeployConfig;
 
@@ -54,13 +54,17 @@ pub async fn roll_back(
                 }
             }
             // ECS's rollback is a deployment like ours: it is only done when it is stable.
+            let trigger = match failure {
+                Some(Failure::EcsRollback { by, .. }) => by.clone(),
+                _ => EcsTrigger::Unknown,
+            };
             match ecs_rollback(wait, service) {
                 Some(t) => {
-                    by_ecs.push(service.clone());
+                    by_ecs.push((service.clone(), trigger));
                     rollback_tracked.insert(service.clone(), t);
                 }
                 None => {
-                    results.insert(service.clone(), RollbackResult::ByEcs);
+                    results.insert(service.clone(), RollbackResult::ByEcs(trigger));
                 }
             }
             continue;
@@ -115,15 +119,16 @@ pub async fn roll_back(
         }
     }
     if cancelled || rollback_tracked.is_empty() {
-        for service in by_ecs {
-            results.insert(service, RollbackResult::ByEcs);
+        for (service, trigger) in by_ecs {
+            results.insert(service, RollbackResult::ByEcs(trigger));
         }
         return results;
     }
     if !by_ecs.is_empty() {
+        let names: Vec<&str> = by_ecs.iter().map(|(s, _)| s.as_str()).collect();
         log::info(&format!(
             "waiting for ECS's own rollback of {} to be stable",
-            by_ecs.join(", ")
+            names.join(", ")
         ));
     }
     // A fresh receiver that never fires: the rollback itself must not be cancelled by a
@@ -139,11 +144,11 @@ pub async fn roll_back(
     )
     .await;
     for (service, verdict) in settle.verdicts {
-        let ecs = by_ecs.contains(&service);
-        let result = match verdict {
-            Ok(()) if ecs => RollbackResult::ByEcs,
-            Ok(()) => RollbackResult::Done,
-            Err(f) if ecs => {
+        let ecs = by_ecs.iter().find(|(s, _)| *s == service).map(|(_, t)| t.clone());
+        let result = match (verdict, ecs) {
+            (Ok(()), Some(trigger)) => RollbackResult::ByEcs(trigger),
+            (Ok(()), None) => RollbackResult::Done,
+            (Err(f), Some(_)) => {
                 log::error(
                     &format!("ECS's rollback of {service} did not finish"),
                     &format!(
@@ -151,12 +156,9 @@ pub async fn roll_back(
                         f.summary()
                     ),
                 );
-                RollbackResult::Failed(format!(
-                    "the circuit breaker's rollback did not finish: {}",
-                    f.summary()
-                ))
+                RollbackResult::Failed(format!("ECS's rollback did not finish: {}", f.summary()))
             }
-            Err(f) => RollbackResult::Failed(f.summary()),
+            (Err(f), None) => RollbackResult::Failed(f.summary()),
         };
         results.insert(service, result);
     }

@@ -111,10 +111,7 @@ pub(super) async fn report(run: &Run<'_, '_>, ending: Ending, started: SystemTim
     let diagnostics = match &ending.status {
         ServiceStatus::Failed {
             failure:
-                Failure::RolloutFailed { .. }
-                | Failure::CircuitBreakerRollback { .. }
-                | Failure::Timeout
-                | Failure::Unhealthy { .. },
+                Failure::RolloutFailed { .. } | Failure::EcsRollback { .. } | Failure::Timeout | Failure::Unhealthy { .. },
             ..
         } => {
             let state = ports
