@@ -165,7 +165,7 @@ async fn a_healthy_release_is_done_only_after_the_alarms_bake() {
             .filter(|e| e["type"] == kind && e["service"].as_str().is_some_and(|s| s.ends_with("c-rolling_bake/api")))
             .filter(|e| e["task_definition"] != a.td1.as_str())
             .map(|e| e["sim_time"].as_f64().unwrap())
-            .last()
+            .next_back()
             .unwrap_or_else(|| panic!("no {kind} of the new revision"))
     };
     let took = new("deployment_completed") - new("deployment_started");
