@@ -278,15 +278,27 @@ async fn the_three_workflows_promote_one_digest_and_roll_back() {
     assert!(run.stdout.contains("has not passed staging"), "{}", run.stdout);
     assert_ne!(c.prod_live_digest().await, rogue);
 
-    // rollback.yml: to the previous good release.
+    // rollback.yml: to the previous good release, fast: all traffic at once onto the release
+    // prod already judged good, not the canary's steps and bakes again.
+    let sim_time = || Sim::shared().get("/_sim/health")["sim_time"].as_f64().unwrap();
+    let started = sim_time();
     let run = c.run(
         &[("command", "rollback"), ("stage", "prod")],
         "workflow_dispatch",
         &event("workflow_dispatch", &[]),
     );
+    let took = sim_time() - started;
     run.assert_code(0);
     assert_eq!(run.output("version"), v1, "{}", run.stdout);
     assert_eq!(c.prod_live_digest().await, d1, "prod is back on {v1}");
+    assert!(
+        run.stdout.contains("all-at-once") && !run.stdout.contains("bake"),
+        "{}",
+        run.stdout
+    );
+    // From a cold slot it cannot be seconds: the slot's tasks start and pass their health
+    // checks first (about 4-5 minutes of simulated time here, as on AWS). Logged, not timed.
+    eprintln!("the cold rollback took {took:.0} s of simulated time");
     assert_eq!(
         GitHub::shared().violations(REPO),
         Vec::<serde_json::Value>::new(),
@@ -331,8 +343,22 @@ async fn an_emergency_rollback_during_keep_old_for_reverts_by_weights_and_goes_n
         );
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     };
-    // GitHub cancels the promote for the rollback: the runner's signal.
+    // GitHub cancels the promote for the rollback: the runner's signal. The old slot is warm,
+    // so prod is back on it by one weight change: well under a minute of simulated time.
+    let sim_time = || Sim::shared().get("/_sim/health")["sim_time"].as_f64().unwrap();
+    let signalled = sim_time();
     promote.signal("INT");
+    let back = loop {
+        let (blue, green) = c.aws.weights(&c.prod.listener, &c.prod).await;
+        if (old == "web-blue" && blue == 100) || (old == "web-green" && green == 100) {
+            break sim_time() - signalled;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert!(
+        back < 60.0,
+        "prod was back on the warm slot {back:.0} s of simulated time after the cancel"
+    );
     let run = promote.wait();
     run.assert_code(1);
     assert_eq!(run.output("outcome"), "cancelled", "{}", run.stdout);
