@@ -20,8 +20,18 @@ from .core import sim
 _orig_register = ApplicationAutoscalingBackend.register_scalable_target
 
 
+# RegisterScalableTarget's RoleARN: "If the service supports service-linked roles, Application
+# Auto Scaling uses a service-linked role" (API Reference); DescribeScalableTargets always answers
+# one (RoleARN is required in the model). ECS's, as the Application Auto Scaling User Guide
+# ("Service-linked roles for Application Auto Scaling") names it.
+ECS_SERVICE_LINKED_ROLE = ("arn:aws:iam::{account}:role/aws-service-role/ecs.application-autoscaling.amazonaws.com/"
+                           "AWSServiceRoleForApplicationAutoScaling_ECSService")
+
+
 def _register(self, namespace, r_id, dimension, min_capacity, max_capacity, role_arn, suspended_state):
     target = _orig_register(self, namespace, r_id, dimension, min_capacity, max_capacity, role_arn, suspended_state)
+    if not target.role_arn and namespace == "ecs":
+        target.role_arn = ECS_SERVICE_LINKED_ROLE.format(account=self.account_id)
     sim.record("scalable_target_registered", resource=r_id, min=target.min_capacity, max=target.max_capacity,
                suspended=dict(target.suspended_state or {}))
     if namespace == "ecs" and dimension == "ecs:service:DesiredCount":

@@ -5,6 +5,7 @@ grace period, ListTasks filters as AWS does; the service-deployment calls moto l
 (List/DescribeServiceDeployments, Stop/ContinueServiceDeployment, DescribeServiceRevisions)."""
 import json
 
+from moto.ec2.models import ec2_backends
 from moto.ecs.exceptions import ECSException, InvalidParameterException
 from moto.ecs.models import EC2ContainerServiceBackend
 from moto.ecs.responses import EC2ContainerServiceResponse
@@ -23,8 +24,25 @@ _orig_list_tasks = EC2ContainerServiceBackend.list_tasks
 _orig_create_service_response = EC2ContainerServiceResponse.create_service
 
 
+def _with_default_security_group(backend, network: dict | None) -> dict | None:
+    """AwsVpcConfiguration.securityGroups (ECS API Reference): "If you don't specify a security
+    group, the default security group for the VPC is used." moto answers HTTP 500 instead."""
+    c = (network or {}).get("awsvpcConfiguration")
+    if not c or c.get("securityGroups") or not c.get("subnets"):
+        return network
+    ec2 = ec2_backends[backend.account_id][backend.region_name]
+    try:
+        vpc = ec2.get_subnet(c["subnets"][0]).vpc_id
+    except Exception:
+        return network  # moto's own validation names the subnet that does not exist
+    group = ec2.get_default_security_group(vpc)
+    return {**network, "awsvpcConfiguration": {**c, "securityGroups": [group.id] if group else []}}
+
+
 def _create_service(self, *args, **kwargs):
     """Replace moto's never-progressing deployment with a real PRIMARY one."""
+    if "network_configuration" in kwargs:
+        kwargs["network_configuration"] = _with_default_security_group(self, kwargs["network_configuration"])
     service = _orig_create_service(self, *args, **kwargs)
     # A CODE_DEPLOY service's first task set runs like a deployment here (codedeploy_ecs).
     if service.deployment_controller.get("type") in ("ECS", "CODE_DEPLOY") and service.task_definition:

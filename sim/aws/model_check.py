@@ -14,7 +14,8 @@ from botocore.parsers import create_parser
 
 from .core import sim
 
-SERVICE = {"ecs": "ecs", "ecr": "ecr", "elasticloadbalancing": "elbv2", "monitoring": "cloudwatch", "ssm": "ssm"}
+SERVICE = {"ecs": "ecs", "ecr": "ecr", "elasticloadbalancing": "elbv2", "monitoring": "cloudwatch", "ssm": "ssm",
+           "codedeploy": "codedeploy", "application-autoscaling": "application-autoscaling", "sts": "sts"}
 MAX_KEPT = 200
 _session = botocore.session.get_session()
 _models: dict = {}

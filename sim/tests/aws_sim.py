@@ -67,7 +67,8 @@ def sim(server):
     """A reset simulator; afterwards no answer may have broken botocore's output shapes."""
     server.call("POST", "/_sim/reset")
     yield server
-    assert server.call("GET", "/_sim/model-violations") == []
+    violations = server.call("GET", "/_sim/model-violations")
+    assert violations == [], violations
 
 
 DEPLOYMENT_ID = re.compile(r"^ecs-svc/\d{19}$")

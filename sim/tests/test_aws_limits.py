@@ -86,3 +86,16 @@ def test_describe_services_with_tags_sees_the_same_delay(sim):
     sim.wait(lambda: tags(reader) == {"lock": "a"}, timeout=3, what="the tag to become visible")
     writer.untag_resource(resourceArn=arn, tagKeys=["lock"])
     assert tags(reader) == {"lock": "a"} and tags(writer) == {}
+
+
+def test_a_service_without_security_groups_gets_its_vpcs_default_one(sim):
+    """AwsVpcConfiguration.securityGroups (ECS API Reference): "If you don't specify a security
+    group, the default security group for the VPC is used." Not an HTTP 500."""
+    from aws_sim import completed, network, register
+    ecs = sim.client("ecs", retries=1)
+    ecs.create_cluster(clusterName="c1")
+    _, subnets, _ = network(sim)
+    td = register(ecs, "repo/web:v1")
+    ecs.create_service(cluster="c1", serviceName="nosg", taskDefinition=td, desiredCount=1, launchType="FARGATE",
+                       networkConfiguration={"awsvpcConfiguration": {"subnets": subnets}})
+    sim.wait(lambda: completed(ecs, "nosg"), timeout=30, what="the service to run")

@@ -41,3 +41,33 @@ def test_the_simulators_own_answers_are_checked(sim):
     assert [c["operation"] for c in calls] == ["CreateCluster", "DescribeClusters"]
     assert sim.call("GET", "/_sim/model-violations?access_key=AKIDMODELS") == []
     assert sim.call("GET", "/_sim/config")["answers_checked"] == 2
+
+
+def test_codedeploy_autoscaling_and_sts_answers_are_checked_too():
+    missing_role = {"ScalableTargets": [{"ServiceNamespace": "ecs", "ResourceId": "service/c/web",
+                                         "ScalableDimension": "ecs:service:DesiredCount", "MinCapacity": 1,
+                                         "MaxCapacity": 4, "CreationTime": 1700000000}]}
+    problems = answer("application-autoscaling", "DescribeScalableTargets", json.dumps(missing_role).encode())
+    assert problems == ["DescribeScalableTargets.ScalableTargets[0].RoleARN: required by the model, missing"], problems
+    bad_status = {"deploymentInfo": {"deploymentId": "d-1", "status": "Finished"}}
+    problems = answer("codedeploy", "GetDeployment", json.dumps(bad_status).encode())
+    assert any("status: 'Finished' is not one of" in p for p in problems), problems
+    xml = (b'<AssumeRoleResponse><AssumeRoleResult><Credentials><AccessKeyId>AKID</AccessKeyId>'
+           b'</Credentials></AssumeRoleResult></AssumeRoleResponse>')
+    problems = answer("sts", "AssumeRole", xml, as_json=False)
+    assert any("SecretAccessKey: required by the model, missing" in p for p in problems), problems
+
+
+def test_a_registered_ecs_target_answers_its_service_linked_role(sim):
+    """RoleARN is required in DescribeScalableTargets' answer; for ECS it is the service-linked
+    role Application Auto Scaling creates (API Reference, RegisterScalableTarget)."""
+    ecs = sim.client("ecs")
+    ecs.create_cluster(clusterName="c1")
+    from aws_sim import register, service
+    service(sim, "web", register(ecs, "repo/web:v1"), desired=1)
+    aas = sim.client("application-autoscaling")
+    aas.register_scalable_target(ServiceNamespace="ecs", ResourceId="service/c1/web",
+                                 ScalableDimension="ecs:service:DesiredCount", MinCapacity=1, MaxCapacity=3)
+    target = aas.describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"][0]
+    assert target["RoleARN"].endswith(
+        ":role/aws-service-role/ecs.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_ECSService")
