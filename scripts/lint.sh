@@ -6,6 +6,7 @@
 #   ShellCheck        scripts/*.sh and .ci/run
 #   yamllint          every YAML file, with .yamllint.yml
 #   iam-policy.json   valid JSON, a unique alphanumeric Sid per statement
+#   iam/              the pieces, current with iam-policy.json (scripts/iam-pieces.py --check)
 # The tools live in .venv (pip); only those missing, or at another version, are installed.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -84,6 +85,7 @@ if bad or dupes:
     sys.exit(f"iam-policy.json: every statement needs a unique alphanumeric Sid (bad: {bad}, repeated: {dupes})")
 print(f"ok -- {len(statements)} statements")
 '
+check iam-pieces python3 scripts/iam-pieces.py --check
 # Dependabot moves the pins under .github/workflows only: an example must pin the same SHA.
 check example-pins python3 -c '
 import glob, re, sys
@@ -102,4 +104,4 @@ if ((${#failed[@]})); then
   echo "lint: FAILED: ${failed[*]}" >&2
   exit 1
 fi
-echo "lint: all clean (hadolint, action schema, workflow schema, zizmor --pedantic, shellcheck, iam-policy, example pins, yamllint)"
+echo "lint: all clean (hadolint, action schema, workflow schema, zizmor --pedantic, shellcheck, iam-policy, iam-pieces, example pins, yamllint)"

@@ -25,7 +25,8 @@ fn deploy_role(account: &str, name: &str, trusted: &str) -> String {
         serde_json::json!({"account": account, "name": name, "trust": trust.to_string()}),
     );
     let arn = role(account, name);
-    let policy = std::fs::read_to_string(support::repo_root().join("iam-policy.json")).unwrap();
+    // A rolling stage's role needs the `core` piece of iam/ only (ECR stays the job's).
+    let policy = support::pieces_policy(&["core"]);
     Sim::shared().put("/_sim/iam", serde_json::json!({"role_arn": arn, "template": policy}));
     arn
 }
@@ -91,7 +92,8 @@ async fn image_of(aws: &Aws, cluster: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_release_walks_into_staging_and_prod_in_their_own_accounts() {
-    let aws = Aws::new("acct").await;
+    // The job's role: dev (rolling), the chain's ECR tags, and the stage roles to assume.
+    let aws = Aws::with_pieces("acct", &["core", "chain", "cross-account"]).await;
     GitHub::shared().seed(
         REPO,
         serde_json::json!({"environments": {"dev": {}, "staging": {}, "prod": {}}}),

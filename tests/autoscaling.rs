@@ -91,7 +91,8 @@ async fn until_green_serves(aws: &Aws, s: &Slots) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn scaling_is_suspended_while_the_canary_runs_and_the_range_moves_with_the_traffic() {
-    let aws = Aws::new("aas_ok").await;
+    // Under exactly the pieces of iam/ this needs: a canary on two slots, with auto scaling.
+    let aws = Aws::with_pieces("aas_ok", &["core", "two-slot", "metrics", "auto-scaling"]).await;
     let s = scaled_slots(&aws, "aas-ok").await;
     aws.push_image(&s.repo, "v2").await;
     let image = Aws::image_uri(&s.repo, "v2");

@@ -48,7 +48,9 @@ struct Chain {
 }
 
 async fn chain(test: &str, immutable: bool) -> Chain {
-    let aws = Aws::new(test).await;
+    // Under exactly the pieces of iam/ this chain needs: rolling dev and staging, a canary in
+    // prod, and the chain's tags in ECR.
+    let aws = Aws::with_pieces(test, &["core", "two-slot", "metrics", "chain"]).await;
     let prod = aws.slots(&format!("{test}-prod"), 1).await;
     let repo = prod.repo.clone();
     if immutable {

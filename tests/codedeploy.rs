@@ -306,7 +306,8 @@ fn events(kind: &str) -> Vec<serde_json::Value> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_codedeploy_teams_setup_deploys_with_one_step() {
-    let aws = Aws::new("cd_ok").await;
+    // Under exactly the pieces of iam/ a CodeDeploy service needs.
+    let aws = Aws::with_pieces("cd_ok", &["core", "codedeploy", "metrics"]).await;
     let test = "cd-ok";
     let t = team(&aws, test, 2).await;
     let group = format!("{test}-dg");

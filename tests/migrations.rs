@@ -89,7 +89,8 @@ async fn logged_service(aws: &Aws, test: &str) -> (String, Vec<String>) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_migration_runs_from_the_new_revision_in_the_services_network_before_the_rolling_update() {
-    let aws = Aws::new("mig_ok").await;
+    // Under exactly the pieces of iam/ this needs: core and run-task.
+    let aws = Aws::with_pieces("mig_ok", &["core", "run-task"]).await;
     let (cluster, subnets) = logged_service(&aws, "mig-ok").await;
     let image = Aws::image_uri("app-mig-ok", "v2");
     Sim::shared().scenario(":v2", serde_json::json!({})); // the default: runs 20 s, exits 0

@@ -360,7 +360,8 @@ impl Native {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_healthy_canary_is_followed_to_the_end() {
-    let aws = Aws::new("native_ok").await;
+    // Under exactly the pieces of iam/ an ECS-native service needs.
+    let aws = Aws::with_pieces("native_ok", &["core", "ecs-native", "metrics"]).await;
     let n = native(&aws, "native-ok", canary(10.0, 3, 2)).await;
     let v2 = aws.push_image(&n.repo, "v2").await;
     let image = Aws::image_uri(&n.repo, "v2");

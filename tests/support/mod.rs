@@ -145,11 +145,35 @@ pub struct Aws {
     pub elb: aws_sdk_elasticloadbalancingv2::Client,
 }
 
+/// The policy made of the given pieces of `iam/` (docs/iam.md, "Pieces by feature"), each
+/// attached as the user would: their statements side by side.
+pub fn pieces_policy(pieces: &[&str]) -> String {
+    let mut statements = Vec::new();
+    for piece in pieces {
+        let path = repo_root().join("iam").join(format!("{piece}.json"));
+        let doc: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
+                .expect("a policy");
+        statements.extend(doc["Statement"].as_array().cloned().unwrap_or_default());
+    }
+    serde_json::json!({"Version": "2012-10-17", "Statement": statements}).to_string()
+}
+
 impl Aws {
+    /// The action's key is held to the shipped iam-policy.json, filled in as a user would.
     pub async fn new(test: &str) -> Aws {
+        let policy = std::fs::read_to_string(repo_root().join("iam-policy.json")).expect("iam-policy.json");
+        Aws::with_policy(test, &policy).await
+    }
+
+    /// The action's key is held to only these pieces of `iam/`.
+    pub async fn with_pieces(test: &str, pieces: &[&str]) -> Aws {
+        Aws::with_policy(test, &pieces_policy(pieces)).await
+    }
+
+    async fn with_policy(test: &str, policy: &str) -> Aws {
         let sim = Sim::shared();
         let access_key = access_key(test);
-        let policy = std::fs::read_to_string(repo_root().join("iam-policy.json")).expect("iam-policy.json");
         sim.put(
             "/_sim/iam",
             serde_json::json!({"access_key": access_key, "template": policy}),

@@ -101,7 +101,9 @@ async fn walk(
     report.digest = Some(digest.to_string());
     report.message = choice.notes;
     let tags = ports.registry.tags(&location).await?;
-    let immutable = ports.registry.immutable(&location).await?;
+    // Whether moving tags may go in the repository; a plan moves none, so it does not ask (a
+    // flat-input plan needs no more than the `core` IAM piece).
+    let immutable = command == Command::Plan || ports.registry.immutable(&location).await?;
     if version.is_none() && plans.iter().any(|p| p.version_auto) {
         // Idempotent: a digest that already has a release version keeps it.
         let existing = releases(tags.iter().filter(|(_, d)| *d == version_key).map(|(t, _)| t.as_str()));
