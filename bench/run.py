@@ -539,7 +539,7 @@ def main():
     theirs = [r for r in official if r["who"] == "official"]
     mean = lambda xs: sum(xs) / len(xs) if xs else float("nan")  # noqa: E731
 
-    p("| measure | result | target (DESIGN.md §8) |")
+    p("| measure | result | target (the team's speed goals) |")
     p("|---|---|---|")
     p(f"| reaction: rollout complete (`deployment_completed`) → next DescribeServices | {stats([r['reaction'] for r in rolling if r['reaction'] is not None])} | ≈ 1 s |")
     p(f"| reaction: new slot's targets healthy (`target_healthy`) → next call | {stats([c['healthy_next'] for c in canaries if c['healthy_next'] is not None])} | ≈ 1 s |")
