@@ -200,9 +200,17 @@ async fn a_role_that_does_not_trust_the_job_stops_the_stage_before_any_change() 
     let image = Aws::image_uri(repo, "v2");
     let r = run(&aws, &config, &[("stage", "prod"), ("image", &image)]);
     r.assert_code(1);
+    // STS's refusal, named as such, with its own message: not the SDK's dispatch failure, and
+    // not "throttled, re-run" (asking again cannot help).
     let reason = r.output("rolled-back-reason");
     assert!(
-        reason.contains("AssumeRole") || reason.contains("sts"),
+        reason.starts_with("sts:AssumeRole on the role the stage assumes")
+            && reason.contains(&format!(
+                "not authorized to perform: sts:AssumeRole on resource: {untrusted}"
+            ))
+            && reason.contains("trust policy")
+            && !reason.contains("DispatchFailure")
+            && !reason.contains("throttled"),
         "names STS: {reason}\n{}",
         r.stdout
     );

@@ -99,8 +99,13 @@ pub fn elb_config(sdk: &SdkConfig) -> aws_sdk_elasticloadbalancingv2::Config {
 pub(crate) fn classify<E, R>(operation: &'static str, resource: &str, err: SdkError<E, R>) -> AwsError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + 'static,
 {
+    if let SdkError::DispatchFailure(_) = &err {
+        if let Some(refusal) = credentials_refusal(&err) {
+            return refusal.into_error(operation, resource);
+        }
+    }
     let code = err.code().map(str::to_string);
     let message = match (&code, err.message()) {
         (Some(c), Some(m)) => format!("{c}: {m}"),
@@ -119,6 +124,59 @@ where
         resource: resource.to_string(),
         message,
         kind,
+    }
+}
+
+/// A call that never left because its credentials could not be loaded: a stage's
+/// `role-to-assume` that STS refused. Said as STS's refusal, with its code and message, not
+/// as the call's dispatch failure (which reads as throttling, and asking again cannot help).
+struct CredentialsRefusal {
+    code: Option<String>,
+    message: String,
+}
+
+fn credentials_refusal(err: &(dyn std::error::Error + 'static)) -> Option<CredentialsRefusal> {
+    let mut current = Some(err);
+    let mut loading = false;
+    let mut innermost = None;
+    while let Some(e) = current {
+        if e.downcast_ref::<aws_credential_types::provider::error::CredentialsError>()
+            .is_some()
+        {
+            loading = true;
+        }
+        if loading {
+            if let Some(meta) = e.downcast_ref::<aws_smithy_types::error::ErrorMetadata>() {
+                return Some(CredentialsRefusal {
+                    code: meta.code().map(str::to_string),
+                    message: meta.message().unwrap_or_default().to_string(),
+                });
+            }
+            innermost = Some(e.to_string());
+        }
+        current = e.source();
+    }
+    loading.then(|| CredentialsRefusal {
+        code: None,
+        message: innermost.unwrap_or_default(),
+    })
+}
+
+impl CredentialsRefusal {
+    fn into_error(self, operation: &str, resource: &str) -> AwsError {
+        let kind = self.code.as_deref().map_or(AwsErrorKind::Other, kind_of_code);
+        let said = match &self.code {
+            Some(code) => format!("{code}: {}", self.message),
+            None => self.message,
+        };
+        AwsError {
+            operation: "sts:AssumeRole",
+            resource: format!("the role the stage assumes (before {operation} on {resource})"),
+            message: format!(
+                "STS refused the credentials: {said}. The role's trust policy must allow the job's role, and the job's role needs `sts:AssumeRole` on it (iam/cross-account.json; README \"Stages in other accounts\")"
+            ),
+            kind,
+        }
     }
 }
 
