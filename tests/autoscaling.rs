@@ -123,7 +123,8 @@ async fn scaling_is_suspended_while_the_canary_runs_and_the_range_moves_with_the
     assert_eq!(aws.service(&s.cluster, "web-green").await.desired_count(), 2);
     let green = aws.service(&s.cluster, "web-green").await;
     assert_eq!(
-        aws.tag_value(green.service_arn().unwrap(), "ecs-deploy:scaling").await,
+        aws.tag_value_settled(green.service_arn().unwrap(), "ecs-deploy:scaling", None)
+            .await,
         None,
         "the saved state is removed once put back"
     );

@@ -119,7 +119,9 @@ async fn a_rolling_run_killed_after_its_update_is_judged_by_the_next_run_from_ec
         run.stdout
     );
     assert_eq!(
-        aws.tag_value(&left, "ecs-deploy:result").await.as_deref(),
+        aws.tag_value_settled(&left, "ecs-deploy:result", Some("success"))
+            .await
+            .as_deref(),
         Some("success")
     );
     let now = aws
@@ -130,7 +132,9 @@ async fn a_rolling_run_killed_after_its_update_is_judged_by_the_next_run_from_ec
         .to_string();
     assert_ne!(now, left, "the re-run deployed its own revision on top");
     assert_eq!(
-        aws.tag_value(&now, "ecs-deploy:result").await.as_deref(),
+        aws.tag_value_settled(&now, "ecs-deploy:result", Some("success"))
+            .await
+            .as_deref(),
         Some("success"),
         "and recorded how it ended"
     );

@@ -880,6 +880,21 @@ impl Aws {
         (!value.starts_with("free;")).then_some(value)
     }
 
+    /// `tag_value` once ECS's tag view has caught up: another caller sees a tag change only
+    /// after the simulator's `tag_visibility_seconds` (sim/aws/tag_visibility.py), so a read
+    /// right after the action exits may still show the value before its last write. Polls up
+    /// to 5 s (real) for `want` (None: the tag gone), and returns what it read last.
+    pub async fn tag_value_settled(&self, arn: &str, key: &str, want: Option<&str>) -> Option<String> {
+        let t = std::time::Instant::now();
+        loop {
+            let got = self.tag_value(arn, key).await;
+            if got.as_deref() == want || t.elapsed() > Duration::from_secs(5) {
+                return got;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     pub async fn tag_value(&self, arn: &str, key: &str) -> Option<String> {
         let out = self
             .ecs
