@@ -51,37 +51,18 @@ async fn alarmed(test: &str) -> Alarmed {
     let td1 = aws
         .register(&format!("{test}-api"), &[("app", &Aws::image_uri(&repo, "v1"))])
         .await;
-    aws.ecs
-        .create_service()
-        .cluster(&cluster)
-        .service_name("api")
-        .task_definition(&td1)
-        .desired_count(2)
-        .launch_type(ecs::LaunchType::Fargate)
-        .deployment_configuration(
-            ecs::DeploymentConfiguration::builder()
-                .deployment_circuit_breaker(
-                    ecs::DeploymentCircuitBreaker::builder()
-                        .enable(true)
-                        .rollback(true)
-                        .build(),
-                )
-                .alarms(
-                    ecs::DeploymentAlarms::builder()
-                        .alarm_names(&alarm)
-                        .enable(true)
-                        .rollback(true)
-                        .build()
-                        .expect("alarms"),
-                )
-                .maximum_percent(200)
-                .minimum_healthy_percent(100)
-                .build(),
-        )
-        .send()
-        .await
-        .expect("CreateService");
-    aws.wait_stable(&cluster, "api").await;
+    let alarms = ecs::DeploymentAlarms::builder()
+        .alarm_names(&alarm)
+        .enable(true)
+        .rollback(true)
+        .build()
+        .expect("alarms");
+    let config = Aws::breaker_config()
+        .alarms(alarms)
+        .maximum_percent(200)
+        .minimum_healthy_percent(100);
+    aws.create_configured_service(&cluster, "api", &td1, 2, config.build())
+        .await;
     Alarmed {
         aws,
         cluster,

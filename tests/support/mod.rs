@@ -333,6 +333,30 @@ impl Aws {
         desired: i32,
         (max, min): (i32, i32),
     ) {
+        let config = Aws::breaker_config().maximum_percent(max).minimum_healthy_percent(min);
+        self.create_configured_service(cluster, name, task_definition, desired, config.build())
+            .await;
+    }
+
+    /// The circuit breaker with rollback on: what every test service starts from.
+    pub fn breaker_config() -> ecs::builders::DeploymentConfigurationBuilder {
+        ecs::DeploymentConfiguration::builder().deployment_circuit_breaker(
+            ecs::DeploymentCircuitBreaker::builder()
+                .enable(true)
+                .rollback(true)
+                .build(),
+        )
+    }
+
+    /// A Fargate service with this deployment configuration, once it is stable.
+    pub async fn create_configured_service(
+        &self,
+        cluster: &str,
+        name: &str,
+        task_definition: &str,
+        desired: i32,
+        config: ecs::DeploymentConfiguration,
+    ) {
         self.ecs
             .create_service()
             .cluster(cluster)
@@ -340,18 +364,7 @@ impl Aws {
             .task_definition(task_definition)
             .desired_count(desired)
             .launch_type(ecs::LaunchType::Fargate)
-            .deployment_configuration(
-                ecs::DeploymentConfiguration::builder()
-                    .deployment_circuit_breaker(
-                        ecs::DeploymentCircuitBreaker::builder()
-                            .enable(true)
-                            .rollback(true)
-                            .build(),
-                    )
-                    .maximum_percent(max)
-                    .minimum_healthy_percent(min)
-                    .build(),
-            )
+            .deployment_configuration(config)
             .send()
             .await
             .expect("CreateService");
