@@ -318,7 +318,7 @@ async fn get_metric_data_as_aws_documents_it_maps_to_minutes() {
     let end = at(f["input"]["EndTime"].as_f64().expect("an end"));
     let lb = "app/my-load-balancer/50dc6c495c0c9188";
     let tg = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/my-targets/73e2d6bc24d8a067";
-    let minutes = tokio::time::timeout(IN_TIME, cw.target_group_minutes(lb, tg, start, end))
+    let minutes = tokio::time::timeout(IN_TIME, cw.target_group_minutes(lb, tg, (start, end), None))
         .await
         .expect("answered in time")
         .expect("GetMetricData");
@@ -330,4 +330,5 @@ async fn get_metric_data_as_aws_documents_it_maps_to_minutes() {
     assert_eq!(minutes[0].requests, 542.38);
     assert_eq!(minutes[0].errors_5xx, 0.0, "a series AWS did not return is no errors");
     assert_eq!(minutes[0].p99_ms, None, "and no latency");
+    assert_eq!(minutes[0].slow, None, "nor slow requests, without a latency gate");
 }

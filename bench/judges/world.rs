@@ -116,6 +116,7 @@ impl World {
                     p99_ms: None,
                     connection_errors: 0.0,
                     unhealthy_hosts: 0.0,
+                    slow: None,
                 };
                 if a > 0.0 {
                     out.canary.push(m(a, x));

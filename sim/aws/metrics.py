@@ -13,9 +13,11 @@ backend 60-180 simulated seconds later, timestamped at the minute's start (real
 wall-clock time), sometimes partial first: one datapoint per metric and minute,
 per (TargetGroup, LoadBalancer) and per LoadBalancer: RequestCount,
 HTTPCode_Target_5XX_Count (only when > 0, as AWS), TargetResponseTime (seconds).
-Which requests fail is drawn per minute (binomial at the scenario's rates, seeded).
-Datapoints carry latency samples so percentile statistics (p99, p50, ...) work in
-GetMetricData, GetMetricStatistics (ExtendedStatistics) and alarms.
+Which requests fail is drawn per minute (binomial at the scenario's rates, seeded), and so is
+each answered request's response time: a minute's TargetResponseTime carries its own requests'
+values, so percentile statistics (p99, p50, ...) and percentile ranks (PR(:0.5)) work in
+GetMetricData, GetMetricStatistics (ExtendedStatistics) and alarms, with a small group's
+minute as noisy as on AWS.
 """
 import functools
 import math
@@ -38,8 +40,10 @@ from .core import sim
 
 NAMESPACE = "AWS/ApplicationELB"
 RETENTION_WALL_SECONDS = 900.0  # older simulator datapoints are pruned
-N_QUANTILES = 50  # latency samples per scenario: quantiles 0.01, 0.03, ..., 0.99
 PERCENTILE = re.compile(r"p(\d+(?:\.\d+)?)")
+# Percentile rank: the percentage of values above the lower bound (exclusive) and at most the
+# upper (inclusive), e.g. PR(:0.5) (CloudWatch statistics definitions, "Percentile rank").
+PERCENTILE_RANK = re.compile(r"PR\((\d+(?:\.\d*)?|\.\d+)?:(\d+(?:\.\d*)?|\.\d+)?\)")
 GAUGES = ("HealthyHostCount", "UnHealthyHostCount")  # sampled counts: Sum is not a request count
 
 
@@ -72,14 +76,47 @@ def split(d: "SimDatum", share: float, remainder_of: "SimDatum | None" = None) -
 
 
 @functools.lru_cache(maxsize=256)
-def latency_quantiles(mean_ms: float, p99_ms: float) -> tuple:
-    """Quantile points (seconds) of a log-normal with the given mean and p99."""
+def lognormal(mean_ms: float, p99_ms: float) -> tuple:
+    """(mu, sigma) of a log-normal response time in ms with the given mean and p99."""
     z, d = NormalDist().inv_cdf(0.99), math.log(max(p99_ms, 1e-3) / max(mean_ms, 1e-3))
     s = z - math.sqrt(z * z - 2 * d) if 0 < d < z * z / 2 else (z if d > 0 else 0.01)
-    mu = math.log(max(mean_ms, 1e-3)) - s * s / 2
-    q = lambda p: math.exp(mu + s * NormalDist().inv_cdf(p)) / 1000.0  # noqa: E731
-    points = tuple(q((i + 0.5) / N_QUANTILES) for i in range(N_QUANTILES))
-    return points, q(0.0001), q(0.9999)
+    return math.log(max(mean_ms, 1e-3)) - s * s / 2, s
+
+
+EXACT_TAIL = 0.10  # the slowest tenth of a minute's requests is kept value by value ...
+BODY_POINTS = 40  # ... the rest as this many equal-count groups, each at its slowest value
+
+
+def draw_latencies(rng, acc: "Acc", n: int) -> list:
+    """Response times (seconds) of a minute's n answered requests, each drawn from its target's
+    log-normal (seeded: /_sim/config traffic_seed). On AWS a minute's p99 is the p99 of the
+    requests it served: with 50 requests it is nearly their slowest one, noisy from minute to
+    minute and biased by the count. A true-distribution p99 whatever the count would be kinder
+    than AWS to a gate on small canaries (issue 29, item 2)."""
+    served = sum(acc.latency.values())
+    out = []
+    if n <= 0 or served <= 0:
+        return out
+    for (mean_ms, p99_ms), weight in acc.latency.items():
+        mu, sigma = lognormal(mean_ms, p99_ms)
+        out += [math.exp(rng.gauss(mu, sigma)) / 1000.0 for _ in range(round(n * weight / served))]
+    return out
+
+
+def summarise(values: list) -> list:
+    """(value, weight) points of a sorted-or-not sample: the slowest EXACT_TAIL exactly (so any
+    percentile or percentile rank from p90 up is the sample's own), the rest as groups at their
+    slowest value (a coarse body never makes the service look faster than it was)."""
+    values = sorted(values)
+    n = len(values)
+    tail = max(1, math.ceil(n * EXACT_TAIL))
+    body = values[: n - tail]
+    points = []
+    size = max(1, math.ceil(len(body) / BODY_POINTS))
+    for i in range(0, len(body), size):
+        group = body[i : i + size]
+        points.append((group[-1], float(len(group))))
+    return points + [(v, 1.0) for v in values[n - tail :]]
 
 
 def weighted_percentile(points, pct: float):
@@ -182,21 +219,16 @@ def draw(traffic: Traffic, key: str, acc: Acc) -> tuple[int, int, int]:
     return n, conn, errors
 
 
-def _datums(acc: Acc, dims: list, n: int, errors: int, refused: int) -> list:
+def _datums(acc: Acc, dims: list, n: int, errors: int, refused: int, latencies: list) -> list:
     out = []
     if n:
         out.append(SimDatum("RequestCount", dims, n, n, 1, 1, "Count"))
     if errors:
         out.append(SimDatum("HTTPCode_Target_5XX_Count", dims, errors, errors, 1, 1, "Count"))
-    served = sum(acc.latency.values())
-    if n and served:
-        samples, mean, lo, hi = [], 0.0, math.inf, 0.0
-        for (mean_ms, p99_ms), weight in acc.latency.items():
-            points, q_lo, q_hi = latency_quantiles(mean_ms, p99_ms)
-            samples += [(p, weight / len(points)) for p in points]
-            mean += weight / served * mean_ms / 1000.0
-            lo, hi = min(lo, q_lo), max(hi, q_hi)
-        out.append(SimDatum("TargetResponseTime", dims, n, n * mean, lo, hi, "Seconds", samples))
+    if latencies:
+        k = len(latencies)
+        out.append(SimDatum("TargetResponseTime", dims, k, sum(latencies), min(latencies), max(latencies),
+                            "Seconds", summarise(latencies)))
     if refused:
         out.append(SimDatum("TargetConnectionErrorCount", dims, refused, refused, 1, 1, "Count"))
     for i, name in enumerate(("HealthyHostCount", "UnHealthyHostCount")):
@@ -208,15 +240,17 @@ def _datums(acc: Acc, dims: list, n: int, errors: int, refused: int) -> list:
 
 def _flush(cw, lb, traffic: Traffic) -> None:
     lb_dim = {"Name": "LoadBalancer", "Value": lb.arn.split(":loadbalancer/", 1)[1]}
-    datums, lb_errors, lb_refused = [], 0, 0
+    datums, lb_errors, lb_refused, lb_latencies = [], 0, 0, []
     for tg_arn, acc in traffic.tgs.items():
         tg_dim = {"Name": "TargetGroup", "Value": tg_arn.split(":", 5)[5]}  # targetgroup/NAME/ID
         n, refused, errors = draw(traffic, tg_arn, acc)
         lb_errors, lb_refused = lb_errors + errors, lb_refused + refused
-        datums += _datums(acc, [tg_dim, lb_dim], n, errors, refused)
+        latencies = draw_latencies(sim.traffic_rng, acc, n - refused)
+        lb_latencies += latencies
+        datums += _datums(acc, [tg_dim, lb_dim], n, errors, refused, latencies)
     # The load balancer's own counts are its groups' drawn ones, not a second draw.
     lb_requests = traffic.whole(("", "req"), traffic.lb.requests)
-    datums += _datums(traffic.lb, [lb_dim], lb_requests, lb_errors, 0)
+    datums += _datums(traffic.lb, [lb_dim], lb_requests, lb_errors, 0, lb_latencies)
     total_5xx = 0
     for code in (502, 503):
         n = lb_refused if code == 502 else traffic.whole(("", code), traffic.elb[code])
@@ -268,9 +302,10 @@ _orig_modify_rule = ELBv2Backend.modify_rule
 
 
 def _get_statistics_for_type(self, stat):
-    """moto only knows Sum/Average/Minimum/Maximum/SampleCount: add percentiles (pNN, pNN.N)."""
-    m = PERCENTILE.fullmatch(stat or "")
-    if not m:
+    """moto only knows Sum/Average/Minimum/Maximum/SampleCount: add percentiles (pNN, pNN.N)
+    and percentile ranks (PR(lo:hi), as a percentage)."""
+    m, rank = PERCENTILE.fullmatch(stat or ""), PERCENTILE_RANK.fullmatch(stat or "")
+    if not m and not rank:
         return _orig_stat(self, stat)
     points = []
     for md in self.metric_data:
@@ -280,7 +315,14 @@ def _get_statistics_for_type(self, stat):
             points.append((md.value, 1.0))
         elif isinstance(md, MetricAggregatedDatum):  # no distribution known: use its maximum
             points.append((md.max, md.sample_count))
-    return weighted_percentile(points, float(m.group(1))) if points else None
+    if not points:
+        return None
+    if rank:
+        lo = float(rank.group(1)) if rank.group(1) else -math.inf
+        hi = float(rank.group(2)) if rank.group(2) else math.inf
+        total = sum(w for _, w in points)
+        return 100.0 * sum(w for v, w in points if lo < v <= hi) / total if total else None
+    return weighted_percentile(points, float(m.group(1)))
 
 
 def _get_metric_statistics(self):

@@ -84,8 +84,8 @@ impl Metrics for CloudWatchMetrics {
         &self,
         load_balancer_dimension: &str,
         target_group_arn: &str,
-        start: SystemTime,
-        end: SystemTime,
+        (start, end): (SystemTime, SystemTime),
+        slow_above: Option<Duration>,
     ) -> Result<Vec<MinuteMetrics>, AwsError> {
         let dims = [
             Dimension::builder()
@@ -100,9 +100,17 @@ impl Metrics for CloudWatchMetrics {
         // One value per minute: ALB metrics are 60-second resolution, and CloudWatch wants
         // the Period a multiple of 60 for them. The query protocol sends whole seconds.
         let (start, end) = whole_seconds(start, end);
+        // The percentile rank of the limit: the percentage of answered requests at most that
+        // slow (CloudWatch statistics definitions, "Percentile rank": lower bound exclusive,
+        // upper inclusive), so each minute's slow requests are counted, not guessed from its p99.
+        let rank = slow_above.map(|limit| format!("PR(:{})", limit.as_secs_f64()));
         let out = self
             .client
             .get_metric_data()
+            .set_metric_data_queries(
+                rank.as_deref()
+                    .map(|stat| vec![query("fast", "TargetResponseTime", stat, MINUTE, &dims)]),
+            )
             .metric_data_queries(query("requests", "RequestCount", "Sum", MINUTE, &dims))
             .metric_data_queries(query("errors", "HTTPCode_Target_5XX_Count", "Sum", MINUTE, &dims))
             .metric_data_queries(query("p99", "TargetResponseTime", "p99", MINUTE, &dims))
@@ -127,18 +135,25 @@ impl Metrics for CloudWatchMetrics {
                 .unwrap_or_default()
         };
         let (requests, errors, p99) = (series("requests"), series("errors"), series("p99"));
-        let (connerr, unhealthy) = (series("connerr"), series("unhealthy"));
+        let (connerr, unhealthy, fast) = (series("connerr"), series("unhealthy"), series("fast"));
         let at = |s: &[(SystemTime, f64)], t: SystemTime| s.iter().find(|(x, _)| *x == t).map(|(_, v)| *v);
         // A minute exists when it has requests; errors are published only when there were some.
         let mut minutes: Vec<MinuteMetrics> = requests
             .iter()
-            .map(|(t, n)| MinuteMetrics {
-                start: *t,
-                requests: *n,
-                errors_5xx: at(&errors, *t).unwrap_or(0.0),
-                p99_ms: at(&p99, *t).map(|s| s * 1000.0),
-                connection_errors: at(&connerr, *t).unwrap_or(0.0),
-                unhealthy_hosts: at(&unhealthy, *t).unwrap_or(0.0),
+            .map(|(t, n)| {
+                let connection_errors = at(&connerr, *t).unwrap_or(0.0);
+                // Answered requests: those the ALB could not connect for have no response time.
+                let answered = (n - connection_errors).max(0.0);
+                MinuteMetrics {
+                    start: *t,
+                    requests: *n,
+                    errors_5xx: at(&errors, *t).unwrap_or(0.0),
+                    p99_ms: at(&p99, *t).map(|s| s * 1000.0),
+                    connection_errors,
+                    unhealthy_hosts: at(&unhealthy, *t).unwrap_or(0.0),
+                    slow: slow_above
+                        .map(|_| at(&fast, *t).map_or(0.0, |pct| (answered * (100.0 - pct) / 100.0).round().max(0.0))),
+                }
             })
             .collect();
         minutes.sort_by_key(|m| m.start);

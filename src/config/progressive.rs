@@ -4,7 +4,7 @@ pub use crate::domain::settings::{OnSplit, ProgressiveConfig, StickyRollback};
 use std::time::Duration;
 
 use super::choices;
-use super::compare_judge::compare_judge;
+use super::compare_judge::{compare_judge, CompareJudge};
 use super::inputs::{given, RawInputs};
 use super::parse;
 use super::validate::{duration_input, printable, InputError};
@@ -191,7 +191,12 @@ fn validate_shaped(
             None
         }
     });
-    let compare = compare_judge(raw, errors);
+    // With a latency gate, the rollout's chance of a false rollback is shared by the 5xx test
+    // and the latency test, half each, so together they keep `judge-confidence`.
+    let compare = compare_judge(raw, errors).map(|cj| CompareJudge {
+        alpha: if max_p99.is_some() { cj.alpha / 2.0 } else { cj.alpha },
+        ..cj
+    });
     let mut rate_input = |v: &Option<String>, input: &str, default: Option<f64>| match given(v) {
         None => default,
         Some(s) if s.eq_ignore_ascii_case("off") => None,

@@ -79,9 +79,24 @@ fn verdict_table() {
             "fail: 5xx rate 8.1% > 1.0% over 60 s, 1,204 requests",
         ),
         (
-            "latency over",
+            "a minute's p99 over the limit alone is no evidence",
             m(1204.0, 0.0, 900.0),
-            "fail: p99 latency 900 ms > 500 ms over 60 s",
+            "pass",
+        ),
+        (
+            "the rollout's latency evidence over what a rollback needs",
+            Measurement {
+                latency: Some(crate::domain::latency::SlowReading {
+                    evidence: 25.0,
+                    needs: 20.0,
+                    limit_ms: 500.0,
+                    requests: 1204.0,
+                    slow: 48.0,
+                    minutes: 3,
+                }),
+                ..m(1204.0, 0.0, 900.0)
+            },
+            "fail: p99 latency above 500 ms: 48 of 1,204 requests slower (4.0%, a p99 objective allows 1%) over 3 minutes; evidence 25.0 (a rollback needs 20)",
         ),
         (
             "too few requests",

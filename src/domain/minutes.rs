@@ -19,6 +19,8 @@ pub struct MinuteMetrics {
     pub connection_errors: f64,
     /// `UnHealthyHostCount` (Maximum) in the minute.
     pub unhealthy_hosts: f64,
+    /// Answered requests slower than `max-p99-latency` (None when there is no latency gate).
+    pub slow: Option<f64>,
 }
 
 /// How long CloudWatch's minute is on the run's clock, and the longest it takes to publish one.
@@ -209,6 +211,7 @@ mod tests {
             p99_ms: Some(50.0),
             connection_errors: 0.0,
             unhealthy_hosts: 0.0,
+            slow: None,
         }
     }
 

@@ -32,6 +32,7 @@ mod tests {
                 p99_ms: None,
                 connection_errors: 0.0,
                 unhealthy_hosts: 0.0,
+                slow: None,
             });
             let coverage = Coverage::of(expected.clone(), &published);
             let m = Measurement {

@@ -21,7 +21,7 @@
 //! - *not worse*: null `ρ ≥ τ` (the tolerance), alternatives below it: reaching `1/α` is an
 //!   anytime-valid upper bound on `ρ` below `τ`, which promotion to 100% needs.
 
-use std::collections::BTreeMap;
+use super::published::Ledger;
 
 /// One minute's requests and 5xx on each side.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -83,14 +83,11 @@ const NOT_WORSE_GRID: [(f64, f64); 4] = [(1.5, 0.15), (2.0, 0.6), (2.5, 0.15), (
 /// be told apart, and too few for one to matter.
 pub const TOO_FEW_ERRORS: f64 = 10.0;
 
-/// The rollout's evidence: every compared minute, by its start (seconds since the epoch).
+/// The rollout's evidence: every compared minute, by its start (seconds since the epoch),
+/// each counted once CloudWatch's numbers for it are final (`published::Ledger`).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Evidence {
-    minutes: BTreeMap<u64, MinuteCounts>,
-    /// The newest minute of the last read, not counted until a later minute is published or
-    /// a read gives it again unchanged: CloudWatch may first publish part of it, and part of
-    /// one side's minute against all of the other's is not the split of its errors.
-    newest: Option<(u64, MinuteCounts)>,
+    minutes: Ledger<MinuteCounts>,
 }
 
 /// What the evidence says at one look.
@@ -126,22 +123,13 @@ impl Evidence {
     /// A minute's latest counts (a later read of the same minute replaces the earlier one:
     /// CloudWatch's newest minute may still grow).
     pub fn observe(&mut self, minute_start: u64, counts: MinuteCounts) {
-        self.minutes.insert(minute_start, counts);
+        self.minutes.observe(minute_start, counts);
     }
 
     /// One read of both sides' published minutes, by start: every minute but the newest is
     /// counted at its latest counts; the newest once a read gives it again unchanged.
     pub fn observe_read(&mut self, read: &[(u64, MinuteCounts)]) {
-        let Some(&(last, last_counts)) = read.iter().max_by_key(|(t, _)| *t) else {
-            return;
-        };
-        for &(t, c) in read.iter().filter(|(t, _)| *t < last) {
-            self.observe(t, c);
-        }
-        if self.newest == Some((last, last_counts)) || self.has(last) {
-            self.observe(last, last_counts);
-        }
-        self.newest = Some((last, last_counts));
+        self.minutes.observe_read(read);
     }
 
     /// The start of the newest minute that carries evidence (5xx with both sides serving):
@@ -151,7 +139,7 @@ impl Evidence {
             .iter()
             .rev()
             .find(|(_, m)| m.conditioned().is_some())
-            .map(|(t, _)| *t)
+            .map(|(t, _)| t)
     }
 
     pub fn minutes(&self) -> usize {
@@ -160,7 +148,7 @@ impl Evidence {
 
     /// Whether the minute starting at `minute_start` is already counted.
     pub fn has(&self, minute_start: u64) -> bool {
-        self.minutes.contains_key(&minute_start)
+        self.minutes.has(minute_start)
     }
 
     /// Log likelihood ratio of the canary's share of the errors under ratio `alt` against
@@ -177,14 +165,9 @@ impl Evidence {
             .sum()
     }
 
-    /// The grid's weighted average of `exp(log_ratio)`, in log space so it cannot overflow.
+    /// The grid's mixture of likelihood ratios of alternatives `alt_of(g)` against `null`.
     fn mixture(&self, grid: &[(f64, f64)], null: f64, alt_of: impl Fn(f64) -> f64) -> f64 {
-        let logs: Vec<(f64, f64)> = grid
-            .iter()
-            .map(|&(g, w)| (w.ln(), self.log_ratio(alt_of(g), null)))
-            .collect();
-        let top = logs.iter().map(|(lw, l)| lw + l).fold(f64::NEG_INFINITY, f64::max);
-        top.exp() * logs.iter().map(|(lw, l)| (lw + l - top).exp()).sum::<f64>()
+        mixture(grid, |g| self.log_ratio(alt_of(g), null))
     }
 
     pub fn read(&self, s: &Settings) -> Reading {
@@ -235,6 +218,14 @@ impl Reading {
             self.needs
         )
     }
+}
+
+/// The weighted average over a grid of alternatives `(g, weight)` of `exp(log_ratio(g))`, in
+/// log space so it cannot overflow: the mixture likelihood ratio both sequential tests use.
+pub(crate) fn mixture(grid: &[(f64, f64)], log_ratio: impl Fn(f64) -> f64) -> f64 {
+    let logs: Vec<(f64, f64)> = grid.iter().map(|&(g, w)| (w.ln(), log_ratio(g))).collect();
+    let top = logs.iter().map(|(lw, l)| lw + l).fold(f64::NEG_INFINITY, f64::max);
+    top.exp() * logs.iter().map(|(lw, l)| (lw + l - top).exp()).sum::<f64>()
 }
 
 /// Evidence as a number to read: it grows by orders of magnitude, and past 10,000 its exponent

@@ -199,8 +199,8 @@ impl Metrics for FakeMetrics<'_> {
         &self,
         _: &str,
         tg: &str,
-        start: SystemTime,
-        end: SystemTime,
+        (start, end): (SystemTime, SystemTime),
+        slow_above: Option<Duration>,
     ) -> Result<Vec<MinuteMetrics>, AwsError> {
         if self.hang.load(Ordering::SeqCst) {
             self.hanging.fetch_add(1, Ordering::SeqCst);
@@ -226,9 +226,17 @@ impl Metrics for FakeMetrics<'_> {
                 start: m,
                 requests,
                 errors_5xx: requests * rate,
-                p99_ms: Some(80.0),
+                p99_ms: Some(FAKE_P99_MS),
                 connection_errors: 0.0,
                 unhealthy_hosts: 0.0,
+                // Every request takes the p99's time: all slow past a limit below it, none above.
+                slow: slow_above.map(|limit| {
+                    if limit.as_secs_f64() * 1000.0 < FAKE_P99_MS {
+                        requests
+                    } else {
+                        0.0
+                    }
+                }),
             })
             .collect())
     }
@@ -254,6 +262,9 @@ impl Metrics for FakeMetrics<'_> {
         })
     }
 }
+
+/// The fake's response time in every minute, in milliseconds.
+const FAKE_P99_MS: f64 = 80.0;
 
 /// A smoke check that always gets 200.
 pub struct FakeSmoke;

@@ -10,13 +10,14 @@ use crate::error::AwsError;
 pub trait Metrics: Send + Sync {
     /// RequestCount, HTTPCode_Target_5XX_Count and p99 TargetResponseTime of one target group,
     /// per published minute from `start` (a minute's start) to `end`; a minute CloudWatch has
-    /// not published (or that had no requests) is absent.
+    /// not published (or that had no requests) is absent. With `slow_above`, also how many of
+    /// each minute's answered requests took longer than it (`max-p99-latency`).
     async fn target_group_minutes(
         &self,
         load_balancer_dimension: &str,
         target_group_arn: &str,
-        start: SystemTime,
-        end: SystemTime,
+        (start, end): (SystemTime, SystemTime),
+        slow_above: Option<Duration>,
     ) -> Result<Vec<crate::domain::minutes::MinuteMetrics>, AwsError>;
     /// (minute start, value) of a custom metric gate's series, per published minute from
     /// `start` to `end`; a minute with no datapoint is absent.

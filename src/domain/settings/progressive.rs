@@ -51,6 +51,20 @@ pub enum StickyRollback {
 }
 
 impl ProgressiveConfig {
+    /// The latency test's chance of a false rollback over a whole rollout: its share of
+    /// `judge-confidence` with `judge: compare` (the 5xx test has the other half), 5% with
+    /// `judge: threshold`.
+    pub fn latency_alpha(&self) -> f64 {
+        self.compare.map_or(0.05, |c| c.alpha)
+    }
+
+    /// `max-p99-latency` as the limit a slow request is counted past.
+    pub fn slow_above(&self) -> Option<std::time::Duration> {
+        self.thresholds
+            .max_p99_ms
+            .map(|ms| std::time::Duration::from_secs_f64(ms / 1000.0))
+    }
+
     /// Against a simulator that runs `scale` times faster than real time, CloudWatch's minute,
     /// its delay and the analysis interval (a count of CloudWatch minutes) shrink by as much
     /// (set by ECS_DEPLOY_TIME_SCALE; never on AWS). The interval keeps a floor of one real

@@ -76,6 +76,8 @@ pub(crate) struct Windows {
     /// The rollout's sequential evidence on the new revision's 5xx (`judge: compare`): one
     /// process over every weight, fed by every window's looks.
     evidence: crate::domain::sequential::Evidence,
+    /// The rollout's latency evidence against `max-p99-latency`, every window's.
+    slow: crate::domain::latency::SlowEvidence,
 }
 
 impl Windows {
@@ -125,9 +127,14 @@ impl Windows {
         pc: &ProgressiveConfig,
         target: &Target,
     ) -> Option<(u8, String)> {
-        let (started, evidence) = (self.started, &mut self.evidence);
+        let (started, evidence, slow) = (self.started, &mut self.evidence, &mut self.slow);
         for w in self.pending.iter_mut().chain(self.current.as_mut()) {
-            if let Some(reason) = judge_window(ports, (cfg, pc), target, w, (started, &mut *evidence)).await {
+            let rollout = Rollout {
+                started,
+                evidence: &mut *evidence,
+                slow: &mut *slow,
+            };
+            if let Some(reason) = judge_window(ports, (cfg, pc), target, w, rollout).await {
                 return Some((w.weight, reason));
             }
         }
@@ -228,6 +235,13 @@ pub(crate) fn judged_too_late(weight: u8, reason: String, who: &str) -> (Service
     (ServiceStatus::Failed { failure, rollback }, why)
 }
 
+/// What a window's look feeds: the rollout's first minute and its two evidence processes.
+pub(crate) struct Rollout<'a> {
+    started: Option<SystemTime>,
+    evidence: &'a mut crate::domain::sequential::Evidence,
+    slow: &'a mut crate::domain::latency::SlowEvidence,
+}
+
 /// One look at the window's published minutes; the reason when the verdict fails the step.
 /// With `judge: compare` the look also feeds the rollout's evidence, which `Windows::judge`
 /// reads once per round of looks.
@@ -236,8 +250,13 @@ pub(crate) async fn judge_window(
     (cfg, pc): (&DeployConfig, &ProgressiveConfig),
     target: &Target,
     w: &mut Window,
-    (started, evidence): (Option<SystemTime>, &mut crate::domain::sequential::Evidence),
+    rollout: Rollout<'_>,
 ) -> Option<String> {
+    let Rollout {
+        started,
+        evidence,
+        slow,
+    } = rollout;
     let now = ports.clock.now();
     if w.looked_at
         .is_some_and(|t| now.duration_since(t).unwrap_or_default() < pc.bake.interval)
@@ -256,7 +275,8 @@ pub(crate) async fn judge_window(
         baseline_tg: &target.blue_tg,
         canary_service: &target.service,
     };
-    let look = look_at(ports, &cfg.cluster, pc, &sides, (w.set_at, started), &expected).await;
+    let mut look = look_at(ports, &cfg.cluster, pc, &sides, (w.set_at, started), &expected).await;
+    look.weigh_latency(pc, slow);
     let verdict = judge(&look.m, &pc.thresholds);
     let data = look.data();
     let fresh = w.seen != Some(data) || !look.firing.is_empty() || matches!(verdict, Verdict::Error(_));

@@ -41,11 +41,12 @@ pub(super) async fn bake(
             true => None,
             false => race(cancel, look(run, &expected)).await,
         };
-        let Some(look) = look else {
+        let Some(mut look) = look else {
             let canary = analysis.last_measurement.map(|m| m.canary);
             record(run, weight, "cancelled".into(), canary, compared);
             return Flow::End(Ended::Cancelled);
         };
+        look.weigh_latency(run.pc, &mut run.slow);
         let verdict = judge(&look.m, &run.pc.thresholds);
         // The same published data judged twice is one measurement, not two (failure-limit).
         let data = look.data();

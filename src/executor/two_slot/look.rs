@@ -6,8 +6,10 @@ use std::time::SystemTime;
 use super::comparison::MinuteP99s;
 use super::Run;
 use crate::domain::analysis::{FiringAlarm, Measurement};
+use crate::domain::latency::{SlowEvidence, SlowMinute};
 use crate::domain::metric_gate::GateReading;
 use crate::domain::minutes::{paired, recent, total, Coverage};
+use crate::domain::settings::ProgressiveConfig;
 
 /// One look at the step's published minutes, the baseline's and the alarms.
 pub(crate) struct Look {
@@ -19,12 +21,26 @@ pub(crate) struct Look {
     /// Both sides' published minutes since the rollout's first step, for its sequential test
     /// (`judge: compare`): a step's late minutes keep counting after the next weight is set.
     pub pairs: Vec<(u64, crate::domain::sequential::MinuteCounts)>,
+    /// The new version's published minutes with their slow requests (`max-p99-latency`), for
+    /// the rollout's latency test.
+    pub slow: Vec<(u64, SlowMinute)>,
 }
 
 /// Reads the step's minutes from their first to now (the canary's, and the stable slot's
 /// when a relative gate needs them) and the alarms. Alarms are read whatever the metrics did:
 /// a firing alarm is evidence on its own.
 impl Look {
+    /// Feeds the rollout's latency evidence with this look's minutes and puts its reading in
+    /// the measurement, which `judge` fails on once it shows the limit broken. Nothing without
+    /// `max-p99-latency`.
+    pub fn weigh_latency(&mut self, pc: &ProgressiveConfig, evidence: &mut SlowEvidence) {
+        let Some(limit_ms) = pc.thresholds.max_p99_ms else {
+            return;
+        };
+        evidence.observe_read(&self.slow);
+        self.m.latency = Some(evidence.read(limit_ms, pc.latency_alpha()));
+    }
+
     /// What makes two looks the same data: the canary's published minutes, requests and 5xx,
     /// and the stable version's compared counts. The same data judged twice is one measurement
     /// (`failure-limit`), and a step's data is final once a complete read repeats it.
@@ -102,6 +118,7 @@ pub(crate) async fn look_at(
     let mut coverage = Coverage::of(expected.to_vec(), &[]);
     let mut p99s = MinuteP99s::default();
     let mut canary_minutes = Vec::new();
+    let mut slow = Vec::new();
     let p99s_of = |minutes: &[crate::domain::minutes::MinuteMetrics]| -> Vec<f64> {
         minutes
             .iter()
@@ -112,7 +129,7 @@ pub(crate) async fn look_at(
     let lb = sides.lb;
     match ports
         .metrics
-        .target_group_minutes(lb, sides.canary_tg, start, now)
+        .target_group_minutes(lb, sides.canary_tg, (start, now), pc.slow_above())
         .await
     {
         Ok(minutes) => {
@@ -120,6 +137,7 @@ pub(crate) async fn look_at(
             m.canary = total(minutes.iter().filter(|x| expected.contains(&x.start)));
             p99s.canary = p99s_of(&minutes);
             canary_minutes.clone_from(&minutes);
+            slow = slow_minutes(&minutes);
             if pc.recent_minutes > 0 && coverage.published.len() > pc.recent_minutes {
                 m.recent = recent(&minutes, expected, pc.recent_minutes)
                     .map(|(w, first, last)| (w, pc.clock.span(first, last)));
@@ -138,7 +156,7 @@ pub(crate) async fn look_at(
         };
         match ports
             .metrics
-            .target_group_minutes(lb, sides.baseline_tg, stable_from, now)
+            .target_group_minutes(lb, sides.baseline_tg, (stable_from, now), None)
             .await
         {
             Ok(minutes) => {
@@ -183,5 +201,19 @@ pub(crate) async fn look_at(
         firing,
         p99s,
         pairs,
+        slow,
     }
+}
+
+/// The minutes that carry a slow count, by start in seconds since the epoch.
+fn slow_minutes(minutes: &[crate::domain::minutes::MinuteMetrics]) -> Vec<(u64, SlowMinute)> {
+    minutes
+        .iter()
+        .filter_map(|m| {
+            let secs = m.start.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
+            let slow = m.slow?;
+            let requests = (m.requests - m.connection_errors).max(0.0);
+            Some((secs, SlowMinute { requests, slow }))
+        })
+        .collect()
 }

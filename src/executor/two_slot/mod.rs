@@ -75,6 +75,8 @@ pub(super) struct Run<'a, 'p> {
     one_off_container: Option<String>,
     /// The rollout's sequential evidence on the canary's 5xx (`judge: compare`), every step's.
     evidence: crate::domain::sequential::Evidence,
+    /// The rollout's latency evidence against `max-p99-latency`, every step's.
+    slow: crate::domain::latency::SlowEvidence,
 }
 
 /// The plan settings of this configuration.
@@ -234,6 +236,7 @@ async fn deploy_locked(
         executed: Vec::new(),
         one_off_container: None,
         evidence: Default::default(),
+        slow: Default::default(),
     };
     let ended = run_steps(&mut run, cancel).await;
     let ending = ending::close(&mut run, ended).await?;
