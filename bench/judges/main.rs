@@ -5,10 +5,11 @@
 //! every 30 s (`analysis-interval`), waits for a step's minutes up to `metrics-delay` (5m) and
 //! treats an inconclusive step as a rollback (`on-inconclusive: fail`, the default).
 //!
-//! `cargo bench --bench judges -- [rollouts]` (`make bench` runs it); the table it prints is
-//! the one in BENCHMARKS.md. Time is simulated, so the figures do not depend on the machine.
+//! `cargo bench --bench judges -- [rollouts] [--only-latency]` (`make bench` runs it); the
+//! tables it prints are the ones in BENCHMARKS.md. Time is simulated, so the figures do not depend on the machine.
 
 mod judges;
+mod latency;
 mod world;
 
 use judges::{rollout, Judge, Outcome};
@@ -40,6 +41,10 @@ fn batch(service: Service, judge: Judge, n: u64, cell: u64) -> Vec<Outcome> {
 
 fn main() {
     let n: u64 = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(1000);
+    if std::env::args().any(|a| a == "--only-latency") {
+        latency::table(n);
+        return;
+    }
     println!("Seeded rollouts per cell: {n} (steps 5/10/25/50/100%, 5-minute bakes, 30 s looks, metrics-delay 5m)\n");
     println!("| requests/min | stable 5xx | judge | healthy: rolled back | healthy: median minutes | 2×: caught | 2×: median minutes | 2×: promoted as a pass | 5×: caught | 5×: median minutes |");
     println!("|---|---|---|---|---|---|---|---|---|---|");
@@ -84,4 +89,5 @@ fn main() {
             );
         }
     }
+    latency::table(n.min(1000));
 }

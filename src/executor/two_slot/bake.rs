@@ -11,7 +11,7 @@ use super::super::{log, Cancel, StepRecord};
 use super::comparison::{compare_step, Call};
 use super::look::{look, Look};
 use super::{Ended, Flow, Run};
-use crate::domain::analysis::{judge, FiringAlarm, StepAnalysis, StepStatus, TargetGroupMetrics, Verdict};
+use crate::domain::analysis::{judge, thousands, FiringAlarm, StepAnalysis, StepStatus, TargetGroupMetrics, Verdict};
 use crate::domain::report::Comparison;
 use crate::domain::rollout::Failure;
 use crate::domain::sequential::Call as Evidence;
@@ -266,8 +266,17 @@ fn summary(c: &TargetGroupMetrics, look: &Look) -> String {
             None => format!(", {} n/a", g.gate),
         })
         .collect();
+    // The rollout's count of requests slower than `max-p99-latency`, which the gate judges.
+    let slow = look.m.latency.map_or(String::new(), |r| {
+        format!(
+            " ({} of {} slower than {:.0} ms in the rollout)",
+            thousands(r.slow),
+            thousands(r.requests),
+            r.limit_ms
+        )
+    });
     format!(
-        "5xx {rate}{refused}, p99 {p99}{gates} over {}",
+        "5xx {rate}{refused}, p99 {p99}{slow}{gates} over {}",
         look.m.coverage.clone().unwrap_or_default()
     )
 }
