@@ -135,6 +135,7 @@ class Acc:
     errors: float = 0.0
     latency: dict = field(default_factory=lambda: defaultdict(float))  # (mean_ms, p99_ms) -> requests
     conn_errors: float = 0.0  # TargetConnectionErrorCount: the ALB chose a target and could not connect
+    hung: float = 0.0  # connected, never answered within the idle timeout: the ALB's 504
     hosts: list = field(default_factory=list)  # (healthy, unhealthy) target counts, one per tick
 
 
@@ -143,6 +144,7 @@ class Traffic:
 
     def __init__(self):
         self.carry = defaultdict(float)  # fractional requests/errors carried between flushes
+        self.timeouts_due = 0  # the 504s of requests that arrived in the minute before this one
         self.new_bucket()
 
     def new_bucket(self) -> None:
@@ -176,10 +178,13 @@ def _route(backend, lb, traffic: Traffic, requests: float) -> None:
             for th in targets:
                 part = n / len(targets)
                 refused = part * th.scenario.connection_error_rate
+                hung = (part - refused) * th.scenario.hang_rate
                 tg_acc.conn_errors += refused
+                tg_acc.hung += hung
+                answered = part - refused - hung
                 for acc in (tg_acc, traffic.lb):
-                    acc.errors += (part - refused) * th.scenario.error_rate
-                    acc.latency[(th.scenario.mean_ms, th.scenario.p99_ms)] += part - refused
+                    acc.errors += answered * th.scenario.error_rate
+                    acc.latency[(th.scenario.mean_ms, th.scenario.p99_ms)] += answered
 
 
 def _sample_hosts(backend, lb, traffic: Traffic) -> None:
@@ -206,8 +211,9 @@ def binomial(rng, n: int, p: float) -> int:
     return min(n, max(0, round(rng.gauss(mean, sd))))
 
 
-def draw(traffic: Traffic, key: str, acc: Acc) -> tuple[int, int, int]:
-    """A minute's whole requests, connection errors and target 5xx for one group. Which
+def draw(traffic: Traffic, key: str, acc: Acc) -> tuple[int, int, int, int]:
+    """A minute's whole requests, connection errors, target 5xx and hung requests for one
+    group. Which
     requests fail is drawn (binomial at the scenario's rates, seeded: /_sim/config
     traffic_seed): a real service's 1% error rate is 0, 1 or 3 errors in a minute of 100
     requests, never exactly one; judging on expected values would be kinder than AWS."""
@@ -215,21 +221,29 @@ def draw(traffic: Traffic, key: str, acc: Acc) -> tuple[int, int, int]:
     rng = sim.traffic_rng
     conn = binomial(rng, n, acc.conn_errors / acc.requests) if acc.requests else 0
     served = acc.requests - acc.conn_errors
-    errors = binomial(rng, n - conn, acc.errors / served) if served > 0 else 0
-    return n, conn, errors
+    hung = binomial(rng, n - conn, acc.hung / served) if served > 0 else 0
+    answered = served - acc.hung
+    errors = binomial(rng, n - conn - hung, acc.errors / answered) if answered > 0 else 0
+    return n, conn, errors, hung
 
 
-def _datums(acc: Acc, dims: list, n: int, errors: int, refused: int, latencies: list) -> list:
+def _datums(acc: Acc, dims: list, n: int, codes: tuple, latencies: list) -> list:
+    """One group's (or the load balancer's) datapoints of a minute. `codes`: (target 5xx,
+    connection errors, hung): the rest of the requests are answered 2xx by their target."""
+    errors, refused, hung = codes
     out = []
     if n:
         out.append(SimDatum("RequestCount", dims, n, n, 1, 1, "Count"))
+    ok = n - errors - refused - hung
+    if ok > 0:  # only when > 0, as AWS reports every HTTPCode_ metric
+        out.append(SimDatum("HTTPCode_Target_2XX_Count", dims, ok, ok, 1, 1, "Count"))
     if errors:
         out.append(SimDatum("HTTPCode_Target_5XX_Count", dims, errors, errors, 1, 1, "Count"))
     if latencies:
         k = len(latencies)
         out.append(SimDatum("TargetResponseTime", dims, k, sum(latencies), min(latencies), max(latencies),
                             "Seconds", summarise(latencies)))
-    if refused:
+    if refused and len(dims) > 1:  # per group (the load balancer's own series is not simulated)
         out.append(SimDatum("TargetConnectionErrorCount", dims, refused, refused, 1, 1, "Count"))
     for i, name in enumerate(("HealthyHostCount", "UnHealthyHostCount")):
         counts = [h[i] for h in acc.hosts]
@@ -240,20 +254,25 @@ def _datums(acc: Acc, dims: list, n: int, errors: int, refused: int, latencies: 
 
 def _flush(cw, lb, traffic: Traffic) -> None:
     lb_dim = {"Name": "LoadBalancer", "Value": lb.arn.split(":loadbalancer/", 1)[1]}
-    datums, lb_errors, lb_refused, lb_latencies = [], 0, 0, []
+    datums, lb_errors, lb_refused, lb_hung, lb_latencies = [], 0, 0, 0, []
     for tg_arn, acc in traffic.tgs.items():
         tg_dim = {"Name": "TargetGroup", "Value": tg_arn.split(":", 5)[5]}  # targetgroup/NAME/ID
-        n, refused, errors = draw(traffic, tg_arn, acc)
-        lb_errors, lb_refused = lb_errors + errors, lb_refused + refused
-        latencies = draw_latencies(sim.traffic_rng, acc, n - refused)
+        n, refused, errors, hung = draw(traffic, tg_arn, acc)
+        lb_errors, lb_refused, lb_hung = lb_errors + errors, lb_refused + refused, lb_hung + hung
+        latencies = draw_latencies(sim.traffic_rng, acc, n - refused - hung)
         lb_latencies += latencies
-        datums += _datums(acc, [tg_dim, lb_dim], n, errors, refused, latencies)
+        datums += _datums(acc, [tg_dim, lb_dim], n, (errors, refused, hung), latencies)
     # The load balancer's own counts are its groups' drawn ones, not a second draw.
     lb_requests = traffic.whole(("", "req"), traffic.lb.requests)
-    datums += _datums(traffic.lb, [lb_dim], lb_requests, lb_errors, 0, lb_latencies)
+    datums += _datums(traffic.lb, [lb_dim], lb_requests, (lb_errors, lb_refused, lb_hung), lb_latencies)
+    # A hung request is answered 504 when the idle timeout (60 s by default) runs out: counted
+    # with the minute after the one it arrived in (AWS does not say which; the later one is
+    # the less forgiving reading for a judge).
+    timeouts, traffic.timeouts_due = traffic.timeouts_due, lb_hung
     total_5xx = 0
-    for code in (502, 503):
-        n = lb_refused if code == 502 else traffic.whole(("", code), traffic.elb[code])
+    for code in (502, 503, 504):
+        n = {502: lb_refused, 504: timeouts}.get(code)
+        n = traffic.whole(("", code), traffic.elb[code]) if n is None else n
         total_5xx += n
         if n:
             datums.append(SimDatum(f"HTTPCode_ELB_{code}_Count", [lb_dim], n, n, 1, 1, "Count"))

@@ -13,6 +13,7 @@ class Scenario:
     health_seconds: float = 5.0  # initial -> healthy/unhealthy
     error_rate: float = 0.0  # share of requests answered 5xx by the target
     connection_error_rate: float = 0.0  # share the ALB cannot connect for (reset/refused): ELB 502s
+    hang_rate: float = 0.0  # share the target never answers within the ALB's idle timeout: ELB 504s
     p99_ms: float = 50.0
     mean_ms: float = 20.0
     # A task RunTask started (ecs_run_task): how long its command runs and how it exits.
