@@ -11,8 +11,10 @@ the most recent N that have data; only when fewer than N have data are the rest
 missing, treated as TreatMissingData says (AWS "Alarm evaluation": evaluation range). DatapointsToAlarm M (default N) breaching values -> ALARM,
 otherwise OK; missing values follow TreatMissingData (missing, notBreaching,
 breaching, ignore). Alarms start INSUFFICIENT_DATA, as in AWS; SetAlarmState
-holds for one period, then the data decides again. Alarms on metric math
-(Metrics=[...]) are not evaluated.
+holds for one period, then the data decides again. An alarm on metric math (Metrics=[...])
+is evaluated the same way on the value its returned query computes each period from its
+metrics' statistics (metric_math.py's arithmetic; an expression it cannot compute gives no
+value). Composite alarms follow their rule (composite_alarms.py).
 """
 import json
 import math
@@ -24,7 +26,7 @@ from moto.cloudwatch import models as cw_models
 from moto.cloudwatch.models import CloudWatchBackend, Statistics
 from moto.core.utils import utcnow
 
-from . import cw_clock, metrics
+from . import composite_alarms, cw_clock, metric_math, metrics
 from .core import sim
 
 COMPARE = {
@@ -47,22 +49,60 @@ def _recent(cw, cutoff):
 
 
 def _period_values(alarm, data, now):
-    stat = alarm.extended_statistic or alarm.statistic
-    period = timedelta(seconds=alarm.period / sim.time_scale)
+    period_s = alarm.period or _math_period(alarm)
+    period = timedelta(seconds=period_s / sim.time_scale)
     n = alarm.evaluation_periods
     end = cw_clock.minute_start(cw_clock.minute_index(time.time()))  # periods end on the minute grid
     extra = math.ceil(cw_clock.max_delay_wall() / period.total_seconds())
     values = []
     for i in range(n + extra):
         start = end - period * (n + extra - i)
-        points = [md for md in data if start <= md.timestamp < start + period]
-        s = Statistics([stat], start)
-        s.metric_data = points
-        values.append((start, s.get_statistics_for_type(stat) if points else None))
+        values.append((start, _value(alarm, data, start, period)))
     if extra:
         present = [v for v in values if v[1] is not None][-n:]
         return present + [(None, None)] * (n - len(present))
     return values
+
+
+def _stat(stat, points, start):
+    if not points:
+        return None
+    s = Statistics([stat], start)
+    s.metric_data = points
+    return s.get_statistics_for_type(stat)
+
+
+def _value(alarm, data, start, period):
+    """One period's value: the alarm's statistic, or for an alarm on metric math (Metrics=[...])
+    the expression its returned query computes over its metrics' statistics (metric_math.py)."""
+    window = [md for md in data if start <= md.timestamp < start + period]
+    if not alarm.metric_data_queries:
+        return _stat(alarm.extended_statistic or alarm.statistic, window, start)
+    results = {}
+    for q in alarm.metric_data_queries:
+        if q.metric_stat is not None:
+            m = q.metric_stat.metric
+            want = sorted((d.name, d.value) for d in m.dimensions)
+            points = [md for md in window if md.name == m.metric_name and md.namespace == m.namespace
+                      and sorted((d.name, d.value) for d in md.dimensions) == want]
+            v = _stat(q.metric_stat.stat, points, start)
+            results[q.id] = {"timestamps": [start] if v is not None else [], "values": [v] if v is not None else []}
+    try:
+        for q in alarm.metric_data_queries:
+            if q.expression:
+                values, stamps = metric_math.evaluate(q.expression, results)
+                results[q.id] = {"timestamps": stamps, "values": values}
+    except Exception:  # noqa: BLE001 - an expression the simulator cannot compute: no value
+        return None
+    qs = alarm.metric_data_queries
+    returned = [q for q in qs if str(q.return_data).lower() == "true"] or [q for q in qs if q.expression] or qs[:1]
+    out = results.get(returned[0].id)
+    return out["values"][0] if out and out["values"] else None
+
+
+def _math_period(alarm):
+    periods = [int(q.metric_stat.period) for q in alarm.metric_data_queries if q.metric_stat is not None]
+    return max(periods) if periods else 60
 
 
 def _evaluate(alarm, data, now) -> tuple[str, str, str] | None:
@@ -106,23 +146,28 @@ def tick(_dt: float) -> None:
     now = utcnow()
     for account in list(cw_models.cloudwatch_backends.values()):
         for cw in list(account.values()):
-            alarms = [a for a in cw.alarms.values() if a.metric_name and not a.metric_data_queries]
+            alarms = [a for a in cw.alarms.values() if (a.metric_name or a.metric_data_queries) and not a.rule]
             if not alarms:
+                composite_alarms.tick(cw)
                 continue
-            longest = max(a.period * a.evaluation_periods for a in alarms) / sim.time_scale + cw_clock.max_delay_wall()
-            recent = list(_recent(cw, now - timedelta(seconds=longest + 1)))
+            longest = max((a.period or _math_period(a)) * a.evaluation_periods for a in alarms) / sim.time_scale
+            recent = list(_recent(cw, now - timedelta(seconds=longest + cw_clock.max_delay_wall() + 1)))
             for alarm in alarms:
                 if getattr(alarm, "sim_hold_until", 0.0) > sim.now:
                     continue
-                want = sorted((d.name, d.value) for d in alarm.dimensions)
-                data = [md for md in recent if md.name == alarm.metric_name and md.namespace == alarm.namespace
-                        and sorted((d.name, d.value) for d in md.dimensions) == want
-                        and (not alarm.unit or md.unit == alarm.unit)]
+                if alarm.metric_data_queries:
+                    data = recent  # each query picks its own metric (`_value`)
+                else:
+                    want = sorted((d.name, d.value) for d in alarm.dimensions)
+                    data = [md for md in recent if md.name == alarm.metric_name and md.namespace == alarm.namespace
+                            and sorted((d.name, d.value) for d in md.dimensions) == want
+                            and (not alarm.unit or md.unit == alarm.unit)]
                 result = _evaluate(alarm, data, now)
                 if result and result[0] != alarm.state_value:
                     previous = alarm.state_value
                     alarm.update_state(result[1], result[2], result[0])
                     sim.record("alarm_state", alarm=alarm.name, state=result[0], previous=previous, reason=result[1])
+            composite_alarms.tick(cw)
 
 
 # --- moto patches ---------------------------------------------------------------------------

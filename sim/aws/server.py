@@ -19,7 +19,7 @@ from urllib.parse import parse_qs
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
-from . import alarms, autoscaling, cbor, codedeploy_ecs, control, cw_clock, ecr_layers, ecs_api, ecs_arns, ecs_rollouts, ecs_run_task, elb_health, faults, iam_policy, metrics, model_check, ssm_visibility, sts_trust, tag_visibility, validation
+from . import alarms, autoscaling, cbor, codedeploy_ecs, composite_alarms, control, cw_clock, ecr_layers, ecs_api, ecs_arns, ecs_rollouts, ecs_run_task, elb_health, faults, iam_policy, metrics, model_check, ssm_visibility, sts_trust, tag_visibility, validation
 from .core import run_ticker, sim  # noqa: E402
 
 CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/[^/]+/([^/]+)/([^/]+)/")
@@ -171,7 +171,7 @@ class QuietHandler(MotoRequestHandler):
 
 
 def install_patches() -> None:
-    for module in (ecs_arns, ecs_api, codedeploy_ecs, ecs_run_task, autoscaling, sts_trust, elb_health, metrics, cw_clock, alarms, ecr_layers):
+    for module in (ecs_arns, ecs_api, codedeploy_ecs, ecs_run_task, autoscaling, sts_trust, elb_health, metrics, cw_clock, alarms, composite_alarms, ecr_layers):
         module.install()
 
 
