@@ -115,6 +115,7 @@ impl World {
                     errors_5xx: (err * share).round(),
                     p99_ms: None,
                     connection_errors: 0.0,
+                    unanswered: 0.0,
                     unhealthy_hosts: 0.0,
                     slow: None,
                 };

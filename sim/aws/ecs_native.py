@@ -328,7 +328,16 @@ def _tick_rollback(backend, service, sd: dict) -> None:
             if t.live:
                 r._stop(service, t, f"Scaling activity initiated by (deployment {t.started_by})")
         return
-    if all(t.sim_stopped_at is not None for t in _green_tasks(backend, service, sd)):
+    # Stopped in CLEAN_UP, the source revision's tasks are already stopping: production is back
+    # on their draining target group (the ALB's 503s) until ECS has started them again. AWS
+    # does not document this case; this is the less forgiving reading (issue 29, item 9).
+    blue = [t for t in _blue_tasks(backend, service, sd) if t.live]
+    if len(blue) < service.desired_count:
+        dep = next((d for d in service.deployments if d["id"] == sd["sim_blue_dep"]), None)
+        if dep is not None:
+            r._start_tasks(backend, service, dep, service.desired_count - len(blue), target_groups=[sd["sim_blue_tg"]])
+    running = sum(t.last_status == "RUNNING" for t in blue)
+    if running >= service.desired_count and all(t.sim_stopped_at is not None for t in _green_tasks(backend, service, sd)):
         service.deployments[:] = [d for d in service.deployments if d["id"] != sd["sim_green_dep"]]
         _finish(sd, "ROLLBACK_SUCCESSFUL")
 

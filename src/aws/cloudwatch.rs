@@ -116,6 +116,12 @@ impl Metrics for CloudWatchMetrics {
             .metric_data_queries(query("p99", "TargetResponseTime", "p99", MINUTE, &dims))
             .metric_data_queries(query("connerr", "TargetConnectionErrorCount", "Sum", MINUTE, &dims))
             .metric_data_queries(query("unhealthy", "UnHealthyHostCount", "Maximum", MINUTE, &dims))
+            // What the targets answered, and the 5xx the load balancer answered itself (a
+            // load-balancer metric: it has no TargetGroup dimension).
+            .metric_data_queries(query("ok2", "HTTPCode_Target_2XX_Count", "Sum", MINUTE, &dims))
+            .metric_data_queries(query("ok3", "HTTPCode_Target_3XX_Count", "Sum", MINUTE, &dims))
+            .metric_data_queries(query("ok4", "HTTPCode_Target_4XX_Count", "Sum", MINUTE, &dims))
+            .metric_data_queries(query("elb5xx", "HTTPCode_ELB_5XX_Count", "Sum", MINUTE, &dims[1..]))
             .start_time(DateTime::from(start))
             .end_time(DateTime::from(end))
             .send()
@@ -136,18 +142,27 @@ impl Metrics for CloudWatchMetrics {
         };
         let (requests, errors, p99) = (series("requests"), series("errors"), series("p99"));
         let (connerr, unhealthy, fast) = (series("connerr"), series("unhealthy"), series("fast"));
+        let answered_codes = [series("ok2"), series("ok3"), series("ok4")];
+        let elb_5xx = series("elb5xx");
         let at = |s: &[(SystemTime, f64)], t: SystemTime| s.iter().find(|(x, _)| *x == t).map(|(_, v)| *v);
         // A minute exists when it has requests; errors are published only when there were some.
         let mut minutes: Vec<MinuteMetrics> = requests
             .iter()
             .map(|(t, n)| {
                 let connection_errors = at(&connerr, *t).unwrap_or(0.0);
+                let errors_5xx = at(&errors, *t).unwrap_or(0.0);
+                let coded: f64 = answered_codes.iter().map(|s| at(s, *t).unwrap_or(0.0)).sum::<f64>() + errors_5xx;
+                let unanswered = unanswered(
+                    *n - coded - connection_errors,
+                    at(&elb_5xx, *t).unwrap_or(0.0) - connection_errors,
+                );
                 // Answered requests: those the ALB could not connect for have no response time.
-                let answered = (n - connection_errors).max(0.0);
+                let answered = (n - connection_errors - unanswered).max(0.0);
                 MinuteMetrics {
                     start: *t,
                     requests: *n,
-                    errors_5xx: at(&errors, *t).unwrap_or(0.0),
+                    errors_5xx,
+                    unanswered,
                     p99_ms: at(&p99, *t).map(|s| s * 1000.0),
                     connection_errors,
                     unhealthy_hosts: at(&unhealthy, *t).unwrap_or(0.0),
@@ -212,6 +227,19 @@ impl Metrics for CloudWatchMetrics {
     }
 }
 
+/// A target group's requests its targets never answered in a minute: those in its
+/// `RequestCount` with no target response code and no connection error, bounded by the 5xx the
+/// load balancer answered itself in that minute (less the connection errors' 502s). The bound
+/// keeps out requests with no code of their own (a WebSocket's 101) and a minute whose codes
+/// CloudWatch has not published whole yet; only a request both unanswered by a target and
+/// answered 5xx by the ALB (its 504 at the idle timeout, or 502) counts.
+fn unanswered(without_a_target_code: f64, elb_5xx_beyond_connection_errors: f64) -> f64 {
+    without_a_target_code
+        .min(elb_5xx_beyond_connection_errors)
+        .max(0.0)
+        .round()
+}
+
 /// The earliest evaluated datapoint that breaches the threshold, from an alarm's
 /// StateReasonData (`{"evaluatedDatapoints":[{"timestamp":"2026-11-26T10:43:00.000+0000","value":61.0}]}`).
 fn first_breach(reason_data: &str, threshold: Option<f64>, operator: Option<&str>) -> Option<SystemTime> {
@@ -246,6 +274,16 @@ mod tests {
         assert_eq!(humantime::format_rfc3339_seconds(t).to_string(), "2026-11-26T10:43:00Z");
         assert_eq!(first_breach(data, Some(500.0), Some("GreaterThanThreshold")), None);
         assert_eq!(first_breach("not json", Some(1.0), Some("GreaterThanThreshold")), None);
+    }
+
+    #[test]
+    fn only_requests_no_target_answered_that_the_alb_answered_5xx_count_as_unanswered() {
+        // 40 requests with no target code, 30 of the ALB's own 5xx beyond its 502s: 30.
+        assert_eq!(unanswered(40.0, 30.0), 30.0);
+        // WebSocket upgrades (101) have no HTTPCode_Target_ metric, and the ALB answered none.
+        assert_eq!(unanswered(25.0, 0.0), 0.0);
+        // A minute whose codes are published in part: more codes than requests.
+        assert_eq!(unanswered(-12.0, 5.0), 0.0);
     }
 
     #[test]

@@ -193,10 +193,16 @@ pub fn judge(m: &Measurement, t: &Thresholds) -> Verdict {
 /// "5xx rate 8.1%", saying how many of the failures were the ALB's connection errors.
 fn rate_of(w: &TargetGroupMetrics) -> String {
     let rate = pct(w.error_rate().unwrap_or(0.0));
+    let mut parts = Vec::new();
     if w.connection_errors > 0.0 {
-        format!("5xx rate {rate} ({} connection errors)", count(w.connection_errors))
-    } else {
-        format!("5xx rate {rate}")
+        parts.push(format!("{} connection errors", count(w.connection_errors)));
+    }
+    if w.unanswered > 0.0 {
+        parts.push(format!("{} never answered: the ALB's 504s", count(w.unanswered)));
+    }
+    match parts.is_empty() {
+        true => format!("5xx rate {rate}"),
+        false => format!("5xx rate {rate} ({})", parts.join(", ")),
     }
 }
 

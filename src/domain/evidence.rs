@@ -11,14 +11,18 @@ pub struct TargetGroupMetrics {
     /// crashing or resetting canary's failures are ELB-side 502s, never target 5xx, yet
     /// `RequestCount` counts them.
     pub connection_errors: f64,
+    /// Requests the target took but never answered, so the ALB answered a 5xx itself (504 at
+    /// the idle timeout, 502 on a closed connection): in `RequestCount`, in no target code.
+    pub unanswered: f64,
     /// The most targets the ALB saw unhealthy in any minute (`UnHealthyHostCount`, Maximum).
     pub unhealthy_hosts: f64,
 }
 
 impl TargetGroupMetrics {
-    /// Failed requests: the targets' 5xx and the ALB's connection errors to them.
+    /// Failed requests: the targets' 5xx, the ALB's connection errors to them, and the
+    /// requests they never answered.
     pub fn errors(&self) -> f64 {
-        self.errors_5xx + self.connection_errors
+        self.errors_5xx + self.connection_errors + self.unanswered
     }
 
     pub fn error_rate(&self) -> Option<f64> {

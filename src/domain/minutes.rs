@@ -17,6 +17,8 @@ pub struct MinuteMetrics {
     pub p99_ms: Option<f64>,
     /// `TargetConnectionErrorCount`: requests the ALB failed to hand to a target (502s).
     pub connection_errors: f64,
+    /// Requests the target never answered (the ALB's 504s and 502s on a closed connection).
+    pub unanswered: f64,
     /// `UnHealthyHostCount` (Maximum) in the minute.
     pub unhealthy_hosts: f64,
     /// Answered requests slower than `max-p99-latency` (None when there is no latency gate).
@@ -91,6 +93,7 @@ pub fn total<'a>(minutes: impl IntoIterator<Item = &'a MinuteMetrics>) -> Target
                 (a, b) => a.or(b),
             },
             connection_errors: acc.connection_errors + m.connection_errors,
+            unanswered: acc.unanswered + m.unanswered,
             unhealthy_hosts: acc.unhealthy_hosts.max(m.unhealthy_hosts),
         })
 }
@@ -186,9 +189,9 @@ pub fn paired(canary: &[MinuteMetrics], stable: &[MinuteMetrics]) -> Vec<(u64, s
                 secs(c.start),
                 super::sequential::MinuteCounts {
                     canary_requests: c.requests,
-                    canary_errors: c.errors_5xx + c.connection_errors,
+                    canary_errors: c.errors_5xx + c.connection_errors + c.unanswered,
                     stable_requests: s.requests,
-                    stable_errors: s.errors_5xx + s.connection_errors,
+                    stable_errors: s.errors_5xx + s.connection_errors + s.unanswered,
                 },
             ))
         })
@@ -210,6 +213,7 @@ mod tests {
             errors_5xx: errors,
             p99_ms: Some(50.0),
             connection_errors: 0.0,
+            unanswered: 0.0,
             unhealthy_hosts: 0.0,
             slow: None,
         }

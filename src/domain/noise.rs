@@ -31,6 +31,7 @@ mod tests {
                 errors_5xx: rng.binomial(per_minute, p),
                 p99_ms: None,
                 connection_errors: 0.0,
+                unanswered: 0.0,
                 unhealthy_hosts: 0.0,
                 slow: None,
             });

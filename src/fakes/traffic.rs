@@ -228,6 +228,7 @@ impl Metrics for FakeMetrics<'_> {
                 errors_5xx: requests * rate,
                 p99_ms: Some(FAKE_P99_MS),
                 connection_errors: 0.0,
+                unanswered: 0.0,
                 unhealthy_hosts: 0.0,
                 // Every request takes the p99's time: all slow past a limit below it, none above.
                 slow: slow_above.map(|limit| {

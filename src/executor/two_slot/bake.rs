@@ -252,10 +252,14 @@ fn summary(c: &TargetGroupMetrics, look: &Look) -> String {
         .map(|r| format!("{:.2}%", r * 100.0))
         .unwrap_or_else(|| "n/a".into());
     let p99 = c.p99_ms.map(|p| format!("{p:.0} ms")).unwrap_or_else(|| "n/a".into());
-    let refused = if c.connection_errors > 0.0 {
-        format!(" (with {:.0} connection errors)", c.connection_errors)
-    } else {
-        String::new()
+    let refused = match (c.connection_errors > 0.0, c.unanswered > 0.0) {
+        (false, false) => String::new(),
+        (true, false) => format!(" (with {:.0} connection errors)", c.connection_errors),
+        (false, true) => format!(" (with {:.0} never answered: the ALB's 504s)", c.unanswered),
+        (true, true) => format!(
+            " (with {:.0} connection errors, {:.0} never answered: the ALB's 504s)",
+            c.connection_errors, c.unanswered
+        ),
     };
     let gates: String = look
         .m
