@@ -481,6 +481,59 @@ async fn sigterm_during_the_bake_stops_the_deployment_with_rollback_before_exiti
     }
 }
 
+/// SIGTERM while ECS is in CLEAN_UP (issue 29, item 9): the previous revision's tasks are
+/// already stopping, so a rollback would send production to their draining target group (the
+/// simulator answers that with 503s until they are started again). The run leaves ECS to
+/// finish, says so, and never calls StopServiceDeployment.
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_in_clean_up_leaves_ecs_to_finish_rather_than_send_production_to_draining_tasks() {
+    let aws = Aws::new("native_cleanup").await;
+    let n = native(&aws, "native-cu", blue_green(0)).await;
+    aws.push_image(&n.repo, "v2").await;
+    let before = n.running(&aws).await;
+    let image = Aws::image_uri(&n.repo, "v2");
+    let child = spawn_action(&aws, &inputs(&n, &image, &[]), &[]);
+    let ecs = aws_sdk_ecs::Client::new(&aws.config);
+    let t = Instant::now();
+    loop {
+        let stopping = ecs
+            .list_tasks()
+            .cluster(&n.cluster)
+            .service_name(&n.service)
+            .desired_status(ecs::DesiredStatus::Stopped)
+            .send()
+            .await
+            .expect("ListTasks");
+        let in_clean_up = Sim::shared()
+            .get("/_sim/events")
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|e| {
+                e["type"] == "service_deployment_stage"
+                    && e["stage"] == "CLEAN_UP"
+                    && e["arn"].as_str().is_some_and(|a| a.contains("c-native-cu"))
+            });
+        if in_clean_up && !stopping.task_arns().is_empty() {
+            break;
+        }
+        assert!(t.elapsed() < Duration::from_secs(90), "never reached CLEAN_UP");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    child.signal("TERM");
+    let run = child.wait();
+    assert_eq!(run.output("outcome"), "cancelled", "{}", run.stdout);
+    assert!(run.stdout.contains("CLEAN_UP"), "{}", run.stdout);
+    let calls = mutations(&aws.access_key);
+    assert!(!calls.contains(&"StopServiceDeployment".to_string()), "{calls:?}");
+    // ECS finishes with production on the new revision.
+    let t = Instant::now();
+    while n.weights(&aws, &n.prod_rule).await != (0, 100) || n.running(&aws).await == before {
+        assert!(t.elapsed() < Duration::from_secs(30), "ECS never finished");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_pause_hook_pauses_the_run_and_a_gated_rerun_continues_it() {
     let aws = Aws::new("native_pause").await;

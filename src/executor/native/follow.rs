@@ -311,6 +311,15 @@ async fn stop(
     } else {
         failure.summary()
     };
+    if super::clean_up::in_clean_up(ports, &target.arn).await {
+        let (kind, status) = super::clean_up::left_to_finish(failure, cancelled);
+        log::warning(
+            "Not rolled back",
+            "ECS is in CLEAN_UP, stopping the previous revision's tasks; it is left to finish",
+        );
+        windows.close_all(ports, &format!("fail: {why}; left to ECS in CLEAN_UP"));
+        return ended(kind, status, Some(why), windows.timeline);
+    }
     log::info("Roll back: StopServiceDeployment with ROLLBACK");
     windows.close_all(ports, &format!("fail: {why}"));
     let timeline = windows.timeline;

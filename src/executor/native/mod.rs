@@ -11,6 +11,7 @@
 //!    a test-traffic PAUSE hook, a timeout or a signal stops it with ROLLBACK, and ECS puts
 //!    traffic back server-side (its alarm rollback keeps protecting even if this job dies).
 
+mod clean_up;
 pub(crate) mod follow;
 mod pause;
 mod resume;
