@@ -264,12 +264,27 @@ def _shift_target(sd: dict) -> float:
     return 100.0
 
 
+# requestedProductionTrafficWeight is "a snapshot … [that] may not reflect real-time changes"
+# (API Reference, ServiceRevisionSummary). AWS gives no figure: the simulator's snapshot catches
+# up with the listener rule a CloudWatch minute after each shift, the less forgiving reading
+# for anyone who takes it as live (issue 29, item 7).
+SNAPSHOT_LAG = 60.0
+
+
+def _snapshot(sd: dict) -> None:
+    """The requested weights catch up with the rule once their lag has passed."""
+    due = sd.get("sim_snapshot")
+    if due and sim.now >= due[0]:
+        sd["targetServiceRevision"]["requestedProductionTrafficWeight"] = due[1]
+        sd["sourceServiceRevisions"][0]["requestedProductionTrafficWeight"] = 100.0 - due[1]
+        sd["sim_snapshot"] = None
+
+
 def _shift(service, sd: dict, weight: float) -> None:
     if weight == sd["sim_weight"]:
         return
     sd["sim_weight"], sd["sim_weight_at"] = weight, sim.now
-    sd["targetServiceRevision"]["requestedProductionTrafficWeight"] = weight
-    sd["sourceServiceRevisions"][0]["requestedProductionTrafficWeight"] = 100.0 - weight
+    sd["sim_snapshot"] = (sim.now + SNAPSHOT_LAG, weight)
     adv = _lb(service).get("advancedConfiguration") or {}
     green = int(round(weight))
     _set_rule(service, adv.get("productionListenerRule"), {sd["sim_blue_tg"]: 100 - green, sd["sim_green_tg"]: green})
@@ -343,6 +358,9 @@ def _tick_rollback(backend, service, sd: dict) -> None:
 
 
 def _finish(sd: dict, status: str) -> None:
+    if sd.get("sim_snapshot"):  # a finished deployment's snapshot is its last word
+        sd["sim_snapshot"] = (sim.now, sd["sim_snapshot"][1])
+        _snapshot(sd)
     sd["status"], sd["finishedAt"], sd["updatedAt"] = status, _stamp(), _stamp()
     sim.record("service_deployment_finished", arn=sd["serviceDeploymentArn"], status=status)
 
@@ -361,6 +379,7 @@ def tick_service(backend, service) -> bool:
         _tick_rollback(backend, service, sd)
     else:
         _tick_forward(backend, service, sd)
+    _snapshot(sd)
     r._update_counts(backend, service)
     green = [t for t in _green_tasks(backend, service, sd) if t.live]
     sd["targetServiceRevision"]["runningTaskCount"] = sum(t.last_status == "RUNNING" for t in green)

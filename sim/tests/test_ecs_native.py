@@ -92,7 +92,10 @@ def test_canary_holds_its_percent_then_stop_rolls_back(sim):
     sim.wait(lambda: rule_weights(elb, r["prod"], r) == (90, 10), timeout=20, what="the canary weight")
     sd = sd_of(ecs, arn)
     assert sd["lifecycleStage"] == "PRODUCTION_TRAFFIC_SHIFT"
-    assert sd["targetServiceRevision"]["requestedProductionTrafficWeight"] == 10.0
+    # The requested weight is a snapshot: it catches up with the rule a minute later.
+    assert sd["targetServiceRevision"]["requestedProductionTrafficWeight"] in (0.0, 10.0)
+    sim.wait(lambda: sd_of(ecs, arn)["targetServiceRevision"]["requestedProductionTrafficWeight"] == 10.0,
+             what="the snapshot to catch up")
     # A second UpdateService is refused while this one runs.
     with pytest.raises(ClientError) as e:
         ecs.update_service(cluster="c1", service="cn", taskDefinition=register(ecs, "repo/cn:v3", family="cn"))
@@ -184,3 +187,19 @@ def test_native_strategies_are_validated(sim):
                            deploymentConfiguration={"strategy": "CANARY"})
     assert "load balancer" in str(e.value)
     assert ecs.list_services(cluster="c1")["serviceArns"] == []
+
+
+def test_the_requested_weight_is_a_snapshot_that_lags_the_rule(sim):
+    """API Reference, ServiceRevisionSummary.requestedProductionTrafficWeight: "a snapshot …
+    may not reflect real-time changes". The simulator's catches up a simulated minute late."""
+    sim.call("PUT", "/_sim/config", {"time_scale": 60})
+    ecs, elb, r = native_service(sim, "snap", "CANARY",
+                                 {"canaryConfiguration": {"canaryPercent": 20.0, "canaryBakeTimeInMinutes": 10}})
+    ecs.update_service(cluster="c1", service="snap", taskDefinition=register(ecs, "repo/snap:v2", family="snap"))
+    arn = service_deployment(sim, ecs, "snap")
+    sim.wait(lambda: rule_weights(elb, r["prod"], r) == (80, 20), timeout=60, what="the canary weight on the rule")
+    seen_at = time.time()
+    assert sd_of(ecs, arn)["targetServiceRevision"]["requestedProductionTrafficWeight"] == 0.0
+    sim.wait(lambda: sd_of(ecs, arn)["targetServiceRevision"]["requestedProductionTrafficWeight"] == 20.0,
+             what="the snapshot to catch up")
+    assert time.time() - seen_at > 0.5, "a simulated minute late (1 s at scale 60)"

@@ -152,6 +152,7 @@ pub async fn follow(
     let mut pauses = super::pause::StepPauses::default();
     let every = cfg.poll_interval.min(pc.bake.interval);
     let mut stop_reason: Option<(Failure, bool)> = None; // (why, cancelled)
+    let mut live = 0.0; // the new revision's share of the production rule, as last read
     loop {
         if *cancel.borrow() {
             stop_reason = Some((
@@ -164,7 +165,14 @@ pub async fn follow(
         if stop_reason.is_none() {
             // Reads are raced with the signal: a slow answer never delays the rollback.
             let read = super::super::cancel::race(cancel, ports.ecs.service_deployment(&target.arn)).await;
-            if let Some(Ok(view)) = read {
+            if let Some(Ok(mut view)) = read {
+                // The requested weight is a snapshot that "may not reflect real-time changes"
+                // (API Reference): the weight acted on is the production rule's own, or the
+                // last one read from it when the rule cannot be read.
+                if let Some(Some(w)) = super::super::cancel::race(cancel, live_weight(ports, setup, target)).await {
+                    live = w;
+                }
+                view.production_weight = live;
                 let line = format!(
                     "{}: {} {} ({}% of production on the new revision)",
                     target.service, view.status, view.stage, view.production_weight
@@ -293,6 +301,19 @@ pub async fn follow(
         }
         sleep_or_cancel(ports, every, cancel).await;
     }
+}
+
+/// The new revision's share (percent) of the production listener rule now; None if the rule
+/// could not be read.
+pub(super) async fn live_weight(ports: &Ports<'_>, setup: &NativeSetup, target: &Target) -> Option<f64> {
+    let fw = ports
+        .router
+        .forward_weights(&TrafficSplitRef::Rule(setup.production_rule.clone()))
+        .await
+        .ok()?;
+    let green = f64::from(fw.weight_of(&target.green_tg).unwrap_or(0));
+    let total: f64 = fw.weights.iter().map(|(_, w)| f64::from(*w)).sum();
+    Some(if total > 0.0 { 100.0 * green / total } else { 0.0 })
 }
 
 /// StopServiceDeployment with ROLLBACK, then ECS's rollback waited out (briefly on a signal).
