@@ -2,7 +2,7 @@
 //! powerful past it. Looks after every minute, the most often the action could.
 
 use super::*;
-use crate::domain::seeded::Rng;
+use crate::domain::seeded::{share, Rng};
 
 const ALPHA: f64 = 0.05;
 
@@ -27,13 +27,6 @@ fn caught_at(rng: &mut Rng, per_minute: f64, p: f64) -> Option<usize> {
         }
     }
     None
-}
-
-fn share(runs: usize, mut f: impl FnMut() -> Option<usize>) -> (f64, usize) {
-    let mut hits: Vec<usize> = (0..runs).filter_map(|_| f()).collect();
-    hits.sort_unstable();
-    let median = hits.get(hits.len() / 2).copied().unwrap_or(usize::MAX);
-    (hits.len() as f64 / runs as f64, median)
 }
 
 #[test]

@@ -29,6 +29,15 @@ impl Rng {
     }
 }
 
+/// Of `runs` seeded trials, the share that stopped (`f` gives the minute it did) and the median
+/// minute among those (usize::MAX when none did): how the evidence processes' tests read.
+pub fn share(runs: usize, mut f: impl FnMut() -> Option<usize>) -> (f64, usize) {
+    let mut hits: Vec<usize> = (0..runs).filter_map(|_| f()).collect();
+    hits.sort_unstable();
+    let median = hits.get(hits.len() / 2).copied().unwrap_or(usize::MAX);
+    (hits.len() as f64 / runs as f64, median)
+}
+
 /// The smallest k with P(X ≤ k) ≥ u, X ~ Bin(n, p): statrs's distribution function, bisected.
 /// Shared by the seeded draws and the judges' Monte Carlo, which keeps each minute's `u` so
 /// every judge sees the same world.

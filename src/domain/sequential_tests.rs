@@ -2,7 +2,7 @@
 //! powerful at 2×. Looks after every minute, the most often the action could.
 
 use super::*;
-use crate::domain::seeded::Rng;
+use crate::domain::seeded::{share, Rng};
 
 const S: Settings = Settings {
     null_ratio: 1.1,
@@ -37,13 +37,6 @@ fn first(rng: &mut Rng, per_minute: f64, stable_rate: f64, ratio: f64, stop: Cal
         }
     }
     None
-}
-
-fn share(runs: usize, mut f: impl FnMut() -> Option<usize>) -> (f64, usize) {
-    let mut hits: Vec<usize> = (0..runs).filter_map(|_| f()).collect();
-    hits.sort_unstable();
-    let median = hits.get(hits.len() / 2).copied().unwrap_or(usize::MAX);
-    (hits.len() as f64 / runs as f64, median)
 }
 
 #[test]
