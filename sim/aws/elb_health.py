@@ -84,7 +84,7 @@ def tick(_dt: float) -> None:
             for target_id in tg.targets:  # registered through the API
                 hs.setdefault(target_id, TargetHealth("initial", sim.now, target_id))
             for target_id, th in list(hs.items()):
-                if target_id not in tg.targets:  # DeregisterTargets through the API
+                if target_id not in tg.targets:  # gone another way (the group's targets replaced)
                     del hs[target_id]
                 elif th.state == "initial" and sim.now >= th.since + th.scenario.health_seconds:
                     th.state = "unhealthy" if th.scenario.unhealthy else "healthy"
@@ -117,13 +117,35 @@ _orig_health_for = FakeTargetGroup.health_for
 
 
 def _health_for(self, target, ec2_backend):
-    th = health(self).get(target["Id"])
-    if th is None or target["Id"] not in self.targets:
+    if target["Id"] not in self.targets:
         return _orig_health_for(self, target, ec2_backend)
+    # A target registered through the API since the last tick is `initial` already (moto would
+    # call it healthy at once).
+    th = health(self).setdefault(target["Id"], TargetHealth("initial", sim.now, target["Id"]))
     t = self.targets[target["Id"]]
     reason, description = REASONS[th.state]
     return FakeHealthStatus(t["Id"], t["Port"], self.health_check_port, th.state, reason, description)
 
 
+def _deregister_targets(self, target_group_arn, instances):
+    """DeregisterTargets: a registered target drains for the group's deregistration delay (no
+    new requests, `draining` in DescribeTargetHealth), then is gone, as ECS's own deregistration
+    does here; moto removed it at once (issue 29, item 3). Source: Elastic Load Balancing User
+    Guide, "Deregistration delay" ("Elastic Load Balancing stops sending requests to targets
+    that are deregistering … the target is in the draining state")."""
+    from moto.elbv2.exceptions import InvalidTargetError, TargetGroupNotFoundError
+
+    tg = self.target_groups.get(target_group_arn)
+    if tg is None:
+        raise TargetGroupNotFoundError()
+    for target in instances:
+        if target["Id"] not in tg.targets:
+            raise InvalidTargetError()
+    for target in instances:
+        health(tg).setdefault(target["Id"], TargetHealth("initial", sim.now, target["Id"]))
+        begin_draining(tg, target["Id"])
+
+
 def install() -> None:
     FakeTargetGroup.health_for = _health_for
+    elbv2_models.ELBv2Backend.deregister_targets = _deregister_targets
