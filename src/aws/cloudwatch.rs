@@ -166,8 +166,13 @@ impl Metrics for CloudWatchMetrics {
                     p99_ms: at(&p99, *t).map(|s| s * 1000.0),
                     connection_errors,
                     unhealthy_hosts: at(&unhealthy, *t).unwrap_or(0.0),
-                    slow: slow_above
-                        .map(|_| at(&fast, *t).map_or(0.0, |pct| (answered * (100.0 - pct) / 100.0).round().max(0.0))),
+                    // A minute with answered requests but no percentile rank is no evidence
+                    // (None), never "none slower".
+                    slow: slow_above.and_then(|_| match at(&fast, *t) {
+                        Some(pct) => Some((answered * (100.0 - pct) / 100.0).round().max(0.0)),
+                        None if answered <= 0.0 => Some(0.0),
+                        None => None,
+                    }),
                 }
             })
             .collect();

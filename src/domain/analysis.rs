@@ -193,6 +193,15 @@ pub fn judge(m: &Measurement, t: &Thresholds) -> Verdict {
 /// "5xx rate 8.1%", saying how many of the failures were the ALB's connection errors.
 fn rate_of(w: &TargetGroupMetrics) -> String {
     let rate = pct(w.error_rate().unwrap_or(0.0));
+    match elb_side_failures(w) {
+        None => format!("5xx rate {rate}"),
+        Some(parts) => format!("5xx rate {rate} ({parts})"),
+    }
+}
+
+/// "98 connection errors, 12 never answered: the ALB's 504s": the failures the load balancer
+/// answered itself, which no target's 5xx shows; None when there were none.
+pub fn elb_side_failures(w: &TargetGroupMetrics) -> Option<String> {
     let mut parts = Vec::new();
     if w.connection_errors > 0.0 {
         parts.push(format!("{} connection errors", count(w.connection_errors)));
@@ -200,10 +209,7 @@ fn rate_of(w: &TargetGroupMetrics) -> String {
     if w.unanswered > 0.0 {
         parts.push(format!("{} never answered: the ALB's 504s", count(w.unanswered)));
     }
-    match parts.is_empty() {
-        true => format!("5xx rate {rate}"),
-        false => format!("5xx rate {rate} ({})", parts.join(", ")),
-    }
+    (!parts.is_empty()).then(|| parts.join(", "))
 }
 
 /// The absolute gates a window breaks, if any ("5xx rate 10.2% > 5.0%").

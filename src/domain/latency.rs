@@ -63,10 +63,6 @@ impl SlowEvidence {
         self.minutes.observe_read(read);
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.minutes.is_empty()
-    }
-
     fn log_ratio(&self, p1: f64) -> f64 {
         let p0 = OBJECTIVE_SHARE;
         self.minutes

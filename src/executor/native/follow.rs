@@ -305,7 +305,7 @@ pub async fn follow(
 
 /// The new revision's share (percent) of the production listener rule now; None if the rule
 /// could not be read.
-pub(super) async fn live_weight(ports: &Ports<'_>, setup: &NativeSetup, target: &Target) -> Option<f64> {
+async fn live_weight(ports: &Ports<'_>, setup: &NativeSetup, target: &Target) -> Option<f64> {
     let fw = ports
         .router
         .forward_weights(&TrafficSplitRef::Rule(setup.production_rule.clone()))

@@ -11,7 +11,9 @@ use super::super::{log, Cancel, StepRecord};
 use super::comparison::{compare_step, Call};
 use super::look::{look, Look};
 use super::{Ended, Flow, Run};
-use crate::domain::analysis::{judge, thousands, FiringAlarm, StepAnalysis, StepStatus, TargetGroupMetrics, Verdict};
+use crate::domain::analysis::{
+    elb_side_failures, judge, thousands, FiringAlarm, StepAnalysis, StepStatus, TargetGroupMetrics, Verdict,
+};
 use crate::domain::report::Comparison;
 use crate::domain::rollout::Failure;
 use crate::domain::sequential::Call as Evidence;
@@ -252,15 +254,7 @@ fn summary(c: &TargetGroupMetrics, look: &Look) -> String {
         .map(|r| format!("{:.2}%", r * 100.0))
         .unwrap_or_else(|| "n/a".into());
     let p99 = c.p99_ms.map(|p| format!("{p:.0} ms")).unwrap_or_else(|| "n/a".into());
-    let refused = match (c.connection_errors > 0.0, c.unanswered > 0.0) {
-        (false, false) => String::new(),
-        (true, false) => format!(" (with {:.0} connection errors)", c.connection_errors),
-        (false, true) => format!(" (with {:.0} never answered: the ALB's 504s)", c.unanswered),
-        (true, true) => format!(
-            " (with {:.0} connection errors, {:.0} never answered: the ALB's 504s)",
-            c.connection_errors, c.unanswered
-        ),
-    };
+    let refused = elb_side_failures(c).map_or(String::new(), |f| format!(" (with {f})"));
     let gates: String = look
         .m
         .gates
