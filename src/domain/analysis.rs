@@ -202,12 +202,17 @@ fn rate_of(w: &TargetGroupMetrics) -> String {
 /// "98 connection errors, 12 never answered: the ALB's 504s": the failures the load balancer
 /// answered itself, which no target's 5xx shows; None when there were none.
 pub fn elb_side_failures(w: &TargetGroupMetrics) -> Option<String> {
+    elb_side_text(w.connection_errors, w.unanswered)
+}
+
+/// The same wording from the two counts (the comparison keeps them per minute).
+pub fn elb_side_text(connection_errors: f64, unanswered: f64) -> Option<String> {
     let mut parts = Vec::new();
-    if w.connection_errors > 0.0 {
-        parts.push(format!("{} connection errors", count(w.connection_errors)));
+    if connection_errors > 0.0 {
+        parts.push(format!("{} connection errors", count(connection_errors)));
     }
-    if w.unanswered > 0.0 {
-        parts.push(format!("{} never answered: the ALB's 504s", count(w.unanswered)));
+    if unanswered > 0.0 {
+        parts.push(format!("{} never answered: the ALB's 504s", count(unanswered)));
     }
     (!parts.is_empty()).then(|| parts.join(", "))
 }

@@ -192,6 +192,8 @@ pub fn paired(canary: &[MinuteMetrics], stable: &[MinuteMetrics]) -> Vec<(u64, s
                     canary_errors: c.errors_5xx + c.connection_errors + c.unanswered,
                     stable_requests: s.requests,
                     stable_errors: s.errors_5xx + s.connection_errors + s.unanswered,
+                    canary_connection_errors: c.connection_errors,
+                    canary_unanswered: c.unanswered,
                 },
             ))
         })
@@ -282,5 +284,34 @@ mod tests {
         };
         assert_eq!(sim.label(at(38_461)), "10:41:01");
         assert_eq!(sim.minutes(at(38_461), at(38_463)).len(), 2);
+    }
+
+    #[test]
+    fn a_compared_reason_names_the_albs_own_failures_among_the_canarys() {
+        use crate::domain::sequential::{Evidence, Settings};
+        let mut canary = m(60, 55.0, 0.0);
+        canary.connection_errors = 4.0;
+        canary.unanswered = 1.0;
+        let pairs = paired(&[canary], &[m(60, 1_153.0, 0.0)]);
+        assert_eq!(
+            pairs[0].1.canary_errors, 5.0,
+            "the ALB's failures count as the canary's 5xx"
+        );
+        let mut e = Evidence::default();
+        // The newest minute counts once a second read gives it unchanged.
+        e.observe_read(&pairs);
+        e.observe_read(&pairs);
+        let text = e
+            .read(&Settings {
+                null_ratio: 1.1,
+                alpha: 0.05,
+            })
+            .describe();
+        assert!(
+            text.starts_with(
+                "5xx 5 of 55 (with 4 connection errors, 1 never answered: the ALB's 504s) against 0 of 1,153"
+            ),
+            "{text}"
+        );
     }
 }

@@ -30,6 +30,10 @@ pub struct MinuteCounts {
     pub canary_errors: f64,
     pub stable_requests: f64,
     pub stable_errors: f64,
+    /// Of the canary's errors, the ALB's connection errors and the requests it never got an
+    /// answer to: counted in `canary_errors`, kept apart so a reason can name them.
+    pub canary_connection_errors: f64,
+    pub canary_unanswered: f64,
 }
 
 impl MinuteCounts {
@@ -104,6 +108,8 @@ pub struct Reading {
     /// Totals over the compared minutes.
     pub canary: (f64, f64),
     pub stable: (f64, f64),
+    /// Of the canary's errors: connection errors and requests never answered.
+    pub canary_elb_side: (f64, f64),
     pub minutes: usize,
 }
 
@@ -181,6 +187,7 @@ impl Evidence {
             tolerance: tau,
             canary: (sum(|m| m.canary_errors), sum(|m| m.canary_requests)),
             stable: (sum(|m| m.stable_errors), sum(|m| m.stable_requests)),
+            canary_elb_side: (sum(|m| m.canary_connection_errors), sum(|m| m.canary_unanswered)),
             minutes: self.minutes.len(),
         }
     }
@@ -204,8 +211,11 @@ impl Reading {
     pub fn describe(&self) -> String {
         let n = super::analysis::thousands;
         let e = evidence_text;
+        let (connection_errors, unanswered) = self.canary_elb_side;
+        let elb_side = super::analysis::elb_side_text(connection_errors, unanswered)
+            .map_or(String::new(), |f| format!(" (with {f})"));
         format!(
-            "5xx {} of {} against {} of {} over {} minutes; evidence the canary's 5xx rate is above {:.2}× the stable version's {}, that it is below {:.2}× {} (a decision needs {:.0})",
+            "5xx {} of {}{elb_side} against {} of {} over {} minutes; evidence the canary's 5xx rate is above {:.2}× the stable version's {}, that it is below {:.2}× {} (a decision needs {:.0})",
             n(self.canary.0),
             n(self.canary.1),
             n(self.stable.0),

@@ -30,6 +30,7 @@ fn first(rng: &mut Rng, per_minute: f64, stable_rate: f64, ratio: f64, stop: Cal
                 canary_errors: rng.binomial_count(a as u64, stable_rate * ratio),
                 stable_requests: b,
                 stable_errors: rng.binomial_count(b as u64, stable_rate),
+                ..Default::default()
             },
         );
         if e.read(&S).call() == stop {
@@ -117,6 +118,7 @@ fn a_later_read_of_a_minute_replaces_the_earlier_one() {
         canary_errors: 50.0,
         stable_requests: 1000.0,
         stable_errors: 10.0,
+        ..Default::default()
     };
     e.observe(60, partial);
     assert_eq!(e.read(&S).call(), Call::Worse);
@@ -138,6 +140,7 @@ fn the_newest_minute_counts_once_a_later_one_is_published_or_it_is_read_again_un
         canary_errors: errors,
         stable_requests: 1000.0,
         stable_errors: 10.0,
+        ..Default::default()
     };
     let mut e = Evidence::default();
     e.observe_read(&[(0, m(1.0)), (60, m(30.0))]);
@@ -160,6 +163,7 @@ fn the_newest_evidence_is_the_newest_minute_with_errors_on_both_sides_serving() 
         canary_errors: errors,
         stable_requests,
         stable_errors: 0.0,
+        ..Default::default()
     };
     let mut e = Evidence::default();
     assert_eq!(e.newest_evidence(), None);

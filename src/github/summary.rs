@@ -339,6 +339,7 @@ mod tests {
                 tolerance: 2.0,
                 canary: (122.0, 1502.0),
                 stable: (285.0, 28_538.0),
+                canary_elb_side: (0.0, 0.0),
                 minutes: 9,
             },
             latency: Some(Latency {

@@ -94,6 +94,7 @@ mod tests {
                     canary_errors,
                     stable_requests: 5700.0,
                     stable_errors: 57.0,
+                    ..Default::default()
                 },
             );
         }
