@@ -75,6 +75,13 @@ async fn a_healthy_canary_with_early_pass_ends_its_steps_before_their_bake_time(
     assert!(run
         .stdout
         .contains("analysis at 25%: not worse than the stable version"));
+    // Latency is compared too, against the stable version's p99 from before the rollout, and
+    // a canary as fast as it is not called slower.
+    assert!(
+        run.stdout.contains("; requests slower than the stable version's "),
+        "{}",
+        run.stdout
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -88,13 +95,16 @@ async fn a_canary_slower_than_the_stable_version_in_every_minute_fails_on_latenc
     let digest = aws.push_image(&s.repo, "v2").await;
     let image = Aws::image_uri(&s.repo, "v2");
     // No 5xx and no latency gate (max-p99-latency empty): only the comparison can see a p99
-    // of 160 ms against the stable version's 50 ms.
+    // of 160 ms against the stable version's 50 ms, by its share of the requests slower than
+    // the stable version's p99 from before the rollout.
     Sim::shared().scenario(&digest, serde_json::json!({"p99_ms": 160, "mean_ms": 40}));
     let run = run_action(&aws, &inputs(&s, &image, &[("bake-time", "12s")]), &[]);
     run.assert_code(1);
     let reason = run.output("rolled-back-reason");
     assert!(
-        reason.contains("worse than the stable version") && reason.contains("Mann-Whitney"),
+        reason.contains("analysis failed at 25% traffic")
+            && reason.contains("slower than the stable version: ")
+            && reason.contains("p99 from before the rollout"),
         "{reason}\n{}",
         run.stdout
     );

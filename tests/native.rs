@@ -242,10 +242,25 @@ async fn caught_by(
     extra: &[(&str, &str)],
     why: &str,
 ) {
+    let bad = serde_json::json!({"error_rate": 0.2});
+    caught_by_scenario(test, config, (weight, bad), extra, why).await;
+}
+
+/// As `caught_by`, with the new revision behaving as `scenario` says.
+async fn caught_by_scenario(
+    test: &str,
+    config: ecs::builders::DeploymentConfigurationBuilder,
+    (weight, scenario): (u8, serde_json::Value),
+    extra: &[(&str, &str)],
+    why: &str,
+) {
     let aws = Aws::new(&test.replace('-', "_")).await;
     let n = native(&aws, test, config).await;
+    // A service in production has served long before a deploy: give the stable revision five
+    // of CloudWatch's minutes (5 s at the tests' 60×), the latency comparison's reference.
+    tokio::time::sleep(Duration::from_secs(5)).await;
     let bad = aws.push_image(&n.repo, "bad").await;
-    Sim::shared().scenario(&bad, serde_json::json!({"error_rate": 0.2}));
+    Sim::shared().scenario(&bad, scenario);
     let before = n.running(&aws).await;
     let image = Aws::image_uri(&n.repo, "bad");
     let run = run_action(&aws, &inputs(&n, &image, extra), &[]);
@@ -421,6 +436,23 @@ async fn a_bad_canary_is_caught_by_the_comparison_and_rolled_back_by_ecs() {
         20,
         &compare,
         "worse than the stable version",
+    )
+    .await;
+}
+
+/// `judge: compare` without `max-p99-latency` on ECS's own canary: a new revision with no 5xx
+/// but a p99 of 160 ms against the stable version's 50 ms is caught by its share of the
+/// requests slower than the stable version's p99 from before the rollout.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slow_canary_is_caught_by_the_latency_comparison_and_rolled_back_by_ecs() {
+    let compare = [("judge", "compare"), ("max-5xx-rate", "off")];
+    let slow = serde_json::json!({"p99_ms": 160, "mean_ms": 40});
+    caught_by_scenario(
+        "native-slow",
+        canary(20.0, 10, 2),
+        (20, slow),
+        &compare,
+        "slower than the stable version: ",
     )
     .await;
 }

@@ -10,6 +10,7 @@
 
 mod judges;
 mod latency;
+mod slower;
 mod world;
 
 use judges::{rollout, Judge, Outcome};
@@ -43,6 +44,7 @@ fn main() {
     let n: u64 = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(1000);
     if std::env::args().any(|a| a == "--only-latency") {
         latency::table(n);
+        slower::table(n);
         return;
     }
     println!("Seeded rollouts per cell: {n} (steps 5/10/25/50/100%, 5-minute bakes, 30 s looks, metrics-delay 5m)\n");
@@ -90,4 +92,5 @@ fn main() {
         }
     }
     latency::table(n.min(1000));
+    slower::table(n.min(1000));
 }

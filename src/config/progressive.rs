@@ -191,10 +191,11 @@ fn validate_shaped(
             None
         }
     });
-    // With a latency gate, the rollout's chance of a false rollback is shared by the 5xx test
-    // and the latency test, half each, so together they keep `judge-confidence`.
+    // The rollout's chance of a false rollback is shared by the 5xx test and the latency test
+    // (against `max-p99-latency`, or else against the stable version's p99), half each, so
+    // together they keep `judge-confidence`.
     let compare = compare_judge(raw, errors).map(|cj| CompareJudge {
-        alpha: if max_p99.is_some() { cj.alpha / 2.0 } else { cj.alpha },
+        alpha: cj.alpha / 2.0,
         ..cj
     });
     let mut rate_input = |v: &Option<String>, input: &str, default: Option<f64>| match given(v) {

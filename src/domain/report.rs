@@ -41,12 +41,19 @@ pub struct StepRecord {
 }
 
 /// The canary against the stable version at a step's last look (`judge: compare`): the
-/// rollout's sequential evidence on the error rates so far, and the step's per-minute p99
-/// comparison when both sides had enough minutes.
+/// rollout's sequential evidence on the error rates so far, and on the requests slower than
+/// the stable version's p99 from before the rollout once that limit is known.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Comparison {
     pub errors: super::sequential::Reading,
-    pub latency: Option<super::compare::Latency>,
+    pub latency: Option<SlowerReading>,
+}
+
+/// The latency comparison's evidence, and the limit its requests were counted slower than.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SlowerReading {
+    pub reading: super::sequential::Reading,
+    pub limit_ms: f64,
 }
 
 /// What a chain run did.

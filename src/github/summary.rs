@@ -326,30 +326,30 @@ mod tests {
 
     #[test]
     fn a_compared_timeline_shows_both_sides_and_the_boundary() {
-        use crate::domain::compare::Latency;
-        use crate::domain::report::Comparison;
+        use crate::domain::report::{Comparison, SlowerReading};
         use crate::domain::sequential::Reading;
         let mut steps = rolled_back_canary().timeline;
+        let errors = Reading {
+            worse: 41_250.0,
+            not_worse: 0.01,
+            needs: 20.0,
+            null_ratio: 1.1,
+            tolerance: 2.0,
+            canary: (122.0, 1502.0),
+            stable: (285.0, 28_538.0),
+            canary_elb_side: (0.0, 0.0),
+            minutes: 9,
+        };
         steps[1].comparison = Some(Comparison {
-            errors: Reading {
-                worse: 41_250.0,
-                not_worse: 0.01,
-                needs: 20.0,
-                null_ratio: 1.1,
-                tolerance: 2.0,
-                canary: (122.0, 1502.0),
-                stable: (285.0, 28_538.0),
-                canary_elb_side: (0.0, 0.0),
-                minutes: 9,
-            },
-            latency: Some(Latency {
-                slower: false,
-                p_value: 0.41,
-                needs_below: 0.005,
-                canary_minutes: 5,
-                baseline_minutes: 5,
-                canary_median_ms: 182.0,
-                baseline_median_ms: 179.0,
+            errors,
+            latency: Some(SlowerReading {
+                reading: Reading {
+                    worse: 0.4,
+                    canary: (15.0, 1380.0),
+                    stable: (280.0, 28_000.0),
+                    ..errors
+                },
+                limit_ms: 182.3,
             }),
         });
         let md = timeline(&steps, None);
@@ -360,7 +360,7 @@ mod tests {
             "{md}"
         );
         assert!(
-            md.contains("182 ms (5) vs 179 ms (5) | 0.4100 (needs < 0.0050)"),
+            md.contains("| past 182 ms: 15 of 1380 (1.09%) vs 280 of 28000 (1.00%) | 0.4 (above 1.10×) |"),
             "{md}"
         );
         // The chart: both steps' rates; no stable line, as step 1 had no comparison.

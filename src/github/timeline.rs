@@ -50,26 +50,35 @@ fn rate((errors, requests): (f64, f64)) -> f64 {
 
 /// `judge: compare`'s numbers at each step's end: each side's 5xx and requests over the rollout
 /// so far, the evidence that the new version is worse and that it is not, against what a
-/// decision needs, and the step's per-minute p99 comparison.
+/// decision needs, and the same for the requests slower than the stable version's p99.
 fn evidence_table(steps: &[StepRecord]) -> String {
     let mut md = String::from(
-        "\n**Canary against the stable version** (`judge: compare`)\n\n| Step | New: 5xx of requests, so far | Stable: 5xx of requests, so far | Evidence: worse | Evidence: not worse | A decision needs | p99 per minute (median, new vs stable) | Mann-Whitney p |\n|---|---|---|---|---|---|---|---|\n",
+        "\n**Canary against the stable version** (`judge: compare`)\n\n| Step | New: 5xx of requests, so far | Stable: 5xx of requests, so far | Evidence: worse | Evidence: not worse | A decision needs | Slower than the stable p99: new vs stable, so far | Evidence: slower |\n|---|---|---|---|---|---|---|---|\n",
     );
     for (i, s) in steps.iter().enumerate() {
         let Some(c) = &s.comparison else { continue };
         let e = &c.errors;
-        let (p99, p) = match &c.latency {
-            Some(l) => (
-                format!(
-                    "{:.0} ms ({}) vs {:.0} ms ({})",
-                    l.canary_median_ms, l.canary_minutes, l.baseline_median_ms, l.baseline_minutes
-                ),
-                format!("{:.4} (needs < {:.4})", l.p_value, l.needs_below),
-            ),
-            None => ("too few minutes".into(), "—".into()),
+        let (slow, evidence) = match &c.latency {
+            Some(l) => {
+                let r = &l.reading;
+                (
+                    format!(
+                        "past {:.0} ms: {:.0} of {:.0} ({:.2}%) vs {:.0} of {:.0} ({:.2}%)",
+                        l.limit_ms,
+                        r.canary.0,
+                        r.canary.1,
+                        rate(r.canary) * 100.0,
+                        r.stable.0,
+                        r.stable.1,
+                        rate(r.stable) * 100.0
+                    ),
+                    format!("{} (above {:.2}×)", evidence_text(r.worse), r.null_ratio),
+                )
+            }
+            None => ("no reference p99 yet".into(), "—".into()),
         };
         md.push_str(&format!(
-            "| {} | {:.0} of {:.0} ({:.2}%) | {:.0} of {:.0} ({:.2}%) | {} (above {:.2}×) | {} (below {:.2}×) | {:.0} | {p99} | {p} |\n",
+            "| {} | {:.0} of {:.0} ({:.2}%) | {:.0} of {:.0} ({:.2}%) | {} (above {:.2}×) | {} (below {:.2}×) | {:.0} | {slow} | {evidence} |\n",
             i + 1,
             e.canary.0,
             e.canary.1,

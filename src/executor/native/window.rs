@@ -78,6 +78,8 @@ pub(crate) struct Windows {
     evidence: crate::domain::sequential::Evidence,
     /// The rollout's latency evidence against `max-p99-latency`, every window's.
     slow: crate::domain::latency::SlowEvidence,
+    /// Without `max-p99-latency`, the rollout's latency against the stable version's.
+    slower: crate::domain::slower::SlowerEvidence,
 }
 
 impl Windows {
@@ -127,12 +129,13 @@ impl Windows {
         pc: &ProgressiveConfig,
         target: &Target,
     ) -> Option<(u8, String)> {
-        let (started, evidence, slow) = (self.started, &mut self.evidence, &mut self.slow);
+        let (started, evidence, slow, slower) = (self.started, &mut self.evidence, &mut self.slow, &mut self.slower);
         for w in self.pending.iter_mut().chain(self.current.as_mut()) {
             let rollout = Rollout {
                 started,
                 evidence: &mut *evidence,
                 slow: &mut *slow,
+                slower: &mut *slower,
             };
             if let Some(reason) = judge_window(ports, (cfg, pc), target, w, rollout).await {
                 return Some((w.weight, reason));
@@ -143,6 +146,14 @@ impl Windows {
             if reading.call() == crate::domain::sequential::Call::Worse {
                 let weight = self.weight_of(pc, self.evidence.newest_evidence());
                 return Some((weight, format!("worse than the stable version: {}", reading.describe())));
+            }
+            let slower = (self.slower.read(&cj.sequential()), self.slower.limit_ms());
+            if let (Some(r), Some(limit_ms)) = slower {
+                if r.call() == crate::domain::sequential::Call::Worse {
+                    let weight = self.weight_of(pc, self.slower.newest_evidence());
+                    let text = crate::domain::slower::describe(&r, limit_ms);
+                    return Some((weight, format!("slower than the stable version: {text}")));
+                }
             }
         }
         let now = ports.clock.now();
@@ -240,6 +251,7 @@ pub(crate) struct Rollout<'a> {
     started: Option<SystemTime>,
     evidence: &'a mut crate::domain::sequential::Evidence,
     slow: &'a mut crate::domain::latency::SlowEvidence,
+    slower: &'a mut crate::domain::slower::SlowerEvidence,
 }
 
 /// One look at the window's published minutes; the reason when the verdict fails the step.
@@ -256,6 +268,7 @@ pub(crate) async fn judge_window(
         started,
         evidence,
         slow,
+        slower,
     } = rollout;
     let now = ports.clock.now();
     if w.looked_at
@@ -275,8 +288,10 @@ pub(crate) async fn judge_window(
         baseline_tg: &target.blue_tg,
         canary_service: &target.service,
     };
-    let mut look = look_at(ports, &cfg.cluster, pc, &sides, (w.set_at, started), &expected).await;
+    let limit = slower.limit_ms();
+    let mut look = look_at(ports, &cfg.cluster, pc, &sides, (w.set_at, started), &expected, limit).await;
     look.weigh_latency(pc, slow);
+    let latency = look.weigh_slower(pc, started, slower);
     let verdict = judge(&look.m, &pc.thresholds);
     let data = look.data();
     let fresh = w.seen != Some(data) || !look.firing.is_empty() || matches!(verdict, Verdict::Error(_));
@@ -288,11 +303,9 @@ pub(crate) async fn judge_window(
     if let Some(cj) = pc.compare {
         // Judged once per look over every window (`Windows::judge`), at the weight it rests on.
         evidence.observe_read(&look.pairs);
-        log::info(&format!(
-            "comparison at {}%: {}",
-            w.weight,
-            evidence.read(&cj.sequential()).describe()
-        ));
+        let errors = evidence.read(&cj.sequential());
+        let text = super::super::two_slot::comparison::describe(&crate::domain::report::Comparison { errors, latency });
+        log::info(&format!("comparison at {}%: {text}", w.weight));
     }
     match w.analysis.record(look.m, verdict, &pc.limits) {
         StepStatus::Failed(reason) => Some(reason),

@@ -49,6 +49,8 @@ pub(super) async fn bake(
             return Flow::End(Ended::Cancelled);
         };
         look.weigh_latency(run.pc, &mut run.slow);
+        let rollout_from = run.step_starts.first().map(|(_, t)| *t);
+        let latency = look.weigh_slower(run.pc, rollout_from, &mut run.slower);
         let verdict = judge(&look.m, &run.pc.thresholds);
         // The same published data judged twice is one measurement, not two (failure-limit).
         let data = look.data();
@@ -71,16 +73,19 @@ pub(super) async fn bake(
             if let Some(cj) = run.pc.compare {
                 run.evidence.observe_read(&look.pairs);
                 let reading = run.evidence.read(&cj.sequential());
-                let (call, evidence) = compare_step(cj, reading, &look.p99s, expected.len());
+                let (call, evidence) = compare_step(reading, latency);
                 compared = Some(evidence);
                 // Early pass needs a stable version to have been compared with in this step.
                 let halfway = ports.clock.now() >= set_at + duration / 2 && weight < 100;
                 match call {
-                    Call::Worse(text) => {
-                        let reason = format!("worse than the stable version: {text}");
+                    Call::Worse(reason) => {
                         record(run, weight, format!("fail: {reason}"), Some(canary), compared);
                         // Late minutes count: the failure is the step's that served them.
-                        let at = served_at(run, run.evidence.newest_evidence()).unwrap_or(weight);
+                        let newest = match reading.call() {
+                            Evidence::Worse => run.evidence.newest_evidence(),
+                            _ => run.slower.newest_evidence(),
+                        };
+                        let at = served_at(run, newest).unwrap_or(weight);
                         return Flow::End(Ended::Failed(Failure::Analysis { weight: at, reason }));
                     }
                     // So few 5xx on both sides that no ratio matters is a pass too, once this

@@ -3,21 +3,23 @@
 
 use std::time::SystemTime;
 
-use super::comparison::MinuteP99s;
 use super::Run;
 use crate::domain::analysis::{FiringAlarm, Measurement};
 use crate::domain::latency::{SlowEvidence, SlowMinute};
 use crate::domain::metric_gate::GateReading;
-use crate::domain::minutes::{paired, recent, total, Coverage};
+use crate::domain::minutes::{paired, recent, total, Coverage, MinuteMetrics};
+use crate::domain::report::SlowerReading;
 use crate::domain::settings::ProgressiveConfig;
+use crate::domain::slower::SlowerEvidence;
 
 /// One look at the step's published minutes, the baseline's and the alarms.
 pub(crate) struct Look {
     pub m: Measurement,
     pub coverage: Coverage,
     pub firing: Vec<FiringAlarm>,
-    /// Each side's per-minute p99 over the step's published minutes (`judge: compare`).
-    pub p99s: MinuteP99s,
+    /// Both sides' published minutes as read, the new version's then the stable version's
+    /// (with its minutes from before the rollout): the latency comparison's counts.
+    pub minutes: (Vec<MinuteMetrics>, Vec<MinuteMetrics>),
     /// Both sides' published minutes since the rollout's first step, for its sequential test
     /// (`judge: compare`): a step's late minutes keep counting after the next weight is set.
     pub pairs: Vec<(u64, crate::domain::sequential::MinuteCounts)>,
@@ -41,6 +43,25 @@ impl Look {
         self.m.latency = Some(evidence.read(limit_ms, pc.latency_alpha()));
     }
 
+    /// Feeds the rollout's latency comparison (`judge: compare` without `max-p99-latency`,
+    /// which has its own test): fixes its limit from the stable version's minutes before
+    /// `rollout_from` at the first look that has them, then counts both sides against it.
+    pub fn weigh_slower(
+        &self,
+        pc: &ProgressiveConfig,
+        rollout_from: Option<SystemTime>,
+        evidence: &mut SlowerEvidence,
+    ) -> Option<SlowerReading> {
+        let cj = pc.compare.filter(|_| pc.thresholds.max_p99_ms.is_none())?;
+        evidence.fix_limit(&self.minutes.1, pc.clock.floor(rollout_from?));
+        evidence.observe_read(&self.minutes.0, &self.minutes.1);
+        let reading = evidence.read(&cj.sequential())?;
+        Some(SlowerReading {
+            reading,
+            limit_ms: evidence.limit_ms()?,
+        })
+    }
+
     /// What makes two looks the same data: the canary's published minutes, requests and 5xx,
     /// and the stable version's compared counts. The same data judged twice is one measurement
     /// (`failure-limit`), and a step's data is final once a complete read repeats it.
@@ -48,11 +69,19 @@ impl Look {
         let stable = self.pairs.iter().fold((0.0, 0.0), |(r, e), (_, m)| {
             (r + m.stable_requests, e + m.stable_errors)
         });
+        let slow: f64 = self
+            .minutes
+            .0
+            .iter()
+            .chain(&self.minutes.1)
+            .filter_map(|m| m.slow)
+            .sum();
         (
             self.coverage.published.len(),
             self.coverage.requests.round() as u64,
             self.m.canary.errors().round() as u64,
             (stable.0.round() as u64, stable.1.round() as u64),
+            slow.round() as u64,
         )
     }
 }
@@ -62,7 +91,7 @@ impl Look {
 const REFERENCE_MINUTES: u32 = 10;
 
 /// See `Look::data`.
-pub(crate) type DataKey = (usize, u64, u64, (u64, u64));
+pub(crate) type DataKey = (usize, u64, u64, (u64, u64), u64);
 
 pub(super) async fn look(run: &Run<'_, '_>, expected: &[SystemTime]) -> Look {
     let topo = &run.topo;
@@ -80,6 +109,7 @@ pub(super) async fn look(run: &Run<'_, '_>, expected: &[SystemTime]) -> Look {
         &sides,
         (run.weight_set_at, rollout_from),
         expected,
+        run.slower.limit_ms(),
     )
     .await
 }
@@ -95,7 +125,8 @@ pub(crate) struct Sides<'a> {
 }
 
 /// One look at the minutes from `expected`'s first to now, since the weight was set at `set_at`;
-/// with `judge: compare`, both sides from the rollout's first weight (`rollout_from`) on.
+/// with `judge: compare`, both sides from the rollout's first weight (`rollout_from`) on, their
+/// requests slower than `compare_limit` (ms) counted once the latency comparison has one.
 pub(crate) async fn look_at(
     ports: &super::super::Ports<'_>,
     cluster: &str,
@@ -103,6 +134,7 @@ pub(crate) async fn look_at(
     sides: &Sides<'_>,
     (set_at, rollout_from): (SystemTime, Option<SystemTime>),
     expected: &[SystemTime],
+    compare_limit: Option<f64>,
 ) -> Look {
     let now = ports.clock.now();
     let step_start = expected.first().copied().unwrap_or(now);
@@ -116,26 +148,25 @@ pub(crate) async fn look_at(
     };
     let mut errors = Vec::new();
     let mut coverage = Coverage::of(expected.to_vec(), &[]);
-    let mut p99s = MinuteP99s::default();
     let mut canary_minutes = Vec::new();
+    let mut stable_minutes = Vec::new();
     let mut slow = Vec::new();
-    let p99s_of = |minutes: &[crate::domain::minutes::MinuteMetrics]| -> Vec<f64> {
-        minutes
-            .iter()
-            .filter(|x| expected.contains(&x.start))
-            .filter_map(|x| x.p99_ms)
-            .collect()
+    // The objective when there is one; else, with the comparison, the stable version's p99.
+    let compare_above = match pc.slow_above() {
+        Some(_) => None,
+        None => compare_limit
+            .filter(|_| pc.compare.is_some())
+            .map(|ms| std::time::Duration::from_secs_f64(ms / 1000.0)),
     };
     let lb = sides.lb;
     match ports
         .metrics
-        .target_group_minutes(lb, sides.canary_tg, (start, now), pc.slow_above())
+        .target_group_minutes(lb, sides.canary_tg, (start, now), pc.slow_above().or(compare_above))
         .await
     {
         Ok(minutes) => {
             coverage = Coverage::of(expected.to_vec(), &minutes);
             m.canary = total(minutes.iter().filter(|x| expected.contains(&x.start)));
-            p99s.canary = p99s_of(&minutes);
             canary_minutes.clone_from(&minutes);
             slow = slow_minutes(&minutes);
             if pc.recent_minutes > 0 && coverage.published.len() > pc.recent_minutes {
@@ -156,7 +187,7 @@ pub(crate) async fn look_at(
         };
         match ports
             .metrics
-            .target_group_minutes(lb, sides.baseline_tg, (stable_from, now), None)
+            .target_group_minutes(lb, sides.baseline_tg, (stable_from, now), compare_above)
             .await
         {
             Ok(minutes) => {
@@ -164,8 +195,8 @@ pub(crate) async fn look_at(
                     m.reference = Some(total(minutes.iter()));
                 }
                 m.baseline = Some(total(minutes.iter().filter(|x| expected.contains(&x.start))));
-                p99s.baseline = p99s_of(&minutes);
                 pairs = paired(&canary_minutes, &minutes);
+                stable_minutes = minutes;
             }
             Err(e) => errors.push(e.to_string()),
         }
@@ -199,9 +230,9 @@ pub(crate) async fn look_at(
         m,
         coverage,
         firing,
-        p99s,
         pairs,
         slow,
+        minutes: (canary_minutes, stable_minutes),
     }
 }
 

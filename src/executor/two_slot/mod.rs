@@ -10,7 +10,7 @@
 //!    slot first (read back), then scales the new slot down, then reports.
 
 pub(crate) mod bake;
-mod comparison;
+pub(crate) mod comparison;
 pub(crate) mod look;
 mod prepare;
 mod retire;
@@ -77,6 +77,8 @@ pub(super) struct Run<'a, 'p> {
     evidence: crate::domain::sequential::Evidence,
     /// The rollout's latency evidence against `max-p99-latency`, every step's.
     slow: crate::domain::latency::SlowEvidence,
+    /// Without `max-p99-latency`, the rollout's latency against the stable version's.
+    slower: crate::domain::slower::SlowerEvidence,
 }
 
 /// The plan settings of this configuration.
@@ -237,6 +239,7 @@ async fn deploy_locked(
         one_off_container: None,
         evidence: Default::default(),
         slow: Default::default(),
+        slower: Default::default(),
     };
     let ended = run_steps(&mut run, cancel).await;
     let ending = ending::close(&mut run, ended).await?;
