@@ -67,6 +67,13 @@ async fn a_healthy_canary_walks_to_100_and_retires_the_old_slot() {
 async fn an_8_percent_5xx_rate_is_rolled_back_at_the_first_step() {
     let aws = Aws::new("canary_5xx").await;
     let s = aws.slots("canary-5xx", 2).await;
+    // Enough traffic that 5% of it shows the 8% in the step's own minutes: at the default
+    // ~600 a minute, 30 requests with no 5xx (8% of runs) pass the step on what it saw, and
+    // the late minutes then fail it while 10% is already set.
+    Sim::shared().put(
+        "/_sim/config",
+        serde_json::json!({"requests_per_minute_by_lb": {s.load_balancer.as_str(): 6000}}),
+    );
     let bad = aws.push_image(&s.repo, "bad").await;
     Sim::shared().scenario(&bad, serde_json::json!({"error_rate": 0.08}));
     let image = Aws::image_uri(&s.repo, "bad");
