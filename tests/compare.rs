@@ -57,6 +57,9 @@ async fn a_healthy_canary_with_early_pass_ends_its_steps_before_their_bake_time(
         "/_sim/config",
         serde_json::json!({"requests_per_minute_by_lb": {s.load_balancer.as_str(): 30000}}),
     );
+    // A service in production has served long before a deploy: five of CloudWatch's minutes
+    // (5 s at the tests' 60×) give the latency comparison its reference.
+    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
     aws.push_image(&s.repo, "v2").await;
     let image = Aws::image_uri(&s.repo, "v2");
     let run = run_action(
@@ -92,6 +95,8 @@ async fn a_canary_slower_than_the_stable_version_in_every_minute_fails_on_latenc
         "/_sim/config",
         serde_json::json!({"requests_per_minute_by_lb": {s.load_balancer.as_str(): 6000}}),
     );
+    // The stable version's reference minutes, as in the healthy test above.
+    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
     let digest = aws.push_image(&s.repo, "v2").await;
     let image = Aws::image_uri(&s.repo, "v2");
     // No 5xx and no latency gate (max-p99-latency empty): only the comparison can see a p99

@@ -23,12 +23,16 @@ const LIMITS: Limits = Limits {
     failure_limit: 0,
     consecutive_error_limit: 4,
 };
-/// As the action sets it with `judge: compare` at the defaults: margin 10%, and half of 5%
-/// (the latency test has the other half).
-const SEQUENTIAL: Settings = Settings {
-    null_ratio: 1.1,
-    alpha: 0.025,
-};
+/// As the action sets it with `judge: compare` at the defaults (margin 10%, confidence 95%):
+/// the 5xx test's share of alpha (the latency test has the rest).
+fn sequential() -> Settings {
+    ecs_deploy_action::domain::settings::CompareJudge {
+        alpha: 0.05,
+        margin: 0.1,
+        early_pass: false,
+    }
+    .sequential()
+}
 
 #[derive(Clone, Copy)]
 pub enum Judge {
@@ -118,7 +122,7 @@ pub fn rollout(service: Service, seed: u64, j: Judge) -> Outcome {
                 match j {
                     Judge::Sequential { early_pass } => {
                         evidence.observe_read(&paired(&read.canary, &read.stable));
-                        match evidence.read(&SEQUENTIAL).call() {
+                        match evidence.read(&sequential()).call() {
                             Call::Worse => return end(t, true, promoted),
                             Call::NotWorse | Call::TooFewErrors if early_pass && halfway && passed => break,
                             _ => {}
@@ -145,7 +149,7 @@ pub fn rollout(service: Service, seed: u64, j: Judge) -> Outcome {
             if settled || (t >= deadline && coverage.complete()) {
                 let judged = match j {
                     Judge::Sequential { .. } if promotes => {
-                        matches!(evidence.read(&SEQUENTIAL).call(), Call::NotWorse | Call::TooFewErrors)
+                        matches!(evidence.read(&sequential()).call(), Call::NotWorse | Call::TooFewErrors)
                     }
                     _ => true,
                 };

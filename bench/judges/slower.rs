@@ -1,6 +1,6 @@
 //! `judge: compare`'s latency comparison (no `max-p99-latency`) on seeded rollouts, through the
-//! action's own code (`domain::slower::SlowerEvidence`, the 5xx test's process at half of
-//! judge-confidence). The stable version serves 10 minutes alone first; its minutes' p99s
+//! action's own code (`domain::slower::SlowerEvidence` with `CompareJudge::slower`'s settings:
+//! the 5xx test's process, null ratio 2, a fifth of alpha). The stable version serves 10 minutes alone first; its minutes' p99s
 //! (each minute's requests drawn one by one, the value at rank ⌈0.99·n⌉) fix the line. Then
 //! steps 5, 10, 25 and 50% of 5 minutes, a look a minute with every minute published; the
 //! 100% step has no stable version beside it and is not compared. Both versions' response
@@ -24,11 +24,15 @@ fn mu() -> f64 {
 const REFERENCE_MINUTES: u64 = 10;
 const STEPS: [f64; 4] = [5.0, 10.0, 25.0, 50.0];
 const STEP_MINUTES: u64 = 5;
-/// As the action sets it with `judge: compare` at the defaults: margin 10%, half of 5%.
-const SETTINGS: Settings = Settings {
-    null_ratio: 1.1,
-    alpha: 0.025,
-};
+/// As the action sets it with `judge: compare` at the defaults (confidence 95%).
+fn settings() -> Settings {
+    ecs_deploy_action::domain::settings::CompareJudge {
+        alpha: 0.05,
+        margin: 0.1,
+        early_pass: false,
+    }
+    .slower()
+}
 
 fn minute(start: u64, requests: f64, p99_ms: Option<f64>, slow: Option<f64>) -> MinuteMetrics {
     MinuteMetrics {
@@ -80,7 +84,7 @@ pub fn rollout(per_minute: f64, factor: f64, seed: u64) -> Option<u64> {
             e.observe_read(&canary, &stable);
             e.observe_read(&canary, &stable);
             m += 1;
-            if e.read(&SETTINGS).map(|r| r.call()) == Some(Call::Worse) {
+            if e.read(&settings()).map(|r| r.call()) == Some(Call::Worse) {
                 return Some(m);
             }
         }

@@ -4,7 +4,7 @@ pub use crate::domain::settings::{OnSplit, ProgressiveConfig, StickyRollback};
 use std::time::Duration;
 
 use super::choices;
-use super::compare_judge::{compare_judge, CompareJudge};
+use super::compare_judge::compare_judge;
 use super::inputs::{given, RawInputs};
 use super::parse;
 use super::validate::{duration_input, printable, InputError};
@@ -191,13 +191,7 @@ fn validate_shaped(
             None
         }
     });
-    // The rollout's chance of a false rollback is shared by the 5xx test and the latency test
-    // (against `max-p99-latency`, or else against the stable version's p99), half each, so
-    // together they keep `judge-confidence`.
-    let compare = compare_judge(raw, errors).map(|cj| CompareJudge {
-        alpha: cj.alpha / 2.0,
-        ..cj
-    });
+    let compare = compare_judge(raw, errors);
     let mut rate_input = |v: &Option<String>, input: &str, default: Option<f64>| match given(v) {
         None => default,
         Some(s) if s.eq_ignore_ascii_case("off") => None,

@@ -305,6 +305,7 @@ mod tests {
             .read(&Settings {
                 null_ratio: 1.1,
                 alpha: 0.05,
+                promotion_alpha: 0.05,
             })
             .describe();
         assert!(

@@ -52,9 +52,13 @@ impl MinuteCounts {
 pub struct Settings {
     /// The ratio of error rates a canary may have and still be good (1 + `judge-margin`).
     pub null_ratio: f64,
-    /// A false rollback's chance over the whole rollout (1 − `judge-confidence`); a false
-    /// promotion's too.
+    /// A false rollback's chance over the whole rollout: this test's share of
+    /// `1 − judge-confidence` (the latency test has the rest).
     pub alpha: f64,
+    /// A false promotion's chance (a canary at the tolerance shown below it): all of
+    /// `1 − judge-confidence`, since nothing else promotes. Kept apart from `alpha` because
+    /// the two are different errors, each bounded on its own.
+    pub promotion_alpha: f64,
 }
 
 impl Settings {
@@ -101,8 +105,10 @@ pub struct Reading {
     pub worse: f64,
     /// The *not worse* process: shows the ratio below the tolerance at `1/α`.
     pub not_worse: f64,
-    /// What a decision needs (1/α).
+    /// What a rollback needs (1/α).
     pub needs: f64,
+    /// What showing the canary below the tolerance needs (1/`promotion_alpha`).
+    pub needs_to_promote: f64,
     pub null_ratio: f64,
     pub tolerance: f64,
     /// Totals over the compared minutes.
@@ -183,6 +189,7 @@ impl Evidence {
             worse: self.mixture(&WORSE_GRID, rho0, |g| rho0 * g),
             not_worse: self.mixture(&NOT_WORSE_GRID, tau, |h| tau / h),
             needs: 1.0 / s.alpha,
+            needs_to_promote: 1.0 / s.promotion_alpha,
             null_ratio: rho0,
             tolerance: tau,
             canary: (sum(|m| m.canary_errors), sum(|m| m.canary_requests)),
@@ -197,7 +204,7 @@ impl Reading {
     pub fn call(&self) -> Call {
         if self.worse >= self.needs {
             Call::Worse
-        } else if self.not_worse >= self.needs {
+        } else if self.not_worse >= self.needs_to_promote {
             Call::NotWorse
         } else if self.canary.0 + self.stable.0 < TOO_FEW_ERRORS {
             Call::TooFewErrors
@@ -207,7 +214,7 @@ impl Reading {
     }
 
     /// "5xx 12 of 300 against 57 of 5,700 over 6 minutes; evidence it is worse than 1.1× the
-    /// stable rate 25.3, that it is below 2× 0.4 (a decision needs 20)".
+    /// stable rate 25.3, that it is below 2× 0.4 (a rollback needs 25, a promotion 20)".
     pub fn describe(&self) -> String {
         let n = super::analysis::thousands;
         let e = evidence_text;
@@ -215,7 +222,7 @@ impl Reading {
         let elb_side = super::analysis::elb_side_text(connection_errors, unanswered)
             .map_or(String::new(), |f| format!(" (with {f})"));
         format!(
-            "5xx {} of {}{elb_side} against {} of {} over {} minutes; evidence the canary's 5xx rate is above {:.2}× the stable version's {}, that it is below {:.2}× {} (a decision needs {:.0})",
+            "5xx {} of {}{elb_side} against {} of {} over {} minutes; evidence the canary's 5xx rate is above {:.2}× the stable version's {}, that it is below {:.2}× {} (a rollback needs {:.0}, a promotion {:.0})",
             n(self.canary.0),
             n(self.canary.1),
             n(self.stable.0),
@@ -225,7 +232,8 @@ impl Reading {
             e(self.worse),
             self.tolerance,
             e(self.not_worse),
-            self.needs
+            self.needs,
+            self.needs_to_promote
         )
     }
 }

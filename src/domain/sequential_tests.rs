@@ -7,6 +7,7 @@ use crate::domain::seeded::{share, Rng};
 const S: Settings = Settings {
     null_ratio: 1.1,
     alpha: 0.05,
+    promotion_alpha: 0.05,
 };
 
 /// Canary weights of a 5-step rollout's minutes before 100%: 5, 10, 25 and 50%, 5 minutes each.

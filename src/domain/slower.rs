@@ -98,12 +98,12 @@ fn paired_slow(canary: &[MinuteMetrics], stable: &[MinuteMetrics]) -> Vec<(u64, 
 
 /// "requests slower than the stable version's 182 ms p99 from before the rollout: 40 of 1,500
 /// against 285 of 28,538 over 9 minutes; evidence the canary's share is above 1.10× the stable
-/// version's 3.2e9, that it is below 2.00× 0.0 (a decision needs 40)".
+/// version's 3.2e9, that it is below 3.00× 0.0 (a rollback needs 100)".
 pub fn describe(r: &Reading, limit_ms: f64) -> String {
     let n = super::analysis::thousands;
     let e = super::sequential::evidence_text;
     format!(
-        "requests slower than the stable version's {limit_ms:.0} ms p99 from before the rollout: {} of {} against {} of {} over {} minutes; evidence the canary's share is above {:.2}× the stable version's {}, that it is below {:.2}× {} (a decision needs {:.0})",
+        "requests slower than the stable version's {limit_ms:.0} ms p99 from before the rollout: {} of {} against {} of {} over {} minutes; evidence the canary's share is above {:.2}× the stable version's {}, that it is below {:.2}× {} (a rollback needs {:.0})",
         n(r.canary.0),
         n(r.canary.1),
         n(r.stable.0),

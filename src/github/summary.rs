@@ -333,6 +333,7 @@ mod tests {
             worse: 41_250.0,
             not_worse: 0.01,
             needs: 20.0,
+            needs_to_promote: 20.0,
             null_ratio: 1.1,
             tolerance: 2.0,
             canary: (122.0, 1502.0),
@@ -355,12 +356,12 @@ mod tests {
         let md = timeline(&steps, None);
         assert!(
             md.contains(
-                "| 2 | 122 of 1502 (8.12%) | 285 of 28538 (1.00%) | 4.1e4 (above 1.10×) | 0.0 (below 2.00×) | 20 |"
+                "| 2 | 122 of 1502 (8.12%) | 285 of 28538 (1.00%) | 4.1e4 (above 1.10×) | 0.0 (below 2.00×) | 20 / 20 |"
             ),
             "{md}"
         );
         assert!(
-            md.contains("| past 182 ms: 15 of 1380 (1.09%) vs 280 of 28000 (1.00%) | 0.4 (above 1.10×) |"),
+            md.contains("| past 182 ms: 15 of 1380 (1.09%) vs 280 of 28000 (1.00%) | 0.4 (above 1.10×; needs 20) |"),
             "{md}"
         );
         // The chart: both steps' rates; no stable line, as step 1 had no comparison.

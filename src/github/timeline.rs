@@ -53,7 +53,7 @@ fn rate((errors, requests): (f64, f64)) -> f64 {
 /// decision needs, and the same for the requests slower than the stable version's p99.
 fn evidence_table(steps: &[StepRecord]) -> String {
     let mut md = String::from(
-        "\n**Canary against the stable version** (`judge: compare`)\n\n| Step | New: 5xx of requests, so far | Stable: 5xx of requests, so far | Evidence: worse | Evidence: not worse | A decision needs | Slower than the stable p99: new vs stable, so far | Evidence: slower |\n|---|---|---|---|---|---|---|---|\n",
+        "\n**Canary against the stable version** (`judge: compare`)\n\n| Step | New: 5xx of requests, so far | Stable: 5xx of requests, so far | Evidence: worse | Evidence: not worse | Needed to roll back / to promote | Slower than the stable p99: new vs stable, so far | Evidence: slower |\n|---|---|---|---|---|---|---|---|\n",
     );
     for (i, s) in steps.iter().enumerate() {
         let Some(c) = &s.comparison else { continue };
@@ -61,6 +61,7 @@ fn evidence_table(steps: &[StepRecord]) -> String {
         let (slow, evidence) = match &c.latency {
             Some(l) => {
                 let r = &l.reading;
+                let needs = r.needs;
                 (
                     format!(
                         "past {:.0} ms: {:.0} of {:.0} ({:.2}%) vs {:.0} of {:.0} ({:.2}%)",
@@ -72,13 +73,17 @@ fn evidence_table(steps: &[StepRecord]) -> String {
                         r.stable.1,
                         rate(r.stable) * 100.0
                     ),
-                    format!("{} (above {:.2}×)", evidence_text(r.worse), r.null_ratio),
+                    format!(
+                        "{} (above {:.2}×; needs {needs:.0})",
+                        evidence_text(r.worse),
+                        r.null_ratio
+                    ),
                 )
             }
             None => ("no reference p99 yet".into(), "—".into()),
         };
         md.push_str(&format!(
-            "| {} | {:.0} of {:.0} ({:.2}%) | {:.0} of {:.0} ({:.2}%) | {} (above {:.2}×) | {} (below {:.2}×) | {:.0} | {slow} | {evidence} |\n",
+            "| {} | {:.0} of {:.0} ({:.2}%) | {:.0} of {:.0} ({:.2}%) | {} (above {:.2}×) | {} (below {:.2}×) | {:.0} / {:.0} | {slow} | {evidence} |\n",
             i + 1,
             e.canary.0,
             e.canary.1,
@@ -90,7 +95,8 @@ fn evidence_table(steps: &[StepRecord]) -> String {
             e.null_ratio,
             evidence_text(e.not_worse),
             e.tolerance,
-            e.needs
+            e.needs,
+            e.needs_to_promote
         ));
     }
     md

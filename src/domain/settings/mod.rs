@@ -15,7 +15,7 @@ pub use channels::{ReportChannels, Webhook, WebhookKind};
 pub use deploy::{ContainerImages, DeployConfig};
 pub use github_context::GithubContext;
 pub use native::{CodeDeployInputs, NativeConfig};
-pub use progressive::{CompareJudge, OnSplit, ProgressiveConfig, StickyRollback};
+pub use progressive::{CompareJudge, OnSplit, ProgressiveConfig, StickyRollback, LATENCY_SHARE, SLOWER_NULL_RATIO};
 pub use service_controls::ServiceControls;
 pub use stages::{ReleaseRun, StagePlan};
 pub use task_definition_file::TaskDefinitionFile;

@@ -52,10 +52,10 @@ pub enum StickyRollback {
 
 impl ProgressiveConfig {
     /// The latency test's chance of a false rollback over a whole rollout: its share of
-    /// `judge-confidence` with `judge: compare` (the 5xx test has the other half), 5% with
+    /// `1 − judge-confidence` with `judge: compare` (the 5xx test has the rest), 5% with
     /// `judge: threshold`.
     pub fn latency_alpha(&self) -> f64 {
-        self.compare.map_or(0.05, |c| c.alpha)
+        self.compare.map_or(0.05, |c| c.latency_alpha())
     }
 
     /// `max-p99-latency` as the limit a slow request is counted past.
@@ -93,11 +93,42 @@ pub struct CompareJudge {
 }
 
 impl CompareJudge {
-    /// The rollout's sequential test of the error rates: null ratio 1 + `judge-margin`.
+    /// The rollout's sequential test of the error rates: null ratio 1 + `judge-margin`, at
+    /// its share of alpha.
     pub fn sequential(&self) -> crate::domain::sequential::Settings {
         crate::domain::sequential::Settings {
             null_ratio: 1.0 + self.margin,
-            alpha: self.alpha,
+            alpha: self.alpha * (1.0 - LATENCY_SHARE),
+            promotion_alpha: self.alpha,
+        }
+    }
+
+    /// The latency test's share of alpha (against `max-p99-latency`, or else the stable
+    /// version's p99): the two tests together keep `judge-confidence`.
+    pub fn latency_alpha(&self) -> f64 {
+        self.alpha * LATENCY_SHARE
+    }
+
+    /// The latency comparison (no `max-p99-latency`): the canary is slower once it is shown
+    /// to have more than twice the stable version's share of requests past the stable p99,
+    /// that is once its own p98 is above the stable version's p99. A canary is never
+    /// identical to stable (a cold cache, a JIT warming up), and a tail a few percent slower
+    /// is not a regression to roll back; for the simulator's log-normal the line is a tail
+    /// about 12% slower.
+    pub fn slower(&self) -> crate::domain::sequential::Settings {
+        crate::domain::sequential::Settings {
+            null_ratio: SLOWER_NULL_RATIO,
+            alpha: self.latency_alpha(),
+            promotion_alpha: self.alpha,
         }
     }
 }
+
+/// The share of the false-rollback chance `1 − judge-confidence` the latency test has; the 5xx
+/// test has the rest. The 5xx test gets most: a healthy canary is far more often near its 5xx
+/// null than near the latency one (twice the stable share), and the 5xx test's power matters
+/// more at low traffic. Promotion is a different error and keeps all of it.
+pub const LATENCY_SHARE: f64 = 0.2;
+
+/// See `CompareJudge::slower`.
+pub const SLOWER_NULL_RATIO: f64 = 2.0;

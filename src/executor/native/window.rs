@@ -147,7 +147,7 @@ impl Windows {
                 let weight = self.weight_of(pc, self.evidence.newest_evidence());
                 return Some((weight, format!("worse than the stable version: {}", reading.describe())));
             }
-            let slower = (self.slower.read(&cj.sequential()), self.slower.limit_ms());
+            let slower = (self.slower.read(&cj.slower()), self.slower.limit_ms());
             if let (Some(r), Some(limit_ms)) = slower {
                 if r.call() == crate::domain::sequential::Call::Worse {
                     let weight = self.weight_of(pc, self.slower.newest_evidence());

@@ -75,8 +75,21 @@ mod tests {
     }
 
     fn slower(canary_slow: f64) -> Option<SlowerReading> {
+        let mut e = Process::default();
+        for m in 0..6 {
+            e.observe(
+                m * 60,
+                MinuteCounts {
+                    canary_requests: 300.0,
+                    canary_errors: canary_slow,
+                    stable_requests: 5700.0,
+                    stable_errors: 57.0,
+                    ..Default::default()
+                },
+            );
+        }
         Some(SlowerReading {
-            reading: reading(canary_slow),
+            reading: e.read(&CJ.slower()),
             limit_ms: 120.0,
         })
     }

@@ -55,7 +55,7 @@ impl Look {
         let cj = pc.compare.filter(|_| pc.thresholds.max_p99_ms.is_none())?;
         evidence.fix_limit(&self.minutes.1, pc.clock.floor(rollout_from?));
         evidence.observe_read(&self.minutes.0, &self.minutes.1);
-        let reading = evidence.read(&cj.sequential())?;
+        let reading = evidence.read(&cj.slower())?;
         Some(SlowerReading {
             reading,
             limit_ms: evidence.limit_ms()?,
