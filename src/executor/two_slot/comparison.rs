@@ -22,7 +22,14 @@ pub fn compare_step(errors: Reading, latency: Option<SlowerReading>) -> (Call, C
     let slower = latency.is_some_and(|l| l.reading.call() == Evidence::Worse);
     let call = match errors.call() {
         Evidence::Worse => Call::Worse(format!("worse than the stable version: {text}")),
-        _ if slower => Call::Worse(format!("slower than the stable version: {text}")),
+        // The latency evidence first: it is what decided.
+        _ if slower => Call::Worse(format!(
+            "slower than the stable version: {}; {}",
+            latency.map_or(String::new(), |l| crate::domain::slower::describe(
+                &l.reading, l.limit_ms
+            )),
+            errors.describe()
+        )),
         Evidence::NotWorse => Call::NotWorse(text),
         Evidence::TooFewErrors => Call::TooFewErrors(text),
         Evidence::Undecided => Call::Undecided(text),
@@ -111,13 +118,10 @@ mod tests {
         assert_eq!(c.latency.unwrap().reading.call(), Evidence::Worse);
         let Call::Worse(text) = call else { unreachable!() };
         assert!(
-            text.starts_with("slower than the stable version: 5xx 18 of 1,800"),
+            text.starts_with("slower than the stable version: requests slower than the stable version's 120 ms p99 from before the rollout: 180 of 1,800 against 342 of 34,200"),
             "{text}"
         );
-        assert!(
-            text.contains("; requests slower than the stable version's 120 ms p99 from before the rollout: 180 of 1,800 against 342 of 34,200"),
-            "{text}"
-        );
+        assert!(text.contains("; 5xx 18 of 1,800"), "{text}");
     }
 
     #[test]
